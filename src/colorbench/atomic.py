@@ -1,0 +1,84 @@
+"""Atomic file writes: a reader never sees a partial file under its final name.
+
+Every file colorbench writes goes through here: the bytes go to a temporary file in the same folder, are flushed
+and fsynced, then renamed over the final name (``os.replace`` is atomic on POSIX and Windows). A run killed
+mid-write leaves at most a ``.tmp-*`` file, which resume ignores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+TMP_PREFIX = ".tmp-"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it is renamed to ``path``, on error removed."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX + final.name + ".", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write a uint8 ``HxW`` or ``HxWx3`` array as PNG, atomically."""
+    from PIL import Image
+
+    if image.dtype != np.uint8:
+        raise TypeError(f"write_png expects uint8, got {image.dtype} for {path}")
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    write_bytes(path, buf.getvalue())
+
+
+def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write rows (dicts) with a fixed column order, atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="raise", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in columns})
+    write_text(path, buf.getvalue())
+
+
+def append_csv_rows(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Append rows to a CSV by rewriting it atomically (files here are small; a torn append is never visible)."""
+    path = Path(path)
+    existing: list[dict[str, str]] = []
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as fh:
+            existing = list(csv.DictReader(fh))
+    write_csv(path, [*existing, *rows], columns)

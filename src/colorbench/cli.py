@@ -1,0 +1,61 @@
+"""``colorbench`` command line: thin over the package's functions.
+
+Each command group lives next to the code it drives and exposes ``register(subparsers)``; adding a group is one
+line in ``COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from colorbench import __version__
+
+COMMAND_MODULES = [
+    "colorbench.cli_core",  # data, weights, methods, run
+]
+
+
+class ColorbenchError(Exception):
+    """An error whose message is the whole story for the user (printed without a traceback)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colorbench",
+        description=(
+            "Compare colorization methods (CNN, ColTran, Stable Diffusion + ControlNet) on the same grayscale "
+            "inputs, score them against the true colours and report. Typical flow: `colorbench run` -> "
+            "`colorbench score RUN` -> `colorbench report RUN`."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"colorbench {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and full tracebacks")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted; finished outputs are kept — rerun the same command to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # user-facing errors: one clear line, traceback only with -v
+        from colorbench.weights import WeightsUnavailable
+
+        if args.verbose or not isinstance(exc, (ColorbenchError, WeightsUnavailable, FileNotFoundError, ValueError, KeyError)):
+            raise
+        print(f"colorbench: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,96 @@
+"""The one image loader. Every image colorbench reads goes through :func:`load_image`.
+
+It decodes fully (truncated files fail here, not later), applies EXIF orientation, converts every mode (CMYK,
+RGBA, palette, 16-bit, gray) to uint8 RGB, and says whether the source had colour at all: a grayscale-only
+source cannot serve as ground truth for colorization and is excluded from scoring.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+
+class ImageLoadError(ValueError):
+    """An image that cannot be used; the message names the file and says why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    rgb: np.ndarray  # uint8 HxWx3
+    has_color: bool  # False for grayscale-only sources: not usable as colour ground truth
+    source_mode: str  # PIL mode of the file as stored (e.g. "RGB", "L", "CMYK", "I;16")
+
+
+def _is_effectively_gray(rgb: np.ndarray) -> bool:
+    # JPEG chroma subsampling can leave ±1 noise in an RGB-stored gray photo; treat that as gray.
+    r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
+    return int(max(np.abs(r - g).max(), np.abs(g - b).max())) <= 1
+
+
+def _to_uint8_rgb(img, path) -> np.ndarray:
+    from PIL import Image
+
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
+        gray = np.clip(np.rint(arr / peak * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        gray = np.clip(np.rint(arr * (255.0 if arr.max() <= 1.0 else 1.0)), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        # Composite onto white: transparent pixels have no defined colour, white is the usual convention.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))  # RGB, CMYK (PIL applies the standard inversion), P, YCbCr, 1, L
+
+
+def load_image(path: str | os.PathLike) -> LoadedImage:
+    """Load ``path`` as uint8 RGB. Raises :class:`ImageLoadError` (naming the file) on anything unusable."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageLoadError(path, "file not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()  # full decode: truncated data raises here
+                source_mode = img.mode
+                img = ImageOps.exif_transpose(img)
+                rgb = _to_uint8_rgb(img, path)
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "not a recognised image format (is it an image at all?)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(path, f"cannot decode ({exc}); the file is corrupt or truncated — re-download it") from None
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 8:
+        raise ImageLoadError(path, f"unusable image size {rgb.shape[:2]} (need at least 8x8 pixels)")
+    gray_mode = source_mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+    has_color = not gray_mode and not _is_effectively_gray(rgb)
+    return LoadedImage(rgb=rgb, has_color=has_color, source_mode=source_mode)
+
+
+def read_png_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image colorbench itself wrote (a run's PNGs) as uint8 RGB, through the same validating loader."""
+    return load_image(path).rgb
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS

@@ -1,0 +1,74 @@
+"""The method contract (DESIGN.md): ``name``, ``stochastic``, ``load(device)``, ``colorize(grays, *, seed)``.
+
+``colorize`` takes uint8 ``HxW`` gray images and returns uint8 ``HxWx3`` RGB at the method's *native* size; the
+runner L-merges the result back onto the input. Methods never see colour.
+
+Two optional keyword arguments carry per-image context when the runner has it:
+
+* ``item_seeds`` — one seed per image, derived from the run seed and the sample id (:func:`item_seed`), so any
+  image can be regenerated alone, whatever batch it fell in. Stochastic methods should seed per image from it.
+* ``labels`` — the dataset's class label per image (``None`` where unknown), for label-aware prompts.
+
+Methods may fill ``stage_seconds`` during ``colorize`` (e.g. ``{"colorizer": 1.2, "spatial_upsampler": 0.4}``);
+the runner writes it to ``timings.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from typing import ClassVar, Sequence
+
+import numpy as np
+
+
+def item_seed(run_seed: int, sample_id: str, k: int = 0) -> int:
+    """A stable 63-bit seed for sample ``sample_id``'s ``k``-th output in a run seeded ``run_seed``."""
+    digest = hashlib.sha256(f"{int(run_seed)}\x00{sample_id}\x00{int(k)}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+class Method(ABC):
+    #: registry name, e.g. ``"coltran"``
+    name: ClassVar[str]
+    #: True when outputs depend on the seed (several samples per image make sense)
+    stochastic: ClassVar[bool] = False
+    #: one line for ``colorbench methods`` and the report
+    description: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self.device = "cpu"
+        self.stage_seconds: dict[str, float] = {}
+
+    def weights(self) -> list[str]:
+        """Names of the weights-registry artefacts this method needs (used to decide if it can run)."""
+        return []
+
+    @abstractmethod
+    def load(self, device: str) -> None:
+        """Load weights onto ``device`` ("cpu", "cuda", "cuda:1", ...). Raises WeightsUnavailable if missing."""
+
+    @abstractmethod
+    def colorize(
+        self,
+        grays: list[np.ndarray],
+        *,
+        seed: int,
+        item_seeds: Sequence[int] | None = None,
+        labels: Sequence[str | None] | None = None,
+    ) -> list[np.ndarray]:
+        """Colorize a batch of uint8 ``HxW`` gray images; return uint8 ``HxWx3`` RGB at the native size."""
+
+    def config(self) -> dict:
+        """Method settings worth recording in run.json (temperature, steps, prompt preset, ...)."""
+        return {}
+
+    def unload(self) -> None:
+        """Free memory (called by the runner after the method has run)."""
+
+
+def check_grays(grays: Sequence[np.ndarray], who: str) -> None:
+    for i, g in enumerate(grays):
+        if not isinstance(g, np.ndarray) or g.dtype != np.uint8 or g.ndim != 2:
+            raise ValueError(f"{who}: input {i} must be a uint8 HxW gray array, got {getattr(g, 'dtype', type(g))} "
+                             f"{getattr(g, 'shape', '')}")

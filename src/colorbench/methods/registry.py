@@ -1,0 +1,39 @@
+"""One registry of methods, by name. Adding a method = one module + one line in ``_REGISTRY``.
+
+Entries are import paths, so listing methods never imports torch, diffusers or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from colorbench.methods.base import Method
+
+# name -> "module:Class"
+_REGISTRY: dict[str, str] = {
+    "gray": "colorbench.methods.gray:GrayBaseline",
+}
+
+
+class UnknownMethod(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; this one reads as a sentence
+        return str(self.args[0])
+
+
+def method_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def method_class(name: str) -> type[Method]:
+    try:
+        target = _REGISTRY[name]
+    except KeyError:
+        raise UnknownMethod(f"unknown method {name!r}; known methods: {', '.join(_REGISTRY)}") from None
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def get_method(name: str, **options: Any) -> Method:
+    """Instantiate method ``name`` with its options (e.g. ``get_method("coltran", mode="argmax")``)."""
+    return method_class(name)(**options)

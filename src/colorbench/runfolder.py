@@ -1,0 +1,110 @@
+"""The layout of a run folder ``results/<run>/`` — one definition used by every stage (run, score, report).
+
+```
+run.json                  config, versions, git sha, device, seeds, timestamps
+samples.csv               the samples of the run (SAMPLE_COLUMNS)
+inputs/gray/<id>.png      the gray input each method saw (uint8 HxW)
+inputs/truth/<id>.png     the colour ground truth as loaded (EXIF-rotated RGB); absent for gray-only sources
+images/<method>/<id>.png  L-merged output at the input's size (sample k>0 of a stochastic method: <id>__k<k>.png)
+raw/<method>/<id>.png     the method's native output, when it differs from the merged one
+timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
+skipped.csv               images that could not be used (SKIPPED_COLUMNS)
+failures.csv              (method, image) pairs where the method raised (FAILURE_COLUMNS)
+metrics.csv               written by `colorbench score`
+tables/ figures/ report.html   written by `colorbench report`
+```
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+SAMPLE_COLUMNS = ["id", "label", "class_id", "split", "source", "width", "height", "has_color"]
+TIMING_COLUMNS = [
+    "method", "batch", "k", "n_images", "preprocess_s", "inference_s", "postprocess_s",
+    "device", "peak_memory_mb", "stages",
+]
+SKIPPED_COLUMNS = ["id", "source", "reason"]
+FAILURE_COLUMNS = ["method", "id", "k", "error"]
+
+
+class RunFolder:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # files
+    @property
+    def run_json(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def samples_csv(self) -> Path:
+        return self.path / "samples.csv"
+
+    @property
+    def timings_csv(self) -> Path:
+        return self.path / "timings.csv"
+
+    @property
+    def skipped_csv(self) -> Path:
+        return self.path / "skipped.csv"
+
+    @property
+    def failures_csv(self) -> Path:
+        return self.path / "failures.csv"
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.path / "tables"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.path / "figures"
+
+    @property
+    def report_html(self) -> Path:
+        return self.path / "report.html"
+
+    # per-image paths
+    def gray_path(self, sample_id: str) -> Path:
+        return self.path / "inputs" / "gray" / f"{sample_id}.png"
+
+    def truth_path(self, sample_id: str) -> Path:
+        return self.path / "inputs" / "truth" / f"{sample_id}.png"
+
+    def output_path(self, method: str, sample_id: str, k: int = 0) -> Path:
+        return self.path / "images" / method / _image_name(sample_id, k)
+
+    def raw_path(self, method: str, sample_id: str, k: int = 0) -> Path:
+        return self.path / "raw" / method / _image_name(sample_id, k)
+
+    # reading
+    def read_run_json(self) -> dict:
+        return json.loads(self.run_json.read_text(encoding="utf-8"))
+
+    def read_samples(self) -> list[dict[str, str]]:
+        return read_csv(self.samples_csv)
+
+    def methods(self) -> list[str]:
+        """Methods with an images/ folder, in the order run.json lists them (then alphabetical)."""
+        found = sorted(p.name for p in (self.path / "images").glob("*") if p.is_dir())
+        order = self.read_run_json().get("methods", []) if self.run_json.exists() else []
+        return [m for m in order if m in found] + [m for m in found if m not in order]
+
+
+def _image_name(sample_id: str, k: int) -> str:
+    return f"{sample_id}.png" if k == 0 else f"{sample_id}__k{k}.png"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,374 @@
+"""One registry of every pretrained artefact colorbench can use: where it comes from, where it lives, its hash.
+
+Files live under ``$COLORBENCH_MODELS`` (default ``models/``) at their registry path, except artefacts that belong
+to another ecosystem's cache: ``cache="torch_hub"`` files live in ``torch.hub.get_dir()/checkpoints`` (what
+torchvision and lpips look in, ``$TORCH_HOME``), ``source="hf"`` repositories in huggingface_hub's cache
+(``$HF_HOME``). A file already at its path (and matching its hash, when one is known) is used with no network
+access at all — that is also how offline users and tests provide weights.
+
+Example::
+
+    from colorbench import weights
+    path = weights.ensure("cnn-original-epoch186")   # downloads once, hash-checked, atomic
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colorbench.paths import MODELS_ENV, models_dir
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    name: str
+    relpath: str  # file (or folder, for unpacked archives) under the cache root
+    source: str = "url"  # "url" (plain HTTPS) or "hf" (a Hugging Face Hub repository)
+    url: str | None = None
+    hf_repo: str | None = None
+    hf_revision: str | None = None
+    hf_allow_patterns: tuple[str, ...] | None = None
+    size: int | None = None  # bytes, where known
+    sha256: str | None = None  # where known; otherwise recorded on the first verified download
+    unpack: str | None = None  # "zip": download then extract into relpath (a folder)
+    cache: str = "models"  # "models" ($COLORBENCH_MODELS) or "torch_hub" (torch.hub.get_dir()/checkpoints)
+    licence: str = ""
+    description: str = ""
+    used_by: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def where(self) -> str:
+        return self.url or (f"huggingface.co/{self.hf_repo}" if self.hf_repo else "?")
+
+
+class WeightsUnavailable(RuntimeError):
+    """A pretrained artefact could not be had. The message names the file, where to put it and the env var."""
+
+    def __init__(self, spec: WeightSpec, reason: str):
+        self.spec = spec
+        self.reason = reason
+        if spec.source == "hf":
+            how = (
+                f"Download it where there is network access (huggingface-cli download {spec.hf_repo}) and copy the "
+                f"Hugging Face cache, or point HF_HOME at a cache that has it; or pass a local folder instead of the hub id."
+            )
+        else:
+            target = local_path(spec)
+            env = "TORCH_HOME" if spec.cache == "torch_hub" else MODELS_ENV
+            how = (
+                f"Put the file at {target} (download it from {spec.url}), or set {env} to a folder that has "
+                f"{spec.relpath if spec.cache == 'models' else 'checkpoints/' + spec.relpath}; "
+                f"with network access, `colorbench weights fetch {spec.name}` does it."
+            )
+        super().__init__(f"weights {spec.name!r} are not available: {reason}. {how}")
+
+
+# ------------------------------------------------------------------------------------------------- the registry
+_GITHUB_CNN = "https://github.com/dakotalw/image-colorizer-2/raw/538d263e6aa0034bc2b65174e1ba0363995deead/checkpoints"
+
+REGISTRY: dict[str, WeightSpec] = {}
+
+
+def register(spec: WeightSpec) -> WeightSpec:
+    if spec.name in REGISTRY:
+        raise ValueError(f"weights {spec.name!r} declared twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+register(WeightSpec(
+    name="cnn-original-epoch186",
+    relpath="cnn-original/model-epoch-186-losses-0.124.pth",
+    url=f"{_GITHUB_CNN}/model-epoch-186-losses-0.124.pth",
+    size=3883799,
+    sha256="c3f82886ab52810bdee6bfdf7fcd4580b3d4ff9384f551905309eea8a5bcf725",
+    licence="see github.com/dakotalw/image-colorizer-2",
+    description="The original project's LPIPS-trained CNN, epoch 186.",
+    used_by=("cnn-original",),
+))
+register(WeightSpec(
+    name="coltran-release",
+    relpath="coltran/release",
+    url="https://storage.googleapis.com/gresearch/coltran/coltran.zip",
+    unpack="zip",
+    licence="Apache-2.0 (google-research)",
+    description="Google's released ColTran TF checkpoints (colorizer, color_upsampler, spatial_upsampler).",
+    used_by=("coltran",),
+))
+register(WeightSpec(
+    name="eccv16",
+    relpath="colorization_release_v2-9b330a0b.pth",
+    url="https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
+    cache="torch_hub",
+    licence="BSD-2-Clause (richzhang/colorization)",
+    description="Zhang et al., Colorful Image Colorization (ECCV 2016), PyTorch port weights.",
+    used_by=("eccv16",),
+))
+register(WeightSpec(
+    name="siggraph17",
+    relpath="siggraph17-df00044c.pth",
+    url="https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
+    cache="torch_hub",
+    licence="BSD-2-Clause (richzhang/colorization)",
+    description="Zhang et al., Real-Time User-Guided Image Colorization (SIGGRAPH 2017), PyTorch weights.",
+    used_by=("siggraph17",),
+))
+register(WeightSpec(
+    name="sd15",
+    relpath="stable-diffusion-v1-5",
+    source="hf",
+    hf_repo="stable-diffusion-v1-5/stable-diffusion-v1-5",
+    hf_allow_patterns=("model_index.json", "*.json", "*.txt", "unet/*.safetensors", "vae/*.safetensors",
+                       "text_encoder/*.safetensors", "tokenizer/*"),
+    licence="CreativeML Open RAIL-M",
+    description="Stable Diffusion 1.5 base model.",
+    used_by=("controlnet-canny", "controlnet-canny-img2img"),
+))
+register(WeightSpec(
+    name="controlnet-canny-sd15",
+    relpath="sd-controlnet-canny",
+    source="hf",
+    hf_repo="lllyasviel/sd-controlnet-canny",
+    hf_allow_patterns=("config.json", "diffusion_pytorch_model.safetensors"),
+    licence="CreativeML Open RAIL-M",
+    description="ControlNet conditioned on Canny edges for SD 1.5.",
+    used_by=("controlnet-canny", "controlnet-canny-img2img"),
+))
+register(WeightSpec(
+    name="torchvision-alexnet",
+    relpath="alexnet-owt-7be5be79.pth",
+    url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+    cache="torch_hub",
+    licence="BSD-3-Clause (torchvision)",
+    description="ImageNet AlexNet trunk for LPIPS(net='alex').",
+    used_by=("lpips",),
+))
+register(WeightSpec(
+    name="torchvision-vgg16",
+    relpath="vgg16-397923af.pth",
+    url="https://download.pytorch.org/models/vgg16-397923af.pth",
+    cache="torch_hub",
+    licence="BSD-3-Clause (torchvision)",
+    description="ImageNet VGG16 trunk for LPIPS(net='vgg') and the CNN's LPIPS loss.",
+    used_by=("lpips", "cnn-lpips"),
+))
+register(WeightSpec(
+    name="torchvision-resnet18",
+    relpath="resnet18-f37072fd.pth",
+    url="https://download.pytorch.org/models/resnet18-f37072fd.pth",
+    cache="torch_hub",
+    licence="BSD-3-Clause (torchvision)",
+    description="ImageNet ResNet-18, the optional initialisation of the CNN's trunk.",
+    used_by=("cnn-lpips", "cnn-mse"),
+))
+
+
+# ------------------------------------------------------------------------------------------------- resolution
+def get_spec(name: str) -> WeightSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown weights {name!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def _spec(spec_or_name: WeightSpec | str) -> WeightSpec:
+    return spec_or_name if isinstance(spec_or_name, WeightSpec) else get_spec(spec_or_name)
+
+
+def cache_root(spec: WeightSpec) -> Path:
+    if spec.cache == "torch_hub":
+        import torch.hub
+
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    return models_dir()
+
+
+def local_path(spec_or_name: WeightSpec | str) -> Path:
+    """Where the artefact lives locally (for ``hf`` sources: our pointer folder; the files are in HF's cache)."""
+    spec = _spec(spec_or_name)
+    return cache_root(spec) / spec.relpath
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _recorded_hash_path(spec: WeightSpec) -> Path:
+    # For archives without a published hash: the archive's hash recorded at the first verified download.
+    return local_path(spec).with_name(local_path(spec).name + ".sha256")
+
+
+def _hf_present(spec: WeightSpec) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision, allow_patterns=list(spec.hf_allow_patterns or []) or None,
+                                      local_files_only=True))
+    except Exception:
+        return None
+
+
+def status(spec_or_name: WeightSpec | str) -> tuple[bool, str]:
+    """(present, human-readable state) without any network access."""
+    spec = _spec(spec_or_name)
+    if spec.source == "hf":
+        found = _hf_present(spec)
+        return (found is not None, f"in Hugging Face cache: {found}" if found else "not in the Hugging Face cache")
+    path = local_path(spec)
+    if spec.unpack:
+        return (path.is_dir() and any(path.iterdir()), "unpacked" if path.is_dir() else "missing")
+    if not path.is_file():
+        return False, "missing"
+    if spec.size is not None and path.stat().st_size != spec.size:
+        return False, f"wrong size ({path.stat().st_size} bytes, expected {spec.size})"
+    return True, "present"
+
+
+def ensure(spec_or_name: WeightSpec | str, *, download: bool = True, progress: bool = True) -> Path:
+    """Return the local path of the artefact, downloading it first if needed and allowed.
+
+    A present file is hash-checked when a hash is known (once per process) and used without network access.
+    Raises :class:`WeightsUnavailable` with the fix when it cannot be had.
+    """
+    spec = _spec(spec_or_name)
+    if spec.source == "hf":
+        return _ensure_hf(spec, download=download)
+    path = local_path(spec)
+    if spec.unpack:
+        if path.is_dir() and any(path.iterdir()):
+            return path
+    elif path.is_file():
+        _verify_file(spec, path)
+        return path
+    if not download or os.environ.get("COLORBENCH_OFFLINE") == "1":
+        raise WeightsUnavailable(spec, f"{path} does not exist and downloading is off")
+    return fetch(spec, progress=progress)
+
+
+_VERIFIED: set[Path] = set()
+
+
+def _verify_file(spec: WeightSpec, path: Path) -> None:
+    if spec.sha256 is None or path in _VERIFIED:
+        return
+    actual = sha256_file(path)
+    if actual != spec.sha256:
+        raise WeightsUnavailable(spec, f"{path} has sha256 {actual}, expected {spec.sha256} (corrupt or a different file; delete it)")
+    _VERIFIED.add(path)
+
+
+def fetch(spec_or_name: WeightSpec | str, *, progress: bool = True) -> Path:
+    """Download (resumable, hash-checked, atomic) and, for archives, unpack. Returns the local path."""
+    spec = _spec(spec_or_name)
+    if spec.source == "hf":
+        return _ensure_hf(spec, download=True)
+    path = local_path(spec)
+    archive = path.with_name(path.name + ".zip") if spec.unpack else path
+    _download(spec, archive, progress=progress)
+    if spec.unpack == "zip":
+        _unpack_zip(spec, archive, path)
+    return path
+
+
+def _download(spec: WeightSpec, dest: Path, *, progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    if dest.is_file() and (spec.sha256 is None or sha256_file(dest) == spec.sha256):
+        if spec.sha256 is None and spec.unpack:
+            _check_recorded_hash(spec, dest)
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")  # resumed with an HTTP Range request after an interruption
+    offset = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(spec.url, headers={"User-Agent": "colorbench"})
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            if offset and response.status != 206:  # server ignored the range: start over
+                offset = 0
+            total = response.headers.get("Content-Length")
+            total = int(total) + offset if total else spec.size
+            with open(part, "ab" if offset else "wb") as fh, tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, desc=f"download {spec.name}", disable=not progress
+            ) as bar:
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    fh.write(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise WeightsUnavailable(spec, f"download from {spec.url} failed ({exc}); are you offline?") from None
+    if spec.size is not None and part.stat().st_size != spec.size:
+        raise WeightsUnavailable(spec, f"downloaded {part.stat().st_size} bytes, expected {spec.size}; run the fetch again to resume")
+    actual = sha256_file(part)
+    if spec.sha256 is not None and actual != spec.sha256:
+        part.unlink()
+        raise WeightsUnavailable(spec, f"downloaded file has sha256 {actual}, expected {spec.sha256}")
+    os.replace(part, dest)
+    if spec.sha256 is None and spec.unpack:
+        _check_recorded_hash(spec, dest, actual)
+
+
+def _check_recorded_hash(spec: WeightSpec, archive: Path, actual: str | None = None) -> None:
+    """Trust on first use: record the archive's hash after its first complete download, verify it afterwards."""
+    actual = actual or sha256_file(archive)
+    record = _recorded_hash_path(spec)
+    if record.exists():
+        expected = record.read_text().strip()
+        if expected != actual:
+            raise WeightsUnavailable(spec, f"{archive} has sha256 {actual}, but the first download had {expected}")
+    else:
+        from colorbench.atomic import write_text
+
+        write_text(record, actual + "\n")
+
+
+def _unpack_zip(spec: WeightSpec, archive: Path, target: Path) -> None:
+    """Extract into a temporary sibling folder, then rename: a half-extracted archive is never seen as present."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            bad = zf.testzip()
+            if bad is not None:
+                raise WeightsUnavailable(spec, f"{archive} is corrupt (member {bad}); delete it and fetch again")
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-unpack-", dir=target.parent))
+            try:
+                zf.extractall(tmp)
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(tmp, target)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except zipfile.BadZipFile:
+        raise WeightsUnavailable(spec, f"{archive} is not a valid zip; delete it and fetch again") from None
+
+
+def _ensure_hf(spec: WeightSpec, *, download: bool) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise WeightsUnavailable(spec, "huggingface_hub is not installed (pip install 'colorbench[diffusion]')") from None
+    found = _hf_present(spec)
+    if found is not None:
+        return found
+    if not download or os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("COLORBENCH_OFFLINE") == "1":
+        raise WeightsUnavailable(spec, f"{spec.hf_repo} is not in the Hugging Face cache and downloading is off")
+    try:
+        return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
+                                      allow_patterns=list(spec.hf_allow_patterns or []) or None))
+    except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
+        raise WeightsUnavailable(spec, f"could not download {spec.hf_repo} from the Hub ({type(exc).__name__}: {exc})") from None
