@@ -1,0 +1,176 @@
+"""Writes notebooks/*.ipynb from the cell sources in this file, so notebook changes are reviewed as plain Python.
+
+    python notebooks/build_notebooks.py           # (re)write every notebook
+    python notebooks/build_notebooks.py --check   # exit 1 if a committed notebook differs from what this writes
+
+Every notebook: a markdown cell with the "Open in Colab" badge and its purpose; a code cell tagged ``parameters``
+(papermill) with the shared parameters and its own; a setup cell (installs colorbench in Colab, nothing locally,
+then ``colorbench.notebook.setup``); then calls into colorbench and displays. No outputs are written (a test checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+COLAB = "https://colab.research.google.com/github/colorbench/colorbench/blob/main/notebooks/{file}"
+BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+REPO = "https://github.com/colorbench/colorbench"
+
+
+@dataclass
+class Spec:
+    title: str
+    purpose: str
+    extras: str  # pip extras the Colab install needs for this notebook (never [all]: it would pull TensorFlow)
+    methods: str  # the METHODS default, as Python source
+    gpu: bool  # ask Colab for a GPU runtime when the notebook is opened
+    params: str = ""  # notebook-specific parameter lines
+    cells: list[tuple[str, str]] = field(default_factory=list)  # ("md" | "code", source)
+
+
+def shared_parameters(methods: str) -> str:
+    return f'''# Parameters (papermill: `colorbench notebooks run --params KEY=VALUE`). Every notebook uses the same RUN folder.
+RUN = "notebooks"         # results/<RUN>/ — shared by 00 … 05, so 04/05 score and report what 01–03 produced
+DATASET = "sports"        # "sports" (Kaggle, downloaded by 00; needs credentials) | "samples" (bundled) | a folder
+SPLIT = "test"            # train | valid | test (ignored for datasets without splits)
+N_PER_CLASS = 1           # images per class; the sports test split has 5 per class (500 images in all)
+LIMIT = None              # cap on the number of images (None: no cap)
+METHODS = {methods}
+DEVICE = "auto"           # auto | cuda | cpu
+BATCH_SIZE = 8
+SEED = 0
+SMOKE = False             # True: tiny untrained models, every code path in minutes on a CPU — numbers meaningless
+USE_DRIVE = True          # Colab only: keep weights, data and results in Google Drive (MyDrive/colorbench)
+SHOW = 6                  # images shown in grids'''
+
+
+def setup_source(extras: str) -> str:
+    return f'''# Setup. In Colab: install colorbench from GitHub (about a minute, once per runtime). Locally: nothing to do.
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("colorbench") is None:
+    if importlib.util.find_spec("google.colab") is None:
+        raise ImportError("colorbench is not installed in this kernel: in the checkout run `make setup` and choose "
+                          "the .venv kernel, or `pip install -e '.[all]'`")
+    subprocess.run(["git", "clone", "--depth", "1", "{REPO}", "/content/colorbench"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/colorbench[{extras}]"], check=True)
+    sys.path.insert(0, "/content/colorbench/src")  # a running kernel does not see a fresh editable install
+
+import colorbench.notebook as nb
+
+env = nb.setup(run=RUN, smoke=SMOKE, use_drive=USE_DRIVE, device=DEVICE)'''
+
+
+RUN_CONFIG = '''from colorbench.config import RunConfig
+from colorbench.run import run
+
+config = RunConfig(run=RUN, dataset=DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, methods=METHODS,
+                   device=DEVICE, batch_size=BATCH_SIZE, seed=SEED, smoke=SMOKE{extra})
+summary = run(config)
+nb.show_run(RUN, methods=[m.name for m in summary.methods])'''
+
+
+def run_cell(extra: str = "") -> str:
+    return RUN_CONFIG.format(extra=extra)
+
+
+NOTEBOOKS: dict[str, Spec] = {
+    "00_setup_and_data": Spec(
+        title="00 · Setup and data",
+        purpose=(
+            "Start here. This notebook prepares the session (Colab install, Google Drive, GPU check), fetches the "
+            "dataset — Kaggle's *100 Sports Image Classification* test split by default, or the bundled samples — "
+            "shows exactly which images the run uses and the gray version every method sees, lists the registered "
+            "methods and whether their weights are present, and makes the first run: the `gray` baseline (the "
+            "input as RGB, the floor every colorizer must beat). The method notebooks 01–03 add their outputs to the "
+            "same run folder; 04 scores them and 05 writes the report."
+        ),
+        extras="kaggle",
+        methods='["gray"]        # this notebook runs the floor only; 01–03 run the colorizers',
+        gpu=False,
+        cells=[
+            ("md", "## The dataset\n\n`sports` is downloaded once with the official Kaggle client (credentials: see "
+                   "the README — in Colab, the key icon on the left, secrets `KAGGLE_USERNAME` and `KAGGLE_KEY`) "
+                   "and verified; a verified copy is never downloaded again. `samples` needs nothing."),
+            ("code", "index = nb.ensure_dataset(DATASET)\nnb.styled(nb.dataset_table(DATASET), caption=f\"{index.name}: "
+                     "images per split\")"),
+            ("md", "## The images of this run\n\nThe same deterministic, class-balanced subset the runner draws "
+                   "(`SPLIT`, `N_PER_CLASS`, `LIMIT`, `SEED`). Methods only ever see the gray image (BT.601 luma)."),
+            ("code", "nb.dataset_grid(DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, seed=SEED, show=SHOW)"),
+            ("md", "## Methods\n\n`ready` says whether a method's weights are already on this machine; the method "
+                   "notebooks download what they need (or build tiny untrained models with `SMOKE = True`)."),
+            ("code", "nb.styled(nb.methods_table(), caption=\"registered methods\")"),
+            ("md", "## A first run: the gray baseline\n\nWrites `results/<RUN>/`: the gray inputs, the colour truth, "
+                   "`images/gray/`, `timings.csv` and `run.json`. Rerunning resumes: finished images are kept."),
+            ("code", run_cell()),
+            ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
+            ("md", "Next: `01_cnn`, `02_coltran` and `03_controlnet` add their methods to this run; `04_evaluate` "
+                   "scores every method in it; `05_report` writes the report."),
+        ],
+    ),
+}
+
+
+def _cell_id(stem: str, i: int) -> str:
+    return f"{stem.split('_', 1)[0]}-{i:02d}"
+
+
+def build(stem: str) -> nbformat.NotebookNode:
+    spec = NOTEBOOKS[stem]
+    file = f"{stem}.ipynb"
+    intro = (f"[![Open In Colab]({BADGE})]({COLAB.format(file=file)})\n\n# {spec.title}\n\n{spec.purpose}\n\n"
+             f"*Run all* (Colab: Runtime → Run all) goes top to bottom with no edits; change the parameters in the "
+             f"next cell, or from a terminal: `colorbench notebooks run --only {stem.split('_', 1)[0]} --params "
+             f"KEY=VALUE`.")
+    params = shared_parameters(spec.methods) + ("\n" + spec.params if spec.params else "")
+    cells = [new_markdown_cell(intro), new_code_cell(params, metadata={"tags": ["parameters"]}),
+             new_code_cell(setup_source(spec.extras))]
+    for kind, source in spec.cells:
+        cells.append(new_markdown_cell(source) if kind == "md" else new_code_cell(source))
+    for i, cell in enumerate(cells):
+        cell["id"] = _cell_id(stem, i)
+    metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "colab": {"provenance": [], "toc_visible": True},
+    }
+    if spec.gpu:  # Colab opens the notebook on a GPU runtime
+        metadata["accelerator"] = "GPU"
+        metadata["colab"]["gpuType"] = "T4"
+    nb = new_notebook(cells=cells, metadata=metadata)
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def render(stem: str) -> str:
+    nb = build(stem)
+    nbformat.validate(nb)
+    return nbformat.writes(nb) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook differs from its source here")
+    args = parser.parse_args(argv)
+    stale = 0
+    for stem in NOTEBOOKS:
+        path = HERE / f"{stem}.ipynb"
+        text = render(stem)
+        if args.check:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                print(f"{path.name} is out of date: run python notebooks/build_notebooks.py")
+                stale += 1
+        elif not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.name}")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

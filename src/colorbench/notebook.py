@@ -1,0 +1,632 @@
+"""What the notebooks call: :func:`setup` (Colab, Google Drive, working folder, GPU check, smoke banner) and display
+helpers (image grids from a run folder, styled tables, links). Notebooks hold no logic; everything they show comes
+from here or from the package's own functions, so a test can reach it.
+
+Every display helper returns an object that Jupyter renders (``_repr_html_``) and that prints as readable text in a
+console, so the same calls work in Colab, JupyterLab, papermill runs and the exported HTML. Whatever comes from a
+smoke run is stamped "smoke: untrained models, numbers meaningless".
+
+Example::
+
+    import colorbench.notebook as nb
+    env = nb.setup(run="demo", smoke=True)      # prints where weights/data/results go, warns on a CPU runtime
+    nb.image_grid("demo", limit=4)              # gray input | truth | one column per method
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import io
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from colorbench import paths
+from colorbench.runfolder import RunFolder, read_csv
+
+SMOKE_STAMP = "smoke: untrained models, numbers meaningless"
+REPO_URL = "https://github.com/colorbench/colorbench"
+COLAB_URL = "https://colab.research.google.com/github/colorbench/colorbench/blob/main/notebooks/{file}"
+DRIVE_MOUNTPOINT = Path("/content/drive")
+DRIVE_FOLDER = "MyDrive/colorbench"  # under the mountpoint: models/ data/ results/ torch/ huggingface/
+
+# Which cache each environment variable controls, and its folder under the Drive root.
+DRIVE_LAYOUT = {
+    paths.MODELS_ENV: "models",
+    paths.DATA_ENV: "data",
+    paths.RESULTS_ENV: "results",
+    "TORCH_HOME": "torch",  # torchvision/LPIPS backbones, Zhang et al.'s checkpoints
+    "HF_HOME": "huggingface",  # Stable Diffusion, ControlNet
+}
+
+CPU_WARNING = (
+    "No GPU visible: this runtime is CPU-only. The CNN runs fine on a CPU, but ColTran and Stable Diffusion take "
+    "minutes per image. In Colab: Runtime > Change runtime type > Hardware accelerator: GPU (T4 is enough) > Save, "
+    "then Runtime > Run all again."
+)
+
+
+# ------------------------------------------------------------------------------------------------- rendering
+class Html:
+    """A piece of HTML that Jupyter displays as HTML and a console prints as text."""
+
+    def __init__(self, html_text: str, text: str):
+        self.html = html_text
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def banner(message: str, *, kind: str = "warning") -> Html:
+    """A loud box (``kind``: warning | error | info) that survives export to HTML."""
+    colours = {"warning": ("#fff3cd", "#8a6d00", "#e0a800"), "error": ("#f8d7da", "#721c24", "#dc3545"),
+               "info": ("#e7f1ff", "#084298", "#6ea8fe")}
+    bg, fg, border = colours.get(kind, colours["info"])
+    box = (f'<div class="colorbench-banner colorbench-{kind}" style="background:{bg};color:{fg};'
+           f'border:3px solid {border};border-radius:6px;padding:12px 16px;margin:8px 0;font-size:1.15em;'
+           f'font-weight:600">{html.escape(message)}</div>')
+    return Html(box, f"[{kind.upper()}] {message}")
+
+
+def smoke_banner() -> Html:
+    return banner(f"SMOKE RUN — {SMOKE_STAMP}. Tiny randomly initialised models and the bundled samples exercise "
+                  "every code path; nothing here says anything about the methods.", kind="error")
+
+
+def _show(obj: Any) -> None:
+    """Display in a notebook, print in a console."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(obj)
+            return
+    except ImportError:
+        pass
+    print(obj)
+
+
+# ------------------------------------------------------------------------------------------------- setup
+@dataclass
+class NotebookEnv:
+    """What :func:`setup` found and decided; printed as a short table."""
+
+    run: str
+    run_path: Path
+    smoke: bool
+    device: str  # resolved: "cpu", "cuda", ...
+    gpu: str | None
+    in_colab: bool
+    repo_dir: Path | None
+    drive_root: Path | None
+    locations: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        from colorbench import __version__
+        from colorbench.provenance import git_sha
+
+        rows = [
+            ("colorbench", f"{__version__} ({git_sha() or 'not a git checkout'})"),
+            ("python", sys.version.split()[0]),
+            ("runtime", "Google Colab" if self.in_colab else "local"),
+            ("device", f"{self.device}" + (f" ({self.gpu})" if self.gpu else "")),
+            ("smoke", f"YES — {SMOKE_STAMP}" if self.smoke else "no"),
+            ("working folder", os.getcwd()),
+            ("run folder", str(self.run_path)),
+            ("Google Drive", str(self.drive_root) if self.drive_root else
+             ("not mounted (USE_DRIVE = False)" if self.in_colab else "not used (Colab only)")),
+        ]
+        rows += [(name, value) for name, value in self.locations.items()]
+        return rows
+
+    def _repr_html_(self) -> str:
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                       f"{html.escape(v)}</td></tr>" for k, v in self.rows())
+        extra = "".join(banner(w)._repr_html_() for w in self.warnings)
+        if self.smoke:
+            extra = smoke_banner()._repr_html_() + extra
+        return f"{extra}<table class='colorbench-env'>{body}</table>"
+
+    def __repr__(self) -> str:
+        lines = [f"{k:>16}: {v}" for k, v in self.rows()]
+        if self.smoke:
+            lines.insert(0, repr(smoke_banner()))
+        lines += [repr(banner(w)) for w in self.warnings]
+        return "\n".join(lines)
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    return "google.colab" in sys.modules or importlib.util.find_spec("google.colab") is not None
+
+
+def find_checkout() -> Path | None:
+    """The repository checkout colorbench runs from (editable install or ``src/`` on the path), if any."""
+    repo = paths.REPO_DIR
+    if (repo / "pyproject.toml").is_file() and (repo / "src" / "colorbench").is_dir():
+        return repo
+    return None
+
+
+def mount_drive(mountpoint: Path = DRIVE_MOUNTPOINT) -> None:
+    """Mount Google Drive in Colab (asks for permission once per runtime)."""
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    drive.mount(str(mountpoint))
+
+
+def point_caches_at(root: str | os.PathLike) -> dict[str, str]:
+    """Set COLORBENCH_MODELS/DATA/RESULTS, TORCH_HOME and HF_HOME to folders under ``root`` (created).
+
+    Call before anything imports huggingface_hub: it reads HF_HOME once, at import.
+    """
+    root = Path(root)
+    locations = {}
+    for var, sub in DRIVE_LAYOUT.items():
+        folder = root / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(folder)
+        locations[var] = str(folder)
+    return locations
+
+
+def _absolutize_env() -> None:
+    """Relative cache paths in the environment would change meaning after chdir: pin them to the current folder."""
+    for var in DRIVE_LAYOUT:
+        value = os.environ.get(var)
+        if value and not Path(value).expanduser().is_absolute():
+            os.environ[var] = str(Path(value).expanduser().resolve())
+
+
+def check_gpu(device: str = "auto") -> tuple[str, str | None, str | None]:
+    """Resolve ``device``; return (device, GPU name or None, warning or None). An explicit ``cuda`` without a GPU
+    raises with the fix."""
+    import torch
+
+    from colorbench.provenance import resolve_device
+
+    resolved = resolve_device(device)  # raises a clear ValueError for cuda without a GPU
+    if resolved.startswith("cuda"):
+        return resolved, torch.cuda.get_device_name(torch.device(resolved).index or 0), None
+    return resolved, None, (CPU_WARNING if device == "auto" else None)
+
+
+def check_run_folder(run_path: Path, smoke: bool) -> None:
+    """Refuse to mix a smoke run and a real run in one folder: the runner would reuse the other kind's images."""
+    folder = RunFolder(run_path)
+    if not folder.run_json.exists():
+        return
+    recorded = bool(folder.read_run_json().get("smoke", False))
+    if recorded != bool(smoke):
+        kind = "a SMOKE run (untrained models)" if recorded else "a real run"
+        raise ValueError(f"run folder {run_path} holds {kind} but SMOKE = {bool(smoke)}: the two must not share a "
+                         f"folder. Choose another RUN name, or delete {run_path} to start over.")
+
+
+def setup(
+    *,
+    run: str,
+    smoke: bool = False,
+    use_drive: bool = False,
+    device: str = "auto",
+    drive_folder: str = DRIVE_FOLDER,
+    chdir: bool = True,
+    show: bool = True,
+) -> NotebookEnv:
+    """Prepare a notebook session; call once, right after the parameters cell.
+
+    * In Colab with ``use_drive``: mounts Google Drive and points COLORBENCH_MODELS/DATA/RESULTS, TORCH_HOME and
+      HF_HOME at ``MyDrive/colorbench/...`` so weights, data and results survive the session and every notebook
+      sees the same run folder. Outside Colab ``use_drive`` is ignored (with a note).
+    * Changes the working folder to the repository checkout, so ``models/ data/ results/`` mean the same from
+      ``notebooks/`` as from the command line (relative paths in those variables are pinned first).
+    * Checks the device: a clear warning on a CPU runtime; an error if ``device`` asks for a GPU that is absent.
+    * Refuses a run folder that holds the other kind of run (smoke vs real).
+    * With ``smoke``: a loud banner — smoke numbers are meaningless.
+
+    Example::
+
+        env = setup(run="demo", smoke=True, show=False)
+        assert env.smoke and env.run_path.name == "demo"
+    """
+    from colorbench.config import RunConfig
+
+    warnings: list[str] = []
+    colab = in_colab()
+    drive_root = None
+    locations: dict[str, str] = {}
+    if use_drive and colab:
+        mount_drive(DRIVE_MOUNTPOINT)
+        drive_root = DRIVE_MOUNTPOINT / drive_folder
+        locations = point_caches_at(drive_root)
+    _quiet_text_progress_warning()
+    _absolutize_env()
+    repo = find_checkout()
+    if chdir and repo is not None:
+        os.chdir(repo)
+    for var in DRIVE_LAYOUT:
+        locations.setdefault(var, os.environ.get(var) or f"(default) {_default_location(var)}")
+    resolved, gpu, gpu_warning = check_gpu(device)
+    if gpu_warning and not smoke:
+        warnings.append(gpu_warning)
+    run_path = RunConfig(run=run).run_path().resolve()
+    check_run_folder(run_path, smoke)
+    env = NotebookEnv(run=run, run_path=run_path, smoke=bool(smoke), device=resolved, gpu=gpu, in_colab=colab,
+                      repo_dir=repo, drive_root=drive_root, locations=locations, warnings=warnings)
+    if show:
+        _show(env)
+    return env
+
+
+def _quiet_text_progress_warning() -> None:
+    """Without ipywidgets tqdm.auto falls back to text bars (fine) but warns on every import; say it once here."""
+    import warnings
+
+    try:
+        from tqdm import TqdmWarning
+    except ImportError:
+        return
+    warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
+
+
+def _default_location(var: str) -> str:
+    return {
+        paths.MODELS_ENV: str(paths.models_dir().resolve()),
+        paths.DATA_ENV: str(paths.data_dir().resolve()),
+        paths.RESULTS_ENV: str(paths.results_dir().resolve()),
+        "TORCH_HOME": "~/.cache/torch",
+        "HF_HOME": "~/.cache/huggingface",
+    }[var]
+
+
+# ------------------------------------------------------------------------------------------------- run folders
+def run_folder(run: str | os.PathLike | RunFolder) -> RunFolder:
+    """A run name (under results/), a path, or a RunFolder -> RunFolder; a clear error if it does not exist."""
+    if isinstance(run, RunFolder):
+        folder = run
+    else:
+        path = Path(run)
+        folder = RunFolder(path if (path.is_absolute() or path.exists()) else paths.results_dir() / path)
+    if not folder.path.is_dir():
+        raise FileNotFoundError(
+            f"run folder {folder.path} not found: run 00_setup_and_data (and the method notebooks) with the same RUN "
+            f"first. In Colab, set USE_DRIVE = True so every notebook sees the same results folder.")
+    return folder
+
+
+def is_smoke(run: str | os.PathLike | RunFolder) -> bool:
+    folder = run_folder(run)
+    return bool(folder.read_run_json().get("smoke", False)) if folder.run_json.exists() else False
+
+
+def stamp(caption: str, smoke: bool) -> str:
+    return f"{caption} — {SMOKE_STAMP.upper()}" if smoke else caption
+
+
+# ------------------------------------------------------------------------------------------------- images
+def _thumbnail_uri(image, height: int) -> str:
+    """uint8 RGB (or HxW gray) array -> a data: URI of a JPEG thumbnail ``height`` pixels tall."""
+    from PIL import Image
+
+    pil = Image.fromarray(image)
+    width = max(1, round(pil.width * height / pil.height))
+    pil = pil.resize((width, height), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    pil.convert("RGB").save(buf, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+@dataclass
+class GridCell:
+    column: str
+    path: Path | None  # None: no image (method skipped or failed on this image, or gray-only source)
+
+
+@dataclass
+class GridRow:
+    sample_id: str
+    label: str
+    cells: list[GridCell]
+
+
+def grid_rows(
+    run: str | os.PathLike | RunFolder,
+    *,
+    methods: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    limit: int | None = 6,
+    include_inputs: bool = True,
+) -> list[GridRow]:
+    """The rows of an image grid: one per sample (in samples.csv order), columns gray input | truth | methods.
+
+    ``methods`` defaults to every method with images in the run; unknown ones are an error naming the known ones.
+    Only sample k=0 of a stochastic method is shown.
+    """
+    folder = run_folder(run)
+    present = folder.methods()
+    if methods is None:
+        methods = present
+    else:
+        methods = list(methods)
+        unknown = [m for m in methods if m not in present]
+        if unknown:
+            raise ValueError(f"no images for {unknown} in {folder.path}; methods with images: {present or 'none'}")
+    samples = folder.read_samples()
+    if ids is not None:
+        wanted = set(ids)
+        samples = [s for s in samples if s["id"] in wanted]
+    if limit is not None:
+        samples = samples[:limit]
+    rows = []
+    for s in samples:
+        cells = []
+        if include_inputs:
+            cells.append(GridCell("input (gray)", _existing(folder.gray_path(s["id"]))))
+            cells.append(GridCell("truth", _existing(folder.truth_path(s["id"]))))
+        cells += [GridCell(m, _existing(folder.output_path(m, s["id"]))) for m in methods]
+        rows.append(GridRow(s["id"], s.get("label", ""), cells))
+    return rows
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def _grid_html(columns: list[str], rows: list[tuple[str, list[str | None]]], caption: str, height: int) -> str:
+    head = "".join(f"<th style='text-align:center'>{html.escape(c)}</th>" for c in ["image", *columns])
+    body = []
+    for name, uris in rows:
+        tds = [f"<td style='text-align:left;vertical-align:middle;max-width:12em'>{html.escape(name)}</td>"]
+        for uri in uris:
+            if uri is None:
+                tds.append(f"<td style='text-align:center;color:#999;min-width:{height}px'>—</td>")
+            else:
+                tds.append(f"<td style='padding:2px'><img src='{uri}' style='height:{height}px;width:auto' "
+                           "alt=''/></td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return (f"<table class='colorbench-grid' style='border-collapse:collapse'><caption style='caption-side:top;"
+            f"font-weight:600;text-align:left'>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def image_grid(
+    run: str | os.PathLike | RunFolder,
+    *,
+    methods: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    limit: int | None = 6,
+    height: int = 128,
+) -> Html:
+    """Gray input | truth | each method, one row per image, from a run folder ("—": no image, see failures.csv
+    or run.json for why). Stamped when the run is a smoke run.
+
+    Example::
+
+        image_grid("demo", methods=["gray"], limit=3)
+    """
+    from colorbench.data.images import load_image
+
+    folder = run_folder(run)
+    rows = grid_rows(folder, methods=methods, ids=ids, limit=limit)
+    smoke = is_smoke(folder)
+    columns = [c.column for c in rows[0].cells] if rows else []
+    rendered, text = [], []
+    for row in rows:
+        uris = [None if c.path is None else _thumbnail_uri(load_image(c.path).rgb, height) for c in row.cells]
+        name = f"{row.label} ({row.sample_id})" if row.label else row.sample_id
+        rendered.append((name, uris))
+        text.append(f"  {name}: " + ", ".join(f"{c.column}={'ok' if c.path else '—'}" for c in row.cells))
+    caption = stamp(f"{folder.path.name}: {len(rows)} image(s)", smoke)
+    return Html(_grid_html(columns, rendered, caption, height), "\n".join([caption, *text]))
+
+
+def dataset_grid(
+    dataset: str = "samples",
+    *,
+    split: str | None = "test",
+    n_per_class: int | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    show: int = 6,
+    height: int = 128,
+) -> Html:
+    """The images a run with these settings would use (the same subset the runner draws), the first ``show`` of
+    them: colour original and the gray input methods see."""
+    from colorbench.color import to_gray
+    from colorbench.data.images import ImageLoadError, load_image
+    from colorbench.data.index import open_dataset
+
+    subset = open_dataset(dataset).subset(split=split, n_per_class=n_per_class, limit=limit, seed=seed)
+    rendered, text = [], []
+    for sample in subset.samples[:show]:
+        name = f"{sample.label} ({sample.id})" if sample.label else sample.id
+        try:
+            rgb = load_image(sample.path).rgb
+        except ImageLoadError as exc:
+            rendered.append((name, [None, None]))
+            text.append(f"  {name}: unreadable ({exc.reason})")
+            continue
+        rendered.append((name, [_thumbnail_uri(rgb, height), _thumbnail_uri(to_gray(rgb), height)]))
+        text.append(f"  {name}: {rgb.shape[1]}x{rgb.shape[0]}")
+    caption = f"dataset {subset.name}: {len(subset)} image(s) selected, showing {min(show, len(subset))}"
+    return Html(_grid_html(["colour (truth)", "gray (what methods see)"], rendered, caption, height),
+                "\n".join([caption, *text]))
+
+
+# ------------------------------------------------------------------------------------------------- tables
+def styled(
+    df,
+    *,
+    caption: str | None = None,
+    smoke: bool = False,
+    precision: int = 4,
+    lower_is_better: Iterable[str] = (),
+    higher_is_better: Iterable[str] = (),
+):
+    """A pandas Styler: numbers at ``precision``, best value per named column in bold green, caption stamped in
+    smoke runs. Columns named but absent are ignored (tables differ by what a run produced)."""
+    import pandas as pd
+
+    styler = df.style.format(precision=precision, na_rep="—")
+    if isinstance(df.index, pd.RangeIndex):  # a row counter says nothing
+        styler = styler.hide(axis="index")
+    best = "font-weight:bold;color:#0a7d32"
+    low = [c for c in lower_is_better if c in df.columns]
+    high = [c for c in higher_is_better if c in df.columns]
+    if low:
+        styler = styler.highlight_min(subset=low, props=best)
+    if high:
+        styler = styler.highlight_max(subset=high, props=best)
+    if caption or smoke:
+        styler = styler.set_caption(stamp(caption or "", smoke))
+        styler = styler.set_table_styles([{"selector": "caption",
+                                           "props": "caption-side:top;font-weight:600;text-align:left"}],
+                                         overwrite=False)
+    return styler
+
+
+def ensure_dataset(dataset: str = "samples"):
+    """Open a dataset; ``"sports"`` is downloaded first when absent (Kaggle credentials needed; a verified copy is
+    never downloaded again). Returns the DatasetIndex."""
+    from colorbench.data.index import open_dataset
+
+    if dataset == "sports":
+        from colorbench.data.kaggle import download
+
+        return download()
+    return open_dataset(dataset)
+
+
+def dataset_table(dataset: str = "samples", *, split: str | None = None):
+    """Images and classes per split of a dataset, plus how many listed files are missing (a partial download)."""
+    import pandas as pd
+
+    from colorbench.data.index import open_dataset
+
+    index = open_dataset(dataset)
+    missing = index.missing_by_split()
+    splits = sorted({s.split or "-" for s in index.samples} | set(missing))
+    if split is not None:
+        splits = [s for s in splits if s == split]
+    rows = []
+    for name in splits:
+        chosen = [s for s in index.samples if (s.split or "-") == name]
+        rows.append({"split": name, "images": len(chosen), "classes": len({s.label for s in chosen}),
+                     "missing files": missing.get(name, 0)})
+    return pd.DataFrame(rows, columns=["split", "images", "classes", "missing files"])
+
+
+def methods_table():
+    """Every registered method: kind, the weights it needs and whether they are present, description."""
+    import pandas as pd
+
+    from colorbench import weights
+    from colorbench.methods import method_class, method_names
+
+    rows = []
+    for name in method_names():
+        try:
+            cls = method_class(name)
+        except ImportError as exc:
+            rows.append({"method": name, "kind": "—", "weights": f"cannot import: {exc}", "ready": False,
+                         "description": ""})
+            continue
+        try:
+            needs = cls().weights()
+        except Exception:  # a method whose constructor needs arguments: weights unknown until configured
+            needs = []
+        missing = [w for w in needs if not weights.status(w)[0]]
+        rows.append({"method": name, "kind": "stochastic" if cls.stochastic else "deterministic",
+                     "weights": ", ".join(needs) or "none", "ready": not missing,
+                     "description": cls.description})
+    return pd.DataFrame(rows, columns=["method", "kind", "weights", "ready", "description"])
+
+
+def run_table(run: str | os.PathLike | RunFolder):
+    """Per method of a run: status (done / partial / skipped), images written and reused, failures, the reason."""
+    import pandas as pd
+
+    folder = run_folder(run)
+    record = folder.read_run_json() if folder.run_json.exists() else {}
+    rows = []
+    for name, st in record.get("method_status", {}).items():
+        rows.append({"method": name, "status": st.get("status", ""), "written": st.get("written", 0),
+                     "reused": st.get("reused", 0), "failed": st.get("failed", 0), "reason": st.get("reason", "")})
+    return pd.DataFrame(rows, columns=["method", "status", "written", "reused", "failed", "reason"])
+
+
+def timings_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None):
+    """Per method: images, total inference seconds, seconds per image, peak memory (from timings.csv)."""
+    import pandas as pd
+
+    folder = run_folder(run)
+    rows = read_csv(folder.timings_csv)
+    if methods is not None:
+        rows = [r for r in rows if r["method"] in set(methods)]
+    columns = ["method", "device", "images", "inference_s", "s_per_image", "peak_memory_mb"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    df = pd.DataFrame(rows)
+    for c in ("n_images", "inference_s", "preprocess_s", "postprocess_s", "peak_memory_mb"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    out = df.groupby("method", sort=False).agg(device=("device", "last"), images=("n_images", "sum"),
+                                                inference_s=("inference_s", "sum"),
+                                                peak_memory_mb=("peak_memory_mb", "max")).reset_index()
+    out["s_per_image"] = out["inference_s"] / out["images"].where(out["images"] > 0)
+    return out[columns]
+
+
+def show_run(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None) -> None:
+    """Display a run's method status and timings (stamped in smoke runs); failures listed when there are any."""
+    import pandas as pd
+
+    folder = run_folder(run)
+    smoke = is_smoke(folder)
+    if smoke:
+        _show(smoke_banner())
+    status = run_table(folder)
+    if methods is not None:
+        status = status[status["method"].isin(list(methods))]
+    _show(styled(status, caption=f"{folder.path.name}: methods", smoke=smoke))
+    _show(styled(timings_table(folder, methods), caption="timings (inference only; CPU memory is process RSS)",
+                 smoke=smoke, precision=3))
+    failures = read_csv(folder.failures_csv)
+    if methods is not None:
+        failures = [f for f in failures if f["method"] in set(methods)]
+    if failures:
+        _show(styled(pd.DataFrame(failures), caption=f"{len(failures)} failed image(s)", smoke=smoke))
+
+
+# ------------------------------------------------------------------------------------------------- links
+def relative_link(target: Path, *, label: str) -> Html:
+    """A link to ``target`` relative to where this notebook's output lives.
+
+    `colorbench notebooks run` sets COLORBENCH_NOTEBOOK_DIR to the folder of the executed notebooks (so the link
+    works in the exported HTML); interactively the notebook sits in ``<checkout>/notebooks``.
+    """
+    base = os.environ.get("COLORBENCH_NOTEBOOK_DIR")
+    if base is None:
+        repo = find_checkout()
+        base = str(repo / "notebooks") if repo else os.getcwd()
+    href = Path(os.path.relpath(Path(target).resolve(), Path(base).resolve())).as_posix()
+    note = ""
+    if in_colab():
+        note = (" (in Colab: open the Files panel on the left, find the file, right-click > Download; "
+                "with USE_DRIVE it is also in your Google Drive)")
+    return Html(f"<p><a href='{html.escape(href)}' target='_blank'>{html.escape(label)}</a> "
+                f"<code>{html.escape(str(target))}</code>{html.escape(note)}</p>",
+                f"{label}: {target}{note}")
+

@@ -1,0 +1,350 @@
+"""The notebook suite's files and helpers (fast): committed notebooks equal the generator's output and carry no
+outputs; each has the badge, a papermill-parsable parameters cell and the setup cell; colorbench.notebook's setup
+(Colab/Drive/chdir/GPU/smoke guard) and display helpers; the suite runner's parameter handling; the CLI."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import PROJECT_ROOT
+
+import colorbench.notebook as nb
+from colorbench import notebooks_run
+from colorbench.cli import main as cli_main
+from colorbench.config import RunConfig
+from colorbench.run import run
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+SHARED_PARAMETERS = ["RUN", "DATASET", "SPLIT", "N_PER_CLASS", "LIMIT", "METHODS", "DEVICE", "BATCH_SIZE", "SEED",
+                     "SMOKE", "USE_DRIVE"]
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOKS_DIR / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_notebooks"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def _read(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+# ------------------------------------------------------------------------------------------------- the files
+def test_suite_lists_exactly_the_committed_notebooks():
+    assert [p.stem for p in _notebooks()] == [name for name, _ in notebooks_run.SUITE
+                                              if (NOTEBOOKS_DIR / f"{name}.ipynb").exists()]
+
+
+def test_committed_notebooks_equal_the_generator_output():
+    gen = _generator()
+    assert sorted(gen.NOTEBOOKS) == [p.stem for p in _notebooks()]
+    for path in _notebooks():
+        assert path.read_text(encoding="utf-8") == gen.render(path.stem), (
+            f"{path.name} differs from notebooks/build_notebooks.py: run `python notebooks/build_notebooks.py`")
+    assert gen.main(["--check"]) == 0
+
+
+def test_committed_notebooks_carry_no_outputs():
+    for path in _notebooks():
+        book = _read(path)
+        assert notebooks_run.has_outputs(book) == [], f"{path.name} has outputs: `colorbench notebooks strip`"
+        assert "papermill" not in book.metadata and "widgets" not in book.metadata
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
+def test_notebook_opens_with_badge_parameters_and_setup(path):
+    book = _read(path)
+    nbformat.validate(book)
+    intro, params, setup = book.cells[:3]
+    url = f"https://colab.research.google.com/github/colorbench/colorbench/blob/main/notebooks/{path.name}"
+    assert intro.cell_type == "markdown" and url in intro.source and "colab-badge.svg" in intro.source
+    assert params.cell_type == "code" and params.metadata.get("tags") == ["parameters"]
+    assert [c for c in book.cells if "parameters" in c.metadata.get("tags", [])] == [params]
+    # papermill must understand every assignment, or `--params` silently cannot set it
+    assigned = [n.targets[0].id for n in ast.parse(params.source).body if isinstance(n, ast.Assign)]
+    declared = notebooks_run.declared_parameters(path)
+    assert list(declared) == assigned
+    assert set(SHARED_PARAMETERS) <= set(declared)
+    defaults = {k: ast.literal_eval(v) for k, v in declared.items()}
+    assert defaults["SMOKE"] is False and defaults["USE_DRIVE"] is True
+    RunConfig(run=defaults["RUN"], methods=defaults["METHODS"])  # the defaults are a valid run config
+    assert setup.cell_type == "code" and "nb.setup(run=RUN, smoke=SMOKE, use_drive=USE_DRIVE, device=DEVICE)" in setup.source
+    assert "pip install" in setup.source and "[all]" not in setup.source.split("pip\", \"install")[-1]
+    assert book.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
+def test_notebooks_hold_no_logic(path):
+    """Past the setup cell, code cells call colorbench and display: no definitions, loops or foreign imports."""
+    for cell in _read(path).cells[3:]:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
+            assert not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While, ast.Lambda)), (
+                f"{path.name}: logic in a notebook cell belongs in colorbench:\n{cell.source}")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                assert module.split(".")[0] == "colorbench", f"{path.name} imports {module}"
+
+
+def test_all_runs_share_one_folder_and_every_notebook_uses_the_same_defaults():
+    defaults = [notebooks_run.declared_parameters(p) for p in _notebooks()]
+    for key in set(SHARED_PARAMETERS) - {"METHODS"}:
+        assert len({d[key] for d in defaults}) == 1, f"notebooks disagree on the default of {key}"
+
+
+# ------------------------------------------------------------------------------------------------- strip
+def test_strip_outputs_removes_outputs_counts_and_papermill_metadata(tmp_path):
+    book = _read(_notebooks()[0])
+    code = next(c for c in book.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    code.execution_count = 3
+    code.metadata["papermill"] = {"duration": 1.0}
+    book.metadata["papermill"] = {"parameters": {}}
+    assert notebooks_run.has_outputs(book) == [book.cells.index(code)]
+    path = tmp_path / "dirty.ipynb"
+    nbformat.write(book, str(path))
+    assert cli_main(["notebooks", "strip", "--check", str(path)]) == 1
+    assert cli_main(["notebooks", "strip", str(path)]) == 0
+    clean = _read(path)
+    assert notebooks_run.has_outputs(clean) == [] and "papermill" not in clean.metadata
+    assert cli_main(["notebooks", "strip", "--check", str(path)]) == 0
+    assert clean.cells[1].metadata["tags"] == ["parameters"]  # tags survive
+
+
+# ------------------------------------------------------------------------------------------------- parameters
+def test_parse_params_reads_yaml_values():
+    got = notebooks_run.parse_params(["LIMIT=4", "SMOKE=true", "METHODS=[gray, eccv16]", "01.METHODS=cnn-lpips",
+                                      "N_PER_CLASS=", "RUN=x"])
+    assert got == {"LIMIT": 4, "SMOKE": True, "METHODS": ["gray", "eccv16"], "01.METHODS": "cnn-lpips",
+                   "N_PER_CLASS": None, "RUN": "x"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        notebooks_run.parse_params(["LIMIT4"])
+
+
+def test_parameters_for_scopes_and_filters():
+    declared = {"RUN": "'a'", "LIMIT": "None", "METHODS": "[]"}
+    params = {"RUN": "r", "LIMIT": 2, "EPOCHS": 3, "01.METHODS": ["cnn-lpips"], "02.METHODS": ["coltran"]}
+    assert notebooks_run.parameters_for("01_cnn", declared, params) == {"RUN": "r", "LIMIT": 2,
+                                                                         "METHODS": ["cnn-lpips"]}
+    assert notebooks_run.parameters_for("00_setup_and_data", declared, params) == {"RUN": "r", "LIMIT": 2}
+    with pytest.raises(ValueError, match="has no parameter 'NOPE'"):
+        notebooks_run.parameters_for("01_cnn", declared, {"01.NOPE": 1})
+
+
+def test_check_params_catches_typos_and_unknown_scopes():
+    declared = {"00_setup_and_data": {"LIMIT": "None"}, "04_evaluate": {"LIMIT": "None"}}
+    notebooks_run.check_params({"LIMIT": 3, "04.LIMIT": 2}, declared)
+    with pytest.raises(ValueError, match="unknown notebook parameter 'LIMT'"):
+        notebooks_run.check_params({"LIMT": 3}, declared)
+    with pytest.raises(ValueError, match="no selected notebook '02'"):
+        notebooks_run.check_params({"02.LIMIT": 3}, declared)
+
+
+def test_select_by_number_or_name_in_suite_order():
+    assert notebooks_run.select(["04", "00_setup_and_data"]) == ["00_setup_and_data", "04_evaluate"]
+    assert notebooks_run.select(None) == [n for n, _ in notebooks_run.SUITE]
+    with pytest.raises(ValueError, match="unknown notebook"):
+        notebooks_run.select(["07"])
+
+
+def test_cli_rejects_a_misspelt_parameter_before_running_anything(capsys):
+    assert cli_main(["notebooks", "run", "--smoke", "--only", "00", "--params", "LIMT=3"]) == 2
+    assert "unknown notebook parameter 'LIMT'" in capsys.readouterr().err
+
+
+def test_cli_lists_the_suite_and_parameters(capsys):
+    assert cli_main(["notebooks", "list"]) == 0
+    out = capsys.readouterr().out
+    for name, _ in notebooks_run.SUITE:
+        assert name in out
+    assert "SMOKE = False" in out
+
+
+def test_python_kernel_points_at_this_interpreter_and_restores_the_environment(monkeypatch):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    with notebooks_run.python_kernel() as name:
+        spec = KernelSpecManager().get_kernel_spec(name)
+        assert spec.argv[0] == sys.executable
+        assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(PROJECT_ROOT / "src"), "/elsewhere"]
+    assert "JUPYTER_PATH" not in os.environ and os.environ["PYTHONPATH"] == "/elsewhere"
+
+
+# ------------------------------------------------------------------------------------------------- setup()
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """setup() sets environment variables and changes the working folder: restore both after the test."""
+    for var in nb.DRIVE_LAYOUT:
+        monkeypatch.setenv(var, os.environ.get(var, "")) if os.environ.get(var) else monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_setup_in_colab_mounts_drive_and_points_every_cache_there(clean_env, monkeypatch, tmp_path):
+    mounted = []
+    monkeypatch.setattr(nb, "in_colab", lambda: True)
+    monkeypatch.setattr(nb, "mount_drive", lambda mountpoint: mounted.append(mountpoint))
+    monkeypatch.setattr(nb, "DRIVE_MOUNTPOINT", tmp_path / "drive")
+    env = nb.setup(run="nb-test", use_drive=True, device="cpu", show=False)
+    root = tmp_path / "drive" / "MyDrive" / "colorbench"
+    assert mounted == [tmp_path / "drive"] and env.drive_root == root and env.in_colab
+    assert {var: os.environ[var] for var in nb.DRIVE_LAYOUT} == {
+        "COLORBENCH_MODELS": str(root / "models"), "COLORBENCH_DATA": str(root / "data"),
+        "COLORBENCH_RESULTS": str(root / "results"), "TORCH_HOME": str(root / "torch"),
+        "HF_HOME": str(root / "huggingface")}
+    assert all(Path(os.environ[var]).is_dir() for var in nb.DRIVE_LAYOUT)
+    assert env.run_path == root / "results" / "nb-test"
+    assert Path.cwd() == PROJECT_ROOT  # relative models/ data/ results/ mean the checkout's
+
+
+def test_setup_outside_colab_never_mounts_and_pins_relative_paths_before_chdir(clean_env, monkeypatch, tmp_path):
+    monkeypatch.setattr(nb, "in_colab", lambda: False)
+    monkeypatch.setattr(nb, "mount_drive", lambda mountpoint: pytest.fail("mounted Drive outside Colab"))
+    monkeypatch.setenv("COLORBENCH_RESULTS", "my-results")
+    env = nb.setup(run="nb-test", use_drive=True, device="cpu", show=False)
+    assert env.drive_root is None and not env.in_colab
+    assert os.environ["COLORBENCH_RESULTS"] == str(tmp_path / "my-results")
+    assert env.run_path == tmp_path / "my-results" / "nb-test"
+    assert "not used (Colab only)" in repr(env)
+
+
+def test_setup_warns_on_a_cpu_runtime_but_not_in_smoke_runs(clean_env, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    env = nb.setup(run="nb-test", device="auto", show=False)
+    assert env.device == "cpu" and env.warnings == [nb.CPU_WARNING]
+    assert "Change runtime type" in env._repr_html_()
+    smoke = nb.setup(run="nb-test-smoke", smoke=True, device="auto", show=False)
+    assert smoke.warnings == [] and nb.SMOKE_STAMP in smoke._repr_html_() and nb.SMOKE_STAMP in repr(smoke)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        nb.setup(run="nb-test", device="cuda", show=False)
+
+
+def _gray_run(name: str, *, smoke: bool, limit: int = 3) -> Path:
+    summary = run(RunConfig(run=name, dataset="samples", limit=limit, methods=["gray"], device="cpu", smoke=smoke),
+                  progress=False)
+    return summary.path
+
+
+def test_setup_refuses_to_mix_smoke_and_real_runs_in_one_folder(clean_env):
+    _gray_run("mixed", smoke=True, limit=1)
+    with pytest.raises(ValueError, match="holds a SMOKE run"):
+        nb.setup(run="mixed", smoke=False, device="cpu", show=False)
+    nb.setup(run="mixed", smoke=True, device="cpu", show=False)
+
+
+# ------------------------------------------------------------------------------------------------- display
+def test_image_grid_rows_columns_missing_cells_and_smoke_stamp(tmp_path):
+    path = _gray_run("grid", smoke=True)
+    ids = [s["id"] for s in nb.run_folder("grid").read_samples()]
+    (path / "images" / "gray" / f"{ids[1]}.png").unlink()  # as if the method failed on that image
+    rows = nb.grid_rows("grid", limit=None)
+    assert [r.sample_id for r in rows] == ids
+    assert [c.column for c in rows[0].cells] == ["input (gray)", "truth", "gray"]
+    assert rows[1].cells[2].path is None and rows[0].cells[2].path == path / "images" / "gray" / f"{ids[0]}.png"
+    grid = nb.image_grid("grid", limit=2)
+    html = grid._repr_html_()
+    assert html.count("<img ") == 5 and html.count("<tr>") == 3  # header + 2 rows; one missing cell
+    assert nb.SMOKE_STAMP.upper() in html and nb.SMOKE_STAMP.upper() in repr(grid)
+    assert "gray=—" in repr(grid)
+    with pytest.raises(ValueError, match="no images for \\['coltran'\\]"):
+        nb.grid_rows("grid", methods=["coltran"])
+    with pytest.raises(FileNotFoundError, match="USE_DRIVE"):
+        nb.image_grid("no-such-run")
+
+
+def test_image_grid_of_a_real_run_is_not_stamped():
+    _gray_run("real", smoke=False, limit=1)
+    assert "SMOKE" not in nb.image_grid("real")._repr_html_()
+
+
+def test_thumbnails_keep_the_aspect_ratio():
+    import base64
+    import io
+
+    from PIL import Image
+
+    uri = nb._thumbnail_uri(np.zeros((50, 200, 3), np.uint8), 40)
+    img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert img.size == (160, 40)
+
+
+def test_dataset_grid_shows_the_subset_the_runner_draws():
+    grid = nb.dataset_grid("samples", limit=4, seed=0, show=3)
+    from colorbench.data.index import open_dataset
+
+    expected = open_dataset("samples").subset(split="test", limit=4, seed=0).samples[:3]
+    text = repr(grid)
+    assert "4 image(s) selected, showing 3" in text
+    assert all(s.id in text for s in expected) and grid._repr_html_().count("<img ") == 6
+
+
+def test_timings_table_sums_timings_csv():
+    path = _gray_run("timed", smoke=False, limit=3)
+    raw = pd.read_csv(path / "timings.csv")
+    table = nb.timings_table("timed")
+    row = table.set_index("method").loc["gray"]
+    assert row["images"] == raw["n_images"].sum() == 3
+    assert row["inference_s"] == pytest.approx(raw["inference_s"].sum())
+    assert row["s_per_image"] == pytest.approx(raw["inference_s"].sum() / 3)
+
+
+def test_run_table_reports_status_per_method():
+    _gray_run("status", smoke=False, limit=2)
+    table = nb.run_table("status")
+    assert table.to_dict("records") == [{"method": "gray", "status": "done", "written": 2, "reused": 0, "failed": 0,
+                                         "reason": ""}]
+
+
+def test_styled_highlights_the_best_value_and_stamps_smoke():
+    df = pd.DataFrame({"method": ["a", "b"], "lpips": [0.3, 0.2], "psnr": [20.0, 25.0]})
+    html = nb.styled(df, caption="scores", smoke=True, lower_is_better=["lpips", "absent"],
+                     higher_is_better=["psnr"]).to_html()
+    assert nb.SMOKE_STAMP.upper() in html and "scores" in html
+    # exactly b's lpips (row 1, column 1: lowest) and b's psnr (row 1, column 2: highest) are marked best
+    import re
+
+    rule = re.search(r"\n([^{}]*)\{\s*font-weight: bold;\s*color: #0a7d32;", html)
+    assert rule, html
+    assert sorted(sel.strip().split("_", 2)[-1] for sel in rule.group(1).split(",")) == ["row1_col1", "row1_col2"]
+
+
+def test_methods_table_lists_every_registered_method():
+    from colorbench.methods import method_names
+
+    table = nb.methods_table()
+    assert list(table["method"]) == method_names()
+    gray = table.set_index("method").loc["gray"]
+    assert gray["ready"] and gray["weights"] == "none"
+
+
+def test_relative_link_from_the_executed_notebooks_folder(monkeypatch, tmp_path):
+    target = tmp_path / "run" / "report.html"
+    monkeypatch.setenv("COLORBENCH_NOTEBOOK_DIR", str(tmp_path / "run" / "notebooks"))
+    link = nb.relative_link(target, label="the report")
+    assert "href='../report.html'" in link._repr_html_()
+    monkeypatch.delenv("COLORBENCH_NOTEBOOK_DIR")
+    link = nb.relative_link(target, label="the report")
+    expected = os.path.relpath(target, PROJECT_ROOT / "notebooks")
+    assert f"href='{expected}'" in link._repr_html_()
