@@ -260,8 +260,13 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
 
     prepared, skipped = prepare_inputs(subset, folder, progress=progress)
     outcomes = []
+    auto = list(cfg.methods) in ([], [AUTO_METHODS])
     for name in names:
-        outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
+        if auto and device == "cpu" and method_class(name).heavy_on_cpu:
+            outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
+                                    f"name it in --methods to run it anyway, or use a GPU")
+        else:
+            outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
         outcomes.append(outcome)
         record["method_status"][name] = {k: v for k, v in outcome.__dict__.items() if k != "name"}
         record["updated"] = now_iso()
