@@ -193,6 +193,7 @@ def run_method(
         _sync(device)
         t2 = time.perf_counter()
         for (prepared, k), gray, raw in results:
+            _check_aspect(method.name, gray, raw)
             merged = merge_luminance(gray, np.asarray(raw))
             if raw.shape != merged.shape or not np.array_equal(raw, merged):
                 atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
@@ -213,6 +214,18 @@ def run_method(
     if failures:
         atomic.append_csv_rows(folder.failures_csv, failures, FAILURE_COLUMNS)
     return written, timing_rows, failures
+
+
+_ASPECT_WARNED: set[str] = set()
+
+
+def _check_aspect(method: str, gray: np.ndarray, raw: np.ndarray) -> None:
+    """L-merging stretches the prediction over the input: a different aspect ratio means misaligned colours."""
+    (h, w), (rh, rw) = gray.shape[:2], raw.shape[:2]
+    if abs((w / h) / (rw / rh) - 1) > 0.02 and method not in _ASPECT_WARNED:
+        _ASPECT_WARNED.add(method)
+        log.warning("%s returned %dx%d for a %dx%d input: the aspect ratio differs, so L-merging misaligns colours; "
+                    "a method should return its output aligned with the whole input", method, rw, rh, w, h)
 
 
 def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) -> dict:
