@@ -208,3 +208,18 @@ def test_resume_after_a_killed_run_loses_nothing(tmp_path):
     timings = read_csv(results / "killed" / "timings.csv")
     assert sum(int(r["n_images"]) for r in timings) >= 8
     assert RunFolder(results / "killed").read_run_json()["resumed"] is True
+
+
+class HeavyMethod(TintMethod):
+    name = "heavy"
+    heavy_on_cpu = True
+
+
+def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", {"gray": registry._REGISTRY["gray"], "heavy": f"{__name__}:HeavyMethod"})
+    auto = run(RunConfig(run="a", limit=1, device="cpu", results_dir=str(tmp_path)), progress=False)
+    outcome = {m.name: m for m in auto.methods}
+    assert outcome["gray"].status == "done"
+    assert outcome["heavy"].status == "skipped" and "too slow on a CPU" in outcome["heavy"].reason
+    explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"], results_dir=str(tmp_path)), progress=False)
+    assert explicit.methods[0].status == "done"

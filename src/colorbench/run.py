@@ -193,6 +193,7 @@ def run_method(
         _sync(device)
         t2 = time.perf_counter()
         for (prepared, k), gray, raw in results:
+            _check_aspect(method.name, gray, raw)
             merged = merge_luminance(gray, np.asarray(raw))
             if raw.shape != merged.shape or not np.array_equal(raw, merged):
                 atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
@@ -213,6 +214,18 @@ def run_method(
     if failures:
         atomic.append_csv_rows(folder.failures_csv, failures, FAILURE_COLUMNS)
     return written, timing_rows, failures
+
+
+_ASPECT_WARNED: set[str] = set()
+
+
+def _check_aspect(method: str, gray: np.ndarray, raw: np.ndarray) -> None:
+    """L-merging stretches the prediction over the input: a different aspect ratio means misaligned colours."""
+    (h, w), (rh, rw) = gray.shape[:2], raw.shape[:2]
+    if abs((w / h) / (rw / rh) - 1) > 0.02 and method not in _ASPECT_WARNED:
+        _ASPECT_WARNED.add(method)
+        log.warning("%s returned %dx%d for a %dx%d input: the aspect ratio differs, so L-merging misaligns colours; "
+                    "a method should return its output aligned with the whole input", method, rw, rh, w, h)
 
 
 def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) -> dict:
@@ -260,8 +273,13 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
 
     prepared, skipped = prepare_inputs(subset, folder, progress=progress)
     outcomes = []
+    auto = list(cfg.methods) in ([], [AUTO_METHODS])
     for name in names:
-        outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
+        if auto and device == "cpu" and method_class(name).heavy_on_cpu:
+            outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
+                                    f"name it in --methods to run it anyway, or use a GPU")
+        else:
+            outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
         outcomes.append(outcome)
         record["method_status"][name] = {k: v for k, v in outcome.__dict__.items() if k != "name"}
         record["updated"] = now_iso()
