@@ -348,3 +348,30 @@ def test_relative_link_from_the_executed_notebooks_folder(monkeypatch, tmp_path)
     link = nb.relative_link(target, label="the report")
     expected = os.path.relpath(target, PROJECT_ROOT / "notebooks")
     assert f"href='{expected}'" in link._repr_html_()
+
+
+def test_stage_table_gives_seconds_per_image_by_stage():
+    from colorbench import atomic
+    from colorbench.runfolder import TIMING_COLUMNS
+
+    path = _gray_run("stages", smoke=False, limit=2)
+    rows = [{"method": "coltran", "batch": b, "k": "0", "n_images": 2, "preprocess_s": 0, "inference_s": 9,
+             "postprocess_s": 0, "device": "cpu", "peak_memory_mb": 1,
+             "stages": json.dumps({"colorizer": 6.0 + b, "spatial_upsampler": 3.0})} for b in range(2)]
+    atomic.append_csv_rows(path / "timings.csv", rows, TIMING_COLUMNS)
+    table = nb.stage_table("stages").set_index("method")
+    assert list(table.index) == ["coltran"]  # gray reports no stages
+    assert table.loc["coltran", "colorizer"] == pytest.approx((6 + 7) / 4)
+    assert table.loc["coltran", "spatial_upsampler"] == pytest.approx(6 / 4)
+
+
+def test_report_link_and_inline_report(monkeypatch):
+    path = _gray_run("reported", smoke=False, limit=1)
+    with pytest.raises(FileNotFoundError, match="colorbench report reported"):
+        nb.report_link("reported")
+    (path / "report.html").write_text("<html><body><h1>Report \"quoted\" & more</h1></body></html>", encoding="utf-8")
+    monkeypatch.setenv("COLORBENCH_NOTEBOOK_DIR", str(path / "notebooks"))
+    assert "href='../report.html'" in nb.report_link("reported")._repr_html_()
+    frame = nb.embed_report("reported")._repr_html_()
+    assert frame.startswith("<iframe srcdoc=\"") and "&quot;quoted&quot; &amp; more" in frame
+    assert frame.count('"') == 6  # srcdoc, style, title: the page's own quotes are escaped

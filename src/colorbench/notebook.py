@@ -19,6 +19,7 @@ import base64
 import html
 import importlib.util
 import io
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -589,6 +590,27 @@ def timings_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | N
     return out[columns]
 
 
+def stage_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None):
+    """Seconds per image in each stage a method reports (timings.csv ``stages``, e.g. ColTran's colorizer and
+    upsamplers, a diffusion pipeline's edges and denoising); one row per method, one column per stage."""
+    import pandas as pd
+
+    folder = run_folder(run)
+    totals: dict[str, dict[str, float]] = {}
+    images: dict[str, int] = {}
+    for row in read_csv(folder.timings_csv):
+        if methods is not None and row["method"] not in set(methods):
+            continue
+        stages = json.loads(row.get("stages") or "{}")
+        bucket = totals.setdefault(row["method"], {})
+        for stage, seconds in stages.items():
+            bucket[stage] = bucket.get(stage, 0.0) + float(seconds)
+        images[row["method"]] = images.get(row["method"], 0) + int(row["n_images"] or 0)
+    rows = [{"method": m, **{k: v / images[m] for k, v in st.items()}} for m, st in totals.items()
+            if st and images.get(m)]
+    return pd.DataFrame(rows).fillna(0.0) if rows else pd.DataFrame(columns=["method"])
+
+
 def show_run(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None) -> None:
     """Display a run's method status and timings (stamped in smoke runs); failures listed when there are any."""
     import pandas as pd
@@ -603,6 +625,10 @@ def show_run(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None =
     _show(styled(status, caption=f"{folder.path.name}: methods", smoke=smoke))
     _show(styled(timings_table(folder, methods), caption="timings (inference only; CPU memory is process RSS)",
                  smoke=smoke, precision=3))
+    stages = stage_table(folder, methods)
+    if len(stages):
+        _show(styled(stages, caption="seconds per image, by stage (as each method reports them)", smoke=smoke,
+                     precision=3))
     failures = read_csv(folder.failures_csv)
     if methods is not None:
         failures = [f for f in failures if f["method"] in set(methods)]
@@ -630,3 +656,21 @@ def relative_link(target: Path, *, label: str) -> Html:
                 f"<code>{html.escape(str(target))}</code>{html.escape(note)}</p>",
                 f"{label}: {target}{note}")
 
+
+
+def report_link(run: str | os.PathLike | RunFolder) -> Html:
+    """A link to the run's ``report.html`` (relative, so it works in the exported notebooks too)."""
+    folder = run_folder(run)
+    if not folder.report_html.is_file():
+        raise FileNotFoundError(f"{folder.report_html} not found: build it first (colorbench report {folder.path.name})")
+    return relative_link(folder.report_html, label=f"Open the report of {folder.path.name}")
+
+
+def embed_report(run: str | os.PathLike | RunFolder, *, height: int = 900) -> Html:
+    """The self-contained report.html shown inline in a sandboxed frame (its styles stay inside it); works in Colab,
+    JupyterLab and the exported HTML alike."""
+    folder = run_folder(run)
+    page = folder.report_html.read_text(encoding="utf-8")
+    frame = (f"<iframe srcdoc=\"{html.escape(page, quote=True)}\" sandbox style=\"width:100%;height:{height}px;"
+             f"border:1px solid #ccc\" title=\"colorbench report\"></iframe>")
+    return Html(frame, f"report {folder.report_html} ({len(page) // 1024} KiB)")

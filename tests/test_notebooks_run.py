@@ -1,0 +1,170 @@
+"""The notebook suite executed for real (slow): every notebook runs in smoke mode with papermill in a kernel of this
+Python and must finish without a cell error; the exported HTML of each notebook and the run's report render in
+headless Chromium (screenshot not blank). Plus how the runner reports a failing notebook and skips its dependants."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import colorbench.notebook as nb
+from colorbench import notebooks_run
+from colorbench.runfolder import RunFolder
+
+pytestmark = pytest.mark.slow
+
+
+def _isolate(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """What conftest's autouse fixture does, for a module-scoped fixture (which runs before it)."""
+    for var, sub in (("COLORBENCH_MODELS", "models"), ("COLORBENCH_RESULTS", "results"), ("TORCH_HOME", "torch"),
+                     ("HF_HOME", "hf")):
+        mp.setenv(var, str(root / sub))
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setenv("COLORBENCH_OFFLINE", "1")
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "COLORBENCH_DATA", "COLORBENCH_NOTEBOOK_DIR"):
+        mp.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def smoke_suite(tmp_path_factory):
+    """The whole suite, once, in smoke mode (bundled samples, tiny untrained models, no network)."""
+    root = tmp_path_factory.mktemp("suite")
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, root)
+        result = notebooks_run.run_suite(run="suite-smoke", smoke=True, log=lambda line: None)
+    return result, root / "results" / "suite-smoke"
+
+
+def _outputs(book) -> list[dict]:
+    return [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def _text(output) -> str:
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    return "\n".join(str(data.get(k, "")) for k in ("text/plain", "text/html"))
+
+
+def test_every_notebook_runs_in_smoke_mode_without_a_cell_error(smoke_suite):
+    result, run_path = smoke_suite
+    assert result.ok, result.describe()
+    assert [r.name for r in result.notebooks] == [n for n, _ in notebooks_run.SUITE]
+    for res in result.notebooks:
+        assert res.ipynb == run_path / "notebooks" / f"{res.name}.ipynb"
+        book = nbformat.read(str(res.ipynb), as_version=4)
+        errors = [o for o in _outputs(book) if o.get("output_type") == "error"]
+        assert errors == [], f"{res.name}: {errors}"
+        injected = [c for c in book.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1 and "SMOKE = True" in injected[0].source and '"suite-smoke"' in injected[0].source
+        # stamped: the setup cell's banner says the numbers are meaningless
+        assert any(nb.SMOKE_STAMP in _text(o) for o in _outputs(book)), f"{res.name} is not stamped as smoke"
+
+
+def test_the_notebooks_share_one_run_folder(smoke_suite):
+    _, run_path = smoke_suite
+    folder = RunFolder(run_path)
+    record = folder.read_run_json()
+    assert record["smoke"] is True
+    assert "gray" in folder.methods()
+    done = {m for m, st in record["method_status"].items() if st["status"] == "done"}
+    assert {"gray"} <= done
+
+
+# ------------------------------------------------------------------------------------------------- browser
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def screenshot(html: Path, png: Path, profile: Path) -> np.ndarray:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("headless Chromium not installed (bash .ci/ensure_chromium.sh installs it)")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1200,2000", html.resolve().as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert png.is_file(), f"chromium wrote no screenshot of {html}"
+    from PIL import Image
+
+    return np.asarray(Image.open(png).convert("L"), dtype=np.float64)
+
+
+def _assert_not_blank(pixels: np.ndarray, what: str) -> None:
+    inked = (pixels < 200).mean()  # share of clearly non-background pixels
+    assert pixels.std() > 10 and inked > 0.01, f"{what} renders blank (std {pixels.std():.1f}, inked {inked:.3f})"
+
+
+@pytest.mark.browser
+def test_exported_html_of_every_notebook_renders(smoke_suite, tmp_path):
+    result, _ = smoke_suite
+    for res in result.notebooks:
+        assert res.html is not None and res.html.is_file(), res.name
+        pixels = screenshot(res.html, tmp_path / f"{res.name}.png", tmp_path / "profile")
+        _assert_not_blank(pixels, res.html.name)
+
+
+# ------------------------------------------------------------------------------------------------- failures
+def _tiny_notebook(body: str):
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell('RUN = "x"\nSMOKE = False', metadata={"tags": ["parameters"]}),
+                  nbformat.v4.new_code_cell(body)]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return book
+
+
+def _write_suite(folder: Path, bodies: dict[str, str]) -> None:
+    folder.mkdir()
+    for name, _ in notebooks_run.SUITE:
+        nbformat.write(_tiny_notebook(bodies.get(name, "print('fine')")), str(folder / f"{name}.ipynb"))
+
+
+def test_a_failing_notebook_is_named_its_dependants_skipped_the_others_run(tmp_path):
+    source = tmp_path / "src"
+    _write_suite(source, {"01_cnn": "raise RuntimeError('boom in the cnn')",
+                          "04_evaluate": "import sys\nsys.exit(3)"})
+    lines: list[str] = []
+    result = notebooks_run.run_suite(run="failing", source_dir=source, log=lines.append)
+    status = {r.name: r.status for r in result.notebooks}
+    assert status == {"00_setup_and_data": "ok", "01_cnn": "failed", "02_coltran": "ok", "03_controlnet": "ok",
+                      "04_evaluate": "failed", "05_report": "skipped"}
+    failed = {r.name: r for r in result.notebooks}
+    assert "RuntimeError: boom in the cnn" in failed["01_cnn"].error and "cell [" in failed["01_cnn"].error
+    assert failed["05_report"].error == "not run: 04 failed"
+    assert not result.ok and "01_cnn" in result.describe() and "FAILED" in result.describe()
+    # the failed notebook is still saved and exported, showing where it broke
+    assert "boom in the cnn" in failed["01_cnn"].html.read_text(encoding="utf-8")
+    assert any("01_cnn" in line and "FAILED" in line for line in lines)
+
+
+def test_fail_fast_stops_at_the_first_failure(tmp_path):
+    source = tmp_path / "src"
+    _write_suite(source, {"00_setup_and_data": "raise ValueError('no data')"})
+    result = notebooks_run.run_suite(run="fast", source_dir=source, only=["00", "02"], fail_fast=True, html=False,
+                                     log=lambda line: None)
+    assert [(r.name, r.status) for r in result.notebooks] == [("00_setup_and_data", "failed"),
+                                                                ("02_coltran", "skipped")]
+    assert result.notebooks[0].html is None and "ValueError: no data" in result.notebooks[0].error
+
+
+def test_parameters_reach_the_kernel_and_the_output_folder_is_the_run_folder(tmp_path):
+    source = tmp_path / "src"
+    _write_suite(source, {"00_setup_and_data": "import os\nassert RUN == 'param-run' and SMOKE is True\n"
+                                               "print(os.environ['COLORBENCH_NOTEBOOK_DIR'])"})
+    result = notebooks_run.run_suite(source_dir=source, only=["00"], smoke=False, html=False,
+                                     params={"RUN": "param-run", "SMOKE": True}, log=lambda line: None)
+    assert result.ok, result.describe()
+    out = Path(os.environ["COLORBENCH_RESULTS"]) / "param-run" / "notebooks"
+    assert result.output_dir == out.resolve()
+    book = nbformat.read(str(out / "00_setup_and_data.ipynb"), as_version=4)
+    assert str(out.resolve()) in _text(book.cells[-1].outputs[0])
