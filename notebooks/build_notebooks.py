@@ -53,12 +53,13 @@ SHOW = 6                  # images shown in grids'''
 
 def setup_source(extras: str) -> str:
     return f'''# Setup. In Colab: install colorbench from GitHub (about a minute, once per runtime). Locally: nothing to do.
-import importlib.util, subprocess, sys
+import importlib.util, os, subprocess, sys
 if importlib.util.find_spec("colorbench") is None:
     if importlib.util.find_spec("google.colab") is None:
         raise ImportError("colorbench is not installed in this kernel: in the checkout run `make setup` and choose "
                           "the .venv kernel, or `pip install -e '.[all]'`")
-    subprocess.run(["git", "clone", "--depth", "1", "{REPO}", "/content/colorbench"], check=True)
+    if not os.path.isdir("/content/colorbench"):
+        subprocess.run(["git", "clone", "--depth", "1", "{REPO}", "/content/colorbench"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/colorbench[{extras}]"], check=True)
     sys.path.insert(0, "/content/colorbench/src")  # a running kernel does not see a fresh editable install
 

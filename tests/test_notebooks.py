@@ -375,3 +375,52 @@ def test_report_link_and_inline_report(monkeypatch):
     frame = nb.embed_report("reported")._repr_html_()
     assert frame.startswith("<iframe srcdoc=\"") and "&quot;quoted&quot; &amp; more" in frame
     assert frame.count('"') == 6  # srcdoc, style, title: the page's own quotes are escaped
+
+
+@pytest.mark.slow
+def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
+    """The first code that runs in Colab: clone (once), pip install -e with this notebook's extras, import from the
+    clone, mount Drive, chdir into the clone. git, pip and google.colab are stand-ins that record their calls."""
+    import subprocess
+    import textwrap
+
+    fakes, clone, log = tmp_path / "fakes", tmp_path / "content" / "colorbench", tmp_path / "calls.log"
+    (fakes / "bin").mkdir(parents=True)
+    (fakes / "bin" / "git").write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        echo "git $*" >> {log}
+        mkdir -p "$5" && cp -r {PROJECT_ROOT}/src {PROJECT_ROOT}/pyproject.toml {PROJECT_ROOT}/notebooks "$5"/
+        """))
+    (fakes / "bin" / "git").chmod(0o755)
+    (fakes / "pip").mkdir()
+    (fakes / "pip" / "__init__.py").write_text("")
+    (fakes / "pip" / "__main__.py").write_text(f"import sys\nopen({str(log)!r}, 'a').write('pip ' + ' '.join(sys.argv[1:]) + '\\n')\n")
+    (fakes / "google" / "colab").mkdir(parents=True)  # google/ stays a namespace package (protobuf lives there too)
+    (fakes / "google" / "colab" / "__init__.py").write_text("")
+    (fakes / "google" / "colab" / "drive.py").write_text(
+        f"import os\ndef mount(path):\n    os.makedirs(path, exist_ok=True)\n    open({str(log)!r}, 'a').write('mount ' + path + '\\n')\n")
+
+    book = _read(NOTEBOOKS_DIR / "00_setup_and_data.ipynb")
+    setup = book.cells[2].source.replace("/content/colorbench", str(clone))
+    head, call = setup.split("env = nb.setup(")
+    script = "\n".join([
+        book.cells[1].source, 'RUN = "colab-sim"\nSMOKE = True\nDEVICE = "cpu"', head,
+        f"nb.DRIVE_MOUNTPOINT = __import__('pathlib').Path({str(tmp_path / 'drive')!r})",
+        "nb.setup(" + call,
+        "import colorbench, json, os",
+        "print(json.dumps({'module': colorbench.__file__, 'cwd': os.getcwd(), 'results': os.environ['COLORBENCH_RESULTS']}))",
+    ])
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COLORBENCH_RESULTS")}
+    env.update(PYTHONPATH=str(fakes), PATH=f"{fakes / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    for attempt in range(2):  # the second "Run all" in the same runtime must not clone again
+        out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["module"] == str(clone / "src" / "colorbench" / "__init__.py")
+    assert got["cwd"] == str(clone)
+    assert got["results"] == str(tmp_path / "drive" / "MyDrive" / "colorbench" / "results")
+    calls = log.read_text().splitlines()
+    assert calls.count(f"git clone --depth 1 https://github.com/colorbench/colorbench {clone}") == 1
+    assert calls.count(f"pip install --quiet -e {clone}[kaggle]") == 2
+    assert calls.count(f"mount {tmp_path / 'drive'}") == 2
