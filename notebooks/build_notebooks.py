@@ -73,7 +73,7 @@ from colorbench.run import run
 
 config = RunConfig(run=RUN, dataset=DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, methods=METHODS,
                    device=DEVICE, batch_size=BATCH_SIZE, seed=SEED, smoke=SMOKE{extra})
-summary = run(config)
+summary = run(config, progress=env.progress)
 nb.show_run(RUN, methods=[m.name for m in summary.methods])'''
 
 

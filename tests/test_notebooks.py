@@ -226,6 +226,9 @@ def test_setup_outside_colab_never_mounts_and_pins_relative_paths_before_chdir(c
     assert os.environ["COLORBENCH_RESULTS"] == str(tmp_path / "my-results")
     assert env.run_path == tmp_path / "my-results" / "nb-test"
     assert "not used (Colab only)" in repr(env)
+    assert env.progress  # interactive: progress bars
+    monkeypatch.setenv(nb.UNATTENDED_ENV, "1")  # what `colorbench notebooks run` sets
+    assert not nb.setup(run="nb-test", device="cpu", show=False).progress
 
 
 def test_setup_warns_on_a_cpu_runtime_but_not_in_smoke_runs(clean_env, monkeypatch):

@@ -160,6 +160,7 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path):
 def test_parameters_reach_the_kernel_and_the_output_folder_is_the_run_folder(tmp_path):
     source = tmp_path / "src"
     _write_suite(source, {"00_setup_and_data": "import os\nassert RUN == 'param-run' and SMOKE is True\n"
+                                               "assert os.environ['COLORBENCH_UNATTENDED'] == '1'\n"
                                                "print(os.environ['COLORBENCH_NOTEBOOK_DIR'])"})
     result = notebooks_run.run_suite(source_dir=source, only=["00"], smoke=False, html=False,
                                      params={"RUN": "param-run", "SMOKE": True}, log=lambda line: None)

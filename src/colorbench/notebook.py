@@ -44,6 +44,8 @@ DRIVE_LAYOUT = {
     "HF_HOME": "huggingface",  # Stable Diffusion, ControlNet
 }
 
+UNATTENDED_ENV = "COLORBENCH_UNATTENDED"  # set to 1 by `colorbench notebooks run`: no progress bars in the output
+
 CPU_WARNING = (
     "No GPU visible: this runtime is CPU-only. The CNN runs fine on a CPU, but ColTran and Stable Diffusion take "
     "minutes per image. In Colab: Runtime > Change runtime type > Hardware accelerator: GPU (T4 is enough) > Save, "
@@ -114,6 +116,7 @@ class NotebookEnv:
     drive_root: Path | None
     locations: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    progress: bool = True  # progress bars; off when `colorbench notebooks run` executes the notebook unattended
 
     def rows(self) -> list[tuple[str, str]]:
         from colorbench import __version__
@@ -266,7 +269,8 @@ def setup(
     run_path = RunConfig(run=run).run_path().resolve()
     check_run_folder(run_path, smoke)
     env = NotebookEnv(run=run, run_path=run_path, smoke=bool(smoke), device=resolved, gpu=gpu, in_colab=colab,
-                      repo_dir=repo, drive_root=drive_root, locations=locations, warnings=warnings)
+                      repo_dir=repo, drive_root=drive_root, locations=locations, warnings=warnings,
+                      progress=os.environ.get(UNATTENDED_ENV) != "1")
     if show:
         _show(env)
     return env

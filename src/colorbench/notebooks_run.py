@@ -258,7 +258,7 @@ def run_suite(
     result = SuiteResult(run, out_dir)
     failed: set[str] = set()
     needs = dict(SUITE)
-    with python_kernel() as kernel, _env(COLORBENCH_NOTEBOOK_DIR=str(out_dir)):
+    with python_kernel() as kernel, _env(COLORBENCH_NOTEBOOK_DIR=str(out_dir), COLORBENCH_UNATTENDED="1"):
         for name in names:
             blocked = [n for n in needs[name] if n in failed]
             if fail_fast and failed:
