@@ -427,3 +427,16 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     assert calls.count(f"git clone --depth 1 https://github.com/colorbench/colorbench {clone}") == 1
     assert calls.count(f"pip install --quiet -e {clone}[kaggle]") == 2
     assert calls.count(f"mount {tmp_path / 'drive'}") == 2
+
+
+def test_array_grid_shows_in_memory_images_and_checks_shapes():
+    gray = np.zeros((20, 30), np.uint8)
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    grid = nb.array_grid({"gray": [gray, gray], "edges": [rgb, None]}, row_names=["a", "b"], caption="edges",
+                         smoke=True)
+    html = grid._repr_html_()
+    assert html.count("<img ") == 3 and ">—<" in html and nb.SMOKE_STAMP.upper() in html
+    with pytest.raises(ValueError, match="every column needs 2 images"):
+        nb.array_grid({"a": [gray, gray], "b": [gray]})
+    with pytest.raises(ValueError, match="expected a uint8"):
+        nb.array_grid({"a": [gray.astype(np.float32)]})

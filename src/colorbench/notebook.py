@@ -438,6 +438,48 @@ def image_grid(
     return Html(_grid_html(columns, rendered, caption, height), "\n".join([caption, *text]))
 
 
+def array_grid(
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    row_names: Sequence[str] | None = None,
+    caption: str = "",
+    smoke: bool = False,
+    height: int = 128,
+) -> Html:
+    """Images held in memory, one column per key (uint8 RGB ``HxWx3`` or gray ``HxW``; ``None`` shows "—"),
+    e.g. edge maps next to their inputs, or one method's outputs under several prompt presets.
+
+    Example::
+
+        array_grid({"gray": grays, "edges": edges}, row_names=ids, caption="Canny edges")
+    """
+    import numpy as np
+
+    names = list(columns)
+    n_rows = max((len(v) for v in columns.values()), default=0)
+    if any(len(v) != n_rows for v in columns.values()):
+        raise ValueError(f"every column needs {n_rows} images; got {[len(v) for v in columns.values()]} for {names}")
+    row_names = list(row_names) if row_names is not None else [str(i) for i in range(n_rows)]
+    if len(row_names) != n_rows:
+        raise ValueError(f"{len(row_names)} row names for {n_rows} rows")
+    rendered = []
+    for r in range(n_rows):
+        uris = []
+        for name in names:
+            image = columns[name][r]
+            if image is None:
+                uris.append(None)
+                continue
+            image = np.asarray(image)
+            if image.dtype != np.uint8 or image.ndim not in (2, 3):
+                raise ValueError(f"column {name!r}, row {r}: expected a uint8 HxW or HxWx3 image, got "
+                                 f"{image.dtype} {image.shape}")
+            uris.append(_thumbnail_uri(image, height))
+        rendered.append((row_names[r], uris))
+    caption = stamp(caption or f"{n_rows} image(s)", smoke)
+    return Html(_grid_html(names, rendered, caption, height), f"{caption}: {', '.join(names)} x {n_rows} rows")
+
+
 def dataset_grid(
     dataset: str = "samples",
     *,
