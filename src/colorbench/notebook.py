@@ -390,17 +390,21 @@ def _existing(path: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _grid_html(columns: list[str], rows: list[tuple[str, list[str | None]]], caption: str, height: int) -> str:
+def _grid_html(columns: list[str], rows: list[tuple[str, list[str | None]]], caption: str, height: int,
+               notes: list[list[str]] | None = None) -> str:
+    """An HTML table of thumbnails; ``notes[r][c]`` is a small caption under cell (r, c) (e.g. its LPIPS)."""
     head = "".join(f"<th style='text-align:center'>{html.escape(c)}</th>" for c in ["image", *columns])
     body = []
-    for name, uris in rows:
+    for r, (name, uris) in enumerate(rows):
         tds = [f"<td style='text-align:left;vertical-align:middle;max-width:12em'>{html.escape(name)}</td>"]
-        for uri in uris:
+        for c, uri in enumerate(uris):
+            note = notes[r][c] if notes else ""
+            below = f"<div style='font-size:0.85em;text-align:center'>{html.escape(note)}</div>" if note else ""
             if uri is None:
-                tds.append(f"<td style='text-align:center;color:#999;min-width:{height}px'>—</td>")
+                tds.append(f"<td style='text-align:center;color:#999;min-width:{height}px'>—{below}</td>")
             else:
                 tds.append(f"<td style='padding:2px'><img src='{uri}' style='height:{height}px;width:auto' "
-                           "alt=''/></td>")
+                           f"alt=''/>{below}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     return (f"<table class='colorbench-grid' style='border-collapse:collapse'><caption style='caption-side:top;"
             f"font-weight:600;text-align:left'>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
@@ -414,9 +418,11 @@ def image_grid(
     ids: Sequence[str] | None = None,
     limit: int | None = 6,
     height: int = 128,
+    captions: Mapping[tuple[str, str], str] | None = None,
 ) -> Html:
     """Gray input | truth | each method, one row per image, from a run folder ("—": no image, see failures.csv
-    or run.json for why). Stamped when the run is a smoke run.
+    or run.json for why). ``captions[(method, sample_id)]`` is written under that image (e.g. its LPIPS).
+    Stamped when the run is a smoke run.
 
     Example::
 
@@ -435,7 +441,9 @@ def image_grid(
         rendered.append((name, uris))
         text.append(f"  {name}: " + ", ".join(f"{c.column}={'ok' if c.path else '—'}" for c in row.cells))
     caption = stamp(f"{folder.path.name}: {len(rows)} image(s)", smoke)
-    return Html(_grid_html(columns, rendered, caption, height), "\n".join([caption, *text]))
+    notes = [[(captions or {}).get((c.column, row.sample_id), "") for c in row.cells] for row in rows]
+    return Html(_grid_html(columns, rendered, caption, height, notes if captions else None),
+                "\n".join([caption, *text]))
 
 
 def array_grid(
