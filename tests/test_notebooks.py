@@ -271,7 +271,7 @@ def test_image_grid_rows_columns_missing_cells_and_smoke_stamp(tmp_path):
     assert html.count("<img ") == 5 and html.count("<tr>") == 3  # header + 2 rows; one missing cell
     assert nb.SMOKE_STAMP.upper() in html and nb.SMOKE_STAMP.upper() in repr(grid)
     assert "gray=—" in repr(grid)
-    noted = nb.image_grid("grid", limit=1, captions={("gray", ids[0]): "LPIPS 0.123", ("gray", "other"): "x"})
+    noted = nb.image_grid("grid", limit=1, captions={(ids[0], "gray"): "LPIPS 0.123", ("other", "gray"): "x"})
     assert noted._repr_html_().count("LPIPS 0.123") == 1 and ">x<" not in noted._repr_html_()
     with pytest.raises(ValueError, match="no images for \\['coltran'\\]"):
         nb.grid_rows("grid", methods=["coltran"])

@@ -421,7 +421,8 @@ def image_grid(
     captions: Mapping[tuple[str, str], str] | None = None,
 ) -> Html:
     """Gray input | truth | each method, one row per image, from a run folder ("—": no image, see failures.csv
-    or run.json for why). ``captions[(method, sample_id)]`` is written under that image (e.g. its LPIPS).
+    or run.json for why). ``captions[(sample_id, method)]`` is written under that image (e.g. its LPIPS; the
+    format of :func:`colorbench.report.grids.metric_captions`).
     Stamped when the run is a smoke run.
 
     Example::
@@ -441,7 +442,7 @@ def image_grid(
         rendered.append((name, uris))
         text.append(f"  {name}: " + ", ".join(f"{c.column}={'ok' if c.path else '—'}" for c in row.cells))
     caption = stamp(f"{folder.path.name}: {len(rows)} image(s)", smoke)
-    notes = [[(captions or {}).get((c.column, row.sample_id), "") for c in row.cells] for row in rows]
+    notes = [[(captions or {}).get((row.sample_id, c.column), "") for c in row.cells] for row in rows]
     return Html(_grid_html(columns, rendered, caption, height, notes if captions else None),
                 "\n".join([caption, *text]))
 
