@@ -442,3 +442,60 @@ def test_array_grid_shows_in_memory_images_and_checks_shapes():
         nb.array_grid({"a": [gray, gray], "b": [gray]})
     with pytest.raises(ValueError, match="expected a uint8"):
         nb.array_grid({"a": [gray.astype(np.float32)]})
+
+
+# ------------------------------------------------------------------------------------------------- scoring/report
+def test_metric_status_says_what_was_computed_and_why_not():
+    pytest.importorskip("colorbench.metrics")
+    table = nb.metric_status({
+        "lpips": {"available": True, "calibrated": True, "net": "alex", "version": "0.1", "trunk": "imagenet"},
+        "fid": {"available": False, "reason": "missing", "message": "weights 'fid-inception-v3' are not available"},
+    }).set_index("metric")
+    assert table.loc["LPIPS", "computed"] and table.loc["LPIPS", "real weights"]
+    assert "net=alex" in table.loc["LPIPS", "detail"]
+    assert not table.loc["FID", "computed"] and "fid-inception-v3" in table.loc["FID", "detail"]
+    smoke = nb.metric_status({"lpips": {"available": True, "calibrated": False}, "fid": {}}).set_index("metric")
+    assert smoke.loc["LPIPS", "computed"] and smoke.loc["LPIPS", "real weights"] is False
+    assert "NOT LPIPS" in smoke.loc["LPIPS", "detail"] and smoke.loc["FID", "detail"] == "not computed"
+
+
+def test_smoke_scoring_options_and_cached_stand_in_weights(monkeypatch, tmp_path):
+    pytest.importorskip("colorbench.metrics")
+    import colorbench.metrics.fid as fid
+
+    made = []
+
+    def fake_weights(path, seed=0):  # the real one builds a 95 MB Inception network
+        made.append(Path(path))
+        Path(path).write_bytes(b"stand-in")
+        return Path(path)
+
+    monkeypatch.setattr(fid, "uncalibrated_inception_weights", fake_weights)
+    assert nb.smoke_scoring(False) == {}
+    assert nb.smoke_scoring(True, fid=False) == {"lpips_trunk": "uncalibrated"}
+    first = nb.smoke_scoring(True, cache=tmp_path)
+    assert first == {"lpips_trunk": "uncalibrated", "fid_weights": tmp_path / "inception-uncalibrated.pt"}
+    assert first["fid_weights"].read_bytes() == b"stand-in" and made[0].parent == tmp_path
+    assert made[0] != first["fid_weights"]  # written aside, then renamed into place
+    nb.smoke_scoring(True, cache=tmp_path)
+    assert len(made) == 1  # reused, not rebuilt
+    assert [p.name for p in tmp_path.iterdir()] == ["inception-uncalibrated.pt"]
+
+
+def test_report_table_and_figures_render_with_stamps():
+    pytest.importorskip("colorbench.report")
+    from matplotlib.figure import Figure
+
+    from colorbench.report.tables import Table
+
+    numbers = pd.DataFrame({"method": ["a", "b"], "lpips": [0.3, 0.2]})
+    table = Table("headline", "Headline", numbers, numbers.astype(str), ["a note"], {"lpips": {1}})
+    shown = nb.report_table(table, smoke=True)
+    assert 'class="best"' in shown._repr_html_() and "a note" in shown._repr_html_()
+    assert nb.SMOKE_STAMP in shown._repr_html_() and nb.SMOKE_STAMP in repr(shown)
+    assert nb.SMOKE_STAMP not in nb.report_table(table)._repr_html_()
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    html = nb.figures_html({"bars": fig}, {"bars": "Mean per method"}, smoke=True)._repr_html_()
+    assert html.count("<img src='data:image/png;base64,") == 1
+    assert f"Mean per method — {nb.SMOKE_STAMP.upper()}" in html

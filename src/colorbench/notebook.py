@@ -357,12 +357,13 @@ def grid_rows(
 ) -> list[GridRow]:
     """The rows of an image grid: one per sample (in samples.csv order), columns gray input | truth | methods.
 
-    ``methods`` defaults to every method with images in the run; unknown ones are an error naming the known ones.
+    ``methods`` defaults to (and ``"auto"`` means) every method with images in the run; a method without images is
+    an error naming the ones that have some.
     Only sample k=0 of a stochastic method is shown.
     """
     folder = run_folder(run)
     present = folder.methods()
-    if methods is None:
+    if methods is None or methods == "auto" or list(methods) == ["auto"]:
         methods = present
     else:
         methods = list(methods)
@@ -729,3 +730,78 @@ def embed_report(run: str | os.PathLike | RunFolder, *, height: int = 900) -> Ht
     frame = (f"<iframe srcdoc=\"{html.escape(page, quote=True)}\" sandbox style=\"width:100%;height:{height}px;"
              f"border:1px solid #ccc\" title=\"colorbench report\"></iframe>")
     return Html(frame, f"report {folder.report_html} ({len(page) // 1024} KiB)")
+
+
+# ------------------------------------------------------------------------------------------------- scoring/report
+def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Options for :func:`colorbench.metrics.score_run` in a smoke run: a seeded random LPIPS trunk and (with
+    ``fid``) stand-in Inception weights, so the LPIPS and FID code paths run offline. The scorer then labels them
+    "not LPIPS" / "not FID". Empty (the real metrics) when ``smoke`` is False.
+
+    Example::
+
+        score_run(run_path, fid=False, **smoke_scoring(True, fid=False))
+    """
+    if not smoke:
+        return {}
+    if not fid:
+        return {"lpips_trunk": "uncalibrated"}
+    import tempfile
+
+    from colorbench.metrics.fid import uncalibrated_inception_weights
+
+    folder = Path(cache) if cache else Path(tempfile.gettempdir()) / "colorbench-smoke"
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / "inception-uncalibrated.pt"
+    if not weights.is_file():  # written aside and renamed: a concurrent smoke run never reads half a file
+        partial = folder / f".inception-{os.getpid()}.pt"
+        uncalibrated_inception_weights(partial)
+        os.replace(partial, weights)
+    return {"lpips_trunk": "uncalibrated", "fid_weights": weights}
+
+
+def metric_status(summary: Mapping[str, Any]):
+    """From a scoring summary (metrics.json): whether LPIPS and FID were computed, calibrated, and why not."""
+    import pandas as pd
+
+    rows = []
+    for name in ("lpips", "fid"):
+        info = summary.get(name) or {}
+        available = bool(info.get("available"))
+        calibrated = bool(info.get("calibrated", True)) if available else None
+        if not available:
+            detail = info.get("message") or info.get("reason") or "not computed"
+        elif not calibrated:
+            detail = "stand-in weights (smoke): these numbers are NOT " + name.upper()
+        else:
+            detail = ", ".join(f"{k}={info[k]}" for k in ("net", "version", "trunk", "protocol") if info.get(k))
+        rows.append({"metric": name.upper(), "computed": available, "real weights": calibrated, "detail": detail})
+    return pd.DataFrame(rows, columns=["metric", "computed", "real weights", "detail"])
+
+
+def report_table(table, *, smoke: bool = False) -> Html:
+    """A :class:`colorbench.report.tables.Table` as the report shows it (best values highlighted, notes below),
+    stamped in smoke runs."""
+    from colorbench.report.tables import TABLE_CSS, to_html, to_markdown
+
+    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
+                  if smoke else "")
+    return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{to_html(table)}",
+                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + to_markdown(table))
+
+
+def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None = None, *, smoke: bool = False,
+                 names: Sequence[str] | None = None) -> Html:
+    """Matplotlib figures (e.g. ``build_report(..., return_content=True)[1].figures``) as embedded PNGs with their
+    captions; independent of the notebook's matplotlib backend."""
+    parts, text = [], []
+    for name in names if names is not None else list(figures):
+        fig = figures[name]
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        caption = stamp((captions or {}).get(name, name), smoke)
+        parts.append(f"<figure style='margin:12px 0'><img src='{uri}' style='max-width:100%' alt='{html.escape(name)}'/>"
+                     f"<figcaption style='font-size:0.9em'>{html.escape(caption)}</figcaption></figure>")
+        text.append(f"[figure {name}] {caption}")
+    return Html("".join(parts), "\n".join(text))

@@ -37,8 +37,9 @@ SUITE: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 # What --smoke means: tiny untrained models on a few bundled samples — minutes on a CPU, no network.
+# FID (an Inception pass per image) and a full bootstrap are the slow parts on a CPU: smoke skips / shrinks them.
 SMOKE_PARAMETERS: dict[str, Any] = {"SMOKE": True, "DATASET": "samples", "N_PER_CLASS": None, "LIMIT": 3,
-                                    "BATCH_SIZE": 4}
+                                    "BATCH_SIZE": 4, "FID": False, "BOOTSTRAP": 200}
 KERNEL_NAME = "colorbench-python"
 
 
