@@ -207,3 +207,32 @@ def test_registry_declares_both_artefacts_for_both_methods():
         method = get_method(name)
         assert method.weights() == ["sd15", "controlnet-canny-sd15"] and method.stochastic
         assert get_method(name, smoke=True).weights() == []
+
+
+def test_an_interrupted_hub_download_is_completed_then_loaded(tiny_weights, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from colorbench.methods.diffusion.loading import DEFAULT_CONTROLNET_MODEL, DiffusionWeightsError, load_pipeline
+
+    base, controlnet = tiny_weights
+    commit_folder = tmp_path / "models--lllyasviel--sd-controlnet-canny" / "snapshots" / "abc"
+    shutil.copytree(controlnet, commit_folder)
+    (commit_folder / "diffusion_pytorch_model.safetensors").unlink()  # the download was cut short
+    fetched = []
+
+    def fake_snapshot_download(repo_id, revision=None, allow_patterns=None, local_files_only=False, **kw):
+        assert repo_id == DEFAULT_CONTROLNET_MODEL
+        if not local_files_only:  # what huggingface_hub does online: fetch the missing files
+            fetched.append(list(allow_patterns))
+            shutil.copy(controlnet / "diffusion_pytorch_model.safetensors", commit_folder)
+        return str(commit_folder)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    with pytest.raises(DiffusionWeightsError, match="could not read the ControlNet"):  # offline: says so
+        load_pipeline("txt2img", base, DEFAULT_CONTROLNET_MODEL, device="cpu", warn_cpu=False)
+    assert fetched == []
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    pipe = load_pipeline("txt2img", base, DEFAULT_CONTROLNET_MODEL, device="cpu", warn_cpu=False)
+    assert fetched == [["config.json", "diffusion_pytorch_model.safetensors"]]
+    assert type(pipe.controlnet).__name__ == "ControlNetModel"

@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -135,11 +136,43 @@ def make_scheduler(name: str, config):
     raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
 
 
-def _read(what: str, option: str, folder: Path, spec_name: str, load):
+def _downloads_allowed(download: bool) -> bool:
+    return download and os.environ.get("HF_HUB_OFFLINE") != "1" and os.environ.get("COLORBENCH_OFFLINE") != "1"
+
+
+def _load_part(source, role: str, download: bool, load):
+    """Resolve ``source`` and ``load(folder)``; a hub snapshot that fails to read is completed and read once more.
+
+    An interrupted download leaves a snapshot folder with files missing, which the cache look-up still reports as
+    present; huggingface_hub's ``snapshot_download`` fetches just the missing files.
+    """
+    folder = resolve_weights(source, role, download=download)
     try:
-        return load()
+        return _read(role, folder, load)
+    except DiffusionWeightsError:
+        local = Path(str(source)).expanduser()
+        if local.is_dir() or not _downloads_allowed(download):
+            raise
+    from huggingface_hub import snapshot_download
+
+    spec = _spec_for(str(source), role)
+    log.warning("%s looks incomplete in the Hugging Face cache; fetching the missing files", source)
+    try:
+        folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
+                                        allow_patterns=list(spec.hf_allow_patterns or []) or None))
+    except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
+        raise DiffusionWeightsError(spec, f"the {_ROLE_WORDS[role][0]} {source!r} is incomplete in the Hugging Face "
+                                          f"cache and completing it failed ({type(exc).__name__}: {exc}). "
+                                          + _LOCAL_FIX.format(option=_ROLE_WORDS[role][1])) from None
+    return _read(role, folder, load)
+
+
+def _read(role: str, folder: Path, load):
+    what, option, _ = _ROLE_WORDS[role]
+    try:
+        return load(folder)
     except (OSError, ValueError, KeyError, EnvironmentError) as exc:
-        raise DiffusionWeightsError(WeightSpec(name=spec_name, relpath=str(folder)),
+        raise DiffusionWeightsError(WeightSpec(name=f"local:{folder}", relpath=str(folder)),
                                     f"could not read the {what} in {folder} ({type(exc).__name__}: {exc}); "
                                     f"the folder is incomplete or not a diffusers {what}. "
                                     + _LOCAL_FIX.format(option=option)) from None
@@ -164,17 +197,14 @@ def load_pipeline(kind: str, base_model: str | Path = DEFAULT_BASE_MODEL,
     if warn_cpu and device == "cpu":
         warnings.warn("Stable Diffusion on CPU runs in float32 and takes minutes per image at 512²; "
                       "use a CUDA GPU (e.g. Colab's T4) for real runs.", RuntimeWarning, stacklevel=2)
-    base_dir = resolve_weights(base_model, "base", download=download)
-    controlnet_dir = resolve_weights(controlnet_model, "controlnet", download=download)
-
     dtype_kw = {_dtype_keyword(): torch_dtype}
-    controlnet = _read("ControlNet", "controlnet_model", controlnet_dir, f"local:{controlnet_dir}",
-                       lambda: ControlNetModel.from_pretrained(controlnet_dir, **dtype_kw))
     pipeline_class = StableDiffusionControlNetPipeline if kind == "txt2img" else StableDiffusionControlNetImg2ImgPipeline
-    pipe = _read("Stable Diffusion 1.5 model", "base_model", base_dir, f"local:{base_dir}",
-                 lambda: pipeline_class.from_pretrained(base_dir, controlnet=controlnet, **dtype_kw,
-                                                        safety_checker=None, feature_extractor=None,
-                                                        requires_safety_checker=False))
+    controlnet = _load_part(controlnet_model, "controlnet", download,
+                            lambda folder: ControlNetModel.from_pretrained(folder, **dtype_kw))
+    pipe = _load_part(base_model, "base", download,
+                      lambda folder: pipeline_class.from_pretrained(folder, controlnet=controlnet, **dtype_kw,
+                                                                    safety_checker=None, feature_extractor=None,
+                                                                    requires_safety_checker=False))
     pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)  # the runner shows progress over batches
     if vae_slicing:
