@@ -236,3 +236,40 @@ def test_an_interrupted_hub_download_is_completed_then_loaded(tiny_weights, tmp_
     pipe = load_pipeline("txt2img", base, DEFAULT_CONTROLNET_MODEL, device="cpu", warn_cpu=False)
     assert fetched == [["config.json", "diffusion_pytorch_model.safetensors"]]
     assert type(pipe.controlnet).__name__ == "ControlNetModel"
+
+
+def test_an_unreachable_hub_is_a_clear_error(monkeypatch):
+    import huggingface_hub
+
+    from colorbench.methods.diffusion.loading import DiffusionWeightsError, resolve_weights
+
+    def unreachable(repo_id, local_files_only=False, **kw):
+        raise (huggingface_hub.errors.LocalEntryNotFoundError("not cached") if local_files_only
+               else ConnectionError("Failed to resolve 'huggingface.co'"))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", unreachable)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    with pytest.raises(DiffusionWeightsError) as info:
+        resolve_weights("lllyasviel/sd-controlnet-canny", "controlnet")
+    message = str(info.value)
+    for needle in ("could not download lllyasviel/sd-controlnet-canny", "Failed to resolve", "HF_HOME",
+                   "HF_HUB_OFFLINE", "controlnet_model"):
+        assert needle in message
+
+
+@pytest.mark.parametrize(("name", "cls", "algorithm"), [("unipc", "UniPCMultistepScheduler", None),
+                                                        ("dpmpp-2m", "DPMSolverMultistepScheduler", "dpmsolver++")])
+def test_fast_multistep_schedulers_keep_the_models_noise_schedule(name, cls, algorithm):
+    from colorbench.methods.diffusion.loading import make_scheduler
+    from colorbench.methods.diffusion.tiny import build_tiny_components
+
+    trained = build_tiny_components()["scheduler"].config
+    scheduler = make_scheduler(name, trained)
+    assert type(scheduler).__name__ == cls
+    assert (scheduler.config.beta_start, scheduler.config.beta_end, scheduler.config.beta_schedule) == (
+        0.00085, 0.012, "scaled_linear")
+    if algorithm:
+        assert scheduler.config.algorithm_type == algorithm
+    with pytest.raises(ValueError, match="scheduler must be one of"):
+        make_scheduler("euler", trained)
