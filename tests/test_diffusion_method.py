@@ -145,6 +145,19 @@ def test_l_merge_keeps_the_inputs_lightness(method):
     assert np.abs(raw_L - lab_gray[..., 0]).mean() > 2.0
 
 
+def test_real_photos_keep_their_lightness_after_the_merge(method, real_images):
+    from colorbench.color import to_gray
+
+    grays = [to_gray(rgb) for rgb in real_images[:2]]
+    raws = method.colorize(grays, seed=0, labels=["sports", "sports"])
+    assert [r.shape for r in raws] == [(RES, RES, 3)] * 2  # the Kaggle photos are square 224²
+    for gray, raw in zip(grays, raws):
+        merged = merge_luminance(gray, raw)
+        assert merged.shape == (*gray.shape, 3)
+        dL = np.abs(rgb_to_lab(merged)[..., 0] - rgb_to_lab(np.repeat(gray[..., None], 3, axis=2))[..., 0])
+        assert np.median(dL) < 0.3  # out-of-gamut clipping may move a few pixels; the bulk keeps L
+
+
 def test_txt2img_follows_edges_not_brightness_while_img2img_starts_from_the_photo(method, img2img, monkeypatch):
     dark, light = np.full((64, 64), 50, np.uint8), np.full((64, 64), 200, np.uint8)  # no edges in either
     txt = method.colorize([dark, light], seed=0, item_seeds=[9, 9], labels=["golf", "golf"])
