@@ -128,8 +128,12 @@ register(WeightSpec(
     relpath="stable-diffusion-v1-5",
     source="hf",
     hf_repo="stable-diffusion-v1-5/stable-diffusion-v1-5",
-    hf_allow_patterns=("model_index.json", "*.json", "*.txt", "unet/*.safetensors", "vae/*.safetensors",
-                       "text_encoder/*.safetensors", "tokenizer/*"),
+    # Only the fp32 safetensors the pipeline loads (~4.3 GB): the repo also holds fp16, non-EMA and .bin copies
+    # (a "*.safetensors" pattern would fetch ~9 GB). fp16 on GPU is a cast at load time.
+    hf_allow_patterns=("model_index.json", "scheduler/scheduler_config.json", "tokenizer/*",
+                       "text_encoder/config.json", "text_encoder/model.safetensors",
+                       "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+                       "vae/config.json", "vae/diffusion_pytorch_model.safetensors"),
     licence="CreativeML Open RAIL-M",
     description="Stable Diffusion 1.5 base model.",
     used_by=("controlnet-canny", "controlnet-canny-img2img"),
