@@ -115,6 +115,51 @@ NOTEBOOKS: dict[str, Spec] = {
                    "scores every method in it; `05_report` writes the report."),
         ],
     ),
+    "03_controlnet": Spec(
+        title="03 · Stable Diffusion 1.5 + Canny ControlNet",
+        purpose=(
+            "Runs the diffusion colorizers on the run's images: Stable Diffusion 1.5 steered by a Canny ControlNet, "
+            "generated from noise (`controlnet-canny`) or starting from the gray photo (`controlnet-canny-img2img`). "
+            "The model never sees colour — only the edges of the gray input and a prompt — and its output is "
+            "L-merged onto the input's lightness before scoring. Also shows what the ControlNet sees and how the "
+            "prompt preset changes the result. Needs a GPU for real runs (minutes per image on a CPU)."
+        ),
+        extras="diffusion",
+        methods='["controlnet-canny", "controlnet-canny-img2img"]',
+        gpu=True,
+        params='''SAMPLES_PER_IMAGE = 1     # K outputs per image (stochastic: 04 scores mean-of-K and best-of-K)
+METHOD_OPTIONS = {}       # per method, e.g. {"controlnet-canny": {"steps": 30, "preset": "label"}}
+PRESETS = ["original", "label"]  # prompt presets compared on a few images below''',
+        cells=[
+            ("md", "## Run\n\nWeights (about 6 GB) are downloaded once into the Hugging Face cache (`HF_HOME`; on "
+                   "Drive with `USE_DRIVE`). Each image is generated with its own seed, so any image can be "
+                   "regenerated alone."),
+            ("code", run_cell(", samples_per_image=SAMPLES_PER_IMAGE,\n                   "
+                              "method_options=METHOD_OPTIONS")),
+            ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
+            ("md", "## What the ControlNet sees\n\nThe gray input framed on the model's square canvas (padding keeps "
+                   "the aspect ratio) and its Canny edges: the only thing, besides the prompt, that steers the "
+                   "colours."),
+            ("code", "from colorbench.methods import get_method\n"
+                     "from colorbench.methods.diffusion.edges import edge_map\n\n"
+                     "method = get_method(\"controlnet-canny\", smoke=SMOKE, **METHOD_OPTIONS.get(\"controlnet-canny\", {}))\n"
+                     "method.load(env.device)\n"
+                     "inputs = nb.run_inputs(RUN, limit=3)\n"
+                     "edges = [edge_map(gray, method.resolution, low_threshold=method.canny_low, "
+                     "high_threshold=method.canny_high,\n                   aspect=method.aspect) for gray in inputs.grays]\n"
+                     "nb.array_grid({\"gray input\": inputs.grays, \"Canny edges\": edges}, row_names=inputs.ids, "
+                     "caption=\"ControlNet conditioning\")"),
+            ("md", "## Prompt presets\n\nThe same images and seeds under each preset, so the differences come from "
+                   "the prompt alone (raw outputs, before the L-merge)."),
+            ("code", "from colorbench.methods.diffusion.notebook import colorize_presets, preset_table\n\n"
+                     "nb.styled(preset_table(inputs.labels[0] or \"a scene\"), caption=\"prompt presets\")"),
+            ("code", "outputs = colorize_presets(inputs.grays, labels=inputs.labels, presets=PRESETS, seed=SEED, "
+                     "method=method)\n"
+                     "method.unload()\n"
+                     "nb.array_grid({\"gray input\": inputs.grays, **outputs}, row_names=inputs.ids, "
+                     "caption=\"controlnet-canny by prompt preset\", smoke=SMOKE)"),
+        ],
+    ),
 }
 
 

@@ -273,10 +273,23 @@ def test_image_grid_rows_columns_missing_cells_and_smoke_stamp(tmp_path):
     assert "gray=—" in repr(grid)
     noted = nb.image_grid("grid", limit=1, captions={(ids[0], "gray"): "LPIPS 0.123", ("other", "gray"): "x"})
     assert noted._repr_html_().count("LPIPS 0.123") == 1 and ">x<" not in noted._repr_html_()
-    with pytest.raises(ValueError, match="no images for \\['coltran'\\]"):
+    with pytest.raises(ValueError, match="\\['coltran'\\] never ran"):
         nb.grid_rows("grid", methods=["coltran"])
     with pytest.raises(FileNotFoundError, match="USE_DRIVE"):
         nb.image_grid("no-such-run")
+
+
+def test_image_grid_shows_a_skipped_method_as_an_empty_column(tmp_path):
+    from colorbench import atomic
+
+    path = _gray_run("skipped", smoke=False, limit=2)
+    record = json.loads((path / "run.json").read_text())
+    record["method_status"]["coltran"] = {"status": "skipped", "reason": "weights missing"}
+    atomic.write_json(path / "run.json", record)
+    rows = nb.grid_rows("skipped", methods=["gray", "coltran"])
+    assert [c.path is None for c in rows[0].cells] == [False, False, False, True]
+    html = nb.image_grid("skipped", methods=["gray", "coltran"])._repr_html_()
+    assert "coltran (skipped)" in html and html.count("<img ") == 6
 
 
 def test_image_grid_of_a_real_run_is_not_stamped():
@@ -499,3 +512,21 @@ def test_report_table_and_figures_render_with_stamps():
     html = nb.figures_html({"bars": fig}, {"bars": "Mean per method"}, smoke=True)._repr_html_()
     assert html.count("<img src='data:image/png;base64,") == 1
     assert f"Mean per method — {nb.SMOKE_STAMP.upper()}" in html
+
+
+def test_run_inputs_are_the_grays_the_run_wrote():
+    from colorbench.color import to_gray
+    from colorbench.data.images import load_image
+
+    _gray_run("inputs", smoke=False, limit=3)
+    samples = nb.run_folder("inputs").read_samples()
+    inputs = nb.run_inputs("inputs", limit=2)
+    assert inputs.ids == [s["id"] for s in samples[:2]] and inputs.labels == [s["label"] for s in samples[:2]]
+    for gray, sample in zip(inputs.grays, samples):
+        assert gray.dtype == np.uint8 and gray.ndim == 2
+        np.testing.assert_array_equal(gray, to_gray(load_image(sample["source"]).rgb))
+
+
+def test_styled_accepts_row_dicts():
+    html = nb.styled([{"preset": "label", "uses_label": "True"}], caption="presets").to_html()
+    assert "label" in html and "presets" in html

@@ -312,6 +312,31 @@ def run_folder(run: str | os.PathLike | RunFolder) -> RunFolder:
     return folder
 
 
+@dataclass
+class RunInputs:
+    """The first images of a run as the methods saw them: ids, class labels and uint8 gray arrays."""
+
+    ids: list[str]
+    labels: list[str | None]
+    grays: list[Any]
+
+
+def run_inputs(run: str | os.PathLike | RunFolder, *, limit: int | None = 3) -> RunInputs:
+    """The gray inputs a run wrote (``inputs/gray``), in samples.csv order, for trying a method by hand.
+
+    Example::
+
+        inputs = run_inputs("demo", limit=2)
+        method.colorize(inputs.grays, seed=0, labels=inputs.labels)
+    """
+    from colorbench.run import read_gray
+
+    folder = run_folder(run)
+    samples = folder.read_samples()[:limit]
+    return RunInputs([s["id"] for s in samples], [s.get("label") or None for s in samples],
+                     [read_gray(folder, s["id"]) for s in samples])
+
+
 def is_smoke(run: str | os.PathLike | RunFolder) -> bool:
     folder = run_folder(run)
     return bool(folder.read_run_json().get("smoke", False)) if folder.run_json.exists() else False
@@ -357,9 +382,9 @@ def grid_rows(
 ) -> list[GridRow]:
     """The rows of an image grid: one per sample (in samples.csv order), columns gray input | truth | methods.
 
-    ``methods`` defaults to (and ``"auto"`` means) every method with images in the run; a method without images is
-    an error naming the ones that have some.
-    Only sample k=0 of a stochastic method is shown.
+    ``methods`` defaults to (and ``"auto"`` means) every method with images in the run. A method the run recorded
+    (e.g. skipped for missing weights) but that has no images gets a column of "—"; a name the run never saw is an
+    error naming the ones it did. Only sample k=0 of a stochastic method is shown.
     """
     folder = run_folder(run)
     present = folder.methods()
@@ -367,9 +392,10 @@ def grid_rows(
         methods = present
     else:
         methods = list(methods)
-        unknown = [m for m in methods if m not in present]
+        recorded = set(_method_status(folder))
+        unknown = [m for m in methods if m not in present and m not in recorded]
         if unknown:
-            raise ValueError(f"no images for {unknown} in {folder.path}; methods with images: {present or 'none'}")
+            raise ValueError(f"{unknown} never ran in {folder.path}; methods with images: {present or 'none'}")
     samples = folder.read_samples()
     if ids is not None:
         wanted = set(ids)
@@ -385,6 +411,10 @@ def grid_rows(
         cells += [GridCell(m, _existing(folder.output_path(m, s["id"]))) for m in methods]
         rows.append(GridRow(s["id"], s.get("label", ""), cells))
     return rows
+
+
+def _method_status(folder: RunFolder) -> dict[str, dict]:
+    return folder.read_run_json().get("method_status", {}) if folder.run_json.exists() else {}
 
 
 def _existing(path: Path) -> Path | None:
@@ -435,7 +465,9 @@ def image_grid(
     folder = run_folder(run)
     rows = grid_rows(folder, methods=methods, ids=ids, limit=limit)
     smoke = is_smoke(folder)
-    columns = [c.column for c in rows[0].cells] if rows else []
+    status = _method_status(folder)
+    columns = [c.column + (" (skipped)" if status.get(c.column, {}).get("status") == "skipped" else "")
+               for c in rows[0].cells] if rows else []
     rendered, text = [], []
     for row in rows:
         uris = [None if c.path is None else _thumbnail_uri(load_image(c.path).rgb, height) for c in row.cells]
@@ -533,10 +565,12 @@ def styled(
     lower_is_better: Iterable[str] = (),
     higher_is_better: Iterable[str] = (),
 ):
-    """A pandas Styler: numbers at ``precision``, best value per named column in bold green, caption stamped in
+    """A pandas Styler for a DataFrame (or a list of row dicts): numbers at ``precision``, best value per named column in bold green, caption stamped in
     smoke runs. Columns named but absent are ignored (tables differ by what a run produced)."""
     import pandas as pd
 
+    if not isinstance(df, pd.DataFrame):  # a list of row dicts, as several package helpers return
+        df = pd.DataFrame(list(df))
     styler = df.style.format(precision=precision, na_rep="—")
     if isinstance(df.index, pd.RangeIndex):  # a row counter says nothing
         styler = styler.hide(axis="index")

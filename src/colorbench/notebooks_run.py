@@ -259,7 +259,9 @@ def run_suite(
     result = SuiteResult(run, out_dir)
     failed: set[str] = set()
     needs = dict(SUITE)
-    with python_kernel() as kernel, _env(COLORBENCH_NOTEBOOK_DIR=str(out_dir), COLORBENCH_UNATTENDED="1"):
+    # Unattended: no progress bars in the saved output (ours, and huggingface_hub/diffusers/transformers' own).
+    quiet = {"COLORBENCH_NOTEBOOK_DIR": str(out_dir), "COLORBENCH_UNATTENDED": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    with python_kernel() as kernel, _env(**quiet):
         for name in names:
             blocked = [n for n in needs[name] if n in failed]
             if fail_fast and failed:
