@@ -15,7 +15,6 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import PROJECT_ROOT
 
 import colorbench.notebook as nb
@@ -156,6 +155,8 @@ def test_check_params_catches_typos_and_unknown_scopes():
         notebooks_run.check_params({"LIMT": 3}, declared)
     with pytest.raises(ValueError, match="no selected notebook '02'"):
         notebooks_run.check_params({"02.LIMIT": 3}, declared)
+    with pytest.raises(ValueError, match="04_evaluate has no parameter 'EPOCHS'"):
+        notebooks_run.check_params({"04.EPOCHS": 3}, declared)
 
 
 def test_select_by_number_or_name_in_suite_order():
@@ -432,7 +433,7 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     env.update(PYTHONPATH=str(fakes), PATH=f"{fakes / 'bin'}{os.pathsep}{os.environ['PATH']}")
     for attempt in range(2):  # the second "Run all" in the same runtime must not clone again
         out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=300)
+                             timeout=300, check=False)
         assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["module"] == str(clone / "src" / "colorbench" / "__init__.py")
@@ -497,9 +498,8 @@ def test_smoke_scoring_options_and_cached_stand_in_weights(monkeypatch, tmp_path
 
 def test_report_table_and_figures_render_with_stamps():
     pytest.importorskip("colorbench.report")
-    from matplotlib.figure import Figure
-
     from colorbench.report.tables import Table
+    from matplotlib.figure import Figure
 
     numbers = pd.DataFrame({"method": ["a", "b"], "lpips": [0.3, 0.2]})
     table = Table("headline", "Headline", numbers, numbers.astype(str), ["a note"], {"lpips": {1}})

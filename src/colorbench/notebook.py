@@ -30,8 +30,6 @@ from colorbench import paths
 from colorbench.runfolder import RunFolder, read_csv
 
 SMOKE_STAMP = "smoke: untrained models, numbers meaningless"
-REPO_URL = "https://github.com/colorbench/colorbench"
-COLAB_URL = "https://colab.research.google.com/github/colorbench/colorbench/blob/main/notebooks/{file}"
 DRIVE_MOUNTPOINT = Path("/content/drive")
 DRIVE_FOLDER = "MyDrive/colorbench"  # under the mountpoint: models/ data/ results/ torch/ huggingface/
 
@@ -637,7 +635,7 @@ def methods_table():
             continue
         try:
             needs = cls().weights()
-        except Exception:  # a method whose constructor needs arguments: weights unknown until configured
+        except Exception:  # noqa: BLE001 — a constructor that needs arguments: weights unknown until configured
             needs = []
         missing = [w for w in needs if not weights.status(w)[0]]
         rows.append({"method": name, "kind": "stochastic" if cls.stochastic else "deterministic",

@@ -142,8 +142,12 @@ def check_params(params: Mapping[str, Any], declared: Mapping[str, Mapping[str, 
     for key in params:
         scope, dot, bare = key.partition(".")
         if dot:
-            if not any(scope in (n, number(n)) for n in declared):
+            targets = [n for n in declared if scope in (n, number(n))]
+            if not targets:
                 raise ValueError(f"--params {key}: no selected notebook {scope!r}; selected: {', '.join(declared)}")
+            if bare not in declared[targets[0]]:
+                raise ValueError(f"--params {key}: {targets[0]} has no parameter {bare!r}; its parameters: "
+                                 f"{', '.join(declared[targets[0]])}")
         elif key not in known:
             raise ValueError(f"unknown notebook parameter {key!r}; parameters: {', '.join(known)}")
 
@@ -280,14 +284,14 @@ def run_suite(
             try:
                 papermill.execute_notebook(str(sources[name]), str(output), parameters=nb_params, kernel_name=kernel,
                                            cwd=str(source_dir), progress_bar=progress, log_output=False)
-            except Exception as exc:  # papermill's execution error, a kernel death, a timeout ...
+            except Exception as exc:  # noqa: BLE001 — papermill's cell error, a kernel death, a timeout: all reported
                 res.status, res.error = "failed", _execution_error(exc)
                 failed.add(number(name))
             res.seconds = time.perf_counter() - t0
             if html and output.is_file():
                 try:
                     res.html = export_html(output)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 — a broken export is reported, the suite goes on
                     res.status = "failed"
                     res.error = (res.error + "; " if res.error else "") + f"HTML export failed: {exc}"
                     failed.add(number(name))
@@ -302,10 +306,9 @@ def strip_outputs(nb) -> bool:
     Committed notebooks carry none, so diffs stay reviewable."""
     changed = False
     for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            if cell.get("outputs") or cell.get("execution_count") is not None:
-                cell["outputs"], cell["execution_count"] = [], None
-                changed = True
+        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+            cell["outputs"], cell["execution_count"] = [], None
+            changed = True
         for key in ("execution", "papermill", "collapsed", "scrolled"):
             if key in cell.get("metadata", {}):
                 del cell["metadata"][key]
