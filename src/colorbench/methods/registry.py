@@ -13,6 +13,8 @@ from colorbench.methods.base import Method
 # name -> "module:Class"
 _REGISTRY: dict[str, str] = {
     "gray": "colorbench.methods.gray:GrayBaseline",
+    "eccv16": "colorbench.methods.zhang.method:ECCV16Method",
+    "siggraph17": "colorbench.methods.zhang.method:SIGGRAPH17Method",
 }
 
 
