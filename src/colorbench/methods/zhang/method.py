@@ -67,7 +67,7 @@ def network_input(grays: Sequence[np.ndarray], size: int = INPUT_SIZE) -> torch.
 
     planes = []
     for g in grays:
-        small = g if g.shape == (size, size) else np.asarray(Image.fromarray(g, mode="L").resize((size, size), Image.BICUBIC))
+        small = g if g.shape == (size, size) else np.asarray(Image.fromarray(g).resize((size, size), Image.BICUBIC))
         planes.append(lightness(small))
     return torch.from_numpy(np.stack(planes)[:, None].astype(np.float32))
 
