@@ -16,7 +16,13 @@ from colorbench.color import gray_to_rgb, lab_to_rgb_torch, merge_luminance, rgb
 from colorbench.methods.registry import get_method, method_names
 from colorbench.methods.zhang import decoding, release
 from colorbench.methods.zhang.eccv16 import ECCV16Net
-from colorbench.methods.zhang.method import ECCV16Method, SIGGRAPH17Method, colorize_with_temperatures, lightness
+from colorbench.methods.zhang.method import (
+    ECCV16Method,
+    SIGGRAPH17Method,
+    colorize_with_temperatures,
+    join_full_resolution,
+    lightness,
+)
 from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
 
 
@@ -132,6 +138,21 @@ def test_reproduces_the_authors_pipeline(request, fixture_name, options):
         ours = port.colorize([gray], seed=0)[0]
         theirs = _authors_pipeline(gray, port.net)
         assert np.abs(ours.astype(int) - theirs).max() <= 1
+
+
+def test_gpu_and_cpu_colour_conversions_give_the_same_image():
+    gray = np.random.default_rng(4).integers(0, 256, (90, 70), dtype=np.uint8)
+    ab = torch.randn(2, 64, 64, generator=torch.Generator().manual_seed(4)) * 40  # many pixels out of gamut too
+    numpy_out = join_full_resolution(gray, ab, backend="numpy")
+    torch_out = join_full_resolution(gray, ab, backend="torch")
+    assert numpy_out.shape == (90, 70, 3)
+    differ = numpy_out != torch_out
+    assert differ.mean() < 1e-3 and np.abs(numpy_out.astype(int) - torch_out).max() <= 1  # rounding ties only
+
+
+def test_lightness_table_is_the_lab_conversion():
+    gray = np.random.default_rng(5).integers(0, 256, (40, 30), dtype=np.uint8)
+    assert np.array_equal(lightness(gray), rgb_to_lab(gray_to_rgb(gray))[..., 0])
 
 
 def _in_gamut(gray, rgb):

@@ -31,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from typing import ClassVar, Sequence
@@ -39,7 +40,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from colorbench.color import gray_to_rgb, lab_to_rgb_uint8, rgb_to_lab
+from colorbench.color import gray_to_rgb, lab_to_rgb_torch, lab_to_rgb_uint8, rgb_to_lab
 from colorbench.methods.base import Method, check_grays
 from colorbench.methods.zhang import decoding
 from colorbench.methods.zhang.eccv16 import ECCV16Net
@@ -52,9 +53,15 @@ SMOKE_SEED = 0
 
 
 # ------------------------------------------------------------------------------------------- pre/post-processing
+@functools.lru_cache(maxsize=1)
+def _lightness_table() -> np.ndarray:
+    # A gray pixel's L depends on its 8-bit value only: tabulate colorbench's one Lab conversion for all 256 values.
+    return rgb_to_lab(gray_to_rgb(np.arange(256, dtype=np.uint8)[None, :]))[0, :, 0]
+
+
 def lightness(gray: np.ndarray) -> np.ndarray:
-    """CIELAB L (float64 ``HxW``, 0..100) of a uint8 gray image, with colorbench's one Lab conversion."""
-    return rgb_to_lab(gray_to_rgb(gray))[..., 0]
+    """CIELAB L (float64 ``HxW``, 0..100) of a uint8 gray image — ``rgb_to_lab`` of the gray RGB, via a table."""
+    return _lightness_table()[gray]
 
 
 def network_input(grays: Sequence[np.ndarray], size: int = INPUT_SIZE) -> torch.Tensor:
@@ -72,13 +79,23 @@ def network_input(grays: Sequence[np.ndarray], size: int = INPUT_SIZE) -> torch.
     return torch.from_numpy(np.stack(planes)[:, None].astype(np.float32))
 
 
-def join_full_resolution(gray: np.ndarray, ab: torch.Tensor) -> np.ndarray:
-    """ab ``2 x h x w`` (any device) upsampled bilinearly to the gray image's size and joined to its full-res L."""
+def join_full_resolution(gray: np.ndarray, ab: torch.Tensor, *, backend: str | None = None) -> np.ndarray:
+    """ab ``2 x h x w`` (any device) upsampled bilinearly to the gray image's size and joined to its full-res L.
+
+    On a GPU the Lab -> sRGB step runs there, in float64 with colorbench's torch twin of the skimage formula; on the
+    CPU numpy's twin is faster (``backend`` "numpy"/"torch" overrides). Both give the same uint8 image (tested).
+    Returns uint8 ``HxWx3`` on the CPU.
+    """
     height, width = gray.shape
+    ab = ab.float()
     if tuple(ab.shape[-2:]) != (height, width):
-        ab = F.interpolate(ab[None].float(), size=(height, width), mode="bilinear", align_corners=False)[0]
-    ab_np = ab.permute(1, 2, 0).cpu().numpy().astype(np.float64)
-    return lab_to_rgb_uint8(np.concatenate([lightness(gray)[..., None], ab_np], axis=-1))
+        ab = F.interpolate(ab[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+    if (backend or ("numpy" if ab.device.type == "cpu" else "torch")) == "numpy":
+        lab = np.concatenate([lightness(gray)[..., None], ab.permute(1, 2, 0).cpu().numpy().astype(np.float64)], axis=-1)
+        return lab_to_rgb_uint8(lab)
+    table = torch.from_numpy(_lightness_table()).to(ab.device)
+    lab = torch.cat([table[torch.from_numpy(gray).to(ab.device).long()][None], ab.double()], dim=0)
+    return torch.round(lab_to_rgb_torch(lab, clip=True) * 255.0).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
 # ------------------------------------------------------------------------------------------- the methods
