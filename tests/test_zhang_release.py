@@ -4,6 +4,7 @@ the hash prefix in the file name, and loud failures on anything else."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 import torch
@@ -31,7 +32,7 @@ def _bn(prefix, c):
 def _vgg_block(name, channels, first_index=0):
     """Layers as listed in the official code: conv, ReLU, conv, ReLU, ..., BatchNorm."""
     keys, i = {}, first_index
-    for c_in, c_out in zip(channels[:-1], channels[1:]):
+    for c_in, c_out in itertools.pairwise(channels):
         keys |= _conv(f"{name}.{i}", c_out, c_in, 3)
         i += 2
     return keys | _bn(f"{name}.{i}", channels[-1])

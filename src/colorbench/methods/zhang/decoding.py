@@ -15,7 +15,9 @@ Where the 313 centres come from
 -------------------------------
 The authors' centres (``pts_in_hull.npy``) cannot be regenerated from sRGB alone: the cells of the 10-unit grid that
 some sRGB colour falls into (``srgb_gamut_cells``, 261 of them) are all among the 313, but the published set adds 52
-cells lying up to ~13.5 ab units outside the sRGB gamut's convex hull (checked by hand against the published list).
+cells lying up to ~13.5 ab units outside the sRGB gamut's convex hull (we compared with the table as published in
+OpenCV's colorization sample; no simple gamut rule we tried — occupancy, convex hull, dilations, other white points —
+reproduces exactly those 313, and the published table passes :func:`check_eccv16_centres`).
 So the released checkpoint is the authority: its final 1x1 convolution ``model_out`` (313 -> 2, no bias) *is* the
 table of centres divided by 110 (Caffe's ``class8_ab`` layer, whose weights were ``pts_in_hull``).
 :func:`centres_from_model_out` reads them back and :func:`check_eccv16_centres` verifies their properties. Smoke runs
@@ -116,7 +118,7 @@ def siggraph17_centres() -> np.ndarray:
     return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
-def centres_from_model_out(weight: "torch.Tensor | np.ndarray") -> np.ndarray:
+def centres_from_model_out(weight: torch.Tensor | np.ndarray) -> np.ndarray:
     """ECCV16's ``model_out.weight`` (``2x313x1x1``) -> bin centres in ab units (float ``313x2``)."""
     w = np.asarray(weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight, dtype=np.float64)
     if w.shape != (2, ECCV16_CLASSES, 1, 1):
@@ -158,7 +160,7 @@ def check_eccv16_centres(centres: np.ndarray, *, tolerance: float = 1e-2) -> lis
 
 
 # ------------------------------------------------------------------------------------------- decoders
-def annealed_mean(logits: "torch.Tensor", centres: "torch.Tensor", temperature: float) -> "torch.Tensor":
+def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:
     """Annealed mean of per-pixel class logits ``N x Q x H x W`` over bin ``centres`` ``Q x 2`` -> ab ``N x 2 x H x W``.
 
     ``temperature`` 1 gives the plain mean, 0 the mode (the limit, computed as the arg-max bin), 0.38 the paper's

@@ -5,18 +5,21 @@ Pipeline (``colorizers/util.py`` + ``demo_release.py`` in richzhang/colorization
 (``F.interpolate``, align_corners=False) and join it to the input's *full-resolution* L; Lab -> sRGB.
 
 Why the output is full resolution: that joined image is what the authors' code produces, so it is the method's
-native output. The runner's ``merge_luminance`` then finds the same size and the same L, and changes nothing beyond
-uint8 rounding (tested). Returning the 256 x 256 image instead would make the runner resize ab a second time (with
-PIL's antialiased filter, not the authors' bilinear) after an sRGB round trip that clips out-of-gamut ab.
+native output. The runner's ``merge_luminance`` then finds the same size and the same L and, on in-gamut pixels,
+changes at most a level or two of uint8 rounding (tested); out-of-gamut pixels were clipped to sRGB by the authors'
+step already, and the runner's re-merge of the clipped colour may move them a little more (the suite-wide rule).
+Returning the 256 x 256 image instead would make the runner resize ab a second time (with PIL's antialiased filter,
+not the authors' bilinear) after an sRGB round trip that clips out-of-gamut ab at low resolution.
 
 Decoding (see :mod:`.decoding`):
 
 * ``eccv16``: ``decode="annealed"`` (default) — the paper's annealed mean, temperature ``temperature`` (default
   0.38), over the checkpoint's 313 bin centres; ``decode="mean"`` — exactly the official port's output,
-  ``model_out(softmax(logits))``, the plain mean (annealed mean at T = 1). The temperature applies to the logits as
-  the released port computes them (the Caffe release multiplied them by 2.606 = 1/0.384 in a separate layer before
-  its softmax; the port has no such layer, and whether the conversion folded it into the weights cannot be checked
-  without the file — see the report/README).
+  ``model_out(softmax(logits))``, the plain mean (annealed mean at T = 1). T applies to the logits as the port
+  computes them. Caveat: the Caffe deploy net annealed with a Scale layer (``conv8_313_rh``, x2.606 ~ 1/0.384) before
+  its softmax; the port has no such layer. If the conversion dropped it (what the missing layer suggests), the port's
+  output is the plain mean and our T is the paper's T; if it folded the factor into ``model8.6``, the port's output
+  is already annealed and our T acts as T x 0.384. Which one happened cannot be read off the weights.
 * ``siggraph17``: ``decode="regression"`` (default) — the port's output, the regression head;
   ``decode="annealed"`` — annealed mean over the classification head's 529 = 23 x 23 bins (a, b in -110..110), a
   secondary decoding the port does not use (the authors trained this head as an auxiliary/for colour suggestions).
@@ -34,7 +37,8 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from typing import ClassVar, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -220,7 +224,7 @@ class _ZhangMethod(Method):
 
 class ECCV16Method(_ZhangMethod):
     name = "eccv16"
-    description = "Zhang et al. ECCV 2016 (classification over 313 ab bins, annealed mean), authors' weights."
+    description = "Zhang et al. ECCV 2016: CNN classifying 313 ab bins per pixel, annealed-mean decoding; authors' weights."
     weights_name = "eccv16"
     decodes = ("annealed", "mean")
 

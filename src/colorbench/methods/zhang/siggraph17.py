@@ -17,6 +17,8 @@ resolution; :meth:`SIGGRAPH17Net.forward_with_classes` also returns the classifi
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -27,7 +29,7 @@ from colorbench.methods.zhang.eccv16 import _block
 def _relu_block(channels: list[int]) -> nn.Sequential:
     """ReLU first (it follows a sum of two branches), then conv-ReLU pairs and BatchNorm: convs at 1, 3, ..."""
     layers: list[nn.Module] = [nn.ReLU(True)]
-    for c_in, c_out in zip(channels[:-1], channels[1:]):
+    for c_in, c_out in itertools.pairwise(channels):
         layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(True)]
     layers.append(nn.BatchNorm2d(channels[-1]))
     return nn.Sequential(*layers)
