@@ -222,10 +222,21 @@ def _hf_present(spec: WeightSpec) -> Path | None:
     except ImportError:
         return None
     try:
-        return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision, allow_patterns=list(spec.hf_allow_patterns or []) or None,
-                                      local_files_only=True))
+        folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
+                                        allow_patterns=list(spec.hf_allow_patterns or []) or None, local_files_only=True))
     except Exception:
         return None
+    return folder if _snapshot_complete(folder, spec.hf_allow_patterns) else None
+
+
+def _snapshot_complete(folder: Path, patterns: tuple[str, ...] | None) -> bool:
+    """An interrupted download leaves a snapshot folder with some files missing: each pattern must match a file."""
+    import fnmatch
+
+    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
+    if not files:
+        return False
+    return all(any(fnmatch.fnmatch(f, pattern) for f in files) for pattern in (patterns or ()))
 
 
 def status(spec_or_name: WeightSpec | str) -> tuple[bool, str]:

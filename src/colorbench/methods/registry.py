@@ -15,6 +15,8 @@ _REGISTRY: dict[str, str] = {
     "gray": "colorbench.methods.gray:GrayBaseline",
     "controlnet-canny": "colorbench.methods.diffusion.method:ControlNetCanny",
     "controlnet-canny-img2img": "colorbench.methods.diffusion.method:ControlNetCannyImg2Img",
+    "eccv16": "colorbench.methods.zhang.method:ECCV16Method",
+    "siggraph17": "colorbench.methods.zhang.method:SIGGRAPH17Method",
 }
 
 
