@@ -37,9 +37,11 @@ SUITE: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 # What --smoke means: tiny untrained models on a few bundled samples — minutes on a CPU, no network.
-# FID (an Inception pass per image) and a full bootstrap are the slow parts on a CPU: smoke skips / shrinks them.
+# FID (an Inception pass per image) and a full bootstrap are the slow parts on a CPU: smoke skips / shrinks them;
+# CNN training runs one epoch on four images (a random LPIPS trunk: no download).
 SMOKE_PARAMETERS: dict[str, Any] = {"SMOKE": True, "DATASET": "samples", "N_PER_CLASS": None, "LIMIT": 3,
-                                    "BATCH_SIZE": 4, "FID": False, "BOOTSTRAP": 200}
+                                    "BATCH_SIZE": 4, "FID": False, "BOOTSTRAP": 200, "TRAIN": True, "EPOCHS": 1,
+                                    "TRAIN_LIMIT": 4}
 KERNEL_NAME = "colorbench-python"
 
 
