@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from colorbench.methods.coltran.config import ColorizerConfig, ModelConfig, StackConfig, UpsamplerConfig
 
 MODEL_SCOPES = {"colorizer": "col_tran_core", "color_upsampler": "color_upsampler",
@@ -237,22 +239,28 @@ def map_to_torch(tensors: dict, cfg: ModelConfig, source: str = "checkpoint") ->
     Fails loudly, listing every missing, unused and wrongly shaped tensor, instead of loading part of the model
     (the official ``restore().expect_partial()`` silently ignores such mismatches).
     """
+    check_shapes({n: tuple(t.shape) for n, t in tensors.items()}, cfg, source)
+    import torch
+
+    return {v.torch_key: torch.as_tensor(np.asarray(tensors[v.name])).clone() for v in official_variables(cfg)}
+
+
+def check_shapes(shapes: dict[str, tuple[int, ...]], cfg: ModelConfig, source: str = "checkpoint") -> None:
+    """Raise :class:`CheckpointMismatch` unless ``shapes`` has exactly the rule's variables with the rule's shapes."""
     expected = official_variables(cfg)
     by_name = {v.name: v for v in expected}
+    tensors = shapes
     missing = [n for n in by_name if n not in tensors]
     unused = [n for n in tensors if n not in by_name]
-    shapes = [f"{n}: {tuple(tensors[n].shape)} != {by_name[n].shape}" for n in by_name
-              if n in tensors and tuple(tensors[n].shape) != by_name[n].shape]
-    if missing or unused or shapes:
+    wrong = [f"{n}: {tuple(tensors[n])} != {by_name[n].shape}" for n in by_name
+             if n in tensors and tuple(tensors[n]) != by_name[n].shape]
+    if missing or unused or wrong:
         def show(items: list[str]) -> str:
             return ", ".join(items[:8]) + (f" (+{len(items) - 8} more)" if len(items) > 8 else "") if items else "none"
         raise CheckpointMismatch(
             f"{source} does not match the {getattr(cfg, 'kind', 'colorizer')} config {cfg}: "
             f"{len(missing)} missing [{show(missing)}]; {len(unused)} unused [{show(unused)}]; "
-            f"{len(shapes)} wrongly shaped [{show(shapes)}]")
-    import torch
-
-    return {v.torch_key: torch.as_tensor(tensors[v.name]).clone() for v in expected}
+            f"{len(wrong)} wrongly shaped [{show(wrong)}]")
 
 
 def load_tf_named(model, tensors: dict, source: str = "checkpoint") -> None:
