@@ -13,6 +13,7 @@ from colorbench.methods.base import Method
 # name -> "module:Class"
 _REGISTRY: dict[str, str] = {
     "gray": "colorbench.methods.gray:GrayBaseline",
+    "coltran": "colorbench.methods.coltran.method:ColTran",
 }
 
 

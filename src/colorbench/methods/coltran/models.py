@@ -105,6 +105,23 @@ class _Upsampler(nn.Module):
         return logits.reshape(C, B, R, R, 256).permute(1, 2, 3, 0, 4)
 
 
+    @torch.no_grad()
+    def predict(self, values: torch.Tensor, gray: torch.Tensor, row_chunk: int = 32) -> torch.Tensor:
+        """Argmax colours (B, R, R, C) uint8, without materialising all logits (the spatial upsampler's logits are
+        200 MB per image in float32): the 256-way head runs on ``row_chunk`` rows at a time."""
+        B, R, _, C = values.shape
+        gray_embed = self.gray_embedding.embed(gray.long())
+        offsets = torch.arange(C, device=values.device).view(1, 1, 1, C) * self.symbols_per_channel
+        symbols = (values.long() + offsets).permute(3, 0, 1, 2).reshape(C * B, R, R)
+        h = self.input_dense(torch.cat([getattr(self, self._embedding_name).embed(symbols),
+                                        gray_embed.repeat(C, 1, 1, 1)], dim=-1))
+        h = self.encoder(h)
+        out = torch.empty(C * B, R, R, dtype=torch.uint8, device=values.device)
+        for start in range(0, R, row_chunk):
+            out[:, start:start + row_chunk] = self.final_dense(h[:, start:start + row_chunk]).argmax(-1).to(torch.uint8)
+        return out.reshape(C, B, R, R).permute(1, 2, 3, 0)
+
+
 class ColorUpsampler(_Upsampler):
     """3-bit coarse colours + 64 px gray -> 8-bit colour logits at 64x64."""
 

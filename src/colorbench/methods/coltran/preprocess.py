@@ -55,8 +55,9 @@ def _area_axis(in_size: int, out_size: int):
     return start, end, cell_scale, scale
 
 
-def resize_area(image: np.ndarray, out_size: int) -> np.ndarray:
-    """TF ``ResizeArea`` (``tf.image.resize(method='area')``) of an ``HxW`` or ``HxWxC`` image to a square ``out_size``.
+def resize_area(image: np.ndarray, out_size: int | tuple[int, int]) -> np.ndarray:
+    """TF ``ResizeArea`` (``tf.image.resize(method='area')``) of an ``HxW`` or ``HxWxC`` image to ``out_size``
+    (a side, or ``(height, width)``).
 
     Returns float32 before rounding, bit-identical to TF's CPU kernel: same float32 operations in the same order
     (per row: first cell scaled, middle cells summed, last cell scaled; rows weighted and summed; times
@@ -66,8 +67,9 @@ def resize_area(image: np.ndarray, out_size: int) -> np.ndarray:
     img = image[:, :, None] if squeeze else image
     img = img.astype(np.float32)
     in_h, in_w = img.shape[:2]
-    ys, ye, y_cell_scale, hs = _area_axis(in_h, out_size)
-    xs, xe, x_cell_scale, ws = _area_axis(in_w, out_size)
+    out_h, out_w = (out_size, out_size) if isinstance(out_size, int) else out_size
+    ys, ye, y_cell_scale, hs = _area_axis(in_h, out_h)
+    xs, xe, x_cell_scale, ws = _area_axis(in_w, out_w)
     x_first = x_cell_scale(xs)[None, :, None]
     x_last = x_cell_scale(xe - 1)[None, :, None]
     x_multi = (xs + 1 != xe)[None, :, None]
@@ -83,7 +85,7 @@ def resize_area(image: np.ndarray, out_size: int) -> np.ndarray:
         last = r[:, np.clip(xe - 1, 0, in_w - 1)] * x_last
         return np.where(x_multi, total + last, total)
 
-    out = np.zeros((out_size, out_size, img.shape[2]), np.float32)
+    out = np.zeros((out_h, out_w, img.shape[2]), np.float32)
     for i in range(int((ye - ys).max())):
         rows = ys + i
         valid = (rows < ye)[:, None, None]
@@ -103,9 +105,13 @@ def resize_to_square(image: np.ndarray, res: int = 256) -> np.ndarray:
     return change_resolution(center_square_crop(image), res)
 
 
-def upsample_replicate(image: np.ndarray, factor: int = 4) -> np.ndarray:
-    """64 -> 256 ``change_resolution``: for an integer factor TF's area resize is exact pixel replication."""
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+def upsample_replicate(image: np.ndarray, factor: int = 4, batched: bool = False) -> np.ndarray:
+    """64 -> 256 ``change_resolution``: for an integer factor TF's area resize is exact pixel replication.
+
+    ``batched``: the image axes are 1 and 2 (``NxHxWxC``) instead of 0 and 1.
+    """
+    axis = 1 if batched else 0
+    return np.repeat(np.repeat(image, factor, axis=axis), factor, axis=axis + 1)
 
 
 # ------------------------------------------------------------------------------------------------ colour maths
