@@ -144,6 +144,14 @@ class ColTranPipeline:
             rgb256 = self.upsample_spatial(rgb64, g256)
         return StageOutputs(g256, g64, bins, P.bins_to_rgb(bins), rgb64, rgb256, seconds)
 
+    def samples(self, gray: np.ndarray, k: int, *, seed: int = 0, temperature: float = 1.0,
+                official: bool = True) -> StageOutputs:
+        """``k`` samples of one uint8 gray image (item seeds ``item_seed(seed, "k<i>")``), every stage kept."""
+        from colorbench.methods.base import item_seed
+
+        return self.run([gray] * k, mode="sample", temperature=temperature, official=official,
+                        seeds=[item_seed(seed, f"k{i}") for i in range(k)])
+
     @contextmanager
     def _timed(self, name: str, into: dict[str, float]) -> Iterator[None]:
         _sync(self.device)

@@ -26,15 +26,12 @@ seed, never on the batch it is in.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
-from colorbench.methods.coltran.core import shift_down
-from colorbench.methods.coltran.layers import MASK_VALUE, AxialAttention
+from colorbench.methods.coltran.layers import AxialAttention
 from colorbench.methods.coltran.models import Colorizer
 
 MODES = ("sample", "argmax")
