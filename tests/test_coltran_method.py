@@ -139,3 +139,14 @@ def test_cli_info_lists_missing_models(tmp_path, capsys):
 
     assert main(["coltran", "info", "--dir", str(tmp_path)]) == 0
     assert "colorizer: missing" in capsys.readouterr().out
+
+
+def test_cuda_only_options_are_refused_on_cpu():
+    with pytest.raises(ValueError, match="CUDA"):
+        ColTranPipeline.smoke(dtype="bfloat16")
+    with pytest.raises(ValueError, match="CUDA"):
+        ColTranPipeline.smoke(cuda_graph=True)
+    # the method itself only turns them on for CUDA devices
+    method = get_method("coltran", smoke=True, dtype="bfloat16", cuda_graph=True, compile=True)
+    method.load("cpu")
+    assert method.pipeline.dtype == torch.float32 and not method.pipeline.cuda_graph

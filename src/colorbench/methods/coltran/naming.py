@@ -88,7 +88,7 @@ class _Builder:
             for short in ("cond_k", "cond_q", "cond_v"):  # build order: k, q, v
                 self.var(f"{scope}/{short}/kernel", f"{path}.project_{short}.kernel", (cond_size, heads, 2 * hd))
 
-    def ff_denses(self, D: int, ff: int) -> tuple[str, str]:
+    def ff_denses(self) -> tuple[str, str]:
         """A Sequential's two Dense layers: numbered when the Sequential is constructed."""
         return self.names("dense"), self.names("dense")
 
@@ -102,10 +102,10 @@ class _Builder:
         blocks = []
         for _ in range(cfg.num_layers):
             row = self.names("self_attention_nd")
-            ff_row = self.ff_denses(D, cfg.ff_size)
+            ff_row = self.ff_denses()
             self.names("sequential")
             col = self.names("self_attention_nd")
-            ff_col = self.ff_denses(D, cfg.ff_size)
+            ff_col = self.ff_denses()
             self.names("sequential")
             blocks.append((row, ff_row, col, ff_col))
         # variables, in the order the first call creates them
@@ -124,17 +124,21 @@ class _Builder:
         self.dense("", denses[0], f"{path}.layers[0]", D, ff)  # no scope: built inside a Sequential
         self.dense("", denses[1], f"{path}.layers[1]", ff, D)
 
-    def conditional_norms(self, scope: str, path: str, names: list[str], D: int, cond_size: int, H: int, W: int) -> None:
-        """Each CLN builds (spatial_average, its channel Dense, the frozen 'normalize' LN) on its first call."""
+    def conditional_norms(self, scope: str, path: str, names: list[str], D: int, cond_size: int, H: int,
+                          W: int) -> list[tuple[str, int]]:
+        """Each CLN builds (spatial_average, its channel Dense, the frozen 'normalize' LN) on its first call.
+
+        Returns (name, index) of each, for :meth:`frozen_norms`: the frozen LN variables come later in the
+        model's variable list (they are non-trainable), though their names are fixed here."""
         frozen = []
         for j, cln in enumerate(names):
             dense = self.names("dense")
             self.var(f"{scope}/{cln}/spatial_average", f"{path}.layer_norms[{j}].spatial_average", (1, H, W, 1))
             self.dense(f"{scope}/{cln}", dense, f"{path}.layer_norms[{j}].channel_dense", cond_size, 2 * D)
             frozen.append((cln, j))
-        return frozen  # type: ignore[return-value]
+        return frozen
 
-    def frozen_norms(self, scope: str, path: str, frozen, D: int) -> None:
+    def frozen_norms(self, scope: str, path: str, frozen: list[tuple[str, int]], D: int) -> None:
         for cln, j in frozen:
             self.var(f"{scope}/{cln}/normalize/gamma", f"{path}.layer_norms[{j}].layer_norm.gamma", (D,), False)
             self.var(f"{scope}/{cln}/normalize/beta", f"{path}.layer_norms[{j}].layer_norm.beta", (D,), False)
@@ -167,7 +171,7 @@ def _colorizer(cfg: ColorizerConfig) -> list[OfficialVariable]:
     clns = [b.names("conditional_layer_norm") for _ in range(4 * dec.num_outer_layers)]
     ffs = []
     for _ in range(dec.num_outer_layers):
-        ffs.append((b.ff_denses(D, dec.ff_size), b.ff_denses(D, dec.ff_size)))
+        ffs.append((b.ff_denses(), b.ff_denses()))
     b.names("shift")
     b.var(f"{o_scope}/{pos}/position_embedding_0", "outer_decoder.pos_embed.position_embedding_0", (H, 1, D))
     b.var(f"{o_scope}/{pos}/position_embedding_1", "outer_decoder.pos_embed.position_embedding_1", (W, D))
@@ -187,7 +191,7 @@ def _colorizer(cfg: ColorizerConfig) -> list[OfficialVariable]:
     pos = b.names("position_embed")
     b.names("shift")
     clns = [b.names("conditional_layer_norm") for _ in range(2 * dec.num_inner_layers)]
-    ffs = [b.ff_denses(D, dec.ff_size) for _ in range(dec.num_inner_layers)]
+    ffs = [b.ff_denses() for _ in range(dec.num_inner_layers)]
     b.var(f"{i_scope}/{pos}/position_embedding_0", "inner_decoder.pos_embed.position_embedding_0", (H, 1, D))
     b.var(f"{i_scope}/{pos}/position_embedding_1", "inner_decoder.pos_embed.position_embedding_1", (W, D))
     for i, ff in enumerate(ffs):
@@ -249,11 +253,10 @@ def check_shapes(shapes: dict[str, tuple[int, ...]], cfg: ModelConfig, source: s
     """Raise :class:`CheckpointMismatch` unless ``shapes`` has exactly the rule's variables with the rule's shapes."""
     expected = official_variables(cfg)
     by_name = {v.name: v for v in expected}
-    tensors = shapes
-    missing = [n for n in by_name if n not in tensors]
-    unused = [n for n in tensors if n not in by_name]
-    wrong = [f"{n}: {tuple(tensors[n])} != {by_name[n].shape}" for n in by_name
-             if n in tensors and tuple(tensors[n]) != by_name[n].shape]
+    missing = [n for n in by_name if n not in shapes]
+    unused = [n for n in shapes if n not in by_name]
+    wrong = [f"{n}: {tuple(shapes[n])} != {by_name[n].shape}" for n in by_name
+             if n in shapes and tuple(shapes[n]) != by_name[n].shape]
     if missing or unused or wrong:
         def show(items: list[str]) -> str:
             return ", ".join(items[:8]) + (f" (+{len(items) - 8} more)" if len(items) > 8 else "") if items else "none"

@@ -171,6 +171,11 @@ class _CachedSampler:
         n_inner = len(idec.residual_layers) // 2
         self.n_inner = n_inner
         self.row_bias = [idec.residual_layers[2 * i].relative_attention.matrix(masked=True).to(dt) for i in range(n_inner)]
+        # q, k and v of the per-pixel step in one matmul (D, 3 * heads * head_dim)
+        self.qkv_weight = []
+        for i in range(n_inner):
+            att = idec.residual_layers[2 * i]
+            self.qkv_weight.append(torch.cat([att.project_q.matrix(), att.project_k.matrix(), att.project_v.matrix()], 1))
         # static per-pixel buffers (row-constant parts are refilled in place by prepare_row)
         self.x = z.new_zeros(B, D)  # embedding of the previous pixel (zero at column 0)
         self.col = torch.zeros((), dtype=torch.long, device=dev)
@@ -237,9 +242,8 @@ class _CachedSampler:
             att: AxialAttention = idec.residual_layers[2 * i]
             ff = idec.residual_layers[2 * i + 1]
             qs, qb, ks, kb, vs, vb = (t.index_select(1, c.view(1))[:, 0] for t in self.att_cond[i])
-            q = att._split_heads(x @ att.project_q.matrix()) * qs + qb
-            k = att._split_heads(x @ att.project_k.matrix()) * ks + kb
-            v = att._split_heads(x @ att.project_v.matrix()) * vs + vb
+            q, k, v = (att._split_heads(t) for t in (x @ self.qkv_weight[i]).chunk(3, dim=-1))
+            q, k, v = q * qs + qb, k * ks + kb, v * vs + vb
             self.k[i].index_copy_(2, c.view(1), k[:, :, None])
             self.v[i].index_copy_(2, c.view(1), v[:, :, None])
             bias = self.row_bias[i].index_select(1, c.view(1))[:, 0]  # (h, W): rel bias + mask beyond c
