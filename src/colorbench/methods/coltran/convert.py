@@ -34,8 +34,9 @@ EMA_SUFFIX = "/ExponentialMovingAverage:0"
 OPTIMIZER_HYPER = {"iter", "decay", "learning_rate", "momentum", "rho", "beta_1", "beta_2", "epsilon"}
 FORMAT_VERSION = 1
 
-TF_MISSING = ("converting the released ColTran checkpoints needs TensorFlow (once): pip install 'colorbench[convert]' "
-              "— or put already converted {kind}.safetensors + {kind}.json into {where}")
+TF_MISSING = ("reading the released ColTran TF checkpoints needs TensorFlow (once): pip install 'colorbench[convert]' "
+              "— or put already converted {{colorizer,color_upsampler,spatial_upsampler}}.safetensors + .json into "
+              "$COLORBENCH_MODELS/coltran/")
 
 
 class ConversionError(ValueError):
@@ -130,7 +131,7 @@ def read_official_checkpoint(ckpt_dir: str | Path) -> OfficialCheckpoint:
     try:
         import tensorflow as tf
     except ImportError:
-        raise ImportError(TF_MISSING.format(kind="<model>", where="models/coltran/")) from None
+        raise ImportError(TF_MISSING.format()) from None
     ckpt_dir = Path(ckpt_dir)
     prefix = find_checkpoint_prefix(ckpt_dir)
     reader = tf.train.load_checkpoint(prefix)

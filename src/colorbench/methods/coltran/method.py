@@ -46,14 +46,11 @@ def ensure_converted(folder: Path | None = None, *, download: bool = True) -> Pa
         return folder
     release = weights.ensure("coltran-release", download=download)
     try:
-        import tensorflow  # noqa: F401  (only the one-time conversion needs it)
-    except ImportError:
+        convert_release(release, folder)  # TensorFlow is imported in there, and only there
+    except ImportError as exc:
         raise weights.WeightsUnavailable(
             weights.get_spec("coltran-release"),
-            f"the release at {release} must be converted once and that needs TensorFlow: "
-            f"pip install 'colorbench[convert]' then `colorbench coltran convert`; or copy converted "
-            f"{{colorizer,color_upsampler,spatial_upsampler}}.safetensors/.json into {folder}") from None
-    convert_release(release, folder)
+            f"the release at {release} must be converted once (`colorbench coltran convert`): {exc}") from None
     return folder
 
 
