@@ -118,3 +118,19 @@ def test_convert_release_then_load_without_tensorflow(tf_available, tmp_path):
         naming.load_tf_named(reference, dict(np.load(fixture_path("coltran", f"weights_test_{kind}.npz"))))
         for (k, a), (k2, b) in zip(loaded.state_dict().items(), reference.state_dict().items()):
             assert k == k2 and torch.equal(a, b), k
+
+
+@pytest.mark.slow
+def test_stale_checkpoint_file_falls_back_to_the_newest_index(tf_available, tmp_path):
+    """A release's ``checkpoint`` file may name paths from the machine that wrote it: use the newest model-N."""
+    import shutil
+
+    src = fixture_path("coltran", "ckpt_test_color_upsampler")
+    dst = tmp_path / "color_upsampler"
+    shutil.copytree(src, dst)
+    (dst / "checkpoint").chmod(0o644)
+    (dst / "checkpoint").write_text('model_checkpoint_path: "/gcs/somewhere/model-3"\n')
+    assert convert.find_checkpoint_prefix(dst).endswith("model-3")
+    ckpt = convert.read_official_checkpoint(dst)
+    ref = np.load(fixture_path("coltran", "weights_test_color_upsampler.npz"))
+    assert all(np.array_equal(ckpt.effective[n], ref[n]) for n in ref.files)
