@@ -16,6 +16,7 @@ from colorbench import __version__
 COMMAND_MODULES = [
     "colorbench.cli_core",  # data, weights, methods, run
     "colorbench.cli_notebooks",  # notebooks run | list | strip
+    "colorbench.cli_coltran",  # coltran convert / info
 ]
 
 

@@ -17,6 +17,7 @@ _REGISTRY: dict[str, str] = {
     "controlnet-canny-img2img": "colorbench.methods.diffusion.method:ControlNetCannyImg2Img",
     "eccv16": "colorbench.methods.zhang.method:ECCV16Method",
     "siggraph17": "colorbench.methods.zhang.method:SIGGRAPH17Method",
+    "coltran": "colorbench.methods.coltran.method:ColTran",
 }
 
 
