@@ -115,6 +115,47 @@ NOTEBOOKS: dict[str, Spec] = {
                    "scores every method in it; `05_report` writes the report."),
         ],
     ),
+    "02_coltran": Spec(
+        title="02 · ColTran: the Colorization Transformer",
+        purpose=(
+            "Runs Google's ColTran (Kumar, Weissenborn & Kalchbrenner, ICLR 2021) on the run's images: an axial "
+            "transformer that samples a coarse 64×64 colouring (512 colours), then a colour upsampler and a spatial "
+            "upsampler to 256×256 — an exact PyTorch port of the released checkpoints. ColTran sees the centre "
+            "square of each photo; its colours are L-merged onto the full input. It samples, so several outputs "
+            "per image are possible (`SAMPLES_PER_IMAGE`). Needs a GPU for real runs (minutes per image on a CPU)."
+        ),
+        extras="coltran",
+        methods='["coltran"]',
+        gpu=True,
+        params='''SAMPLES_PER_IMAGE = 1     # K outputs per image (04 scores mean-of-K and best-of-K)
+METHOD_OPTIONS = {}       # e.g. {"coltran": {"mode": "argmax"}} or {"coltran": {"temperature": 0.9}}
+STAGE_IMAGES = 3          # images shown stage by stage (each is sampled again)''',
+        cells=[
+            ("md", "## Run\n\nThe converted weights live in `models/coltran/`. If they are absent, the release "
+                   "(about 1 GB) is downloaded once and converted with TensorFlow (preinstalled in Colab; locally "
+                   "`pip install 'colorbench[convert]'`, or `colorbench coltran convert`)."),
+            ("code", run_cell(", samples_per_image=SAMPLES_PER_IMAGE,\n                   "
+                              "method_options=METHOD_OPTIONS")),
+            ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
+            ("md", "## Inside ColTran: the three stages\n\nStage 1 samples a coarse colouring at 64×64 from 512 "
+                   "colours (3 bits per channel); stage 2 refines the colours at 64×64; stage 3 upsamples to "
+                   "256×256. Same seeds as the run, so stage 3 is what the run's output was made from (before the "
+                   "L-merge and the placement on the full photo)."),
+            ("code", "from colorbench.methods import get_method, item_seed\n\n"
+                     "method = get_method(\"coltran\", smoke=SMOKE, **METHOD_OPTIONS.get(\"coltran\", {}))\n"
+                     "method.load(env.device)\n"
+                     "inputs = nb.run_inputs(RUN, limit=STAGE_IMAGES)\n"
+                     "stages = method.pipeline.run(inputs.grays, mode=method.mode, temperature=method.temperature,\n"
+                     "                             seeds=[item_seed(SEED, i) for i in inputs.ids], "
+                     "official=method.official)\n"
+                     "method.unload()\n"
+                     "nb.array_grid({\"gray input\": inputs.grays, \"1 · colorizer, 64², 512 colours\": "
+                     "stages.coarse_rgb_64,\n"
+                     "               \"2 · colour upsampler, 64²\": stages.rgb_64, \"3 · spatial upsampler, "
+                     "256²\": stages.rgb_256},\n"
+                     "              row_names=inputs.ids, caption=\"ColTran stage by stage\", smoke=SMOKE)"),
+        ],
+    ),
     "03_controlnet": Spec(
         title="03 · Stable Diffusion 1.5 + Canny ControlNet",
         purpose=(

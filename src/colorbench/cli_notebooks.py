@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "need it are skipped, the others still run. Exit status 1 if any notebook failed.",
     )
     run.add_argument("--smoke", action="store_true",
-                     help="tiny untrained models on 3 bundled samples: every code path in minutes on a CPU, "
+                     help="tiny untrained models on 2 bundled samples: every code path in minutes on a CPU, "
                           "no network; numbers meaningless")
     run.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE",
                      help="notebook parameters (values are YAML), e.g. LIMIT=8 DEVICE=cuda; NN.KEY=VALUE sets "

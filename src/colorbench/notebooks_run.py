@@ -36,12 +36,13 @@ SUITE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("05_report", ("04",)),
 )
 
-# What --smoke means: tiny untrained models on a few bundled samples — minutes on a CPU, no network.
+# What --smoke means: tiny untrained models on two bundled samples — minutes on a CPU, no network.
 # FID (an Inception pass per image) and a full bootstrap are the slow parts on a CPU: smoke skips / shrinks them;
 # CNN training runs one epoch on four images (a random LPIPS trunk: no download).
-SMOKE_PARAMETERS: dict[str, Any] = {"SMOKE": True, "DATASET": "samples", "N_PER_CLASS": None, "LIMIT": 3,
+# ColTran's smoke colorizer still takes 4096 sequential sampling steps per image: its stage view gets one image.
+SMOKE_PARAMETERS: dict[str, Any] = {"SMOKE": True, "DATASET": "samples", "N_PER_CLASS": None, "LIMIT": 2,
                                     "BATCH_SIZE": 4, "FID": False, "BOOTSTRAP": 200, "TRAIN": True, "EPOCHS": 1,
-                                    "TRAIN_LIMIT": 4}
+                                    "TRAIN_LIMIT": 4, "STAGE_IMAGES": 1}
 KERNEL_NAME = "colorbench-python"
 
 
