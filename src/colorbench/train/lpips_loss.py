@@ -11,6 +11,8 @@ kept private to training until then.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -35,7 +37,9 @@ class LpipsDistance(nn.Module):
             weights.ensure(_TRUNK_WEIGHTS[net])  # into torch.hub's cache, where torchvision looks
         # pretrained=True loads the linear calibration layers shipped inside the lpips package (no download);
         # pnet_rand decides whether the trunk is ImageNet (download/cache) or random.
-        self.net = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=not calibrated, verbose=False)
+        with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=` argument
+            warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
+            self.net = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=not calibrated, verbose=False)
         self.net.eval()
         for p in self.net.parameters():
             p.requires_grad_(False)

@@ -321,4 +321,8 @@ def _save_curve(out: Path, history: list[dict]) -> Path | None:
 def train_cnn(config: TrainConfig, *, resume: bool = False, progress: bool = True,
               on_epoch_end: Callable[[int, dict], None] | None = None) -> TrainResult:
     """Train (or resume) a CNN as configured; see :class:`TrainConfig`. Returns paths and the history."""
+    last = config.out_dir() / "last.pt"
+    if not resume and last.exists():  # checked before building anything: fail in a second, not a minute
+        raise FileExistsError(f"{config.out_dir()} already holds a training run; pass --resume to continue it "
+                              "or --out NAME for a new one")
     return Trainer(config, progress=progress).fit(resume=resume, on_epoch_end=on_epoch_end)

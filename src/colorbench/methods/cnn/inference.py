@@ -84,9 +84,9 @@ class TorchAbPredictor:
         if bn_mode == "train":
             for m in self.model.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    # training + not tracking: normalise with batch statistics, never touch the running ones
                     m.train()
-                    m.track_running_stats = True
-                    m.momentum = 0.0  # batch statistics are used, running statistics stay untouched
+                    m.track_running_stats = False
 
     def _autocast(self):
         import torch
