@@ -165,3 +165,22 @@ def test_cli_flags_map_onto_the_config(tmp_path):
     assert cfg.out_dir().name == "ablation" and cfg.out_dir().parent.name == "cnn"
     with pytest.raises(ValueError, match="loss"):
         TrainConfig(loss="l2")
+
+
+def test_cli_trains_and_prints_where_the_model_is(sports_dir, tmp_path, capsys):
+    from colorbench.cli import ColorbenchError
+    from colorbench.cli_train import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    argv = ["train", "cnn", "--data", str(sports_dir / "test"), "--valid", str(sports_dir / "test"), "--limit", "4",
+            "--valid-limit", "2", "--crop-size", "32", "--batch-size", "4", "--epochs", "1", "--lpips-net", "alex",
+            "--uncalibrated-lpips", "--device", "cpu", "--out", str(tmp_path / "cli-run")]
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "best checkpoint" in printed and "valid LPIPS" in printed
+    assert (tmp_path / "cli-run" / "best.pt").is_file() and (tmp_path / "cli-run" / "history.csv").is_file()
+    again = parser.parse_args(argv)
+    with pytest.raises(ColorbenchError, match="--resume"):
+        again.func(again)

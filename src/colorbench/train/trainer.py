@@ -64,7 +64,9 @@ def resolve_amp(amp: str, device: str) -> torch.dtype | None:
     if not device.startswith("cuda") or amp == "off":
         return None
     if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        from colorbench.methods.cnn.inference import cuda_has_native_bf16
+
+        return torch.bfloat16 if cuda_has_native_bf16(device) else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 

@@ -47,6 +47,14 @@ def pad_to_multiple(L: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
     return np.pad(L, pad, mode="edge")
 
 
+def cuda_has_native_bf16(device: str = "cuda") -> bool:
+    """True on Ampere and newer. (``torch.cuda.is_bf16_supported()`` also says True where bf16 is only emulated,
+    e.g. on a T4, where it is much slower than fp16.)"""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.get_device_capability(device)[0] >= 8
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """``auto`` -> bf16 on a CUDA device that supports it, else fp16 on CUDA, fp32 on CPU."""
     if precision not in PRECISIONS:
@@ -55,9 +63,7 @@ def resolve_precision(precision: str, device: str) -> str:
     if precision == "auto":
         if not on_cuda:
             return "fp32"
-        import torch
-
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cuda_has_native_bf16(device) else "fp16"
     if precision == "fp16" and not on_cuda:
         raise ValueError("precision 'fp16' needs a CUDA device; use 'fp32' (or 'bf16') on CPU")
     return precision
