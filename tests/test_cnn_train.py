@@ -184,3 +184,54 @@ def test_cli_trains_and_prints_where_the_model_is(sports_dir, tmp_path, capsys):
     again = parser.parse_args(argv)
     with pytest.raises(ColorbenchError, match="--resume"):
         again.func(again)
+
+
+def test_pretrained_trunk_comes_from_torchvisions_cache(sports_dir):
+    from torchvision.models import resnet18
+
+    from colorbench import weights
+
+    with pytest.raises(weights.WeightsUnavailable, match="torchvision-resnet18"):
+        Trainer(tiny_config(sports_dir, pretrained_trunk=True), progress=False)
+    torch.manual_seed(3)  # a stand-in for the ImageNet file, at the path torchvision's cache uses
+    imagenet = resnet18(weights=None).state_dict()
+    path = weights.local_path("torchvision-resnet18")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(imagenet, path)
+    trunk = Trainer(tiny_config(sports_dir, pretrained_trunk=True), progress=False).model.midlevel_resnet
+    # 1-channel input: conv1's RGB filters summed (a gray image replicated to RGB gives the same response)
+    assert torch.allclose(trunk[0].weight, imagenet["conv1.weight"].sum(1, keepdim=True))
+    assert torch.equal(trunk[1].running_var, imagenet["bn1.running_var"])
+    assert torch.equal(trunk[5][1].conv2.weight, imagenet["layer2.1.conv2.weight"])
+
+
+def test_calibrated_lpips_needs_the_imagenet_trunk_and_says_so():
+    from colorbench import weights
+    from colorbench.train.lpips_loss import LpipsDistance, to_lpips_range
+
+    with pytest.raises(weights.WeightsUnavailable, match="torchvision-alexnet"):
+        LpipsDistance("alex", calibrated=True)
+    assert torch.equal(to_lpips_range(torch.tensor([0.0, 0.5, 1.0])), torch.tensor([-1.0, 0.0, 1.0]))
+    lp = LpipsDistance("alex", calibrated=False)
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(lp(x, x), torch.zeros(2), atol=1e-6)
+    assert (lp(x, x.flip(-1)) > 0).all()
+    assert "UNCALIBRATED" in lp.describe()
+
+
+def test_notebook_helpers_show_l_merged_outputs(sports_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from colorbench.color import rgb_to_lab, to_gray
+    from colorbench.methods.cnn.notebook import colorize_examples, show_examples
+
+    paths = list_image_paths(sports_dir / "test")[:2]
+    panels = colorize_examples([get_method("cnn-lpips", smoke=True)], paths, device="cpu")
+    assert list(panels) == ["truth", "gray", "cnn-lpips"]
+    for truth, out in zip(panels["truth"], panels["cnn-lpips"]):
+        assert out.shape == truth.shape
+        gray_L = rgb_to_lab(np.repeat(to_gray(truth)[..., None], 3, 2))[..., 0]
+        assert np.median(np.abs(rgb_to_lab(out)[..., 0] - gray_L)) < 0.5
+    fig = show_examples(panels)
+    assert len(fig.axes) == 6

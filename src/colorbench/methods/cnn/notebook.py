@@ -28,7 +28,10 @@ def load_cnn(name: str = "cnn-original", device: str | None = None, **options):
 
 def colorize_examples(methods: Sequence[str | object], image_paths: Sequence[str | os.PathLike],
                       device: str | None = None) -> dict[str, list[np.ndarray]]:
-    """``{"truth": [...], "gray": [...], <method>: [...]}`` — L-merged outputs as the runner writes them."""
+    """``{"truth": [...], "gray": [...], <method>: [...]}`` — L-merged outputs as the runner writes them.
+
+    ``methods``: registry names (loaded here) or CNN method objects (loaded here if they are not yet).
+    """
     from colorbench.color import gray_to_rgb, merge_luminance, to_gray
     from colorbench.data.images import load_image
 
@@ -37,6 +40,8 @@ def colorize_examples(methods: Sequence[str | object], image_paths: Sequence[str
     panels: dict[str, list[np.ndarray]] = {"truth": truth, "gray": [gray_to_rgb(g) for g in grays]}
     for m in methods:
         method = load_cnn(m, device) if isinstance(m, str) else m
+        if getattr(method, "predictor", True) is None:
+            method.load(device or "cpu")
         raw = method.colorize(grays, seed=0)
         panels[method.name] = [merge_luminance(g, r) for g, r in zip(grays, raw)]
     return panels
