@@ -116,18 +116,23 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
 
-    def per_image_loss(self, ab_pred: torch.Tensor, L: torch.Tensor, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(loss per image, L-merged prediction as RGB in [0, 1])``; colour maths in float32."""
+    def per_image_loss(self, ab_pred: torch.Tensor, L: torch.Tensor, rgb: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(loss per image, L-merged prediction as RGB in [0, 1], LPIPS per image or None)``.
+
+        Colour maths run in float32 whatever the autocast setting; only LPIPS' trunk runs in reduced precision.
+        """
         ab_pred = ab_pred.float()
         ab_true = rgb_to_lab_torch(rgb)[:, 1:]
         pred_rgb = lab_to_rgb_torch(torch.cat([L, ab_pred], dim=1))  # L of the gray input, as the runner merges
         if self.config.loss == "mse":
-            return ((ab_pred - ab_true) / AB_UNIT).pow(2).flatten(1).mean(1), pred_rgb
+            return ((ab_pred - ab_true) / AB_UNIT).pow(2).flatten(1).mean(1), pred_rgb, None
         with self._autocast():
-            loss = self.lpips(pred_rgb, rgb).float()
+            lp = self.lpips(pred_rgb, rgb).float()
+        loss = lp
         if self.config.l1_weight:
             loss = loss + self.config.l1_weight * ((ab_pred - ab_true) / AB_UNIT).abs().flatten(1).mean(1)
-        return loss, pred_rgb
+        return loss, pred_rgb, lp
 
     def _to_device(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return (batch["L"].to(self.device, non_blocking=True), batch["rgb"].to(self.device, non_blocking=True),
@@ -139,7 +144,7 @@ class Trainer:
         L, rgb, valid = self._to_device(batch)
         with self._autocast():
             ab_pred = self.model(L)
-        per_image, _ = self.per_image_loss(ab_pred, L, rgb)
+        per_image, _, _ = self.per_image_loss(ab_pred, L, rgb)
         loss = (per_image * valid).sum() / valid.sum().clamp_min(1.0)  # unusable images weigh nothing
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -160,9 +165,10 @@ class Trainer:
             L, rgb, valid = self._to_device(batch)
             with self._autocast():
                 ab_pred = self.model(L)
-            loss, pred_rgb = self.per_image_loss(ab_pred, L, rgb)
-            with self._autocast():
-                lp = self.lpips(pred_rgb, rgb).float()
+            loss, pred_rgb, lp = self.per_image_loss(ab_pred, L, rgb)
+            if lp is None:  # the MSE model is still judged by LPIPS
+                with self._autocast():
+                    lp = self.lpips(pred_rgb, rgb).float()
             keep = valid > 0
             sums["valid_lpips"] += float(lp[keep].sum())
             sums["valid_psnr"] += float(psnr_per_image(pred_rgb, rgb)[keep].sum())
