@@ -37,6 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], default="auto", help="CUDA autocast precision")
+    p.add_argument("--deterministic", action="store_true", help="deterministic cuDNN kernels on CUDA (slower)")
     p.add_argument("--uncalibrated-lpips", action="store_true",
                    help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, results meaningless")
     p.set_defaults(func=_train_cnn)
@@ -50,7 +51,7 @@ def config_from_args(args: argparse.Namespace):
         lpips_calibrated=not args.uncalibrated_lpips, l1_weight=args.l1_weight, pretrained_trunk=args.pretrained_trunk,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop_size,
         augment=not args.no_augment, limit=args.limit, valid_limit=args.valid_limit, seed=args.seed,
-        device=args.device, amp=args.amp, workers=args.workers,
+        device=args.device, amp=args.amp, workers=args.workers, deterministic=args.deterministic,
     )
 
 

@@ -46,6 +46,9 @@ class TrainConfig:
     device: str = "auto"  # "auto" -> cuda when available
     amp: str = "auto"  # CUDA autocast: auto (bf16 where supported, else fp16), bf16, fp16, off; CPU: always off
     workers: int | None = None  # DataLoader workers (default: 2 on CUDA, 0 on CPU)
+    # CPU runs are bitwise reproducible. On CUDA, True picks deterministic cuDNN kernels (slower); False lets cuDNN
+    # pick the fastest ones, so GPU runs match only up to floating-point reordering.
+    deterministic: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes recorded in the sidecar
 
     def __post_init__(self) -> None:

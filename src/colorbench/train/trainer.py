@@ -91,6 +91,9 @@ class Trainer:
         self.amp_dtype = resolve_amp(config.amp, self.device)
         self.progress = progress
         _seed_everything(config.seed)
+        if self.device.startswith("cuda"):
+            torch.backends.cudnn.benchmark = not config.deterministic
+            torch.backends.cudnn.deterministic = config.deterministic
         self.model = ColorizationNet(IMPROVED)
         if config.pretrained_trunk:
             from colorbench import weights
