@@ -14,7 +14,8 @@ import torch
 from colorbench.methods.cnn.checkpoint import CheckpointNotFound
 from colorbench.methods.registry import get_method
 from colorbench.train import TrainConfig, TrainingStopped, load_history, plot_history, train_cnn
-from colorbench.train.data import ColorizationDataset, list_image_paths, random_resized_crop, resolve_split_folders
+from colorbench.data.index import index_folder
+from colorbench.train.data import ColorizationDataset, random_resized_crop, training_splits
 from colorbench.train.trainer import Trainer
 
 
@@ -27,6 +28,10 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
+def test_paths(sports_dir):
+    return [s.path for s in index_folder(sports_dir / "test").samples]
+
+
 def tiny_config(sports_dir, **overrides) -> TrainConfig:
     test = str(sports_dir / "test")
     base = dict(data=test, valid=test, limit=8, valid_limit=4, crop_size=32, batch_size=4, epochs=2, lr=3e-3,
@@ -36,7 +41,7 @@ def tiny_config(sports_dir, **overrides) -> TrainConfig:
 
 
 def test_overfits_one_real_batch(sports_dir):
-    paths = list_image_paths(sports_dir / "test")[::97][:4]
+    paths = test_paths(sports_dir)[::97][:4]
     dataset = ColorizationDataset(paths, crop_size=32, augment=False)
     batch = {k: torch.stack([dataset[i][k] for i in range(len(paths))]) for k in ("L", "rgb", "valid")}
     assert batch["valid"].tolist() == [1.0] * 4
@@ -47,7 +52,7 @@ def test_overfits_one_real_batch(sports_dir):
 
 
 def test_mse_loss_overfits_too(sports_dir):
-    paths = list_image_paths(sports_dir / "test")[::97][:4]
+    paths = test_paths(sports_dir)[::97][:4]
     dataset = ColorizationDataset(paths, crop_size=32, augment=False)
     batch = {k: torch.stack([dataset[i][k] for i in range(len(paths))]) for k in ("L", "rgb", "valid")}
     trainer = Trainer(tiny_config(sports_dir, loss="mse"), progress=False)
@@ -120,7 +125,7 @@ def test_trained_methods_say_how_to_train_when_no_checkpoint_exists():
 
 
 def test_augmentation_is_deterministic_per_seed_epoch_and_index(sports_dir):
-    paths = list_image_paths(sports_dir / "test")[:3]
+    paths = test_paths(sports_dir)[:3]
     ds = ColorizationDataset(paths, crop_size=40, augment=True, seed=1)
     ds.set_epoch(3)
     a = ds[2]
@@ -140,13 +145,20 @@ def test_grayscale_sources_are_masked_out_of_the_loss(sports_dir):
     assert float(ds[0]["valid"]) == 0.0
 
 
-def test_split_folders_follow_the_kaggle_layout(tmp_path):
-    (tmp_path / "train").mkdir()
-    (tmp_path / "valid").mkdir()
-    assert resolve_split_folders(tmp_path) == (tmp_path / "train", tmp_path / "valid")
-    assert resolve_split_folders(tmp_path / "train") == (tmp_path / "train", None)
-    with pytest.raises(FileNotFoundError, match="no images"):
-        list_image_paths(tmp_path / "train")
+def test_training_splits_come_from_the_dataset_index(sports_dir, tmp_path):
+    from PIL import Image
+
+    for split, n in (("train", 3), ("valid", 2)):
+        (tmp_path / split / "cats").mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (16, 16), (i * 40, 90, 30)).save(tmp_path / split / "cats" / f"{i}.png")
+    splits = training_splits(tmp_path)
+    assert [p.parent.parent.name for p in splits["train"]] == ["train"] * 3
+    assert [p.parent.parent.name for p in splits["valid"]] == ["valid"] * 2
+    plain = training_splits(sports_dir / "test")  # a plain folder: everything trains, no validation
+    assert len(plain["train"]) == 500 and plain["valid"] == [] and plain["valid_source"] is None
+    with pytest.raises(FileNotFoundError, match="no validation images"):
+        training_splits(tmp_path, valid=sports_dir)  # the fixture's Kaggle layout has no valid/ files
 
 
 def test_cli_flags_map_onto_the_config(tmp_path):
@@ -226,7 +238,7 @@ def test_notebook_helpers_show_l_merged_outputs(sports_dir):
     from colorbench.color import rgb_to_lab, to_gray
     from colorbench.methods.cnn.notebook import colorize_examples, show_examples
 
-    paths = list_image_paths(sports_dir / "test")[:2]
+    paths = test_paths(sports_dir)[:2]
     panels = colorize_examples([get_method("cnn-lpips", smoke=True)], paths, device="cpu")
     assert list(panels) == ["truth", "gray", "cnn-lpips"]
     for truth, out in zip(panels["truth"], panels["cnn-lpips"]):

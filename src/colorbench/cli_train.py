@@ -18,8 +18,11 @@ def register(subparsers) -> None:
             "with the same command plus --resume."
         ),
     )
-    p.add_argument("--data", required=True, help="training images: a folder, or the Kaggle layout folder with train/ (and valid/)")
-    p.add_argument("--valid", default=None, help="validation folder (default: DATA/valid when DATA has train/ and valid/)")
+    p.add_argument("--data", required=True,
+                   help="training images: 'sports' (the Kaggle download), a Kaggle layout folder, a folder with "
+                        "train/ (and valid/), or any folder of images")
+    p.add_argument("--valid", default=None,
+                   help="validation images (a folder, or a dataset's valid split); default: DATA's valid split")
     p.add_argument("--out", default=None, help="model name under models/cnn/ or a folder (default: the loss name)")
     p.add_argument("--loss", choices=["lpips", "mse"], default="lpips")
     p.add_argument("--lpips-net", choices=["vgg", "alex"], default="vgg", help="LPIPS trunk for loss and validation")

@@ -24,8 +24,8 @@ class TrainConfig:
         result.history            # pandas DataFrame, one row per epoch
     """
 
-    data: str | None = None  # image folder, or a Kaggle layout folder with train/ (and valid/)
-    valid: str | None = None  # validation folder; default: <data>/valid when it exists
+    data: str | None = None  # "sports", a Kaggle layout folder, a folder with train/ (valid/), or any image folder
+    valid: str | None = None  # validation images; default: data's valid split when it has one
     out: str | None = None  # model name under models/cnn/ (default: the loss name) or a folder path
     loss: str = "lpips"  # "lpips" (LPIPS on the L-merged RGB, + l1_weight·L1 on ab) or "mse" (MSE on ab)
     lpips_net: str = "vgg"  # LPIPS trunk for the loss and the validation metric, like the original: vgg

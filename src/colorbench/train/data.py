@@ -19,30 +19,49 @@ from typing import Sequence
 import numpy as np
 
 from colorbench.color import to_gray
-from colorbench.data.images import ImageLoadError, is_image_file, load_image
+from colorbench.data.images import ImageLoadError, load_image
 from colorbench.methods.cnn.inference import gray_to_L
 
 log = logging.getLogger(__name__)
 
 
-def list_image_paths(folder: str | os.PathLike) -> list[Path]:
-    """Every image file under ``folder`` (recursively), sorted — a stand-in for the dataset index's splits."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder {folder} does not exist")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_image_file(p))
-    if not paths:
-        raise FileNotFoundError(f"no images found under {folder}")
-    return paths
+def split_paths(index, split: str) -> list[Path]:
+    """Paths of ``split`` in a dataset index; every sample when the index has no splits (a plain folder)."""
+    if split in index.splits():
+        return [s.path for s in index.samples if s.split == split]
+    return [s.path for s in index.samples] if not index.splits() else []
 
 
-def resolve_split_folders(data: str | os.PathLike, valid: str | os.PathLike | None = None) -> tuple[Path, Path | None]:
-    """``(train folder, valid folder or None)`` from ``--data`` (a plain folder or the Kaggle layout) and ``--valid``."""
-    data = Path(data).expanduser()
-    train = data / "train" if (data / "train").is_dir() else data
+def training_splits(data: str | os.PathLike, valid: str | os.PathLike | None = None) -> dict:
+    """Training and validation image paths from ``--data`` / ``--valid``, through :mod:`colorbench.data.index`.
+
+    ``data``: ``"sports"`` (the Kaggle download), a Kaggle layout folder (``sports.csv`` + ``train/ valid/``), a
+    folder with ``train/`` (and ``valid/``) sub-folders, or any folder of images (all used for training).
+    ``valid``: the same kinds (its ``valid`` split, else all its images); default: ``data``'s ``valid`` split.
+    Returns ``{"train": [...], "valid": [...], "train_source": str, "valid_source": str | None}``.
+    """
+    from colorbench.data.index import open_dataset
+
+    index = open_dataset(data)
+    for problem in index.problems[:5]:
+        log.warning("dataset problem: %s: %s", problem.path, problem.reason)
+    if len(index.problems) > 5:
+        log.warning("... and %d more dataset problems", len(index.problems) - 5)
+    train = split_paths(index, "train")
+    if not train:
+        raise FileNotFoundError(f"{data}: no training images (its splits: {index.splits() or 'none'})")
     if valid is not None:
-        return train, Path(valid).expanduser()
-    return train, (data / "valid" if (data / "valid").is_dir() and train != data else None)
+        valid_index = open_dataset(valid)
+        valid_paths = split_paths(valid_index, "valid")
+        if not valid_paths:
+            raise FileNotFoundError(f"--valid {valid}: no validation images (its splits: {valid_index.splits()}; "
+                                    "pass a folder of images or a dataset with a valid split)")
+        valid_source = str(valid)
+    else:
+        valid_paths = split_paths(index, "valid") if index.splits() else []
+        valid_source = f"{data} (valid split)" if valid_paths else None
+    return {"train": train, "valid": valid_paths, "train_source": f"{data}" + (" (train split)" if index.splits() else ""),
+            "valid_source": valid_source}
 
 
 def _resize(rgb: np.ndarray, size: int) -> np.ndarray:

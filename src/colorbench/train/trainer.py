@@ -28,7 +28,7 @@ from colorbench.color import lab_to_rgb_torch, rgb_to_lab_torch
 from colorbench.methods.cnn.checkpoint import SIDECAR, model_payload, save_payload
 from colorbench.methods.cnn.model import IMPROVED, ColorizationNet, load_imagenet_trunk, state_dict_size
 from colorbench.train.config import TrainConfig
-from colorbench.train.data import ColorizationDataset, list_image_paths, resolve_split_folders
+from colorbench.train.data import ColorizationDataset, training_splits
 from colorbench.train.lpips_loss import LpipsDistance
 
 log = logging.getLogger(__name__)
@@ -234,15 +234,15 @@ class Trainer:
         cfg = self.config
         if cfg.data is None:
             raise ValueError("no training data: set TrainConfig.data (or --data DIR) to an image folder or the Kaggle layout")
-        train_dir, valid_dir = resolve_split_folders(cfg.data, cfg.valid)
-        train_paths = list_image_paths(train_dir)[: cfg.limit]
-        valid_paths = list_image_paths(valid_dir)[: cfg.valid_limit] if valid_dir is not None else []
+        splits = training_splits(cfg.data, cfg.valid)
+        train_paths = splits["train"][: cfg.limit]
+        valid_paths = splits["valid"][: cfg.valid_limit]
         train_set = ColorizationDataset(train_paths, cfg.crop_size, augment=cfg.augment, seed=cfg.seed,
                                         min_crop_scale=cfg.min_crop_scale)
         valid_loader = (self._loader(ColorizationDataset(valid_paths, cfg.crop_size, augment=False), shuffle_epoch=None)
                         if valid_paths else None)
         if valid_loader is None:
-            log.warning("no validation split (%s has no valid/ and --valid was not given): the best checkpoint "
+            log.warning("no validation images (%s has no valid split and --valid was not given): the best checkpoint "
                         "is chosen by training loss", cfg.data)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
         self._make_scheduler(steps_per_epoch)
@@ -263,8 +263,8 @@ class Trainer:
         sidecar_base = {
             "architecture": self.model.architecture.to_dict(), "state_dict_values": state_dict_size(self.model),
             "loss": cfg.loss, "loss_detail": self._loss_detail(), "pretrained_trunk": cfg.pretrained_trunk,
-            "data": {"train": str(train_dir), "train_images": len(train_paths),
-                     "valid": str(valid_dir) if valid_dir else None, "valid_images": len(valid_paths)},
+            "data": {"train": splits["train_source"], "train_images": len(train_paths),
+                     "valid": splits["valid_source"], "valid_images": len(valid_paths)},
             "select_by": select_by, "config": cfg.to_dict(), "colorbench_version": __version__,
             "torch_version": torch.__version__, "device": self.device,
             "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
