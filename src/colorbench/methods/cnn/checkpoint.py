@@ -22,13 +22,23 @@ from typing import Any
 
 from colorbench.methods.cnn.model import ORIGINAL, CnnArchitecture, ColorizationNet
 from colorbench.paths import models_dir
+from colorbench.weights import WeightsUnavailable
 
 FORMAT = "colorbench-cnn/1"
 SIDECAR = "model.json"
 
 
-class CheckpointNotFound(FileNotFoundError):
-    """No trained checkpoint where one was asked for; the message says how to train one."""
+class CheckpointNotFound(WeightsUnavailable):
+    """No trained checkpoint where one was asked for; the message says how to train one.
+
+    A :class:`~colorbench.weights.WeightsUnavailable`: a trained model's checkpoint *is* its method's weights, so the
+    runner skips the method with this reason (as for a missing download) instead of failing the run.
+    """
+
+    def __init__(self, message: str):
+        RuntimeError.__init__(self, message)  # no registry spec: the message is the whole story
+        self.spec = None
+        self.reason = message
 
 
 def cnn_models_dir() -> Path:
