@@ -18,6 +18,9 @@ _REGISTRY: dict[str, str] = {
     "eccv16": "colorbench.methods.zhang.method:ECCV16Method",
     "siggraph17": "colorbench.methods.zhang.method:SIGGRAPH17Method",
     "coltran": "colorbench.methods.coltran.method:ColTran",
+    "cnn-original": "colorbench.methods.cnn.original:CnnOriginal",
+    "cnn-lpips": "colorbench.methods.cnn.lpips_cnn:CnnLpips",
+    "cnn-mse": "colorbench.methods.cnn.lpips_cnn:CnnMse",
 }
 
 
