@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import os
 
 import numpy as np
@@ -86,7 +87,10 @@ def test_escaping_round_trip():
 # ------------------------------------------------------------------------------------------ with TensorFlow
 @pytest.fixture(scope="module")
 def tf_available():
-    pytest.importorskip("tensorflow", reason="the converter's checkpoint reader needs TensorFlow (colorbench[convert])")
+    try:
+        convert.import_tensorflow()  # the project's one TF import (torchvision first: the other order segfaults)
+    except ImportError:
+        pytest.skip("the converter's checkpoint reader needs TensorFlow (colorbench[convert])")
 
 
 @pytest.mark.slow
@@ -134,3 +138,16 @@ def test_stale_checkpoint_file_falls_back_to_the_newest_index(tf_available, tmp_
     ckpt = convert.read_official_checkpoint(dst)
     ref = np.load(fixture_path("coltran", "weights_test_color_upsampler.npz"))
     assert all(np.array_equal(ckpt.effective[n], ref[n]) for n in ref.files)
+
+
+@pytest.mark.slow
+def test_converting_then_using_torchvision_does_not_crash_the_process(tf_available):
+    """TF first, then torchvision, segfaults; the converter's import order must keep a session alive."""
+    import subprocess
+    import sys
+
+    code = ("from colorbench.methods.coltran.convert import import_tensorflow\n"
+            "import_tensorflow()\nimport torchvision.models\nprint('alive')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert out.returncode == 0 and "alive" in out.stdout, out.stderr[-2000:]

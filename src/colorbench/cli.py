@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "colorbench.cli_core",  # data, weights, methods, run
     "colorbench.cli_notebooks",  # notebooks run | list | strip
     "colorbench.cli_coltran",  # coltran convert / info
+    "colorbench.cli_train",  # train cnn
 ]
 
 

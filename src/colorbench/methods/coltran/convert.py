@@ -60,9 +60,27 @@ def unescape_object_name(escaped: str) -> str:
     return re.sub(r"\.\.|\.S", repl, escaped)
 
 
+def import_tensorflow():
+    """Import TensorFlow safely next to PyTorch: the one place the project imports it.
+
+    Importing torchvision *after* TensorFlow segfaults the process (seen with tensorflow-cpu 2.21 and torchvision
+    0.29: their bundled native libraries clash), which would kill a notebook or a run that converts ColTran and then
+    uses a torchvision-based method or LPIPS. Importing torchvision first avoids it.
+    """
+    try:
+        import torchvision  # noqa: F401  (order matters, see above)
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ImportError(TF_MISSING.format()) from None
+    return tf
+
+
 def find_checkpoint_prefix(ckpt_dir: Path) -> str:
     """The newest ``model-N`` in a folder: the ``checkpoint`` file's choice when it resolves, else the highest N."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     latest = tf.train.latest_checkpoint(str(ckpt_dir))
     if latest and Path(latest + ".index").exists():
@@ -128,10 +146,7 @@ def classify_keys(keys, source: str = "checkpoint") -> KeyLayout:
 
 def read_official_checkpoint(ckpt_dir: str | Path) -> OfficialCheckpoint:
     """Read an official ColTran checkpoint folder into its effective inference weights (TF names)."""
-    try:
-        import tensorflow as tf
-    except ImportError:
-        raise ImportError(TF_MISSING.format()) from None
+    tf = import_tensorflow()
     ckpt_dir = Path(ckpt_dir)
     prefix = find_checkpoint_prefix(ckpt_dir)
     reader = tf.train.load_checkpoint(prefix)
