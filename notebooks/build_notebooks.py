@@ -115,6 +115,46 @@ NOTEBOOKS: dict[str, Spec] = {
                    "scores every method in it; `05_report` writes the report."),
         ],
     ),
+    "01_cnn": Spec(
+        title="01 · The CNNs: colorbench's LPIPS-trained CNN and Zhang et al.'s baselines",
+        purpose=(
+            "Runs the convolutional colorizers on the run's images: `cnn-original` (the original project's trained "
+            "checkpoint), `cnn-lpips` and `cnn-mse` (the same network trained by colorbench with an LPIPS loss or "
+            "with MSE on ab — the ablation), and Zhang et al.'s `eccv16` and `siggraph17` (released weights, the "
+            "authors' pipeline). With `TRAIN = True` it first trains `cnn-lpips` and `cnn-mse` on the dataset's "
+            "train split and shows their learning curves. Fast on a GPU, fine on a CPU for a few images."
+        ),
+        extras="cnn",
+        methods='["cnn-original", "cnn-lpips", "cnn-mse", "eccv16", "siggraph17"]',
+        gpu=True,
+        params='''METHOD_OPTIONS = {}       # per method, e.g. {"eccv16": {"temperature": 0.38}, "cnn-lpips": {"checkpoint": "mine"}}
+TRAIN = False             # train cnn-lpips and cnn-mse first (hours on a T4; DATASET "sports" trains on its train split)
+EPOCHS = 12               # training epochs (TRAIN only)
+TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN only)''',
+        cells=[
+            ("md", "## Train (optional)\n\nSkipped unless `TRAIN = True`. Checkpoints go to "
+                   "`models/cnn/lpips/` and `models/cnn/mse/` (`smoke-lpips/`, `smoke-mse/` in smoke runs, which "
+                   "train with a random LPIPS trunk for a few steps — meaningless, but every line runs). Without "
+                   "training, `cnn-lpips`/`cnn-mse` use whatever checkpoints are already there, or are skipped "
+                   "with the reason."),
+            ("code", "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
+                     "if TRAIN:  # smoke runs write smoke-lpips/ and smoke-mse/, never over real checkpoints\n"
+                     "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, batch_size=BATCH_SIZE, "
+                     "seed=SEED, device=DEVICE,\n"
+                     "                  lpips_calibrated=not SMOKE)\n"
+                     "    lpips_run = train_cnn(TrainConfig(loss=\"lpips\", out=\"smoke-lpips\" if SMOKE else "
+                     "\"lpips\", **common), progress=env.progress)\n"
+                     "    mse_run = train_cnn(TrainConfig(loss=\"mse\", out=\"smoke-mse\" if SMOKE else \"mse\", "
+                     "**common), progress=env.progress)\n"
+                     "    plot_history([lpips_run.history, mse_run.history], labels=[\"LPIPS loss\", \"MSE loss\"])"),
+            ("md", "## Run\n\nMissing weights are downloaded once (`cnn-original` into `models/`, Zhang et al.'s "
+                   "into torch.hub's cache, `TORCH_HOME`); a method whose weights cannot be had is listed as "
+                   "skipped with the fix, never faked."),
+            ("code", run_cell(", method_options=METHOD_OPTIONS")),
+            ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
+            ("md", "Next: `02_coltran`, `03_controlnet`, then `04_evaluate` to score everything."),
+        ],
+    ),
     "02_coltran": Spec(
         title="02 · ColTran: the Colorization Transformer",
         purpose=(
