@@ -15,6 +15,7 @@ from colorbench import __version__
 
 COMMAND_MODULES = [
     "colorbench.cli_core",  # data, weights, methods, run
+    "colorbench.cli_eval",  # score, report
 ]
 
 
