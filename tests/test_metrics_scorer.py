@@ -21,7 +21,7 @@ from evalrun_helpers import HUE_SAMPLER_ANGLES, make_run
 def scored(tmp_path_factory):
     """A run with 3 deterministic methods, one stochastic (K=3), one missing output, one gray-only source."""
     root = tmp_path_factory.mktemp("run") / "small"
-    make_run(root, fixture_path("sports"), n_images=5, stochastic_k=3, missing={"gray": [1]})
+    make_run(root, fixture_path("sports"), n_images=4, stochastic_k=3, missing={"gray": [1]})
     result = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=4)
     return root, result
 
@@ -32,13 +32,13 @@ def test_metrics_csv_has_documented_columns_and_round_trips(scored):
     assert list(frame.columns) == METRIC_COLUMNS
     pd.testing.assert_frame_equal(frame[["lpips", "psnr", "ssim", "delta_e2000"]],
                                   result.frame[["lpips", "psnr", "ssim", "delta_e2000"]].astype(float), rtol=1e-12)
-    assert json.loads((root / "metrics.json").read_text())["n_scorable"] == 5
+    assert json.loads((root / "metrics.json").read_text())["n_scorable"] == 4
 
 
 def test_gray_source_excluded_and_counted(scored):
     root, result = scored
     s = result.summary
-    assert s["n_samples"] == 6 and s["n_scorable"] == 5
+    assert s["n_samples"] == 5 and s["n_scorable"] == 4
     assert [e["id"] for e in s["excluded"]] == ["ski-jumping-2"]
     assert "ski-jumping-2" not in set(result.frame["id"])
 
@@ -51,7 +51,7 @@ def test_missing_output_is_a_row_with_the_runners_error(scored):
     row = missing.iloc[0]
     assert row["method"] == "gray" and "simulated failure" in row["error"] and np.isnan(row["psnr"])
     assert result.summary["methods"]["gray"]["n_missing"] == 1
-    assert result.summary["methods"]["gray"]["n_images_scored"] == 4
+    assert result.summary["methods"]["gray"]["n_images_scored"] == 3
 
 
 def test_known_quality_order(scored):
@@ -97,11 +97,14 @@ def test_stochastic_samples_best_and_mean_of_k(scored):
     assert (row["lpips_best_of_k"] <= row["lpips"]).all()
 
 
-def test_batch_size_does_not_change_scores(scored, tmp_path):
-    root, result = scored
-    again = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=1, write=False)
-    cols = ["lpips", "psnr", "ssim", "delta_e2000", "colorfulness"]
-    pd.testing.assert_frame_equal(again.frame[cols], result.frame[cols], rtol=1e-5)
+def test_batch_size_does_not_change_scores(tmp_path, sports_dir):
+    root = tmp_path / "run"
+    make_run(root, sports_dir, n_images=3, methods=("hue-shift",), missing={"hue-shift": [1]}, include_gray_source=False)
+    one = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=1, write=False)
+    three = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=3, write=False)
+    cols = ["lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth"]
+    assert one.frame["status"].tolist() == three.frame["status"].tolist() == ["ok", "missing", "ok"]
+    pd.testing.assert_frame_equal(one.frame[cols], three.frame[cols], rtol=1e-5)
 
 
 def test_lpips_unavailable_is_recorded_not_faked(tmp_path, sports_dir):

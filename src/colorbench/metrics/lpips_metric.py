@@ -129,6 +129,21 @@ class LPIPS(torch.nn.Module):
         return self.distance_from_features(self.features(rgb0), self.features(rgb1))
 
 
+_CACHE: dict[tuple, LPIPS] = {}
+
+
+def get_lpips(net: str = "alex", trunk: str = "imagenet", device: str | torch.device = "cpu") -> LPIPS:
+    """A shared, frozen :class:`LPIPS` per (net, trunk, device, trunk file) — building one costs seconds."""
+    key_file = None
+    if trunk == "imagenet":
+        path = weights.local_path(trunk_weights_name(net))
+        key_file = (str(path), path.stat().st_mtime_ns) if path.is_file() else None
+    key = (net, trunk, str(device), key_file)
+    if key not in _CACHE or key_file is None and trunk == "imagenet":
+        _CACHE[key] = LPIPS(net=net, trunk=trunk, device=device)
+    return _CACHE[key]
+
+
 def _check_batch(rgb01: torch.Tensor) -> None:
     if rgb01.dim() != 4 or rgb01.shape[1] != 3:
         raise ValueError(f"LPIPS expects N×3×H×W RGB in [0, 1], got shape {tuple(rgb01.shape)}")

@@ -103,20 +103,23 @@ class BatchScorer:
     @torch.inference_mode()
     def score(self, truth: TruthBatch, index: Sequence[int], preds: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Metrics of ``preds[j]`` against truth ``index[j]`` of the batch."""
-        idx = torch.as_tensor(list(index), device=self.device, dtype=torch.long)
         pred = self.to_tensor(preds)
-        t_rgb = truth.rgb.index_select(0, idx)
+        if list(index) == list(range(len(truth.ids))):
+            pick = lambda t: t  # noqa: E731  (every truth has its output: no gather copy)
+        else:
+            idx = torch.as_tensor(list(index), device=self.device, dtype=torch.long)
+            pick = lambda t: t.index_select(0, idx)  # noqa: E731
+        t_rgb = pick(truth.rgb)
         out = {
             "psnr": psnr(pred, t_rgb, dtype=self.dtype),
             "ssim": ssim(pred, t_rgb, dtype=self.dtype),
-            "delta_e2000": delta_e2000_map(lab_of(pred, self.dtype), truth.lab.index_select(0, idx)).flatten(1).mean(1),
+            "delta_e2000": delta_e2000_map(lab_of(pred, self.dtype), pick(truth.lab)).flatten(1).mean(1),
             "colorfulness": colorfulness(pred, dtype=self.dtype),
-            "colorfulness_truth": truth.colorfulness.index_select(0, idx),
+            "colorfulness_truth": pick(truth.colorfulness),
         }
         if self.lpips is not None:
             feats = self.lpips.features(pred.float() / 255.0)
-            t_feats = [f.index_select(0, idx) for f in truth.lpips_features]
-            out["lpips"] = self.lpips.distance_from_features(feats, t_feats)
+            out["lpips"] = self.lpips.distance_from_features(feats, [pick(f) for f in truth.lpips_features])
         return {name: value.detach().double().cpu().numpy() for name, value in out.items()}
 
 
@@ -231,7 +234,7 @@ def score_run(
     from tqdm.auto import tqdm
 
     from colorbench.metrics.fid import FID_MIN_RELIABLE, FID_PROTOCOL, FID_WEIGHTS, InceptionFeatures, frechet_distance
-    from colorbench.metrics.lpips_metric import LPIPS, LPIPS_VERSION, trunk_weights_name
+    from colorbench.metrics.lpips_metric import LPIPS_VERSION, get_lpips, trunk_weights_name
 
     started = time.perf_counter()
     unknown = [r for r in require if r not in REQUIRABLE]
@@ -251,7 +254,7 @@ def score_run(
     # metrics that need weights: unavailable is recorded (or fatal with --require), never faked
     lpips_model, lpips_error = None, None
     try:
-        lpips_model = LPIPS(net=lpips_net, trunk=lpips_trunk, device=device)
+        lpips_model = get_lpips(net=lpips_net, trunk=lpips_trunk, device=device)
     except WeightsUnavailable as exc:
         if "lpips" in require:
             raise
