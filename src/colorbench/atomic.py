@@ -60,7 +60,7 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     if image.dtype != np.uint8:
         raise TypeError(f"write_png expects uint8, got {image.dtype} for {path}")
     buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
+    Image.fromarray(image).save(buf, format="PNG", compress_level=1)  # 3x faster than the default, ~7% larger
     write_bytes(path, buf.getvalue())
 
 

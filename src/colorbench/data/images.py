@@ -62,11 +62,13 @@ def _to_uint8_rgb(img, path) -> np.ndarray:
 
 def load_image(path: str | os.PathLike) -> LoadedImage:
     """Load ``path`` as uint8 RGB. Raises :class:`ImageLoadError` (naming the file) on anything unusable."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
         raise ImageLoadError(path, "file not found")
+    # Some libraries switch PIL to silently accept truncated files; a half image must never pass as ground truth.
+    truncated_setting, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -79,6 +81,8 @@ def load_image(path: str | os.PathLike) -> LoadedImage:
         raise ImageLoadError(path, "not a recognised image format (is it an image at all?)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError(path, f"cannot decode ({exc}); the file is corrupt or truncated — re-download it") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_setting
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 8:
         raise ImageLoadError(path, f"unusable image size {rgb.shape[:2]} (need at least 8x8 pixels)")

@@ -35,6 +35,9 @@ class Method(ABC):
     stochastic: ClassVar[bool] = False
     #: one line for ``colorbench methods`` and the report
     description: ClassVar[str] = ""
+    #: True when a CPU run would take far too long for the default selection (e.g. Stable Diffusion);
+    #: ``--methods auto`` then skips it on CPU with the reason, naming it explicitly still runs it
+    heavy_on_cpu: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.device = "cpu"

@@ -1,0 +1,254 @@
+"""CLI commands for the spine: ``data``, ``weights``, ``methods``, ``run`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+from pathlib import Path
+
+from colorbench.cli import ColorbenchError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_data(subparsers)
+    _register_weights(subparsers)
+    _register_methods(subparsers)
+    _register_run(subparsers)
+    _register_demo(subparsers)
+
+
+# ------------------------------------------------------------------------------------------------- data
+def _register_data(subparsers) -> None:
+    data = subparsers.add_parser("data", help="download and inspect datasets")
+    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    dl = sub.add_parser(
+        "download",
+        help="download Kaggle's sports dataset into data/sports (needs Kaggle credentials)",
+        description="Fetch gpiosenka/sports-classification with the official kaggle client, unzip and verify it "
+                    "(every csv row has its file, every image decodes). A complete download is not repeated.",
+    )
+    dl.add_argument("--root", type=Path, help="target folder (default: $COLORBENCH_DATA/sports or data/sports)")
+    dl.add_argument("--force", action="store_true", help="download again even if a verified copy exists")
+    dl.set_defaults(func=_data_download)
+    info = sub.add_parser("info", help="counts per split and class, and problems found")
+    info.add_argument("--dataset", default="samples", help="samples | sports | PATH (default: samples)")
+    info.add_argument("--split", default=None, help="only this split")
+    info.add_argument("--per-class", action="store_true", help="print every class's count")
+    info.set_defaults(func=_data_info)
+
+
+def _data_download(args) -> int:
+    from colorbench.data.kaggle import KaggleDownloadError, download
+
+    try:
+        index = download(args.root, force=args.force)
+    except KaggleDownloadError as exc:
+        raise ColorbenchError(str(exc)) from None
+    print(f"sports dataset ready in {index.root}: {len(index)} images, {len(index.labels())} classes")
+    return 0
+
+
+def _data_info(args) -> int:
+    from collections import Counter
+
+    from colorbench.data.index import open_dataset
+
+    index = open_dataset(args.dataset)
+    if args.split:
+        index = index.subset(split=args.split)
+    print(f"dataset {index.name}: {len(index)} images in {index.root}")
+    per_split = Counter(s.split or "-" for s in index.samples)
+    for split, n in sorted(per_split.items()):
+        classes = len({s.label for s in index.samples if (s.split or "-") == split})
+        print(f"  split {split:6s} {n:6d} images, {classes} classes")
+    if args.per_class:
+        for (split, label), n in sorted(index.counts().items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+            print(f"  {split or '-':6s} {label or '-':30s} {n}")
+    if index.problems:
+        missing = index.missing_by_split()
+        print(f"problems: {len(index.problems)}")
+        for split, n in sorted(missing.items()):
+            print(f"  {n} files listed in the csv are missing under {split}/")
+        for p in [p for p in index.problems if not p.reason.endswith("missing")][:20]:
+            print(f"  {p.path}: {p.reason}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------- weights
+def _register_weights(subparsers) -> None:
+    weights = subparsers.add_parser("weights", help="list and fetch pretrained weights")
+    sub = weights.add_subparsers(dest="weights_command", metavar="SUBCOMMAND", required=True)
+    sub.add_parser("list", help="every artefact, where it goes, whether it is present").set_defaults(func=_weights_list)
+    fetch = sub.add_parser("fetch", help="download artefacts (resumable, hash-checked, atomic)")
+    fetch.add_argument("names", nargs="+", metavar="NAME", help="registry names (see `colorbench weights list`), or 'all'")
+    fetch.set_defaults(func=_weights_fetch)
+
+
+def _weights_list(args) -> int:
+    from colorbench import weights
+
+    for spec in weights.REGISTRY.values():
+        present, state = weights.status(spec)
+        where = spec.hf_repo if spec.source == "hf" else str(weights.local_path(spec))
+        size = f"{spec.size / 2**20:.1f} MiB" if spec.size else "size unknown"
+        print(f"{'✓' if present else '✗'} {spec.name:24s} {state:28s} {size:14s} {where}")
+        print(f"    {spec.description} [{spec.licence}] used by: {', '.join(spec.used_by)}")
+    return 0
+
+
+def _weights_fetch(args) -> int:
+    from colorbench import weights
+
+    names = list(weights.REGISTRY) if args.names == ["all"] else args.names
+    failed = 0
+    for name in names:
+        try:
+            path = weights.fetch(weights.get_spec(name))
+            print(f"✓ {name}: {path}")
+        except weights.WeightsUnavailable as exc:
+            print(f"✗ {exc}")
+            failed += 1
+    return 1 if failed else 0
+
+
+# ------------------------------------------------------------------------------------------------- methods
+def _register_methods(subparsers) -> None:
+    p = subparsers.add_parser("methods", help="list the registered colorization methods")
+    p.set_defaults(func=_methods_list)
+
+
+def _methods_list(args) -> int:
+    from colorbench import weights
+    from colorbench.methods import method_class, method_names
+
+    for name in method_names():
+        try:
+            cls = method_class(name)
+        except ImportError as exc:
+            print(f"  {name:26s} (cannot import: {exc})")
+            continue
+        needs = cls().weights() if _no_arg_constructible(cls) else []
+        missing = [w for w in needs if not weights.status(w)[0]]
+        state = "ready" if not missing else f"needs weights: {', '.join(missing)}"
+        kind = "stochastic" if cls.stochastic else "deterministic"
+        print(f"  {name:26s} {kind:13s} {state}\n      {cls.description}")
+    return 0
+
+
+def _no_arg_constructible(cls) -> bool:
+    try:
+        cls()
+        return True
+    except Exception:
+        return False
+
+
+# ------------------------------------------------------------------------------------------------- run
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
+    p.add_argument("--run", help="run folder name under results/ (default: demo)")
+    p.add_argument("--dataset", help="samples (bundled, default) | sports (Kaggle, after `data download`) | PATH")
+    p.add_argument("--split", help="train | valid | test (default: test; ignored for datasets without splits)")
+    p.add_argument("--n-per-class", type=int, help="stratified subset: this many images per class")
+    p.add_argument("--limit", type=int, help="at most this many images (balanced across classes)")
+    p.add_argument("--methods", help="comma-separated method names, or 'auto' for every method whose weights "
+                                     "can be had (default); see `colorbench methods`")
+    p.add_argument("--device", help="auto (default) | cpu | cuda | cuda:N")
+    p.add_argument("--batch-size", type=int, help="images per batch (default 8)")
+    p.add_argument("--seed", type=int, help="run seed; per-image seeds derive from it and the sample id (default 0)")
+    p.add_argument("--samples-per-image", type=int, help="K outputs per image for stochastic methods (default 1)")
+    p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="method option, e.g. coltran.mode=argmax (repeatable; values parsed as YAML)")
+    p.add_argument("--smoke", action="store_true", default=None,
+                   help="tiny untrained models: runs every code path in minutes, numbers meaningless")
+
+
+def config_from_args(args) -> "RunConfig":
+    import yaml
+
+    from colorbench.config import RunConfig
+
+    cfg = RunConfig.from_yaml(args.config) if args.config else RunConfig()
+    cfg = cfg.override(run=args.run, dataset=args.dataset, split=args.split, n_per_class=args.n_per_class,
+                       limit=args.limit, methods=args.methods, device=args.device, batch_size=args.batch_size,
+                       seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke)
+    options = {k: dict(v) for k, v in cfg.method_options.items()}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        method, dot, option = key.partition(".")
+        if not sep or not dot or not method or not option:
+            raise ColorbenchError(f"--option {item!r}: expected METHOD.KEY=VALUE, e.g. coltran.mode=argmax")
+        options.setdefault(method, {})[option] = yaml.safe_load(value)
+    cfg.method_options = options
+    cfg.__post_init__()
+    return cfg
+
+
+def _register_run(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="colorize a dataset subset with each method into results/RUN",
+        description="Writes results/RUN/: run.json, inputs/, images/<method>/<id>.png (L-merged), raw/, "
+                    "timings.csv, skipped.csv, failures.csv. Rerunning resumes: finished outputs are kept.",
+    )
+    add_run_arguments(p)
+    p.set_defaults(func=_run)
+
+
+def _print_summary(summary) -> None:
+    print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped)")
+    for m in summary.methods:
+        if m.status == "skipped":
+            print(f"  - {m.name}: SKIPPED — {m.reason}")
+        else:
+            extra = f", {m.failed} failed" if m.failed else ""
+            print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
+
+
+def _run(args) -> int:
+    from colorbench.run import run
+
+    summary = run(config_from_args(args))
+    _print_summary(summary)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------- demo
+def _register_demo(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="the main job: every available method on the bundled samples, then score and report",
+        description="Runs every registered method whose weights can be had on the bundled samples (methods "
+                    "whose weights cannot be fetched are listed as skipped, never faked), then scores the run "
+                    "and writes the report.",
+    )
+    add_run_arguments(p)
+    p.set_defaults(func=_demo)
+
+
+def _demo(args) -> int:
+    from colorbench.run import run
+
+    args.run = args.run or "demo"
+    summary = run(config_from_args(args))
+    _print_summary(summary)
+    for stage in ("score", "report"):
+        hook = _stage_hook(stage)
+        if hook is None:
+            print(f"  ({stage} stage not installed in this version)")
+            continue
+        hook(summary.path)
+    return 0
+
+
+def _stage_hook(stage: str):
+    """The scoring/report entry points, when the evaluation package is present."""
+    if importlib.util.find_spec("colorbench.report") is None:
+        return None
+    try:
+        module = importlib.import_module("colorbench.cli_eval")
+    except ImportError:
+        return None
+    return getattr(module, f"demo_{stage}", None)
+

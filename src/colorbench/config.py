@@ -1,0 +1,78 @@
+"""The run configuration: one dataclass with defaults, loadable from YAML, overridable by CLI flags and
+papermill parameters.
+
+Example::
+
+    from colorbench.config import RunConfig
+    cfg = RunConfig.from_yaml("my_run.yaml").override(batch_size=16)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+AUTO_METHODS = "auto"  # every registered method whose weights can be had
+
+
+@dataclass
+class RunConfig:
+    run: str = "demo"  # run folder name under results/
+    dataset: str = "samples"  # "samples" (bundled), "sports" (Kaggle download) or a folder path
+    split: str | None = "test"  # ignored for datasets without splits (the bundled samples)
+    n_per_class: int | None = None  # stratified: this many images per class
+    limit: int | None = None  # cap on the number of images (balanced across classes)
+    methods: list[str] = field(default_factory=lambda: [AUTO_METHODS])
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    batch_size: int = 8
+    seed: int = 0
+    samples_per_image: int = 1  # K outputs per image for stochastic methods (best-of-K / mean-of-K scoring)
+    method_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"coltran": {"mode": "argmax"}}
+    smoke: bool = False  # tiny untrained models: exercises every code path, numbers meaningless
+    results_dir: str | None = None  # default: $COLORBENCH_RESULTS or results/
+
+    def __post_init__(self) -> None:
+        if isinstance(self.methods, str):
+            self.methods = [m.strip() for m in self.methods.split(",") if m.strip()]
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.samples_per_image < 1:
+            raise ValueError(f"samples_per_image must be >= 1, got {self.samples_per_image}")
+        for name in ("n_per_class", "limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 (or unset), got {value}")
+        if not self.run or "/" in self.run or self.run.startswith("."):
+            raise ValueError(f"run name {self.run!r} must be a plain folder name")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "RunConfig":
+        import yaml
+
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
+        return cls.from_dict(data)
+
+    def override(self, **changes: Any) -> "RunConfig":
+        """A copy with the given fields replaced; ``None`` values are ignored (unset CLI flags)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def run_path(self) -> Path:
+        from colorbench.paths import results_dir
+
+        return (Path(self.results_dir) if self.results_dir else results_dir()) / self.run

@@ -1,0 +1,217 @@
+"""Dataset indexes: one :class:`DatasetIndex` type built from the Kaggle layout, any folder of images, or the
+bundled samples; deterministic stratified subsets.
+
+Example::
+
+    from colorbench.data.index import open_dataset
+    index = open_dataset("samples")                      # or "sports", or a path
+    subset = index.subset(split="test", n_per_class=2, seed=0)
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from colorbench.data.images import is_image_file
+from colorbench.paths import data_dir, samples_dir
+
+KAGGLE_CSV = "sports.csv"
+KAGGLE_SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str  # file-system safe and unique within the index, stable across runs
+    label: str | None
+    class_id: int | None
+    split: str | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str
+
+
+@dataclass
+class DatasetIndex:
+    name: str
+    root: Path
+    samples: list[Sample]
+    problems: list[Problem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def splits(self) -> list[str]:
+        return sorted({s.split for s in self.samples if s.split is not None})
+
+    def labels(self) -> list[str]:
+        return sorted({s.label for s in self.samples if s.label is not None})
+
+    def missing_by_split(self) -> dict[str, int]:
+        """Files the dataset's csv lists but that are absent, per top-level folder (split)."""
+        counts: Counter[str] = Counter()
+        for p in self.problems:
+            if p.reason.endswith("missing"):
+                rel = Path(p.path).relative_to(self.root) if Path(p.path).is_relative_to(self.root) else Path(p.path)
+                counts[rel.parts[0]] += 1
+        return dict(counts)
+
+    def counts(self) -> dict[tuple[str | None, str | None], int]:
+        """Number of samples per (split, label)."""
+        return dict(Counter((s.split, s.label) for s in self.samples))
+
+    def subset(
+        self,
+        *,
+        split: str | None = None,
+        n_per_class: int | None = None,
+        limit: int | None = None,
+        seed: int = 0,
+    ) -> "DatasetIndex":
+        """A deterministic, stratified subset.
+
+        ``split`` keeps one split (an index without splits ignores it only when ``split`` is None or the index
+        has no split information at all). ``n_per_class`` draws that many per label with a seeded shuffle;
+        ``limit`` then caps the total, taking classes round-robin so the cap stays balanced.
+        """
+        samples = self.samples
+        if split is not None:
+            if any(s.split is not None for s in samples):
+                samples = [s for s in samples if s.split == split]
+                if not samples:
+                    raise ValueError(f"dataset {self.name!r} has no samples in split {split!r}; splits: {self.splits()}")
+        by_label: dict[str | None, list[Sample]] = defaultdict(list)
+        for s in sorted(samples, key=lambda s: s.id):
+            by_label[s.label].append(s)
+        rng = random.Random(seed)
+        groups = []
+        for label in sorted(by_label, key=lambda x: (x is None, x or "")):
+            group = list(by_label[label])
+            rng.shuffle(group)
+            groups.append(group[:n_per_class] if n_per_class else group)
+        chosen: list[Sample] = []
+        for rank in range(max((len(g) for g in groups), default=0)):  # round-robin across classes
+            chosen.extend(g[rank] for g in groups if rank < len(g))
+        if limit is not None:
+            chosen = chosen[:limit]
+        chosen.sort(key=lambda s: (s.split or "", s.label or "", s.id))
+        return replace(self, samples=chosen)
+
+
+# ------------------------------------------------------------------------------------------------- sample ids
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sample_id_from_relpath(relpath: str | os.PathLike) -> str:
+    """``test/air hockey/1.jpg`` -> ``test_air-hockey_1``: readable, file-system safe, stable."""
+    parts = Path(relpath).with_suffix("").parts
+    return "_".join(_UNSAFE.sub("-", p).strip("-") or "x" for p in parts)
+
+
+def _unique_ids(relpaths: list[str]) -> list[str]:
+    ids = [sample_id_from_relpath(r) for r in relpaths]
+    seen: Counter[str] = Counter()
+    duplicates = {i for i, n in Counter(ids).items() if n > 1}
+    out = []
+    for i in ids:
+        if i in duplicates:  # e.g. a.jpg and a.png side by side
+            seen[i] += 1
+            i = f"{i}-{seen[i]}"
+        out.append(i)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- builders
+def index_kaggle(root: str | os.PathLike, name: str = "sports") -> DatasetIndex:
+    """Index the Kaggle "100 Sports Image Classification" layout: ``sports.csv`` + ``train/ valid/ test/``.
+
+    Rows whose file is absent are reported as problems (a partial copy is still usable), not fatal.
+    """
+    root = Path(root)
+    csv_path = root / KAGGLE_CSV
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"{csv_path} not found: not a Kaggle sports dataset folder (expected {KAGGLE_CSV} "
+                                f"next to train/ valid/ test/); run `colorbench data download` or pass a folder of images")
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    required = {"class id", "filepaths", "labels", "data set"}
+    if not rows or not required <= set(rows[0]):
+        raise ValueError(f"{csv_path}: expected columns {sorted(required)}, found {sorted(rows[0]) if rows else 'none'}")
+    samples, problems = [], []
+    ids = _unique_ids([r["filepaths"] for r in rows])
+    for row, sample_id in zip(rows, ids):
+        path = root / row["filepaths"]
+        if not is_image_file(path):
+            problems.append(Problem(str(path), "listed in sports.csv but not an image file; ignored"))
+            continue
+        if not path.is_file():
+            problems.append(Problem(str(path), "listed in sports.csv but missing"))
+            continue
+        samples.append(Sample(sample_id, row["labels"].strip(), int(row["class id"]), row["data set"].strip(), path))
+    return DatasetIndex(name, root, samples, problems)
+
+
+def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetIndex:
+    """Index any folder of images, recursively. Label = the immediate sub-folder's name (None at the top level).
+
+    If the first-level folders are ``train``/``valid``/``test``, they are taken as splits and the label is the
+    folder below them.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder of images")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"{root} contains no images ({', '.join(sorted({'.jpg', '.png', '.bmp', '.tif', '.webp'}))} ...)")
+    rels = [p.relative_to(root) for p in files]
+    has_splits = all(len(r.parts) >= 2 and r.parts[0] in KAGGLE_SPLITS for r in rels)
+    labels = []
+    for r in rels:
+        parts = r.parts[1:] if has_splits else r.parts
+        labels.append(parts[-2] if len(parts) >= 2 else None)
+    class_ids = {label: i for i, label in enumerate(sorted({l for l in labels if l is not None}))}
+    samples = [
+        Sample(sid, label, class_ids.get(label), r.parts[0] if has_splits else None, p)
+        for sid, label, r, p in zip(_unique_ids([str(r) for r in rels]), labels, rels, files)
+    ]
+    return DatasetIndex(name or root.name, root, samples, [])
+
+
+def index_samples() -> DatasetIndex:
+    """The small bundled default: real colour photos shipped in ``data/samples/`` (provenance in its README)."""
+    root = samples_dir()
+    if not root.is_dir():
+        raise FileNotFoundError(f"bundled samples not found at {root}; are you running from a colorbench checkout?")
+    return index_folder(root, name="samples")
+
+
+def sports_dir() -> Path:
+    return data_dir() / "sports"
+
+
+def open_dataset(spec: str | os.PathLike) -> DatasetIndex:
+    """``"samples"`` (bundled), ``"sports"`` (the Kaggle download in ``data/sports``), or a path (Kaggle layout if it
+    has ``sports.csv``, else a folder of images)."""
+    if str(spec) == "samples":
+        return index_samples()
+    if str(spec) == "sports":
+        root = sports_dir()
+        if not (root / KAGGLE_CSV).is_file():
+            raise FileNotFoundError(f"the sports dataset is not in {root}: run `colorbench data download` first "
+                                    f"(or set COLORBENCH_DATA to the folder that holds sports/)")
+        return index_kaggle(root)
+    path = Path(spec).expanduser()
+    if (path / KAGGLE_CSV).is_file():
+        return index_kaggle(path, name=path.name)
+    if not path.exists():
+        raise FileNotFoundError(f"dataset {str(spec)!r} not found: use 'samples', 'sports' or a folder of images")
+    return index_folder(path)

@@ -1,0 +1,321 @@
+"""The runner: dataset subset -> gray inputs -> each method in batches -> L-merged images, timings, run.json.
+
+Resumable by construction: every output is written atomically under its final name only once complete, and a
+rerun skips outputs that exist. One bad image is listed in ``skipped.csv``; one failing image is listed in
+``failures.csv``; neither stops the run.
+
+Example::
+
+    from colorbench.config import RunConfig
+    from colorbench.run import run
+    summary = run(RunConfig(run="demo", methods=["gray"]))
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import json
+import logging
+import resource
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from colorbench import atomic
+from colorbench.color import merge_luminance, to_gray
+from colorbench.config import AUTO_METHODS, RunConfig
+from colorbench.data.images import ImageLoadError, load_image
+from colorbench.data.index import DatasetIndex, Sample, open_dataset
+from colorbench.methods import get_method, item_seed, method_class, method_names
+from colorbench.methods.base import Method
+from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
+from colorbench.runfolder import (
+    FAILURE_COLUMNS, SAMPLE_COLUMNS, SKIPPED_COLUMNS, TIMING_COLUMNS, RunFolder, read_csv,
+)
+from colorbench.weights import WeightsUnavailable
+
+log = logging.getLogger("colorbench.run")
+
+
+@dataclass
+class MethodOutcome:
+    name: str
+    status: str  # "done", "skipped" (cannot run here, with reason), "partial" (some images failed)
+    reason: str = ""
+    written: int = 0
+    reused: int = 0
+    failed: int = 0
+    config: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    samples: int
+    skipped_images: int
+    methods: list[MethodOutcome]
+
+
+# ------------------------------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class PreparedSample:
+    sample: Sample
+    width: int
+    height: int
+    has_color: bool
+
+
+def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = True) -> tuple[list[PreparedSample], list[dict]]:
+    """Load every sample once through the one loader; write ``inputs/gray`` and ``inputs/truth``."""
+    from tqdm.auto import tqdm
+
+    prepared, skipped = [], []
+    for sample in tqdm(index.samples, desc="prepare inputs", unit="img", disable=not progress):
+        try:
+            loaded = load_image(sample.path)
+        except ImageLoadError as exc:
+            skipped.append({"id": sample.id, "source": str(sample.path), "reason": exc.reason})
+            log.warning("skipping %s", exc)
+            continue
+        if not folder.gray_path(sample.id).exists():
+            atomic.write_png(folder.gray_path(sample.id), to_gray(loaded.rgb))
+        if loaded.has_color and not folder.truth_path(sample.id).exists():
+            atomic.write_png(folder.truth_path(sample.id), loaded.rgb)
+        h, w = loaded.rgb.shape[:2]
+        prepared.append(PreparedSample(sample, w, h, loaded.has_color))
+    rows = [
+        {"id": p.sample.id, "label": p.sample.label or "", "class_id": "" if p.sample.class_id is None else p.sample.class_id,
+         "split": p.sample.split or "", "source": str(p.sample.path), "width": p.width, "height": p.height,
+         "has_color": int(p.has_color)}
+        for p in prepared
+    ]
+    atomic.write_csv(folder.samples_csv, rows, SAMPLE_COLUMNS)
+    atomic.write_csv(folder.skipped_csv, skipped, SKIPPED_COLUMNS)
+    return prepared, skipped
+
+
+def read_gray(folder: RunFolder, sample_id: str) -> np.ndarray:
+    """The gray input exactly as the run wrote it (a PNG round trip is lossless)."""
+    return load_image(folder.gray_path(sample_id)).rgb[..., 0].copy()
+
+
+# ------------------------------------------------------------------------------------------------- methods
+def resolve_methods(requested: Sequence[str]) -> list[str]:
+    if list(requested) in ([], [AUTO_METHODS]):
+        return method_names()
+    known = set(method_names())
+    unknown = [m for m in requested if m not in known]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; known methods: {', '.join(method_names())}")
+    return list(dict.fromkeys(requested))
+
+
+def instantiate(name: str, options: dict, smoke: bool) -> Method:
+    cls = method_class(name)
+    options = dict(options)
+    if smoke and "smoke" in inspect.signature(cls.__init__).parameters:
+        options.setdefault("smoke", True)
+    return get_method(name, **options)
+
+
+def _peak_memory_mb(device: str) -> float:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
+    # CPU: the process's peak resident set size so far (Linux reports KiB, macOS bytes)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def _reset_peak(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(torch.device(device))
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def run_method(
+    method: Method,
+    todo: list[tuple[PreparedSample, int]],
+    folder: RunFolder,
+    cfg: RunConfig,
+    device: str,
+    *,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[int, list[dict], list[dict]]:
+    """Colorize ``todo`` (sample, k) pairs in batches. Returns (written, timing rows, failure rows)."""
+    written, timing_rows, failures = 0, [], []
+    batch_index = len([r for r in read_csv(folder.timings_csv) if r["method"] == method.name])
+    for batch in _batches(todo, cfg.batch_size):
+        t0 = time.perf_counter()
+        grays = [read_gray(folder, p.sample.id) for p, _ in batch]
+        seeds = [item_seed(cfg.seed, p.sample.id, k) for p, k in batch]
+        labels = [p.sample.label for p, _ in batch]
+        _reset_peak(device)
+        t1 = time.perf_counter()
+        method.stage_seconds = {}
+        try:
+            outputs = method.colorize(grays, seed=cfg.seed, item_seeds=seeds, labels=labels)
+            if len(outputs) != len(grays):
+                raise RuntimeError(f"{method.name} returned {len(outputs)} images for {len(grays)} inputs")
+            results = list(zip(batch, grays, outputs))
+        except Exception as exc:
+            if len(batch) == 1:
+                results = []
+                failures.append(_failure(method.name, batch[0], exc))
+            else:  # find the culprit: one image at a time, the others still get done
+                log.warning("%s: batch failed (%s); retrying its images one at a time", method.name, exc)
+                results = []
+                for item, gray, seed, label in zip(batch, grays, seeds, labels):
+                    try:
+                        [out] = method.colorize([gray], seed=cfg.seed, item_seeds=[seed], labels=[label])
+                        results.append((item, gray, out))
+                    except Exception as exc_one:  # noqa: PERF203 - per-image isolation is the point
+                        failures.append(_failure(method.name, item, exc_one))
+        _sync(device)
+        t2 = time.perf_counter()
+        for (prepared, k), gray, raw in results:
+            _check_aspect(method.name, gray, raw)
+            merged = merge_luminance(gray, np.asarray(raw))
+            if raw.shape != merged.shape or not np.array_equal(raw, merged):
+                atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
+            atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+            written += 1
+        t3 = time.perf_counter()
+        row = {
+            "method": method.name, "batch": batch_index, "k": ";".join(sorted({str(k) for _, k in batch})),
+            "n_images": len(results), "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
+            "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(_peak_memory_mb(device), 1),
+            "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}),
+        }
+        atomic.append_csv_rows(folder.timings_csv, [row], TIMING_COLUMNS)
+        timing_rows.append(row)
+        batch_index += 1
+        if on_batch:
+            on_batch(len(batch))
+    if failures:
+        atomic.append_csv_rows(folder.failures_csv, failures, FAILURE_COLUMNS)
+    return written, timing_rows, failures
+
+
+_ASPECT_WARNED: set[str] = set()
+
+
+def _check_aspect(method: str, gray: np.ndarray, raw: np.ndarray) -> None:
+    """L-merging stretches the prediction over the input: a different aspect ratio means misaligned colours."""
+    (h, w), (rh, rw) = gray.shape[:2], raw.shape[:2]
+    if abs((w / h) / (rw / rh) - 1) > 0.02 and method not in _ASPECT_WARNED:
+        _ASPECT_WARNED.add(method)
+        log.warning("%s returned %dx%d for a %dx%d input: the aspect ratio differs, so L-merging misaligns colours; "
+                    "a method should return its output aligned with the whole input", method, rw, rh, w, h)
+
+
+def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) -> dict:
+    prepared, k = item
+    log.warning("%s failed on %s: %s", method, prepared.sample.id, exc)
+    log.debug("".join(traceback.format_exception(exc)))
+    return {"method": method, "id": prepared.sample.id, "k": k, "error": f"{type(exc).__name__}: {exc}"[:500]}
+
+
+# ------------------------------------------------------------------------------------------------- the run
+def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
+    """Run every requested method on the configured dataset subset; see the module docstring."""
+    from tqdm.auto import tqdm
+
+    device = resolve_device(cfg.device)
+    names = resolve_methods(cfg.methods)
+    folder = RunFolder(cfg.run_path())
+    folder.path.mkdir(parents=True, exist_ok=True)
+
+    index = open_dataset(cfg.dataset)
+    subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)
+    if not subset.samples:
+        raise ValueError(f"dataset {cfg.dataset!r} gave no samples with split={cfg.split!r}, "
+                         f"n_per_class={cfg.n_per_class}, limit={cfg.limit}")
+
+    previous = folder.read_run_json() if folder.run_json.exists() else {}
+    record = {
+        "run": cfg.run,
+        "status": "running",
+        "config": cfg.to_dict(),
+        "dataset": {"name": subset.name, "root": str(subset.root), "split": cfg.split, "n": len(subset),
+                    "classes": len(subset.labels())},
+        "methods": names,
+        "method_status": previous.get("method_status", {}),
+        "seed": cfg.seed,
+        "smoke": cfg.smoke,
+        "versions": package_versions(),
+        "git_sha": git_sha(),
+        "device": device_description(device),
+        "started": previous.get("started", now_iso()),
+        "resumed": bool(previous),
+        "updated": now_iso(),
+    }
+    atomic.write_json(folder.run_json, record)
+
+    prepared, skipped = prepare_inputs(subset, folder, progress=progress)
+    outcomes = []
+    auto = list(cfg.methods) in ([], [AUTO_METHODS])
+    for name in names:
+        if auto and device == "cpu" and method_class(name).heavy_on_cpu:
+            outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
+                                    f"name it in --methods to run it anyway, or use a GPU")
+        else:
+            outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
+        outcomes.append(outcome)
+        record["method_status"][name] = {k: v for k, v in outcome.__dict__.items() if k != "name"}
+        record["updated"] = now_iso()
+        atomic.write_json(folder.run_json, record)
+    record["status"] = "finished"
+    record["finished"] = now_iso()
+    atomic.write_json(folder.run_json, record)
+    return RunSummary(folder.path, len(prepared), len(skipped), outcomes)
+
+
+def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOutcome:
+    options = cfg.method_options.get(name, {})
+    try:
+        method = instantiate(name, options, cfg.smoke)
+        method.load(device)
+    except (WeightsUnavailable, ImportError) as exc:
+        log.warning("%s: skipped — %s", name, exc)
+        return MethodOutcome(name, "skipped", reason=str(exc))
+    k_count = cfg.samples_per_image if method.stochastic else 1
+    todo, reused = [], 0
+    for k in range(k_count):
+        for p in prepared:
+            if folder.output_path(name, p.sample.id, k).exists():
+                reused += 1
+            else:
+                todo.append((p, k))
+    with tqdm(total=len(todo), desc=name, unit="img", disable=not progress or not todo) as bar:
+        written, _, failures = run_method(method, todo, folder, cfg, device, on_batch=bar.update)
+    config = method.config()
+    method.unload()
+    del method
+    gc.collect()
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+    status = "partial" if failures else "done"
+    return MethodOutcome(name, status, written=written, reused=reused, failed=len(failures), config=config,
+                         reason=f"{len(failures)} images failed (see failures.csv)" if failures else "")

@@ -1,0 +1,111 @@
+"""The CLI surface, the demo job on the bundled samples, atomic writes, packaging files in sync."""
+
+import os
+tomllib = __import__("pytest").importorskip("tomllib")  # Python >= 3.11
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from colorbench import atomic
+from colorbench.cli import main
+from colorbench.config import RunConfig
+from colorbench.methods import get_method, item_seed
+from colorbench.runfolder import RunFolder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("argv", [[], ["run", "--help"], ["data", "download", "--help"], ["weights", "list"], ["methods"]])
+def test_cli_commands_explain_themselves(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse exits 0 after --help
+        code = exc.code
+    assert code == 0
+    assert capsys.readouterr().out.strip()
+
+
+def test_run_via_cli_with_options_and_yaml(tmp_path, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump({"run": "from-yaml", "limit": 3, "methods": ["gray"], "batch_size": 2,
+                                   "results_dir": str(tmp_path / "res")}))
+    assert main(["run", "--config", str(cfg), "--seed", "7"]) == 0
+    folder = RunFolder(tmp_path / "res" / "from-yaml")
+    record = folder.read_run_json()
+    assert record["config"]["seed"] == 7 and record["config"]["batch_size"] == 2
+    assert len(folder.read_samples()) == 3
+    assert "gray: 3 written" in capsys.readouterr().out
+
+
+def test_unknown_method_and_bad_option_are_one_line_errors(capsys):
+    assert main(["run", "--methods", "nope"]) == 2
+    assert "unknown method" in capsys.readouterr().err
+    assert main(["run", "--option", "broken"]) == 2
+    assert "METHOD.KEY=VALUE" in capsys.readouterr().err
+
+
+def test_demo_runs_gray_on_bundled_samples_and_lists_skipped(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
+    assert main(["demo", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "gray: 2 written" in out
+    assert (tmp_path / "demo" / "images" / "gray").is_dir()
+
+
+def test_config_rejects_unknown_keys_and_bad_values(tmp_path):
+    with pytest.raises(ValueError, match="unknown config keys"):
+        RunConfig.from_dict({"batchsize": 3})
+    with pytest.raises(ValueError, match="batch_size"):
+        RunConfig(batch_size=0)
+    assert RunConfig(methods="gray, tint").methods == ["gray", "tint"]
+
+
+def test_gray_method_is_the_input_as_rgb():
+    method = get_method("gray")
+    method.load("cpu")
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    [out] = method.colorize([gray], seed=0)
+    assert out.shape == (3, 4, 3) and all((out[..., c] == gray).all() for c in range(3))
+
+
+def test_item_seed_is_stable_and_distinct():
+    assert item_seed(0, "a", 0) == item_seed(0, "a", 0)
+    assert len({item_seed(0, "a", 0), item_seed(1, "a", 0), item_seed(0, "b", 0), item_seed(0, "a", 1)}) == 4
+    assert 0 <= item_seed(123, "x") < 2**63
+
+
+def test_atomic_write_never_exposes_a_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.png"
+    seen = []
+    real_replace = os.replace
+
+    def checking_replace(src, dst):
+        seen.append(Path(dst).exists())  # the final name is absent until the very rename
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", checking_replace)
+    atomic.write_png(target, np.zeros((8, 8, 3), np.uint8))
+    assert seen == [False] and target.is_file()
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed mid-write")
+    assert not (tmp_path / "b.bin").exists() and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_environment_yml_installs_everything_pyproject_declares():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_lines = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e .[all]" in pip_lines
+    extras = project["optional-dependencies"]
+    all_extra = extras["all"][0]
+    assert all(name in all_extra for name in extras if name != "all"), "the [all] extra must list every extra"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make demo" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

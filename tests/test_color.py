@@ -1,0 +1,103 @@
+"""The one gray conversion, the CIELAB twins against scikit-image, and L-merging."""
+
+import numpy as np
+import pytest
+import torch
+from skimage import color as skcolor
+
+from colorbench.color import (
+    gray_to_rgb, lab_to_rgb, lab_to_rgb_torch, merge_luminance, rgb_to_lab, rgb_to_lab_torch, to_gray,
+)
+
+
+def _nchw(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb.astype(np.float64) / 255.0).permute(2, 0, 1)[None]
+
+
+def test_to_gray_is_bt601_rounded():
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], dtype=np.uint8)
+    expected = np.rint(np.array([0.299 * 255, 0.587 * 255, 0.114 * 255, 0.299 * 10 + 0.587 * 20 + 0.114 * 30]))
+    assert to_gray(rgb).tolist() == [expected.astype(np.uint8).tolist()]
+    assert to_gray(rgb).dtype == np.uint8
+
+
+def test_to_gray_matches_pil_luma_on_real_images(real_images):
+    from PIL import Image
+
+    for rgb in real_images:
+        ours = to_gray(rgb).astype(int)
+        pil = np.asarray(Image.fromarray(rgb).convert("L")).astype(int)
+        assert np.abs(ours - pil).max() <= 1  # PIL uses fixed-point weights; rounding may differ by one
+
+
+def test_rgb_to_lab_matches_skimage_on_real_images(real_images):
+    assert real_images, "no real images"
+    for rgb in real_images:
+        np.testing.assert_allclose(rgb_to_lab(rgb), skcolor.rgb2lab(rgb), atol=1e-4)
+
+
+def test_lab_to_rgb_matches_skimage_including_out_of_gamut(real_images):
+    rng = np.random.default_rng(0)
+    for rgb in real_images:
+        lab = skcolor.rgb2lab(rgb)
+        lab[..., 1:] += rng.normal(0, 30, lab[..., 1:].shape)  # push many pixels out of gamut
+        np.testing.assert_allclose(lab_to_rgb(lab), skcolor.lab2rgb(lab), atol=1e-4)
+
+
+def test_torch_twins_match_numpy(real_images):
+    for rgb in real_images:
+        lab_t = rgb_to_lab_torch(_nchw(rgb))[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(lab_t, rgb_to_lab(rgb), atol=1e-4)
+        back = lab_to_rgb_torch(torch.from_numpy(rgb_to_lab(rgb)).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(back, rgb / 255.0, atol=1e-4)
+
+
+def test_torch_twin_float32_and_differentiable(real_images):
+    x = _nchw(real_images[0][:32, :32]).float().requires_grad_(True)
+    lab = rgb_to_lab_torch(x)
+    assert lab.dtype == torch.float32
+    lab[:, 1:].abs().sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    # gradients also through lab -> rgb, including at black (where the cube root has its kink)
+    lab2 = torch.zeros(1, 3, 4, 4, requires_grad=True)
+    lab_to_rgb_torch(lab2).sum().backward()
+    assert torch.isfinite(lab2.grad).all()
+
+
+def test_merge_luminance_keeps_input_L_and_takes_prediction_ab(real_images):
+    rgb = real_images[1]
+    gray = to_gray(rgb)
+    merged = merge_luminance(gray, rgb)
+    assert merged.shape == rgb.shape and merged.dtype == np.uint8
+    L_in = rgb_to_lab(gray_to_rgb(gray))[..., 0]
+    lab_out = rgb_to_lab(merged)
+    in_gamut = np.abs(lab_to_rgb(np.concatenate([L_in[..., None], rgb_to_lab(rgb)[..., 1:]], -1)) - 0.5).max(-1) < 0.499
+    assert np.abs(lab_out[..., 0] - L_in)[in_gamut].max() < 0.6  # uint8 rounding of RGB moves L by < 0.6
+    # colour comes from the prediction: hue agrees with the truth's where the truth is saturated
+    ab_truth = rgb_to_lab(rgb)[..., 1:]
+    saturated = np.hypot(*ab_truth.transpose(2, 0, 1)) > 20
+    cos = (ab_truth * lab_out[..., 1:]).sum(-1) / (np.linalg.norm(ab_truth, axis=-1) * np.linalg.norm(lab_out[..., 1:], axis=-1) + 1e-9)
+    assert np.median(cos[saturated]) > 0.95
+
+
+def test_merge_luminance_resizes_prediction_to_input_size(real_images):
+    rgb = real_images[0]
+    gray = to_gray(rgb)
+    small = np.asarray(__import__("PIL.Image", fromlist=["Image"]).fromarray(rgb).resize((64, 48)))
+    merged = merge_luminance(gray, small)
+    assert merged.shape[:2] == gray.shape
+    L_in = rgb_to_lab(gray_to_rgb(gray))[..., 0]
+    assert np.median(np.abs(rgb_to_lab(merged)[..., 0] - L_in)) < 0.5
+
+
+def test_merge_of_gray_prediction_is_gray():
+    gray = (np.arange(64 * 48) % 256).astype(np.uint8).reshape(48, 64)
+    merged = merge_luminance(gray, gray_to_rgb(gray))
+    assert np.abs(merged.astype(int) - gray_to_rgb(gray).astype(int)).max() <= 1
+
+
+def test_bad_shapes_are_rejected():
+    with pytest.raises(ValueError, match="uint8 HxWx3"):
+        to_gray(np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match="gray must be uint8 HxW"):
+        merge_luminance(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8))

@@ -1,0 +1,225 @@
+"""The runner: run folder contents, resume after a kill, bad images, failing methods, stochastic samples."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorbench.config import RunConfig
+from colorbench.data.images import load_image
+from colorbench.methods import registry
+from colorbench.methods.base import Method
+from colorbench.run import run
+from colorbench.runfolder import RunFolder, TIMING_COLUMNS, read_csv
+
+
+class TintMethod(Method):
+    """A deterministic test method with colour: tints by the seed, at half resolution (native != input)."""
+
+    name = "tint"
+    stochastic = True
+    calls: list[int] = []
+
+    def __init__(self, fail_on: str | None = None, smoke: bool = False):
+        super().__init__()
+        self.fail_on, self.smoke = fail_on, smoke
+
+    def load(self, device):
+        self.device = device
+
+    def colorize(self, grays, *, seed, item_seeds=None, labels=None):
+        TintMethod.calls.append(len(grays))
+        out = []
+        for gray, s in zip(grays, item_seeds):
+            if self.fail_on is not None and int(gray.mean()) == int(self.fail_on):
+                raise RuntimeError("synthetic failure")
+            small = gray[::2, ::2].astype(np.float32)
+            tint = np.array([1.0, 0.8 + (s % 5) / 25, 0.6], np.float32)
+            out.append(np.clip(small[..., None] * tint, 0, 255).astype(np.uint8))
+        self.stage_seconds = {"tinting": 0.001}
+        return out
+
+    def config(self):
+        return {"fail_on": self.fail_on, "smoke": self.smoke}
+
+
+@pytest.fixture
+def tint_registered(monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "tint", f"{__name__}:TintMethod")
+    TintMethod.calls = []
+
+
+def _image_dir(tmp_path, n=5, bad=()):
+    root = tmp_path / "imgs"
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        (root / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (30 + i, 40, 3), dtype=np.uint8)).save(root / f"class{i % 2}" / f"im{i}.png")
+    for name, content in bad:
+        (root / name).write_bytes(content)
+    return root
+
+
+def test_run_writes_the_documented_run_folder(tmp_path, tint_registered):
+    data = _image_dir(tmp_path, bad=[("broken.jpg", b"\xff\xd8\xff garbage")])
+    Image.fromarray(np.full((20, 20), 7, np.uint8)).save(data / "grayonly.png")
+    cfg = RunConfig(run="r1", dataset=str(data), methods=["gray", "tint"], batch_size=2, seed=5,
+                    samples_per_image=2, results_dir=str(tmp_path / "results"))
+    summary = run(cfg, progress=False)
+    folder = RunFolder(summary.path)
+    samples = folder.read_samples()
+    assert len(samples) == 6 and summary.skipped_images == 1
+    skipped = read_csv(folder.skipped_csv)
+    assert skipped[0]["id"] == "broken" and "not a recognised image" in skipped[0]["reason"]
+    gray_only = next(s for s in samples if s["id"] == "grayonly")
+    assert gray_only["has_color"] == "0" and not folder.truth_path("grayonly").exists()
+    for s in samples:
+        gray = load_image(folder.gray_path(s["id"])).rgb[..., 0]
+        assert gray.shape == (int(s["height"]), int(s["width"]))
+        # deterministic method: one sample; stochastic: K samples, k>0 named <id>__k<k>.png
+        assert folder.output_path("gray", s["id"]).exists() and not folder.output_path("gray", s["id"], 1).exists()
+        for k in (0, 1):
+            merged = load_image(folder.output_path("tint", s["id"], k)).rgb
+            assert merged.shape[:2] == gray.shape
+            assert load_image(folder.raw_path("tint", s["id"], k)).rgb.shape[:2] == gray[::2, ::2].shape
+    record = json.loads(folder.run_json.read_text())
+    assert record["status"] == "finished" and record["methods"] == ["gray", "tint"]
+    assert record["method_status"]["tint"]["written"] == 12 and record["config"]["seed"] == 5
+    assert {"python", "numpy", "torch"} <= set(record["versions"]) and record["device"]["device"] == "cpu"
+    timings = read_csv(folder.timings_csv)
+    assert list(timings[0]) == TIMING_COLUMNS
+    tint_rows = [r for r in timings if r["method"] == "tint"]
+    assert sum(int(r["n_images"]) for r in tint_rows) == 12 and json.loads(tint_rows[0]["stages"]) == {"tinting": 0.001}
+    assert all(float(r["inference_s"]) >= 0 and float(r["peak_memory_mb"]) > 0 for r in timings)
+
+
+def test_per_image_seeds_do_not_depend_on_batching(tmp_path, tint_registered):
+    data = _image_dir(tmp_path, n=5)
+    outs = {}
+    for bs in (1, 4):
+        cfg = RunConfig(run=f"b{bs}", dataset=str(data), methods=["tint"], batch_size=bs, seed=1,
+                        results_dir=str(tmp_path / "results"))
+        folder = RunFolder(run(cfg, progress=False).path)
+        outs[bs] = {p.name: p.read_bytes() for p in (folder.path / "images" / "tint").iterdir()}
+    assert outs[1] == outs[4]
+
+
+def test_failing_image_is_recorded_and_others_finish(tmp_path, tint_registered):
+    data = tmp_path / "imgs"
+    data.mkdir()
+    for i, value in enumerate([10, 50, 90]):
+        rgb = np.zeros((16, 16, 3), np.uint8)
+        rgb[..., 0], rgb[..., 1] = value * 2, value // 2
+        Image.fromarray(rgb).save(data / f"im{i}.png")
+    from colorbench.color import to_gray
+
+    bad_mean = int(to_gray(load_image(data / "im1.png").rgb).mean())
+    cfg = RunConfig(run="f", dataset=str(data), methods=["tint"], batch_size=3, results_dir=str(tmp_path / "results"),
+                    method_options={"tint": {"fail_on": bad_mean}})
+    summary = run(cfg, progress=False)
+    folder = RunFolder(summary.path)
+    failures = read_csv(folder.failures_csv)
+    assert [(f["method"], f["id"]) for f in failures] == [("tint", "im1")]
+    assert "synthetic failure" in failures[0]["error"]
+    assert folder.output_path("tint", "im0").exists() and folder.output_path("tint", "im2").exists()
+    assert summary.methods[0].status == "partial" and summary.methods[0].failed == 1
+
+
+def test_unavailable_weights_skip_the_method_with_reason(tmp_path, monkeypatch):
+    from colorbench import weights
+
+    class NeedsWeights(Method):
+        name = "needs-weights"
+
+        def load(self, device):
+            weights.ensure("cnn-original-epoch186")
+
+        def colorize(self, grays, *, seed, item_seeds=None, labels=None):
+            raise AssertionError("must not run")
+
+    monkeypatch.setitem(registry._REGISTRY, "needs-weights", f"{__name__}:NeedsWeights")
+    globals()["NeedsWeights"] = NeedsWeights
+    cfg = RunConfig(run="w", methods=["gray", "needs-weights"], results_dir=str(tmp_path / "results"))
+    summary = run(cfg, progress=False)
+    outcome = {m.name: m for m in summary.methods}
+    assert outcome["gray"].status == "done"
+    assert outcome["needs-weights"].status == "skipped" and "model-epoch-186" in outcome["needs-weights"].reason
+    record = RunFolder(summary.path).read_run_json()
+    assert record["method_status"]["needs-weights"]["status"] == "skipped"
+
+
+def test_smoke_flag_reaches_methods_that_take_it(tmp_path, tint_registered):
+    cfg = RunConfig(run="s", methods=["gray", "tint"], smoke=True, limit=2, results_dir=str(tmp_path / "results"))
+    summary = run(cfg, progress=False)
+    assert {m.name: m.config for m in summary.methods}["tint"]["smoke"] is True
+
+
+SLOW_RUN = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from colorbench.methods import registry
+    from colorbench.methods.base import Method
+    from colorbench.config import RunConfig
+    from colorbench.run import run
+
+    class Slow(Method):
+        name = "slow"
+        def load(self, device): pass
+        def colorize(self, grays, *, seed, item_seeds=None, labels=None):
+            time.sleep(float(sys.argv[2]))
+            return [np.repeat(g[:, :, None], 3, 2) // 2 + 60 for g in grays]
+
+    registry._REGISTRY["slow"] = "__main__:Slow"
+    run(RunConfig(run="killed", dataset=sys.argv[1], methods=["slow"], batch_size=1, results_dir=sys.argv[3]), progress=False)
+""")
+
+
+def test_resume_after_a_killed_run_loses_nothing(tmp_path):
+    data = _image_dir(tmp_path, n=8)
+    script = tmp_path / "slow_run.py"
+    script.write_text(SLOW_RUN)
+    results = tmp_path / "results"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), str(data), "0.4", str(results)], env=env)
+    images = results / "killed" / "images" / "slow"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(images.glob("*.png"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = {p.name: p.stat().st_mtime_ns for p in images.glob("*.png")}
+    assert 3 <= len(done_before) < 8
+    for p in images.glob("*.png"):  # everything under a final name is a complete image
+        load_image(p)
+    subprocess.run([sys.executable, str(script), str(data), "0", str(results)], env=env, check=True)
+    after = {p.name: p.stat().st_mtime_ns for p in images.glob("*.png")}
+    assert len(after) == 8
+    assert all(after[name] == mtime for name, mtime in done_before.items())  # finished outputs were not redone
+    assert not list((results / "killed").rglob(".tmp-*"))
+    timings = read_csv(results / "killed" / "timings.csv")
+    assert sum(int(r["n_images"]) for r in timings) >= 8
+    assert RunFolder(results / "killed").read_run_json()["resumed"] is True
+
+
+class HeavyMethod(TintMethod):
+    name = "heavy"
+    heavy_on_cpu = True
+
+
+def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", {"gray": registry._REGISTRY["gray"], "heavy": f"{__name__}:HeavyMethod"})
+    auto = run(RunConfig(run="a", limit=1, device="cpu", results_dir=str(tmp_path)), progress=False)
+    outcome = {m.name: m for m in auto.methods}
+    assert outcome["gray"].status == "done"
+    assert outcome["heavy"].status == "skipped" and "too slow on a CPU" in outcome["heavy"].reason
+    explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"], results_dir=str(tmp_path)), progress=False)
+    assert explicit.methods[0].status == "done"
