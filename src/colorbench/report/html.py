@@ -38,21 +38,34 @@ def _protocol(content, options) -> str:
         if value not in (None, "", [], {}):
             items.append(f"<dt>{_e(key)}</dt><dd>{value}</dd>")
 
-    add("Run", _e(info.get("name", content.run.path.name)))
-    add("Dataset", _e(info.get("dataset", "?")))
-    add("Split", _e(info.get("split", "?")))
+    dataset = info.get("dataset", "?")
+    if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes
+        split = dataset.get("split") or info.get("split") or "—"
+        dataset_text = f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {dataset.get('classes', '?')} classes; {dataset.get('root', '')})"
+    else:
+        split, dataset_text = info.get("split", "?"), str(dataset)
+    config = info.get("config", {}) if isinstance(info.get("config"), dict) else {}
+    add("Run", _e(info.get("run") or info.get("name") or content.run.path.name))
+    add("Dataset", _e(dataset_text))
+    add("Split", _e(split))
     add("Images", _e(f"{summary.get('n_samples', '?')} in the run, {summary.get('n_scorable', '?')} scored, "
                      f"{len(summary.get('excluded', []))} excluded (no colour ground truth)"))
     add("Resolution", _e(", ".join(summary.get("resolution", [])) or "?"))
-    for key in ("seed", "seeds"):
-        if key in info:
-            add("Seeds", _e(json.dumps(info[key]) if not isinstance(info[key], (int, str)) else info[key]))
-    if info.get("samples_per_image"):
-        add("Samples per image", _e(json.dumps(info["samples_per_image"])))
+    if "seed" in info or "seed" in config:
+        add("Seed", _e(f"{info.get('seed', config.get('seed'))} (per-image seeds derived from it and the sample id)"))
+    k = info.get("samples_per_image") or config.get("samples_per_image")
+    if k:
+        add("Samples per image", _e(json.dumps(k) if not isinstance(k, int) else k))
     add("Methods", _e(", ".join(info.get("methods", []) or list(summary.get("methods", {})))))
-    add("Generation device", _e(info.get("device", "?")))
-    for key in ("git_sha", "git", "created", "started", "finished"):
-        if key in info:
+    for name, status in (info.get("method_status") or {}).items():
+        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished"):
+            add(f"  {name}", _e(f"{status.get('status')}: {status.get('reason', '')}"))
+    device = info.get("device", "?")
+    if isinstance(device, dict):
+        device = ", ".join(f"{k}: {v}" for k, v in device.items())
+    add("Generation device", _e(device))
+    for key in ("git_sha", "started", "finished"):
+        if info.get(key):
             add(key.replace("_", " ").capitalize(), _e(info[key]))
     versions = {**(info.get("versions") or {}), **summary.get("versions", {})}
     add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
@@ -83,6 +96,9 @@ def _protocol(content, options) -> str:
 
 def _banners(content) -> str:
     out = []
+    if content.run_info.get("smoke") or (content.run_info.get("config") or {}).get("smoke"):
+        out.append('<div class="bad"><b>Smoke run:</b> methods used tiny untrained models; the numbers are meaningless '
+                   "and only show that every code path works.</div>")
     lpips = content.summary.get("lpips", {})
     if lpips and not lpips.get("available"):
         out.append(f'<div class="bad"><b>LPIPS is unavailable in this report.</b> {_e(lpips.get("message") or lpips.get("reason", ""))} '
@@ -113,7 +129,7 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
     t, caps = content.tables, content.figure_captions
     fig = lambda name: _figure(name, pngs[name], caps.get(name, name)) if name in pngs else ""  # noqa: E731
     grid_names = [n for n in pngs if n.startswith("grid_best_worst_")]
-    title = f"colorbench report — {content.run_info.get('name', content.run.path.name)}"
+    title = f"colorbench report — {content.run_info.get('run') or content.run_info.get('name') or content.run.path.name}"
     sections = [
         ("protocol", "Protocol", _protocol(content, options)),
         ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),
