@@ -164,3 +164,22 @@ def test_cli_score_and_report(tmp_path, sports_dir, capsys):
         _cli(["score", str(root), "--no-fid", "--no-progress", "--require", "lpips"])
     assert _cli(["report", str(root), "--bootstrap", "200"]) == 0
     assert (root / "report.html").exists() and (root / "tables" / "headline.csv").exists()
+
+
+def test_cpu_and_device_paths_agree(real_images):
+    """On CPU SSIM/ΔE come from scikit-image on worker threads; on CUDA from the torch twins. Same numbers."""
+    from colorbench.metrics.scorer import BatchScorer
+
+    class TorchPathScorer(BatchScorer):
+        _numpy_colour = False  # what runs on CUDA, here on the CPU
+
+    truths = [np.array(x) for x in real_images[:3]]
+    preds = [np.ascontiguousarray(x[..., ::-1]) for x in truths[::-1]]
+    cpu, dev = BatchScorer(device="cpu"), TorchPathScorer(device="cpu")
+    a = cpu.score(cpu.prepare_truth(["a", "b", "c"], truths), [0, 1, 2], preds)
+    b = dev.score(dev.prepare_truth(["a", "b", "c"], truths), [0, 1, 2], preds)
+    cpu.close()
+    sub = cpu.score(cpu.prepare_truth(["a", "b", "c"], truths), [2, 0], [preds[2], preds[0]])  # gather path
+    for name in ("psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth"):
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-9, err_msg=name)
+        np.testing.assert_allclose(sub[name], a[name][[2, 0]], rtol=1e-12, err_msg=name)

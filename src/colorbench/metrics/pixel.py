@@ -47,8 +47,8 @@ def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.
     y = _as_float(truth, dtype)
     n, c, h, w = x.shape
     # one valid box filter over the 5 maps at once: [x, y, x², y², xy] stacked along the channel axis
-    stack = torch.cat([x, y, x * x, y * y, x * y], dim=1).reshape(n * 5 * c, 1, h, w)
-    means = F.avg_pool2d(stack, SSIM_WINDOW, stride=1).reshape(n, 5, c, h - SSIM_WINDOW + 1, w - SSIM_WINDOW + 1)
+    stack = torch.stack([x, y, x * x, y * y, x * y], dim=1)
+    means = _box_mean_valid(stack, SSIM_WINDOW)
     ux, uy, uxx, uyy, uxy = means.unbind(dim=1)
     n_px = SSIM_WINDOW * SSIM_WINDOW
     cov_norm = n_px / (n_px - 1.0)
@@ -59,6 +59,17 @@ def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.
     c2 = (SSIM_K2 * DATA_RANGE) ** 2
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
     return s.mean(dim=(2, 3)).mean(dim=1)
+
+
+def _box_mean_valid(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Mean over every full ``size×size`` window of the last two dims (a *valid* box filter), via running sums.
+
+    Two cumulative sums replace a 49-tap average pool: O(1) work per pixel and exact in float64 for 8-bit data.
+    """
+    c = F.pad(x.cumsum(dim=-1), (1, 0))
+    rows = c[..., size:] - c[..., :-size]
+    c = F.pad(rows.cumsum(dim=-2), (0, 0, 1, 0))
+    return (c[..., size:, :] - c[..., :-size, :]) / float(size * size)
 
 
 def _check_pair(pred: torch.Tensor, truth: torch.Tensor, who: str) -> None:
