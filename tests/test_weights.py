@@ -156,3 +156,15 @@ def test_every_registry_entry_is_complete():
         assert (spec.url if spec.source == "url" else spec.hf_repo), spec.name
         if spec.sha256:
             assert len(spec.sha256) == 64
+
+
+def test_interrupted_hf_snapshot_is_not_taken_as_present(tmp_path, monkeypatch):
+    """A snapshot folder missing some of the declared files (an interrupted download) is not 'present'."""
+    from colorbench.weights import _snapshot_complete
+
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "model_index.json").write_text("{}")
+    patterns = ("model_index.json", "unet/*.safetensors")
+    assert not _snapshot_complete(tmp_path, patterns)
+    (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"x")
+    assert _snapshot_complete(tmp_path, patterns)

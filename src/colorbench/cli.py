@@ -15,6 +15,8 @@ from colorbench import __version__
 
 COMMAND_MODULES = [
     "colorbench.cli_core",  # data, weights, methods, run
+    "colorbench.cli_coltran",  # coltran convert / info
+    "colorbench.cli_train",  # train cnn
     "colorbench.cli_eval",  # score, report
 ]
 

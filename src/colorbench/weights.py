@@ -128,8 +128,12 @@ register(WeightSpec(
     relpath="stable-diffusion-v1-5",
     source="hf",
     hf_repo="stable-diffusion-v1-5/stable-diffusion-v1-5",
-    hf_allow_patterns=("model_index.json", "*.json", "*.txt", "unet/*.safetensors", "vae/*.safetensors",
-                       "text_encoder/*.safetensors", "tokenizer/*"),
+    # Only the fp32 safetensors the pipeline loads (~4.3 GB): the repo also holds fp16, non-EMA and .bin copies
+    # (a "*.safetensors" pattern would fetch ~9 GB). fp16 on GPU is a cast at load time.
+    hf_allow_patterns=("model_index.json", "scheduler/scheduler_config.json", "tokenizer/*",
+                       "text_encoder/config.json", "text_encoder/model.safetensors",
+                       "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+                       "vae/config.json", "vae/diffusion_pytorch_model.safetensors"),
     licence="CreativeML Open RAIL-M",
     description="Stable Diffusion 1.5 base model.",
     used_by=("controlnet-canny", "controlnet-canny-img2img"),
@@ -227,10 +231,21 @@ def _hf_present(spec: WeightSpec) -> Path | None:
     except ImportError:
         return None
     try:
-        return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision, allow_patterns=list(spec.hf_allow_patterns or []) or None,
-                                      local_files_only=True))
+        folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
+                                        allow_patterns=list(spec.hf_allow_patterns or []) or None, local_files_only=True))
     except Exception:
         return None
+    return folder if _snapshot_complete(folder, spec.hf_allow_patterns) else None
+
+
+def _snapshot_complete(folder: Path, patterns: tuple[str, ...] | None) -> bool:
+    """An interrupted download leaves a snapshot folder with some files missing: each pattern must match a file."""
+    import fnmatch
+
+    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
+    if not files:
+        return False
+    return all(any(fnmatch.fnmatch(f, pattern) for f in files) for pattern in (patterns or ()))
 
 
 def status(spec_or_name: WeightSpec | str) -> tuple[bool, str]:

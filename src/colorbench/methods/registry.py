@@ -12,7 +12,19 @@ from colorbench.methods.base import Method
 
 # name -> "module:Class"
 _REGISTRY: dict[str, str] = {
+    # the floor
     "gray": "colorbench.methods.gray:GrayBaseline",
+    # CNNs
+    "cnn-original": "colorbench.methods.cnn.original:CnnOriginal",
+    "cnn-lpips": "colorbench.methods.cnn.lpips_cnn:CnnLpips",
+    "cnn-mse": "colorbench.methods.cnn.lpips_cnn:CnnMse",
+    "eccv16": "colorbench.methods.zhang.method:ECCV16Method",
+    "siggraph17": "colorbench.methods.zhang.method:SIGGRAPH17Method",
+    # transformer
+    "coltran": "colorbench.methods.coltran.method:ColTran",
+    # diffusion
+    "controlnet-canny": "colorbench.methods.diffusion.method:ControlNetCanny",
+    "controlnet-canny-img2img": "colorbench.methods.diffusion.method:ControlNetCannyImg2Img",
 }
 
 

@@ -1,0 +1,62 @@
+"""``cnn-lpips`` and ``cnn-mse``: CNNs trained by colorbench (``colorbench train cnn``), LPIPS loss vs MSE on ab.
+
+Both load a checkpoint from ``models/cnn/<name>/best.pt``: option ``checkpoint`` is a name under ``models/cnn/``
+(default ``"lpips"`` / ``"mse"``, what the trainer writes by default), a model folder or a ``.pt`` file.
+
+Example::
+
+    from colorbench.methods import get_method
+    m = get_method("cnn-lpips", checkpoint="lpips")   # after `colorbench train cnn --loss lpips --data DIR`
+    m.load("cuda")
+    rgbs = m.colorize(grays, seed=0)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+from colorbench.methods.cnn.common import CnnMethodBase
+from colorbench.methods.cnn.model import IMPROVED, ColorizationNet
+
+
+class _TrainedCnn(CnnMethodBase):
+    loss: ClassVar[str]
+
+    def __init__(self, *, checkpoint: str | os.PathLike | None = None, **options):
+        super().__init__(**options)
+        self.checkpoint = checkpoint
+        self.meta: dict = {}
+
+    def build_model(self) -> ColorizationNet:
+        if self.smoke:
+            return self.smoke_model(IMPROVED)
+        from colorbench.methods.cnn.checkpoint import load_trained
+
+        model, meta = load_trained(self.checkpoint, default_name=self.loss,
+                                   train_hint=f"colorbench train cnn --loss {self.loss} --data DIR --out {self.loss}")
+        trained_with = meta.get("loss")
+        if trained_with != self.loss:
+            raise ValueError(f"{meta['path']} was trained with loss {trained_with!r}, not {self.loss!r}: "
+                             f"use the 'cnn-{trained_with}' method for it")
+        self.meta = meta
+        return model
+
+    def config(self) -> dict:
+        cfg = {**super().config(), "checkpoint": str(self.checkpoint) if self.checkpoint else None}
+        if self.meta:
+            cfg.update(checkpoint_path=self.meta.get("path"), epoch=self.meta.get("epoch"),
+                       valid_metrics=self.meta.get("metrics"))
+        return cfg
+
+
+class CnnLpips(_TrainedCnn):
+    name = "cnn-lpips"
+    loss = "lpips"
+    description = "CNN (ResNet-18 trunk + upsampler) trained by colorbench with an LPIPS loss (+ optional L1 on ab)."
+
+
+class CnnMse(_TrainedCnn):
+    name = "cnn-mse"
+    loss = "mse"
+    description = "Same CNN trained with MSE on ab: the baseline of the LPIPS-vs-MSE ablation."

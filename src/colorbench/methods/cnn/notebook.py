@@ -1,0 +1,63 @@
+"""Helpers for notebook 01 (no logic lives in the notebook): load a CNN method and colorize a few images.
+
+Example::
+
+    from colorbench.methods.cnn.notebook import colorize_examples, show_examples
+    panels = colorize_examples(["cnn-original", "cnn-lpips"], image_paths[:4])
+    show_examples(panels)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+
+def load_cnn(name: str = "cnn-original", device: str | None = None, **options):
+    """``get_method(name, **options)`` loaded on ``device`` (default: cuda when available)."""
+    import torch
+
+    from colorbench.methods.registry import get_method
+
+    method = get_method(name, **options)
+    method.load(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return method
+
+
+def colorize_examples(methods: Sequence[str | object], image_paths: Sequence[str | os.PathLike],
+                      device: str | None = None) -> dict[str, list[np.ndarray]]:
+    """``{"truth": [...], "gray": [...], <method>: [...]}`` — L-merged outputs as the runner writes them.
+
+    ``methods``: registry names (loaded here) or CNN method objects (loaded here if they are not yet).
+    """
+    from colorbench.color import gray_to_rgb, merge_luminance, to_gray
+    from colorbench.data.images import load_image
+
+    truth = [load_image(p).rgb for p in image_paths]
+    grays = [to_gray(rgb) for rgb in truth]
+    panels: dict[str, list[np.ndarray]] = {"truth": truth, "gray": [gray_to_rgb(g) for g in grays]}
+    for m in methods:
+        method = load_cnn(m, device) if isinstance(m, str) else m
+        if getattr(method, "predictor", True) is None:
+            method.load(device or "cpu")
+        raw = method.colorize(grays, seed=0)
+        panels[method.name] = [merge_luminance(g, r) for g, r in zip(grays, raw)]
+    return panels
+
+
+def show_examples(panels: dict[str, list[np.ndarray]], *, size: float = 2.4):
+    """A grid: one row per image, one column per entry of :func:`colorize_examples`; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    columns = list(panels)
+    rows = len(panels[columns[0]])
+    fig, axes = plt.subplots(rows, len(columns), figsize=(size * len(columns), size * rows), squeeze=False)
+    for c, name in enumerate(columns):
+        for r in range(rows):
+            axes[r][c].imshow(panels[name][r])
+            axes[r][c].axis("off")
+        axes[0][c].set_title(name, fontsize=9)
+    fig.tight_layout()
+    return fig

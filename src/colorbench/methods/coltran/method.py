@@ -1,0 +1,154 @@
+"""``coltran``: Google's ColTran (Kumar, Weissenborn, Kalchbrenner, ICLR 2021) as a colorbench method.
+
+Any input size -> the official preprocessing (centre square crop, area resize to 256 and 64 px) -> colorizer
+(autoregressive, 512 coarse colours at 64x64) -> colour upsampler -> spatial upsampler (256x256) -> the result
+placed on a canvas with the input's aspect ratio (:func:`~.pipeline.place_on_input_canvas`: outside the centre
+square ColTran has no colour, so those pixels stay gray).
+
+Default sampler: ``official=True`` — the official algorithm including its row-only conditioning quirk, because
+colorbench evaluates ColTran as released and published (the paper's samples and FID come from that sampler); the
+``official=False`` variant (the distribution the model was trained on) is an option to compare. The upsamplers are
+argmax, as in the official ``custom_colorize.py``. ``mode="sample"`` (official default) draws each image from its
+own item seed, so K samples per image come from K item seeds.
+
+Weights: converted safetensors in ``$COLORBENCH_MODELS/coltran/``; if absent, the release
+(``coltran-release``, unpacked to ``$COLORBENCH_MODELS/coltran/release``) is converted once (needs TensorFlow).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from colorbench.methods.base import Method, check_grays, item_seed
+from colorbench.methods.coltran.sampler import MODES
+
+KINDS = ("colorizer", "color_upsampler", "spatial_upsampler")
+
+
+def converted_dir() -> Path:
+    from colorbench.paths import models_dir
+
+    return models_dir() / "coltran"
+
+
+def ensure_converted(folder: Path | None = None, *, download: bool = True) -> Path:
+    """The folder with the three converted models; converts the release (downloading it if needed) when absent."""
+    from colorbench import weights
+    from colorbench.methods.coltran.convert import convert_release, converted_paths
+
+    folder = Path(folder) if folder else converted_dir()
+    if all(p.is_file() for kind in KINDS for p in converted_paths(folder, kind)):
+        return folder
+    release = weights.ensure("coltran-release", download=download)
+    try:
+        convert_release(release, folder)  # TensorFlow is imported in there, and only there
+    except ImportError as exc:
+        raise weights.WeightsUnavailable(
+            weights.get_spec("coltran-release"),
+            f"the release at {release} must be converted once (`colorbench coltran convert`): {exc}") from None
+    return folder
+
+
+class ColTran(Method):
+    name = "coltran"
+    stochastic = True
+    heavy_on_cpu = True  # the full autoregressive colorizer takes minutes per image on a CPU
+    description = "Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers, exact port."
+
+    def __init__(self, mode: str = "sample", temperature: float = 1.0, official: bool = True, batch_size: int = 32,
+                 dtype: str = "float32", cuda_graph: bool = True, compile: bool = False, tf32: bool = True,
+                 upsampler_batch: int = 8, cpu_threads: int | None = None, smoke: bool = False):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"coltran: mode must be one of {MODES}, got {mode!r}")
+        if not temperature > 0:
+            raise ValueError(f"coltran: temperature must be > 0, got {temperature}")
+        self.mode, self.temperature, self.official = mode, float(temperature), bool(official)
+        self.batch_size, self.upsampler_batch = max(1, int(batch_size)), int(upsampler_batch)
+        self.dtype, self.cuda_graph, self.compile, self.tf32 = dtype, cuda_graph, compile, tf32
+        self.cpu_threads = cpu_threads
+        self.smoke = smoke
+        self.pipeline = None
+        self._source = None
+        if smoke:
+            self.description = "ColTran smoke: untrained, numbers meaningless (tiny random models)."
+
+    def weights(self) -> list[str]:
+        return [] if self.smoke else ["coltran-release"]
+
+    def load(self, device: str) -> None:
+        from colorbench.methods.coltran.pipeline import ColTranPipeline
+
+        self.device = device
+        on_cuda = device.startswith("cuda")
+        options = dict(device=device, dtype=self.dtype if on_cuda else "float32",
+                       cuda_graph=self.cuda_graph and on_cuda, compile=self.compile and on_cuda,
+                       upsampler_batch=self.upsampler_batch)
+        if on_cuda and self.tf32:
+            import torch
+
+            torch.backends.cuda.matmul.allow_tf32 = True  # float32 matmuls on tensor cores (CUDA only)
+            torch.backends.cudnn.allow_tf32 = True
+        if self.smoke:
+            self.pipeline = ColTranPipeline.smoke(**options)
+            self._source = "smoke (random init)"
+        else:
+            folder = ensure_converted()
+            self.pipeline = ColTranPipeline.from_converted(folder, **options)
+            self._source = str(folder)
+
+    def colorize(self, grays: list[np.ndarray], *, seed: int, item_seeds: Sequence[int] | None = None,
+                 labels: Sequence[str | None] | None = None) -> list[np.ndarray]:
+        from colorbench.methods.coltran.pipeline import place_on_input_canvas
+
+        check_grays(grays, self.name)
+        if self.pipeline is None:
+            raise RuntimeError("coltran: call load(device) before colorize")
+        seeds = list(item_seeds) if item_seeds is not None else [item_seed(seed, f"#{i}") for i in range(len(grays))]
+        self.stage_seconds = {}
+        outputs: list[np.ndarray] = []
+        with self._threads():
+            for start in range(0, len(grays), self.batch_size):
+                chunk = grays[start:start + self.batch_size]
+                result = self.pipeline.run(chunk, mode=self.mode, temperature=self.temperature,
+                                           seeds=seeds[start:start + self.batch_size], official=self.official)
+                for stage, secs in result.seconds.items():
+                    self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + secs
+                t0 = time.perf_counter()
+                outputs += [place_on_input_canvas(g, rgb) for g, rgb in zip(chunk, result.rgb_256)]
+                self.stage_seconds["postprocess"] = self.stage_seconds.get("postprocess", 0.0) + time.perf_counter() - t0
+        return outputs
+
+    @contextmanager
+    def _threads(self) -> Iterator[None]:
+        if self.cpu_threads is None or self.device.startswith("cuda"):
+            yield
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(int(self.cpu_threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    def config(self) -> dict:
+        cfg = {"mode": self.mode, "temperature": self.temperature, "official": self.official,
+               "batch_size": self.batch_size, "dtype": self.dtype, "cuda_graph": self.cuda_graph,
+               "compile": self.compile, "upsamplers": "argmax", "weights": self._source}
+        if self.smoke:
+            cfg["smoke"] = True
+        return cfg
+
+    def unload(self) -> None:
+        self.pipeline = None
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()

@@ -1,0 +1,183 @@
+"""The three ColTran stages chained, on numpy images: the notebook-level API.
+
+Example (tiny random models; the real ones come from :meth:`ColTranPipeline.from_converted`)::
+
+    >>> import numpy as np
+    >>> pipe = ColTranPipeline.smoke()
+    >>> out = pipe.run([np.full((80, 120), 100, np.uint8)], mode="argmax")
+    >>> out.coarse_rgb_64.shape, out.rgb_64.shape, out.rgb_256.shape
+    ((1, 64, 64, 3), (1, 64, 64, 3), (1, 256, 256, 3))
+
+Stage by stage (``gray_inputs`` gives the official 256/64 px grays of any photo)::
+
+    g256, g64 = preprocess.gray_inputs(gray)
+    bins = pipe.colorize_coarse(g64[None], mode="sample", seeds=[1])      # (1, 64, 64) bins, 512 colours
+    rgb64 = pipe.upsample_color(bins, g64[None])                           # (1, 64, 64, 3) uint8
+    rgb256 = pipe.upsample_spatial(rgb64, g256[None])                      # (1, 256, 256, 3) uint8
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from colorbench.methods.coltran import preprocess as P
+from colorbench.methods.coltran.config import smoke_config
+from colorbench.methods.coltran.models import build_model
+from colorbench.methods.coltran.sampler import sample_colorizer
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class StageOutputs:
+    """Every stage's output for a batch (numpy, NHWC)."""
+
+    gray_256: np.ndarray  # (N, 256, 256) int32: the official 256 px gray (centre crop, area resize)
+    gray_64: np.ndarray  # (N, 64, 64) int32
+    coarse_bins: np.ndarray  # (N, 64, 64) int64, stage 1 (colorizer), 512 colours
+    coarse_rgb_64: np.ndarray  # (N, 64, 64, 3) uint8, stage 1 as RGB (multiples of 32)
+    rgb_64: np.ndarray  # (N, 64, 64, 3) uint8, stage 2 (colour upsampler)
+    rgb_256: np.ndarray  # (N, 256, 256, 3) uint8, stage 3 (spatial upsampler)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class ColTranPipeline:
+    """Colorizer -> colour upsampler -> spatial upsampler, on one device.
+
+    ``dtype`` "bfloat16"/"float16" runs the models in half precision (CUDA; sampling still draws from float32
+    logits); ``cuda_graph`` replays the colorizer's per-pixel step from a CUDA graph; ``compile`` wraps the
+    upsamplers' encoders in ``torch.compile``; ``upsampler_batch`` bounds the spatial upsampler's memory
+    (256x256x512 activations per channel and image).
+    """
+
+    def __init__(self, colorizer, color_upsampler, spatial_upsampler, *, device: str | torch.device = "cpu",
+                 dtype: str = "float32", cuda_graph: bool = False, compile: bool = False, upsampler_batch: int = 8,
+                 smoke: bool = False):
+        self.device = torch.device(device)
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+        if dtype != "float32" and self.device.type != "cuda":
+            raise ValueError(f"dtype={dtype!r} is for CUDA; on {self.device} use float32")
+        if (cuda_graph or compile) and self.device.type != "cuda":
+            raise ValueError("cuda_graph/compile are CUDA options")
+        self.dtype = DTYPES[dtype]
+        self.colorizer = colorizer.to(self.device, self.dtype).eval()
+        self.color_upsampler = color_upsampler.to(self.device, self.dtype).eval()
+        self.spatial_upsampler = spatial_upsampler.to(self.device, self.dtype).eval()
+        self.cuda_graph = cuda_graph
+        self.upsampler_batch = max(1, int(upsampler_batch))
+        self.smoke = smoke
+        if compile:
+            self.color_upsampler.encoder = torch.compile(self.color_upsampler.encoder, dynamic=False)
+            self.spatial_upsampler.encoder = torch.compile(self.spatial_upsampler.encoder, dynamic=False)
+
+    # -- construction
+    @classmethod
+    def from_converted(cls, folder: str | Path, **options) -> "ColTranPipeline":
+        """Load ``{colorizer,color_upsampler,spatial_upsampler}.safetensors`` (+ .json) written by the converter."""
+        from colorbench.methods.coltran.convert import load_converted
+
+        return cls(*(load_converted(folder, kind) for kind in ("colorizer", "color_upsampler", "spatial_upsampler")),
+                   **options)
+
+    @classmethod
+    def smoke(cls, seed: int = 0, **options) -> "ColTranPipeline":
+        """Tiny randomly initialised models (seconds on CPU). Untrained: outputs are meaningless."""
+        models = [build_model(smoke_config(kind), init="random", seed=seed + i)
+                  for i, kind in enumerate(("colorizer", "color_upsampler", "spatial_upsampler"))]
+        return cls(*models, smoke=True, **options)
+
+    # -- stages
+    @torch.no_grad()
+    def colorize_coarse(self, gray_64: np.ndarray, *, mode: str = "sample", temperature: float = 1.0,
+                        seeds: Sequence[int] | None = None, official: bool = True, cached: bool = True) -> np.ndarray:
+        """Stage 1: (N, 64, 64) gray ints -> (N, 64, 64) coarse bins (0..511)."""
+        gray = torch.as_tensor(np.asarray(gray_64)).to(self.device)
+        out = sample_colorizer(self.colorizer, gray, mode=mode, temperature=temperature, official=official,
+                               seeds=seeds, cached=cached, cuda_graph=self.cuda_graph and cached)
+        return out.bins.cpu().numpy()
+
+    @torch.no_grad()
+    def upsample_color(self, coarse_bins: np.ndarray, gray_64: np.ndarray) -> np.ndarray:
+        """Stage 2 (argmax, as the official pipeline): coarse bins (N, 64, 64) -> uint8 RGB (N, 64, 64, 3)."""
+        bits = torch.as_tensor(P.bins_to_labels(coarse_bins)).to(self.device)
+        gray = torch.as_tensor(np.asarray(gray_64)).to(self.device)
+        return self.color_upsampler.predict(bits, gray).cpu().numpy()
+
+    @torch.no_grad()
+    def upsample_spatial(self, rgb_64: np.ndarray, gray_256: np.ndarray) -> np.ndarray:
+        """Stage 3 (argmax): uint8 RGB (N, 64, 64, 3) + gray (N, 256, 256) -> uint8 RGB (N, 256, 256, 3)."""
+        out = []
+        for start in range(0, len(rgb_64), self.upsampler_batch):
+            chunk = np.asarray(rgb_64[start:start + self.upsampler_batch])
+            up = torch.as_tensor(P.upsample_replicate(chunk, batched=True).astype(np.int64)).to(self.device)
+            gray = torch.as_tensor(np.asarray(gray_256[start:start + self.upsampler_batch])).to(self.device)
+            out.append(self.spatial_upsampler.predict(up, gray).cpu().numpy())
+        return np.concatenate(out)
+
+    def run(self, grays: Sequence[np.ndarray], *, mode: str = "sample", temperature: float = 1.0,
+            seeds: Sequence[int] | None = None, official: bool = True, cached: bool = True) -> StageOutputs:
+        """All stages on uint8 ``HxW`` grays of any size (official preprocessing: centre crop, area resize)."""
+        seconds: dict[str, float] = {}
+        with self._timed("preprocess", seconds):
+            pairs = [P.gray_inputs(g) for g in grays]
+            g256 = np.stack([p[0] for p in pairs])
+            g64 = np.stack([p[1] for p in pairs])
+        with self._timed("colorizer", seconds):
+            bins = self.colorize_coarse(g64, mode=mode, temperature=temperature, seeds=seeds, official=official,
+                                        cached=cached)
+        with self._timed("color_upsampler", seconds):
+            rgb64 = self.upsample_color(bins, g64)
+        with self._timed("spatial_upsampler", seconds):
+            rgb256 = self.upsample_spatial(rgb64, g256)
+        return StageOutputs(g256, g64, bins, P.bins_to_rgb(bins), rgb64, rgb256, seconds)
+
+    def samples(self, gray: np.ndarray, k: int, *, seed: int = 0, temperature: float = 1.0,
+                official: bool = True) -> StageOutputs:
+        """``k`` samples of one uint8 gray image (item seeds ``item_seed(seed, "k<i>")``), every stage kept."""
+        from colorbench.methods.base import item_seed
+
+        return self.run([gray] * k, mode="sample", temperature=temperature, official=official,
+                        seeds=[item_seed(seed, f"k{i}") for i in range(k)])
+
+    @contextmanager
+    def _timed(self, name: str, into: dict[str, float]) -> Iterator[None]:
+        _sync(self.device)
+        t0 = time.perf_counter()
+        yield
+        _sync(self.device)
+        into[name] = into.get(name, 0.0) + time.perf_counter() - t0
+
+
+def place_on_input_canvas(gray: np.ndarray, rgb_256: np.ndarray) -> np.ndarray:
+    """Return ColTran's 256x256 centre-crop result aligned with the whole input.
+
+    ColTran only sees the centre square of a non-square photo. The output has the input's aspect ratio at ColTran's
+    scale (the crop's side -> 256 px): the crop region holds the colorized result, the parts ColTran never saw hold the
+    input's gray (no colour), so L-merging puts every colour where it belongs. Square inputs get the 256x256 output
+    unchanged.
+    """
+    h, w = gray.shape
+    side = min(h, w)
+    if h == w:
+        return rgb_256
+    scale = 256.0 / side
+    out_h, out_w = int(round(h * scale)), int(round(w * scale))
+    canvas = np.repeat(np.clip(np.round(P.resize_area(gray, (out_h, out_w))), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    top = int(round((h - side) // 2 * scale))
+    left = int(round((w - side) // 2 * scale))
+    top, left = min(top, out_h - 256), min(left, out_w - 256)
+    canvas[top:top + 256, left:left + 256] = rgb_256
+    return canvas

@@ -1,0 +1,241 @@
+"""Loading Stable Diffusion 1.5 + a Canny ControlNet: hub ids and local folders through one code path.
+
+``resolve_weights`` turns a source into a local folder: an existing folder is used as is; a Hugging Face id goes
+through :func:`colorbench.weights.ensure` (huggingface_hub's cache, ``$HF_HOME``; no network when present;
+``HF_HUB_OFFLINE=1`` / ``COLORBENCH_OFFLINE=1`` forbid downloads). Ids declared in the weights registry (``sd15``,
+``controlnet-canny-sd15``) use their declared file patterns; other ids (e.g. ``lllyasviel/control_v11p_sd15_canny``)
+get the same patterns for their role. Either way the folder is then read with diffusers' ``from_pretrained`` — so a
+tiny model saved with ``save_pretrained`` exercises exactly what the real weights go through.
+
+Speed and memory: fp16 on CUDA (fp32 on CPU, warned: minutes per image), PyTorch SDPA attention (diffusers' default
+with torch 2), a multistep scheduler (UniPC or DPM-Solver++ 2M; 20 steps is plenty), channels_last on CUDA, VAE
+slicing (decode one image at a time: lower peak memory at batch > 1 for a negligible cost), optional
+``torch.compile`` of the UNet and ControlNet, optional ``enable_model_cpu_offload`` for small GPUs. The safety
+checker is not loaded: on a benchmark of sports photos its false positives would black out outputs and corrupt the
+scores.
+
+Example::
+
+    >>> from colorbench.methods.diffusion.tiny import save_tiny_weights
+    >>> import tempfile
+    >>> base, controlnet = save_tiny_weights(tempfile.mkdtemp())
+    >>> pipe = load_pipeline("txt2img", base, controlnet, device="cpu")
+    >>> type(pipe).__name__
+    'StableDiffusionControlNetPipeline'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+from colorbench import weights
+from colorbench.weights import WeightSpec, WeightsUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+DEFAULT_CONTROLNET_MODEL = "lllyasviel/sd-controlnet-canny"
+# The registry entry whose file patterns a hub id of each role uses.
+_ROLE_SPEC = {"base": "sd15", "controlnet": "controlnet-canny-sd15"}
+_ROLE_WORDS = {"base": ("Stable Diffusion 1.5 model", "base_model", "model_index.json"),
+               "controlnet": ("ControlNet", "controlnet_model", "config.json")}
+SCHEDULERS = ("unipc", "dpmpp-2m")
+PIPELINE_KINDS = ("txt2img", "img2img")
+DTYPES = ("auto", "float16", "bfloat16", "float32")
+
+_LOCAL_FIX = ("Fixes: with network access run the same command once (files are cached in $HF_HOME); offline, copy "
+              "a Hugging Face cache that has them and point HF_HOME at it (HF_HUB_OFFLINE=1 then keeps "
+              "huggingface_hub off the network); or download the folder anywhere and pass its path as {option}.")
+
+
+class DiffusionWeightsError(WeightsUnavailable):
+    """The base model or ControlNet could not be had or read; the message says which, why, and the fixes."""
+
+    def __init__(self, spec: WeightSpec, message: str):  # noqa: D107 — own message, not WeightsUnavailable's
+        RuntimeError.__init__(self, message)
+        self.spec = spec
+        self.reason = message
+
+
+class DiffusionOutOfMemory(RuntimeError):
+    """CUDA ran out of memory while generating; the message lists the fixes."""
+
+
+def looks_like_hub_id(source: str) -> bool:
+    parts = source.split("/")
+    return (len(parts) == 2 and all(parts) and not source.startswith((".", "~"))
+            and "\\" not in source and ":" not in source)
+
+
+def _spec_for(source: str, role: str) -> WeightSpec:
+    for spec in weights.REGISTRY.values():
+        if spec.source == "hf" and spec.hf_repo == source:
+            return spec
+    template = weights.get_spec(_ROLE_SPEC[role])
+    return replace(template, name=f"hf:{source}", relpath=source.replace("/", "--"), hf_repo=source,
+                   hf_revision=None, sha256=None, size=None, licence="see the model card",
+                   description=f"{role} {source} (not in the registry)")
+
+
+def resolve_weights(source: str | Path, role: str, *, download: bool = True) -> Path:
+    """Local folder for ``source`` (a folder, or a Hugging Face id fetched into the HF cache) of ``role``.
+
+    ``role`` is ``"base"`` (a Stable Diffusion 1.5 folder with ``model_index.json``) or ``"controlnet"``.
+    Raises :class:`DiffusionWeightsError` with the fixes when it cannot be had.
+    """
+    if role not in _ROLE_SPEC:
+        raise ValueError(f"role must be one of {tuple(_ROLE_SPEC)}, got {role!r}")
+    what, option, marker = _ROLE_WORDS[role]
+    text = str(source)
+    local = Path(text).expanduser()
+    if local.is_dir():
+        folder = local
+    elif isinstance(source, Path) or local.exists() or not looks_like_hub_id(text):
+        spec = WeightSpec(name=f"local:{text}", relpath=text, source="url")
+        raise DiffusionWeightsError(spec, f"the {what} folder {local.resolve()} does not exist (or is not a folder); "
+                                          f"pass an existing folder or a Hugging Face id as {option}")
+    else:
+        spec = _spec_for(text, role)
+        try:
+            folder = weights.ensure(spec, download=download)
+        except WeightsUnavailable as exc:
+            raise DiffusionWeightsError(spec, f"the {what} {text!r} is not available: {exc.reason}. "
+                                              + _LOCAL_FIX.format(option=option)
+                                              + f" (If {text!r} was meant as a local folder: {local.resolve()} "
+                                                "does not exist.)") from None
+    if not (folder / marker).is_file():
+        raise DiffusionWeightsError(WeightSpec(name=f"local:{folder}", relpath=str(folder)),
+                                    f"{folder} is not a diffusers {what} folder: it has no {marker}. "
+                                    + _LOCAL_FIX.format(option=option))
+    return folder
+
+
+def resolve_dtype(dtype: str, device: str):
+    """``auto``: float16 on CUDA, float32 elsewhere (half precision on CPU is slow and poorly supported)."""
+    import torch
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    if dtype == "auto":
+        return torch.float16 if str(device).startswith("cuda") else torch.float32
+    return getattr(torch, dtype)
+
+
+def make_scheduler(name: str, config):
+    """UniPC (default) or DPM-Solver++ 2M, both deterministic multistep solvers good at ~20 steps."""
+    from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
+
+    if name == "unipc":
+        return UniPCMultistepScheduler.from_config(config)
+    if name == "dpmpp-2m":
+        return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2)
+    raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
+
+
+def _downloads_allowed(download: bool) -> bool:
+    return download and os.environ.get("HF_HUB_OFFLINE") != "1" and os.environ.get("COLORBENCH_OFFLINE") != "1"
+
+
+def _load_part(source, role: str, download: bool, load):
+    """Resolve ``source`` and ``load(folder)``; a hub snapshot that fails to read is completed and read once more.
+
+    An interrupted download leaves a snapshot folder with files missing, which the cache look-up still reports as
+    present; huggingface_hub's ``snapshot_download`` fetches just the missing files.
+    """
+    folder = resolve_weights(source, role, download=download)
+    try:
+        return _read(role, folder, load)
+    except DiffusionWeightsError:
+        local = Path(str(source)).expanduser()
+        if local.is_dir() or not _downloads_allowed(download):
+            raise
+    from huggingface_hub import snapshot_download
+
+    spec = _spec_for(str(source), role)
+    log.warning("%s looks incomplete in the Hugging Face cache; fetching the missing files", source)
+    try:
+        folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
+                                        allow_patterns=list(spec.hf_allow_patterns or []) or None))
+    except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
+        raise DiffusionWeightsError(spec, f"the {_ROLE_WORDS[role][0]} {source!r} is incomplete in the Hugging Face "
+                                          f"cache and completing it failed ({type(exc).__name__}: {exc}). "
+                                          + _LOCAL_FIX.format(option=_ROLE_WORDS[role][1])) from None
+    return _read(role, folder, load)
+
+
+def _read(role: str, folder: Path, load):
+    what, option, _ = _ROLE_WORDS[role]
+    try:
+        return load(folder)
+    except (OSError, ValueError, KeyError, EnvironmentError) as exc:
+        raise DiffusionWeightsError(WeightSpec(name=f"local:{folder}", relpath=str(folder)),
+                                    f"could not read the {what} in {folder} ({type(exc).__name__}: {exc}); "
+                                    f"the folder is incomplete or not a diffusers {what}. "
+                                    + _LOCAL_FIX.format(option=option)) from None
+
+
+def load_pipeline(kind: str, base_model: str | Path = DEFAULT_BASE_MODEL,
+                  controlnet_model: str | Path = DEFAULT_CONTROLNET_MODEL, *, device: str = "cpu",
+                  dtype: str = "auto", scheduler: str = "unipc", cpu_offload: bool = False,
+                  channels_last: bool | None = None, compile: bool = False, vae_slicing: bool = True,
+                  download: bool = True, warn_cpu: bool = True):
+    """A ready ``StableDiffusionControlNet(Img2Img)Pipeline`` on ``device``. ``kind``: ``txt2img`` or ``img2img``."""
+    import torch
+    from diffusers import ControlNetModel, StableDiffusionControlNetImg2ImgPipeline, StableDiffusionControlNetPipeline
+
+    if kind not in PIPELINE_KINDS:
+        raise ValueError(f"kind must be one of {PIPELINE_KINDS}, got {kind!r}")
+    device = str(device)
+    on_cuda = device.startswith("cuda")
+    if cpu_offload and not on_cuda:
+        raise ValueError(f"cpu_offload needs a CUDA device, got device={device!r}")
+    torch_dtype = resolve_dtype(dtype, device)
+    if warn_cpu and device == "cpu":
+        warnings.warn("Stable Diffusion on CPU runs in float32 and takes minutes per image at 512²; "
+                      "use a CUDA GPU (e.g. Colab's T4) for real runs.", RuntimeWarning, stacklevel=2)
+    dtype_kw = {_dtype_keyword(): torch_dtype}
+    pipeline_class = StableDiffusionControlNetPipeline if kind == "txt2img" else StableDiffusionControlNetImg2ImgPipeline
+    controlnet = _load_part(controlnet_model, "controlnet", download,
+                            lambda folder: ControlNetModel.from_pretrained(folder, **dtype_kw))
+    pipe = _load_part(base_model, "base", download,
+                      lambda folder: pipeline_class.from_pretrained(folder, controlnet=controlnet, **dtype_kw,
+                                                                    safety_checker=None, feature_extractor=None,
+                                                                    requires_safety_checker=False))
+    pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)  # the runner shows progress over batches
+    if vae_slicing:
+        pipe.vae.enable_slicing()
+    if channels_last if channels_last is not None else on_cuda:
+        for module in (pipe.unet, pipe.controlnet, pipe.vae):
+            module.to(memory_format=torch.channels_last)
+    if cpu_offload:
+        index = torch.device(device).index
+        pipe.enable_model_cpu_offload(gpu_id=index if index is not None else 0)
+    else:
+        pipe.to(device)
+    if compile:
+        pipe.unet = torch.compile(pipe.unet)
+        pipe.controlnet = torch.compile(pipe.controlnet)
+    if attention_kind(pipe) != "sdpa":
+        log.warning("attention is not PyTorch SDPA (%s); expect slower, hungrier generation", attention_kind(pipe))
+    return pipe
+
+
+def _dtype_keyword() -> str:
+    """Recent diffusers renamed ``torch_dtype`` to ``dtype`` (the old name warns); older releases know only the old."""
+    try:
+        from diffusers.utils.deprecation_utils import _resolve_dtype  # noqa: F401 — present where ``dtype`` exists
+    except ImportError:
+        return "torch_dtype"
+    return "dtype"
+
+
+def attention_kind(pipe) -> str:
+    """``"sdpa"`` when every UNet attention uses PyTorch's scaled_dot_product_attention, else the processor names."""
+    unet = getattr(pipe.unet, "_orig_mod", pipe.unet)  # see through torch.compile
+    names = sorted({type(p).__name__ for p in unet.attn_processors.values()})
+    return "sdpa" if names == ["AttnProcessor2_0"] else ",".join(names)

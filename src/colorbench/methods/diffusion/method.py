@@ -1,0 +1,248 @@
+"""``controlnet-canny`` and ``controlnet-canny-img2img``: Stable Diffusion 1.5 steered by Canny edges of the input.
+
+For each gray input: frame it on the pipeline's square canvas (:mod:`.framing`: padding keeps the aspect ratio),
+take its Canny edges (:mod:`.edges`), build its prompt (:mod:`.prompts`, label-aware if asked), and generate with
+a generator seeded from that image's own seed — so an image's output does not depend on which batch it was in, and
+any image can be regenerated alone. The padding is cropped off and the raw generated RGB returned at canvas scale
+(e.g. 512×512 for a square input); the runner resizes its ab to the input and keeps the input's L (L-merge).
+
+The img2img variant starts denoising from the gray photo itself (``strength`` of the way back to noise) instead of
+pure noise, still steered by the same edges and prompts.
+
+Example (the tiny untrained model; real weights: drop ``smoke=True``)::
+
+    >>> import numpy as np
+    >>> method = ControlNetCanny(smoke=True, steps=2)
+    >>> method.load("cpu")
+    >>> raw = method.colorize([np.full((48, 80), 128, np.uint8)], seed=0, labels=["basketball"])
+    >>> raw[0].shape   # long side fills the 64² smoke canvas; aspect kept
+    (38, 64, 3)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from colorbench.methods.base import Method, check_grays, item_seed
+from colorbench.methods.diffusion import edges as edges_mod
+from colorbench.methods.diffusion import prompts as prompts_mod
+from colorbench.methods.diffusion.framing import ASPECT_MODES, Framing
+from colorbench.methods.diffusion.loading import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_CONTROLNET_MODEL,
+    DiffusionOutOfMemory,
+    attention_kind,
+    load_pipeline,
+)
+
+DEFAULT_RESOLUTION = 512
+SMOKE_RESOLUTION = 64  # the tiny model's canvas unless a resolution is given
+SMOKE_DESCRIPTION = "smoke: untrained, numbers meaningless"
+
+
+class ControlNetCanny(Method):
+    name = "controlnet-canny"
+    stochastic = True
+    heavy_on_cpu = True  # minutes per 512² image on a CPU: not part of the automatic CPU selection
+    description = ("Stable Diffusion 1.5 + Canny ControlNet (diffusers): generated from noise, steered by the "
+                   "input's edges and a prompt; L-merged onto the input.")
+    pipeline_kind = "txt2img"
+
+    def __init__(
+        self,
+        *,
+        base_model: str = DEFAULT_BASE_MODEL,
+        controlnet_model: str = DEFAULT_CONTROLNET_MODEL,
+        preset: str | None = prompts_mod.DEFAULT_PRESET,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        unknown_label: str = prompts_mod.DEFAULT_UNKNOWN_LABEL,
+        resolution: int | None = None,
+        aspect: str = "pad",
+        canny_low: int = edges_mod.DEFAULT_LOW_THRESHOLD,
+        canny_high: int = edges_mod.DEFAULT_HIGH_THRESHOLD,
+        steps: int = 20,
+        guidance_scale: float = 7.5,
+        controlnet_scale: float = 1.0,
+        scheduler: str = "unipc",
+        batch_size: int = 4,
+        dtype: str = "auto",
+        cpu_offload: bool = False,
+        channels_last: bool | None = None,
+        compile: bool = False,
+        vae_slicing: bool = True,
+        download: bool = True,
+        smoke: bool = False,
+    ) -> None:
+        super().__init__()
+        prompts_mod.resolve_templates(preset, prompt, negative_prompt)  # fail at construction, not mid-run
+        if aspect not in ASPECT_MODES:
+            raise ValueError(f"aspect must be one of {ASPECT_MODES}, got {aspect!r}")
+        if steps < 1 or batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1, got steps={steps}, batch_size={batch_size}")
+        self.base_model, self.controlnet_model = str(base_model), str(controlnet_model)
+        self.preset, self.prompt, self.negative_prompt, self.unknown_label = preset, prompt, negative_prompt, unknown_label
+        self.resolution = edges_mod.check_resolution(resolution or (SMOKE_RESOLUTION if smoke else DEFAULT_RESOLUTION))
+        self.aspect = aspect
+        self.canny_low, self.canny_high = int(canny_low), int(canny_high)
+        self.steps, self.guidance_scale, self.controlnet_scale = int(steps), float(guidance_scale), float(controlnet_scale)
+        self.scheduler, self.batch_size, self.dtype = scheduler, int(batch_size), dtype
+        self.cpu_offload, self.channels_last, self.compile, self.vae_slicing = cpu_offload, channels_last, compile, vae_slicing
+        self.download, self.smoke = download, smoke
+        if smoke:
+            self.description = f"{type(self).description} [{SMOKE_DESCRIPTION}]"
+        self.pipe = None
+
+    # ------------------------------------------------------------------------------------------------ loading
+    def weights(self) -> list[str]:
+        if self.smoke:
+            return []
+        from colorbench.weights import REGISTRY
+
+        return [s.name for s in REGISTRY.values() if s.source == "hf" and s.hf_repo in (self.base_model, self.controlnet_model)]
+
+    def load(self, device: str) -> None:
+        self.device = str(device)
+        options = dict(device=self.device, dtype=self.dtype, scheduler=self.scheduler, cpu_offload=self.cpu_offload,
+                       channels_last=self.channels_last, compile=self.compile, vae_slicing=self.vae_slicing)
+        if self.smoke:
+            from colorbench.methods.diffusion.tiny import save_tiny_weights
+
+            # The tiny model goes through save_pretrained/from_pretrained like real weights: one loading path.
+            with tempfile.TemporaryDirectory(prefix="colorbench-tiny-sd-") as folder:
+                base, controlnet = save_tiny_weights(folder)
+                self.pipe = load_pipeline(self.pipeline_kind, base, controlnet, warn_cpu=False, **options)
+        else:
+            self.pipe = load_pipeline(self.pipeline_kind, self.base_model, self.controlnet_model,
+                                      download=self.download, **options)
+
+    def unload(self) -> None:
+        self.pipe = None
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+    # ------------------------------------------------------------------------------------------------ running
+    def build_prompts(self, labels: Sequence[str | None]) -> tuple[list[str], list[str]]:
+        return prompts_mod.build_prompts(labels, self.preset, self.prompt, self.negative_prompt, self.unknown_label)
+
+    def colorize(
+        self,
+        grays: list[np.ndarray],
+        *,
+        seed: int,
+        item_seeds: Sequence[int] | None = None,
+        labels: Sequence[str | None] | None = None,
+    ) -> list[np.ndarray]:
+        check_grays(grays, self.name)
+        if self.pipe is None:
+            raise RuntimeError(f"{self.name}: call load(device) before colorize")
+        n = len(grays)
+        seeds = list(item_seeds) if item_seeds is not None else [item_seed(seed, f"#{i}") for i in range(n)]
+        labels = list(labels) if labels is not None else [None] * n
+        if len(seeds) != n or len(labels) != n:
+            raise ValueError(f"{self.name}: {n} images but {len(seeds)} seeds and {len(labels)} labels")
+        self.stage_seconds = {"edges": 0.0, "generate": 0.0}
+
+        start = time.perf_counter()
+        framings = [Framing.fit(*g.shape, canvas=self.resolution, aspect=self.aspect) for g in grays]
+        canvases = [f.place(g) for f, g in zip(framings, grays)]
+        edge_maps = [edges_mod.framed_edges(f, c, self.canny_low, self.canny_high) for f, c in zip(framings, canvases)]
+        prompts, negatives = self.build_prompts(labels)
+        self.stage_seconds["edges"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        outputs: list[np.ndarray] = []
+        for lo in range(0, n, self.batch_size):
+            hi = min(n, lo + self.batch_size)
+            images = self._generate(canvases[lo:hi], edge_maps[lo:hi], prompts[lo:hi], negatives[lo:hi], seeds[lo:hi])
+            outputs.extend(f.crop(img) for f, img in zip(framings[lo:hi], images))
+        self.stage_seconds["generate"] = time.perf_counter() - start
+        return outputs
+
+    def _pipeline_inputs(self, canvases: list[np.ndarray], edge_maps: list[np.ndarray]) -> dict[str, Any]:
+        from PIL import Image
+
+        return {"image": [Image.fromarray(e).convert("RGB") for e in edge_maps]}
+
+    def _generate(self, canvases, edge_maps, prompts, negatives, seeds) -> list[np.ndarray]:
+        import torch
+
+        # One CPU generator per image: its initial noise (and, for img2img, its VAE sample) depends on its seed
+        # alone, identically on every device.
+        generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
+        try:
+            with torch.inference_mode():
+                result = self.pipe(
+                    prompt=list(prompts), negative_prompt=list(negatives), height=self.resolution,
+                    width=self.resolution, num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
+                    controlnet_conditioning_scale=self.controlnet_scale, generator=generators, output_type="np",
+                    **self._pipeline_inputs(canvases, edge_maps),
+                )
+        except torch.cuda.OutOfMemoryError as exc:
+            torch.cuda.empty_cache()
+            raise DiffusionOutOfMemory(
+                f"{self.name}: CUDA ran out of memory generating {len(seeds)} images at {self.resolution}² "
+                f"({self.dtype} weights, cpu_offload={self.cpu_offload}). Fixes: a smaller batch (batch_size=1 or 2), "
+                f"cpu_offload=True (fits a 4 GB GPU, slower), dtype='float16' if you forced float32, or free the GPU "
+                f"from other notebooks/processes. ({exc})"
+            ) from None
+        images = np.clip(np.rint(np.asarray(result.images, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+        return list(images)
+
+    def config(self) -> dict:
+        import diffusers
+
+        cfg = {
+            "base_model": self.base_model if not self.smoke else "tiny (untrained)",
+            "controlnet_model": self.controlnet_model if not self.smoke else "tiny (untrained)",
+            "pipeline": self.pipeline_kind,
+            "preset": self.preset, "prompt": self.prompt, "negative_prompt": self.negative_prompt,
+            "prompt_template": prompts_mod.resolve_templates(self.preset, self.prompt, self.negative_prompt)[0],
+            "negative_template": prompts_mod.resolve_templates(self.preset, self.prompt, self.negative_prompt)[1],
+            "unknown_label": self.unknown_label,
+            "resolution": self.resolution, "aspect": self.aspect,
+            "canny_low": self.canny_low, "canny_high": self.canny_high,
+            "steps": self.steps, "guidance_scale": self.guidance_scale, "controlnet_scale": self.controlnet_scale,
+            "scheduler": self.scheduler, "batch_size": self.batch_size, "dtype": self.dtype,
+            "cpu_offload": self.cpu_offload, "channels_last": self.channels_last, "compile": self.compile,
+            "vae_slicing": self.vae_slicing, "diffusers": diffusers.__version__, "smoke": self.smoke,
+        }
+        if self.pipe is not None:
+            cfg["torch_dtype"] = str(self.pipe.unet.dtype).replace("torch.", "")
+            cfg["attention"] = attention_kind(self.pipe)
+        return cfg
+
+
+class ControlNetCannyImg2Img(ControlNetCanny):
+    name = "controlnet-canny-img2img"
+    description = ("Stable Diffusion 1.5 + Canny ControlNet img2img (diffusers): starts from the gray photo, "
+                   "steered by its edges and a prompt; L-merged onto the input.")
+    pipeline_kind = "img2img"
+
+    def __init__(self, *, strength: float = 0.8, **options: Any) -> None:
+        super().__init__(**options)
+        if not 0.0 < strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
+        # With strength s only round(s * steps) denoising steps run (from the partly noised photo).
+        if int(self.steps * strength) < 1:
+            raise ValueError(f"steps={self.steps} x strength={strength} leaves no denoising step; raise either")
+        self.strength = float(strength)
+
+    def _pipeline_inputs(self, canvases: list[np.ndarray], edge_maps: list[np.ndarray]) -> dict[str, Any]:
+        from PIL import Image
+
+        return {"image": [Image.fromarray(c).convert("RGB") for c in canvases],
+                "control_image": [Image.fromarray(e).convert("RGB") for e in edge_maps],
+                "strength": self.strength}
+
+    def config(self) -> dict:
+        return {**super().config(), "strength": self.strength}

@@ -1,0 +1,83 @@
+"""Functions notebook 03 calls: edge maps, the prompt presets, a grid of results per preset, raw vs L-merged.
+
+They hold no logic of their own beyond wiring the method's parts together, so what a notebook shows is what a run
+computes.
+
+Example (tiny untrained model, so the colours are meaningless)::
+
+    >>> import numpy as np
+    >>> gray = np.full((64, 64), 120, np.uint8)
+    >>> grids = colorize_presets([gray], labels=["rowing"], presets=("original", "label"), smoke=True, steps=2)
+    >>> sorted(grids), grids["label"][0].shape
+    (['label', 'original'], (64, 64, 3))
+    >>> raw_resized, merged = raw_vs_merged(gray, grids["label"][0])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from colorbench.color import merge_luminance, resize_channels
+from colorbench.methods.diffusion.prompts import build_prompts, prompt_presets
+
+
+def preset_table(label: str = "basketball") -> list[dict[str, str]]:
+    """One row per preset: name, description, and its prompt/negative as rendered for ``label``."""
+    rows = []
+    for preset in prompt_presets():
+        prompt, negative = build_prompts([label], preset=preset.name)
+        rows.append({"preset": preset.name, "description": preset.description, "prompt": prompt[0],
+                     "negative_prompt": negative[0], "uses_label": str(preset.uses_label)})
+    return rows
+
+
+def _method(img2img: bool, options: dict[str, Any]):
+    from colorbench.methods.diffusion.method import ControlNetCanny, ControlNetCannyImg2Img
+
+    return (ControlNetCannyImg2Img if img2img else ControlNetCanny)(**options)
+
+
+def colorize_presets(
+    grays: Sequence[np.ndarray],
+    *,
+    labels: Sequence[str | None] | None = None,
+    presets: Sequence[str] = ("original", "label"),
+    seed: int = 0,
+    item_seeds: Sequence[int] | None = None,
+    img2img: bool = False,
+    device: str | None = None,
+    method=None,
+    **options: Any,
+) -> dict[str, list[np.ndarray]]:
+    """Raw outputs (native size) for each prompt preset, with one pipeline load for all of them.
+
+    Same seeds for every preset, so differences come from the prompt alone. ``options`` are the method's
+    constructor options (``smoke=True``, ``steps``, ``base_model``, ...); or pass a loaded ``method``.
+    """
+    if method is None:
+        import torch
+
+        method = _method(img2img, options)
+        method.load(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    saved = (method.preset, method.prompt, method.negative_prompt)
+    results = {}
+    try:
+        for preset in presets:
+            method.preset, method.prompt, method.negative_prompt = preset, None, None
+            results[preset] = method.colorize(list(grays), seed=seed, item_seeds=item_seeds, labels=labels)
+    finally:
+        method.preset, method.prompt, method.negative_prompt = saved
+    return results
+
+
+def colorize_with_preset(grays: Sequence[np.ndarray], preset: str = "original", **kwargs: Any) -> list[np.ndarray]:
+    """Raw outputs for one preset; same arguments as :func:`colorize_presets`."""
+    return colorize_presets(grays, presets=(preset,), **kwargs)[preset]
+
+
+def raw_vs_merged(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(raw output resized to the input's size, L-merged output as the runner scores it), both uint8 ``HxWx3``."""
+    resized = np.clip(np.rint(resize_channels(raw.astype(np.float64), *gray.shape)), 0, 255).astype(np.uint8)
+    return resized, merge_luminance(gray, raw)

@@ -1,0 +1,315 @@
+"""``eccv16`` and ``siggraph17``: Zhang et al.'s colorizers as colorbench methods, with the authors' pipeline.
+
+Pipeline (``colorizers/util.py`` + ``demo_release.py`` in richzhang/colorization): resize the input to 256 x 256
+(PIL bicubic), take CIELAB L, run the network, get ab at 256 x 256, upsample ab bilinearly to the input's size
+(``F.interpolate``, align_corners=False) and join it to the input's *full-resolution* L; Lab -> sRGB.
+
+Why the output is full resolution: that joined image is what the authors' code produces, so it is the method's
+native output. The runner's ``merge_luminance`` then finds the same size and the same L and, on in-gamut pixels,
+changes at most a level or two of uint8 rounding (tested); out-of-gamut pixels were clipped to sRGB by the authors'
+step already, and the runner's re-merge of the clipped colour may move them a little more (the suite-wide rule).
+Returning the 256 x 256 image instead would make the runner resize ab a second time (with PIL's antialiased filter,
+not the authors' bilinear) after an sRGB round trip that clips out-of-gamut ab at low resolution.
+
+Decoding (see :mod:`.decoding`):
+
+* ``eccv16``: ``decode="annealed"`` (default) — the paper's annealed mean, temperature ``temperature`` (default
+  0.38), over the checkpoint's 313 bin centres; ``decode="mean"`` — exactly the official port's output,
+  ``model_out(softmax(logits))``, the plain mean (annealed mean at T = 1). T applies to the logits as the port
+  computes them. Caveat: the Caffe deploy net annealed with a Scale layer (``conv8_313_rh``, x2.606 ~ 1/0.384) before
+  its softmax; the port has no such layer. If the conversion dropped it (what the missing layer suggests), the port's
+  output is the plain mean and our T is the paper's T; if it folded the factor into ``model8.6``, the port's output
+  is already annealed and our T acts as T x 0.384. Which one happened cannot be read off the weights.
+* ``siggraph17``: ``decode="regression"`` (default) — the port's output, the regression head;
+  ``decode="annealed"`` — annealed mean over the classification head's 529 = 23 x 23 bins (a, b in -110..110), a
+  secondary decoding the port does not use (the authors trained this head as an auxiliary/for colour suggestions).
+
+Example::
+
+    from colorbench.methods.registry import get_method
+    m = get_method("eccv16", temperature=0.38)      # needs the released weights (or smoke=True)
+    m.load("cuda")
+    rgb = m.colorize([gray], seed=0)[0]
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from colorbench.color import gray_to_rgb, lab_to_rgb_torch, lab_to_rgb_uint8, rgb_to_lab
+from colorbench.methods.base import Method, check_grays
+from colorbench.methods.zhang import decoding
+from colorbench.methods.zhang.eccv16 import ECCV16Net
+from colorbench.methods.zhang.release import CheckpointMismatch, load_release
+from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
+
+INPUT_SIZE = 256  # the authors' processing size
+SMOKE_WIDTH = 8  # channel width of the smoke models (the real ones have 64)
+SMOKE_SEED = 0
+
+
+# ------------------------------------------------------------------------------------------- pre/post-processing
+@functools.lru_cache(maxsize=1)
+def _lightness_table() -> np.ndarray:
+    # A gray pixel's L depends on its 8-bit value only: tabulate colorbench's one Lab conversion for all 256 values.
+    return rgb_to_lab(gray_to_rgb(np.arange(256, dtype=np.uint8)[None, :]))[0, :, 0]
+
+
+def lightness(gray: np.ndarray) -> np.ndarray:
+    """CIELAB L (float64 ``HxW``, 0..100) of a uint8 gray image — ``rgb_to_lab`` of the gray RGB, via a table."""
+    return _lightness_table()[gray]
+
+
+def network_input(grays: Sequence[np.ndarray], size: int = INPUT_SIZE) -> torch.Tensor:
+    """L of each gray image resized to ``size`` x ``size`` with PIL bicubic (as the authors resize), ``N x 1 x s x s``.
+
+    The authors resize the RGB image, then take L; for a gray image (R = G = B) that is the same as resizing the gray
+    channel, which is what we do.
+    """
+    from PIL import Image
+
+    planes = []
+    for g in grays:
+        small = g if g.shape == (size, size) else np.asarray(Image.fromarray(g).resize((size, size), Image.BICUBIC))
+        planes.append(lightness(small))
+    return torch.from_numpy(np.stack(planes)[:, None].astype(np.float32))
+
+
+def join_full_resolution(gray: np.ndarray, ab: torch.Tensor, *, backend: str | None = None) -> np.ndarray:
+    """ab ``2 x h x w`` (any device) upsampled bilinearly to the gray image's size and joined to its full-res L.
+
+    On a GPU the Lab -> sRGB step runs there, in float64 with colorbench's torch twin of the skimage formula; on the
+    CPU numpy's twin is faster (``backend`` "numpy"/"torch" overrides). Both give the same uint8 image (tested).
+    Returns uint8 ``HxWx3`` on the CPU.
+    """
+    height, width = gray.shape
+    ab = ab.float()
+    if tuple(ab.shape[-2:]) != (height, width):
+        ab = F.interpolate(ab[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+    if (backend or ("numpy" if ab.device.type == "cpu" else "torch")) == "numpy":
+        lab = np.concatenate([lightness(gray)[..., None], ab.permute(1, 2, 0).cpu().numpy().astype(np.float64)], axis=-1)
+        return lab_to_rgb_uint8(lab)
+    table = torch.from_numpy(_lightness_table()).to(ab.device)
+    lab = torch.cat([table[torch.from_numpy(gray).to(ab.device).long()][None], ab.double()], dim=0)
+    return torch.round(lab_to_rgb_torch(lab, clip=True) * 255.0).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+# ------------------------------------------------------------------------------------------- the methods
+class _ZhangMethod(Method):
+    stochastic = False
+    weights_name: ClassVar[str]
+    decodes: ClassVar[tuple[str, ...]]
+    net: torch.nn.Module | None
+
+    def __init__(self, *, decode: str, temperature: float = decoding.PAPER_TEMPERATURE, smoke: bool = False,
+                 batch_size: int = 16, input_size: int = INPUT_SIZE):
+        super().__init__()
+        if decode not in self.decodes:
+            raise ValueError(f"{self.name}: decode must be one of {self.decodes}, got {decode!r}")
+        if not temperature >= 0:
+            raise ValueError(f"{self.name}: temperature must be >= 0 (0 = mode, 1 = mean), got {temperature}")
+        if input_size % 8:
+            raise ValueError(f"{self.name}: input_size must be a multiple of 8, got {input_size}")
+        self.decode = decode
+        self.temperature = float(temperature)
+        self.smoke = bool(smoke)
+        self.batch_size = int(batch_size)
+        self.input_size = int(input_size)
+        self.net = None
+        if self.smoke:
+            self.description = f"{type(self).description} [smoke: untrained, numbers meaningless]"
+
+    # -- contract
+    def weights(self) -> list[str]:
+        return [] if self.smoke else [self.weights_name]
+
+    def build(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def load(self, device: str) -> None:
+        if self.smoke:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(SMOKE_SEED)
+                net = self.build()
+            self._init_smoke(net)
+        else:
+            net = self.build()
+            load_release(net, self.weights_name)
+            self._after_release_load(net)
+        self.device = device
+        self.net = net.eval().to(device)
+
+    def _init_smoke(self, net: torch.nn.Module) -> None:
+        pass
+
+    def _after_release_load(self, net: torch.nn.Module) -> None:
+        pass
+
+    def unload(self) -> None:
+        self.net = None
+        if str(self.device).startswith("cuda") and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def config(self) -> dict:
+        return {
+            "decode": self.decode,
+            "temperature": self.temperature if self.decode == "annealed" else None,
+            "input_size": self.input_size,
+            "weights": None if self.smoke else self.weights_name,
+            "smoke": self.smoke,
+        }
+
+    def colorize(self, grays: list[np.ndarray], *, seed: int, item_seeds: Sequence[int] | None = None,
+                 labels: Sequence[str | None] | None = None) -> list[np.ndarray]:
+        """Colorize uint8 ``HxW`` gray images; returns uint8 ``HxWx3`` at the input's size (see module docstring)."""
+        return [out[0] for out in self._run(grays, [self.temperature])]
+
+    # -- shared machinery
+    def _require_loaded(self) -> torch.nn.Module:
+        if self.net is None:
+            raise RuntimeError(f"{self.name}: call load(device) before colorize")
+        return self.net
+
+    def _run(self, grays: Sequence[np.ndarray], temperatures: Sequence[float]) -> list[list[np.ndarray]]:
+        """For each image, one output per temperature; the network runs once per image."""
+        check_grays(grays, self.name)
+        net = self._require_loaded()
+        stages = {"preprocess": 0.0, "network": 0.0, "postprocess": 0.0}
+        outputs: list[list[np.ndarray]] = []
+        for start in range(0, len(grays), self.batch_size):
+            chunk = grays[start:start + self.batch_size]
+            t0 = time.perf_counter()
+            l_small = network_input(chunk, self.input_size).to(self.device)
+            t1 = time.perf_counter()
+            with torch.inference_mode():
+                abs_per_t = self._predict_ab(net, l_small, temperatures)  # list (per T) of N x 2 x s x s
+                if str(self.device).startswith("cuda"):
+                    torch.cuda.synchronize(self.device)
+            t2 = time.perf_counter()
+            with torch.inference_mode():
+                for i, gray in enumerate(chunk):
+                    outputs.append([join_full_resolution(gray, ab[i]) for ab in abs_per_t])
+            t3 = time.perf_counter()
+            stages["preprocess"] += t1 - t0
+            stages["network"] += t2 - t1
+            stages["postprocess"] += t3 - t2
+        self.stage_seconds = stages
+        return outputs
+
+    def _predict_ab(self, net: torch.nn.Module, l: torch.Tensor, temperatures: Sequence[float]) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    # -- notebook helpers
+    def colorize_temperatures(self, grays: list[np.ndarray], temperatures: Sequence[float]) -> list[dict[float, np.ndarray]]:
+        """Annealed-mean outputs at several temperatures (network run once): per image ``{T: uint8 HxWx3}``.
+
+        Needs ``decode="annealed"``. T = 1 is the plain mean, T = 0 the mode, 0.38 the paper's choice.
+        """
+        if self.decode != "annealed":
+            raise ValueError(f"{self.name}: temperatures only matter with decode='annealed' (this one has {self.decode!r})")
+        for t in temperatures:
+            if not t >= 0:
+                raise ValueError(f"temperature must be >= 0, got {t}")
+        temps = [float(t) for t in temperatures]
+        return [dict(zip(temps, outs)) for outs in self._run(grays, temps)]
+
+
+class ECCV16Method(_ZhangMethod):
+    name = "eccv16"
+    description = "Zhang et al. ECCV 2016: CNN classifying 313 ab bins per pixel, annealed-mean decoding; authors' weights."
+    weights_name = "eccv16"
+    decodes = ("annealed", "mean")
+
+    def __init__(self, *, decode: str = "annealed", temperature: float = decoding.PAPER_TEMPERATURE,
+                 smoke: bool = False, batch_size: int = 16, input_size: int = INPUT_SIZE):
+        super().__init__(decode=decode, temperature=temperature, smoke=smoke, batch_size=batch_size,
+                         input_size=input_size)
+        self.centres: torch.Tensor | None = None
+
+    def build(self) -> ECCV16Net:
+        return ECCV16Net(width=SMOKE_WIDTH if self.smoke else 64)
+
+    def _init_smoke(self, net: torch.nn.Module) -> None:
+        # The released model_out is the fixed table of bin centres / 110; a smoke model gets the stand-in table.
+        with torch.no_grad():
+            net.model_out.weight.copy_(torch.from_numpy(decoding.centres_to_model_out(decoding.standin_eccv16_centres())))
+        self.centres = torch.from_numpy(decoding.standin_eccv16_centres()).float()
+
+    def _after_release_load(self, net: torch.nn.Module) -> None:
+        centres = decoding.centres_from_model_out(net.model_out.weight)
+        problems = decoding.check_eccv16_centres(centres)
+        if problems:
+            message = (f"eccv16: the checkpoint's model_out does not look like the 313 bin centres / 110 "
+                       f"({'; '.join(problems)})")
+            if self.decode == "annealed":
+                raise CheckpointMismatch(message + "; the annealed mean needs them. decode='mean' still reproduces the port.")
+            warnings.warn(message, stacklevel=3)
+        self.centres = torch.from_numpy(centres).float()
+
+    def config(self) -> dict:
+        return {**super().config(), "bins": "stand-in (smoke)" if self.smoke else "from checkpoint model_out"}
+
+    def _predict_ab(self, net, l, temperatures):
+        logits = net.class_logits(l)
+        if self.decode == "mean":
+            return [net.upsample4(net.model_out(torch.softmax(logits, dim=1))) * decoding.AB_NORM]
+        return [net.upsample4(decoding.annealed_mean(logits, self.centres, t)) for t in temperatures]
+
+    def class_probabilities(self, gray: np.ndarray, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """(bin centres ``313x2``, probabilities ``313 x h x w`` at the network's 1/4 resolution) for one image,
+        annealed at ``temperature`` — for plotting the predicted colour distribution of a pixel."""
+        net = self._require_loaded()
+        check_grays([gray], self.name)
+        with torch.inference_mode():
+            logits = net.class_logits(network_input([gray], self.input_size).to(self.device))[0].float()
+            probs = torch.softmax(logits / max(temperature, 1e-6), dim=0)
+        return self.centres.numpy().copy(), probs.cpu().numpy()
+
+
+class SIGGRAPH17Method(_ZhangMethod):
+    name = "siggraph17"
+    description = "Zhang et al. SIGGRAPH 2017 (U-Net with shortcuts, regression head, no user hints), authors' weights."
+    weights_name = "siggraph17"
+    decodes = ("regression", "annealed")
+
+    def __init__(self, *, decode: str = "regression", temperature: float = decoding.PAPER_TEMPERATURE,
+                 smoke: bool = False, batch_size: int = 16, input_size: int = INPUT_SIZE):
+        super().__init__(decode=decode, temperature=temperature, smoke=smoke, batch_size=batch_size,
+                         input_size=input_size)
+        self.centres = torch.from_numpy(decoding.siggraph17_centres()).float()
+
+    def build(self) -> SIGGRAPH17Net:
+        return SIGGRAPH17Net(width=SMOKE_WIDTH if self.smoke else 64)
+
+    def _predict_ab(self, net, l, temperatures):
+        if self.decode == "regression":
+            return [net(l)]
+        _, logits = net.forward_with_classes(l)
+        return [ECCV16Net.upsample4(decoding.annealed_mean(logits, self.centres, t)) for t in temperatures]
+
+
+# ------------------------------------------------------------------------------------------- notebook entry points
+def colorize_with_temperatures(grays: list[np.ndarray], temperatures: Sequence[float] = (1.0, 0.38, 0.1, 0.0), *,
+                               model: str = "eccv16", device: str = "cpu", smoke: bool = False) -> list[dict[float, np.ndarray]]:
+    """Colorize with the annealed mean at several temperatures, to show what T does (one network pass per image).
+
+    Example::
+
+        from colorbench.methods.zhang import colorize_with_temperatures
+        outs = colorize_with_temperatures([gray], (1.0, 0.38, 0.0), smoke=True)
+        outs[0][0.38]          # uint8 HxWx3 at the input's size
+    """
+    method = (ECCV16Method if model == "eccv16" else SIGGRAPH17Method)(decode="annealed", smoke=smoke)
+    method.load(device)
+    try:
+        return method.colorize_temperatures(grays, temperatures)
+    finally:
+        method.unload()

@@ -1,0 +1,96 @@
+"""Loading the authors' released state dicts: find the file through the weights registry (torch.hub's cache), check
+the hash prefix in its name the way ``torch.hub`` does, and accept exactly the keys and shapes the model defines.
+
+Also the other direction, :func:`save_release_format`, which writes a model's state dict the way the released files
+are (a plain ``torch.save`` of ``state_dict()``): tests use it to put random weights where the real file would be.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from colorbench import weights
+
+# torch.hub's convention: "<name>-<hex prefix of the file's sha256>.<ext>"
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
+_VERIFIED: dict[tuple[Path, int, int], str] = {}
+
+
+class CheckpointMismatch(ValueError):
+    """The file's keys or shapes are not the ones the architecture defines (not the release we know)."""
+
+
+def hash_prefix(filename: str) -> str | None:
+    match = _HASH_IN_NAME.search(filename)
+    return match.group(1) if match else None
+
+
+def verify_hash_prefix(spec: weights.WeightSpec, path: Path) -> None:
+    """Raise :class:`~colorbench.weights.WeightsUnavailable` unless sha256(file) starts with the prefix in its name.
+
+    The registry records no full hash for these files, but their names carry the prefix torch.hub's
+    ``check_hash=True`` verifies (the official loader uses it); we check the same thing, once per file version.
+    """
+    prefix = hash_prefix(path.name)
+    if prefix is None:
+        return
+    stat = path.stat()
+    key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
+    digest = _VERIFIED.get(key) or weights.sha256_file(path)
+    if not digest.startswith(prefix):
+        raise weights.WeightsUnavailable(
+            spec, f"{path} has sha256 {digest[:16]}..., but its name says it starts with {prefix} (corrupt or a "
+                  f"different file; delete it)")
+    _VERIFIED[key] = digest
+
+
+def load_release(model: nn.Module, weights_name: str, *, download: bool = True) -> Path:
+    """Load the released weights ``weights_name`` into ``model`` (in place); return the file's path.
+
+    Raises ``WeightsUnavailable`` (missing, offline, wrong hash) or :class:`CheckpointMismatch` (wrong keys/shapes).
+    """
+    spec = weights.get_spec(weights_name)
+    path = weights.ensure(spec, download=download)
+    verify_hash_prefix(spec, path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 — truncated file, not a torch file, pickled objects we refuse
+        raise weights.WeightsUnavailable(spec, f"{path} could not be read as a state dict ({type(exc).__name__}: {exc})") from None
+    load_state_dict_exactly(model, state, source=str(path))
+    return path
+
+
+def load_state_dict_exactly(model: nn.Module, state: dict, *, source: str) -> None:
+    """Load ``state`` only if its keys are exactly the model's (BatchNorm's ``num_batches_tracked`` may be absent:
+    it does not affect inference and older PyTorch versions did not save it) and every shape matches."""
+    if not isinstance(state, dict):
+        raise CheckpointMismatch(f"{source}: expected a state dict, found {type(state).__name__}")
+    expected = model.state_dict()
+    optional = {k for k in expected if k.endswith("num_batches_tracked")}
+    missing = sorted(set(expected) - set(state) - optional)
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointMismatch(
+            f"{source}: keys do not match {type(model).__name__} — missing {len(missing)} {missing[:5]}, unexpected "
+            f"{len(unexpected)} {unexpected[:5]}. Is this the right file for this model?")
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+             if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if wrong:
+        raise CheckpointMismatch(f"{source}: {len(wrong)} shapes differ from {type(model).__name__}: {wrong[:3]}")
+    full = dict(state)
+    for key in optional - set(state):
+        full[key] = expected[key]
+    model.load_state_dict(full, strict=True)
+
+
+def save_release_format(model: nn.Module, path: str | Path) -> Path:
+    """Write ``model.state_dict()`` as the released files are (``torch.save`` of the ordered dict), atomically."""
+    from colorbench.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+    return Path(path)

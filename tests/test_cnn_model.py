@@ -1,0 +1,160 @@
+"""The CNN architecture, the original checkpoint's exact reproduction, and any-size batched inference."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import fixture_path
+
+from colorbench import weights
+from colorbench.color import rgb_to_lab, to_gray
+from colorbench.methods.cnn.inference import TorchAbPredictor, colorize_grays, gray_to_L, pad_to_multiple
+from colorbench.methods.cnn.model import IMPROVED, ORIGINAL, ColorizationNet, state_dict_size
+from colorbench.methods.registry import get_method
+
+CHECKPOINT = "model-epoch-186-losses-0.124.pth"
+
+
+@pytest.fixture
+def original_weights():
+    """Provide the checkpoint the way an offline user does: the file at its registry path under COLORBENCH_MODELS."""
+    source = fixture_path("original-cnn", CHECKPOINT)
+    target = weights.local_path("cnn-original-epoch186")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+@pytest.fixture
+def reference():
+    return np.load(fixture_path("original-cnn", "reference_epoch186.npz"))
+
+
+def test_architecture_matches_the_checkpoint_keys_shapes_and_size():
+    state = torch.load(fixture_path("original-cnn", CHECKPOINT), map_location="cpu", weights_only=True)
+    ours = ColorizationNet(ORIGINAL).state_dict()
+    assert list(ours) == list(state)
+    assert {k: tuple(v.shape) for k, v in ours.items()} == {k: tuple(v.shape) for k, v in state.items()}
+    assert state_dict_size(ColorizationNet(ORIGINAL)) == 963_504  # the figure the original project quotes
+    # The improved member differs only in conv1 (1 input channel instead of 3).
+    assert state_dict_size(ColorizationNet(IMPROVED)) == 963_504 - 2 * 64 * 7 * 7
+
+
+def test_cnn_original_reproduces_the_reference_outputs(original_weights, reference):
+    method = get_method("cnn-original")
+    assert method.weights() == ["cnn-original-epoch186"]
+    method.load("cpu")
+    assert not method.model.training
+    ab = method.predict_ab(reference["L"][:, None].astype(np.float32))
+    assert ab.shape == reference["ab"].shape
+    np.testing.assert_allclose(ab, reference["ab"], rtol=0, atol=1e-3)
+    # one image at a time gives the same answer: eval-mode BatchNorm does not couple images in a batch
+    single = method.predict_ab(reference["L"][1:2, None].astype(np.float32))
+    np.testing.assert_allclose(single[0], reference["ab"][1], rtol=0, atol=1e-3)
+
+
+def test_cnn_original_colorize_from_gray(original_weights, reference):
+    method = get_method("cnn-original", batch_size=3)
+    method.load("cpu")
+    grays = [to_gray(rgb) for rgb in reference["rgb"]]
+    out = method.colorize(grays, seed=0)
+    assert len(out) == 4 and all(o.shape == (224, 224, 3) and o.dtype == np.uint8 for o in out)
+    # the output keeps the gray input's lightness (up to gamut clipping and rounding)
+    for g, o in zip(grays, out):
+        assert np.median(np.abs(rgb_to_lab(o)[..., 0] - gray_to_L(g))) < 0.5
+    # and is coloured, with the ab the network predicts for that L
+    ab = method.predict_ab(np.stack([gray_to_L(g) for g in grays])[:, None])
+    lab = rgb_to_lab(out[0])
+    in_gamut = np.abs(lab[..., 0] - gray_to_L(grays[0])) < 0.3
+    assert in_gamut.mean() > 0.5
+    # (uint8 RGB quantisation moves ab by up to a few units in dark pixels; the typical pixel is close)
+    assert np.median(np.abs(lab[..., 1][in_gamut] - ab[0, 0][in_gamut])) < 0.5
+    assert np.median(np.abs(lab[..., 2][in_gamut] - ab[0, 1][in_gamut])) < 0.5
+    assert np.abs(rgb_to_lab(out[0])[..., 1:]).mean() > 2.0
+
+
+def test_bn_train_mode_is_an_explicit_option_with_batch_statistics(original_weights, reference):
+    L = reference["L"][:, None].astype(np.float32)
+    eval_mode = get_method("cnn-original")
+    eval_mode.load("cpu")
+    train_mode = get_method("cnn-original", bn_mode="train")
+    train_mode.load("cpu")
+    assert train_mode.config()["bn_mode"] == "train" and eval_mode.config()["bn_mode"] == "eval"
+    batch, alone = train_mode.predict_ab(L), train_mode.predict_ab(L[:1])
+    assert np.abs(batch - eval_mode.predict_ab(L)).max() > 1.0  # batch statistics change the output...
+    assert np.abs(batch[0] - alone[0]).max() > 1e-2  # ...and couple the images of a batch
+    before = {k: v.clone() for k, v in train_mode.model.state_dict().items()}
+    train_mode.predict_ab(L)
+    for k, v in train_mode.model.state_dict().items():  # running statistics are left untouched
+        assert torch.equal(v, before[k]), k
+    with pytest.raises(ValueError, match="bn_mode"):
+        get_method("cnn-original", bn_mode="batch")
+
+
+def test_missing_original_weights_raise_weights_unavailable():
+    method = get_method("cnn-original")
+    with pytest.raises(weights.WeightsUnavailable, match="cnn-original-epoch186"):
+        method.load("cpu")
+
+
+@pytest.mark.parametrize("name", ["cnn-original", "cnn-lpips", "cnn-mse"])
+def test_smoke_builds_a_random_network_without_files(name):
+    method = get_method(name, smoke=True)
+    assert method.weights() == []
+    method.load("cpu")
+    assert method.config()["smoke"] is True and "smoke" in method.description
+    out = method.colorize([np.full((40, 48), 128, np.uint8)], seed=0)
+    assert out[0].shape == (40, 48, 3)
+
+
+def test_pad_to_multiple_replicates_edges():
+    L = np.arange(6 * 10, dtype=np.float32).reshape(1, 1, 6, 10)
+    padded = pad_to_multiple(L)
+    assert padded.shape == (1, 1, 8, 16)
+    np.testing.assert_array_equal(padded[..., :6, :10], L)
+    np.testing.assert_array_equal(padded[..., 7, :10], L[..., 5, :])
+    np.testing.assert_array_equal(padded[..., :6, 15], L[..., :, 9])
+    assert pad_to_multiple(np.zeros((2, 1, 16, 24), np.float32)).shape == (2, 1, 16, 24)
+
+
+def test_any_size_batched_inference_crops_back_and_matches_single_image_calls():
+    torch.manual_seed(0)
+    predictor = TorchAbPredictor(ColorizationNet(IMPROVED), device="cpu")
+    rng = np.random.default_rng(0)
+    grays = [rng.integers(0, 256, size=s, dtype=np.uint8) for s in [(37, 50), (64, 64), (37, 50), (9, 130)]]
+    batched = colorize_grays(predictor, grays, batch_size=2)
+    assert [o.shape for o in batched] == [(37, 50, 3), (64, 64, 3), (37, 50, 3), (9, 130, 3)]
+    for g, o in zip(grays, batched):
+        np.testing.assert_array_equal(o, colorize_grays(predictor, [g], batch_size=1)[0])
+    # what the network saw for a non-multiple size is the edge-padded image, cropped back afterwards
+    L = gray_to_L(grays[0])[None, None]
+    ab = predictor(pad_to_multiple(L))[:, :, :37, :50]
+    lab = np.concatenate([L[0, 0][..., None], ab[0].transpose(1, 2, 0)], axis=-1)
+    from colorbench.color import lab_to_rgb_uint8
+
+    np.testing.assert_array_equal(batched[0], lab_to_rgb_uint8(lab))
+
+
+def test_precision_rules():
+    from colorbench.methods.cnn.inference import resolve_precision
+
+    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="CUDA"):
+        resolve_precision("fp16", "cpu")
+    with pytest.raises(ValueError):
+        get_method("cnn-original", precision="int8")
+
+
+def test_bf16_autocast_stays_close_to_fp32():
+    torch.manual_seed(0)
+    model = ColorizationNet(IMPROVED)
+    L = np.random.default_rng(1).uniform(0, 100, (2, 1, 32, 32)).astype(np.float32)
+    fp32 = TorchAbPredictor(model, precision="fp32")(L)
+    bf16 = TorchAbPredictor(model, precision="bf16")(L)
+    assert bf16.dtype == np.float32
+    assert np.abs(bf16 - fp32).max() < 0.05 * np.abs(fp32).max() + 0.5

@@ -1,0 +1,152 @@
+"""The ``coltran`` method end to end, and the three chained stages against the official pipeline fixture."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import PROJECT_ROOT, fixture_path
+from colorbench.methods.coltran import config, models, naming, preprocess as P
+from colorbench.methods.coltran.pipeline import ColTranPipeline, place_on_input_canvas
+from colorbench.methods.registry import get_method
+from colorbench.weights import WeightsUnavailable
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def fixture_pipeline(variant: str) -> ColTranPipeline:
+    loaded = []
+    for kind in config.MODEL_KINDS:
+        cfg = config.read_checkpoint_config(fixture_path("coltran", f"ckpt_{variant}_{kind}"), kind)
+        model = models.build_model(cfg)
+        naming.load_tf_named(model, dict(np.load(fixture_path("coltran", f"weights_{variant}_{kind}.npz"))))
+        loaded.append(model)
+    return ColTranPipeline(*loaded)
+
+
+@pytest.mark.parametrize("variant", ["test", pytest.param("mh", marks=pytest.mark.slow)])
+def test_chained_stages_reproduce_the_official_pipeline(variant):
+    """custom_colorize.py --mode=recolorize, argmax everywhere, on a 300x240 photo."""
+    ref = np.load(fixture_path("coltran", f"reference_{variant}_pipeline.npz"))
+    inputs = P.rgb_inputs(ref["photo_rgb_uint8"])
+    pipe = fixture_pipeline(variant)
+    bins = pipe.colorize_coarse(inputs["gray_64"][None], mode="argmax")
+    np.testing.assert_array_equal(P.bins_to_rgb(bins), ref["stage1_coarse_rgb_64"])
+    np.testing.assert_array_equal(P.to_coarse_bits(P.bins_to_rgb(bins)), ref["stage2_bit_cond_3bit"])
+    rgb64 = pipe.upsample_color(bins, inputs["gray_64"][None])
+    np.testing.assert_array_equal(rgb64, ref["stage2_rgb_64"])
+    np.testing.assert_array_equal(P.upsample_replicate(rgb64, batched=True), ref["stage3_low_res_up_256"])
+    final = pipe.upsample_spatial(rgb64, inputs["gray_256"][None])
+    # argmax near-ties (README section 7): allow a flip only where our top-2 logits are within 1e-4
+    differ = final != ref["final_rgb_256"]
+    if differ.any():
+        with torch.no_grad():
+            up = torch.as_tensor(P.upsample_replicate(rgb64, batched=True).astype(np.int64))
+            logits = pipe.spatial_upsampler.logits(up, torch.as_tensor(inputs["gray_256"][None]))
+        top2 = logits.topk(2, dim=-1).values
+        gap = (top2[..., 0] - top2[..., 1]).numpy()
+        assert (gap[differ] < 1e-4).all() and differ.sum() <= 3
+
+
+@pytest.fixture(scope="module")
+def smoke_method():
+    method = get_method("coltran", smoke=True, batch_size=4)
+    method.load("cpu")
+    return method
+
+
+def test_smoke_method_end_to_end_any_size_and_seeded_samples(smoke_method):
+    rng = np.random.default_rng(0)
+    wide = rng.integers(0, 256, (90, 150), dtype=np.uint8)
+    square = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    out = smoke_method.colorize([wide, square, wide], seed=0, item_seeds=[1, 2, 3])
+    assert [o.shape for o in out] == [(256, 427, 3), (256, 256, 3), (256, 427, 3)]
+    assert all(o.dtype == np.uint8 for o in out)
+    assert set(smoke_method.stage_seconds) >= {"preprocess", "colorizer", "color_upsampler", "spatial_upsampler"}
+    assert not np.array_equal(out[0], out[2])  # K samples of one image differ by item seed
+    alone = smoke_method.colorize([wide], seed=0, item_seeds=[1])
+    np.testing.assert_array_equal(alone[0], out[0])  # ... and do not depend on the batch
+    cfg = smoke_method.config()
+    assert cfg["smoke"] is True and cfg["official"] is True and cfg["mode"] == "sample"
+    assert "meaningless" in smoke_method.description
+
+
+def test_output_is_aligned_with_the_input():
+    gray = np.full((300, 240), 77, np.uint8)
+    rgb = np.zeros((256, 256, 3), np.uint8)
+    rgb[..., 0] = 200
+    canvas = place_on_input_canvas(gray, rgb)
+    assert canvas.shape == (320, 256, 3)  # 300x240 at the crop's scale (240 -> 256)
+    top = (300 - 240) // 2 * 256 / 240
+    np.testing.assert_array_equal(canvas[32:288], rgb)  # the centre crop
+    assert top == 32
+    assert (canvas[:32] == 77).all() and (canvas[288:] == 77).all()  # never seen by ColTran: gray
+    assert place_on_input_canvas(np.zeros((50, 50), np.uint8), rgb) is rgb
+
+
+def test_missing_weights_raise_weights_unavailable():
+    method = get_method("coltran")
+    assert method.weights() == ["coltran-release"]
+    with pytest.raises(WeightsUnavailable, match="coltran-release"):
+        method.load("cpu")
+
+
+def test_release_without_tensorflow_says_how_to_install(monkeypatch, tmp_path):
+    from colorbench.weights import local_path
+
+    release = local_path("coltran-release")
+    (release / "coltran" / "colorizer").mkdir(parents=True)
+    (release / "coltran" / "colorizer" / "model-1.index").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow -> ImportError
+    with pytest.raises(WeightsUnavailable, match=r"pip install 'colorbench\[convert\]'"):
+        get_method("coltran").load("cpu")
+
+
+def test_converted_weights_load_without_tensorflow(tmp_path):
+    """Converted safetensors are used directly, in a process where TensorFlow is never imported."""
+    from colorbench.methods.coltran.convert import save_converted
+
+    folder = tmp_path / "models" / "coltran"
+    for i, kind in enumerate(config.MODEL_KINDS):
+        model = models.build_model(config.smoke_config(kind), init="random", seed=i)
+        save_converted(folder, kind, model.cfg, model.state_dict(), {"checkpoint": "test"})
+    code = (
+        "import sys, numpy as np, torch; torch.set_num_threads(1)\n"
+        "from colorbench.methods.registry import get_method\n"
+        "m = get_method('coltran', mode='argmax'); m.load('cpu')\n"
+        "assert m.pipeline.colorizer.cfg.hidden_size == 16\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "print('ok')\n")
+    env = {"COLORBENCH_MODELS": str(tmp_path / "models"), "COLORBENCH_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT / "src"),
+           "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_cli_info_lists_missing_models(tmp_path, capsys):
+    from colorbench.cli import main
+
+    assert main(["coltran", "info", "--dir", str(tmp_path)]) == 0
+    assert "colorizer: missing" in capsys.readouterr().out
+
+
+def test_cuda_only_options_are_refused_on_cpu():
+    with pytest.raises(ValueError, match="CUDA"):
+        ColTranPipeline.smoke(dtype="bfloat16")
+    with pytest.raises(ValueError, match="CUDA"):
+        ColTranPipeline.smoke(cuda_graph=True)
+    # the method itself only turns them on for CUDA devices
+    method = get_method("coltran", smoke=True, dtype="bfloat16", cuda_graph=True, compile=True)
+    method.load("cpu")
+    assert method.pipeline.dtype == torch.float32 and not method.pipeline.cuda_graph
