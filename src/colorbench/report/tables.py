@@ -26,6 +26,7 @@ table.cb th{background:#eef1f5;text-align:center}
 table.cb td:first-child,table.cb th:first-child{text-align:left}
 table.cb tr:nth-child(even) td{background:#fafbfc}
 table.cb td.best{font-weight:700;background:#e3f4e6}
+#table-headline td,#table-pairwise td{white-space:normal;min-width:4.5em}
 table.cb caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0}
 """
 
