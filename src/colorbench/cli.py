@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "colorbench.cli_notebooks",  # notebooks run | list | strip
     "colorbench.cli_coltran",  # coltran convert / info
     "colorbench.cli_train",  # train cnn
+    "colorbench.cli_eval",  # score, report
 ]
 
 

@@ -167,6 +167,15 @@ register(WeightSpec(
     used_by=("lpips", "cnn-lpips"),
 ))
 register(WeightSpec(
+    name="fid-inception-v3",
+    relpath="weights-inception-2015-12-05-6726825d.pth",
+    url="https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
+    cache="torch_hub",
+    licence="Apache-2.0 (TensorFlow FID Inception graph, converted by torch-fidelity)",
+    description="TF-FID-compatible Inception-v3 for FID (torch-fidelity / torchmetrics 'inception-v3-compat').",
+    used_by=("fid",),
+))
+register(WeightSpec(
     name="torchvision-resnet18",
     relpath="resnet18-f37072fd.pth",
     url="https://download.pytorch.org/models/resnet18-f37072fd.pth",

@@ -1,0 +1,166 @@
+"""Time scoring N images × 3 methods: colorbench's batched scorer vs a one-image-at-a-time loop.
+
+The loop is what the original project's notebook (lpips-eval.ipynb) does — open both files with PIL, convert to a
+tensor, call LPIPS on one pair with autograd on — extended with the other per-image metrics computed the usual way
+(scikit-image PSNR / SSIM / rgb2lab + deltaE_ciede2000, numpy colourfulness). Both sides score the same files and
+the same metrics; the script also reports the largest per-image disagreement between them.
+
+LPIPS uses the AlexNet trunk *uncalibrated* (seeded random weights) on both sides, because torchvision's ImageNet
+weights cannot be downloaded on the machine this was written on: the amount of computation is identical to the
+real metric, the values are not LPIPS. With the real trunk cached, pass ``--real-lpips``.
+
+Images: the 500 real Kaggle test photos of the shared fixtures when present (``--images DIR``), else synthetic.
+
+    PYTHONPATH=src python benchmarks/scoring.py --n 500        # writes benchmarks/out/scoring.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+METHODS = ("chroma-blur", "hue-shift", "gray")
+
+
+def build_run(folder: Path, image_dir: Path | None, n: int, seed: int = 0) -> int:
+    """A run folder with ``n`` truths and 3 L-merged "methods" (tests/evalrun_helpers.py transforms)."""
+    from colorbench import atomic
+    from colorbench.color import merge_luminance, to_gray
+    from colorbench.data.images import load_image
+    from colorbench.runfolder import SAMPLE_COLUMNS, RunFolder
+    from evalrun_helpers import TRANSFORMS
+
+    run = RunFolder(folder)
+    if run.samples_csv.exists() and len(run.read_samples()) == n:
+        return n  # reuse a folder built by an earlier invocation
+    if image_dir is not None:
+        paths = sorted(image_dir.glob("*/*.jpg"))
+        images = []
+        for p in paths:
+            loaded = load_image(p)
+            if loaded.has_color:
+                images.append((f"{p.parent.name.replace(' ', '-')}-{p.stem}", p.parent.name, loaded.rgb))
+            if len(images) == n:
+                break
+    else:
+        rng = np.random.default_rng(seed)
+        images = []
+        for i in range(n):  # smooth random colour fields, photo-sized
+            base = rng.uniform(0, 255, (8, 8, 3))
+            from PIL import Image
+
+            rgb = np.asarray(Image.fromarray(base.astype(np.uint8)).resize((224, 224), Image.BICUBIC))
+            images.append((f"synthetic-{i:04d}", "synthetic", rgb))
+    rows = []
+    for sample_id, label, rgb in images:
+        gray = to_gray(rgb)
+        atomic.write_png(run.gray_path(sample_id), gray)
+        atomic.write_png(run.truth_path(sample_id), rgb)
+        for method in METHODS:
+            atomic.write_png(run.output_path(method, sample_id), merge_luminance(gray, TRANSFORMS[method](rgb)))
+        rows.append({"id": sample_id, "label": label, "class_id": "", "split": "test", "source": "", "width": rgb.shape[1],
+                     "height": rgb.shape[0], "has_color": 1})
+    atomic.write_csv(run.samples_csv, rows, SAMPLE_COLUMNS)
+    atomic.write_json(run.run_json, {"run": folder.name, "methods": list(METHODS)})
+    return len(rows)
+
+
+def notebook_loop(folder: Path, metric) -> tuple[float, dict]:
+    """One image at a time, like the original notebook, plus scikit-image metrics."""
+    import torch
+    from PIL import Image
+    from skimage.color import deltaE_ciede2000, rgb2lab
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    from torchvision.transforms.functional import to_tensor
+
+    from colorbench.runfolder import RunFolder
+
+    run = RunFolder(folder)
+    ids = [r["id"] for r in run.read_samples()]
+    values = {}
+    start = time.perf_counter()
+    for method in METHODS:
+        for sample_id in ids:
+            truth = np.asarray(Image.open(run.truth_path(sample_id)).convert("RGB"))
+            pred = np.asarray(Image.open(run.output_path(method, sample_id)).convert("RGB"))
+            t, p = to_tensor(truth)[None], to_tensor(pred)[None]
+            lp = metric.model(p * 2 - 1, t * 2 - 1).item()  # autograd on, as in the notebook
+            ps = peak_signal_noise_ratio(truth, pred)
+            ss = structural_similarity(truth, pred, channel_axis=2)
+            de = deltaE_ciede2000(rgb2lab(truth), rgb2lab(pred)).mean()
+            r, g, b = (pred[..., i].astype(np.float64) for i in range(3))
+            rg, yb = r - g, 0.5 * (r + g) - b
+            cf = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+            values[(method, sample_id)] = (lp, ps, ss, de, cf)
+    return time.perf_counter() - start, values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--images", type=Path, default=ROOT.parent / "shared" / "fixtures" / "sports" / "test")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "out" / "scoring-run")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--real-lpips", action="store_true", help="use the real ImageNet trunk (must be cached)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scoring.json")
+    args = parser.parse_args()
+
+    import torch
+
+    from colorbench.metrics import score_run
+    from colorbench.metrics.lpips_metric import get_lpips
+
+    image_dir = args.images if args.images.is_dir() else None
+    t0 = time.perf_counter()
+    n = build_run(args.work, image_dir, args.n)
+    build_s = time.perf_counter() - t0
+    trunk = "imagenet" if args.real_lpips else "uncalibrated"
+    metric = get_lpips("alex", trunk, "cpu")  # built once, outside both timings
+
+    t0 = time.perf_counter()
+    result = score_run(args.work, lpips_trunk=trunk, device="cpu", batch_size=args.batch_size, fid=False, progress=False)
+    batched_s = time.perf_counter() - t0
+
+    loop_s, loop_values = notebook_loop(args.work, metric)
+
+    frame = result.frame.set_index(["method", "id"])
+    diffs = {name: 0.0 for name in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")}
+    for key, vals in loop_values.items():
+        row = frame.loc[key]
+        for name, v in zip(diffs, vals):
+            diffs[name] = max(diffs[name], abs(float(row[name]) - float(v)))
+    pairs = n * len(METHODS)
+    report = {
+        "what": f"score {n} images x {len(METHODS)} methods (LPIPS-alex, PSNR, SSIM, CIEDE2000, colourfulness), CPU",
+        "images": "real Kaggle sports test photos (224x224)" if image_dir else "synthetic 224x224",
+        "lpips_trunk": trunk + ("" if args.real_lpips else " (random seeded AlexNet: same compute as LPIPS, values are not LPIPS)"),
+        "n_images": n, "methods": list(METHODS), "pairs": pairs,
+        "batched_s": round(batched_s, 2), "loop_s": round(loop_s, 2),
+        "speedup": round(loop_s / batched_s, 2),
+        "batched_pairs_per_s": round(pairs / batched_s, 1), "loop_pairs_per_s": round(pairs / loop_s, 1),
+        "batch_size": args.batch_size, "max_abs_difference_batched_vs_loop": diffs,
+        "build_run_s": round(build_s, 1),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "load_average_at_end": os.getloadavg()},
+        "note": "wall-clock on a shared machine; the load average shows how busy it was",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{pairs} pairs: batched {batched_s:.1f} s, one-at-a-time loop {loop_s:.1f} s -> {loop_s / batched_s:.1f}x "
+          f"(max |diff| {diffs}) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""``colorbench score RUN`` and ``colorbench report RUN``: thin over :func:`colorbench.metrics.score_run` and
+:func:`colorbench.report.build_report`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+log = logging.getLogger("colorbench")
+
+
+def register(subparsers) -> None:
+    score = subparsers.add_parser(
+        "score", help="score every method of a run folder against the truths (writes metrics.csv, metrics.json)",
+        description="Per-image LPIPS, PSNR, SSIM, CIEDE2000 and colourfulness for every output of a run, plus FID "
+                    "per method. Metrics whose weights cannot be had are marked unavailable (with the fix) unless "
+                    "--require makes that fatal.")
+    score.add_argument("run", help="run folder (results/<run>)")
+    score.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex",
+                       help="LPIPS trunk (default alex, the LPIPS authors' choice for evaluation)")
+    score.add_argument("--require", action="append", default=[], choices=["lpips", "fid"],
+                       help="fail instead of marking this metric unavailable (repeatable)")
+    score.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
+    score.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
+    score.add_argument("--no-fid", action="store_true", help="skip FID (its Inception pass is the slowest part on CPU)")
+    score.add_argument("--no-progress", action="store_true", help="no progress bar")
+    score.set_defaults(func=_score)
+
+    report = subparsers.add_parser(
+        "report", help="tables, figures and one self-contained report.html from a scored run",
+        description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
+                    "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
+                    "report.html. Scores the run first if metrics.csv is absent and --score is given.")
+    report.add_argument("run", help="run folder (results/<run>)")
+    report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and of the image selection")
+    report.add_argument("--grid-images", type=int, default=6, help="images in the fixed random grid (default 6)")
+    report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent")
+    report.set_defaults(func=_report)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from colorbench.cli import ColorbenchError
+    from colorbench.metrics import ScoringError, score_run
+
+    try:
+        result = score_run(args.run, lpips_net=args.lpips_net, require=tuple(args.require), device=args.device,
+                           batch_size=args.batch_size, fid=not args.no_fid, progress=not args.no_progress)
+    except ScoringError as exc:
+        raise ColorbenchError(str(exc)) from None
+    _print_score_summary(result)
+    return 0
+
+
+def _print_score_summary(result) -> None:
+    s = result.summary
+    print(f"scored {s['n_scorable']} images ({len(s['excluded'])} excluded: no colour ground truth) "
+          f"for {len(s['methods'])} methods in {s['seconds']} s on {s['device']} -> {result.metrics_csv}")
+    for method, info in s["methods"].items():
+        missing = f", {info['n_missing']} missing" if info["n_missing"] else ""
+        k = f", K={info['n_samples_per_image']}" if info["n_samples_per_image"] > 1 else ""
+        print(f"  {method}: {info['n_images_scored']} images{k}{missing}")
+    for name in ("lpips", "fid"):
+        info = s[name]
+        if not info.get("available"):
+            print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from colorbench.cli import ColorbenchError
+    from colorbench.metrics import ScoringError, score_run
+    from colorbench.report import ReportOptions, build_report
+    from colorbench.runfolder import RunFolder
+
+    run = RunFolder(args.run)
+    try:
+        if args.score and not run.metrics_csv.exists():
+            _print_score_summary(score_run(run.path))
+        path = build_report(run.path, ReportOptions(n_boot=args.bootstrap, seed=args.seed, grid_images=args.grid_images))
+    except ScoringError as exc:
+        raise ColorbenchError(str(exc)) from None
+    print(f"report: {path}\ntables: {run.tables_dir}\nfigures: {run.figures_dir}")
+    return 0

@@ -1,0 +1,478 @@
+"""Score a run folder: one row per (method, image, sample k) in ``metrics.csv``, plus ``metrics.json``.
+
+Every truth image is read once per batch and its derived data (LPIPS features, CIELAB, colourfulness, Inception
+features) are computed once and reused for every method and every sample, so the cost per extra method is one
+forward pass of each output. LPIPS, PSNR and colourfulness run batched in torch on the chosen device. On CUDA,
+SSIM and CIEDE2000 run there too (torch twins in :mod:`~colorbench.metrics.pixel` / :mod:`~colorbench.metrics.colour`);
+on CPU they are computed by scikit-image itself on worker threads, overlapping the LPIPS forward pass — numpy's SIMD
+float64 maths beats torch's on CPU for these long element-wise chains. Tests check both paths give the same numbers.
+
+What is scored: samples of ``samples.csv`` whose ``has_color`` is true and whose ``inputs/truth/<id>.png`` exists.
+Gray-only sources have no ground truth: they are excluded and counted. For each method, the number of samples K
+is the largest ``<id>__k<k>.png`` index + 1; an expected output that is absent is a ``missing`` row (with the
+runner's error from ``failures.csv`` when there is one), never silently dropped. An output whose size differs from
+its truth, or a metric that comes out NaN, is an error naming the file.
+
+``metrics.json`` records how the scores were made: LPIPS net/trunk and whether it was available (with the reason
+and the fix when not), FID per method with its protocol, counts, device, versions.
+
+Example::
+
+    from colorbench.metrics import score_run
+    result = score_run("results/my-run")          # writes metrics.csv + metrics.json, returns a DataFrame
+    result.frame.groupby("method")["lpips"].mean()
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from colorbench import atomic
+from colorbench.data.images import read_png_rgb
+from colorbench.color import rgb_to_lab
+from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
+from colorbench.metrics.pixel import psnr, ssim
+from colorbench.runfolder import RunFolder, read_csv
+from colorbench.weights import WeightsUnavailable
+
+#: columns of metrics.csv, in order (documented in results/README.md)
+METRIC_COLUMNS = [
+    "method", "id", "k", "label", "class_id", "status",
+    "lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth", "error",
+]
+#: per-image quality metrics and their direction
+METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
+LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
+METRICS_JSON = "metrics.json"
+REQUIRABLE = ("lpips", "fid")
+_SAMPLE_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
+
+
+class ScoringError(ValueError):
+    """A run folder that cannot be scored as it is; the message names the file and the fix."""
+
+
+@dataclass
+class ScoreResult:
+    frame: "object"  # pandas.DataFrame with METRIC_COLUMNS
+    summary: dict
+    metrics_csv: Path | None = None
+
+
+@dataclass
+class TruthBatch:
+    ids: list[str]
+    rgb: torch.Tensor  # uint8 N×3×H×W on the device
+    lab: "torch.Tensor | np.ndarray"  # numpy N×H×W×3 on CPU, torch N×3×H×W on CUDA
+    colorfulness: torch.Tensor
+    lpips_features: list[torch.Tensor] | None = None
+
+
+@dataclass
+class BatchScorer:
+    """Batched per-image metrics against a batch of truths (the engine under :func:`score_run`).
+
+    Example::
+
+        scorer = BatchScorer(lpips=None, device="cpu")
+        truth = scorer.prepare_truth(["a", "b"], [truth_a, truth_b])          # uint8 HxWx3 arrays
+        scores = scorer.score(truth, [0, 1], [pred_a, pred_b])               # dict metric -> np.ndarray
+    """
+
+    lpips: "torch.nn.Module | None" = None
+    device: str = "cpu"
+    inception: "torch.nn.Module | None" = None
+    dtype: torch.dtype = torch.float64
+
+    def to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous().to(self.device)
+
+    @torch.inference_mode()
+    def prepare_truth(self, ids: list[str], truths: Sequence[np.ndarray]) -> TruthBatch:
+        rgb = self.to_tensor(truths)
+        feats = self.lpips.features(rgb.float() / 255.0) if self.lpips is not None else None
+        return TruthBatch(ids=list(ids), rgb=rgb, lab=self._lab(truths, rgb),
+                          colorfulness=colorfulness(rgb, dtype=self.dtype), lpips_features=feats)
+
+    @property
+    def _numpy_colour(self) -> bool:
+        # On CPU, numpy's SIMD float64 maths (and skimage's own CIEDE2000) is 2-3x faster than torch's for this
+        # long chain of element-wise ops; on CUDA the torch twin runs on the device. Tests check they agree.
+        return str(self.device) == "cpu"
+
+    def _lab(self, images: Sequence[np.ndarray], rgb: torch.Tensor):
+        return rgb_to_lab(np.stack(images)) if self._numpy_colour else lab_of(rgb, self.dtype)
+
+    @staticmethod
+    def _cpu_metrics_one(truth_rgb: np.ndarray, truth_lab: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+        """SSIM and mean ΔE2000 of one image with scikit-image itself (run on worker threads: numpy and scipy
+        release the GIL, so the cores work on these while torch runs LPIPS)."""
+        from skimage.color import deltaE_ciede2000
+        from skimage.metrics import structural_similarity
+
+        ss = structural_similarity(truth_rgb, pred, channel_axis=2)
+        de = deltaE_ciede2000(truth_lab, rgb_to_lab(pred), channel_axis=-1).mean()
+        return float(ss), float(de)
+
+    def close(self) -> None:
+        if getattr(self, "_executor", None) is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if getattr(self, "_executor", None) is None:
+            self._executor = ThreadPoolExecutor(max_workers=max(1, min(4, torch.get_num_threads())))
+        return self._executor
+
+    @torch.inference_mode()
+    def score(self, truth: TruthBatch, index: Sequence[int], preds: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Metrics of ``preds[j]`` against truth ``index[j]`` of the batch."""
+        pred = self.to_tensor(preds)
+        if list(index) == list(range(len(truth.ids))):
+            pick = lambda t: t  # noqa: E731  (every truth has its output: no gather copy)
+        else:
+            idx = torch.as_tensor(list(index), device=self.device, dtype=torch.long)
+            idx_np = np.asarray(list(index))
+            pick = lambda t: t[idx_np] if isinstance(t, np.ndarray) else t.index_select(0, idx)  # noqa: E731
+        t_rgb = pick(truth.rgb)
+        pending = None
+        if self._numpy_colour:  # skimage on worker threads, overlapping the LPIPS forward below
+            truth_np, truth_lab = t_rgb.permute(0, 2, 3, 1).numpy(), pick(truth.lab)
+            pending = [self._pool().submit(self._cpu_metrics_one, truth_np[j], truth_lab[j], preds[j])
+                       for j in range(len(preds))]
+        out = {
+            "psnr": psnr(pred, t_rgb, dtype=self.dtype),
+            "colorfulness": colorfulness(pred, dtype=self.dtype),
+            "colorfulness_truth": pick(truth.colorfulness),
+        }
+        if self.lpips is not None:
+            feats = self.lpips.features(pred.float() / 255.0)
+            out["lpips"] = self.lpips.distance_from_features(feats, [pick(f) for f in truth.lpips_features])
+        if pending is not None:
+            values = np.array([f.result() for f in pending], dtype=np.float64).reshape(-1, 2)
+            out["ssim"], out["delta_e2000"] = torch.from_numpy(values[:, 0]), torch.from_numpy(values[:, 1])
+        else:
+            out["ssim"] = ssim(pred, t_rgb, dtype=self.dtype)
+            out["delta_e2000"] = delta_e2000_map(lab_of(pred, self.dtype), pick(truth.lab)).flatten(1).mean(1)
+        return {name: value.detach().double().cpu().numpy() for name, value in out.items()}
+
+
+# ------------------------------------------------------------------------------------------------ run scanning
+@dataclass
+class MethodOutputs:
+    name: str
+    files: dict[str, dict[int, Path]] = field(default_factory=dict)  # id -> k -> path
+
+    @property
+    def n_samples(self) -> int:
+        return 1 + max((k for ks in self.files.values() for k in ks), default=0)
+
+
+def scan_outputs(run: RunFolder, method: str) -> MethodOutputs:
+    """Every ``images/<method>/<id>[__k<k>].png`` of a run (temporary ``.tmp-*`` files ignored)."""
+    found = MethodOutputs(method)
+    for path in sorted((run.path / "images" / method).glob("*.png")):
+        if path.name.startswith(atomic.TMP_PREFIX):
+            continue
+        match = _SAMPLE_NAME.match(path.name)
+        k = int(match["k"]) if match["k"] is not None else 0
+        found.files.setdefault(match["id"], {})[k] = path
+    return found
+
+
+def scorable_samples(run: RunFolder) -> tuple[list[dict], list[dict]]:
+    """(samples with colour ground truth, excluded samples with the reason)."""
+    if not run.samples_csv.exists():
+        raise ScoringError(f"{run.samples_csv} is missing: is {run.path} a colorbench run folder? (`colorbench run` writes it)")
+    kept, excluded = [], []
+    for row in run.read_samples():
+        if str(row.get("has_color", "")).strip().lower() not in ("true", "1", "yes"):
+            excluded.append({**row, "reason": "gray-only source: no colour ground truth"})
+        elif not run.truth_path(row["id"]).exists():
+            excluded.append({**row, "reason": f"truth image {run.truth_path(row['id'])} is missing"})
+        else:
+            kept.append(row)
+    return kept, excluded
+
+
+# ------------------------------------------------------------------------------------------------ scoring
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ScoringError(f"device {device!r} requested but CUDA is not available (use --device cpu)")
+    return device
+
+
+def _load_many(paths: Sequence[Path], pool: ThreadPoolExecutor) -> list[np.ndarray]:
+    return list(pool.map(read_png_rgb, paths))
+
+
+def _batches(rows: list[dict], batch_size: int, run: RunFolder, pool: ThreadPoolExecutor) -> Iterable[tuple[list[dict], list[np.ndarray]]]:
+    """Batches of truths of one size (LPIPS and SSIM batch only same-sized images)."""
+    by_size: dict[tuple, list[dict]] = {}
+    for row in rows:
+        by_size.setdefault((row.get("height", ""), row.get("width", "")), []).append(row)
+    for group in by_size.values():
+        for start in range(0, len(group), batch_size):
+            chunk = group[start:start + batch_size]
+            truths = _load_many([run.truth_path(r["id"]) for r in chunk], pool)
+            # samples.csv sizes may be absent or stale: split again on the real sizes
+            sizes: dict[tuple, list[int]] = {}
+            for i, t in enumerate(truths):
+                sizes.setdefault(t.shape, []).append(i)
+            for members in sizes.values():
+                yield [chunk[i] for i in members], [truths[i] for i in members]
+
+
+def _check_finite(method: str, rows: list[dict], paths: list[Path], scores: dict[str, np.ndarray]) -> None:
+    for name, values in scores.items():
+        bad = np.flatnonzero(np.isnan(values))
+        if bad.size:
+            raise ScoringError(f"{paths[bad[0]]}: {name} is NaN for method {method!r}, image {rows[bad[0]]['id']!r}; "
+                               "the output file is probably corrupt — re-run the method on it")
+
+
+def _availability(name: str, exc: Exception | None, **details) -> dict:
+    if exc is None:
+        return {"available": True, **details}
+    reason = exc.reason if isinstance(exc, WeightsUnavailable) else str(exc)
+    return {"available": False, "reason": reason, "message": str(exc), **details}
+
+
+def score_run(
+    run_path,
+    *,
+    lpips_net: str = "alex",
+    lpips_trunk: str = "imagenet",
+    require: Sequence[str] = (),
+    device: str = "auto",
+    batch_size: int = 32,
+    fid: bool = True,
+    fid_weights: str | Path | None = None,
+    progress: bool = True,
+    write: bool = True,
+) -> ScoreResult:
+    """Score every method of a run folder against the truths; write ``metrics.csv`` and ``metrics.json``.
+
+    ``require``: metrics whose unavailability is fatal ("lpips", "fid"). ``lpips_trunk="uncalibrated"`` and
+    ``fid_weights`` (a stand-in Inception file) are for tests and benchmarks: the summary then says the numbers
+    are not LPIPS / FID.
+
+    Example::
+
+        result = score_run("results/demo", device="cpu", batch_size=16)
+        print(result.frame.head())
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from colorbench.metrics.fid import FID_MIN_RELIABLE, FID_PROTOCOL, FID_WEIGHTS, InceptionFeatures, frechet_distance
+    from colorbench.metrics.lpips_metric import LPIPS_VERSION, get_lpips, trunk_weights_name
+
+    started = time.perf_counter()
+    unknown = [r for r in require if r not in REQUIRABLE]
+    if unknown:
+        raise ScoringError(f"--require accepts {', '.join(REQUIRABLE)}; got {', '.join(unknown)}")
+    if batch_size < 1:
+        raise ScoringError(f"batch size must be at least 1, got {batch_size}")
+    run = RunFolder(run_path)
+    if not run.path.is_dir():
+        raise ScoringError(f"run folder {run.path} does not exist")
+    device = resolve_device(device)
+    rows, excluded = scorable_samples(run)
+    methods = run.methods()
+    if not methods:
+        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score (run `colorbench run` first)")
+
+    # metrics that need weights: unavailable is recorded (or fatal with --require), never faked
+    lpips_model, lpips_error = None, None
+    try:
+        lpips_model = get_lpips(net=lpips_net, trunk=lpips_trunk, device=device)
+    except WeightsUnavailable as exc:
+        if "lpips" in require:
+            raise
+        lpips_error = exc
+    lpips_info = _availability("lpips", lpips_error, net=lpips_net, version=LPIPS_VERSION, trunk=lpips_trunk,
+                               calibrated=lpips_trunk == "imagenet", weights=trunk_weights_name(lpips_net))
+    if lpips_model is not None:
+        lpips_info["label"] = lpips_model.label
+    inception, fid_error = None, None
+    if fid:
+        try:
+            inception = InceptionFeatures(fid_weights, device=device)
+        except WeightsUnavailable as exc:
+            if "fid" in require:
+                raise
+            fid_error = exc
+    elif "fid" in require:
+        raise ScoringError("--require fid contradicts --no-fid")
+
+    scorer = BatchScorer(lpips=lpips_model, device=device, inception=inception)
+    outputs = {m: scan_outputs(run, m) for m in methods}
+    failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error", "") for f in read_csv(run.failures_csv)}
+    records: list[dict] = []
+    real_feats: list[np.ndarray] = []
+    fake_feats: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    n_pairs = sum(outputs[m].n_samples for m in methods) * len(rows)
+    bar = tqdm(total=n_pairs, desc="scoring", unit="img", disable=not progress)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for chunk, truths in _batches(rows, batch_size, run, pool):
+            truth = scorer.prepare_truth([r["id"] for r in chunk], truths)
+            if inception is not None:
+                real_feats.append(inception(truth.rgb).cpu().numpy())
+            for method in methods:
+                found = outputs[method]
+                for k in range(found.n_samples):
+                    present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
+                    for i, r in enumerate(chunk):
+                        if i not in present:
+                            error = failures.get((method, r["id"], str(k)), "no output file (the method did not produce it)")
+                            records.append(_record(method, r, k, "missing", error=error))
+                    if not present:
+                        bar.update(len(chunk))
+                        continue
+                    paths = [found.files[chunk[i]["id"]][k] for i in present]
+                    preds = _load_many(paths, pool)
+                    for i, path, pred in zip(present, paths, preds):
+                        if pred.shape != truths[i].shape:
+                            raise ScoringError(
+                                f"{path}: size {pred.shape[1]}x{pred.shape[0]} differs from its truth "
+                                f"{run.truth_path(chunk[i]['id'])} ({truths[i].shape[1]}x{truths[i].shape[0]}); outputs "
+                                "must be L-merged at the input's size (the runner does this) — re-run the method")
+                    scores = scorer.score(truth, present, preds)
+                    _check_finite(method, [chunk[i] for i in present], paths, scores)
+                    for j, i in enumerate(present):
+                        records.append(_record(method, chunk[i], k, "ok", **{n: float(v[j]) for n, v in scores.items()}))
+                    if inception is not None and k == 0:
+                        fake_feats[method].append(inception(scorer.to_tensor(preds)).cpu().numpy())
+                    bar.update(len(chunk))
+    bar.close()
+    scorer.close()
+
+    frame = pd.DataFrame.from_records(records, columns=METRIC_COLUMNS)
+    order = {m: i for i, m in enumerate(methods)}
+    ids_order = {r["id"]: i for i, r in enumerate(rows)}
+    frame = frame.sort_values(by=["method", "id", "k"], key=lambda s: s.map(order) if s.name == "method"
+                              else (s.map(ids_order) if s.name == "id" else s)).reset_index(drop=True)
+
+    fid_info = _availability("fid", fid_error, protocol=FID_PROTOCOL, weights=FID_WEIGHTS,
+                             calibrated=fid_weights is None, min_reliable=FID_MIN_RELIABLE)
+    if not fid:
+        fid_info = {"available": False, "reason": "not computed (--no-fid)", "protocol": FID_PROTOCOL}
+    if inception is not None:
+        real = np.concatenate(real_feats) if real_feats else np.zeros((0, 2048))
+        per_method = {}
+        for method in methods:
+            fake = np.concatenate(fake_feats[method]) if fake_feats[method] else np.zeros((0, 2048))
+            value = frechet_distance(real, fake) if len(real) >= 2 and len(fake) >= 2 else None
+            per_method[method] = {"fid": value, "n_real": int(len(real)), "n_fake": int(len(fake)),
+                                  "reliable": bool(value is not None and min(len(real), len(fake)) >= FID_MIN_RELIABLE)}
+        fid_info["per_method"] = per_method
+        fid_info["resolution"] = _resolutions(rows)
+
+    summary = _summary(run, frame, rows, excluded, methods, outputs, lpips_info, fid_info, device, batch_size,
+                       time.perf_counter() - started)
+    result = ScoreResult(frame=frame, summary=summary)
+    if write:
+        write_metrics_csv(run.metrics_csv, frame)
+        atomic.write_json(run.path / METRICS_JSON, summary)
+        result.metrics_csv = run.metrics_csv
+    return result
+
+
+def _resolutions(rows: list[dict]) -> list[str]:
+    return sorted({f"{r.get('width', '?')}x{r.get('height', '?')}" for r in rows})
+
+
+def _record(method: str, row: dict, k: int, status: str, error: str = "", **scores) -> dict:
+    rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""), "class_id": row.get("class_id", ""),
+           "status": status, "error": error}
+    for name in METRIC_COLUMNS[6:-1]:
+        rec[name] = scores.get(name, math.nan)
+    return rec
+
+
+def _summary(run, frame, rows, excluded, methods, outputs, lpips_info, fid_info, device, batch_size, seconds) -> dict:
+    per_method = {}
+    for method in methods:
+        sub = frame[frame["method"] == method]
+        first = sub[sub["k"] == 0]
+        per_method[method] = {
+            "n_samples_per_image": outputs[method].n_samples,
+            "n_images_scored": int((first["status"] == "ok").sum()),
+            "n_missing": int((first["status"] == "missing").sum()),
+            "n_missing_all_samples": int((sub["status"] == "missing").sum()),
+        }
+    return {
+        "scored_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "run": str(run.path),
+        "n_samples": len(rows) + len(excluded),
+        "n_scorable": len(rows),
+        "excluded": [{"id": r["id"], "label": r.get("label", ""), "reason": r["reason"]} for r in excluded],
+        "resolution": _resolutions(rows),
+        "methods": per_method,
+        "lpips": lpips_info,
+        "fid": fid_info,
+        "device": device,
+        "batch_size": batch_size,
+        "seconds": round(seconds, 3),
+        "versions": _versions("torch", "lpips", "scikit-image", "torchmetrics", "torch-fidelity"),
+        "conventions": {
+            "psnr_ssim": "RGB, data range 255, skimage defaults (SSIM: 7x7 uniform window, sample covariance, channel mean)",
+            "delta_e2000": "mean CIEDE2000 over pixels, CIELAB D65 (skimage-exact), kL=kC=kH=1",
+            "colorfulness": "Hasler & Süsstrunk M on 0..255 sRGB; dCF = |mean CF(outputs) - mean CF(truths)| over the same images",
+            "stochastic": "per-image value = mean over the K samples (mean-of-K); best-of-K LPIPS reported alongside",
+        },
+    }
+
+
+def _versions(*packages: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def write_metrics_csv(path: Path, frame) -> None:
+    records = frame.to_dict(orient="records")
+    for rec in records:
+        for name in METRIC_COLUMNS[6:-1]:
+            value = rec[name]
+            rec[name] = "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
+    atomic.write_csv(path, records, METRIC_COLUMNS)
+
+
+def load_metrics(run_path) -> "object":
+    """``metrics.csv`` of a run as a DataFrame (empty cells -> NaN). Raises with the fix when it is absent."""
+    import pandas as pd
+
+    run = RunFolder(run_path)
+    if not run.metrics_csv.exists():
+        raise ScoringError(f"{run.metrics_csv} does not exist: score the run first (`colorbench score {run.path}`)")
+    frame = pd.read_csv(run.metrics_csv, dtype={"id": str, "label": str, "class_id": str, "method": str, "error": str},
+                        keep_default_na=False, na_values={m: [""] for m in METRIC_COLUMNS[6:-1]})
+    return frame
+
+
+def load_summary(run_path) -> dict:
+    """``metrics.json`` of a run (how the scores were made), or {} for runs scored before it existed."""
+    import json
+
+    path = RunFolder(run_path).path / METRICS_JSON
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

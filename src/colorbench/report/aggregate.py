@@ -1,0 +1,195 @@
+"""From metrics.csv to the report's numbers: per-image values, per-method summaries, pairs, classes, cost.
+
+Conventions (also written into the report):
+
+* a stochastic method's per-image value is the mean over its K samples (mean-of-K, the expected quality of one
+  sample); best-of-K LPIPS (the minimum over samples) is reported alongside, never instead;
+* missing outputs are counted per method and excluded from that method's means; paired comparisons use the
+  images both methods produced;
+* the headline metric is LPIPS when it was available, otherwise CIEDE2000 (the report says which).
+
+Example::
+
+    from colorbench.metrics import load_metrics, load_summary
+    from colorbench.report.aggregate import per_image, method_summary
+    pi = per_image(load_metrics("results/demo"))
+    table = method_summary(pi, load_metrics("results/demo"), load_summary("results/demo"))
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from colorbench.metrics.scorer import LOWER_IS_BETTER
+from colorbench.report.stats import (
+    DEFAULT_BOOTSTRAP, bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate,
+)
+
+QUALITY_METRICS = ("lpips", "psnr", "ssim", "delta_e2000")
+METRIC_LABELS = {
+    "lpips": "LPIPS ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "delta_e2000": "ΔE2000 ↓",
+    "colorfulness": "Colourfulness", "delta_cf": "ΔCF ↓", "fid": "FID ↓", "lpips_best_of_k": "best-of-K LPIPS ↓",
+}
+METRIC_DECIMALS = {"lpips": 4, "psnr": 2, "ssim": 4, "delta_e2000": 2, "colorfulness": 1, "delta_cf": 2, "fid": 2,
+                   "lpips_best_of_k": 4}
+
+
+def available_metrics(frame: pd.DataFrame) -> list[str]:
+    """Quality metrics with at least one value (LPIPS is empty when its weights were unavailable)."""
+    ok = frame[frame["status"] == "ok"]
+    return [m for m in QUALITY_METRICS if m in ok and ok[m].notna().any()]
+
+
+def headline_metric(frame: pd.DataFrame) -> str:
+    return "lpips" if "lpips" in available_metrics(frame) else "delta_e2000"
+
+
+def per_image(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, image): metrics averaged over the method's samples; best-of-K LPIPS; sample count."""
+    ok = frame[frame["status"] == "ok"]
+    cols = [c for c in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth") if c in ok]
+    grouped = ok.groupby(["method", "id"], sort=False)
+    out = grouped[cols].mean()
+    out["lpips_best_of_k"] = grouped["lpips"].min() if "lpips" in ok else np.nan
+    out["n_samples"] = grouped.size()
+    labels = ok.drop_duplicates(["method", "id"]).set_index(["method", "id"])[["label", "class_id"]]
+    return out.join(labels).reset_index()
+
+
+def method_order(frame: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(frame["method"]))
+
+
+def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: dict, *, n_boot: int = DEFAULT_BOOTSTRAP,
+                   seed: int = 0) -> pd.DataFrame:
+    """Per method: counts, mean and 95% CI of every metric, ΔCF with CI, FID, best-of-K LPIPS."""
+    rows = []
+    fid = (summary.get("fid") or {}).get("per_method", {})
+    for method in method_order(frame):
+        sub = pi[pi["method"] == method]
+        first = frame[(frame["method"] == method) & (frame["k"] == 0)]
+        k = int(frame.loc[frame["method"] == method, "k"].max()) + 1
+        row = {"method": method, "n_scored": len(sub), "n_missing": int((first["status"] == "missing").sum()),
+               "samples_per_image": k}
+        for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
+            values = sub[metric].dropna().to_numpy() if metric in sub else np.array([])
+            row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(values, n_boot=n_boot, seed=seed)
+        both = sub[["colorfulness", "colorfulness_truth"]].dropna()
+        row["colorfulness_truth_mean"] = float(both["colorfulness_truth"].mean()) if len(both) else np.nan
+        row["delta_cf"], row["delta_cf_lo"], row["delta_cf_hi"] = bootstrap_stat_ci(
+            [both["colorfulness"].to_numpy(), both["colorfulness_truth"].to_numpy()],
+            lambda p, t: np.abs(p.mean(-1) - t.mean(-1)), n_boot=n_boot, seed=seed)
+        if k > 1:
+            best = sub["lpips_best_of_k"].dropna().to_numpy()
+            row["lpips_best_of_k_mean"], row["lpips_best_of_k_lo"], row["lpips_best_of_k_hi"] = bootstrap_ci(best, n_boot=n_boot, seed=seed)
+        else:
+            row["lpips_best_of_k_mean"] = row["lpips_best_of_k_lo"] = row["lpips_best_of_k_hi"] = np.nan
+        info = fid.get(method, {})
+        row["fid"] = info.get("fid", np.nan) if info.get("fid") is not None else np.nan
+        row["fid_n"] = info.get("n_fake", np.nan)
+        row["fid_reliable"] = info.get("reliable", np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_table(pi: pd.DataFrame, metrics: list[str], *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+    """Every pair of methods × metric: n common images, mean(a − b) with CI, Wilcoxon p, Holm-adjusted p, verdict.
+
+    Holm's correction runs over all pairs of one metric (one family per metric).
+    """
+    methods = list(dict.fromkeys(pi["method"]))
+    rows = []
+    for metric in metrics:
+        wide = pi.pivot(index="id", columns="method", values=metric)
+        family = []
+        for a, b in combinations(methods, 2):
+            if a not in wide or b not in wide:
+                continue
+            both = wide[[a, b]].dropna()
+            res = paired_test(both[a].to_numpy(), both[b].to_numpy(), n_boot=n_boot, seed=seed)
+            family.append({"metric": metric, "method_a": a, "method_b": b, "n": res.n, "mean_diff": res.mean_diff,
+                           "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon})
+        adjusted = holm([r["p_wilcoxon"] for r in family])
+        lower = LOWER_IS_BETTER.get(metric)
+        for r, p in zip(family, adjusted):
+            r["p_holm"] = p
+            if np.isnan(p) or p >= 0.05:
+                r["better"] = "no significant difference"
+            else:
+                a_better = (r["mean_diff"] < 0) == bool(lower)
+                r["better"] = r["method_a"] if a_better else r["method_b"]
+            rows.append(r)
+    return pd.DataFrame(rows, columns=["metric", "method_a", "method_b", "n", "mean_diff", "ci_low", "ci_high",
+                                       "p_wilcoxon", "p_holm", "better"])
+
+
+def win_rate_matrix(pi: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Row method's share of common images on which it beats the column method (ties ½)."""
+    methods = list(dict.fromkeys(pi["method"]))
+    wide = pi.pivot(index="id", columns="method", values=metric)
+    lower = bool(LOWER_IS_BETTER.get(metric))
+    matrix = pd.DataFrame(np.nan, index=methods, columns=methods)
+    for a in methods:
+        for b in methods:
+            if a != b and a in wide and b in wide:
+                both = wide[[a, b]].dropna()
+                matrix.loc[a, b] = win_rate(both[a].to_numpy(), both[b].to_numpy(), lower_is_better=lower)
+    matrix.index.name = "method"
+    return matrix
+
+
+def per_class_table(pi: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean ``metric`` per class (rows) and method (columns), with the number of images per class."""
+    table = pi.pivot_table(index="label", columns="method", values=metric, aggfunc="mean", sort=True)
+    table = table[[m for m in dict.fromkeys(pi["method"]) if m in table]]
+    table.insert(0, "n_images", pi.groupby("label")["id"].nunique())
+    return table
+
+
+def best_worst_classes(per_class: pd.DataFrame, metric: str, n: int = 5) -> pd.DataFrame:
+    """For each method, its ``n`` best and ``n`` worst classes by mean ``metric``."""
+    lower = bool(LOWER_IS_BETTER.get(metric))
+    rows = []
+    for method in [c for c in per_class.columns if c != "n_images"]:
+        ranked = per_class[method].dropna().sort_values(ascending=lower)
+        for kind, part in (("best", ranked.head(n)), ("worst", ranked.tail(n)[::-1])):
+            for rank, (label, value) in enumerate(part.items(), start=1):
+                rows.append({"method": method, "kind": kind, "rank": rank, "class": label, metric: value})
+    return pd.DataFrame(rows, columns=["method", "kind", "rank", "class", metric])
+
+
+def cost_table(timings: list[dict], summary_table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per method from timings.csv: images, seconds, images/s, seconds per stage per image, peak memory, device,
+    next to the method's mean headline metric."""
+    if not timings:
+        return pd.DataFrame(columns=["method", "n_images", "total_s", "images_per_s", "s_per_image", "peak_memory_mb", "device"])
+    t = pd.DataFrame(timings)
+    for col in ("n_images", "preprocess_s", "inference_s", "postprocess_s", "peak_memory_mb"):
+        t[col] = pd.to_numeric(t.get(col), errors="coerce")
+    rows = []
+    for method, sub in t.groupby("method", sort=False):
+        n = float(sub["n_images"].sum())
+        total = float(sub[["preprocess_s", "inference_s", "postprocess_s"]].sum().sum())
+        row = {"method": method, "n_images": int(n), "total_s": total,
+               "images_per_s": n / total if total > 0 else np.nan, "s_per_image": total / n if n else np.nan,
+               "preprocess_s_per_image": sub["preprocess_s"].sum() / n if n else np.nan,
+               "inference_s_per_image": sub["inference_s"].sum() / n if n else np.nan,
+               "postprocess_s_per_image": sub["postprocess_s"].sum() / n if n else np.nan,
+               "peak_memory_mb": float(sub["peak_memory_mb"].max()) if sub["peak_memory_mb"].notna().any() else np.nan,
+               "device": ", ".join(sorted({str(d) for d in sub.get("device", pd.Series(dtype=str)).dropna() if str(d)}))}
+        stages: dict[str, float] = {}
+        for raw in sub.get("stages", pd.Series(dtype=str)).dropna():
+            try:
+                for name, seconds in (json.loads(raw) if str(raw).strip() else {}).items():
+                    stages[name] = stages.get(name, 0.0) + float(seconds)
+            except (ValueError, TypeError, AttributeError):
+                continue
+        row["stages_s_per_image"] = "; ".join(f"{k}: {v / n:.3g}" for k, v in stages.items()) if n else ""
+        rows.append(row)
+    cost = pd.DataFrame(rows)
+    quality = summary_table.set_index("method")[f"{metric}_mean"].rename(f"{metric}_mean")
+    return cost.join(quality, on="method")

@@ -1,0 +1,227 @@
+"""``colorbench report RUN``: metrics.csv -> tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG), report.html.
+
+The report opens with the protocol (dataset, split, n, resolution, seeds, versions, device, how each metric was
+computed) and the headline table, then the paired statistics, win rates, per-class results, cost, distributions
+and image grids. ``report.html`` is one file: CSS inline, figures embedded as base64 PNG, no scripts, no links
+needed — it can be mailed, attached to a paper review, or opened offline.
+
+Example::
+
+    from colorbench.report import build_report
+    path = build_report("results/demo")      # -> results/demo/report.html
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from colorbench import atomic
+from colorbench.metrics.scorer import LOWER_IS_BETTER, load_metrics, load_summary
+from colorbench.report import aggregate as agg
+from colorbench.report import figures as figs
+from colorbench.report import grids
+from colorbench.report.html import render_report
+from colorbench.report.stats import DEFAULT_BOOTSTRAP
+from colorbench.report.tables import Table, best_rows, fmt, fmt_ci, format_frame, write_table
+from colorbench.runfolder import RunFolder, read_csv
+
+
+@dataclass
+class ReportOptions:
+    n_boot: int = DEFAULT_BOOTSTRAP
+    seed: int = 0
+    grid_images: int = 6  # fixed random selection
+    grid_extremes: int = 3  # best and worst images per method
+    classes_best_worst: int = 5
+
+
+@dataclass
+class ReportContent:
+    """Everything the report shows, also handy in a notebook (``build_report(..., return_content=True)``)."""
+
+    run: RunFolder
+    run_info: dict
+    summary: dict
+    headline_metric: str
+    metrics: list[str]
+    tables: dict[str, Table] = field(default_factory=dict)
+    figures: dict[str, object] = field(default_factory=dict)  # name -> matplotlib Figure
+    figure_captions: dict[str, str] = field(default_factory=dict)
+
+
+def headline_table(summary_table: pd.DataFrame, summary: dict) -> Table:
+    lpips_info = summary.get("lpips", {})
+    lpips_ok = bool(lpips_info.get("available"))
+    stochastic = bool((summary_table["samples_per_image"] > 1).any())
+    fid_info = summary.get("fid", {})
+    show = pd.DataFrame({"method": summary_table["method"], "n scored": summary_table["n_scored"],
+                         "missing": summary_table["n_missing"], "K": summary_table["samples_per_image"]})
+    best: dict[str, set[int]] = {}
+    for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
+        label = agg.METRIC_LABELS[metric]
+        if metric == "lpips" and not lpips_ok:
+            show[label] = "unavailable"
+            continue
+        d = agg.METRIC_DECIMALS[metric]
+        show[label] = [fmt_ci(r[f"{metric}_mean"], r[f"{metric}_lo"], r[f"{metric}_hi"], d) for _, r in summary_table.iterrows()]
+        best[label] = best_rows(summary_table[f"{metric}_mean"], LOWER_IS_BETTER.get(metric))
+    show["ΔCF ↓"] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], 2) for _, r in summary_table.iterrows()]
+    best["ΔCF ↓"] = best_rows(summary_table["delta_cf"], True)
+    if fid_info.get("available"):
+        show["FID ↓"] = [fmt(r["fid"], 2) + ("" if r["fid_reliable"] is True else " (unreliable: n<%d)" % fid_info.get("min_reliable", 0))
+                         for _, r in summary_table.iterrows()]
+    else:
+        show["FID ↓"] = "unavailable"
+    if stochastic and lpips_ok:
+        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"], r["lpips_best_of_k_hi"], 4)
+                                     for _, r in summary_table.iterrows()]
+    notes = ["Means over images with 95% percentile-bootstrap CIs in brackets; best value per column highlighted.",
+             f"Truth colourfulness (mean over scored images): {fmt(summary_table['colorfulness_truth_mean'].mean(), 1)}; "
+             "ΔCF = |mean CF(outputs) − mean CF(truths)| over the same images."]
+    if stochastic:
+        notes.append("K = samples per image. Stochastic methods are scored mean-of-K per image; best-of-K LPIPS is the "
+                     "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's authors warn "
+                     "that per-image metrics penalise stochastic colorizers).")
+    if not lpips_ok:
+        notes.append(f"LPIPS unavailable: {lpips_info.get('message') or lpips_info.get('reason', '?')}")
+    elif not lpips_info.get("calibrated", True):
+        notes.append(f"WARNING: {lpips_info.get('label', 'LPIPS with an uncalibrated trunk')} — these numbers are not LPIPS.")
+    if not fid_info.get("available"):
+        notes.append(f"FID unavailable: {fid_info.get('message') or fid_info.get('reason', '?')}")
+    elif not fid_info.get("calibrated", True):
+        notes.append("WARNING: FID computed with stand-in (uncalibrated) Inception weights — these numbers are not FID.")
+    return Table("headline", "Headline: quality per method", summary_table, show, notes, best)
+
+
+def build_content(run_path, options: ReportOptions | None = None) -> ReportContent:
+    """Compute every table and figure of the report (nothing written)."""
+    options = options or ReportOptions()
+    run = RunFolder(run_path)
+    frame = load_metrics(run.path)
+    summary = load_summary(run.path)
+    run_info = run.read_run_json() if run.run_json.exists() else {}
+    metric = agg.headline_metric(frame)
+    metrics = agg.available_metrics(frame)
+    content = ReportContent(run=run, run_info=run_info, summary=summary, headline_metric=metric, metrics=metrics)
+    if frame.empty or not (frame["status"] == "ok").any():
+        raise ValueError(f"{run.metrics_csv}: no scored images (every output is missing?) — nothing to report")
+
+    pi = agg.per_image(frame)
+    table = agg.method_summary(pi, frame, summary, n_boot=options.n_boot, seed=options.seed)
+    t = content.tables
+    t["headline"] = headline_table(table, summary)
+
+    paired = agg.paired_table(pi, metrics, n_boot=options.n_boot, seed=options.seed)
+    shown = paired.copy()
+    shown["metric"] = shown["metric"].map(lambda m: agg.METRIC_LABELS.get(m, m))
+    shown["mean(a − b) [95% CI]"] = [fmt_ci(r.mean_diff, r.ci_low, r.ci_high, agg.METRIC_DECIMALS.get(r.metric, 3))
+                                     for r in paired.itertuples()]
+    shown["p (Wilcoxon)"] = paired["p_wilcoxon"].map(lambda p: fmt(p, 4))
+    shown["p (Holm)"] = paired["p_holm"].map(lambda p: fmt(p, 4))
+    shown = shown[["metric", "method_a", "method_b", "n", "mean(a − b) [95% CI]", "p (Wilcoxon)", "p (Holm)", "better"]]
+    t["pairwise"] = Table("pairwise", "Paired comparisons (same images)", paired, shown.astype(str), [
+        "Paired percentile-bootstrap CI of the mean difference over the images both methods produced; two-sided "
+        "Wilcoxon signed-rank test; Holm correction over all pairs of one metric; 'better' at Holm-adjusted p < 0.05."])
+
+    wr = agg.win_rate_matrix(pi, metric)
+    t["win_rate"] = Table("win_rate", f"Win rate on {agg.METRIC_LABELS[metric]} (row beats column)", wr,
+                          wr.apply(lambda c: c.map(lambda v: fmt(v, 2))), [
+                              "Share of common images on which the row method is better than the column method (ties ½)."])
+
+    per_class = agg.per_class_table(pi, metric)
+    t["per_class"] = Table("per_class", f"Mean {agg.METRIC_LABELS[metric]} per class", per_class,
+                           format_frame(per_class, agg.METRIC_DECIMALS[metric]))
+    bw = agg.best_worst_classes(per_class, metric, options.classes_best_worst)
+    t["best_worst_classes"] = Table("best_worst_classes", f"Each method's best and worst classes by {agg.METRIC_LABELS[metric]}",
+                                    bw, format_frame(bw, agg.METRIC_DECIMALS[metric]),
+                                    [f"Classes hold {int(per_class['n_images'].median()) if len(per_class) else 0} image(s) each (median): "
+                                     "per-class means are noisy."])
+
+    cost = agg.cost_table(read_csv(run.timings_csv), table, metric)
+    cost_shown = cost.copy()
+    for col in cost_shown.columns:
+        if col.endswith("_per_image") and col != "stages_s_per_image" or col in ("total_s",):
+            cost_shown[col] = cost[col].map(lambda v: fmt(v, 3))
+    if len(cost):
+        cost_shown["images_per_s"] = cost["images_per_s"].map(lambda v: fmt(v, 2))
+        cost_shown["peak_memory_mb"] = cost["peak_memory_mb"].map(lambda v: fmt(v, 0))
+        cost_shown[f"{metric}_mean"] = cost[f"{metric}_mean"].map(lambda v: fmt(v, agg.METRIC_DECIMALS[metric]))
+    t["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str), [
+        "Seconds are wall-clock per image summed over the run's batches (preprocess + inference + postprocess); "
+        "stages are the method's own breakdown; peak memory as recorded by the runner."])
+
+    missing = frame[frame["status"] == "missing"][["method", "id", "k", "label", "error"]]
+    t["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)", missing.reset_index(drop=True))
+    excluded = pd.DataFrame(summary.get("excluded", []), columns=["id", "label", "reason"])
+    t["excluded"] = Table("excluded", "Samples excluded from scoring", excluded)
+
+    # figures
+    f, caps = content.figures, content.figure_captions
+    f["metric_bars"] = figs.metric_bars(table, metrics)
+    caps["metric_bars"] = "Mean of each metric per method with 95% bootstrap CIs."
+    f[f"distribution_{metric}"] = figs.metric_distributions(pi, metric)
+    caps[f"distribution_{metric}"] = f"Per-image {agg.METRIC_LABELS[metric]} for each method."
+    f["per_class_heatmap"] = figs.per_class_heatmap(per_class, metric)
+    caps["per_class_heatmap"] = f"Mean {agg.METRIC_LABELS[metric]} per class and method."
+    if len(cost):
+        f["quality_vs_time"] = figs.quality_vs_time(cost, table, metric)
+        caps["quality_vs_time"] = "Seconds per image against quality: what each point of quality costs."
+    methods = agg.method_order(frame)
+    selection = grids.random_selection(pi["id"].unique(), options.grid_images, seed=options.seed)
+    f["grid_random"] = grids.image_grid(run.path, selection, methods, title=f"Fixed random selection (seed {options.seed})",
+                                        captions=grids.metric_captions(pi, selection, metric))
+    caps["grid_random"] = f"{len(selection)} images drawn with seed {options.seed}: gray input | truth | each method."
+    for method in methods:
+        best, worst = grids.best_worst(pi, method, metric, options.grid_extremes)
+        if not best:
+            continue
+        ids = best + [w for w in worst if w not in best]
+        name = f"grid_best_worst_{_slug(method)}"
+        f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by {agg.METRIC_LABELS[metric]}",
+                                   captions=grids.metric_captions(pi, ids, metric))
+        caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {agg.METRIC_LABELS[metric]}."
+    return content
+
+
+def _jpeg(png: bytes, quality: int = 90) -> bytes:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as img:
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="JPEG", quality=quality, subsampling=0)
+    return buf.getvalue()
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+
+
+def build_report(run_path, options: ReportOptions | None = None, *, return_content: bool = False):
+    """Write tables/, figures/ and report.html for a scored run; returns the report's path (or the content too).
+
+    Example::
+
+        path = build_report("results/demo")
+    """
+    options = options or ReportOptions()
+    content = build_content(run_path, options)
+    run = content.run
+    for table in content.tables.values():
+        write_table(table, run.tables_dir)
+    embedded = {}
+    for name, fig in content.figures.items():
+        figs.save_figure(fig, run.figures_dir, name)
+        png = (run.figures_dir / f"{name}.png").read_bytes()
+        # photo grids are embedded as high-quality JPEG (PNG of photos is ~10x larger); lossless PNGs stay in figures/
+        embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
+    page = render_report(content, embedded, options, generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    atomic.write_text(run.report_html, page)
+    return (run.report_html, content) if return_content else run.report_html

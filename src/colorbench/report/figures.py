@@ -1,0 +1,131 @@
+"""The report's figures, as matplotlib ``Figure`` objects (no pyplot state), saved as PNG and SVG.
+
+Each function takes the DataFrames of :mod:`colorbench.report.aggregate` and returns a Figure, so a notebook can
+show it directly; :func:`save_figure` writes ``<name>.png`` and ``<name>.svg``.
+
+Example::
+
+    from colorbench.report.figures import metric_bars, save_figure
+    fig = metric_bars(summary_table, ["lpips", "psnr"])
+    save_figure(fig, "results/demo/figures", "metric_bars")
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from colorbench import atomic
+from colorbench.report.aggregate import METRIC_LABELS
+
+PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+DPI = 110
+
+
+def method_colors(methods) -> dict[str, str]:
+    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(methods)}
+
+
+def save_figure(fig: Figure, folder: str | Path, name: str) -> dict[str, Path]:
+    """Write ``name.png`` and ``name.svg`` atomically; returns their paths."""
+    folder = Path(folder)
+    paths = {}
+    for ext in ("png", "svg"):
+        buf = io.BytesIO()
+        metadata = {"Date": None} if ext == "svg" else {"Software": "colorbench"}
+        fig.savefig(buf, format=ext, dpi=DPI, bbox_inches="tight", metadata=metadata)
+        paths[ext] = folder / f"{name}.{ext}"
+        atomic.write_bytes(paths[ext], buf.getvalue())
+    return paths
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def metric_bars(summary: pd.DataFrame, metrics: list[str]) -> Figure:
+    """One panel per metric: each method's mean with its 95% bootstrap CI."""
+    methods = summary["method"].tolist()
+    colors = method_colors(methods)
+    fig = Figure(figsize=(3.2 * len(metrics), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
+        mean = summary[f"{metric}_mean"].to_numpy(dtype=float)
+        lo = summary[f"{metric}_lo"].to_numpy(dtype=float)
+        hi = summary[f"{metric}_hi"].to_numpy(dtype=float)
+        err = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
+        x = np.arange(len(methods))
+        ax.bar(x, np.nan_to_num(mean), yerr=err, capsize=4, color=[colors[m] for m in methods], edgecolor="#333", lw=0.5)
+        ax.set_xticks(x, methods, rotation=30, ha="right", fontsize=8)
+        ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Mean per method with 95% bootstrap CI", fontsize=11)
+    return fig
+
+
+def metric_distributions(per_image: pd.DataFrame, metric: str) -> Figure:
+    """Per-image distribution of one metric for each method (violin + box + points)."""
+    methods = list(dict.fromkeys(per_image["method"]))
+    colors = method_colors(methods)
+    data = [per_image.loc[per_image["method"] == m, metric].dropna().to_numpy() for m in methods]
+    fig = Figure(figsize=(max(4.5, 1.3 * len(methods) + 2), 3.6), layout="constrained")
+    ax = fig.subplots()
+    positions = np.arange(1, len(methods) + 1)
+    usable = [i for i, d in enumerate(data) if len(d) > 1]
+    if usable:
+        parts = ax.violinplot([data[i] for i in usable], positions=positions[usable], showextrema=False)
+        for body, i in zip(parts["bodies"], usable):
+            body.set_facecolor(colors[methods[i]])
+            body.set_alpha(0.35)
+    ax.boxplot([d if len(d) else [np.nan] for d in data], positions=positions, widths=0.18, showfliers=False)
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(data):
+        ax.scatter(positions[i] + rng.uniform(-0.07, 0.07, len(d)), d, s=6, color=colors[methods[i]], alpha=0.6, lw=0)
+    ax.set_xticks(positions, methods, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(f"Per-image {METRIC_LABELS.get(metric, metric)}", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def per_class_heatmap(per_class: pd.DataFrame, metric: str) -> Figure:
+    """Classes × methods heatmap of the mean metric."""
+    values = per_class.drop(columns=["n_images"], errors="ignore")
+    n_rows, n_cols = values.shape
+    fig = Figure(figsize=(2.5 + 1.0 * n_cols, 1.2 + 0.16 * n_rows), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(values.to_numpy(dtype=float), aspect="auto", cmap="viridis_r" if metric in ("lpips", "delta_e2000") else "viridis")
+    ax.set_xticks(range(n_cols), values.columns, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(n_rows), values.index, fontsize=6 if n_rows > 30 else 8)
+    fig.colorbar(image, ax=ax, label=METRIC_LABELS.get(metric, metric), shrink=0.6)
+    ax.set_title(f"Mean {METRIC_LABELS.get(metric, metric)} per class", fontsize=10)
+    return fig
+
+
+def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str) -> Figure:
+    """Seconds per image (log scale) against mean quality with its CI: what each point of quality costs."""
+    fig = Figure(figsize=(5.2, 3.8), layout="constrained")
+    ax = fig.subplots()
+    merged = cost.merge(summary[["method", f"{metric}_mean", f"{metric}_lo", f"{metric}_hi"]], on="method", how="inner",
+                        suffixes=("_cost", ""))
+    colors = method_colors(summary["method"].tolist())
+    for _, row in merged.iterrows():
+        x, y = row["s_per_image"], row[f"{metric}_mean"]
+        if not (np.isfinite(x) and np.isfinite(y)) or x <= 0:
+            continue
+        lo, hi = row[f"{metric}_lo"], row[f"{metric}_hi"]
+        yerr = [[y - lo], [hi - y]] if np.isfinite(lo) else None
+        ax.errorbar([x], [y], yerr=yerr, fmt="o", color=colors.get(row["method"], "#333"), capsize=3)
+        ax.annotate(row["method"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per image (log; from timings.csv)")
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title("Quality vs. cost", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    return fig

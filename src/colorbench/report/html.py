@@ -1,0 +1,154 @@
+"""The single-file HTML report: inline CSS, base64 figures, no scripts, no external resources."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+
+from colorbench import __version__
+from colorbench.report.tables import TABLE_CSS, to_html
+
+PAGE_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d232b;max-width:1180px;margin:0 auto;padding:24px;line-height:1.45}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;border-bottom:2px solid #e3e7ec;padding-bottom:4px;margin-top:34px}
+.sub{color:#5b6570;margin:0 0 18px}.note{color:#5b6570;font-size:12.5px;margin:2px 0}
+.warn{background:#fff4e0;border:1px solid #f0c36d;padding:8px 12px;border-radius:6px;margin:10px 0}
+.bad{background:#fde8e8;border:1px solid #e59a9a;padding:8px 12px;border-radius:6px;margin:10px 0}
+dl.protocol{display:grid;grid-template-columns:220px 1fr;gap:3px 14px;font-size:14px}
+dl.protocol dt{font-weight:600;color:#39424c}dl.protocol dd{margin:0}
+figure{margin:14px 0 22px}figure img{max-width:100%;border:1px solid #e3e7ec}
+figcaption{font-size:13px;color:#5b6570}nav a{margin-right:12px;font-size:14px}
+.scroll{overflow-x:auto}details summary{cursor:pointer;font-weight:600;margin:8px 0}
+code{background:#f2f4f7;padding:1px 4px;border-radius:3px}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _protocol(content, options) -> str:
+    info, summary = content.run_info, content.summary
+    lpips = summary.get("lpips", {})
+    fid = summary.get("fid", {})
+    items = []
+
+    def add(key, value):
+        if value not in (None, "", [], {}):
+            items.append(f"<dt>{_e(key)}</dt><dd>{value}</dd>")
+
+    dataset = info.get("dataset", "?")
+    if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes
+        split = dataset.get("split") or info.get("split") or "—"
+        dataset_text = f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {dataset.get('classes', '?')} classes; {dataset.get('root', '')})"
+    else:
+        split, dataset_text = info.get("split", "?"), str(dataset)
+    config = info.get("config", {}) if isinstance(info.get("config"), dict) else {}
+    add("Run", _e(info.get("run") or info.get("name") or content.run.path.name))
+    add("Dataset", _e(dataset_text))
+    add("Split", _e(split))
+    add("Images", _e(f"{summary.get('n_samples', '?')} in the run, {summary.get('n_scorable', '?')} scored, "
+                     f"{len(summary.get('excluded', []))} excluded (no colour ground truth)"))
+    add("Resolution", _e(", ".join(summary.get("resolution", [])) or "?"))
+    if "seed" in info or "seed" in config:
+        add("Seed", _e(f"{info.get('seed', config.get('seed'))} (per-image seeds derived from it and the sample id)"))
+    k = info.get("samples_per_image") or config.get("samples_per_image")
+    if k:
+        add("Samples per image", _e(json.dumps(k) if not isinstance(k, int) else k))
+    add("Methods", _e(", ".join(info.get("methods", []) or list(summary.get("methods", {})))))
+    for name, status in (info.get("method_status") or {}).items():
+        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished"):
+            add(f"  {name}", _e(f"{status.get('status')}: {status.get('reason', '')}"))
+    device = info.get("device", "?")
+    if isinstance(device, dict):
+        device = ", ".join(f"{k}: {v}" for k, v in device.items())
+    add("Generation device", _e(device))
+    for key in ("git_sha", "started", "finished"):
+        if info.get(key):
+            add(key.replace("_", " ").capitalize(), _e(info[key]))
+    versions = {**(info.get("versions") or {}), **summary.get("versions", {})}
+    add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
+    if lpips.get("available"):
+        add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths at the same size"))
+    else:
+        add("LPIPS", f"<b>unavailable</b>: {_e(lpips.get('message') or lpips.get('reason', '?'))}")
+    add("PSNR / SSIM", _e(summary.get("conventions", {}).get("psnr_ssim", "")))
+    add("ΔE2000", _e(summary.get("conventions", {}).get("delta_e2000", "")))
+    add("Colourfulness", _e(summary.get("conventions", {}).get("colorfulness", "")))
+    add("Stochastic methods", _e(summary.get("conventions", {}).get("stochastic", "")))
+    fid_text = _e(fid.get("protocol", ""))
+    if not fid.get("available"):
+        fid_text = f"<b>unavailable</b>: {_e(fid.get('message') or fid.get('reason', '?'))}. Protocol: {fid_text}"
+    else:
+        per = fid.get("per_method", {})
+        counts = ", ".join(f"{m}: n={v.get('n_fake')}" for m, v in per.items())
+        fid_text += _e(f" Real n = {next(iter(per.values()), {}).get('n_real', '?')}; fake {counts}.")
+    add("FID", fid_text)
+    add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, 95% level; "
+                         "paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing outputs counted "
+                         "and excluded; pairs use common images"))
+    add("Scoring", _e(f"{summary.get('scored_at', '?')} on {summary.get('device', '?')}, batch {summary.get('batch_size', '?')}, "
+                      f"{summary.get('seconds', '?')} s"))
+    add("Headline metric", _e(content.headline_metric + ("" if content.headline_metric == "lpips" else " (LPIPS unavailable)")))
+    return f'<dl class="protocol">{"".join(items)}</dl>'
+
+
+def _banners(content) -> str:
+    out = []
+    if content.run_info.get("smoke") or (content.run_info.get("config") or {}).get("smoke"):
+        out.append('<div class="bad"><b>Smoke run:</b> methods used tiny untrained models; the numbers are meaningless '
+                   "and only show that every code path works.</div>")
+    lpips = content.summary.get("lpips", {})
+    if lpips and not lpips.get("available"):
+        out.append(f'<div class="bad"><b>LPIPS is unavailable in this report.</b> {_e(lpips.get("message") or lpips.get("reason", ""))} '
+                   f'Registry name <code>{_e(lpips.get("weights", ""))}</code>; after providing the file, re-run '
+                   f'<code>colorbench score {_e(content.run.path)}</code>.</div>')
+    elif lpips.get("available") and not lpips.get("calibrated", True):
+        out.append(f'<div class="bad"><b>Not LPIPS:</b> {_e(lpips.get("label", ""))}. Numbers in the LPIPS column only '
+                   "exercise the pipeline.</div>")
+    fid = content.summary.get("fid", {})
+    if fid.get("available") and not fid.get("calibrated", True):
+        out.append('<div class="bad"><b>Not FID:</b> stand-in Inception weights were used.</div>')
+    missing = {m: v.get("n_missing", 0) for m, v in content.summary.get("methods", {}).items() if v.get("n_missing")}
+    if missing:
+        out.append('<div class="warn">Missing outputs: ' + _e(", ".join(f"{m}: {n}" for m, n in missing.items()))
+                   + " (see the missing-outputs table).</div>")
+    return "".join(out)
+
+
+def _figure(name, embedded: tuple[str, bytes], caption: str) -> str:
+    mime, raw = embedded
+    data = base64.b64encode(raw).decode("ascii")
+    return (f'<figure id="figure-{_e(name)}"><img alt="{_e(caption)}" src="data:{mime};base64,{data}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, generated: str) -> str:
+    """The page. ``pngs``: figure name -> (mime type, bytes) to embed."""
+    t, caps = content.tables, content.figure_captions
+    fig = lambda name: _figure(name, pngs[name], caps.get(name, name)) if name in pngs else ""  # noqa: E731
+    grid_names = [n for n in pngs if n.startswith("grid_best_worst_")]
+    title = f"colorbench report — {content.run_info.get('run') or content.run_info.get('name') or content.run.path.name}"
+    sections = [
+        ("protocol", "Protocol", _protocol(content, options)),
+        ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),
+        ("statistics", "Paired statistics", f'<div class="scroll">{to_html(t["pairwise"])}</div>'
+         f'<div class="scroll">{to_html(t["win_rate"])}</div>'),
+        ("distributions", "Distributions", fig(f"distribution_{content.headline_metric}")),
+        ("classes", "Per class", f'<div class="scroll">{to_html(t["best_worst_classes"])}</div>' + fig("per_class_heatmap")
+         + f'<details><summary>Full per-class table</summary><div class="scroll">{to_html(t["per_class"])}</div></details>'),
+        ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
+        ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
+        ("coverage", "Coverage", to_html(t["missing"]) + to_html(t["excluded"])),
+    ]
+    nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
+    body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{inner}</section>' for sid, name, inner in sections)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
+        f"<style>{PAGE_CSS}{TABLE_CSS}</style></head><body>"
+        f"<h1>{_e(title)}</h1><p class=\"sub\">Generated {_e(generated)} by colorbench {_e(__version__)} from "
+        f"<code>{_e(content.run.path)}</code>. Lower is better for ↓ metrics, higher for ↑.</p>"
+        f"{_banners(content)}<nav>{nav}</nav>{body}</body></html>\n"
+    )

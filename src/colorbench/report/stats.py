@@ -1,0 +1,113 @@
+"""Statistics for comparing methods on the same images: bootstrap CIs, paired tests, Holm, win rates.
+
+All resampling is over images (the unit of the experiment), percentile bootstrap, seeded — the same run and seed
+give the same intervals.
+
+Example::
+
+    import numpy as np
+    from colorbench.report.stats import bootstrap_ci, paired_test, holm
+    mean, lo, hi = bootstrap_ci(np.random.default_rng(0).normal(size=100))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+DEFAULT_BOOTSTRAP = 2000
+DEFAULT_LEVEL = 0.95
+
+
+def _rng(seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def bootstrap_indices(n: int, n_boot: int, seed=0) -> np.ndarray:
+    """``n_boot × n`` resampling indices (with replacement)."""
+    return _rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def bootstrap_ci(values, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> tuple[float, float, float]:
+    """(mean, lower, upper): the mean and its percentile-bootstrap confidence interval. NaNs are not allowed."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        return (np.nan, np.nan, np.nan)
+    if np.isnan(x).any():
+        raise ValueError("bootstrap_ci: values contain NaN (drop missing images explicitly first)")
+    if x.size == 1:
+        return (float(x[0]), np.nan, np.nan)
+    means = x[bootstrap_indices(x.size, n_boot, seed)].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return (float(x.mean()), float(lo), float(hi))
+
+
+def bootstrap_stat_ci(columns: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], *,
+                      n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> tuple[float, float, float]:
+    """CI of any statistic of paired columns resampled together; ``statistic(*cols)`` reduces the last axis.
+
+    Example: ΔCF = |mean(cf_pred) − mean(cf_truth)| → ``statistic=lambda p, t: abs(p.mean(-1) - t.mean(-1))``.
+    """
+    cols = [np.asarray(c, dtype=np.float64) for c in columns]
+    n = cols[0].size
+    if n == 0:
+        return (np.nan, np.nan, np.nan)
+    point = float(statistic(*cols))
+    if n == 1:
+        return (point, np.nan, np.nan)
+    idx = bootstrap_indices(n, n_boot, seed)
+    stats = statistic(*[c[idx] for c in cols])
+    lo, hi = np.quantile(stats, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return (point, float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    n: int
+    mean_diff: float  # mean of (a − b)
+    ci_low: float
+    ci_high: float
+    p_wilcoxon: float
+
+
+def paired_test(a, b, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> PairedResult:
+    """Paired comparison on the same images: bootstrap CI of mean(a − b) and a two-sided Wilcoxon signed-rank p."""
+    from scipy.stats import wilcoxon
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired_test: a and b must be paired (same images), got {a.shape} and {b.shape}")
+    d = a - b
+    mean, lo, hi = bootstrap_ci(d, n_boot=n_boot, level=level, seed=seed)
+    if d.size < 2 or np.all(d == 0):
+        p = 1.0 if d.size else np.nan  # identical outputs: no evidence of a difference
+    else:
+        p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+    return PairedResult(n=int(d.size), mean_diff=mean, ci_low=lo, ci_high=hi, p_wilcoxon=p)
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1); NaNs pass through."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = valid.size
+    if m == 0:
+        return out
+    order = valid[np.argsort(p[valid], kind="stable")]
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def win_rate(a, b, *, lower_is_better: bool) -> float:
+    """Share of images where a beats b (ties count one half)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return np.nan
+    better = (a < b) if lower_is_better else (a > b)
+    return float((better.sum() + 0.5 * (a == b).sum()) / a.size)

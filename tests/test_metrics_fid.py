@@ -1,0 +1,62 @@
+"""FID wiring: Fréchet distance against the closed form and torchmetrics; the scorer's per-method FID.
+
+Inception weights cannot be downloaded here, so these tests use an explicitly uncalibrated stand-in
+(:func:`uncalibrated_inception_weights`): the numbers are not FIDs, the plumbing is what is tested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from colorbench.metrics.fid import FID_MIN_RELIABLE, InceptionFeatures, frechet_distance, uncalibrated_inception_weights
+from colorbench.weights import WeightsUnavailable
+
+
+def test_frechet_distance_matches_closed_form():
+    from scipy.linalg import sqrtm
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 6))
+    y = rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) * 0.5 + 1.0
+    mu1, mu2 = x.mean(0), y.mean(0)
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    expected = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * sqrtm(s1 @ s2).real)
+    assert frechet_distance(x, y) == pytest.approx(expected, rel=1e-8)
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="at least 2"):
+        frechet_distance(x[:1], y)
+
+
+def test_real_inception_weights_missing_offline():
+    with pytest.raises(WeightsUnavailable, match="fid-inception-v3"):
+        InceptionFeatures()
+
+
+@pytest.mark.slow
+def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path, sports_dir):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    from colorbench.data.images import read_png_rgb
+    from colorbench.metrics import score_run
+    from evalrun_helpers import make_run
+
+    root = tmp_path / "run"
+    run = make_run(root, sports_dir, n_images=3, methods=("hue-shift", "gray"), include_gray_source=False)
+    path = uncalibrated_inception_weights(tmp_path / "inception_uncalibrated.pth")
+    result = score_run(root, lpips_trunk="uncalibrated", fid_weights=path, progress=False)
+    fid = result.summary["fid"]
+    assert fid["available"] and fid["calibrated"] is False and "299" in fid["protocol"]
+    for method in ("hue-shift", "gray"):
+        info = fid["per_method"][method]
+        assert info["n_real"] == 3 and info["n_fake"] == 3 and info["reliable"] is False  # 3 < FID_MIN_RELIABLE
+        assert np.isfinite(info["fid"]) and info["fid"] >= -1e-9
+    assert FID_MIN_RELIABLE >= 200
+    # the same number from torchmetrics' own FID object, same stand-in weights, same images
+    ids = [r["id"] for r in run.read_samples()]
+    stack = lambda paths: torch.from_numpy(np.stack([read_png_rgb(p) for p in paths])).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    reference = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path))
+    reference.update(stack([run.truth_path(i) for i in ids]), real=True)
+    reference.update(stack([run.output_path("hue-shift", i) for i in ids]), real=False)
+    assert fid["per_method"]["hue-shift"]["fid"] == pytest.approx(float(reference.compute()), rel=1e-3, abs=1e-15)

@@ -1,0 +1,110 @@
+"""LPIPS wiring with an explicitly uncalibrated trunk (the real trunk cannot be downloaded here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from colorbench import weights
+from colorbench.metrics.lpips_metric import LPIPS, to_lpips_range
+from colorbench.weights import WeightsUnavailable
+
+
+@pytest.fixture(scope="module")
+def metric():
+    return LPIPS(net="alex", trunk="uncalibrated")
+
+
+@pytest.fixture
+def batch(real_images):
+    x = torch.from_numpy(np.stack(real_images[:4])).permute(0, 3, 1, 2).float() / 255.0
+    return x[:2], x[2:4]
+
+
+def test_uncalibrated_is_labelled_as_such(metric):
+    assert metric.calibrated is False
+    assert "UNCALIBRATED" in metric.label
+
+
+def test_conversion_to_lpips_range_happens_once():
+    x = torch.tensor([0.0, 0.5, 1.0])
+    assert to_lpips_range(x).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_matches_lpips_package_on_minus_one_to_one_inputs(metric, batch):
+    a, b = batch
+    ours = metric(a, b)
+    theirs = metric.model(a * 2 - 1, b * 2 - 1).flatten()
+    also = metric.model(a, b, normalize=True).flatten()  # the package's own [0, 1] switch
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(ours, also, rtol=1e-5, atol=1e-7)
+    # the classic mistake (feeding [0, 1] as if it were [-1, 1]) gives different numbers
+    assert not torch.allclose(ours, metric.model(a, b).flatten(), rtol=1e-3)
+
+
+def test_range_identity_symmetry_and_batching(metric, batch):
+    a, b = batch
+    with torch.inference_mode():
+        d = metric(a, b)
+        assert d.shape == (2,)
+        assert torch.all(d > 0) and torch.all(torch.isfinite(d))
+        torch.testing.assert_close(metric(a, a), torch.zeros(2), atol=1e-7, rtol=0)
+        torch.testing.assert_close(metric(b, a), d, rtol=1e-5, atol=1e-7)
+        singles = torch.cat([metric(a[i:i + 1], b[i:i + 1]) for i in range(2)])
+        torch.testing.assert_close(singles, d, rtol=1e-4, atol=1e-6)
+        # cached truth features give the same distances as the plain forward
+        cached = metric.distance_from_features(metric.features(a), metric.features(b))
+        torch.testing.assert_close(cached, d, rtol=1e-5, atol=1e-7)
+
+
+def test_more_colour_damage_is_farther(metric, real_images):
+    from colorbench.color import gray_to_rgb, to_gray
+
+    truth = real_images[0]
+    gray = gray_to_rgb(to_gray(truth))
+    slightly = ((truth.astype(np.float64) * 0.9 + gray * 0.1)).astype(np.uint8)
+    t = lambda x: torch.from_numpy(np.array(x)).permute(2, 0, 1)[None].float() / 255  # noqa: E731
+    assert metric(t(slightly), t(truth)).item() < metric(t(gray), t(truth)).item()
+
+
+def test_size_mismatch_is_an_error(metric):
+    with pytest.raises(ValueError, match="same size"):
+        metric(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 48))
+    with pytest.raises(ValueError, match="float"):
+        metric.features(torch.zeros(1, 3, 64, 64, dtype=torch.uint8))
+
+
+def test_real_trunk_missing_offline_is_weights_unavailable():
+    with pytest.raises(WeightsUnavailable, match="torchvision-alexnet"):
+        LPIPS(net="alex")
+    with pytest.raises(WeightsUnavailable, match="vgg16"):
+        LPIPS(net="vgg")
+
+
+def test_trunk_is_loaded_from_the_torch_hub_cache(tmp_path):
+    """A file at the registry path is used (no network) and lands in the trunk, key for key."""
+    from torchvision.models import alexnet
+
+    torch.manual_seed(123)
+    stand_in = alexnet(weights=None).state_dict()  # a random stand-in with torchvision's exact keys
+    path = weights.local_path("torchvision-alexnet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(stand_in, path)
+    metric = LPIPS(net="alex", trunk="imagenet")
+    assert metric.calibrated
+    trunk = metric.model.net
+    torch.testing.assert_close(getattr(trunk.slice1, "0").weight, stand_in["features.0.weight"])
+    torch.testing.assert_close(getattr(trunk.slice5, "10").bias, stand_in["features.10.bias"])
+    # the calibrated linear layers still come from the lpips package
+    import lpips, os  # noqa: E401
+
+    shipped = torch.load(os.path.join(os.path.dirname(lpips.__file__), "weights/v0.1/alex.pth"), map_location="cpu")
+    torch.testing.assert_close(metric.model.lin0.model[1].weight, shipped["lin0.model.1.weight"])
+
+
+def test_unknown_net_or_trunk():
+    with pytest.raises(ValueError, match="unknown LPIPS net"):
+        LPIPS(net="resnet")
+    with pytest.raises(ValueError, match="trunk"):
+        LPIPS(net="alex", trunk="random")

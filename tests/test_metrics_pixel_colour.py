@@ -1,0 +1,108 @@
+"""Known-answer tests: PSNR, SSIM, CIEDE2000 against scikit-image on real photos; colourfulness by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from colorbench.metrics.colour import colorfulness, delta_e2000_map, mean_delta_e2000
+from colorbench.metrics.pixel import psnr, ssim
+
+skimage_metrics = pytest.importorskip("skimage.metrics")
+from skimage.color import deltaE_ciede2000, rgb2lab  # noqa: E402
+
+
+def nchw(images) -> torch.Tensor:
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+
+
+@pytest.fixture
+def pairs(real_images):
+    """(prediction, truth) pairs from real photos: a photo against a degraded copy and against another photo."""
+    assert len(real_images) >= 4
+    truth = real_images[:4]
+    rng = np.random.default_rng(0)
+    noisy = np.clip(truth[0].astype(int) + rng.integers(-20, 21, truth[0].shape), 0, 255).astype(np.uint8)
+    swapped = truth[1][..., ::-1].copy()  # BGR: same structure, wrong colours
+    preds = [noisy, swapped, truth[3], truth[2]]
+    return preds, truth
+
+
+def test_psnr_matches_skimage(pairs):
+    preds, truth = pairs
+    ours = psnr(nchw(preds), nchw(truth)).numpy()
+    ref = [skimage_metrics.peak_signal_noise_ratio(t, p) for p, t in zip(preds, truth)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_psnr_identical_is_inf_like_skimage(real_images):
+    x = nchw(real_images[:1])
+    assert torch.isinf(psnr(x, x)).all()
+
+
+def test_ssim_matches_skimage_defaults(pairs):
+    preds, truth = pairs
+    ours = ssim(nchw(preds), nchw(truth)).numpy()
+    ref = [skimage_metrics.structural_similarity(t, p, channel_axis=2) for p, t in zip(preds, truth)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12)
+    assert ssim(nchw(truth[:1]), nchw(truth[:1])).item() == pytest.approx(1.0)
+
+
+def test_ssim_on_odd_sizes_matches_skimage(real_images):
+    a, b = real_images[0][:37, :50], real_images[1][:37, :50]
+    ours = ssim(nchw([a]), nchw([b])).item()
+    assert ours == pytest.approx(skimage_metrics.structural_similarity(b, a, channel_axis=2), rel=1e-9)
+
+
+def test_delta_e2000_matches_skimage_on_real_photos(pairs):
+    preds, truth = pairs
+    ours = mean_delta_e2000(nchw(preds), nchw(truth)).numpy()
+    ref = [deltaE_ciede2000(rgb2lab(t), rgb2lab(p)).mean() for p, t in zip(preds, truth)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lab1, lab2, expected", [
+    # Sharma, Wu & Dalal (2005) test data, pairs 1, 7 and 17 (4 decimals in the paper)
+    ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+    ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
+    ((50.0, 2.5, 0.0), (73.0, 25.0, -18.0), 27.1492),
+])
+def test_delta_e2000_sharma_reference_pairs(lab1, lab2, expected):
+    t1 = torch.tensor(lab1, dtype=torch.float64).view(3, 1, 1)
+    t2 = torch.tensor(lab2, dtype=torch.float64).view(3, 1, 1)
+    assert delta_e2000_map(t1, t2).item() == pytest.approx(expected, abs=1e-4)
+    assert delta_e2000_map(t2, t1).item() == pytest.approx(expected, abs=1e-4)  # symmetric
+
+
+def test_colorfulness_hand_computed():
+    gray = np.full((8, 8, 3), 120, np.uint8)
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    half = red.copy()
+    half[:4] = 0  # half black, half red: rg in {0, 255}, yb in {0, 127.5}
+    cf = colorfulness(nchw([gray, red, half])).numpy()
+    assert cf[0] == 0.0
+    # uniform red: no spread, mean (rg, yb) = (255, 127.5) -> 0.3 * |(255, 127.5)|
+    assert cf[1] == pytest.approx(0.3 * np.hypot(255.0, 127.5))
+    # half red: population std of rg = 127.5, of yb = 63.75; means 127.5 and 63.75
+    assert cf[2] == pytest.approx(np.hypot(127.5, 63.75) + 0.3 * np.hypot(127.5, 63.75))
+
+
+def test_colorfulness_matches_direct_formula_on_real_photos(real_images):
+    def reference(rgb):  # Hasler & Süsstrunk (2003), written out plainly
+        r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+        rg, yb = r - g, 0.5 * (r + g) - b
+        return np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+
+    ours = colorfulness(nchw(real_images[:4])).numpy()
+    np.testing.assert_allclose(ours, [reference(x) for x in real_images[:4]], rtol=1e-10)
+    assert (ours > 5).all()  # real colour photos are colourful
+
+
+def test_shape_mismatch_is_an_error(real_images):
+    a = nchw([real_images[0]])
+    b = nchw([real_images[1][:100, :100]])
+    for fn in (psnr, ssim, mean_delta_e2000):
+        with pytest.raises(ValueError, match="shape"):
+            fn(a, b)

@@ -1,0 +1,185 @@
+"""The batched run scorer on small run folders built from real fixture photos (tests/evalrun_helpers.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from colorbench import atomic
+from colorbench.data.images import read_png_rgb
+from colorbench.metrics import METRIC_COLUMNS, ScoringError, load_metrics, load_summary, score_run
+from colorbench.weights import WeightsUnavailable
+from conftest import fixture_path
+from evalrun_helpers import HUE_SAMPLER_ANGLES, make_run
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """A run with 3 deterministic methods, one stochastic (K=3), one missing output, one gray-only source."""
+    root = tmp_path_factory.mktemp("run") / "small"
+    make_run(root, fixture_path("sports"), n_images=4, stochastic_k=3, missing={"gray": [1]})
+    result = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=4)
+    return root, result
+
+
+def test_metrics_csv_has_documented_columns_and_round_trips(scored):
+    root, result = scored
+    frame = load_metrics(root)
+    assert list(frame.columns) == METRIC_COLUMNS
+    pd.testing.assert_frame_equal(frame[["lpips", "psnr", "ssim", "delta_e2000"]],
+                                  result.frame[["lpips", "psnr", "ssim", "delta_e2000"]].astype(float), rtol=1e-12)
+    assert json.loads((root / "metrics.json").read_text())["n_scorable"] == 4
+
+
+def test_gray_source_excluded_and_counted(scored):
+    root, result = scored
+    s = result.summary
+    assert s["n_samples"] == 5 and s["n_scorable"] == 4
+    assert [e["id"] for e in s["excluded"]] == ["ski-jumping-2"]
+    assert "ski-jumping-2" not in set(result.frame["id"])
+
+
+def test_missing_output_is_a_row_with_the_runners_error(scored):
+    _, result = scored
+    frame = result.frame
+    missing = frame[frame["status"] == "missing"]
+    assert len(missing) == 1
+    row = missing.iloc[0]
+    assert row["method"] == "gray" and "simulated failure" in row["error"] and np.isnan(row["psnr"])
+    assert result.summary["methods"]["gray"]["n_missing"] == 1
+    assert result.summary["methods"]["gray"]["n_images_scored"] == 3
+
+
+def test_known_quality_order(scored):
+    """chroma-blur (true colours, blurred) beats hue-shift (30° hue rotation) beats gray on colour metrics."""
+    _, result = scored
+    ok = result.frame[(result.frame["status"] == "ok") & (result.frame["k"] == 0)]
+    means = ok.groupby("method")[["psnr", "ssim", "delta_e2000", "lpips", "colorfulness"]].mean()
+    assert means.loc["chroma-blur", "delta_e2000"] < means.loc["hue-shift", "delta_e2000"] < means.loc["gray", "delta_e2000"]
+    assert means.loc["chroma-blur", "psnr"] > means.loc["hue-shift", "psnr"] > means.loc["gray", "psnr"]
+    assert means.loc["chroma-blur", "ssim"] > means.loc["gray", "ssim"]
+    assert means.loc["gray", "colorfulness"] < 1.0  # L-merged gray stays (almost) colourless
+
+
+def test_values_equal_skimage_per_image(scored):
+    from skimage.color import deltaE_ciede2000, rgb2lab
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    root, result = scored
+    row = result.frame[(result.frame["method"] == "hue-shift")].iloc[2]
+    truth = read_png_rgb(root / "inputs" / "truth" / f"{row['id']}.png")
+    pred = read_png_rgb(root / "images" / "hue-shift" / f"{row['id']}.png")
+    assert row["psnr"] == pytest.approx(peak_signal_noise_ratio(truth, pred), rel=1e-12)
+    assert row["ssim"] == pytest.approx(structural_similarity(truth, pred, channel_axis=2), rel=1e-9)
+    assert row["delta_e2000"] == pytest.approx(deltaE_ciede2000(rgb2lab(truth), rgb2lab(pred)).mean(), rel=1e-9)
+
+
+def test_stochastic_samples_best_and_mean_of_k(scored):
+    from colorbench.report.aggregate import per_image
+
+    _, result = scored
+    frame = result.frame
+    sampler = frame[frame["method"] == "hue-sampler"]
+    assert sorted(sampler["k"].unique()) == [0, 1, 2]
+    assert result.summary["methods"]["hue-sampler"]["n_samples_per_image"] == 3
+    # sample k rotates hue by HUE_SAMPLER_ANGLES[k]: a bigger rotation is a bigger colour error on every image
+    by_k = sampler.pivot(index="id", columns="k", values="delta_e2000")
+    assert (by_k[0] < by_k[1]).all() and (by_k[1] < by_k[2]).all(), HUE_SAMPLER_ANGLES
+    pi = per_image(frame)
+    row = pi[pi["method"] == "hue-sampler"].set_index("id")
+    lp = sampler.pivot(index="id", columns="k", values="lpips")
+    np.testing.assert_allclose(row["lpips"], lp.mean(axis=1).loc[row.index])
+    np.testing.assert_allclose(row["lpips_best_of_k"], lp.min(axis=1).loc[row.index])
+    assert (row["lpips_best_of_k"] <= row["lpips"]).all()
+
+
+def test_batch_size_does_not_change_scores(tmp_path, sports_dir):
+    root = tmp_path / "run"
+    make_run(root, sports_dir, n_images=3, methods=("hue-shift",), missing={"hue-shift": [1]}, include_gray_source=False)
+    one = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=1, write=False)
+    three = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=3, write=False)
+    cols = ["lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth"]
+    assert one.frame["status"].tolist() == three.frame["status"].tolist() == ["ok", "missing", "ok"]
+    pd.testing.assert_frame_equal(one.frame[cols], three.frame[cols], rtol=1e-5)
+
+
+def test_lpips_unavailable_is_recorded_not_faked(tmp_path, sports_dir):
+    root = tmp_path / "run"
+    make_run(root, sports_dir, n_images=2, methods=("gray",), include_gray_source=False)
+    result = score_run(root, fid=False, progress=False)  # real trunk: not in the (empty) test cache
+    assert result.frame["lpips"].isna().all()
+    assert result.frame["psnr"].notna().all()
+    info = load_summary(root)["lpips"]
+    assert info["available"] is False and info["weights"] == "torchvision-alexnet"
+    assert "alexnet-owt-7be5be79.pth" in info["message"] and "TORCH_HOME" in info["message"]
+    with pytest.raises(WeightsUnavailable):
+        score_run(root, fid=False, progress=False, require=("lpips",))
+
+
+def test_size_mismatch_names_the_file(tmp_path, sports_dir):
+    root = tmp_path / "run"
+    run = make_run(root, sports_dir, n_images=2, methods=("gray",), include_gray_source=False)
+    sample_id = run.read_samples()[1]["id"]
+    bad = run.output_path("gray", sample_id)
+    atomic.write_png(bad, read_png_rgb(bad)[:200, :180])
+    with pytest.raises(ScoringError, match=f"{bad}.*differs from its truth"):
+        score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False)
+
+
+def test_nan_scores_are_errors_naming_the_file(tmp_path):
+    from colorbench.metrics.scorer import _check_finite
+
+    with pytest.raises(ScoringError, match="b.png: ssim is NaN"):
+        _check_finite("m", [{"id": "a"}, {"id": "b"}], [tmp_path / "a.png", tmp_path / "b.png"],
+                      {"psnr": np.array([1.0, 2.0]), "ssim": np.array([0.5, np.nan])})
+
+
+def test_not_a_run_folder(tmp_path):
+    with pytest.raises(ScoringError, match="samples.csv"):
+        score_run(tmp_path, fid=False, progress=False)
+    with pytest.raises(ScoringError, match="score the run first"):
+        load_metrics(tmp_path)
+
+
+def _cli(argv):
+    from colorbench import cli_eval
+
+    parser = argparse.ArgumentParser()
+    cli_eval.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_score_and_report(tmp_path, sports_dir, capsys):
+    root = tmp_path / "run"
+    make_run(root, sports_dir, n_images=3, methods=("chroma-blur", "gray"), include_gray_source=True)
+    assert _cli(["score", str(root), "--no-fid", "--no-progress", "--batch-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "scored 3 images (1 excluded" in out and "LPIPS unavailable" in out
+    with pytest.raises(WeightsUnavailable):
+        _cli(["score", str(root), "--no-fid", "--no-progress", "--require", "lpips"])
+    assert _cli(["report", str(root), "--bootstrap", "200"]) == 0
+    assert (root / "report.html").exists() and (root / "tables" / "headline.csv").exists()
+
+
+def test_cpu_and_device_paths_agree(real_images):
+    """On CPU SSIM/ΔE come from scikit-image on worker threads; on CUDA from the torch twins. Same numbers."""
+    from colorbench.metrics.scorer import BatchScorer
+
+    class TorchPathScorer(BatchScorer):
+        _numpy_colour = False  # what runs on CUDA, here on the CPU
+
+    truths = [np.array(x) for x in real_images[:3]]
+    preds = [np.ascontiguousarray(x[..., ::-1]) for x in truths[::-1]]
+    cpu, dev = BatchScorer(device="cpu"), TorchPathScorer(device="cpu")
+    a = cpu.score(cpu.prepare_truth(["a", "b", "c"], truths), [0, 1, 2], preds)
+    b = dev.score(dev.prepare_truth(["a", "b", "c"], truths), [0, 1, 2], preds)
+    cpu.close()
+    sub = cpu.score(cpu.prepare_truth(["a", "b", "c"], truths), [2, 0], [preds[2], preds[0]])  # gather path
+    for name in ("psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth"):
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-9, err_msg=name)
+        np.testing.assert_allclose(sub[name], a[name][[2, 0]], rtol=1e-12, err_msg=name)

@@ -1,0 +1,140 @@
+"""Report from a small real run: tables (CSV/MD/HTML), figures (PNG/SVG), one self-contained report.html that
+renders in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from colorbench.metrics import score_run
+from colorbench.report import ReportOptions, build_report, load_tables
+from conftest import fixture_path
+from evalrun_helpers import make_run
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+TABLES = ("headline", "pairwise", "win_rate", "per_class", "best_worst_classes", "cost", "missing", "excluded")
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run") / "report-run"
+    make_run(root, fixture_path("sports"), n_images=6, images_per_class=2, stochastic_k=2, missing={"hue-shift": [0]})
+    score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False)
+    path, content = build_report(root, ReportOptions(n_boot=300, grid_images=4, grid_extremes=2), return_content=True)
+    return root, path, content
+
+
+def test_tables_written_in_three_formats(reported):
+    root, _, _ = reported
+    for name in TABLES:
+        for ext in ("csv", "md", "html"):
+            assert (root / "tables" / f"{name}.{ext}").stat().st_size > 0, (name, ext)
+    tables = load_tables(root)
+    headline = tables["headline"]
+    assert headline["method"].tolist() == ["chroma-blur", "hue-shift", "gray", "hue-sampler"]
+    assert headline.set_index("method").loc["hue-shift", "n_missing"] == 1
+    assert headline.set_index("method").loc["hue-sampler", "samples_per_image"] == 2
+    # the CSV holds the numbers behind the formatted tables
+    scores = pd.read_csv(root / "metrics.csv")
+    blur = scores[(scores["method"] == "chroma-blur")]["psnr"].mean()
+    assert headline.set_index("method").loc["chroma-blur", "psnr_mean"] == pytest.approx(blur)
+    md = (root / "tables" / "headline.md").read_text()
+    assert md.count("\n| ") == 5 and "not LPIPS" in md  # header + 4 methods; the uncalibrated trunk is called out
+
+
+def test_per_class_and_pairs(reported):
+    root, _, content = reported
+    per_class = load_tables(root)["per_class"]
+    assert len(per_class) == 3 and (per_class["n_images"] == 2).all()
+    pairs = content.tables["pairwise"].numbers
+    assert len(pairs) == 6 * len(content.metrics)  # 4 methods -> 6 pairs per metric
+    blur_vs_gray = pairs[(pairs["metric"] == "delta_e2000") & (pairs["method_a"] == "chroma-blur") & (pairs["method_b"] == "gray")]
+    assert blur_vs_gray["mean_diff"].iloc[0] < 0 and blur_vs_gray["n"].iloc[0] == 6
+    assert (pairs["p_holm"] >= pairs["p_wilcoxon"]).all()
+
+
+def test_figures_written_as_png_and_svg(reported):
+    root, _, content = reported
+    from PIL import Image
+
+    for name in content.figures:
+        png = root / "figures" / f"{name}.png"
+        with Image.open(png) as img:
+            assert img.size[0] > 200 and img.size[1] > 150
+        assert (root / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+    assert {"metric_bars", "distribution_lpips", "per_class_heatmap", "quality_vs_time", "grid_random"} <= set(content.figures)
+    assert {f"grid_best_worst_{m}" for m in ("chroma-blur", "gray")} <= set(content.figures)
+
+
+def test_report_is_self_contained(reported):
+    _, path, _ = reported
+    page = path.read_text()
+    assert page.index('id="protocol"') < page.index('id="table-headline"') < page.index('id="table-pairwise"')
+    assert not re.search(r'(src|href)="(?!data:|#)', page), "report must not reference external files"
+    assert "<script" not in page
+    images = re.findall(r'src="data:image/(png|jpeg);base64,([^"]+)"', page)
+    assert len(images) >= 8
+    from PIL import Image
+
+    for _, data in images:
+        Image.open(io.BytesIO(base64.b64decode(data))).verify()
+    for needle in ("sports (fixture)", "224x224", "excluded (no colour ground truth)", "Holm", "not LPIPS",
+                   "FID", "unavailable"):
+        assert needle in page, needle
+
+
+def test_lpips_unavailable_shows_the_fix_in_the_report(tmp_path, sports_dir):
+    root = tmp_path / "run"
+    make_run(root, sports_dir, n_images=3, methods=("chroma-blur", "gray"), include_gray_source=False)
+    score_run(root, fid=False, progress=False)  # no trunk in the test cache
+    page = build_report(root, ReportOptions(n_boot=100, grid_images=2, grid_extremes=1)).read_text()
+    assert "LPIPS is unavailable" in page and "torchvision-alexnet" in page and "alexnet-owt-7be5be79.pth" in page
+    headline = load_tables(root)["headline"]
+    assert headline["lpips_mean"].isna().all() and headline["delta_e2000_mean"].notna().all()
+    assert "ΔE2000" in (root / "tables" / "win_rate.md").read_text()  # falls back to ΔE as the headline metric
+
+
+def _chromium() -> str | None:
+    for name in CHROMIUM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(reported, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium); CI installs it")
+    _, path, content = reported
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(flags + ["--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    for name in TABLES:
+        assert f'id="table-{name}"' in html, name
+    for name in content.figures:
+        assert f'id="figure-{name}"' in html, name
+    assert html.count("<img") == len(content.figures)
+    assert "chroma-blur" in html and "hue-sampler" in html
+    shot = tmp_path / "shot.png"
+    run = subprocess.run(flags + ["--window-size=1200,2400", f"--screenshot={shot}", path.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB"))
+    assert pixels.std() > 20  # text, tables and figures, not a blank page
+    # the figures are drawn: the metric bars use the palette's first colour somewhere on screen
+    assert (np.abs(pixels.astype(int) - [0x4C, 0x72, 0xB0]).sum(axis=2) < 30).sum() > 500
