@@ -241,6 +241,74 @@ PRESETS = ["original", "label"]  # prompt presets compared on a few images below
                      "caption=\"controlnet-canny by prompt preset\", smoke=SMOKE)"),
         ],
     ),
+    "04_evaluate": Spec(
+        title="04 · Evaluate",
+        purpose=(
+            "Scores every method in the run folder against the true colours: LPIPS (AlexNet, v0.1 — the headline), "
+            "PSNR, SSIM, CIEDE2000 and colourfulness per image, and FID per method. Every output was L-merged onto "
+            "the input's lightness, so the numbers compare colour, not structure. A metric whose weights cannot be "
+            "had is marked unavailable with the fix — never faked. Run it after 00–03 with the same `RUN`; run it "
+            "again after adding a method."
+        ),
+        extras="metrics",
+        methods='"auto"          # methods shown in the grid ("auto": all); scoring covers every method in RUN',
+        gpu=True,
+        params='''LPIPS_NET = "alex"        # alex (the LPIPS authors' choice for evaluation) | vgg
+FID = True                # FID per method (one Inception pass per image; the slowest part on a CPU)''',
+        cells=[
+            ("md", "## Score\n\n`metrics.csv` gets one row per (method, image, sample); `metrics.json` records how "
+                   "each metric was computed. Smoke runs use a random LPIPS trunk and stand-in Inception weights "
+                   "(labelled *not LPIPS* / *not FID*) so those code paths run offline."),
+            ("code", "from colorbench.metrics import score_run\n\n"
+                     "scores = score_run(env.run_path, lpips_net=LPIPS_NET, device=DEVICE, batch_size=BATCH_SIZE, "
+                     "fid=FID,\n                   progress=env.progress, **nb.smoke_scoring(SMOKE, fid=FID))\n"
+                     "nb.styled(nb.metric_status(scores.summary), caption=\"how the scores were made\", smoke=SMOKE)"),
+            ("md", "## Quality per method\n\nMeans over images with 95% bootstrap confidence intervals; the best "
+                   "value of each column is highlighted. Stochastic methods are scored mean-of-K per image."),
+            ("code", "from colorbench.report.aggregate import method_summary, per_image\n"
+                     "from colorbench.report.build import headline_table\n\n"
+                     "per_image_scores = per_image(scores.frame)\n"
+                     "summary_table = method_summary(per_image_scores, scores.frame, scores.summary, seed=SEED)\n"
+                     "nb.report_table(headline_table(summary_table, scores.summary), smoke=SMOKE)"),
+            ("md", "## The images, with their scores\n\nThe headline metric (LPIPS, or CIEDE2000 when LPIPS is "
+                   "unavailable) under each output."),
+            ("code", "from colorbench.report.aggregate import headline_metric\n"
+                     "from colorbench.report.grids import metric_captions\n\n"
+                     "captions = metric_captions(per_image_scores, per_image_scores[\"id\"].unique(), "
+                     "headline_metric(scores.frame))\n"
+                     "nb.image_grid(RUN, methods=METHODS, limit=SHOW, captions=captions)"),
+            ("md", "Next: `05_report` turns these scores into tables, figures, paired statistics and `report.html`."),
+        ],
+    ),
+    "05_report": Spec(
+        title="05 · Report",
+        purpose=(
+            "Turns the scores of 04 into the report: the protocol, the headline table with confidence intervals, "
+            "paired comparisons (Wilcoxon, Holm-corrected), win rates, per-class results, cost next to quality, "
+            "figures and image grids — written to `results/<RUN>/tables/`, `figures/` and one self-contained "
+            "`report.html`, linked and shown below."
+        ),
+        extras="metrics",
+        methods='"auto"          # the report covers every scored method in RUN',
+        gpu=False,
+        params='''BOOTSTRAP = 2000          # bootstrap resamples for the confidence intervals''',
+        cells=[
+            ("md", "## Build the report"),
+            ("code", "from colorbench.report import ReportOptions, build_report\n\n"
+                     "options = ReportOptions(n_boot=BOOTSTRAP, seed=SEED, grid_images=SHOW)\n"
+                     "report_path, content = build_report(env.run_path, options, return_content=True)\n"
+                     "nb.report_link(RUN)"),
+            ("md", "## Headline and paired comparisons"),
+            ("code", "nb.report_table(content.tables[\"headline\"], smoke=SMOKE)"),
+            ("code", "nb.report_table(content.tables[\"pairwise\"], smoke=SMOKE)"),
+            ("code", "nb.report_table(content.tables[\"cost\"], smoke=SMOKE)"),
+            ("md", "## Figures"),
+            ("code", "nb.figures_html(content.figures, content.figure_captions, smoke=SMOKE)"),
+            ("md", "## The whole report\n\nThe same file as the link above: one HTML file with everything embedded, "
+                   "to mail, attach to a review or open offline."),
+            ("code", "nb.embed_report(RUN)"),
+        ],
+    ),
 }
 
 
