@@ -302,7 +302,8 @@ FID = True                # FID per method (one Inception pass per image; the sl
             ("code", "nb.report_table(content.tables[\"headline\"], smoke=SMOKE)"),
             ("code", "nb.report_table(content.tables[\"pairwise\"], smoke=SMOKE)"),
             ("code", "nb.report_table(content.tables[\"cost\"], smoke=SMOKE)"),
-            ("md", "## Figures"),
+            ("md", "## Figures\n\nThe photo grids (a fixed random selection, each method's best and worst images) "
+                   "are in the report below."),
             ("code", "nb.figures_html(content.figures, content.figure_captions, smoke=SMOKE)"),
             ("md", "## The whole report\n\nThe same file as the link above: one HTML file with everything embedded, "
                    "to mail, attach to a review or open offline."),

@@ -508,9 +508,10 @@ def test_report_table_and_figures_render_with_stamps():
     assert nb.SMOKE_STAMP not in nb.report_table(table)._repr_html_()
     fig = Figure(figsize=(2, 2))
     fig.subplots().plot([0, 1], [1, 0])
-    html = nb.figures_html({"bars": fig}, {"bars": "Mean per method"}, smoke=True)._repr_html_()
-    assert html.count("<img src='data:image/png;base64,") == 1
+    html = nb.figures_html({"bars": fig, "grid_random": fig}, {"bars": "Mean per method"}, smoke=True)._repr_html_()
+    assert html.count("<img src='data:image/png;base64,") == 1  # the photo grid is left to the report
     assert f"Mean per method — {nb.SMOKE_STAMP.upper()}" in html
+    assert nb.figures_html({"bars": fig, "grid_random": fig}, include_grids=True)._repr_html_().count("<img ") == 2
 
 
 def test_run_inputs_are_the_grays_the_run_wrote():

@@ -823,11 +823,13 @@ def report_table(table, *, smoke: bool = False) -> Html:
 
 
 def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None = None, *, smoke: bool = False,
-                 names: Sequence[str] | None = None) -> Html:
+                 names: Sequence[str] | None = None, include_grids: bool = False) -> Html:
     """Matplotlib figures (e.g. ``build_report(..., return_content=True)[1].figures``) as embedded PNGs with their
-    captions; independent of the notebook's matplotlib backend."""
+    captions; independent of the notebook's matplotlib backend. The report's photo grids (``grid_*``, megabytes of
+    PNG) are left out unless ``include_grids``: the report itself shows them."""
     parts, text = [], []
-    for name in names if names is not None else list(figures):
+    chosen = list(names) if names is not None else [n for n in figures if include_grids or not n.startswith("grid_")]
+    for name in chosen:
         fig = figures[name]
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)

@@ -104,9 +104,18 @@ def select(only: Sequence[str] | None) -> list[str]:
     return [n for n in names if n in wanted or number(n) in wanted]
 
 
+def _quiet_papermill() -> None:
+    """papermill logs every input/output path at INFO; our own lines say what runs. Its warnings still show."""
+    import logging
+
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+
+
 def declared_parameters(path: Path) -> dict[str, Any]:
     """The names and defaults of a notebook's ``parameters`` cell (as papermill sees them)."""
     import papermill
+
+    _quiet_papermill()
 
     found = papermill.inspect_notebook(str(path))
     return {name: info.get("default") for name, info in found.items()}
@@ -240,6 +249,7 @@ def run_suite(
 
     from colorbench.config import RunConfig
 
+    _quiet_papermill()
     source_dir = Path(source_dir) if source_dir else notebooks_dir()
     names = select(only)
     user_params = dict(params or {})
