@@ -220,18 +220,20 @@ def test_pretrained_trunk_comes_from_torchvisions_cache(sports_dir):
     assert torch.equal(trunk[5][1].conv2.weight, imagenet["layer2.1.conv2.weight"])
 
 
-def test_calibrated_lpips_needs_the_imagenet_trunk_and_says_so():
+def test_calibrated_lpips_needs_the_imagenet_trunk_and_says_so(sports_dir):
     from colorbench import weights
-    from colorbench.train.lpips_loss import LpipsDistance, to_lpips_range
+    from colorbench.metrics.lpips_metric import LPIPS
 
     with pytest.raises(weights.WeightsUnavailable, match="torchvision-alexnet"):
-        LpipsDistance("alex", calibrated=True)
-    assert torch.equal(to_lpips_range(torch.tensor([0.0, 0.5, 1.0])), torch.tensor([-1.0, 0.0, 1.0]))
-    lp = LpipsDistance("alex", calibrated=False)
-    x = torch.rand(2, 3, 32, 32)
+        Trainer(tiny_config(sports_dir, lpips_calibrated=True, lpips_net="alex"), progress=False)
+    lp = Trainer(tiny_config(sports_dir), progress=False).lpips  # the tests' uncalibrated trunk
+    assert isinstance(lp, LPIPS) and not lp.calibrated and "UNCALIBRATED" in lp.label
+    x = torch.rand(2, 3, 32, 32, requires_grad=True)
     assert torch.allclose(lp(x, x), torch.zeros(2), atol=1e-6)
-    assert (lp(x, x.flip(-1)) > 0).all()
-    assert "UNCALIBRATED" in lp.describe()
+    d = lp(x, x.flip(-1))
+    assert (d > 0).all()
+    d.sum().backward()  # usable as a loss: gradients reach the prediction
+    assert x.grad is not None and x.grad.abs().sum() > 0
 
 
 def test_notebook_helpers_show_l_merged_outputs(sports_dir):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 from pathlib import Path
 
 from colorbench.cli import ColorbenchError
@@ -228,27 +226,18 @@ def _register_demo(subparsers) -> None:
 
 
 def _demo(args) -> int:
+    from colorbench.metrics import score_run
+    from colorbench.report import ReportOptions, build_report
     from colorbench.run import run
 
     args.run = args.run or "demo"
     summary = run(config_from_args(args))
     _print_summary(summary)
-    for stage in ("score", "report"):
-        hook = _stage_hook(stage)
-        if hook is None:
-            print(f"  ({stage} stage not installed in this version)")
-            continue
-        hook(summary.path)
+    scored = score_run(summary.path)
+    for name in ("lpips", "fid"):
+        info = scored.summary[name]
+        if not info.get("available"):
+            print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
+    report = build_report(summary.path, ReportOptions())
+    print(f"report: {report}")
     return 0
-
-
-def _stage_hook(stage: str):
-    """The scoring/report entry points, when the evaluation package is present."""
-    if importlib.util.find_spec("colorbench.report") is None:
-        return None
-    try:
-        module = importlib.import_module("colorbench.cli_eval")
-    except ImportError:
-        return None
-    return getattr(module, f"demo_{stage}", None)
-

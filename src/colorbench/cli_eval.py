@@ -15,7 +15,7 @@ def register(subparsers) -> None:
         description="Per-image LPIPS, PSNR, SSIM, CIEDE2000 and colourfulness for every output of a run, plus FID "
                     "per method. Metrics whose weights cannot be had are marked unavailable (with the fix) unless "
                     "--require makes that fatal.")
-    score.add_argument("run", help="run folder (results/<run>)")
+    score.add_argument("run", help="run name (under results/) or run folder path")
     score.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex",
                        help="LPIPS trunk (default alex, the LPIPS authors' choice for evaluation)")
     score.add_argument("--require", action="append", default=[], choices=["lpips", "fid"],
@@ -31,7 +31,7 @@ def register(subparsers) -> None:
         description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
                     "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
                     "report.html. Scores the run first if metrics.csv is absent and --score is given.")
-    report.add_argument("run", help="run folder (results/<run>)")
+    report.add_argument("run", help="run name (under results/) or run folder path")
     report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
     report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and of the image selection")
     report.add_argument("--grid-images", type=int, default=6, help="images in the fixed random grid (default 6)")
@@ -43,8 +43,10 @@ def _score(args: argparse.Namespace) -> int:
     from colorbench.cli import ColorbenchError
     from colorbench.metrics import ScoringError, score_run
 
+    from colorbench.runfolder import resolve_run
+
     try:
-        result = score_run(args.run, lpips_net=args.lpips_net, require=tuple(args.require), device=args.device,
+        result = score_run(resolve_run(args.run), lpips_net=args.lpips_net, require=tuple(args.require), device=args.device,
                            batch_size=args.batch_size, fid=not args.no_fid, progress=not args.no_progress)
     except ScoringError as exc:
         raise ColorbenchError(str(exc)) from None
@@ -72,7 +74,9 @@ def _report(args: argparse.Namespace) -> int:
     from colorbench.report import ReportOptions, build_report
     from colorbench.runfolder import RunFolder
 
-    run = RunFolder(args.run)
+    from colorbench.runfolder import resolve_run
+
+    run = RunFolder(resolve_run(args.run))
     try:
         if args.score and not run.metrics_csv.exists():
             _print_score_summary(score_run(run.path))

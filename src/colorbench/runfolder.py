@@ -10,7 +10,7 @@ raw/<method>/<id>.png     the method's native output, when it differs from the m
 timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
 failures.csv              (method, image) pairs where the method raised (FAILURE_COLUMNS)
-metrics.csv               written by `colorbench score`
+metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made)
 tables/ figures/ report.html   written by `colorbench report`
 ```
 """
@@ -97,6 +97,20 @@ class RunFolder:
         found = sorted(p.name for p in (self.path / "images").glob("*") if p.is_dir())
         order = self.read_run_json().get("methods", []) if self.run_json.exists() else []
         return [m for m in order if m in found] + [m for m in found if m not in order]
+
+
+def resolve_run(name_or_path: str | os.PathLike) -> Path:
+    """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``)."""
+    from colorbench.paths import results_dir
+
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    named = results_dir() / str(name_or_path)
+    if named.is_dir():
+        return named
+    raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {path} and {named}); "
+                            f"create it with `colorbench run --run NAME`")
 
 
 def _image_name(sample_id: str, k: int) -> str:

@@ -101,6 +101,9 @@ class LPIPS(torch.nn.Module):
         self.calibrated = trunk == "imagenet"
         self.label = f"LPIPS v{LPIPS_VERSION} ({net})" if self.calibrated else f"LPIPS-shaped ({net}, UNCALIBRATED random trunk: not LPIPS)"
 
+    def train(self, mode: bool = True) -> "LPIPS":
+        return super().train(False)  # the linear layers' dropout must stay off, also inside a training loop
+
     @property
     def device(self) -> torch.device:
         return self.model.scaling_layer.shift.device

@@ -29,7 +29,7 @@ from colorbench.methods.cnn.checkpoint import SIDECAR, model_payload, save_paylo
 from colorbench.methods.cnn.model import IMPROVED, ColorizationNet, load_imagenet_trunk, state_dict_size
 from colorbench.train.config import TrainConfig
 from colorbench.train.data import ColorizationDataset, training_splits
-from colorbench.train.lpips_loss import LpipsDistance
+from colorbench.metrics.lpips_metric import LPIPS
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ class Trainer:
             lr=config.lr,
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.lpips = LpipsDistance(config.lpips_net, calibrated=config.lpips_calibrated).to(self.device)
+        self.lpips = LPIPS(config.lpips_net, trunk="imagenet" if config.lpips_calibrated else "uncalibrated",
+                           device=self.device)
         self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
         self.global_step = 0
 
@@ -313,7 +314,7 @@ class Trainer:
     def _loss_detail(self) -> str:
         if self.config.loss == "mse":
             return "mean squared error on ab / 100"
-        text = f"LPIPS v0.1 ({self.lpips.describe()}) on the L-merged RGB, inputs in [-1, 1]"
+        text = f"{self.lpips.label} on the L-merged RGB, inputs in [-1, 1]"
         if self.config.l1_weight:
             text += f" + {self.config.l1_weight} x mean |ab error| / 100"
         return text
