@@ -37,7 +37,7 @@ class Spec:
 
 def shared_parameters(methods: str) -> str:
     return f'''# Parameters (papermill: `colorbench notebooks run --params KEY=VALUE`). Every notebook uses the same RUN folder.
-RUN = "notebooks"         # results/<RUN>/ — shared by 00 … 05, so 04/05 score and report what 01–03 produced
+RUN = "notebook-run"      # results/<RUN>/ — shared by 00 … 05, so 04/05 score and report what 01–03 produced
 DATASET = "sports"        # "sports" (Kaggle, downloaded by 00; needs credentials) | "samples" (bundled) | a folder
 SPLIT = "test"            # train | valid | test (ignored for datasets without splits)
 N_PER_CLASS = 1           # images per class; the sports test split has 5 per class (500 images in all)

@@ -530,3 +530,14 @@ def test_run_inputs_are_the_grays_the_run_wrote():
 def test_styled_accepts_row_dicts():
     html = nb.styled([{"preset": "label", "uses_label": "True"}], caption="presets").to_html()
     assert "label" in html and "presets" in html
+
+
+def test_a_run_name_is_never_taken_from_the_working_folder(monkeypatch):
+    """setup() moves into the checkout, which has notebooks/ and data/ folders: run names must not resolve there."""
+    path = _gray_run("notebooks", smoke=False, limit=1)
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert (PROJECT_ROOT / "notebooks").is_dir()
+    assert nb.run_folder("notebooks").path == path
+    assert nb.run_folder(str(path)).path == path  # a path is a path
+    with pytest.raises(FileNotFoundError, match="USE_DRIVE"):
+        nb.run_folder("data")

@@ -297,12 +297,17 @@ def _default_location(var: str) -> str:
 
 # ------------------------------------------------------------------------------------------------- run folders
 def run_folder(run: str | os.PathLike | RunFolder) -> RunFolder:
-    """A run name (under results/), a path, or a RunFolder -> RunFolder; a clear error if it does not exist."""
+    """A run name (always under ``$COLORBENCH_RESULTS``/results), a path (absolute, or with a folder in it), or a
+    RunFolder -> RunFolder; a clear error if it does not exist.
+
+    A bare name is never looked up in the working folder: ``setup`` moves into the checkout, where a run called
+    ``notebooks`` or ``data`` would otherwise resolve to the repository's own folders.
+    """
     if isinstance(run, RunFolder):
         folder = run
     else:
-        path = Path(run)
-        folder = RunFolder(path if (path.is_absolute() or path.exists()) else paths.results_dir() / path)
+        path = Path(run).expanduser()
+        folder = RunFolder(path if (path.is_absolute() or len(path.parts) > 1) else paths.results_dir() / path)
     if not folder.path.is_dir():
         raise FileNotFoundError(
             f"run folder {folder.path} not found: run 00_setup_and_data (and the method notebooks) with the same RUN "

@@ -241,8 +241,8 @@ def run_suite(
 ) -> SuiteResult:
     """Execute the suite (or ``only`` some notebooks) into ``results/<run>/notebooks/``.
 
-    ``smoke`` applies :data:`SMOKE_PARAMETERS` (explicit ``params`` win). ``run`` defaults to ``notebooks``
-    (``notebooks-smoke`` with ``smoke``): one run folder shared by every notebook. With ``fail_fast`` the first
+    ``smoke`` applies :data:`SMOKE_PARAMETERS` (explicit ``params`` win). ``run`` defaults to ``notebook-run``
+    (``notebook-smoke`` with ``smoke``): one run folder shared by every notebook. With ``fail_fast`` the first
     failure stops the suite; otherwise only the notebooks that depend on a failed one are skipped.
     """
     import papermill
@@ -255,7 +255,7 @@ def run_suite(
     user_params = dict(params or {})
     if "RUN" in user_params and run is None:
         run = str(user_params.pop("RUN"))
-    run = run or ("notebooks-smoke" if smoke else "notebooks")
+    run = run or ("notebook-smoke" if smoke else "notebook-run")
     base = dict(SMOKE_PARAMETERS) if smoke else {}
     base.update(user_params)
     base["RUN"] = run
