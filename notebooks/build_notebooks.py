@@ -128,7 +128,7 @@ NOTEBOOKS: dict[str, Spec] = {
         methods='["cnn-original", "cnn-lpips", "cnn-mse", "eccv16", "siggraph17"]',
         gpu=True,
         params='''METHOD_OPTIONS = {}       # per method, e.g. {"eccv16": {"temperature": 0.38}, "cnn-lpips": {"checkpoint": "mine"}}
-TRAIN = False             # train cnn-lpips and cnn-mse first (hours on a T4; DATASET "sports" trains on its train split)
+TRAIN = False             # train cnn-lpips and cnn-mse first (GPU recommended; "sports" trains on its train split)
 EPOCHS = 12               # training epochs (TRAIN only)
 TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN only)''',
         cells=[
