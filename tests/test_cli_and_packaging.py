@@ -109,3 +109,16 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_run_names_resolve_under_results_before_the_working_directory(tmp_path, monkeypatch):
+    from colorbench.runfolder import resolve_run
+
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path / "results"))
+    (tmp_path / "results" / "notebooks").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_run("notebooks") == tmp_path / "results" / "notebooks"
+    assert resolve_run("./notebooks").resolve() == (tmp_path / "notebooks").resolve()
+    with pytest.raises(FileNotFoundError, match="colorbench run --run"):
+        resolve_run("nope")

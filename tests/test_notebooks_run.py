@@ -79,33 +79,19 @@ def _notebook_methods() -> list[str]:
     return list(dict.fromkeys(names))
 
 
-# The runner passes smoke=True only to constructors whose own signature names `smoke`; cnn-lpips, cnn-mse and
-# controlnet-canny-img2img forward it through **options, so they are built without smoke and then skipped for missing
-# weights. Reported to the lead (fix: run.instantiate looks along the MRO); the xfail below passes once it is fixed.
-SMOKE_NOT_PASSED = {"cnn-lpips", "cnn-mse", "controlnet-canny-img2img"}
-
-
 def test_the_notebooks_share_one_run_folder_and_every_method_runs_in_smoke(smoke_suite):
     _, run_path = smoke_suite
     folder = RunFolder(run_path)
     record = folder.read_run_json()
     assert record["smoke"] is True
-    expected = [m for m in _notebook_methods() if m not in SMOKE_NOT_PASSED]
-    assert "gray" in expected
+    expected = _notebook_methods()  # every method, including those that forward smoke through **options
+    assert {"gray", "cnn-lpips", "cnn-mse", "controlnet-canny-img2img"} <= set(expected)
     status = {m: record["method_status"].get(m, {}).get("status") for m in expected}
     assert status == dict.fromkeys(expected, "done"), record["method_status"]
     assert set(expected) <= set(folder.methods())
     for method in expected:  # smoke methods say so in the config the run recorded
         config = record["method_status"][method]["config"]
         assert method == "gray" or config.get("smoke") is True, (method, config)
-
-
-@pytest.mark.xfail(reason="runner does not pass smoke=True through **options constructors (see SMOKE_NOT_PASSED)")
-def test_methods_with_keyword_only_options_also_run_in_smoke(smoke_suite):
-    _, run_path = smoke_suite
-    record = RunFolder(run_path).read_run_json()
-    for method in SMOKE_NOT_PASSED & set(_notebook_methods()):
-        assert record["method_status"][method]["status"] == "done", record["method_status"][method]
 
 
 # ------------------------------------------------------------------------------------------------- browser

@@ -223,3 +223,25 @@ def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path,
     assert outcome["heavy"].status == "skipped" and "too slow on a CPU" in outcome["heavy"].reason
     explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"], results_dir=str(tmp_path)), progress=False)
     assert explicit.methods[0].status == "done"
+
+
+class ForwardsSmoke(TintMethod):
+    """Like cnn-lpips: smoke reaches the base class through **options."""
+
+    name = "forwards-smoke"
+
+    def __init__(self, *, extra: int = 0, **options):
+        super().__init__(**options)
+
+
+def test_smoke_reaches_methods_that_forward_it_through_options(tmp_path, monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "forwards-smoke", f"{__name__}:ForwardsSmoke")
+    summary = run(RunConfig(run="fs", methods=["forwards-smoke"], smoke=True, limit=1, results_dir=str(tmp_path)),
+                  progress=False)
+    assert summary.methods[0].config["smoke"] is True
+
+
+def test_run_files_are_readable_by_others_like_ordinary_files(tmp_path):
+    summary = run(RunConfig(run="perm", methods=["gray"], limit=1, results_dir=str(tmp_path)), progress=False)
+    expected = 0o666 & ~__import__("colorbench.atomic", fromlist=["_UMASK"])._UMASK
+    assert (summary.path / "run.json").stat().st_mode & 0o777 == expected

@@ -119,7 +119,9 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
 def instantiate(name: str, options: dict, smoke: bool) -> Method:
     cls = method_class(name)
     options = dict(options)
-    if smoke and "smoke" in inspect.signature(cls.__init__).parameters:
+    # a subclass may forward smoke through **options: look at every __init__ in the class's MRO
+    accepts_smoke = any("smoke" in inspect.signature(k.__init__).parameters for k in cls.__mro__ if "__init__" in k.__dict__)
+    if smoke and accepts_smoke:
         options.setdefault("smoke", True)
     return get_method(name, **options)
 

@@ -104,11 +104,12 @@ def resolve_run(name_or_path: str | os.PathLike) -> Path:
     from colorbench.paths import results_dir
 
     path = Path(name_or_path).expanduser()
+    named = results_dir() / str(name_or_path)
+    plain_name = len(Path(str(name_or_path)).parts) == 1 and not str(name_or_path).startswith((".", "~"))
+    if plain_name and named.is_dir():  # a run name wins over a folder of the same name in the working directory
+        return named
     if path.is_dir():
         return path
-    named = results_dir() / str(name_or_path)
-    if named.is_dir():
-        return named
     raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {path} and {named}); "
                             f"create it with `colorbench run --run NAME`")
 
