@@ -53,3 +53,16 @@ def _isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COLORBENCH_OFFLINE", "1")
     monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
     monkeypatch.delenv("KAGGLE_KEY", raising=False)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for modules of tiny models: on a busy 2-core runner two contending threads made small
+    ops 10-1000x slower (measured while developing). Restored afterwards. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,13 +19,7 @@ from colorbench.train.data import ColorizationDataset, random_resized_crop, trai
 from colorbench.train.trainer import Trainer
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: thread start-up and contention cost more than they save (10x slower on a busy 2-core box)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_paths(sports_dir):

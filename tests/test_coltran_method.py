@@ -16,12 +16,7 @@ from colorbench.methods.registry import get_method
 from colorbench.weights import WeightsUnavailable
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def fixture_pipeline(variant: str) -> ColTranPipeline:

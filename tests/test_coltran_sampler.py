@@ -13,13 +13,7 @@ from colorbench.methods.coltran.sampler import per_image_uniforms, sample_colori
 ATOL = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The per-pixel steps are tiny: one intra-op thread avoids thread wake-up costs on small CI machines."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def fixture_colorizer(variant: str):

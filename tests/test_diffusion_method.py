@@ -17,16 +17,7 @@ STEPS = 2
 RES = 64
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """The tiny model's ops are too small to split across threads; on a busy 2-core runner two threads waiting on
-    each other made every call ~40x slower. One thread for this module, restored after."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -26,14 +26,7 @@ from colorbench.methods.zhang.method import (
 from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """These models are small at test sizes; on a shared 2-core machine one intra-op thread is ~10x faster than two
-    contending ones (measured). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _grays(seed=0):
