@@ -206,11 +206,23 @@ def _env(**values: str) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------------------------- export
+def _see_base_python_jupyter_data() -> None:
+    """In a venv made with --system-site-packages, nbconvert may come from the base Python while Jupyter only looks
+    for its templates under the venv's share/jupyter ("No template sub-directory with name 'lab'"): add the base's."""
+    base = Path(sys.base_prefix) / "share" / "jupyter"
+    if sys.prefix == sys.base_prefix or not base.is_dir():
+        return
+    current = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    if str(base) not in current:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([*current, str(base)])
+
+
 def export_html(ipynb: Path, html_path: Path | None = None) -> Path:
     """Export an executed notebook to standalone HTML next to it (nbconvert, lab template)."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    _see_base_python_jupyter_data()
     html_path = html_path or ipynb.with_suffix(".html")
     nb = nbformat.read(str(ipynb), as_version=4)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
