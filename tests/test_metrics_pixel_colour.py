@@ -49,6 +49,31 @@ def test_ssim_matches_skimage_defaults(pairs):
     assert ssim(nchw(truth[:1]), nchw(truth[:1])).item() == pytest.approx(1.0)
 
 
+def test_ssim_chunking_and_int64_sums_change_nothing(pairs, monkeypatch):
+    """One image at a time (the CPU path) equals the whole batch; the int64 window sums (very large images)
+    equal the int32 ones."""
+    from colorbench.metrics import pixel
+
+    preds, truth = nchw(pairs[0]), nchw(pairs[1])
+    whole = ssim(preds, truth)
+    np.testing.assert_array_equal(ssim(preds, truth, chunk=1).numpy(), whole.numpy())
+    np.testing.assert_array_equal(ssim(preds, truth, chunk=3).numpy(), whole.numpy())
+    assert pixel._sum_dtype(224, 224) == torch.int32 and pixel._sum_dtype(5000, 224) == torch.int64
+    monkeypatch.setattr(pixel, "_sum_dtype", lambda h, w: torch.int64)
+    np.testing.assert_array_equal(ssim(preds, truth).numpy(), whole.numpy())
+
+
+def test_int32_window_sums_do_not_overflow_at_the_largest_size_that_uses_them():
+    from colorbench.metrics import pixel
+
+    h = next(h for h in range(4000, 6000) if pixel._sum_dtype(h + 1, 8) == torch.int64)  # tallest int32 image
+    assert pixel._sum_dtype(h, 8) == torch.int32
+    squares = torch.full((1, 1, h, 8), 255 * 255, dtype=torch.int64)
+    exact = pixel._box_sum_valid(squares, pixel.SSIM_WINDOW)
+    assert (exact == 49 * 255 * 255).all()
+    assert torch.equal(pixel._box_sum_valid(squares.to(torch.int32), pixel.SSIM_WINDOW).long(), exact)
+
+
 def test_ssim_on_odd_sizes_matches_skimage(real_images):
     a, b = real_images[0][:37, :50], real_images[1][:37, :50]
     ours = ssim(nchw([a]), nchw([b])).item()
@@ -60,6 +85,9 @@ def test_delta_e2000_matches_skimage_on_real_photos(pairs):
     ours = mean_delta_e2000(nchw(preds), nchw(truth)).numpy()
     ref = [deltaE_ciede2000(rgb2lab(t), rgb2lab(p)).mean() for p, t in zip(preds, truth)]
     np.testing.assert_allclose(ours, ref, rtol=1e-9)
+    # float32 (what the scorer uses, for speed): within 1e-4 ΔE of scikit-image's float64
+    ours32 = mean_delta_e2000(nchw(preds), nchw(truth), dtype=torch.float32).double().numpy()
+    np.testing.assert_allclose(ours32, ref, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("lab1, lab2, expected", [
@@ -73,6 +101,7 @@ def test_delta_e2000_sharma_reference_pairs(lab1, lab2, expected):
     t2 = torch.tensor(lab2, dtype=torch.float64).view(3, 1, 1)
     assert delta_e2000_map(t1, t2).item() == pytest.approx(expected, abs=1e-4)
     assert delta_e2000_map(t2, t1).item() == pytest.approx(expected, abs=1e-4)  # symmetric
+    assert delta_e2000_map(t1.float(), t2.float()).item() == pytest.approx(expected, abs=1e-4)  # float32 too
 
 
 def test_colorfulness_hand_computed():

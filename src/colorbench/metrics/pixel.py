@@ -1,13 +1,14 @@
 """PSNR and SSIM on RGB, batched in torch, numerically equal to scikit-image's defaults.
 
-Inputs are uint8-valued RGB batches ``N×3×H×W`` (any float or integer dtype holding 0..255 values); the data range
-is 255, as skimage infers for uint8 images.
+Inputs are uint8-valued RGB batches ``N×3×H×W`` (any float or integer dtype holding the integers 0..255); the data
+range is 255, as skimage infers for uint8 images.
 
 * PSNR = 10·log10(255² / MSE), the MSE taken over all pixels and channels (``skimage.metrics.peak_signal_noise_ratio``).
   Identical images give +inf, as in skimage.
 * SSIM = skimage's ``structural_similarity(a, b, channel_axis=2)`` with its defaults: 7×7 uniform window, sample
   covariance (N/(N-1)), K1=0.01, K2=0.03, the 3-pixel border cropped, averaged over the three channels. The
   cropped border is exactly the part a *valid* 7×7 box filter does not produce, so no padding convention matters.
+  The window sums are computed exactly in integers, then the statistics in float64: equal to skimage to ~1e-14.
 
 Example::
 
@@ -18,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 DATA_RANGE = 255.0
 SSIM_WINDOW = 7
@@ -38,19 +38,32 @@ def psnr(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.
     return 10.0 * torch.log10(DATA_RANGE**2 / mse)
 
 
-def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Per-image mean SSIM of uint8-valued ``N×C×H×W`` batches (skimage's defaults, channel-averaged)."""
+def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.float64, chunk: int | None = None) -> torch.Tensor:
+    """Per-image mean SSIM of uint8-valued ``N×C×H×W`` batches (skimage's defaults, channel-averaged).
+
+    ``chunk`` images are processed at a time (None: all at once). On a CPU, one image at a time keeps the
+    temporaries in cache: ~7x faster than a batch of 64 at once (measured, 224² images, 2 cores).
+    """
     _check_pair(pred, truth, "ssim")
     if min(pred.shape[-2:]) < SSIM_WINDOW:
         raise ValueError(f"ssim: images must be at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {tuple(pred.shape[-2:])}")
-    x = _as_float(pred, dtype)
-    y = _as_float(truth, dtype)
-    n, c, h, w = x.shape
-    # one valid box filter over the 5 maps at once: [x, y, x², y², xy] stacked along the channel axis
+    for batch in (pred, truth):
+        if batch.is_floating_point() and not torch.equal(batch, batch.round()):
+            raise ValueError("ssim: expects the integers 0..255 (uint8 images); got fractional values")
+    step = chunk or pred.shape[0]
+    parts = [_ssim(pred[i:i + step], truth[i:i + step], dtype) for i in range(0, pred.shape[0], step)]
+    return torch.cat(parts) if parts else pred.new_zeros(0, dtype=dtype)
+
+
+def _ssim(pred: torch.Tensor, truth: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    # Window sums of x, y, x², y², xy in integers: exact for 8-bit data, and much cheaper than float64 filtering.
+    # The statistics are then formed in ``dtype`` from the exact sums.
+    x = pred.to(_sum_dtype(*pred.shape[-2:]))
+    y = truth.to(x.dtype)
     stack = torch.stack([x, y, x * x, y * y, x * y], dim=1)
-    means = _box_mean_valid(stack, SSIM_WINDOW)
-    ux, uy, uxx, uyy, uxy = means.unbind(dim=1)
+    sums = _box_sum_valid(stack, SSIM_WINDOW).to(dtype)
     n_px = SSIM_WINDOW * SSIM_WINDOW
+    ux, uy, uxx, uyy, uxy = (sums / n_px).unbind(dim=1)
     cov_norm = n_px / (n_px - 1.0)
     vx = cov_norm * (uxx - ux * ux)
     vy = cov_norm * (uyy - uy * uy)
@@ -61,15 +74,24 @@ def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.
     return s.mean(dim=(2, 3)).mean(dim=1)
 
 
-def _box_mean_valid(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Mean over every full ``size×size`` window of the last two dims (a *valid* box filter), via running sums.
+def _sum_dtype(height: int, width: int) -> torch.dtype:
+    """int32 when no running sum of 8-bit squares can overflow it (about 2x faster than int64), else int64."""
+    biggest = max(width * 255**2, height * SSIM_WINDOW * 255**2)  # the row pass, then the column pass
+    return torch.int32 if biggest < 2**31 else torch.int64
 
-    Two cumulative sums replace a 49-tap average pool: O(1) work per pixel and exact in float64 for 8-bit data.
+
+def _box_sum_valid(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Sum over every full ``size×size`` window of the last two dims (a *valid* box filter), via running sums.
+
+    Two cumulative sums replace a 49-tap filter: O(1) work per pixel, and exact on integer tensors.
     """
-    c = F.pad(x.cumsum(dim=-1), (1, 0))
-    rows = c[..., size:] - c[..., :-size]
-    c = F.pad(rows.cumsum(dim=-2), (0, 0, 1, 0))
-    return (c[..., size:, :] - c[..., :-size, :]) / float(size * size)
+    c = x.cumsum(dim=-1, dtype=x.dtype)  # torch would widen int32 to int64 otherwise
+    rows = c[..., size - 1:].clone()  # window ending at column j = c[j] - c[j - size]
+    rows[..., 1:] -= c[..., :-size]
+    c = rows.cumsum(dim=-2, dtype=x.dtype)
+    out = c[..., size - 1:, :].clone()
+    out[..., 1:, :] -= c[..., :-size, :]
+    return out
 
 
 def _check_pair(pred: torch.Tensor, truth: torch.Tensor, who: str) -> None:
