@@ -87,8 +87,8 @@ class _Upsampler(nn.Module):
         self.encoder = FactorizedAttention(cfg.encoder, R, R)
         self.final_dense = Dense(D, 256)
 
-    def logits(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
-        """values (B, R, R, C) ints (3-bit for colour, 8-bit for spatial), gray (B, R, R) ints -> (B, R, R, C, 256).
+    def encode(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
+        """values (B, R, R, C) ints, gray (B, R, R) ints -> encoder activations (C*B, R, R, D), channel-major.
 
         ``channel_index`` (B,) gives each image's channel when C == 1 (the official training-style slice call).
         """
@@ -100,22 +100,20 @@ class _Upsampler(nn.Module):
             offsets = torch.arange(C, device=values.device).view(1, 1, 1, C) * self.symbols_per_channel
         symbols = (values.long() + offsets).permute(3, 0, 1, 2).reshape(C * B, R, R)  # channel-major batch
         channel_embed = getattr(self, self._embedding_name).embed(symbols)
-        h = self.input_dense(torch.cat([channel_embed, gray_embed.repeat(C, 1, 1, 1)], dim=-1))
-        logits = self.final_dense(self.encoder(h))  # (C*B, R, R, 256)
-        return logits.reshape(C, B, R, R, 256).permute(1, 2, 3, 0, 4)
+        return self.encoder(self.input_dense(torch.cat([channel_embed, gray_embed.repeat(C, 1, 1, 1)], dim=-1)))
 
+    def logits(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
+        """values (B, R, R, C) ints (3-bit for colour, 8-bit for spatial), gray (B, R, R) ints -> (B, R, R, C, 256)."""
+        B, R, _, C = values.shape
+        logits = self.final_dense(self.encode(values, gray, channel_index))  # (C*B, R, R, 256)
+        return logits.reshape(C, B, R, R, 256).permute(1, 2, 3, 0, 4)
 
     @torch.no_grad()
     def predict(self, values: torch.Tensor, gray: torch.Tensor, row_chunk: int = 32) -> torch.Tensor:
         """Argmax colours (B, R, R, C) uint8, without materialising all logits (the spatial upsampler's logits are
         200 MB per image in float32): the 256-way head runs on ``row_chunk`` rows at a time."""
         B, R, _, C = values.shape
-        gray_embed = self.gray_embedding.embed(gray.long())
-        offsets = torch.arange(C, device=values.device).view(1, 1, 1, C) * self.symbols_per_channel
-        symbols = (values.long() + offsets).permute(3, 0, 1, 2).reshape(C * B, R, R)
-        h = self.input_dense(torch.cat([getattr(self, self._embedding_name).embed(symbols),
-                                        gray_embed.repeat(C, 1, 1, 1)], dim=-1))
-        h = self.encoder(h)
+        h = self.encode(values, gray)
         out = torch.empty(C * B, R, R, dtype=torch.uint8, device=values.device)
         for start in range(0, R, row_chunk):
             out[:, start:start + row_chunk] = self.final_dense(h[:, start:start + row_chunk]).argmax(-1).to(torch.uint8)
