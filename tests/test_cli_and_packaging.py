@@ -122,3 +122,45 @@ def test_run_names_resolve_under_results_before_the_working_directory(tmp_path, 
     assert resolve_run("./notebooks").resolve() == (tmp_path / "notebooks").resolve()
     with pytest.raises(FileNotFoundError, match="colorbench run --run"):
         resolve_run("nope")
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["run", "--device", "gpu"], "device 'gpu' is not one of auto, cpu, cuda, cuda:N"),
+    (["run", "--methods", "gray", "--option", "gray.colour=1"], "gray has no option 'colour'"),
+    (["run", "--methods", "gray", "--option", "eccv61.temperature=0.1"], "no method 'eccv61'"),
+    (["run", "--config", "missing.yaml"], "config file missing.yaml not found"),
+    (["run", "--config", "broken.yaml"], "broken.yaml: not valid YAML at line 3"),
+])
+def test_bad_values_are_one_line_errors_naming_the_value(argv, says, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.yaml").write_text("methods: [gray,\nseed: 1\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1, err
+    assert not (tmp_path / "results").exists()  # refused before anything was written
+
+
+def test_score_and_report_refuse_an_unwritable_run_folder_before_any_work(capsys, monkeypatch):
+    import errno
+
+    from colorbench import metrics, report, runfolder
+
+    assert main(["run", "--methods", "gray", "--limit", "1", "--run", "w"]) == 0
+    monkeypatch.setattr(metrics, "score_run", lambda *a, **k: pytest.fail("scored a run it cannot save"))
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: pytest.fail("reported a run it cannot save"))
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(runfolder.tempfile, "mkstemp", read_only)
+    capsys.readouterr()
+    for argv in (["score", "w"], ["report", "w", "--score"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "cannot write to" in err and "Read-only file system" in err and "COLORBENCH_RESULTS" in err
+
+
+def test_train_without_a_model_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train"])
+    assert exit_info.value.code == 2 and "MODEL" in capsys.readouterr().err

@@ -245,3 +245,77 @@ def test_run_files_are_readable_by_others_like_ordinary_files(tmp_path):
     summary = run(RunConfig(run="perm", methods=["gray"], limit=1, results_dir=str(tmp_path)), progress=False)
     expected = 0o666 & ~__import__("colorbench.atomic", fromlist=["_UMASK"])._UMASK
     assert (summary.path / "run.json").stat().st_mode & 0o777 == expected
+
+
+def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, tint_registered):
+    """Resume reuses every image that exists: it must not reuse smoke outputs in a real run, nor images made with
+    other options, another seed (stochastic methods) or another dataset, under this command's settings."""
+    data = _image_dir(tmp_path, n=4)
+    base = dict(run="r", dataset=str(data), methods=["gray", "tint"], limit=2, seed=1, results_dir=str(tmp_path / "res"))
+    smoke = run(RunConfig(**base, smoke=True), progress=False)
+    images = {p: p.stat().st_mtime_ns for p in (smoke.path / "images").rglob("*.png")}
+    with pytest.raises(ValueError, match="holds a SMOKE run.*another --run name"):
+        run(RunConfig(**base), progress=False)
+    assert {p: p.stat().st_mtime_ns for p in (smoke.path / "images").rglob("*.png")} == images  # nothing touched
+    assert RunFolder(smoke.path).read_run_json()["smoke"] is True
+
+    real = {**base, "run": "real"}
+    run(RunConfig(**real), progress=False)
+    with pytest.raises(ValueError, match=r"images/tint was made with other settings \(options \{\} -> \{'fail_on': 3\}\)"):
+        run(RunConfig(**real, method_options={"tint": {"fail_on": 3}}), progress=False)
+    with pytest.raises(ValueError, match=r"tint was made with other settings \(seed 1 -> 2\)"):
+        run(RunConfig(**{**real, "seed": 2}), progress=False)
+    run(RunConfig(**{**real, "seed": 2, "methods": ["gray"]}), progress=False)  # deterministic: the seed is irrelevant
+    other = _image_dir(tmp_path / "other", n=4)
+    with pytest.raises(ValueError, match="holds a run of the dataset in"):
+        run(RunConfig(**{**real, "dataset": str(other)}), progress=False)
+    grown = run(RunConfig(**{**real, "limit": 4}), progress=False)  # a bigger subset of the same data resumes
+    assert {m.name: (m.written, m.reused) for m in grown.methods} == {"gray": (2, 2), "tint": (2, 2)}
+    record = RunFolder(grown.path).read_run_json()
+    assert record["methods"] == ["gray", "tint"] and record["method_status"]["tint"]["made_with"] == {"options": {}, "seed": 1}
+
+
+def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, monkeypatch):
+    cfg = dict(run="o", methods=["gray"], limit=1, results_dir=str(tmp_path / "res"))
+    with pytest.raises(ValueError, match="tint has no option 'fail_onn'; its options: fail_on, smoke"):
+        run(RunConfig(**cfg, method_options={"tint": {"fail_onn": 1}}), progress=False)
+    with pytest.raises(ValueError, match="no method 'tnit'"):
+        run(RunConfig(**cfg, method_options={"tnit": {"fail_on": 1}}), progress=False)
+    assert not (tmp_path / "res" / "o").exists()
+    # options a subclass forwards to its base through **options are accepted
+    monkeypatch.setitem(registry._REGISTRY, "forwards-smoke", f"{__name__}:ForwardsSmoke")
+    run(RunConfig(**cfg, method_options={"forwards-smoke": {"extra": 1, "fail_on": 999}}), progress=False)
+
+
+def test_unwritable_results_location_fails_before_any_work(tmp_path):
+    from colorbench.runfolder import RunFolderNotWritable
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # root ignores permission bits; a file in the way fails for everyone
+    with pytest.raises(RunFolderNotWritable, match=f"cannot write to {blocker}/r .*COLORBENCH_RESULTS"):
+        run(RunConfig(run="r", methods=["gray"], limit=1, results_dir=str(blocker)), progress=False)
+
+
+class InterruptedMethod(TintMethod):
+    name = "interrupted"
+    armed = True
+
+    def colorize(self, grays, *, seed, item_seeds=None, labels=None):
+        if InterruptedMethod.armed and len(TintMethod.calls) == 1:  # the second batch: as if Ctrl-C arrived
+            InterruptedMethod.armed = False
+            raise KeyboardInterrupt
+        return super().colorize(grays, seed=seed, item_seeds=item_seeds, labels=labels)
+
+
+def test_interrupted_run_says_so_and_keeps_finished_images(tmp_path, tint_registered, monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "interrupted", f"{__name__}:InterruptedMethod")
+    cfg = RunConfig(run="i", dataset=str(_image_dir(tmp_path, n=4)), methods=["interrupted"], batch_size=2,
+                    results_dir=str(tmp_path / "res"))
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, progress=False)
+    folder = RunFolder(tmp_path / "res" / "i")
+    assert folder.read_run_json()["status"] == "interrupted"
+    assert len(list((folder.path / "images" / "interrupted").glob("*.png"))) == 2
+    summary = run(cfg, progress=False)
+    assert (summary.methods[0].written, summary.methods[0].reused) == (2, 2)
+    assert folder.read_run_json()["status"] == "finished"

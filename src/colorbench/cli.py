@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # user-facing errors: one clear line, traceback only with -v
         from colorbench.weights import WeightsUnavailable
 
-        if args.verbose or not isinstance(exc, (ColorbenchError, WeightsUnavailable, FileNotFoundError, ValueError, KeyError)):
+        if args.verbose or not isinstance(exc, (ColorbenchError, WeightsUnavailable, OSError, ValueError, KeyError)):
             raise
         print(f"colorbench: error: {exc}", file=sys.stderr)
         return 2

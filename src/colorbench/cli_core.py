@@ -145,13 +145,15 @@ def _no_arg_constructible(cls) -> bool:
 # ------------------------------------------------------------------------------------------------- run
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
-    p.add_argument("--run", help="run folder name under results/ (default: demo)")
+    p.add_argument("--run", help="run folder name under results/ ($COLORBENCH_RESULTS; default: demo); the same name "
+                                 "again resumes that run")
     p.add_argument("--dataset", help="samples (bundled, default) | sports (Kaggle, after `data download`) | PATH")
     p.add_argument("--split", help="train | valid | test (default: test; ignored for datasets without splits)")
     p.add_argument("--n-per-class", type=int, help="stratified subset: this many images per class")
     p.add_argument("--limit", type=int, help="at most this many images (balanced across classes)")
-    p.add_argument("--methods", help="comma-separated method names, or 'auto' for every method whose weights "
-                                     "can be had (default); see `colorbench methods`")
+    p.add_argument("--methods", help="comma-separated method names, or 'auto' (default): every method whose "
+                                     "weights can be had, except the slow ones (ColTran, diffusion) on a CPU; see "
+                                     "`colorbench methods`")
     p.add_argument("--device", help="auto (default) | cpu | cuda | cuda:N")
     p.add_argument("--batch-size", type=int, help="images per batch (default 8)")
     p.add_argument("--seed", type=int, help="run seed; per-image seeds derive from it and the sample id (default 0)")
@@ -187,8 +189,17 @@ def _register_run(subparsers) -> None:
     p = subparsers.add_parser(
         "run",
         help="colorize a dataset subset with each method into results/RUN",
-        description="Writes results/RUN/: run.json, inputs/, images/<method>/<id>.png (L-merged), raw/, "
-                    "timings.csv, skipped.csv, failures.csv. Rerunning resumes: finished outputs are kept.",
+        description="Writes results/RUN/: run.json, inputs/, images/<method>/<id>.png (L-merged), raw/,\n"
+                    "timings.csv, skipped.csv, failures.csv. Rerunning resumes: finished outputs are kept.\n"
+                    "Unreadable images are listed in skipped.csv, images a method fails on in failures.csv;\n"
+                    "neither stops the run.",
+        epilog="examples:\n"
+               "  colorbench run --methods gray --limit 4 --run quick      # a first look at the bundled samples\n"
+               "  colorbench run --dataset sports --n-per-class 5 --methods gray,cnn-original --run sports-test\n"
+               "  colorbench run --methods eccv16 --option eccv16.temperature=0.1 --run eccv16-t01\n"
+               "  colorbench run --smoke --run smoke                       # tiny untrained models, every code path\n"
+               "then: colorbench score RUN && colorbench report RUN",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_run_arguments(p)
     p.set_defaults(func=_run)

@@ -43,10 +43,12 @@ def _score(args: argparse.Namespace) -> int:
     from colorbench.cli import ColorbenchError
     from colorbench.metrics import ScoringError, score_run
 
-    from colorbench.runfolder import resolve_run
+    from colorbench.runfolder import ensure_writable, resolve_run
 
+    path = resolve_run(args.run)
+    ensure_writable(path)  # before scoring: a read-only folder must not cost the whole computation
     try:
-        result = score_run(resolve_run(args.run), lpips_net=args.lpips_net, require=tuple(args.require), device=args.device,
+        result = score_run(path, lpips_net=args.lpips_net, require=tuple(args.require), device=args.device,
                            batch_size=args.batch_size, fid=not args.no_fid, progress=not args.no_progress)
     except ScoringError as exc:
         raise ColorbenchError(str(exc)) from None
@@ -74,9 +76,10 @@ def _report(args: argparse.Namespace) -> int:
     from colorbench.report import ReportOptions, build_report
     from colorbench.runfolder import RunFolder
 
-    from colorbench.runfolder import resolve_run
+    from colorbench.runfolder import ensure_writable, resolve_run
 
     run = RunFolder(resolve_run(args.run))
+    ensure_writable(run.path)
     try:
         if args.score and not run.metrics_csv.exists():
             _print_score_summary(score_run(run.path))

@@ -59,8 +59,16 @@ class RunConfig:
     def from_yaml(cls, path: str | Path) -> "RunConfig":
         import yaml
 
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} not found (give --config a YAML file of RunConfig keys)")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where is not None else ""
+            raise ValueError(f"{path}: not valid YAML{line} ({getattr(exc, 'problem', None) or exc}); "
+                             f"fix the file (keys: {', '.join(f.name for f in dataclasses.fields(cls))})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
         return cls.from_dict(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +49,16 @@ def resolve_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
+        raise ValueError(f"device {device!r} is not one of auto, cpu, cuda, cuda:N (e.g. cuda:1), mps")
+    if device == "mps" and not (torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' requested but no Apple GPU (MPS) is available; use --device cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but no CUDA GPU is visible; use --device cpu "
                          f"(in Colab: Runtime > Change runtime type > GPU)")
+    if device.startswith("cuda:") and int(device.split(":")[1]) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA GPU(s) are visible "
+                         f"(cuda:0 … cuda:{torch.cuda.device_count() - 1})")
     return device
 
 

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import json
@@ -36,7 +37,7 @@ from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.runfolder import (
-    FAILURE_COLUMNS, SAMPLE_COLUMNS, SKIPPED_COLUMNS, TIMING_COLUMNS, RunFolder, read_csv,
+    FAILURE_COLUMNS, SAMPLE_COLUMNS, SKIPPED_COLUMNS, TIMING_COLUMNS, RunFolder, ensure_writable, read_csv,
 )
 from colorbench.weights import WeightsUnavailable
 
@@ -114,6 +115,30 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; known methods: {', '.join(method_names())}")
     return list(dict.fromkeys(requested))
+
+
+def accepted_options(name: str) -> set[str]:
+    """Keyword options a method's constructor takes (every ``__init__`` in its MRO: subclasses forward ``**options``)."""
+    names: set[str] = set()
+    for klass in method_class(name).__mro__:
+        if "__init__" in klass.__dict__ and klass is not object:
+            params = inspect.signature(klass.__init__).parameters.values()
+            names.update(p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    return names
+
+
+def check_method_options(method_options: dict[str, dict]) -> None:
+    """Fail before any work on an option for an unknown method or an option the method does not take (a typo would
+    otherwise be ignored, or crash the run only when that method's turn comes)."""
+    known = method_names()
+    for name, options in method_options.items():
+        if name not in known:
+            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: {', '.join(known)}")
+        accepted = accepted_options(name)
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            raise ValueError(f"--option {name}.{unknown[0]}: {name} has no option {unknown[0]!r}; its options: "
+                             f"{', '.join(sorted(accepted)) or 'none'}")
 
 
 def instantiate(name: str, options: dict, smoke: bool) -> Method:
@@ -237,30 +262,68 @@ def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) 
     return {"method": method, "id": prepared.sample.id, "k": k, "error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
+# ------------------------------------------------------------------------------------------------- resume
+def made_with(name: str, cfg: RunConfig) -> dict:
+    """What a method's images depend on besides the input: its options and, if it is stochastic, the run seed."""
+    made: dict = {"options": json.loads(json.dumps(cfg.method_options.get(name, {}), default=str))}
+    if method_class(name).stochastic:
+        made["seed"] = cfg.seed
+    return made
+
+
+def check_resume(folder: RunFolder, previous: dict, cfg: RunConfig, names: Sequence[str], dataset_root: Path) -> None:
+    """Refuse to resume into a folder whose images were made differently: resume reuses every image that exists,
+    so a smoke run's untrained outputs would be scored as the real method, and images made with other options or
+    another seed would be labelled with this command's settings."""
+    start_over = f"choose another --run name, or delete {folder.path} to start over"
+    has_images = any((folder.path / "images").glob("*/*.png"))
+    if previous and has_images and bool(previous.get("smoke")) != bool(cfg.smoke):
+        kind = "a SMOKE run (tiny untrained models)" if previous.get("smoke") else "a real (non-smoke) run"
+        this = "smoke run" if cfg.smoke else "real run"
+        raise ValueError(f"run folder {folder.path} holds {kind}; this {this} must not reuse its images: {start_over}")
+    before = (previous.get("dataset") or {}).get("root")
+    if before and any((folder.path / "inputs").glob("*/*.png")) and Path(before).resolve() != Path(dataset_root).resolve():
+        raise ValueError(f"run folder {folder.path} holds a run of the dataset in {before}, not {dataset_root}: "
+                         f"{start_over}")
+    for name in names:
+        made = (previous.get("method_status", {}).get(name) or {}).get("made_with")
+        now = made_with(name, cfg)
+        images = folder.output_path(name, "x").parent
+        if made is None or made == now or not any(images.glob("*.png")):
+            continue
+        changed = "; ".join(f"{key} {made.get(key)!r} -> {now.get(key)!r}" for key in sorted({*made, *now})
+                            if made.get(key) != now.get(key))
+        raise ValueError(f"{images} was made with other settings ({changed}); resuming would label those images "
+                         f"with this command's settings: choose another --run name, or delete {images} and "
+                         f"{folder.raw_path(name, 'x').parent} to redo {name}")
+
+
 # ------------------------------------------------------------------------------------------------- the run
 def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     """Run every requested method on the configured dataset subset; see the module docstring."""
     from tqdm.auto import tqdm
 
+    # Every check that can fail does so before anything is written (a typo must not cost an hour of work).
     device = resolve_device(cfg.device)
     names = resolve_methods(cfg.methods)
-    folder = RunFolder(cfg.run_path())
-    folder.path.mkdir(parents=True, exist_ok=True)
-
+    check_method_options(cfg.method_options)
     index = open_dataset(cfg.dataset)
     subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)
     if not subset.samples:
         raise ValueError(f"dataset {cfg.dataset!r} gave no samples with split={cfg.split!r}, "
                          f"n_per_class={cfg.n_per_class}, limit={cfg.limit}")
-
+    folder = RunFolder(cfg.run_path())
+    ensure_writable(folder.path)
     previous = folder.read_run_json() if folder.run_json.exists() else {}
+    check_resume(folder, previous, cfg, names, subset.root)
+
     record = {
         "run": cfg.run,
         "status": "running",
         "config": cfg.to_dict(),
-        "dataset": {"name": subset.name, "root": str(subset.root), "split": cfg.split, "n": len(subset),
-                    "classes": len(subset.labels())},
-        "methods": names,
+        "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
+                    "n": len(subset), "classes": len(subset.labels())},
+        "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
         "method_status": previous.get("method_status", {}),
         "seed": cfg.seed,
         "smoke": cfg.smoke,
@@ -273,19 +336,32 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     }
     atomic.write_json(folder.run_json, record)
 
-    prepared, skipped = prepare_inputs(subset, folder, progress=progress)
-    outcomes = []
-    auto = list(cfg.methods) in ([], [AUTO_METHODS])
-    for name in names:
-        if auto and device == "cpu" and method_class(name).heavy_on_cpu:
-            outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
-                                    f"name it in --methods to run it anyway, or use a GPU")
-        else:
-            outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
-        outcomes.append(outcome)
-        record["method_status"][name] = {k: v for k, v in outcome.__dict__.items() if k != "name"}
+    try:
+        prepared, skipped = prepare_inputs(subset, folder, progress=progress)
+        outcomes = []
+        auto = list(cfg.methods) in ([], [AUTO_METHODS])
+        for name in names:
+            if auto and device == "cpu" and method_class(name).heavy_on_cpu:
+                outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
+                                        f"name it in --methods to run it anyway, or use a GPU")
+            else:
+                outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
+            outcomes.append(outcome)
+            entry = {k: v for k, v in outcome.__dict__.items() if k != "name"}
+            before = record["method_status"].get(name) or {}
+            # a skipped method may still have images from an earlier call: keep what they were made with
+            made = before.get("made_with") if outcome.status == "skipped" else made_with(name, cfg)
+            if made is not None:
+                entry["made_with"] = made
+            record["method_status"][name] = entry
+            record["updated"] = now_iso()
+            atomic.write_json(folder.run_json, record)
+    except BaseException as exc:  # run.json must not claim "running" for a run that stopped
+        record["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}"
         record["updated"] = now_iso()
-        atomic.write_json(folder.run_json, record)
+        with contextlib.suppress(Exception):
+            atomic.write_json(folder.run_json, record)
+        raise
     record["status"] = "finished"
     record["finished"] = now_iso()
     atomic.write_json(folder.run_json, record)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import tempfile
 from pathlib import Path
 
 SAMPLE_COLUMNS = ["id", "label", "class_id", "split", "source", "width", "height", "has_color"]
@@ -112,6 +113,26 @@ def resolve_run(name_or_path: str | os.PathLike) -> Path:
         return path
     raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {path} and {named}); "
                             f"create it with `colorbench run --run NAME`")
+
+
+class RunFolderNotWritable(PermissionError):
+    """The run folder cannot be created or written; raised before any work so that nothing computed is lost."""
+
+
+def ensure_writable(path: str | os.PathLike) -> Path:
+    """Create ``path`` if needed and prove a file can be written in it (a read-only disk, a file in the way, no
+    permission), so a stage fails at once with the fix instead of after its work, at its first write."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tmp-write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RunFolderNotWritable(
+            f"cannot write to {path} ({exc.strerror or exc}): make it writable, or put runs elsewhere with "
+            f"COLORBENCH_RESULTS=/a/writable/folder (a run folder given as a path must be writable too)") from None
+    return path
 
 
 def _image_name(sample_id: str, k: int) -> str:
