@@ -164,3 +164,19 @@ def test_train_without_a_model_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train"])
     assert exit_info.value.code == 2 and "MODEL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["report", "some-run", "--bootstrap", "0"], "argument --bootstrap: must be at least 1, got 0"),
+    (["report", "some-run", "--grid-images", "-1"], "argument --grid-images: must be at least 0, got -1"),
+])
+def test_report_numbers_are_checked_by_the_parser(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_unknown_weights_name_is_an_unquoted_one_line_error(capsys):
+    assert main(["weights", "fetch", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("colorbench: error: unknown weights 'nope'; known: ") and err.count("\n") == 1

@@ -319,3 +319,28 @@ def test_interrupted_run_says_so_and_keeps_finished_images(tmp_path, tint_regist
     summary = run(cfg, progress=False)
     assert (summary.methods[0].written, summary.methods[0].reused) == (2, 2)
     assert folder.read_run_json()["status"] == "finished"
+
+
+class BadOutputMethod(TintMethod):
+    """Returns an unusable image (float, 4 channels) for one input: a method bug that shows only after colorize."""
+
+    name = "bad-output"
+
+    def colorize(self, grays, *, seed, item_seeds=None, labels=None):
+        out = super().colorize(grays, seed=seed, item_seeds=item_seeds, labels=labels)
+        return [np.zeros(g.shape + (4,), np.float32) if g.shape[0] == 31 else o for g, o in zip(grays, out)]
+
+
+def test_one_unusable_output_is_a_failure_not_the_end_of_the_run(tmp_path, tint_registered, monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "bad-output", f"{__name__}:BadOutputMethod")
+    cfg = RunConfig(run="b", dataset=str(_image_dir(tmp_path, n=4)), methods=["bad-output", "gray"], batch_size=4,
+                    results_dir=str(tmp_path / "res"))
+    summary = run(cfg, progress=False)  # image im1 is 31 pixels high
+    outcome = {m.name: m for m in summary.methods}
+    assert (outcome["bad-output"].status, outcome["bad-output"].written, outcome["bad-output"].failed) == ("partial", 3, 1)
+    assert outcome["gray"].status == "done" and outcome["gray"].written == 4  # the next method still ran
+    failures = read_csv(RunFolder(summary.path).failures_csv)
+    assert [(f["method"], f["id"]) for f in failures] == [("bad-output", "class1_im1")]
+    assert "uint8 HxWx3" in failures[0]["error"]
+    timings = [r for r in read_csv(RunFolder(summary.path).timings_csv) if r["method"] == "bad-output"]
+    assert [int(r["n_images"]) for r in timings] == [3]

@@ -26,6 +26,21 @@ class ColorbenchError(Exception):
     """An error whose message is the whole story for the user (printed without a traceback)."""
 
 
+def int_at_least(minimum: int):
+    """An argparse ``type`` for integers >= ``minimum``: a bad value is a usage error naming the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorbench",
@@ -61,5 +76,6 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.verbose or not isinstance(exc, (ColorbenchError, WeightsUnavailable, OSError, ValueError, KeyError)):
             raise
-        print(f"colorbench: error: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # str(KeyError) adds quotes
+        print(f"colorbench: error: {message}", file=sys.stderr)
         return 2

@@ -10,6 +10,8 @@ log = logging.getLogger("colorbench")
 
 
 def register(subparsers) -> None:
+    from colorbench.cli import int_at_least
+
     score = subparsers.add_parser(
         "score", help="score every method of a run folder against the truths (writes metrics.csv, metrics.json)",
         description="Per-image LPIPS, PSNR, SSIM, CIEDE2000 and colourfulness for every output of a run, plus FID "
@@ -32,9 +34,11 @@ def register(subparsers) -> None:
                     "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
                     "report.html. Scores the run first if metrics.csv is absent and --score is given.")
     report.add_argument("run", help="run name (under results/) or run folder path")
-    report.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and of the image selection")
-    report.add_argument("--grid-images", type=int, default=6, help="images in the fixed random grid (default 6)")
+    report.add_argument("--bootstrap", type=int_at_least(1), default=2000, help="bootstrap resamples (default 2000)")
+    report.add_argument("--seed", type=int, default=0,
+                        help="seed of the bootstrap and of the image selection (default 0)")
+    report.add_argument("--grid-images", type=int_at_least(0), default=6,
+                        help="images in the fixed random grid (default 6; 0: no grid)")
     report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent")
     report.set_defaults(func=_report)
 

@@ -219,17 +219,26 @@ def run_method(
                         failures.append(_failure(method.name, item, exc_one))
         _sync(device)
         t2 = time.perf_counter()
+        n_ok = 0
         for (prepared, k), gray, raw in results:
-            _check_aspect(method.name, gray, raw)
-            merged = merge_luminance(gray, np.asarray(raw))
-            if raw.shape != merged.shape or not np.array_equal(raw, merged):
-                atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
-            atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+            try:
+                raw = np.asarray(raw)
+                merged = merge_luminance(gray, raw)  # validates the output: uint8 HxWx3
+                _check_aspect(method.name, gray, raw)
+                if raw.shape != merged.shape or not np.array_equal(raw, merged):
+                    atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
+                atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+            except OSError:
+                raise  # the disk, not the image: every further write would fail too
+            except Exception as exc:  # one unusable output must not cost the batch's other images or the run
+                failures.append(_failure(method.name, (prepared, k), exc))
+                continue
             written += 1
+            n_ok += 1
         t3 = time.perf_counter()
         row = {
             "method": method.name, "batch": batch_index, "k": ";".join(sorted({str(k) for _, k in batch})),
-            "n_images": len(results), "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
+            "n_images": n_ok, "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
             "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(_peak_memory_mb(device), 1),
             "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}),
         }
