@@ -344,3 +344,42 @@ def test_one_unusable_output_is_a_failure_not_the_end_of_the_run(tmp_path, tint_
     assert "uint8 HxWx3" in failures[0]["error"]
     timings = [r for r in read_csv(RunFolder(summary.path).timings_csv) if r["method"] == "bad-output"]
     assert [int(r["n_images"]) for r in timings] == [3]
+
+
+class BrokenLoadMethod(TintMethod):
+    """Fails to load for a reason other than missing weights, e.g. a corrupt checkpoint of the user's."""
+
+    name = "broken-load"
+
+    def load(self, device):
+        raise RuntimeError("checkpoint models/x.pt is corrupt\nmore detail")
+
+
+class StrictOptionMethod(TintMethod):
+    name = "strict-option"
+
+    def __init__(self, level: int = 1, **options):
+        super().__init__(**options)
+        if level not in (1, 2):
+            raise ValueError(f"level must be 1 or 2, got {level}")
+
+
+def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(tmp_path, tint_registered,
+                                                                                  monkeypatch, capsys):
+    from colorbench.cli import main
+
+    monkeypatch.setitem(registry._REGISTRY, "broken-load", f"{__name__}:BrokenLoadMethod")
+    monkeypatch.setitem(registry._REGISTRY, "strict-option", f"{__name__}:StrictOptionMethod")
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path / "res"))
+    data = str(_image_dir(tmp_path, n=2))
+    assert main(["run", "--run", "l", "--dataset", data, "--methods", "broken-load,gray"]) == 1
+    out = capsys.readouterr().out
+    assert "broken-load: FAILED — failed to load: RuntimeError: checkpoint models/x.pt is corrupt (rerun with -v" in out
+    assert "gray: 2 written" in out  # the method after it still ran
+    status = RunFolder(tmp_path / "res" / "l").read_run_json()["method_status"]["broken-load"]
+    assert status["status"] == "failed" and "corrupt" in status["reason"]
+
+    assert main(["run", "--run", "v", "--dataset", data, "--methods", "gray,strict-option",
+                 "--option", "strict-option.level=3"]) == 2
+    assert "strict-option: level must be 1 or 2, got 3" in capsys.readouterr().err
+    assert not (tmp_path / "res" / "v").exists()  # refused before gray ran

@@ -205,22 +205,26 @@ def _register_run(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-def _print_summary(summary) -> None:
-    print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped)")
+def _print_summary(summary) -> int:
+    """Print the run's outcome; returns the exit status (1 when a method could not run for an error)."""
+    unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
+    print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
     for m in summary.methods:
         if m.status == "skipped":
             print(f"  - {m.name}: SKIPPED — {m.reason}")
+        elif m.status == "failed":
+            print(f"  - {m.name}: FAILED — {m.reason} (rerun with -v for the traceback)")
         else:
-            extra = f", {m.failed} failed" if m.failed else ""
+            extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
             print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
+    return 1 if any(m.status == "failed" for m in summary.methods) else 0
 
 
 def _run(args) -> int:
     from colorbench.run import run
 
     summary = run(config_from_args(args))
-    _print_summary(summary)
-    return 0
+    return _print_summary(summary)
 
 
 # ------------------------------------------------------------------------------------------------- demo
@@ -243,7 +247,7 @@ def _demo(args) -> int:
 
     args.run = args.run or "demo"
     summary = run(config_from_args(args))
-    _print_summary(summary)
+    status = _print_summary(summary)
     scored = score_run(summary.path)
     for name in ("lpips", "fid"):
         info = scored.summary[name]
@@ -251,4 +255,4 @@ def _demo(args) -> int:
             print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
     report = build_report(summary.path, ReportOptions())
     print(f"report: {report}")
-    return 0
+    return status

@@ -141,6 +141,20 @@ def check_method_options(method_options: dict[str, dict]) -> None:
                              f"{', '.join(sorted(accepted)) or 'none'}")
 
 
+def check_constructible(names: Sequence[str], cfg: RunConfig) -> None:
+    """Construct each method once before any work: constructors check option values and load nothing, so a bad
+    value fails now rather than when that method's turn comes (a missing optional dependency is left for the run
+    to report as a skip)."""
+    for name in names:
+        try:
+            instantiate(name, cfg.method_options.get(name, {}), cfg.smoke)
+        except ImportError:
+            continue
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+            raise ValueError(message if message.startswith(name) else f"{name}: {message}") from None
+
+
 def instantiate(name: str, options: dict, smoke: bool) -> Method:
     cls = method_class(name)
     options = dict(options)
@@ -316,6 +330,9 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     device = resolve_device(cfg.device)
     names = resolve_methods(cfg.methods)
     check_method_options(cfg.method_options)
+    auto = list(cfg.methods) in ([], [AUTO_METHODS])
+    skip_on_cpu = {name for name in names if auto and device == "cpu" and method_class(name).heavy_on_cpu}
+    check_constructible([name for name in names if name not in skip_on_cpu], cfg)
     index = open_dataset(cfg.dataset)
     subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)
     if not subset.samples:
@@ -348,9 +365,8 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     try:
         prepared, skipped = prepare_inputs(subset, folder, progress=progress)
         outcomes = []
-        auto = list(cfg.methods) in ([], [AUTO_METHODS])
         for name in names:
-            if auto and device == "cpu" and method_class(name).heavy_on_cpu:
+            if name in skip_on_cpu:
                 outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
                                         f"name it in --methods to run it anyway, or use a GPU")
             else:
@@ -359,7 +375,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
             entry = {k: v for k, v in outcome.__dict__.items() if k != "name"}
             before = record["method_status"].get(name) or {}
             # a skipped method may still have images from an earlier call: keep what they were made with
-            made = before.get("made_with") if outcome.status == "skipped" else made_with(name, cfg)
+            made = before.get("made_with") if outcome.status in ("skipped", "failed") else made_with(name, cfg)
             if made is not None:
                 entry["made_with"] = made
             record["method_status"][name] = entry
@@ -385,6 +401,11 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
     except (WeightsUnavailable, ImportError) as exc:
         log.warning("%s: skipped — %s", name, exc)
         return MethodOutcome(name, "skipped", reason=str(exc))
+    except Exception as exc:  # e.g. a corrupt checkpoint or out of memory: the other methods still run
+        log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)
+        log.debug("".join(traceback.format_exception(exc)))
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        return MethodOutcome(name, "failed", reason=f"failed to load: {type(exc).__name__}: {first_line}"[:500])
     k_count = cfg.samples_per_image if method.stochastic else 1
     todo, reused = [], 0
     for k in range(k_count):
