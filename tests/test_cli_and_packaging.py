@@ -180,3 +180,14 @@ def test_unknown_weights_name_is_an_unquoted_one_line_error(capsys):
     assert main(["weights", "fetch", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("colorbench: error: unknown weights 'nope'; known: ") and err.count("\n") == 1
+
+
+def test_smoke_runs_default_to_their_own_folder(tmp_path, capsys, monkeypatch):
+    """`colorbench demo --smoke` then `make demo` (colorbench demo) must not collide: the runner refuses to mix."""
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
+    assert main(["run", "--smoke", "--methods", "gray", "--limit", "1"]) == 0
+    assert main(["run", "--methods", "gray", "--limit", "1"]) == 0
+    assert RunFolder(tmp_path / "demo-smoke").read_run_json()["smoke"] is True
+    assert RunFolder(tmp_path / "demo").read_run_json()["smoke"] is False
+    assert main(["run", "--smoke", "--run", "demo", "--methods", "gray", "--limit", "1"]) == 2
+    assert "holds a real (non-smoke) run" in capsys.readouterr().err

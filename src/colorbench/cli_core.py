@@ -143,10 +143,13 @@ def _no_arg_constructible(cls) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------- run
+SMOKE_RUN = "demo-smoke"  # default run name with --smoke
+
+
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
-    p.add_argument("--run", help="run folder name under results/ ($COLORBENCH_RESULTS; default: demo); the same name "
-                                 "again resumes that run")
+    p.add_argument("--run", help=f"run folder name under results/ ($COLORBENCH_RESULTS; default: demo, or {SMOKE_RUN} "
+                                 "with --smoke); the same name again resumes that run")
     p.add_argument("--dataset", help="samples (bundled, default) | sports (Kaggle, after `data download`) | PATH")
     p.add_argument("--split", help="train | valid | test (default: test; ignored for datasets without splits)")
     p.add_argument("--n-per-class", type=int, help="stratified subset: this many images per class")
@@ -170,6 +173,9 @@ def config_from_args(args) -> "RunConfig":
     from colorbench.config import RunConfig
 
     cfg = RunConfig.from_yaml(args.config) if args.config else RunConfig()
+    if args.run is None and cfg.run == RunConfig.run and (args.smoke or cfg.smoke):
+        # smoke outputs must never share a folder with real ones (the runner refuses): its own default name
+        args.run = SMOKE_RUN
     cfg = cfg.override(run=args.run, dataset=args.dataset, split=args.split, n_per_class=args.n_per_class,
                        limit=args.limit, methods=args.methods, device=args.device, batch_size=args.batch_size,
                        seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke)
@@ -197,7 +203,7 @@ def _register_run(subparsers) -> None:
                "  colorbench run --methods gray --limit 4 --run quick      # a first look at the bundled samples\n"
                "  colorbench run --dataset sports --n-per-class 5 --methods gray,cnn-original --run sports-test\n"
                "  colorbench run --methods eccv16 --option eccv16.temperature=0.1 --run eccv16-t01\n"
-               "  colorbench run --smoke --run smoke                       # tiny untrained models, every code path\n"
+               "  colorbench run --smoke       # tiny untrained models, every code path -> results/demo-smoke\n"
                "then: colorbench score RUN && colorbench report RUN",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -245,7 +251,6 @@ def _demo(args) -> int:
     from colorbench.report import ReportOptions, build_report
     from colorbench.run import run
 
-    args.run = args.run or "demo"
     summary = run(config_from_args(args))
     status = _print_summary(summary)
     scored = score_run(summary.path)
