@@ -191,3 +191,20 @@ def test_smoke_runs_default_to_their_own_folder(tmp_path, capsys, monkeypatch):
     assert RunFolder(tmp_path / "demo").read_run_json()["smoke"] is False
     assert main(["run", "--smoke", "--run", "demo", "--methods", "gray", "--limit", "1"]) == 2
     assert "holds a real (non-smoke) run" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_what_a_rerun_does_for_each_command(capsys, monkeypatch):
+    from colorbench import metrics
+
+    assert main(["run", "--methods", "gray", "--limit", "1", "--run", "c"]) == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(metrics, "score_run", interrupted)
+    capsys.readouterr()
+    assert main(["score", "c"]) == 130  # scoring does not resume: it must not claim to
+    assert "rerun the same command to score from the start" in capsys.readouterr().err
+    monkeypatch.setattr("colorbench.run.run", interrupted)
+    assert main(["run", "--methods", "gray", "--run", "c"]) == 130
+    assert "finished outputs are kept — rerun the same command to resume" in capsys.readouterr().err

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted; finished outputs are kept — rerun the same command to resume", file=sys.stderr)
+        hint = getattr(args, "interrupt_hint", "finished outputs are kept — rerun the same command to resume")
+        print(f"interrupted; {hint}", file=sys.stderr)
         return 130
     except Exception as exc:  # user-facing errors: one clear line, traceback only with -v
         from colorbench.weights import WeightsUnavailable

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     score.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
     score.add_argument("--no-fid", action="store_true", help="skip FID (its Inception pass is the slowest part on CPU)")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
-    score.set_defaults(func=_score)
+    score.set_defaults(func=_score, interrupt_hint="scoring keeps nothing partial (metrics.csv is written once "
+                                                    "complete); rerun the same command to score from the start")
 
     report = subparsers.add_parser(
         "report", help="tables, figures and one self-contained report.html from a scored run",
@@ -40,7 +41,7 @@ def register(subparsers) -> None:
     report.add_argument("--grid-images", type=int_at_least(0), default=6,
                         help="images in the fixed random grid (default 6; 0: no grid)")
     report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent")
-    report.set_defaults(func=_report)
+    report.set_defaults(func=_report, interrupt_hint="rerun the same command to build the report again")
 
 
 def _score(args: argparse.Namespace) -> int:

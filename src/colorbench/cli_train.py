@@ -46,7 +46,8 @@ def register(subparsers) -> None:
     p.add_argument("--deterministic", action="store_true", help="deterministic cuDNN kernels on CUDA (slower)")
     p.add_argument("--uncalibrated-lpips", action="store_true",
                    help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, results meaningless")
-    p.set_defaults(func=_train_cnn)
+    p.set_defaults(func=_train_cnn, interrupt_hint="finished epochs are kept — rerun the same command with --resume "
+                                                  "to continue from the last one")
 
 
 def config_from_args(args: argparse.Namespace):
