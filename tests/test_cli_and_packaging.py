@@ -208,3 +208,19 @@ def test_ctrl_c_says_what_a_rerun_does_for_each_command(capsys, monkeypatch):
     monkeypatch.setattr("colorbench.run.run", interrupted)
     assert main(["run", "--methods", "gray", "--run", "c"]) == 130
     assert "finished outputs are kept — rerun the same command to resume" in capsys.readouterr().err
+
+
+def test_method_option_numbers_in_exponent_notation_are_numbers(tmp_path):
+    """PyYAML reads `1e-3` as a string; `--option eccv16.temperature=1e-1` must reach the method as 0.1."""
+    from colorbench.cli_core import add_run_arguments, config_from_args
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    cfg = config_from_args(parser.parse_args(["--option", "eccv16.temperature=1e-1", "--option", "x.name=lpips"]))
+    assert cfg.method_options == {"eccv16": {"temperature": 0.1}, "x": {"name": "lpips"}}
+    path = tmp_path / "run.yaml"
+    path.write_text("method_options:\n  coltran:\n    temperature: 5E-1\n    mode: argmax\n")
+    assert RunConfig.from_yaml(path).method_options == {"coltran": {"temperature": 0.5, "mode": "argmax"}}
+    with pytest.raises(ValueError, match="method_options must map method names"):
+        RunConfig(method_options={"eccv16": ["temperature", 0.1]})

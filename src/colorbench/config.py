@@ -10,11 +10,19 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 AUTO_METHODS = "auto"  # every registered method whose weights can be had
+
+
+_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _scientific_to_float(value: Any) -> Any:
+    return float(value) if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()) else value
 
 
 @dataclass
@@ -34,6 +42,13 @@ class RunConfig:
     results_dir: str | None = None  # default: $COLORBENCH_RESULTS or results/
 
     def __post_init__(self) -> None:
+        if not isinstance(self.method_options or {}, dict) or not all(
+                isinstance(o or {}, dict) for o in (self.method_options or {}).values()):
+            raise ValueError(f"method_options must map method names to {{option: value}}, e.g. "
+                             f"{{'eccv16': {{'temperature': 0.1}}}}; got {self.method_options!r}")
+        # YAML 1.1 (PyYAML) reads 1e-3 as a string; a method would reject it with a cryptic type error
+        self.method_options = {m: {k: _scientific_to_float(v) for k, v in (opts or {}).items()}
+                               for m, opts in (self.method_options or {}).items()}
         if isinstance(self.methods, str):
             self.methods = [m.strip() for m in self.methods.split(",") if m.strip()]
         if self.batch_size < 1:
