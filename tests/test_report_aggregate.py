@@ -120,3 +120,17 @@ def test_metric_bars_draw_no_bar_for_a_method_without_values():
     ax = fig.axes[0]
     assert len(ax.patches) == 1
     assert any(t.get_text() == "n/a" for t in ax.texts)
+
+
+def test_pairwise_verdict_is_not_taken_from_the_mean_against_the_test():
+    """LPIPS of a is lower (better) on 18 of 20 images and far higher on 2: Wilcoxon is significant in a's favour,
+    the mean difference favours b. The verdict used the mean's sign alone and declared b significantly better."""
+    b = np.full(20, 0.3)
+    a = b + np.r_[np.full(18, -0.01) + np.linspace(0, 0.001, 18), 0.5, 0.6]
+    frame = pd.DataFrame([_row("a", f"i{i}", lpips=x) for i, x in enumerate(a)]
+                         + [_row("b", f"i{i}", lpips=x) for i, x in enumerate(b)]
+                         + [_row("c", f"i{i}", lpips=x + 0.2) for i, x in enumerate(b)])
+    pairs = agg.paired_table(agg.per_image(frame), ["lpips"], n_boot=N_BOOT).set_index(["method_a", "method_b"])
+    assert pairs.loc[("a", "b"), "p_holm"] < 0.05 and pairs.loc[("a", "b"), "mean_diff"] > 0
+    assert pairs.loc[("a", "b"), "better"] == "mixed: a wins by signed ranks, not by the mean"
+    assert pairs.loc[("b", "c"), "better"] == "b"  # b lower on every image: a plain verdict

@@ -118,3 +118,13 @@ def test_abs_ci_cases():
     assert abs_ci(-0.5, -2.0, 1.0) == (0.5, 0.0, 2.0)
     point, lo, hi = abs_ci(1.0, np.nan, np.nan)
     assert point == 1.0 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_signed_rank_direction_can_disagree_with_the_mean():
+    # a is lower on 18 of 20 images, far higher on 2: the mean says a > b, the signed ranks say a < b
+    b = np.full(20, 0.3)
+    a = b + np.r_[np.full(18, -0.01) + np.linspace(0, 0.001, 18), 0.5, 0.6]
+    res = paired_test(a, b, seed=0)
+    assert res.mean_diff > 0 and res.rank_direction == -1 and res.p_wilcoxon < 0.05
+    assert paired_test(b + 0.01 * np.arange(1, 21), b).rank_direction == 1
+    assert paired_test(b, b).rank_direction == 0

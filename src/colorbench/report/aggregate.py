@@ -136,13 +136,19 @@ def paired_table(pi: pd.DataFrame, metrics: list[str], *, n_boot: int = DEFAULT_
             both = wide[[a, b]].dropna()
             res = paired_test(both[a].to_numpy(), both[b].to_numpy(), n_boot=n_boot, seed=seed)
             family.append({"metric": metric, "method_a": a, "method_b": b, "n": res.n, "mean_diff": res.mean_diff,
-                           "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon})
+                           "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon,
+                           "_direction": res.rank_direction})
         adjusted = holm([r["p_wilcoxon"] for r in family])
         lower = LOWER_IS_BETTER.get(metric)
         for r, p in zip(family, adjusted):
             r["p_holm"] = p
+            direction = r.pop("_direction")
             if np.isnan(p) or p >= 0.05:
                 r["better"] = "no significant difference"
+            elif direction != np.sign(r["mean_diff"]):
+                # the test says one method tends to win image by image, the mean says the other: name neither
+                winner = r["method_a"] if (direction < 0) == bool(lower) else r["method_b"]
+                r["better"] = f"mixed: {winner} wins by signed ranks, not by the mean"
             else:
                 a_better = (r["mean_diff"] < 0) == bool(lower)
                 r["better"] = r["method_a"] if a_better else r["method_b"]

@@ -145,7 +145,9 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     shown = shown[["metric", "method_a", "method_b", "n", "mean(a − b) [95% CI]", "p (Wilcoxon)", "p (Holm)", "better"]]
     t["pairwise"] = Table("pairwise", "Paired comparisons (same images)", paired, shown.astype(str), [
         "Paired percentile-bootstrap CI of the mean difference over the images both methods produced; two-sided "
-        "Wilcoxon signed-rank test; Holm correction over all pairs of one metric; 'better' at Holm-adjusted p < 0.05."])
+        "Wilcoxon signed-rank test (zero differences dropped); Holm correction over all pairs of one metric; 'better' "
+        "at Holm-adjusted p < 0.05 when the signed ranks and the mean difference point the same way ('mixed' when "
+        "they do not: one method wins most images, the other has the better mean)."])
 
     wr = agg.win_rate_matrix(pi, metric)
     t["win_rate"] = Table("win_rate", f"Win rate on {agg.METRIC_LABELS[metric]} (row beats column)", wr,

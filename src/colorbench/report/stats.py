@@ -90,6 +90,10 @@ class PairedResult:
     ci_low: float
     ci_high: float
     p_wilcoxon: float
+    #: the side the signed-rank test points to: +1 when a tends to be larger (rank sum of positive differences
+    #: above that of negative ones), −1 when smaller, 0 when balanced. It can disagree with the sign of the mean
+    #: (a few large differences one way, most images the other way).
+    rank_direction: int = 0
 
 
 def paired_test(a, b, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> PairedResult:
@@ -106,7 +110,20 @@ def paired_test(a, b, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT
         p = 1.0 if d.size else np.nan  # identical outputs: no evidence of a difference
     else:
         p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
-    return PairedResult(n=int(d.size), mean_diff=mean, ci_low=lo, ci_high=hi, p_wilcoxon=p)
+    return PairedResult(n=int(d.size), mean_diff=mean, ci_low=lo, ci_high=hi, p_wilcoxon=p,
+                        rank_direction=signed_rank_direction(d))
+
+
+def signed_rank_direction(d) -> int:
+    """Sign of T+ − T− of the Wilcoxon signed-rank statistic (zeros dropped, tied |d| given mean ranks)."""
+    from scipy.stats import rankdata
+
+    d = np.asarray(d, dtype=np.float64)
+    d = d[d != 0]
+    if d.size == 0:
+        return 0
+    ranks = rankdata(np.abs(d))
+    return int(np.sign(ranks[d > 0].sum() - ranks[d < 0].sum()))
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
