@@ -51,6 +51,7 @@ class MethodOutcome:
     written: int = 0
     reused: int = 0
     failed: int = 0
+    samples_per_image: int = 0  # outputs expected per image (K for stochastic methods, else 1; 0 if not run)
     config: dict = field(default_factory=dict)
 
 
@@ -319,5 +320,6 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
 
         torch.cuda.empty_cache()
     status = "partial" if failures else "done"
-    return MethodOutcome(name, status, written=written, reused=reused, failed=len(failures), config=config,
+    return MethodOutcome(name, status, written=written, reused=reused, failed=len(failures),
+                         samples_per_image=k_count, config=config,
                          reason=f"{len(failures)} images failed (see failures.csv)" if failures else "")
