@@ -245,3 +245,17 @@ def test_run_files_are_readable_by_others_like_ordinary_files(tmp_path):
     summary = run(RunConfig(run="perm", methods=["gray"], limit=1, results_dir=str(tmp_path)), progress=False)
     expected = 0o666 & ~__import__("colorbench.atomic", fromlist=["_UMASK"])._UMASK
     assert (summary.path / "run.json").stat().st_mode & 0o777 == expected
+
+
+def test_cpu_peak_memory_is_per_batch_on_linux():
+    """The CPU peak resets before each batch (Linux VmHWM), so a method is not charged for what ran before it."""
+    from colorbench.run import _peak_memory_mb, _reset_peak
+
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("needs Linux /proc/self/clear_refs")
+    _reset_peak("cpu")
+    big = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
+    with_big = _peak_memory_mb("cpu")
+    del big
+    _reset_peak("cpu")
+    assert _peak_memory_mb("cpu") < with_big - 200

@@ -128,13 +128,29 @@ def instantiate(name: str, options: dict, smoke: bool) -> Method:
 
 
 def _peak_memory_mb(device: str) -> float:
+    """Peak memory since the last :func:`_reset_peak`: CUDA allocator peak, or on a CPU the process's peak resident
+    set (Linux: VmHWM, which :func:`_reset_peak` resets, so each batch reports its own peak; elsewhere the peak
+    since the process started)."""
     if device.startswith("cuda"):
         import torch
 
         return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
-    # CPU: the process's peak resident set size so far (Linux reports KiB, macOS bytes)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = _linux_vm_hwm_kib()
+    if hwm is not None:
+        return hwm / 2**10
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS reports bytes, Linux KiB
     return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def _linux_vm_hwm_kib() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def _reset_peak(device: str) -> None:
@@ -142,6 +158,12 @@ def _reset_peak(device: str) -> None:
         import torch
 
         torch.cuda.reset_peak_memory_stats(torch.device(device))
+        return
+    try:  # Linux: "5" resets the peak resident set size (VmHWM) to the current one (proc(5), clear_refs)
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass  # not Linux, or not allowed: the peak then covers the whole process so far
 
 
 def _sync(device: str) -> None:

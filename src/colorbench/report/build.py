@@ -179,9 +179,9 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
         "Seconds are wall-clock summed over the run's batches (preprocess + inference + postprocess); stages are the "
         "method's own breakdown."]
     if len(cost) and cost["device"].astype(str).str.contains("cpu").any():
-        cost_notes.append("peak_memory_mb on CPU is the process's peak resident memory so far (it includes whatever "
-                          "ran earlier in the same process, e.g. the methods before it); on CUDA it is the batch's "
-                          "peak allocated memory.")
+        cost_notes.append("peak_memory_mb on CPU is the process's peak resident memory during the method's batches "
+                          "(Linux; it includes the process's baseline, e.g. the Python libraries loaded; on other "
+                          "systems it is the peak since the process started); on CUDA it is the peak allocated memory.")
     t["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str), cost_notes)
 
     missing = frame[frame["status"] == "missing"][["method", "id", "k", "label", "error"]]
