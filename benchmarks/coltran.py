@@ -105,17 +105,23 @@ def main() -> None:
     ap.add_argument("--batches", type=int, nargs="*", default=None)
     ap.add_argument("--no-cuda-graph", action="store_true")
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--no-tf32", action="store_true", help="CUDA: keep float32 matmuls exact (the coltran method "
+                    "enables TF32 by default on CUDA, as this script does)")
     ap.add_argument("--quick", action="store_true", help="fewer configurations")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
+    if cuda and not args.no_tf32:  # what the coltran method does on CUDA
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     results: dict = {
         "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "torch": torch.__version__,
                     "device": torch.cuda.get_device_name() if cuda else platform.processor() or "cpu",
                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "load_average_at_start": os.getloadavg()},
-        "options": {"dtype": args.dtype, "cuda_graph": cuda and not args.no_cuda_graph, "compile": args.compile},
+        "options": {"dtype": args.dtype, "cuda_graph": cuda and not args.no_cuda_graph, "compile": args.compile,
+                    "tf32": cuda and not args.no_tf32},
         "note": "random weights; images/s = batch / wall seconds of that stage after one warm-up run",
         "runs": [],
     }
@@ -124,25 +130,40 @@ def main() -> None:
     else:
         plan = [("tiny", b, None) for b in (args.batches or ([1, 4] if args.quick else [1, 4, 16]))]
         plan += [("full", 1, 2)]
+    name = OUT if not cuda else OUT.with_name("coltran_cuda.json")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every configuration: a later failure (e.g. out of memory) loses nothing
+        name.write_text(json.dumps(results, indent=2) + "\n")
+
     for size, batch, rows in plan:
-        pipe = make_pipeline(size, args.device, args.dtype, cuda and not args.no_cuda_graph, args.compile)
-        if size == "full" and not cuda:  # the full spatial upsampler at 256x256 takes minutes per image on CPU
-            pipe.spatial_upsampler = build_model(smoke_config("spatial_upsampler"), init="random")
-        row = {"config": size, **bench_stages(pipe, batch, args.device, rows)}
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        try:
+            pipe = make_pipeline(size, args.device, args.dtype, cuda and not args.no_cuda_graph, args.compile)
+            if size == "full" and not cuda:  # the full spatial upsampler at 256x256 takes minutes per image on CPU
+                pipe.spatial_upsampler = build_model(smoke_config("spatial_upsampler"), init="random")
+            row = {"config": size, **bench_stages(pipe, batch, args.device, rows)}
+        except torch.cuda.OutOfMemoryError as exc:
+            row = {"config": size, "batch": batch, "error": f"out of memory: {str(exc).splitlines()[0]}"}
         if size == "full" and not cuda:
-            row.pop("spatial_upsampler_images_per_s")
+            row.pop("spatial_upsampler_images_per_s", None)
             row["note"] = "full-size colorizer timed over 2 rows; spatial upsampler not timed on CPU"
+        if cuda:
+            row["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
         results["runs"].append(row)
         print(json.dumps(row))
+        save()
+        pipe = None
+        if cuda:
+            torch.cuda.empty_cache()
     sampler_plan = [("tiny", 4, 8), ("full", 1, 2)] if not cuda else [("full", 64, 4)]
     results["sampler_cached_vs_naive"] = []
     for size, batch, rows in sampler_plan:
         row = {"config": size, **bench_sampler_cached_vs_naive(size, args.device, batch, rows)}
         results["sampler_cached_vs_naive"].append(row)
         print(json.dumps(row))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    name = OUT if not cuda else OUT.with_name("coltran_cuda.json")
-    name.write_text(json.dumps(results, indent=2) + "\n")
+        save()
     print(f"wrote {name}")
 
 

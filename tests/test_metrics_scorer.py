@@ -185,3 +185,34 @@ def test_cpu_and_device_paths_agree(real_images):
         rtol = 1e-5 if name == "delta_e2000" else 1e-12  # float32 means summed in another order
         np.testing.assert_allclose(a[name], b[name], rtol=rtol, err_msg=name)
         np.testing.assert_allclose(sub[name], a[name][[2, 0]], rtol=rtol, err_msg=name)
+
+
+def test_methods_and_samples_the_runner_attempted_are_counted_even_without_files(tmp_path):
+    """run.json's method_status says what ran: a method that failed on every image (no images/ folder) is scored
+    as all missing with the runner's error, and a stochastic method's absent last sample (K from run.json, not
+    from the files) counts as missing."""
+    root = tmp_path / "run"
+    run = make_run(root, fixture_path("sports"), n_images=3, stochastic_k=3, include_gray_source=False)
+    record = run.read_run_json()
+    record["methods"] += ["broken"]
+    record["method_status"] = {"broken": {"status": "partial", "samples_per_image": 1, "failed": 3},
+                               "hue-sampler": {"status": "done", "samples_per_image": 4},
+                               "gray": {"status": "done", "samples_per_image": 1},
+                               "never-ran": {"status": "skipped", "reason": "weights unavailable"}}
+    atomic.write_json(run.run_json, record)
+    ids = [r["id"] for r in run.read_samples()]
+    failures = [{"method": "broken", "id": i, "k": 0, "error": "RuntimeError: out of memory"} for i in ids]
+    atomic.write_csv(run.failures_csv, failures, list(failures[0]))
+    result = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False)
+    frame = result.frame
+    broken = frame[frame["method"] == "broken"]
+    assert len(broken) == 3 and (broken["status"] == "missing").all()
+    assert broken["error"].str.contains("out of memory").all()
+    assert result.summary["methods"]["broken"] == {"n_samples_per_image": 1, "n_images_scored": 0, "n_missing": 3,
+                                                   "n_missing_samples": 3}
+    assert "never-ran" not in set(frame["method"])  # skipped methods are not scored
+    sampler = frame[frame["method"] == "hue-sampler"]
+    assert sorted(sampler["k"].unique()) == [0, 1, 2, 3]
+    assert (sampler.loc[sampler["k"] == 3, "status"] == "missing").all()
+    assert result.summary["methods"]["hue-sampler"] == {"n_samples_per_image": 4, "n_images_scored": 3,
+                                                        "n_missing": 0, "n_missing_samples": 3}

@@ -51,5 +51,10 @@ def test_score_and_report_a_real_run(tmp_path, sports_dir, monkeypatch):
     page = path.read_text()
     assert "ski jumping" in page or "ski-jumping" in page
     assert "real" in page and "Samples per image" in page
-    headline = load_tables(summary.path)["headline"].set_index("method")
+    tables = load_tables(summary.path)
+    headline = tables["headline"].set_index("method")
     assert headline.loc["gray", "colorfulness_mean"] < headline.loc["sepia", "colorfulness_mean"]
+    # the runner counts every sample as an output: the cost table's seconds are per colorization, and it says so
+    cost = tables["cost"].set_index("method")
+    assert cost.loc["gray", "n_images"] == 4 and cost.loc["sepia", "n_images"] == 4 * 2
+    assert "every one of its K samples is an output" in (summary.path / "tables" / "cost.md").read_text()

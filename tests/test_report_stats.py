@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorbench.report.stats import bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate
+from colorbench.report.stats import abs_ci, bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate
 
 
 @pytest.mark.parametrize("draw, true_mean", [
@@ -81,3 +81,50 @@ def test_win_rate_direction_and_ties():
     b = np.array([0.2, 0.2, 0.1, 0.5])
     assert win_rate(a, b, lower_is_better=True) == pytest.approx((2 + 0.5) / 4)
     assert win_rate(a, b, lower_is_better=False) == pytest.approx((1 + 0.5) / 4)
+
+
+def test_bootstrap_refuses_infinite_values():
+    # PSNR is +inf for an output identical to its truth: a mean with an infinite term has no CI
+    with pytest.raises(ValueError, match="inf"):
+        bootstrap_ci(np.array([30.0, np.inf, 31.0]))
+
+
+@pytest.mark.parametrize("true_diff", [0.0, 0.5])
+def test_abs_ci_covers_an_absolute_difference_near_zero(true_diff):
+    """|mean(p) − mean(t)| (ΔCF) near 0: the percentile bootstrap of |·| itself never reaches 0 and misses the truth;
+    folding the signed CI through |·| keeps at least the nominal coverage."""
+    rng = np.random.default_rng(7)
+    trials, n = 300, 40
+    covered_folded = covered_naive = 0
+    for t in range(trials):
+        truth = rng.normal(40, 8, n)
+        pred = truth + true_diff + rng.normal(0, 3, n)
+        signed = bootstrap_stat_ci([pred, truth], lambda p, q: p.mean(-1) - q.mean(-1), n_boot=400, seed=t)
+        point, lo, hi = abs_ci(*signed)
+        assert point == pytest.approx(abs(pred.mean() - truth.mean()))
+        assert 0.0 <= lo <= point <= hi
+        covered_folded += lo <= true_diff <= hi
+        _, nlo, nhi = bootstrap_stat_ci([pred, truth], lambda p, q: np.abs(p.mean(-1) - q.mean(-1)), n_boot=400, seed=t)
+        covered_naive += nlo <= true_diff <= nhi
+    assert covered_folded / trials >= 0.92, covered_folded / trials
+    if true_diff == 0.0:
+        assert covered_naive == 0  # why the fold is needed: |θ*| > 0 in every resample
+
+
+def test_abs_ci_cases():
+    assert abs_ci(-2.0, -3.0, -1.0) == (2.0, 1.0, 3.0)  # entirely negative: mirrored
+    assert abs_ci(2.0, 1.0, 3.0) == (2.0, 1.0, 3.0)
+    assert abs_ci(0.5, -1.0, 2.0) == (0.5, 0.0, 2.0)  # straddles 0: from 0 to the farther end
+    assert abs_ci(-0.5, -2.0, 1.0) == (0.5, 0.0, 2.0)
+    point, lo, hi = abs_ci(1.0, np.nan, np.nan)
+    assert point == 1.0 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_signed_rank_direction_can_disagree_with_the_mean():
+    # a is lower on 18 of 20 images, far higher on 2: the mean says a > b, the signed ranks say a < b
+    b = np.full(20, 0.3)
+    a = b + np.r_[np.full(18, -0.01) + np.linspace(0, 0.001, 18), 0.5, 0.6]
+    res = paired_test(a, b, seed=0)
+    assert res.mean_diff > 0 and res.rank_direction == -1 and res.p_wilcoxon < 0.05
+    assert paired_test(b + 0.01 * np.arange(1, 21), b).rank_direction == 1
+    assert paired_test(b, b).rank_direction == 0

@@ -383,3 +383,16 @@ def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(
                  "--option", "strict-option.level=3"]) == 2
     assert "strict-option: level must be 1 or 2, got 3" in capsys.readouterr().err
     assert not (tmp_path / "res" / "v").exists()  # refused before gray ran
+
+def test_cpu_peak_memory_is_per_batch_on_linux():
+    """The CPU peak resets before each batch (Linux VmHWM), so a method is not charged for what ran before it."""
+    from colorbench.run import _peak_memory_mb, _reset_peak
+
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("needs Linux /proc/self/clear_refs")
+    _reset_peak("cpu")
+    big = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
+    with_big = _peak_memory_mb("cpu")
+    del big
+    _reset_peak("cpu")
+    assert _peak_memory_mb("cpu") < with_big - 200

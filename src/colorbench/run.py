@@ -52,6 +52,7 @@ class MethodOutcome:
     written: int = 0
     reused: int = 0
     failed: int = 0
+    samples_per_image: int = 0  # outputs expected per image (K for stochastic methods, else 1; 0 if not run)
     config: dict = field(default_factory=dict)
 
 
@@ -166,13 +167,29 @@ def instantiate(name: str, options: dict, smoke: bool) -> Method:
 
 
 def _peak_memory_mb(device: str) -> float:
+    """Peak memory since the last :func:`_reset_peak`: CUDA allocator peak, or on a CPU the process's peak resident
+    set (Linux: VmHWM, which :func:`_reset_peak` resets, so each batch reports its own peak; elsewhere the peak
+    since the process started)."""
     if device.startswith("cuda"):
         import torch
 
         return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
-    # CPU: the process's peak resident set size so far (Linux reports KiB, macOS bytes)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = _linux_vm_hwm_kib()
+    if hwm is not None:
+        return hwm / 2**10
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS reports bytes, Linux KiB
     return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def _linux_vm_hwm_kib() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def _reset_peak(device: str) -> None:
@@ -180,6 +197,12 @@ def _reset_peak(device: str) -> None:
         import torch
 
         torch.cuda.reset_peak_memory_stats(torch.device(device))
+        return
+    try:  # Linux: "5" resets the peak resident set size (VmHWM) to the current one (proc(5), clear_refs)
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass  # not Linux, or not allowed: the peak then covers the whole process so far
 
 
 def _sync(device: str) -> None:
@@ -425,5 +448,6 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
 
         torch.cuda.empty_cache()
     status = "partial" if failures else "done"
-    return MethodOutcome(name, status, written=written, reused=reused, failed=len(failures), config=config,
+    return MethodOutcome(name, status, written=written, reused=reused, failed=len(failures),
+                         samples_per_image=k_count, config=config,
                          reason=f"{len(failures)} images failed (see failures.csv)" if failures else "")

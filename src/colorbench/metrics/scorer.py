@@ -152,15 +152,27 @@ def _split(batch: torch.Tensor, size: int | None) -> tuple[torch.Tensor, ...]:
 class MethodOutputs:
     name: str
     files: dict[str, dict[int, Path]] = field(default_factory=dict)  # id -> k -> path
+    expected_samples: int = 1  # K the runner asked for (run.json), so absent last samples still count as missing
 
     @property
     def n_samples(self) -> int:
-        return 1 + max((k for ks in self.files.values() for k in ks), default=0)
+        return max(self.expected_samples, 1 + max((k for ks in self.files.values() for k in ks), default=0))
 
 
-def scan_outputs(run: RunFolder, method: str) -> MethodOutputs:
+def methods_that_ran(run: RunFolder) -> dict[str, int]:
+    """Methods the runner attempted (not skipped) per ``run.json``, with the samples per image it expected.
+
+    A method that failed on every image has no ``images/`` folder; it must still be scored (all missing)."""
+    if not run.run_json.exists():
+        return {}
+    status = run.read_run_json().get("method_status", {}) or {}
+    return {name: int(info.get("samples_per_image") or 1) for name, info in status.items()
+            if isinstance(info, dict) and info.get("status") in ("done", "partial")}
+
+
+def scan_outputs(run: RunFolder, method: str, expected_samples: int = 1) -> MethodOutputs:
     """Every ``images/<method>/<id>[__k<k>].png`` of a run (temporary ``.tmp-*`` files ignored)."""
-    found = MethodOutputs(method)
+    found = MethodOutputs(method, expected_samples=expected_samples)
     for path in sorted((run.path / "images" / method).glob("*.png")):
         if path.name.startswith(atomic.TMP_PREFIX):
             continue
@@ -271,7 +283,9 @@ def score_run(
         raise ScoringError(f"run folder {run.path} does not exist")
     device = resolve_device(device)
     rows, excluded = scorable_samples(run)
+    ran = methods_that_ran(run)
     methods = run.methods()
+    methods += [m for m in ran if m not in methods]  # failed on every image: scored as all missing
     if not methods:
         raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score (run `colorbench run` first)")
 
@@ -299,7 +313,7 @@ def score_run(
         raise ScoringError("--require fid contradicts --no-fid")
 
     scorer = BatchScorer(lpips=lpips_model, device=device, inception=inception)
-    outputs = {m: scan_outputs(run, m) for m in methods}
+    outputs = {m: scan_outputs(run, m, ran.get(m, 1)) for m in methods}
     failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error", "") for f in read_csv(run.failures_csv)}
     records: list[dict] = []
     real_feats: list[np.ndarray] = []
@@ -386,12 +400,13 @@ def _summary(run, frame, rows, excluded, methods, outputs, lpips_info, fid_info,
     per_method = {}
     for method in methods:
         sub = frame[frame["method"] == method]
-        first = sub[sub["k"] == 0]
+        # as the report counts: an image is scored when at least one of its K samples is; missing when none is
+        scored = sub.loc[sub["status"] == "ok", "id"].nunique()
         per_method[method] = {
             "n_samples_per_image": outputs[method].n_samples,
-            "n_images_scored": int((first["status"] == "ok").sum()),
-            "n_missing": int((first["status"] == "missing").sum()),
-            "n_missing_all_samples": int((sub["status"] == "missing").sum()),
+            "n_images_scored": int(scored),
+            "n_missing": int(sub["id"].nunique() - scored),
+            "n_missing_samples": int((sub["status"] == "missing").sum()),
         }
     return {
         "scored_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

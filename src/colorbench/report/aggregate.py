@@ -5,7 +5,12 @@ Conventions (also written into the report):
 * a stochastic method's per-image value is the mean over its K samples (mean-of-K, the expected quality of one
   sample); best-of-K LPIPS (the minimum over samples) is reported alongside, never instead;
 * missing outputs are counted per method and excluded from that method's means; paired comparisons use the
-  images both methods produced;
+  images both methods produced; an image enters a method's means when at least one of its samples exists
+  (``n_missing``: images with no output at all; ``n_missing_samples``: absent (image, sample) outputs);
+* PSNR is +inf for an output identical to its truth; for statistics it is capped at :data:`PSNR_CAP_DB` (a mean
+  with an infinite term has no CI and a paired difference ``inf − inf`` is undefined); the count is reported;
+* ΔCF = |mean CF(outputs) − mean CF(truths)| over the method's scored images; its CI is the signed
+  difference's bootstrap CI folded through |·| (see :func:`colorbench.report.stats.abs_ci`);
 * the headline metric is LPIPS when it was available, otherwise CIEDE2000 (the report says which).
 
 Example::
@@ -26,8 +31,12 @@ import pandas as pd
 
 from colorbench.metrics.scorer import LOWER_IS_BETTER
 from colorbench.report.stats import (
-    DEFAULT_BOOTSTRAP, bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate,
+    DEFAULT_BOOTSTRAP, abs_ci, bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate,
 )
+
+#: PSNR used for statistics when an output equals its truth (+inf): above the PSNR of a single 1-level error in
+#: one channel of a 224×224 image (≈ 99.9 dB), so an exact copy still ranks first among ordinary outputs.
+PSNR_CAP_DB = 100.0
 
 QUALITY_METRICS = ("lpips", "psnr", "ssim", "delta_e2000")
 METRIC_LABELS = {
@@ -52,12 +61,21 @@ def per_image(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (method, image): metrics averaged over the method's samples; best-of-K LPIPS; sample count."""
     ok = frame[frame["status"] == "ok"]
     cols = [c for c in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth") if c in ok]
+    if "psnr" in ok:
+        ok = ok.assign(psnr=ok["psnr"].clip(upper=PSNR_CAP_DB))  # +inf (identical images) -> the cap
     grouped = ok.groupby(["method", "id"], sort=False)
     out = grouped[cols].mean()
     out["lpips_best_of_k"] = grouped["lpips"].min() if "lpips" in ok else np.nan
     out["n_samples"] = grouped.size()
     labels = ok.drop_duplicates(["method", "id"]).set_index(["method", "id"])[["label", "class_id"]]
     return out.join(labels).reset_index()
+
+
+def truth_colorfulness(pi: pd.DataFrame) -> float:
+    """Mean colourfulness of the truths over every scored image (each image once, whichever methods scored it)."""
+    if "colorfulness_truth" not in pi or pi.empty:
+        return float("nan")
+    return float(pi.drop_duplicates("id")["colorfulness_truth"].mean())
 
 
 def method_order(frame: pd.DataFrame) -> list[str]:
@@ -71,18 +89,24 @@ def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: dict, *, n_bo
     fid = (summary.get("fid") or {}).get("per_method", {})
     for method in method_order(frame):
         sub = pi[pi["method"] == method]
-        first = frame[(frame["method"] == method) & (frame["k"] == 0)]
-        k = int(frame.loc[frame["method"] == method, "k"].max()) + 1
-        row = {"method": method, "n_scored": len(sub), "n_missing": int((first["status"] == "missing").sum()),
-               "samples_per_image": k}
+        rows_m = frame[frame["method"] == method]
+        k = int(rows_m["k"].max()) + 1
+        # an image with no sample at all is missing; with some samples it is scored on those, and the absent
+        # samples are counted too (never absorbed silently into a mean-of-fewer-than-K)
+        n_missing = int(rows_m.loc[~rows_m["id"].isin(set(sub["id"])), "id"].nunique())
+        row = {"method": method, "n_scored": len(sub), "n_missing": n_missing,
+               "n_missing_samples": int((rows_m["status"] == "missing").sum()), "samples_per_image": k,
+               "psnr_n_capped": int(np.isposinf(rows_m.loc[rows_m["status"] == "ok", "psnr"]).sum()) if "psnr" in rows_m else 0}
         for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
             values = sub[metric].dropna().to_numpy() if metric in sub else np.array([])
             row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(values, n_boot=n_boot, seed=seed)
         both = sub[["colorfulness", "colorfulness_truth"]].dropna()
         row["colorfulness_truth_mean"] = float(both["colorfulness_truth"].mean()) if len(both) else np.nan
-        row["delta_cf"], row["delta_cf_lo"], row["delta_cf_hi"] = bootstrap_stat_ci(
+        # signed: mean CF(outputs) − mean CF(truths) (negative = washed out); ΔCF is its absolute value
+        row["cf_diff"], row["cf_diff_lo"], row["cf_diff_hi"] = bootstrap_stat_ci(
             [both["colorfulness"].to_numpy(), both["colorfulness_truth"].to_numpy()],
-            lambda p, t: np.abs(p.mean(-1) - t.mean(-1)), n_boot=n_boot, seed=seed)
+            lambda p, t: p.mean(-1) - t.mean(-1), n_boot=n_boot, seed=seed)
+        row["delta_cf"], row["delta_cf_lo"], row["delta_cf_hi"] = abs_ci(row["cf_diff"], row["cf_diff_lo"], row["cf_diff_hi"])
         if k > 1:
             best = sub["lpips_best_of_k"].dropna().to_numpy()
             row["lpips_best_of_k_mean"], row["lpips_best_of_k_lo"], row["lpips_best_of_k_hi"] = bootstrap_ci(best, n_boot=n_boot, seed=seed)
@@ -112,13 +136,19 @@ def paired_table(pi: pd.DataFrame, metrics: list[str], *, n_boot: int = DEFAULT_
             both = wide[[a, b]].dropna()
             res = paired_test(both[a].to_numpy(), both[b].to_numpy(), n_boot=n_boot, seed=seed)
             family.append({"metric": metric, "method_a": a, "method_b": b, "n": res.n, "mean_diff": res.mean_diff,
-                           "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon})
+                           "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon,
+                           "_direction": res.rank_direction})
         adjusted = holm([r["p_wilcoxon"] for r in family])
         lower = LOWER_IS_BETTER.get(metric)
         for r, p in zip(family, adjusted):
             r["p_holm"] = p
+            direction = r.pop("_direction")
             if np.isnan(p) or p >= 0.05:
                 r["better"] = "no significant difference"
+            elif direction != np.sign(r["mean_diff"]):
+                # the test says one method tends to win image by image, the mean says the other: name neither
+                winner = r["method_a"] if (direction < 0) == bool(lower) else r["method_b"]
+                r["better"] = f"mixed: {winner} wins by signed ranks, not by the mean"
             else:
                 a_better = (r["mean_diff"] < 0) == bool(lower)
                 r["better"] = r["method_a"] if a_better else r["method_b"]
@@ -151,12 +181,17 @@ def per_class_table(pi: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def best_worst_classes(per_class: pd.DataFrame, metric: str, n: int = 5) -> pd.DataFrame:
-    """For each method, its ``n`` best and ``n`` worst classes by mean ``metric``."""
+    """For each method, its ``n`` best and ``n`` worst classes by mean ``metric``.
+
+    With fewer than ``2n`` classes the lists shrink to half the classes each, so no class is listed as both one
+    of a method's best and one of its worst.
+    """
     lower = bool(LOWER_IS_BETTER.get(metric))
     rows = []
     for method in [c for c in per_class.columns if c != "n_images"]:
-        ranked = per_class[method].dropna().sort_values(ascending=lower)
-        for kind, part in (("best", ranked.head(n)), ("worst", ranked.tail(n)[::-1])):
+        ranked = per_class[method].dropna().sort_values(ascending=lower, kind="stable")
+        m = min(n, len(ranked) // 2)
+        for kind, part in (("best", ranked.head(m)), ("worst", ranked.tail(m)[::-1])):
             for rank, (label, value) in enumerate(part.items(), start=1):
                 rows.append({"method": method, "kind": kind, "rank": rank, "class": label, metric: value})
     return pd.DataFrame(rows, columns=["method", "kind", "rank", "class", metric])

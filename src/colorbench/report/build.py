@@ -55,13 +55,22 @@ class ReportContent:
     figure_captions: dict[str, str] = field(default_factory=dict)
 
 
-def headline_table(summary_table: pd.DataFrame, summary: dict) -> Table:
+def _missing_text(row) -> str:
+    """Images with no output; for K > 1 also the absent samples of images that have some."""
+    images, samples, k = int(row["n_missing"]), int(row["n_missing_samples"]), int(row["samples_per_image"])
+    extra = samples - images * k
+    return str(images) if extra <= 0 else f"{images} (+{extra} of {(int(row['n_scored']) + images) * k} samples)"
+
+
+def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulness: float = float("nan")) -> Table:
+    """``truth_colorfulness``: mean CF of the truths over every scored image (for the note)."""
     lpips_info = summary.get("lpips", {})
     lpips_ok = bool(lpips_info.get("available"))
     stochastic = bool((summary_table["samples_per_image"] > 1).any())
     fid_info = summary.get("fid", {})
     show = pd.DataFrame({"method": summary_table["method"], "n scored": summary_table["n_scored"],
-                         "missing": summary_table["n_missing"], "K": summary_table["samples_per_image"]})
+                         "missing": [_missing_text(r) for _, r in summary_table.iterrows()],
+                         "K": summary_table["samples_per_image"]})
     best: dict[str, set[int]] = {}
     for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
         label = agg.METRIC_LABELS[metric]
@@ -82,8 +91,17 @@ def headline_table(summary_table: pd.DataFrame, summary: dict) -> Table:
         show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"], r["lpips_best_of_k_hi"], 4)
                                      for _, r in summary_table.iterrows()]
     notes = ["Means over images with 95% percentile-bootstrap CIs in brackets; best value per column highlighted.",
-             f"Truth colourfulness (mean over scored images): {fmt(summary_table['colorfulness_truth_mean'].mean(), 1)}; "
-             "ΔCF = |mean CF(outputs) − mean CF(truths)| over the same images."]
+             f"Truth colourfulness (mean over all scored images): {fmt(truth_colorfulness, 1)}; ΔCF = |mean CF(outputs) − "
+             "mean CF(truths)| over each method's scored images (a method with missing outputs is compared with the "
+             "truths of its own images); its CI is the bootstrap CI of the signed difference folded through |·|, so it "
+             "reaches 0 when the signed difference may be 0."]
+    if (summary_table["n_missing_samples"] > summary_table["n_missing"] * summary_table["samples_per_image"]).any():
+        notes.append("missing = images with no output (excluded from that method's means); '+n of m samples': absent "
+                     "samples of images that have some — those images are scored on the samples they have.")
+    capped = int(summary_table["psnr_n_capped"].sum())
+    if capped:
+        notes.append(f"{capped} output(s) are identical to their truth (PSNR = +∞); PSNR statistics count them as "
+                     f"{agg.PSNR_CAP_DB:g} dB.")
     if stochastic:
         notes.append("K = samples per image. Stochastic methods are scored mean-of-K per image; best-of-K LPIPS is the "
                      "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's authors warn "
@@ -115,7 +133,7 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     pi = agg.per_image(frame)
     table = agg.method_summary(pi, frame, summary, n_boot=options.n_boot, seed=options.seed)
     t = content.tables
-    t["headline"] = headline_table(table, summary)
+    t["headline"] = headline_table(table, summary, agg.truth_colorfulness(pi))
 
     paired = agg.paired_table(pi, metrics, n_boot=options.n_boot, seed=options.seed)
     shown = paired.copy()
@@ -127,7 +145,9 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     shown = shown[["metric", "method_a", "method_b", "n", "mean(a − b) [95% CI]", "p (Wilcoxon)", "p (Holm)", "better"]]
     t["pairwise"] = Table("pairwise", "Paired comparisons (same images)", paired, shown.astype(str), [
         "Paired percentile-bootstrap CI of the mean difference over the images both methods produced; two-sided "
-        "Wilcoxon signed-rank test; Holm correction over all pairs of one metric; 'better' at Holm-adjusted p < 0.05."])
+        "Wilcoxon signed-rank test (zero differences dropped); Holm correction over all pairs of one metric; 'better' "
+        "at Holm-adjusted p < 0.05 when the signed ranks and the mean difference point the same way ('mixed' when "
+        "they do not: one method wins most images, the other has the better mean)."])
 
     wr = agg.win_rate_matrix(pi, metric)
     t["win_rate"] = Table("win_rate", f"Win rate on {agg.METRIC_LABELS[metric]} (row beats column)", wr,
@@ -152,9 +172,17 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
         cost_shown["images_per_s"] = cost["images_per_s"].map(lambda v: fmt(v, 2))
         cost_shown["peak_memory_mb"] = cost["peak_memory_mb"].map(lambda v: fmt(v, 0))
         cost_shown[f"{metric}_mean"] = cost[f"{metric}_mean"].map(lambda v: fmt(v, agg.METRIC_DECIMALS[metric]))
-    t["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str), [
-        "Seconds are wall-clock per image summed over the run's batches (preprocess + inference + postprocess); "
-        "stages are the method's own breakdown; peak memory as recorded by the runner."])
+    cost_notes = [
+        "n_images counts the outputs the runner wrote (gray-only inputs included; for a stochastic method every one "
+        "of its K samples is an output), so images_per_s and the per-image seconds are per output — one "
+        "colorization, the cost of the mean-of-K quality next to it; a K-sample evaluation costs K outputs per image.",
+        "Seconds are wall-clock summed over the run's batches (preprocess + inference + postprocess); stages are the "
+        "method's own breakdown."]
+    if len(cost) and cost["device"].astype(str).str.contains("cpu").any():
+        cost_notes.append("peak_memory_mb on CPU is the process's peak resident memory during the method's batches "
+                          "(Linux; it includes the process's baseline, e.g. the Python libraries loaded; on other "
+                          "systems it is the peak since the process started); on CUDA it is the peak allocated memory.")
+    t["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str), cost_notes)
 
     missing = frame[frame["status"] == "missing"][["method", "id", "k", "label", "error"]]
     t["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)", missing.reset_index(drop=True))
@@ -171,11 +199,12 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     caps["per_class_heatmap"] = f"Mean {agg.METRIC_LABELS[metric]} per class and method."
     if len(cost):
         f["quality_vs_time"] = figs.quality_vs_time(cost, table, metric)
-        caps["quality_vs_time"] = "Seconds per image against quality: what each point of quality costs."
+        caps["quality_vs_time"] = ("Seconds per output (one colorization; a stochastic method's sample) against mean "
+                                   "quality with its 95% CI: what each point of quality costs.")
     methods = agg.method_order(frame)
     selection = grids.random_selection(pi["id"].unique(), options.grid_images, seed=options.seed)
     f["grid_random"] = grids.image_grid(run.path, selection, methods, title=f"Fixed random selection (seed {options.seed})",
-                                        captions=grids.metric_captions(pi, selection, metric))
+                                        captions=grids.metric_captions(pi, selection, metric, samples=frame))
     caps["grid_random"] = f"{len(selection)} images drawn with seed {options.seed}: gray input | truth | each method."
     for method in methods:
         best, worst = grids.best_worst(pi, method, metric, options.grid_extremes)
@@ -184,7 +213,7 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
         ids = best + [w for w in worst if w not in best]
         name = f"grid_best_worst_{_slug(method)}"
         f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by {agg.METRIC_LABELS[metric]}",
-                                   captions=grids.metric_captions(pi, ids, metric))
+                                   captions=grids.metric_captions(pi, ids, metric, samples=frame))
         caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {agg.METRIC_LABELS[metric]}."
     return content
 

@@ -61,7 +61,12 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str]) -> Figure:
         hi = summary[f"{metric}_hi"].to_numpy(dtype=float)
         err = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
         x = np.arange(len(methods))
-        ax.bar(x, np.nan_to_num(mean), yerr=err, capsize=4, color=[colors[m] for m in methods], edgecolor="#333", lw=0.5)
+        # a method without a value (no scored image) gets no bar — a zero-height bar would read as a perfect LPIPS/ΔE
+        has = np.isfinite(mean)
+        ax.bar(x[has], mean[has], yerr=err[:, has], capsize=4, color=[colors[m] for m, h in zip(methods, has) if h],
+               edgecolor="#333", lw=0.5)
+        for xi in x[~has]:
+            ax.text(xi, 0, "n/a", ha="center", va="bottom", fontsize=8, color="#a33")
         ax.set_xticks(x, methods, rotation=30, ha="right", fontsize=8)
         ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -124,7 +129,7 @@ def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str) -> F
         ax.errorbar([x], [y], yerr=yerr, fmt="o", color=colors.get(row["method"], "#333"), capsize=3)
         ax.annotate(row["method"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("seconds per image (log; from timings.csv)")
+    ax.set_xlabel("seconds per output, i.e. per colorization (log; timings.csv)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title("Quality vs. cost", fontsize=10)
     ax.grid(alpha=0.3, which="both")

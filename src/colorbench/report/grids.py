@@ -69,8 +69,29 @@ def image_grid(run_path, ids: Sequence[str], methods: Sequence[str], *, title: s
     return fig
 
 
-def metric_captions(per_image: pd.DataFrame, ids: Sequence[str], metric: str, decimals: int = 3) -> dict[tuple[str, str], str]:
-    """Captions ``(id, method) -> "lpips 0.123"`` for the grid cells."""
+def metric_captions(per_image: pd.DataFrame, ids: Sequence[str], metric: str, decimals: int = 3,
+                    samples: pd.DataFrame | None = None) -> dict[tuple[str, str], str]:
+    """Captions ``(id, method) -> "lpips 0.123"`` for the grid cells.
+
+    A grid shows sample k=0 of a stochastic method, while its per-image value is the mean over K samples: that
+    mean is labelled as such ("lpips 0.123 (mean of 3)"). With ``samples`` (the metrics.csv frame) the caption
+    gives the shown sample's own score first ("lpips 0.101 (k=0)" then "mean of 3: 0.123").
+    """
     sub = per_image[per_image["id"].isin(set(ids))].dropna(subset=[metric])
     short = {"delta_e2000": "ΔE"}.get(metric, metric)
-    return {(row.id, row.method): f"{short} {getattr(row, metric):.{decimals}f}" for row in sub.itertuples()}
+    shown = {}
+    if samples is not None:
+        first = samples[(samples["k"] == 0) & (samples["status"] == "ok") & samples["id"].isin(set(ids))]
+        shown = {(r.id, r.method): getattr(r, metric) for r in first.itertuples()}
+    captions = {}
+    for row in sub.itertuples():
+        value = getattr(row, metric)
+        k = int(getattr(row, "n_samples", 1) or 1)
+        if k <= 1:
+            captions[(row.id, row.method)] = f"{short} {value:.{decimals}f}"
+        elif (row.id, row.method) in shown and pd.notna(shown[(row.id, row.method)]):
+            captions[(row.id, row.method)] = (f"{short} {shown[(row.id, row.method)]:.{decimals}f} (k=0)\n"
+                                              f"mean of {k}: {value:.{decimals}f}")
+        else:  # the shown sample has no score (absent): only the mean exists
+            captions[(row.id, row.method)] = f"{short} {value:.{decimals}f} (mean of {k})"
+    return captions

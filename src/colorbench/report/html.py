@@ -110,10 +110,13 @@ def _banners(content) -> str:
     fid = content.summary.get("fid", {})
     if fid.get("available") and not fid.get("calibrated", True):
         out.append('<div class="bad"><b>Not FID:</b> stand-in Inception weights were used.</div>')
-    missing = {m: v.get("n_missing", 0) for m, v in content.summary.get("methods", {}).items() if v.get("n_missing")}
+    # counted from metrics.csv over every sample (a stochastic method can miss sample k>0 only)
+    counts = content.tables["headline"].numbers
+    missing = {r.method: (int(r.n_missing), int(r.n_missing_samples)) for r in counts.itertuples() if r.n_missing_samples}
     if missing:
-        out.append('<div class="warn">Missing outputs: ' + _e(", ".join(f"{m}: {n}" for m, n in missing.items()))
-                   + " (see the missing-outputs table).</div>")
+        out.append('<div class="warn">Missing outputs: ' + _e(", ".join(
+            f"{m}: {images} image(s)" + (f", {samples} output(s) in all" if samples != images else "")
+            for m, (images, samples) in missing.items())) + " (see the missing-outputs table).</div>")
     return "".join(out)
 
 

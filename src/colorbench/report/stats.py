@@ -31,12 +31,18 @@ def bootstrap_indices(n: int, n_boot: int, seed=0) -> np.ndarray:
 
 
 def bootstrap_ci(values, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> tuple[float, float, float]:
-    """(mean, lower, upper): the mean and its percentile-bootstrap confidence interval. NaNs are not allowed."""
+    """(mean, lower, upper): the mean and its percentile-bootstrap confidence interval.
+
+    NaN and ±inf are refused: a mean with an infinite term is not a number a CI can describe (e.g. PSNR of an
+    output identical to its truth: cap it first, as :mod:`colorbench.report.aggregate` does).
+    """
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         return (np.nan, np.nan, np.nan)
     if np.isnan(x).any():
         raise ValueError("bootstrap_ci: values contain NaN (drop missing images explicitly first)")
+    if np.isinf(x).any():
+        raise ValueError("bootstrap_ci: values contain ±inf (cap them first, e.g. PSNR of identical images)")
     if x.size == 1:
         return (float(x[0]), np.nan, np.nan)
     means = x[bootstrap_indices(x.size, n_boot, seed)].mean(axis=1)
@@ -63,6 +69,20 @@ def bootstrap_stat_ci(columns: Sequence[np.ndarray], statistic: Callable[..., np
     return (point, float(lo), float(hi))
 
 
+def abs_ci(point: float, lo: float, hi: float) -> tuple[float, float, float]:
+    """CI of ``|θ|`` from a CI ``[lo, hi]`` of a signed ``θ``: the image of the interval under ``|·|``.
+
+    Bootstrapping ``|mean|`` directly (percentile) never reaches 0 — every resample has ``|θ*| > 0`` — so when θ is
+    near 0 the interval misses the truth almost always. Folding the signed interval keeps its coverage: it holds
+    ``|θ|`` whenever ``[lo, hi]`` holds θ, and it starts at 0 when the signed interval straddles 0.
+    """
+    if np.isnan(lo) or np.isnan(hi):
+        return (abs(point), np.nan, np.nan)
+    if lo <= 0.0 <= hi:
+        return (abs(point), 0.0, float(max(-lo, hi)))
+    return (abs(point), float(min(abs(lo), abs(hi))), float(max(abs(lo), abs(hi))))
+
+
 @dataclass(frozen=True)
 class PairedResult:
     n: int
@@ -70,6 +90,10 @@ class PairedResult:
     ci_low: float
     ci_high: float
     p_wilcoxon: float
+    #: the side the signed-rank test points to: +1 when a tends to be larger (rank sum of positive differences
+    #: above that of negative ones), −1 when smaller, 0 when balanced. It can disagree with the sign of the mean
+    #: (a few large differences one way, most images the other way).
+    rank_direction: int = 0
 
 
 def paired_test(a, b, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> PairedResult:
@@ -86,7 +110,20 @@ def paired_test(a, b, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT
         p = 1.0 if d.size else np.nan  # identical outputs: no evidence of a difference
     else:
         p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
-    return PairedResult(n=int(d.size), mean_diff=mean, ci_low=lo, ci_high=hi, p_wilcoxon=p)
+    return PairedResult(n=int(d.size), mean_diff=mean, ci_low=lo, ci_high=hi, p_wilcoxon=p,
+                        rank_direction=signed_rank_direction(d))
+
+
+def signed_rank_direction(d) -> int:
+    """Sign of T+ − T− of the Wilcoxon signed-rank statistic (zeros dropped, tied |d| given mean ranks)."""
+    from scipy.stats import rankdata
+
+    d = np.asarray(d, dtype=np.float64)
+    d = d[d != 0]
+    if d.size == 0:
+        return 0
+    ranks = rankdata(np.abs(d))
+    return int(np.sign(ranks[d > 0].sum() - ranks[d < 0].sum()))
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
