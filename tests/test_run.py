@@ -396,3 +396,22 @@ def test_cpu_peak_memory_is_per_batch_on_linux():
     del big
     _reset_peak("cpu")
     assert _peak_memory_mb("cpu") < with_big - 200
+
+
+def test_a_method_skipped_on_a_rerun_keeps_the_record_of_its_images(tmp_path, tint_registered, monkeypatch):
+    """Rerunning where a method's weights cannot be had must not relabel its finished images as 'skipped'."""
+    from colorbench import weights
+
+    cfg = RunConfig(run="k", dataset=str(_image_dir(tmp_path, n=2)), methods=["tint"], samples_per_image=2,
+                    results_dir=str(tmp_path / "res"))
+    run(cfg, progress=False)
+
+    def unavailable(self, device):
+        raise weights.WeightsUnavailable(weights.get_spec("eccv16"), "not available offline")
+
+    monkeypatch.setattr(TintMethod, "load", unavailable)
+    summary = run(cfg, progress=False)
+    assert summary.methods[0].status == "skipped"  # what this call did
+    status = RunFolder(summary.path).read_run_json()["method_status"]["tint"]
+    assert status["status"] == "done" and status["samples_per_image"] == 2 and status["written"] == 4
+    assert status["made_with"] == {"options": {}, "seed": 0} and "not available offline" in status["last_attempt"]

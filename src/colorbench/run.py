@@ -397,10 +397,12 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
             outcomes.append(outcome)
             entry = {k: v for k, v in outcome.__dict__.items() if k != "name"}
             before = record["method_status"].get(name) or {}
-            # a skipped method may still have images from an earlier call: keep what they were made with
-            made = before.get("made_with") if outcome.status in ("skipped", "failed") else made_with(name, cfg)
-            if made is not None:
-                entry["made_with"] = made
+            if outcome.status in ("skipped", "failed") and before.get("status") in ("done", "partial"):
+                # images from an earlier call are still here and still scored: run.json keeps saying how they
+                # were made, and notes why this call could not add to them
+                entry = {**before, "last_attempt": f"{outcome.status}: {outcome.reason}"}
+            elif outcome.status in ("done", "partial"):
+                entry["made_with"] = made_with(name, cfg)
             record["method_status"][name] = entry
             record["updated"] = now_iso()
             atomic.write_json(folder.run_json, record)
