@@ -415,3 +415,15 @@ def test_a_method_skipped_on_a_rerun_keeps_the_record_of_its_images(tmp_path, ti
     status = RunFolder(summary.path).read_run_json()["method_status"]["tint"]
     assert status["status"] == "done" and status["samples_per_image"] == 2 and status["written"] == 4
     assert status["made_with"] == {"options": {}, "seed": 0} and "not available offline" in status["last_attempt"]
+
+
+def test_a_method_whose_module_cannot_be_imported_is_skipped_not_fatal(tmp_path, monkeypatch):
+    """E.g. diffusers not installed: `--methods auto` still runs the others and says why that one was skipped."""
+    monkeypatch.setattr(registry, "_REGISTRY", {"gray": registry._REGISTRY["gray"],
+                                                "needs-missing-package": "colorbench_no_such_module:Method"})
+    cfg = RunConfig(run="m", limit=1, device="cpu", results_dir=str(tmp_path))
+    for _ in range(2):  # a fresh folder, then a resume
+        outcome = {m.name: m for m in run(cfg, progress=False).methods}
+        assert outcome["gray"].status == "done"
+        assert outcome["needs-missing-package"].status == "skipped"
+        assert "colorbench_no_such_module" in outcome["needs-missing-package"].reason

@@ -142,6 +142,13 @@ def check_method_options(method_options: dict[str, dict]) -> None:
                              f"{', '.join(sorted(accepted)) or 'none'}")
 
 
+def _heavy_on_cpu(name: str) -> bool:
+    try:
+        return bool(method_class(name).heavy_on_cpu)
+    except ImportError:
+        return False  # its optional dependency is missing: the run reports it as skipped with the reason
+
+
 def check_constructible(names: Sequence[str], cfg: RunConfig) -> None:
     """Construct each method once before any work: constructors check option values and load nothing, so a bad
     value fails now rather than when that method's turn comes (a missing optional dependency is left for the run
@@ -333,9 +340,14 @@ def check_resume(folder: RunFolder, previous: dict, cfg: RunConfig, names: Seque
                          f"{start_over}")
     for name in names:
         made = (previous.get("method_status", {}).get(name) or {}).get("made_with")
-        now = made_with(name, cfg)
         images = folder.output_path(name, "x").parent
-        if made is None or made == now or not any(images.glob("*.png")):
+        if made is None or not any(images.glob("*.png")):
+            continue
+        try:
+            now = made_with(name, cfg)
+        except ImportError:
+            continue  # cannot run here at all: it will be skipped with the reason, its images left alone
+        if made == now:
             continue
         changed = "; ".join(f"{key} {made.get(key)!r} -> {now.get(key)!r}" for key in sorted({*made, *now})
                             if made.get(key) != now.get(key))
@@ -354,7 +366,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     names = resolve_methods(cfg.methods)
     check_method_options(cfg.method_options)
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
-    skip_on_cpu = {name for name in names if auto and device == "cpu" and method_class(name).heavy_on_cpu}
+    skip_on_cpu = {name for name in names if auto and device == "cpu" and _heavy_on_cpu(name)}
     check_constructible([name for name in names if name not in skip_on_cpu], cfg)
     index = open_dataset(cfg.dataset)
     subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)
