@@ -224,3 +224,28 @@ def test_method_option_numbers_in_exponent_notation_are_numbers(tmp_path):
     assert RunConfig.from_yaml(path).method_options == {"coltran": {"temperature": 0.5, "mode": "argmax"}}
     with pytest.raises(ValueError, match="method_options must map method names"):
         RunConfig(method_options={"eccv16": ["temperature", 0.1]})
+
+
+def test_report_notices_images_added_after_scoring(tmp_path, monkeypatch, caplog):
+    """Run gray, score, then add a method: `report` must not silently leave it out; `report --score` rescores."""
+    import time
+
+    from colorbench import cli_eval, metrics, report
+
+    assert main(["run", "--methods", "gray", "--limit", "1", "--run", "s"]) == 0
+    run_path = Path(os.environ["COLORBENCH_RESULTS"]) / "s"
+    (run_path / "metrics.csv").write_text("method,id\n")  # what scoring left (its content is not read here)
+    scored = []
+    monkeypatch.setattr(metrics, "score_run", lambda path, **kw: scored.append(path))
+    monkeypatch.setattr(cli_eval, "_print_score_summary", lambda result: None)
+    monkeypatch.setattr(report, "build_report", lambda path, options: path / "report.html")
+    assert main(["report", "s", "--score"]) == 0 and scored == []  # scores are current: nothing to redo
+    assert "written after" not in caplog.text
+
+    time.sleep(0.01)
+    later = run_path / "images" / "later-method"
+    later.mkdir()
+    atomic.write_png(later / "x.png", np.zeros((8, 8, 3), np.uint8))
+    assert main(["report", "s"]) == 0
+    assert "images of later-method were written after" in caplog.text and "colorbench score s" in caplog.text
+    assert main(["report", "s", "--score"]) == 0 and scored == [run_path]

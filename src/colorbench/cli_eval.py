@@ -33,14 +33,14 @@ def register(subparsers) -> None:
         "report", help="tables, figures and one self-contained report.html from a scored run",
         description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
                     "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
-                    "report.html. Scores the run first if metrics.csv is absent and --score is given.")
+                    "report.html. With --score, scores the run first when metrics.csv is absent or older than the run's images.")
     report.add_argument("run", help="run name (under results/) or run folder path")
     report.add_argument("--bootstrap", type=int_at_least(1), default=2000, help="bootstrap resamples (default 2000)")
     report.add_argument("--seed", type=int, default=0,
                         help="seed of the bootstrap and of the image selection (default 0)")
     report.add_argument("--grid-images", type=int_at_least(0), default=6,
                         help="images in the fixed random grid (default 6; 0: no grid)")
-    report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent")
+    report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent or older than the images")
     report.set_defaults(func=_report, interrupt_hint="rerun the same command to build the report again")
 
 
@@ -88,11 +88,31 @@ def _report(args: argparse.Namespace) -> int:
 
     run = RunFolder(resolve_run(args.run))
     ensure_writable(run.path)
+    newer = methods_newer_than_metrics(run)
     try:
-        if args.score and not run.metrics_csv.exists():
+        if args.score and (newer or not run.metrics_csv.exists()):
             _print_score_summary(score_run(run.path))
+        elif newer:
+            log.warning("warning: images of %s were written after %s: the report leaves them out; run "
+                        "`colorbench score %s` first, or add --score", ", ".join(newer), run.metrics_csv, args.run)
         path = build_report(run.path, ReportOptions(n_boot=args.bootstrap, seed=args.seed, grid_images=args.grid_images))
     except ScoringError as exc:
         raise ColorbenchError(str(exc)) from None
     print(f"report: {path}\ntables: {run.tables_dir}\nfigures: {run.figures_dir}")
     return 0
+
+
+def methods_newer_than_metrics(run) -> list[str]:
+    """Methods with an output written after ``metrics.csv`` (a method or images added to the run after scoring):
+    a report from that metrics.csv would silently leave them out. Empty when the run has not been scored."""
+    import os
+
+    if not run.metrics_csv.exists():
+        return []
+    scored_at = run.metrics_csv.stat().st_mtime_ns
+    newer = []
+    for method in run.methods():
+        with os.scandir(run.path / "images" / method) as entries:
+            if any(e.name.endswith(".png") and e.stat().st_mtime_ns > scored_at for e in entries):
+                newer.append(method)
+    return newer
