@@ -130,6 +130,8 @@ def test_run_names_resolve_under_results_before_the_working_directory(tmp_path, 
     (["run", "--methods", "gray", "--option", "eccv61.temperature=0.1"], "no method 'eccv61'"),
     (["run", "--config", "missing.yaml"], "config file missing.yaml not found"),
     (["run", "--config", "broken.yaml"], "broken.yaml: not valid YAML at line 3"),
+    (["run", "--run", "/elsewhere/r1"], "must be a plain folder name (it goes under results/); to put run folders "
+                                        "elsewhere set COLORBENCH_RESULTS"),
 ])
 def test_bad_values_are_one_line_errors_naming_the_value(argv, says, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

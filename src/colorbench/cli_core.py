@@ -150,7 +150,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
     p.add_argument("--run", help=f"run folder name under results/ ($COLORBENCH_RESULTS; default: demo, or {SMOKE_RUN} "
                                  "with --smoke); the same name again resumes that run")
-    p.add_argument("--dataset", help="samples (bundled, default) | sports (Kaggle, after `data download`) | PATH")
+    p.add_argument("--dataset", help="samples (bundled, default) | sports (Kaggle, after `data download`) | PATH: a "
+                                     "folder of images (sub-folder names are the classes; train/ valid/ test/ are "
+                                     "splits) or a Kaggle-layout folder with sports.csv")
     p.add_argument("--split", help="train | valid | test (default: test; ignored for datasets without splits)")
     p.add_argument("--n-per-class", type=int, help="stratified subset: this many images per class")
     p.add_argument("--limit", type=int, help="at most this many images (balanced across classes)")

@@ -60,7 +60,8 @@ class RunConfig:
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1 (or unset), got {value}")
         if not self.run or "/" in self.run or self.run.startswith("."):
-            raise ValueError(f"run name {self.run!r} must be a plain folder name")
+            raise ValueError(f"run name {self.run!r} must be a plain folder name (it goes under results/); to put "
+                             f"run folders elsewhere set COLORBENCH_RESULTS (or results_dir in a --config file)")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
