@@ -247,7 +247,14 @@ def test_run_files_are_readable_by_others_like_ordinary_files(tmp_path):
     assert (summary.path / "run.json").stat().st_mode & 0o777 == expected
 
 
-def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, tint_registered):
+class BatchedTint(TintMethod):
+    name = "batched"
+
+    def __init__(self, batch_size: int = 8, **options):
+        super().__init__(**options)
+
+
+def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, tint_registered, monkeypatch):
     """Resume reuses every image that exists: it must not reuse smoke outputs in a real run, nor images made with
     other options, another seed (stochastic methods) or another dataset, under this command's settings."""
     data = _image_dir(tmp_path, n=4)
@@ -266,13 +273,17 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     with pytest.raises(ValueError, match=r"tint was made with other settings \(seed 1 -> 2\)"):
         run(RunConfig(**{**real, "seed": 2}), progress=False)
     run(RunConfig(**{**real, "seed": 2, "methods": ["gray"]}), progress=False)  # deterministic: the seed is irrelevant
+    monkeypatch.setitem(registry._REGISTRY, "batched", f"{__name__}:BatchedTint")
+    batched = {**real, "methods": ["batched"]}
+    run(RunConfig(**batched, method_options={"batched": {"batch_size": 4}}), progress=False)
+    run(RunConfig(**batched, method_options={"batched": {"batch_size": 1}}), progress=False)  # speed only: resumes
     other = _image_dir(tmp_path / "other", n=4)
     with pytest.raises(ValueError, match="holds a run of the dataset in"):
         run(RunConfig(**{**real, "dataset": str(other)}), progress=False)
     grown = run(RunConfig(**{**real, "limit": 4}), progress=False)  # a bigger subset of the same data resumes
     assert {m.name: (m.written, m.reused) for m in grown.methods} == {"gray": (2, 2), "tint": (2, 2)}
     record = RunFolder(grown.path).read_run_json()
-    assert record["methods"] == ["gray", "tint"] and record["method_status"]["tint"]["made_with"] == {"options": {}, "seed": 1}
+    assert record["methods"] == ["gray", "tint", "batched"] and record["method_status"]["tint"]["made_with"] == {"options": {}, "seed": 1}
 
 
 def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, monkeypatch):

@@ -316,9 +316,18 @@ def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) 
 
 
 # ------------------------------------------------------------------------------------------------- resume
+# Method options that change only speed or memory, never the images: resuming with another value is fine (and is
+# how one recovers from running out of memory). Precision options (precision, dtype, tf32, backend) do change the
+# numbers, so they are not here.
+SPEED_ONLY_OPTIONS = frozenset({"batch_size", "upsampler_batch", "compile", "cuda_graph", "cpu_offload", "cpu_threads",
+                                "vae_slicing", "channels_last", "download"})
+
+
 def made_with(name: str, cfg: RunConfig) -> dict:
-    """What a method's images depend on besides the input: its options and, if it is stochastic, the run seed."""
-    made: dict = {"options": json.loads(json.dumps(cfg.method_options.get(name, {}), default=str))}
+    """What a method's images depend on besides the input: its options (except speed-only ones) and, if it is
+    stochastic, the run seed."""
+    options = {k: v for k, v in cfg.method_options.get(name, {}).items() if k not in SPEED_ONLY_OPTIONS}
+    made: dict = {"options": json.loads(json.dumps(options, default=str))}
     if method_class(name).stochastic:
         made["seed"] = cfg.seed
     return made
