@@ -438,3 +438,13 @@ def test_a_method_whose_module_cannot_be_imported_is_skipped_not_fatal(tmp_path,
         assert outcome["gray"].status == "done"
         assert outcome["needs-missing-package"].status == "skipped"
         assert "colorbench_no_such_module" in outcome["needs-missing-package"].reason
+
+
+def test_a_damaged_run_json_is_named_and_moving_it_aside_resumes(tmp_path):
+    cfg = RunConfig(run="j", methods=["gray"], limit=2, results_dir=str(tmp_path))
+    folder = RunFolder(run(cfg, progress=False).path)
+    folder.run_json.write_text('{"run": "j", "status": ')  # e.g. a half-synced copy
+    with pytest.raises(ValueError, match=r"run\.json is not valid JSON .*move it aside"):
+        run(cfg, progress=False)
+    folder.run_json.rename(folder.path / "run.json.broken")
+    assert run(cfg, progress=False).methods[0].reused == 2

@@ -88,7 +88,11 @@ class RunFolder:
 
     # reading
     def read_run_json(self) -> dict:
-        return json.loads(self.run_json.read_text(encoding="utf-8"))
+        try:
+            return json.loads(self.run_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:  # colorbench writes it atomically: damaged elsewhere (a sync, an editor)
+            raise ValueError(f"{self.run_json} is not valid JSON ({exc}): restore it, or move it aside to let the "
+                             f"next `colorbench run` write a new one (the images are kept and reused)") from None
 
     def read_samples(self) -> list[dict[str, str]]:
         return read_csv(self.samples_csv)
