@@ -95,3 +95,18 @@ def test_open_dataset_errors_name_the_fix(tmp_path, monkeypatch):
         open_dataset("sports")
     with pytest.raises(FileNotFoundError, match="not found"):
         open_dataset(tmp_path / "nope")
+
+
+def test_a_split_whose_files_are_all_missing_says_so(tmp_path):
+    """A partial Kaggle copy: asking for its absent split must say the csv lists it but the files are missing."""
+    (tmp_path / "test" / "golf").mkdir(parents=True)
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(tmp_path / "test" / "golf" / "1.jpg")
+    (tmp_path / "sports.csv").write_text("class id,filepaths,labels,data set\n"
+                                         "0,train/golf/1.jpg,golf,train\n0,train/golf/2.jpg,golf,train\n"
+                                         "0,test/golf/1.jpg,golf,test\n")
+    index = index_kaggle(tmp_path)
+    with pytest.raises(ValueError, match=r"no samples in split 'train': the csv lists 2 train images but none is "
+                                         r"under .*train .*data download --force.*splits present: \['test'\]"):
+        index.subset(split="train")
+    with pytest.raises(ValueError, match=r"no samples in split 'nope'; splits present"):
+        index.subset(split="nope")

@@ -88,7 +88,12 @@ class DatasetIndex:
             if any(s.split is not None for s in samples):
                 samples = [s for s in samples if s.split == split]
                 if not samples:
-                    raise ValueError(f"dataset {self.name!r} has no samples in split {split!r}; splits: {self.splits()}")
+                    missing = self.missing_by_split().get(split)
+                    why = (f": the csv lists {missing} {split} images but none is under {self.root / split} "
+                           f"(an incomplete copy? `colorbench data download --force` fetches it again)"
+                           if missing else "")
+                    raise ValueError(f"dataset {self.name!r} has no samples in split {split!r}{why}; "
+                                     f"splits present: {self.splits()}")
         by_label: dict[str | None, list[Sample]] = defaultdict(list)
         for s in sorted(samples, key=lambda s: s.id):
             by_label[s.label].append(s)
