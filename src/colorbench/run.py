@@ -445,7 +445,8 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
         method = instantiate(name, options, cfg.smoke)
         method.load(device)
     except (WeightsUnavailable, ImportError) as exc:
-        log.warning("%s: skipped — %s", name, exc)
+        # the short reason now; the run summary repeats the full message with the fix once, at the end
+        log.warning("%s: skipped — %s", name, getattr(exc, "reason", None) or str(exc).splitlines()[0])
         return MethodOutcome(name, "skipped", reason=str(exc))
     except Exception as exc:  # e.g. a corrupt checkpoint or out of memory: the other methods still run
         log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)

@@ -336,7 +336,8 @@ def _download(spec: WeightSpec, dest: Path, *, progress: bool) -> None:
                     fh.write(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise WeightsUnavailable(spec, f"download from {spec.url} failed ({exc}); are you offline?") from None
+        why = getattr(exc, "reason", None) or exc  # URLError wraps the socket error: show that, not its repr
+        raise WeightsUnavailable(spec, f"downloading it failed ({why}; no network access?)") from None
     if spec.size is not None and part.stat().st_size != spec.size:
         raise WeightsUnavailable(spec, f"downloaded {part.stat().st_size} bytes, expected {spec.size}; run the fetch again to resume")
     actual = sha256_file(part)
