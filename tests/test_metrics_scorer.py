@@ -216,3 +216,24 @@ def test_methods_and_samples_the_runner_attempted_are_counted_even_without_files
     assert (sampler.loc[sampler["k"] == 3, "status"] == "missing").all()
     assert result.summary["methods"]["hue-sampler"] == {"n_samples_per_image": 4, "n_images_scored": 3,
                                                         "n_missing": 0, "n_missing_samples": 3}
+
+
+def test_an_unreadable_output_or_truth_costs_that_image_only(tmp_path):
+    """A damaged output PNG is a missing row with the fix; a damaged truth leaves that image out (excluded, with
+    the reason). Everything else is still scored."""
+    root = tmp_path / "run"
+    run = make_run(root, fixture_path("sports"), n_images=4, include_gray_source=False)
+    ids = [r["id"] for r in run.read_samples()]
+    run.output_path("hue-shift", ids[1]).write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    run.truth_path(ids[2]).write_bytes(b"not a png at all")
+    result = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=2)
+    frame = result.frame
+    assert ids[2] not in set(frame["id"])
+    assert [e["id"] for e in result.summary["excluded"]] == [ids[2]]
+    assert "truth image unreadable" in result.summary["excluded"][0]["reason"]
+    assert result.summary["n_scorable"] == 3
+    bad = frame[(frame["method"] == "hue-shift") & (frame["id"] == ids[1])].iloc[0]
+    assert bad["status"] == "missing" and "output unreadable" in bad["error"] and "delete it and rerun" in bad["error"]
+    ok = frame[frame["status"] == "ok"]
+    assert len(ok) == 3 * 3 - 1  # 3 readable truths x 3 methods, minus the damaged output
+    assert result.summary["methods"]["hue-shift"]["n_missing"] == 1

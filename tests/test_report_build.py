@@ -86,7 +86,7 @@ def test_report_is_self_contained(reported):
 
     for _, data in images:
         Image.open(io.BytesIO(base64.b64decode(data))).verify()
-    for needle in ("sports (fixture)", "224x224", "excluded (no colour ground truth)", "Holm", "not LPIPS",
+    for needle in ("sports (fixture)", "224x224", "excluded (1 no colour ground truth)", "Holm", "not LPIPS",
                    "FID", "unavailable", "Missing outputs: hue-shift: 1 image(s) (see"):
         assert needle in page, needle
 

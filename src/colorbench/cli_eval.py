@@ -63,7 +63,7 @@ def _score(args: argparse.Namespace) -> int:
 
 def _print_score_summary(result) -> None:
     s = result.summary
-    print(f"scored {s['n_scorable']} images ({len(s['excluded'])} excluded: no colour ground truth) "
+    print(f"scored {s['n_scorable']} images ({len(s['excluded'])} excluded: no usable colour ground truth) "
           f"for {len(s['methods'])} methods in {s['seconds']} s on {s['device']} -> {result.metrics_csv}")
     for method, info in s["methods"].items():
         k_count = info["n_samples_per_image"]

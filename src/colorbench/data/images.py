@@ -60,8 +60,9 @@ def _to_uint8_rgb(img, path) -> np.ndarray:
     return np.asarray(img.convert("RGB"))  # RGB, CMYK (PIL applies the standard inversion), P, YCbCr, 1, L
 
 
-def load_image(path: str | os.PathLike) -> LoadedImage:
-    """Load ``path`` as uint8 RGB. Raises :class:`ImageLoadError` (naming the file) on anything unusable."""
+def load_image(path: str | os.PathLike, *, fix: str = "re-download it") -> LoadedImage:
+    """Load ``path`` as uint8 RGB. Raises :class:`ImageLoadError` (naming the file) on anything unusable;
+    ``fix`` is the advice given for a corrupt file (what to do depends on where the file came from)."""
     from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
     path = Path(path)
@@ -80,7 +81,7 @@ def load_image(path: str | os.PathLike) -> LoadedImage:
     except UnidentifiedImageError:
         raise ImageLoadError(path, "not a recognised image format (is it an image at all?)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError(path, f"cannot decode ({exc}); the file is corrupt or truncated — re-download it") from None
+        raise ImageLoadError(path, f"cannot decode ({exc}); the file is corrupt or truncated — {fix}") from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_setting
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
@@ -93,7 +94,7 @@ def load_image(path: str | os.PathLike) -> LoadedImage:
 
 def read_png_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image colorbench itself wrote (a run's PNGs) as uint8 RGB, through the same validating loader."""
-    return load_image(path).rgb
+    return load_image(path, fix="delete it and rerun the command that wrote it (`colorbench run` remakes a run's images)").rgb
 
 
 def is_image_file(path: str | os.PathLike) -> bool:

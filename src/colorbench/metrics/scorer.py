@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
 import re
 import time
@@ -38,7 +39,7 @@ import numpy as np
 import torch
 
 from colorbench import atomic
-from colorbench.data.images import read_png_rgb
+from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
 from colorbench.runfolder import RunFolder, read_csv
@@ -54,6 +55,7 @@ METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
 LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
 METRICS_JSON = "metrics.json"
 REQUIRABLE = ("lpips", "fid")
+log = logging.getLogger(__name__)
 _SAMPLE_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
 
 
@@ -206,12 +208,22 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _load_many(paths: Sequence[Path], pool: ThreadPoolExecutor) -> list[np.ndarray]:
-    return list(pool.map(read_png_rgb, paths))
+def _read_or_error(path: Path) -> "np.ndarray | ImageLoadError":
+    try:
+        return read_png_rgb(path)
+    except ImageLoadError as exc:
+        return exc
 
 
-def _batches(rows: list[dict], batch_size: int, run: RunFolder, pool: ThreadPoolExecutor) -> Iterable[tuple[list[dict], list[np.ndarray]]]:
-    """Batches of truths of one size (LPIPS and SSIM batch only same-sized images)."""
+def _load_many(paths: Sequence[Path], pool: ThreadPoolExecutor) -> list["np.ndarray | ImageLoadError"]:
+    """The images, or for an unreadable file its :class:`ImageLoadError` (one bad file must not end the scoring)."""
+    return list(pool.map(_read_or_error, paths))
+
+
+def _batches(rows: list[dict], batch_size: int, run: RunFolder, pool: ThreadPoolExecutor,
+             unreadable: list[dict]) -> Iterable[tuple[list[dict], list[np.ndarray]]]:
+    """Batches of truths of one size (LPIPS and SSIM batch only same-sized images); truths that cannot be read
+    are appended to ``unreadable`` with the reason and left out."""
     by_size: dict[tuple, list[dict]] = {}
     for row in rows:
         by_size.setdefault((row.get("height", ""), row.get("width", "")), []).append(row)
@@ -222,6 +234,10 @@ def _batches(rows: list[dict], batch_size: int, run: RunFolder, pool: ThreadPool
             # samples.csv sizes may be absent or stale: split again on the real sizes
             sizes: dict[tuple, list[int]] = {}
             for i, t in enumerate(truths):
+                if isinstance(t, ImageLoadError):
+                    log.warning("scoring: truth of %s is unreadable, image left out: %s", chunk[i]["id"], t)
+                    unreadable.append({**chunk[i], "reason": f"truth image unreadable: {t}"})
+                    continue
                 sizes.setdefault(t.shape, []).append(i)
             for members in sizes.values():
                 yield [chunk[i] for i in members], [truths[i] for i in members]
@@ -320,8 +336,9 @@ def score_run(
     fake_feats: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     n_pairs = sum(outputs[m].n_samples for m in methods) * len(rows)
     bar = tqdm(total=n_pairs, desc="scoring", unit="img", disable=not progress)
+    unreadable: list[dict] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for chunk, truths in _batches(rows, batch_size, run, pool):
+        for chunk, truths in _batches(rows, batch_size, run, pool, unreadable):
             truth = scorer.prepare_truth([r["id"] for r in chunk], truths)
             if inception is not None:
                 real_feats.append(inception(truth.rgb).cpu().numpy())
@@ -338,6 +355,15 @@ def score_run(
                         continue
                     paths = [found.files[chunk[i]["id"]][k] for i in present]
                     preds = _load_many(paths, pool)
+                    for i, path, pred in zip(list(present), list(paths), list(preds)):
+                        if isinstance(pred, ImageLoadError):  # a damaged output: that image is missing, not the run
+                            log.warning("scoring: %s", pred)
+                            records.append(_record(method, chunk[i], k, "missing", error=f"output unreadable: {pred}"))
+                            j = present.index(i)
+                            del present[j], paths[j], preds[j]
+                    if not present:
+                        bar.update(len(chunk))
+                        continue
                     for i, path, pred in zip(present, paths, preds):
                         if pred.shape != truths[i].shape:
                             raise ScoringError(
@@ -352,6 +378,10 @@ def score_run(
                         fake_feats[method].append(inception(scorer.to_tensor(preds)).cpu().numpy())
                     bar.update(len(chunk))
     bar.close()
+    if unreadable:
+        gone = {r["id"] for r in unreadable}
+        rows = [r for r in rows if r["id"] not in gone]
+        excluded = excluded + unreadable
 
     frame = pd.DataFrame.from_records(records, columns=METRIC_COLUMNS)
     order = {m: i for i, m in enumerate(methods)}

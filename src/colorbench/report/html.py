@@ -48,8 +48,12 @@ def _protocol(content, options) -> str:
     add("Run", _e(info.get("run") or info.get("name") or content.run.path.name))
     add("Dataset", _e(dataset_text))
     add("Split", _e(split))
+    excluded = summary.get("excluded", [])
+    gray_only = sum("gray-only" in str(e.get("reason", "")) for e in excluded)
+    why = [f"{gray_only} no colour ground truth"] if gray_only else []
+    why += [f"{len(excluded) - gray_only} truth missing or unreadable"] if len(excluded) > gray_only else []
     add("Images", _e(f"{summary.get('n_samples', '?')} in the run, {summary.get('n_scorable', '?')} scored, "
-                     f"{len(summary.get('excluded', []))} excluded (no colour ground truth)"))
+                     f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")))
     add("Resolution", _e(", ".join(summary.get("resolution", [])) or "?"))
     if "seed" in info or "seed" in config:
         add("Seed", _e(f"{info.get('seed', config.get('seed'))} (per-image seeds derived from it and the sample id)"))
