@@ -27,6 +27,26 @@ def test_cli_commands_explain_themselves(argv, capsys):
     assert capsys.readouterr().out.strip()
 
 
+def test_methods_list_says_what_each_method_still_needs(capsys):
+    """A trained CNN is not 'ready' until a checkpoint exists; registry weights are checked as before (the test
+    caches are empty, so nothing that needs a download is ready)."""
+    from colorbench.methods.cnn.checkpoint import cnn_models_dir
+
+    def states() -> dict[str, str]:
+        assert main(["methods"]) == 0
+        lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("  ") and not line.startswith("      ")]
+        return {parts[0]: " ".join(parts[2:]) for parts in lines}
+
+    before = states()
+    assert before["gray"] == "ready"
+    assert before["cnn-lpips"].startswith("needs a trained model") and "--loss lpips" in before["cnn-lpips"]
+    assert before["cnn-original"].startswith("needs weights: cnn-original-epoch186")
+    target = cnn_models_dir() / "lpips" / "best.pt"  # readiness is about the file being there; loading checks it
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"checkpoint")
+    assert states()["cnn-lpips"] == "ready"
+
+
 def test_run_via_cli_with_options_and_yaml(tmp_path, capsys):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(yaml.safe_dump({"run": "from-yaml", "limit": 3, "methods": ["gray"], "batch_size": 2,

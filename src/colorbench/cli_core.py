@@ -117,7 +117,6 @@ def _register_methods(subparsers) -> None:
 
 
 def _methods_list(args) -> int:
-    from colorbench import weights
     from colorbench.methods import method_class, method_names
 
     for name in method_names():
@@ -126,9 +125,7 @@ def _methods_list(args) -> int:
         except ImportError as exc:
             print(f"  {name:26s} (cannot import: {exc})")
             continue
-        needs = cls().weights() if _no_arg_constructible(cls) else []
-        missing = [w for w in needs if not weights.status(w)[0]]
-        state = "ready" if not missing else f"needs weights: {', '.join(missing)}"
+        state = (cls().not_ready() or "ready") if _no_arg_constructible(cls) else "ready"
         kind = "stochastic" if cls.stochastic else "deterministic"
         print(f"  {name:26s} {kind:13s} {state}\n      {cls.description}")
     return 0

@@ -47,6 +47,15 @@ class Method(ABC):
         """Names of the weights-registry artefacts this method needs (used to decide if it can run)."""
         return []
 
+    def not_ready(self) -> str | None:
+        """Why this method cannot run here as configured (``colorbench methods`` shows it), or None when it can.
+        The default checks :meth:`weights`; methods that need something else (e.g. a locally trained model)
+        override it. Never downloads anything."""
+        from colorbench import weights
+
+        missing = [w for w in self.weights() if not weights.status(w)[0]]
+        return f"needs weights: {', '.join(missing)}" if missing else None
+
     @abstractmethod
     def load(self, device: str) -> None:
         """Load weights onto ``device`` ("cpu", "cuda", "cuda:1", ...). Raises WeightsUnavailable if missing."""

@@ -42,6 +42,17 @@ class _TrainedCnn(CnnMethodBase):
         self.meta = meta
         return model
 
+    def not_ready(self) -> str | None:
+        if self.smoke:
+            return None
+        from colorbench.methods.cnn.checkpoint import CheckpointNotFound, resolve_checkpoint
+
+        try:
+            resolve_checkpoint(self.checkpoint, self.loss, train_hint=f"colorbench train cnn --loss {self.loss}")
+        except CheckpointNotFound:
+            return f"needs a trained model: `colorbench train cnn --loss {self.loss} --data DIR --out {self.loss}`"
+        return None
+
     def config(self) -> dict:
         cfg = {**super().config(), "checkpoint": str(self.checkpoint) if self.checkpoint else None}
         if self.meta:
