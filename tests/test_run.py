@@ -173,9 +173,13 @@ SLOW_RUN = textwrap.dedent("""
 
     class Slow(Method):
         name = "slow"
+        calls = 0
         def load(self, device): pass
         def colorize(self, grays, *, seed, item_seeds=None, labels=None):
-            time.sleep(float(sys.argv[2]))
+            Slow.calls += 1
+            delay = float(sys.argv[2])
+            # with a delay: hang after 4 images, so the kill always lands mid-run however loaded the machine is
+            time.sleep(3600 if delay and Slow.calls > 4 else delay)
             return [np.repeat(g[:, :, None], 3, 2) // 2 + 60 for g in grays]
 
     registry._REGISTRY["slow"] = "__main__:Slow"
@@ -191,7 +195,7 @@ def test_resume_after_a_killed_run_loses_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, str(script), str(data), "0.4", str(results)], env=env)
     images = results / "killed" / "images" / "slow"
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     while time.time() < deadline and len(list(images.glob("*.png"))) < 3:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
