@@ -246,3 +246,10 @@ def test_notebook_helpers_show_l_merged_outputs(sports_dir):
         assert np.median(np.abs(rgb_to_lab(out)[..., 0] - gray_L)) < 0.5
     fig = show_examples(panels)
     assert len(fig.axes) == 6
+
+
+def test_a_wrong_data_folder_is_reported_before_any_weights_are_needed(tmp_path):
+    """The default config needs the ImageNet VGG trunk for LPIPS (absent offline): the missing folder must be the
+    error, not the weights."""
+    with pytest.raises(Exception, match="nonexistent"):
+        train_cnn(TrainConfig(data=str(tmp_path / "nonexistent"), out=str(tmp_path / "out")), progress=False)

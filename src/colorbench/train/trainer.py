@@ -337,4 +337,6 @@ def train_cnn(config: TrainConfig, *, resume: bool = False, progress: bool = Tru
     if not resume and last.exists():  # checked before building anything: fail in a second, not a minute
         raise FileExistsError(f"{config.out_dir()} already holds a training run; pass --resume to continue it "
                               "or --out NAME for a new one")
+    if config.data is not None:
+        training_splits(config.data, config.valid)  # a wrong --data fails here, before any weights are fetched
     return Trainer(config, progress=progress).fit(resume=resume, on_epoch_end=on_epoch_end)
