@@ -168,3 +168,20 @@ def test_interrupted_hf_snapshot_is_not_taken_as_present(tmp_path, monkeypatch):
     assert not _snapshot_complete(tmp_path, patterns)
     (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"x")
     assert _snapshot_complete(tmp_path, patterns)
+
+
+def test_a_damaged_checkpoint_is_named_without_advice_to_unpickle_code(tmp_path):
+    import torch
+
+    from colorbench.weights import UnreadableCheckpoint, load_torch_file
+
+    good = tmp_path / "good.pt"
+    torch.save({"w": torch.ones(2)}, good)
+    assert torch.equal(load_torch_file(good)["w"], torch.ones(2))
+    damaged = tmp_path / "best.pt"
+    damaged.write_bytes(good.read_bytes()[:40])  # truncated
+    for path in (damaged, tmp_path / "notes.txt"):
+        path.write_bytes(path.read_bytes() if path.exists() else b"hello")
+        with pytest.raises(UnreadableCheckpoint, match=str(path.name)) as info:
+            load_torch_file(path)
+        assert "weights_only" not in str(info.value) and "delete it" in str(info.value)

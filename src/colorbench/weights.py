@@ -23,6 +23,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from colorbench.paths import MODELS_ENV, models_dir
 
@@ -210,6 +211,24 @@ def local_path(spec_or_name: WeightSpec | str) -> Path:
     """Where the artefact lives locally (for ``hf`` sources: our pointer folder; the files are in HF's cache)."""
     spec = _spec(spec_or_name)
     return cache_root(spec) / spec.relpath
+
+
+class UnreadableCheckpoint(ValueError):
+    """A weights/checkpoint file that torch cannot read; the message names the file and the fix."""
+
+
+def load_torch_file(path: str | os.PathLike) -> Any:
+    """``torch.load`` on the CPU with ``weights_only=True`` (never unpickle code), and for a damaged or foreign file
+    an :class:`UnreadableCheckpoint` naming it, instead of torch's advice to turn the safety off."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 — truncated zip, not a torch file, pickled objects we refuse
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UnreadableCheckpoint(
+            f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {first}); the file is corrupt, "
+            "truncated or of another kind — delete it and download or train it again") from None
 
 
 def sha256_file(path: Path) -> str:

@@ -86,7 +86,7 @@ class LPIPS(torch.nn.Module):
         checkpoint = None
         if trunk == "imagenet":
             path = weights.ensure(spec_name)  # WeightsUnavailable with the fix when absent
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            checkpoint = weights.load_torch_file(path)
         # pnet_rand=True: lpips builds the trunk without asking torchvision to download anything; the calibrated
         # linear layers are still loaded from the package (pretrained=True). We then fill the trunk ourselves.
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

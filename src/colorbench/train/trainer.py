@@ -30,6 +30,7 @@ from colorbench.methods.cnn.model import IMPROVED, ColorizationNet, load_imagene
 from colorbench.train.config import TrainConfig
 from colorbench.train.data import ColorizationDataset, training_splits
 from colorbench.metrics.lpips_metric import LPIPS
+from colorbench.weights import load_torch_file
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class Trainer:
             from colorbench import weights
 
             path = weights.ensure("torchvision-resnet18")
-            load_imagenet_trunk(self.model, torch.load(path, map_location="cpu", weights_only=True))
+            load_imagenet_trunk(self.model, load_torch_file(path))
         self.model.to(self.device)
         decay, no_decay = [], []
         for name, p in self.model.named_parameters():
@@ -256,7 +257,7 @@ class Trainer:
         if resume:
             if not last_path.is_file():
                 raise FileNotFoundError(f"cannot resume: {last_path} does not exist (train without --resume first)")
-            start_epoch, history, best = self._restore(torch.load(last_path, map_location="cpu", weights_only=True))
+            start_epoch, history, best = self._restore(load_torch_file(last_path))
             log.info("resuming %s after epoch %d", out, start_epoch)
         elif last_path.exists():
             raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it or --out NAME for a new one")

@@ -22,7 +22,7 @@ from typing import Any
 
 from colorbench.methods.cnn.model import ORIGINAL, CnnArchitecture, ColorizationNet
 from colorbench.paths import models_dir
-from colorbench.weights import WeightsUnavailable
+from colorbench.weights import WeightsUnavailable, load_torch_file
 
 FORMAT = "colorbench-cnn/1"
 SIDECAR = "model.json"
@@ -46,16 +46,9 @@ def cnn_models_dir() -> Path:
     return models_dir() / "cnn"
 
 
-def _torch_load(path: Path) -> Any:
-    import torch
-
-    # weights_only: our checkpoints hold tensors and plain Python values only; never unpickle arbitrary code.
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def load_original(path: str | os.PathLike) -> ColorizationNet:
     """The original project's checkpoint (a bare state dict with ``midlevel_resnet.*``/``upsample.*`` keys)."""
-    state = _torch_load(Path(path))
+    state = load_torch_file(Path(path))
     if not isinstance(state, dict) or not any(k.startswith("midlevel_resnet.") for k in state):
         raise ValueError(f"{path}: not an original-project CNN checkpoint (no 'midlevel_resnet.*' keys)")
     model = ColorizationNet(ORIGINAL)
@@ -88,7 +81,7 @@ def load_trained(checkpoint: str | os.PathLike | None, default_name: str = "lpip
                  *, train_hint: str = "colorbench train cnn --data DIR") -> tuple[ColorizationNet, dict]:
     """Load a colorbench-trained CNN; returns ``(model in eval mode, metadata)``."""
     path = resolve_checkpoint(checkpoint, default_name, train_hint=train_hint)
-    payload = _torch_load(path)
+    payload = load_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a colorbench CNN checkpoint (format {payload.get('format') if isinstance(payload, dict) else type(payload).__name__!r}); "
                          "for the original project's .pth use the 'cnn-original' method")
