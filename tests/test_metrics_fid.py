@@ -60,3 +60,32 @@ def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path,
     reference.update(stack([run.truth_path(i) for i in ids]), real=True)
     reference.update(stack([run.output_path("hue-shift", i) for i in ids]), real=False)
     assert fid["per_method"]["hue-shift"]["fid"] == pytest.approx(float(reference.compute()), rel=1e-3, abs=1e-15)
+
+
+def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path, sports_dir, monkeypatch):
+    """The checkpoint keeps each finished image's Inception features: a resumed scoring's FID is the same number."""
+    from colorbench.metrics import score_run
+    from colorbench.metrics.scorer import BatchScorer
+    from evalrun_helpers import make_run
+
+    root = tmp_path / "run"
+    make_run(root, sports_dir, n_images=4, include_gray_source=False)
+    path = uncalibrated_inception_weights(tmp_path / "inception_uncalibrated.pth")
+    options = dict(lpips_trunk="uncalibrated", fid_weights=path, progress=False, batch_size=2)
+    reference = score_run(root, **options).summary["fid"]["per_method"]
+    real_score, calls = BatchScorer.score, []
+
+    def dying_score(self, *args):
+        calls.append(1)
+        if len(calls) > 3:
+            raise KeyboardInterrupt
+        return real_score(self, *args)
+
+    monkeypatch.setattr(BatchScorer, "score", dying_score)
+    with pytest.raises(KeyboardInterrupt):
+        score_run(root, **options)
+    monkeypatch.setattr(BatchScorer, "score", real_score)
+    resumed = score_run(root, **options).summary["fid"]["per_method"]
+    for method, info in reference.items():
+        assert resumed[method]["n_real"] == info["n_real"] == 4
+        assert resumed[method]["fid"] == pytest.approx(info["fid"], rel=1e-9)

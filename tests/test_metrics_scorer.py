@@ -237,3 +237,67 @@ def test_an_unreadable_output_or_truth_costs_that_image_only(tmp_path):
     ok = frame[frame["status"] == "ok"]
     assert len(ok) == 3 * 3 - 1  # 3 readable truths x 3 methods, minus the damaged output
     assert result.summary["methods"]["hue-shift"]["n_missing"] == 1
+
+
+def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch):
+    """Killed after its first batch, a rerun scores only the rest and gives exactly the uninterrupted result; an
+    output changed since is scored again; other settings start over; the checkpoint goes once metrics.csv exists."""
+    from colorbench.metrics import checkpoint
+    from colorbench.metrics.scorer import BatchScorer
+
+    root = tmp_path / "run"
+    run = make_run(root, fixture_path("sports"), n_images=4, include_gray_source=False)
+    options = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=2)
+    reference = score_run(root, **options).frame
+    assert not (root / checkpoint.STATE_NAME).exists()
+
+    calls = []
+    real_score = BatchScorer.score
+
+    def dying_score(self, truth, index, preds):
+        calls.append(list(truth.ids))
+        if len(calls) > 3:  # the first batch of 2 truths x 3 methods is done; die in the second
+            raise KeyboardInterrupt
+        return real_score(self, truth, index, preds)
+
+    monkeypatch.setattr(BatchScorer, "score", dying_score)
+    with pytest.raises(KeyboardInterrupt):
+        score_run(root, **options)
+    assert (root / checkpoint.STATE_NAME).exists()
+    monkeypatch.setattr(BatchScorer, "score", lambda self, *a: calls.append(list(a[0].ids)) or real_score(self, *a))
+    calls.clear()
+    resumed = score_run(root, **options).frame
+    first_batch = set(reference["id"].unique()[:2])
+    assert calls and not first_batch & {i for ids in calls for i in ids}  # the first batch was reused
+    pd.testing.assert_frame_equal(resumed, reference)
+    assert not (root / checkpoint.STATE_NAME).exists()
+
+    # an interruption again, then one output of the saved batch is remade: only its image is scored again
+    monkeypatch.setattr(BatchScorer, "score", dying_score)
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        score_run(root, **options)
+    changed_id = sorted(first_batch)[0]
+    path = run.output_path("gray", changed_id)
+    atomic.write_png(path, np.zeros_like(read_png_rgb(path)) + 128)
+    monkeypatch.setattr(BatchScorer, "score", lambda self, *a: calls.append(list(a[0].ids)) or real_score(self, *a))
+    calls.clear()
+    again = score_run(root, **options).frame
+    scored_again = {i for ids in calls for i in ids}
+    assert changed_id in scored_again and not (first_batch - {changed_id}) & scored_again
+    row = again[(again["method"] == "gray") & (again["id"] == changed_id)].iloc[0]
+    assert row["psnr"] != reference[(reference["method"] == "gray") & (reference["id"] == changed_id)].iloc[0]["psnr"]
+
+
+def test_a_checkpoint_made_with_other_settings_is_not_reused(tmp_path):
+    from colorbench.metrics.checkpoint import ScoringCheckpoint
+
+    root = tmp_path / "run"
+    run = make_run(root, fixture_path("sports"), n_images=2, include_gray_source=False)
+    ckpt = ScoringCheckpoint(run, {"lpips": "A"})
+    ckpt.add(["x"], [{"id": "x", "method": "gray", "k": 0}], lambda i: [("f", 1, 1)], {}, {})
+    assert ScoringCheckpoint.open(run, {"lpips": "A"}).reusable(lambda i: [("f", 1, 1)]) == {"x"}
+    assert ScoringCheckpoint.open(run, {"lpips": "A"}).reusable(lambda i: [("f", 1, 2)]) == set()  # file changed
+    assert ScoringCheckpoint.open(run, {"lpips": "B"}).records == {}
+    (root / ".scoring-checkpoint.json").write_text("{damaged")
+    assert ScoringCheckpoint.open(run, {"lpips": "A"}).records == {}

@@ -26,8 +26,8 @@ def register(subparsers) -> None:
     score.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
     score.add_argument("--no-fid", action="store_true", help="skip FID (its Inception pass is the slowest part on CPU)")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
-    score.set_defaults(func=_score, interrupt_hint="scoring keeps nothing partial (metrics.csv is written once "
-                                                    "complete); rerun the same command to score from the start")
+    score.set_defaults(func=_score, interrupt_hint="the images scored so far are kept (metrics.csv is written once "
+                                                    "complete); rerun the same command to continue")
 
     report = subparsers.add_parser(
         "report", help="tables, figures and one self-contained report.html from a scored run",

@@ -40,6 +40,7 @@ import torch
 
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, read_png_rgb
+from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
 from colorbench.runfolder import RunFolder, read_csv
@@ -54,6 +55,8 @@ METRIC_COLUMNS = [
 METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
 LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
 METRICS_JSON = "metrics.json"
+#: bump when a change alters the numbers, so an interrupted scoring's checkpoint from before is not reused
+SCORER_VERSION = 2
 REQUIRABLE = ("lpips", "fid")
 log = logging.getLogger(__name__)
 _SAMPLE_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
@@ -331,17 +334,39 @@ def score_run(
     scorer = BatchScorer(lpips=lpips_model, device=device, inception=inception)
     outputs = {m: scan_outputs(run, m, ran.get(m, 1)) for m in methods}
     failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error", "") for f in read_csv(run.failures_csv)}
-    records: list[dict] = []
-    real_feats: list[np.ndarray] = []
-    fake_feats: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    n_pairs = sum(outputs[m].n_samples for m in methods) * len(rows)
+
+    def files_of(sample_id: str) -> list:
+        """Every file a row of ``sample_id`` depends on: its truth and each expected output (present or not)."""
+        found = [stamp(run.truth_path(sample_id))]
+        for m in methods:
+            for k in range(outputs[m].n_samples):
+                found.append(stamp(outputs[m].files.get(sample_id, {}).get(k) or run.output_path(m, sample_id, k)))
+        return found
+
+    # an interrupted scoring continues: rows of images whose files are all unchanged are reused
+    settings = {"scorer": SCORER_VERSION, "lpips": lpips_model.label if lpips_model is not None else None,
+                "fid": str(fid_weights) if inception is not None and fid_weights else bool(inception is not None),
+                "methods": {m: outputs[m].n_samples for m in methods}}
+    ckpt = ScoringCheckpoint.open(run, settings) if write else ScoringCheckpoint(run, settings)  # write=False: touch nothing
+    reused = ckpt.reusable(files_of) & {r["id"] for r in rows}
+    records: list[dict] = [rec for i in reused for rec in ckpt.records[i]]
+    real_by_id: dict[str, np.ndarray] = {i: ckpt.real[i] for i in reused if i in ckpt.real}
+    fake_by_id: dict[str, dict[str, np.ndarray]] = {
+        m: {i: v for i, v in ckpt.fake.get(m, {}).items() if i in reused} for m in methods}
+    todo = [r for r in rows if r["id"] not in reused]
+    if reused:
+        log.info("scoring: %d of %d images reused from the interrupted scoring", len(reused), len(rows))
+    n_pairs = sum(outputs[m].n_samples for m in methods) * len(todo)
     bar = tqdm(total=n_pairs, desc="scoring", unit="img", disable=not progress)
     unreadable: list[dict] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for chunk, truths in _batches(rows, batch_size, run, pool, unreadable):
+        for chunk, truths in _batches(todo, batch_size, run, pool, unreadable):
+            first_record = len(records)
+            batch_real: dict[str, np.ndarray] = {}
+            batch_fake: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
             truth = scorer.prepare_truth([r["id"] for r in chunk], truths)
             if inception is not None:
-                real_feats.append(inception(truth.rgb).cpu().numpy())
+                batch_real = dict(zip(truth.ids, inception(truth.rgb).cpu().numpy()))
             for method in methods:
                 found = outputs[method]
                 for k in range(found.n_samples):
@@ -375,13 +400,22 @@ def score_run(
                     for j, i in enumerate(present):
                         records.append(_record(method, chunk[i], k, "ok", **{n: float(v[j]) for n, v in scores.items()}))
                     if inception is not None and k == 0:
-                        fake_feats[method].append(inception(scorer.to_tensor(preds)).cpu().numpy())
+                        feats = inception(scorer.to_tensor(preds)).cpu().numpy()
+                        batch_fake[method].update({chunk[i]["id"]: f for i, f in zip(present, feats)})
                     bar.update(len(chunk))
+            real_by_id.update(batch_real)
+            for m in methods:
+                fake_by_id[m].update(batch_fake[m])
+            if write:
+                ckpt.add([r["id"] for r in chunk], records[first_record:], files_of, batch_real, batch_fake)
     bar.close()
     if unreadable:
         gone = {r["id"] for r in unreadable}
         rows = [r for r in rows if r["id"] not in gone]
         excluded = excluded + unreadable
+    order_of_ids = [r["id"] for r in rows]
+    real_feats = [real_by_id[i][None] for i in order_of_ids if i in real_by_id]
+    fake_feats = {m: [fake_by_id[m][i][None] for i in order_of_ids if i in fake_by_id[m]] for m in methods}
 
     frame = pd.DataFrame.from_records(records, columns=METRIC_COLUMNS)
     order = {m: i for i, m in enumerate(methods)}
@@ -411,6 +445,7 @@ def score_run(
         write_metrics_csv(run.metrics_csv, frame)
         atomic.write_json(run.path / METRICS_JSON, summary)
         result.metrics_csv = run.metrics_csv
+        ckpt.discard()
     return result
 
 
