@@ -249,7 +249,7 @@ def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch
     run = make_run(root, fixture_path("sports"), n_images=4, include_gray_source=False)
     options = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=2)
     reference = score_run(root, **options).frame
-    assert not (root / checkpoint.STATE_NAME).exists()
+    assert not (root / checkpoint.FOLDER_NAME).exists()
 
     calls = []
     real_score = BatchScorer.score
@@ -263,14 +263,14 @@ def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch
     monkeypatch.setattr(BatchScorer, "score", dying_score)
     with pytest.raises(KeyboardInterrupt):
         score_run(root, **options)
-    assert (root / checkpoint.STATE_NAME).exists()
+    assert list((root / checkpoint.FOLDER_NAME).glob("batch-*.json"))
     monkeypatch.setattr(BatchScorer, "score", lambda self, *a: calls.append(list(a[0].ids)) or real_score(self, *a))
     calls.clear()
     resumed = score_run(root, **options).frame
     first_batch = set(reference["id"].unique()[:2])
     assert calls and not first_batch & {i for ids in calls for i in ids}  # the first batch was reused
     pd.testing.assert_frame_equal(resumed, reference)
-    assert not (root / checkpoint.STATE_NAME).exists()
+    assert not (root / checkpoint.FOLDER_NAME).exists()
 
     # an interruption again, then one output of the saved batch is remade: only its image is scored again
     monkeypatch.setattr(BatchScorer, "score", dying_score)
@@ -298,6 +298,11 @@ def test_a_checkpoint_made_with_other_settings_is_not_reused(tmp_path):
     ckpt.add(["x"], [{"id": "x", "method": "gray", "k": 0}], lambda i: [("f", 1, 1)], {}, {})
     assert ScoringCheckpoint.open(run, {"lpips": "A"}).reusable(lambda i: [("f", 1, 1)]) == {"x"}
     assert ScoringCheckpoint.open(run, {"lpips": "A"}).reusable(lambda i: [("f", 1, 2)]) == set()  # file changed
+    later = ScoringCheckpoint.open(run, {"lpips": "A"})  # a later batch of the same image replaces the earlier
+    later.add(["x"], [{"id": "x", "method": "gray", "k": 0, "psnr": 30.0}], lambda i: [("f", 1, 2)], {}, {})
+    assert ScoringCheckpoint.open(run, {"lpips": "A"}).records["x"][0]["psnr"] == 30.0
+    (root / ".scoring-checkpoint" / "batch-000001.json").write_text("{damaged")  # that batch is scored again
+    reopened = ScoringCheckpoint.open(run, {"lpips": "A"})
+    assert reopened.reusable(lambda i: [("f", 1, 1)]) == {"x"} and reopened.n_batches == 2
     assert ScoringCheckpoint.open(run, {"lpips": "B"}).records == {}
-    (root / ".scoring-checkpoint.json").write_text("{damaged")
-    assert ScoringCheckpoint.open(run, {"lpips": "A"}).records == {}
+    assert not (root / ".scoring-checkpoint").exists()  # made with other settings: deleted, never mixed

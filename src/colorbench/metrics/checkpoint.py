@@ -4,7 +4,7 @@ After every batch of truths the scorer saves, atomically, the rows of the images
 and a fingerprint of every file each row was computed from (the truth and every expected output, with its size and
 modification time, or its absence). A rerun with the same scoring settings reuses an image only when all of those
 files are unchanged, so a re-run method, a deleted output or a new sample is scored again. The checkpoint is a
-pair of hidden files in the run folder, deleted once ``metrics.csv`` is written.
+hidden folder of the run, ``.scoring-checkpoint/``, deleted once ``metrics.csv`` is written.
 
 Example (what ``score_run`` does)::
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,9 +29,8 @@ import numpy as np
 from colorbench import atomic
 from colorbench.runfolder import RunFolder
 
-STATE_NAME = ".scoring-checkpoint.json"
-FEATURES_NAME = ".scoring-checkpoint.npz"
-FORMAT = 1
+FOLDER_NAME = ".scoring-checkpoint"
+FORMAT = 2
 
 #: (path, size, mtime_ns) of a file a score depends on, or (path, None, None) for an expected file that is absent
 FileStamp = tuple[str, "int | None", "int | None"]
@@ -47,44 +46,55 @@ def stamp(path: Path) -> FileStamp:
 
 @dataclass
 class ScoringCheckpoint:
+    """The finished batches of an interrupted scoring: one file pair per batch (append-only, so saving costs the
+    size of one batch, not of everything scored so far), under ``<run>/.scoring-checkpoint/``."""
+
     run: RunFolder
     settings: dict
     records: dict[str, list[dict]] = field(default_factory=dict)  # id -> its metrics rows
     files: dict[str, list[list]] = field(default_factory=dict)  # id -> the stamps its rows were computed from
     real: dict[str, np.ndarray] = field(default_factory=dict)  # id -> Inception features of the truth
     fake: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # method -> id -> features of sample 0
+    n_batches: int = 0  # the number the next batch file gets
 
     @property
-    def state_path(self) -> Path:
-        return self.run.path / STATE_NAME
-
-    @property
-    def features_path(self) -> Path:
-        return self.run.path / FEATURES_NAME
+    def folder(self) -> Path:
+        return self.run.path / FOLDER_NAME
 
     @classmethod
     def open(cls, run: RunFolder, settings: dict) -> "ScoringCheckpoint":
-        """The earlier checkpoint of ``run`` when it was made with the same ``settings``, else an empty one."""
+        """The earlier checkpoint of ``run`` when it was made with the same ``settings``; otherwise an empty one
+        (and an earlier checkpoint made differently is deleted, so the two never mix)."""
         ckpt = cls(run, settings)
         try:
-            state = json.loads(ckpt.state_path.read_text(encoding="utf-8"))
+            saved = json.loads((ckpt.folder / "settings.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
-            return ckpt  # none, or damaged: start over (it only ever saves time)
-        if state.get("format") != FORMAT or state.get("settings") != json.loads(json.dumps(settings)):
+            saved = None
+        if saved != {"format": FORMAT, "settings": json.loads(json.dumps(settings))}:
+            ckpt.discard()
             return ckpt
-        ckpt.records, ckpt.files = state.get("records", {}), state.get("files", {})
-        if ckpt.features_path.exists():
+        batches = sorted(ckpt.folder.glob("batch-*.json"))  # the .json is written last: it marks a whole batch
+        ckpt.n_batches = 1 + max((int(b.stem.split("-")[1]) for b in batches), default=-1)  # next file number
+        for batch in batches:
             try:
-                with np.load(ckpt.features_path) as saved:
-                    for key in saved.files:
-                        kind, _, rest = key.partition("/")
-                        if kind == "real":
-                            ckpt.real[rest] = saved[key]
-                        else:
-                            method, _, sample_id = rest.partition("/")
-                            ckpt.fake.setdefault(method, {})[sample_id] = saved[key]
+                state = json.loads(batch.read_text(encoding="utf-8"))
+                features = batch.with_suffix(".npz")
+                arrays = dict(np.load(features)) if features.exists() else {}
             except (OSError, ValueError):
-                return cls(run, settings)
+                continue  # a damaged batch is scored again
+            for sample_id, stamps in state["files"].items():  # a later batch of the same id replaces an earlier one
+                ckpt.files[sample_id] = stamps
+                ckpt.records[sample_id] = [r for r in state["records"] if r["id"] == sample_id]
+                ckpt.real.pop(sample_id, None)
+                for per_id in ckpt.fake.values():
+                    per_id.pop(sample_id, None)
+            for key, value in arrays.items():
+                kind, _, rest = key.partition("/")
+                if kind == "real":
+                    ckpt.real[rest] = value
+                else:
+                    method, _, sample_id = rest.partition("/")
+                    ckpt.fake.setdefault(method, {})[sample_id] = value
         return ckpt
 
     def reusable(self, files_of: Callable[[str], list[FileStamp]]) -> set[str]:
@@ -94,31 +104,21 @@ class ScoringCheckpoint:
 
     def add(self, ids: list[str], records: list[dict], files_of: Callable[[str], list[FileStamp]],
             real: dict[str, np.ndarray], fake: dict[str, dict[str, np.ndarray]]) -> None:
-        """Record a finished batch (its ids' rows and features) and save the checkpoint atomically."""
-        wanted = set(ids)
-        for rec in records:
-            if rec["id"] in wanted:
-                self.records.setdefault(rec["id"], []).append(rec)
-        for i in ids:
-            self.files[i] = [list(s) for s in files_of(i)]
-        self.real.update(real)
-        for method, per_id in fake.items():
-            self.fake.setdefault(method, {}).update(per_id)
-        self._save()
-
-    def _save(self) -> None:
-        arrays = {f"real/{i}": v for i, v in self.real.items()}
-        arrays.update({f"fake/{m}/{i}": v for m, per_id in self.fake.items() for i, v in per_id.items()})
+        """Save a finished batch: its ids' rows, the stamps of their files and their FID features."""
+        if not (self.folder / "settings.json").exists():
+            atomic.write_json(self.folder / "settings.json", {"format": FORMAT, "settings": self.settings})
+        name = self.folder / f"batch-{self.n_batches:06d}"
+        arrays = {f"real/{i}": v for i, v in real.items()}
+        arrays.update({f"fake/{m}/{i}": v for m, per_id in fake.items() for i, v in per_id.items()})
         if arrays:
             buffer = io.BytesIO()
             np.savez(buffer, **arrays)
-            atomic.write_bytes(self.features_path, buffer.getvalue())
-        state = {"format": FORMAT, "settings": self.settings, "records": self.records, "files": self.files}
-        atomic.write_text(self.state_path, json.dumps(state))
+            atomic.write_bytes(name.with_suffix(".npz"), buffer.getvalue())
+        wanted = set(ids)
+        state = {"records": [r for r in records if r["id"] in wanted],
+                 "files": {i: [list(s) for s in files_of(i)] for i in ids}}
+        atomic.write_text(name.with_suffix(".json"), json.dumps(state))
+        self.n_batches += 1
 
     def discard(self) -> None:
-        for path in (self.state_path, self.features_path):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        shutil.rmtree(self.folder, ignore_errors=True)
