@@ -272,6 +272,7 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
 
     real = {**base, "run": "real"}
     run(RunConfig(**real), progress=False)
+    run(RunConfig(**real, method_options={"tint": {"fail_on": None}}), progress=False)  # the default, spelled out
     with pytest.raises(ValueError, match=r"images/tint was made with other settings \(options \{\} -> \{'fail_on': 3\}\)"):
         run(RunConfig(**real, method_options={"tint": {"fail_on": 3}}), progress=False)
     with pytest.raises(ValueError, match=r"tint was made with other settings \(seed 1 -> 2\)"):

@@ -323,10 +323,27 @@ SPEED_ONLY_OPTIONS = frozenset({"batch_size", "upsampler_batch", "compile", "cud
                                 "vae_slicing", "channels_last", "download"})
 
 
+def constructor_defaults(cls: type) -> dict:
+    """Keyword defaults of a method's constructor, following ``**options`` up the class hierarchy."""
+    import inspect
+
+    defaults: dict = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        for param in inspect.signature(init).parameters.values():
+            if param.default is not inspect.Parameter.empty:
+                defaults.setdefault(param.name, param.default)
+    return defaults
+
+
 def made_with(name: str, cfg: RunConfig) -> dict:
     """What a method's images depend on besides the input: its options (except speed-only ones) and, if it is
     stochastic, the run seed."""
-    options = {k: v for k, v in cfg.method_options.get(name, {}).items() if k not in SPEED_ONLY_OPTIONS}
+    defaults = constructor_defaults(method_class(name))
+    options = {k: v for k, v in cfg.method_options.get(name, {}).items()
+               if k not in SPEED_ONLY_OPTIONS and not (k in defaults and defaults[k] == v)}  # default = not given
     made: dict = {"options": json.loads(json.dumps(options, default=str))}
     if method_class(name).stochastic:
         made["seed"] = cfg.seed
