@@ -115,6 +115,26 @@ def test_atomic_write_never_exposes_a_partial_file(tmp_path, monkeypatch):
     assert not (tmp_path / "b.bin").exists() and not list(tmp_path.glob(".tmp-*"))
 
 
+def test_stale_temps_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
+    """A killed run leaves a .tmp-* file; the next run removes it, but never one a live process is writing."""
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    (tmp_path / "images").mkdir()
+    stale = tmp_path / "images" / f".tmp-a.png.{dead_pid}.x1y2"
+    live = tmp_path / f".tmp-timings.csv.{os.getpid()}.z3"
+    foreign = tmp_path / ".tmp-write-check.abc"  # not one of ours: no process id
+    for path in (stale, live, foreign):
+        path.write_bytes(b"half")
+    with atomic.atomic_path(tmp_path / "c.bin") as tmp:  # our own temp names carry our process id
+        assert f".{os.getpid()}." in tmp.name
+        tmp.write_bytes(b"x")
+    assert atomic.remove_stale_temps(tmp_path) == 1
+    assert not stale.exists() and live.exists() and foreign.exists()
+
+
 def test_environment_yml_installs_everything_pyproject_declares():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())

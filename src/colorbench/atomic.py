@@ -2,7 +2,8 @@
 
 Every file colorbench writes goes through here: the bytes go to a temporary file in the same folder, are flushed
 and fsynced, then renamed over the final name (``os.replace`` is atomic on POSIX and Windows). A run killed
-mid-write leaves at most a ``.tmp-*`` file, which resume ignores.
+mid-write leaves at most a ``.tmp-*`` file, which resume ignores and :func:`remove_stale_temps` deletes (the name
+carries the writer's process id, so a file another live process is writing is never touched).
 """
 
 from __future__ import annotations
@@ -23,12 +24,38 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: os.umask can only be read by setting it
 
 
+def remove_stale_temps(folder: str | os.PathLike) -> int:
+    """Delete the ``.tmp-*`` files under ``folder`` left by writers that no longer run (a killed run); returns how
+    many. Files of a live process, or without a process id in their name, are left alone."""
+    removed = 0
+    for tmp in Path(folder).rglob(TMP_PREFIX + "*"):
+        parts = tmp.name.rsplit(".", 2)  # .tmp-<final name>.<pid>.<random>
+        if len(parts) != 3 or not parts[1].isdigit() or _process_alive(int(parts[1])):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would terminate the process: never probe there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: keep the file
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed to ``path``, on error removed."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX + final.name + ".", dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{final.name}.{os.getpid()}.", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared like any other file

@@ -325,8 +325,6 @@ SPEED_ONLY_OPTIONS = frozenset({"batch_size", "upsampler_batch", "compile", "cud
 
 def constructor_defaults(cls: type) -> dict:
     """Keyword defaults of a method's constructor, following ``**options`` up the class hierarchy."""
-    import inspect
-
     defaults: dict = {}
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
@@ -403,6 +401,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     ensure_writable(folder.path)
     previous = folder.read_run_json() if folder.run_json.exists() else {}
     check_resume(folder, previous, cfg, names, subset.root)
+    atomic.remove_stale_temps(folder.path)  # half-written files of a killed earlier run
 
     record = {
         "run": cfg.run,
