@@ -168,27 +168,22 @@ def check_params(params: Mapping[str, Any], declared: Mapping[str, Mapping[str, 
 @contextlib.contextmanager
 def python_kernel() -> Iterator[str]:
     """A kernelspec for ``sys.executable`` in a temporary Jupyter path, this checkout's ``src/`` importable."""
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PYTHONPATH")}
+    def prepended(path: str, key: str) -> str:
+        return os.pathsep.join(p for p in (path, os.environ.get(key)) if p)
+
     with tempfile.TemporaryDirectory(prefix="colorbench-kernel-") as tmp:
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
         spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": f"colorbench ({sys.executable})", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, saved["JUPYTER_PATH"]) if p)
+        values = {"JUPYTER_PATH": prepended(tmp, "JUPYTER_PATH")}
         from colorbench.notebook import find_checkout
 
         if find_checkout() is not None:
-            src = str(paths.PACKAGE_DIR.parent)
-            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (src, saved["PYTHONPATH"]) if p)
-        try:
+            values["PYTHONPATH"] = prepended(str(paths.PACKAGE_DIR.parent), "PYTHONPATH")
+        with _env(**values):
             yield KERNEL_NAME
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ the runner writes it to ``timings.csv``.
 from __future__ import annotations
 
 import hashlib
+import sys
 from abc import ABC, abstractmethod
 from typing import ClassVar, Sequence
 
@@ -76,7 +77,11 @@ class Method(ABC):
         return {}
 
     def unload(self) -> None:
-        """Free memory (called by the runner after the method has run)."""
+        """Free memory (called by the runner after the method has run). Subclasses drop their models first, then
+        call this, which hands the freed CUDA memory back to the driver."""
+        torch = sys.modules.get("torch")  # not imported: nothing on a GPU to give back
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
 
 def check_grays(grays: Sequence[np.ndarray], who: str) -> None:

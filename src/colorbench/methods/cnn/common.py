@@ -117,10 +117,4 @@ class CnnMethodBase(Method):
     def unload(self) -> None:
         self.model = None
         self.predictor = None
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass
+        super().unload()

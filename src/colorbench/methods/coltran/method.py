@@ -148,7 +148,4 @@ class ColTran(Method):
 
     def unload(self) -> None:
         self.pipeline = None
-        if self.device.startswith("cuda"):
-            import torch
-
-            torch.cuda.empty_cache()
+        super().unload()

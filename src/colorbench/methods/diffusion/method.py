@@ -122,13 +122,7 @@ class ControlNetCanny(Method):
 
     def unload(self) -> None:
         self.pipe = None
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass
+        super().unload()
 
     # ------------------------------------------------------------------------------------------------ running
     def build_prompts(self, labels: Sequence[str | None]) -> tuple[list[str], list[str]]:

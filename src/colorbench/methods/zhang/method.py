@@ -155,8 +155,7 @@ class _ZhangMethod(Method):
 
     def unload(self) -> None:
         self.net = None
-        if str(self.device).startswith("cuda") and torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        super().unload()
 
     def config(self) -> dict:
         return {
