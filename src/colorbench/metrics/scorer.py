@@ -380,12 +380,14 @@ def score_run(
                         continue
                     paths = [found.files[chunk[i]["id"]][k] for i in present]
                     preds = _load_many(paths, pool)
-                    for i, path, pred in zip(list(present), list(paths), list(preds)):
+                    readable = []
+                    for i, path, pred in zip(present, paths, preds):
                         if isinstance(pred, ImageLoadError):  # a damaged output: that image is missing, not the run
                             log.warning("scoring: %s", pred)
                             records.append(_record(method, chunk[i], k, "missing", error=f"output unreadable: {pred}"))
-                            j = present.index(i)
-                            del present[j], paths[j], preds[j]
+                        else:
+                            readable.append((i, path, pred))
+                    present, paths, preds = (list(column) for column in zip(*readable)) if readable else ([], [], [])
                     if not present:
                         bar.update(len(chunk))
                         continue
