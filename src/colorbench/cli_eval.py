@@ -80,17 +80,17 @@ def _print_score_summary(result) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from colorbench.cli import ColorbenchError
-    from colorbench.metrics import ScoringError, score_run
+    from colorbench.metrics.table import ScoringError
     from colorbench.report import ReportOptions, build_report
-    from colorbench.runfolder import RunFolder
-
-    from colorbench.runfolder import ensure_writable, resolve_run
+    from colorbench.runfolder import RunFolder, ensure_writable, resolve_run
 
     run = RunFolder(resolve_run(args.run))
     ensure_writable(run.path)
     newer = methods_newer_than_metrics(run)
     try:
         if args.score and (newer or not run.metrics_csv.exists()):
+            from colorbench.metrics.scorer import score_run  # needs torch: only when asked to score
+
             _print_score_summary(score_run(run.path))
         elif newer:
             log.warning("warning: images of %s were written after %s: the report leaves them out; run "
