@@ -182,6 +182,18 @@ def test_bad_values_are_one_line_errors_naming_the_value(argv, says, capsys, tmp
     assert not (tmp_path / "results").exists()  # refused before anything was written
 
 
+def test_score_and_train_check_the_device_like_run(capsys):
+    """One device resolver: `--device gpu` is refused by score and train as by run (they used to accept it)."""
+    assert main(["run", "--methods", "gray", "--limit", "1", "--run", "d"]) == 0
+    capsys.readouterr()
+    assert main(["score", "d", "--device", "gpu"]) == 2
+    assert "device 'gpu' is not one of auto, cpu, cuda, cuda:N" in capsys.readouterr().err
+    from colorbench.train.trainer import resolve_device as trainer_resolve
+
+    with pytest.raises(ValueError, match="device 'gpu' is not one of"):
+        trainer_resolve("gpu")
+
+
 def test_score_and_report_refuse_an_unwritable_run_folder_before_any_work(capsys, monkeypatch):
     import errno
 

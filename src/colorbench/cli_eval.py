@@ -89,7 +89,7 @@ def _report(args: argparse.Namespace) -> int:
     newer = methods_newer_than_metrics(run)
     try:
         if args.score and (newer or not run.metrics_csv.exists()):
-            from colorbench.metrics.scorer import score_run  # needs torch: only when asked to score
+            from colorbench.metrics import score_run  # imports torch: only when asked to score
 
             _print_score_summary(score_run(run.path))
         elif newer:

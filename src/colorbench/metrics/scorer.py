@@ -43,6 +43,7 @@ from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
+from colorbench.provenance import resolve_device
 from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract lives in table)
     LOWER_IS_BETTER,
     METRIC_COLUMNS,
@@ -200,14 +201,6 @@ def scorable_samples(run: RunFolder) -> tuple[list[dict], list[dict]]:
 
 
 # ------------------------------------------------------------------------------------------------ scoring
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ScoringError(f"device {device!r} requested but CUDA is not available (use --device cpu)")
-    return device
-
-
 def _read_or_error(path: Path) -> "np.ndarray | ImageLoadError":
     try:
         return read_png_rgb(path)
@@ -297,7 +290,10 @@ def score_run(
     run = RunFolder(run_path)
     if not run.path.is_dir():
         raise ScoringError(f"run folder {run.path} does not exist")
-    device = resolve_device(device)
+    try:
+        device = resolve_device(device)
+    except ValueError as exc:
+        raise ScoringError(str(exc)) from None
     rows, excluded = scorable_samples(run)
     ran = methods_that_ran(run)
     methods = run.methods()
