@@ -1,7 +1,6 @@
 """The CLI surface, the demo job on the bundled samples, atomic writes, packaging files in sync."""
 
 import os
-tomllib = __import__("pytest").importorskip("tomllib")  # Python >= 3.11
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +135,10 @@ def test_stale_temps_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
 
 
 def test_environment_yml_installs_everything_pyproject_declares():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the backport, when installed; only this test needs a TOML reader
+        tomllib = pytest.importorskip("tomli")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_lines = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
@@ -180,6 +183,18 @@ def test_bad_values_are_one_line_errors_naming_the_value(argv, says, capsys, tmp
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1, err
     assert not (tmp_path / "results").exists()  # refused before anything was written
+
+
+def test_score_and_train_check_the_device_like_run(capsys):
+    """One device resolver: `--device gpu` is refused by score and train as by run (they used to accept it)."""
+    assert main(["run", "--methods", "gray", "--limit", "1", "--run", "d"]) == 0
+    capsys.readouterr()
+    assert main(["score", "d", "--device", "gpu"]) == 2
+    assert "device 'gpu' is not one of auto, cpu, cuda, cuda:N" in capsys.readouterr().err
+    from colorbench.train.trainer import resolve_device as trainer_resolve
+
+    with pytest.raises(ValueError, match="device 'gpu' is not one of"):
+        trainer_resolve("gpu")
 
 
 def test_score_and_report_refuse_an_unwritable_run_folder_before_any_work(capsys, monkeypatch):
@@ -281,10 +296,14 @@ def test_report_notices_images_added_after_scoring(tmp_path, monkeypatch, caplog
     monkeypatch.setattr(metrics, "score_run", lambda path, **kw: scored.append(path))
     monkeypatch.setattr(cli_eval, "_print_score_summary", lambda result: None)
     monkeypatch.setattr(report, "build_report", lambda path, options: path / "report.html")
+    # explicit times, not a sleep: the run's images an hour old, the scores half an hour old
+    hour_ago = time.time() - 3600
+    for png in (run_path / "images").rglob("*.png"):
+        os.utime(png, (hour_ago, hour_ago))
+    os.utime(run_path / "metrics.csv", (hour_ago + 1800, hour_ago + 1800))
     assert main(["report", "s", "--score"]) == 0 and scored == []  # scores are current: nothing to redo
     assert "written after" not in caplog.text
 
-    time.sleep(0.01)
     later = run_path / "images" / "later-method"
     later.mkdir()
     atomic.write_png(later / "x.png", np.zeros((8, 8, 3), np.uint8))

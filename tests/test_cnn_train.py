@@ -22,7 +22,7 @@ from colorbench.train.trainer import Trainer
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_paths(sports_dir):
+def fixture_photo_paths(sports_dir):
     return [s.path for s in index_folder(sports_dir / "test").samples]
 
 
@@ -35,7 +35,7 @@ def tiny_config(sports_dir, **overrides) -> TrainConfig:
 
 
 def test_overfits_one_real_batch(sports_dir):
-    paths = test_paths(sports_dir)[::97][:4]
+    paths = fixture_photo_paths(sports_dir)[::97][:4]
     dataset = ColorizationDataset(paths, crop_size=32, augment=False)
     batch = {k: torch.stack([dataset[i][k] for i in range(len(paths))]) for k in ("L", "rgb", "valid")}
     assert batch["valid"].tolist() == [1.0] * 4
@@ -46,7 +46,7 @@ def test_overfits_one_real_batch(sports_dir):
 
 
 def test_mse_loss_overfits_too(sports_dir):
-    paths = test_paths(sports_dir)[::97][:4]
+    paths = fixture_photo_paths(sports_dir)[::97][:4]
     dataset = ColorizationDataset(paths, crop_size=32, augment=False)
     batch = {k: torch.stack([dataset[i][k] for i in range(len(paths))]) for k in ("L", "rgb", "valid")}
     trainer = Trainer(tiny_config(sports_dir, loss="mse"), progress=False)
@@ -122,7 +122,7 @@ def test_trained_methods_say_how_to_train_when_no_checkpoint_exists():
 
 
 def test_augmentation_is_deterministic_per_seed_epoch_and_index(sports_dir):
-    paths = test_paths(sports_dir)[:3]
+    paths = fixture_photo_paths(sports_dir)[:3]
     ds = ColorizationDataset(paths, crop_size=40, augment=True, seed=1)
     ds.set_epoch(3)
     a = ds[2]
@@ -237,7 +237,7 @@ def test_notebook_helpers_show_l_merged_outputs(sports_dir):
     from colorbench.color import rgb_to_lab, to_gray
     from colorbench.methods.cnn.notebook import colorize_examples, show_examples
 
-    paths = test_paths(sports_dir)[:2]
+    paths = fixture_photo_paths(sports_dir)[:2]
     panels = colorize_examples([get_method("cnn-lpips", smoke=True)], paths, device="cpu")
     assert list(panels) == ["truth", "gray", "cnn-lpips"]
     for truth, out in zip(panels["truth"], panels["cnn-lpips"]):

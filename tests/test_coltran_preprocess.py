@@ -63,9 +63,20 @@ def test_recolorize_inputs_match_the_pipeline_fixture(variant):
 
 
 def test_gray_inputs_crop_resize_and_any_size():
+    """Expected values written independently of the module: for integer factors TF's area resize is the block mean
+    (exact in float32 here), then rounding half to even; the crop keeps the centre square, offsets floored."""
     rng = np.random.default_rng(0)
-    gray = rng.integers(0, 256, (97, 301), dtype=np.uint8)
+    gray = rng.integers(0, 256, (512, 771), dtype=np.uint8)  # wide: 259 columns cropped, 129 left / 130 right
     g256, g64 = P.gray_inputs(gray)
     assert g256.shape == (256, 256) and g64.shape == (64, 64) and g256.dtype == np.int32
-    np.testing.assert_array_equal(g256, P.change_resolution(gray[:, 102:199], 256))
-    np.testing.assert_array_equal(g64, P.change_resolution(g256, 64))
+    square = gray[:, 129:129 + 512].astype(np.float64)
+
+    def block_mean(x, f):
+        return x.reshape(x.shape[0] // f, f, x.shape[1] // f, f).mean(axis=(1, 3))
+
+    expected_256 = np.round(block_mean(square, 2))  # np.round: half to even, as TF's pipeline rounds
+    np.testing.assert_array_equal(g256, expected_256)
+    np.testing.assert_array_equal(g64, np.round(block_mean(expected_256, 4)))
+    assert np.any(block_mean(square, 2) % 1 == 0.5)  # ties occur, so the rounding mode is really tested
+    tall = P.gray_inputs(rng.integers(0, 256, (97, 301), dtype=np.uint8))  # any size, upscaled
+    assert tall[0].shape == (256, 256) and tall[1].shape == (64, 64)

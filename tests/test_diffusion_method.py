@@ -214,12 +214,26 @@ def test_out_of_gpu_memory_names_the_fixes(method, monkeypatch):
         assert needle in str(info.value)
 
 
-def test_config_records_what_was_run(method):
+def test_config_records_what_was_run(method, monkeypatch):
+    """run.json's record must describe the pipeline that really ran: checked against the loaded pipeline and a
+    spy on the UNet, not against the constructor arguments."""
     cfg = method.config()
     assert cfg["prompt_template"] == "a color photograph of {label}, natural colors, high quality"
-    assert (cfg["steps"], cfg["resolution"], cfg["scheduler"], cfg["torch_dtype"], cfg["smoke"]) == (
-        STEPS, RES, "unipc", "float32", False)
-    assert cfg["attention"] == "sdpa"
+    assert cfg["scheduler"] == "unipc" and type(method.pipe.scheduler).__name__ == "UniPCMultistepScheduler"
+    assert cfg["torch_dtype"] == "float32" and method.pipe.unet.dtype == __import__("torch").float32
+    assert cfg["smoke"] is False and cfg["attention"] == "sdpa"
+    unet_calls, controlnet_inputs = [], []
+    original_unet, original_controlnet = method.pipe.unet.forward, method.pipe.controlnet.forward
+    monkeypatch.setattr(method.pipe.unet, "forward", lambda *a, **k: (unet_calls.append(1), original_unet(*a, **k))[1])
+
+    def controlnet_spy(*args, **kwargs):
+        controlnet_inputs.append(kwargs["controlnet_cond"].shape[-1])
+        return original_controlnet(*args, **kwargs)
+
+    monkeypatch.setattr(method.pipe.controlnet, "forward", controlnet_spy)
+    method.colorize([_photo(64, 64)], seed=0)
+    assert len(unet_calls) == cfg["steps"]  # one denoising step per recorded step (guidance batched in one call)
+    assert set(controlnet_inputs) == {cfg["resolution"]}  # the edges really went in at the recorded canvas size
 
 
 def test_smoke_builds_the_tiny_model_and_says_so():

@@ -27,11 +27,6 @@ def test_uncalibrated_is_labelled_as_such(metric):
     assert "UNCALIBRATED" in metric.label
 
 
-def test_conversion_to_lpips_range_happens_once():
-    x = torch.tensor([0.0, 0.5, 1.0])
-    assert to_lpips_range(x).tolist() == [-1.0, 0.0, 1.0]
-
-
 def test_matches_lpips_package_on_minus_one_to_one_inputs(metric, batch):
     a, b = batch
     ours = metric(a, b)

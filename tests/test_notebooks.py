@@ -464,7 +464,6 @@ def test_array_grid_shows_in_memory_images_and_checks_shapes():
 
 # ------------------------------------------------------------------------------------------------- scoring/report
 def test_metric_status_says_what_was_computed_and_why_not():
-    pytest.importorskip("colorbench.metrics")
     table = nb.metric_status({
         "lpips": {"available": True, "calibrated": True, "net": "alex", "version": "0.1", "trunk": "imagenet"},
         "fid": {"available": False, "reason": "missing", "message": "weights 'fid-inception-v3' are not available"},
@@ -477,31 +476,27 @@ def test_metric_status_says_what_was_computed_and_why_not():
     assert "NOT LPIPS" in smoke.loc["LPIPS", "detail"] and smoke.loc["FID", "detail"] == "not computed"
 
 
-def test_smoke_scoring_options_and_cached_stand_in_weights(monkeypatch, tmp_path):
-    pytest.importorskip("colorbench.metrics")
-    import colorbench.metrics.fid as fid
+def test_smoke_scoring_options_and_cached_stand_in_weights(tmp_path):
+    """The real stand-in builder (no mock): its file loads into the FID extractor, is built once and reused."""
+    import torch
 
-    made = []
+    from colorbench.weights import load_torch_file
 
-    def fake_weights(path, seed=0):  # the real one builds a 95 MB Inception network
-        made.append(Path(path))
-        Path(path).write_bytes(b"stand-in")
-        return Path(path)
-
-    monkeypatch.setattr(fid, "uncalibrated_inception_weights", fake_weights)
     assert nb.smoke_scoring(False) == {}
     assert nb.smoke_scoring(True, fid=False) == {"lpips_trunk": "uncalibrated"}
     first = nb.smoke_scoring(True, cache=tmp_path)
-    assert first == {"lpips_trunk": "uncalibrated", "fid_weights": tmp_path / "inception-uncalibrated.pt"}
-    assert first["fid_weights"].read_bytes() == b"stand-in" and made[0].parent == tmp_path
-    assert made[0] != first["fid_weights"]  # written aside, then renamed into place
-    nb.smoke_scoring(True, cache=tmp_path)
-    assert len(made) == 1  # reused, not rebuilt
-    assert [p.name for p in tmp_path.iterdir()] == ["inception-uncalibrated.pt"]
+    weights = tmp_path / "inception-uncalibrated.pt"
+    assert first == {"lpips_trunk": "uncalibrated", "fid_weights": weights}
+    state = load_torch_file(weights)
+    assert any(k.endswith("Conv2d_1a_3x3.conv.weight") for k in state) and len(state) > 300
+    assert all(torch.isfinite(t.float()).all() for t in state.values())
+    built = weights.stat().st_mtime_ns
+    assert nb.smoke_scoring(True, cache=tmp_path) == first
+    assert weights.stat().st_mtime_ns == built  # reused, not rebuilt
+    assert [p.name for p in tmp_path.iterdir()] == ["inception-uncalibrated.pt"]  # nothing half-written left
 
 
 def test_report_table_and_figures_render_with_stamps():
-    pytest.importorskip("colorbench.report")
     from colorbench.report.tables import Table
     from matplotlib.figure import Figure
 

@@ -165,6 +165,7 @@ def test_smoke_flag_reaches_methods_that_take_it(tmp_path, tint_registered):
 
 SLOW_RUN = textwrap.dedent("""
     import sys, time
+    from pathlib import Path
     import numpy as np
     from colorbench.methods import registry
     from colorbench.methods.base import Method
@@ -178,8 +179,12 @@ SLOW_RUN = textwrap.dedent("""
         def colorize(self, grays, *, seed, item_seeds=None, labels=None):
             Slow.calls += 1
             delay = float(sys.argv[2])
-            # with a delay: hang after 4 images, so the kill always lands mid-run however loaded the machine is
-            time.sleep(3600 if delay and Slow.calls > 4 else delay)
+            # with a delay: hang after 4 images and say so, so the kill always lands mid-run however loaded the
+            # machine is (the test waits for the "hung" marker, not for a number of files within a time)
+            if delay and Slow.calls > 4:
+                Path(sys.argv[3], "hung").touch()
+                time.sleep(3600)
+            time.sleep(delay)
             return [np.repeat(g[:, :, None], 3, 2) // 2 + 60 for g in grays]
 
     registry._REGISTRY["slow"] = "__main__:Slow"
@@ -195,13 +200,15 @@ def test_resume_after_a_killed_run_loses_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, str(script), str(data), "0.4", str(results)], env=env)
     images = results / "killed" / "images" / "slow"
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(images.glob("*.png"))) < 3:
+    for _ in range(6000):  # bounded wait for the marker; returns as soon as the method hangs
+        if (results / "hung").exists() or proc.poll() is not None:
+            break
         time.sleep(0.05)
+    assert (results / "hung").exists(), "the slow run never reached its fifth image"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done_before = {p.name: p.stat().st_mtime_ns for p in images.glob("*.png")}
-    assert 3 <= len(done_before) < 8
+    assert len(done_before) == 4  # the four finished before the hang, written synchronously by the runner
     for p in images.glob("*.png"):  # everything under a final name is a complete image
         load_image(p)
     subprocess.run([sys.executable, str(script), str(data), "0", str(results)], env=env, check=True)

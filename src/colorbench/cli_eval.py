@@ -80,17 +80,17 @@ def _print_score_summary(result) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from colorbench.cli import ColorbenchError
-    from colorbench.metrics import ScoringError, score_run
+    from colorbench.metrics.table import ScoringError
     from colorbench.report import ReportOptions, build_report
-    from colorbench.runfolder import RunFolder
-
-    from colorbench.runfolder import ensure_writable, resolve_run
+    from colorbench.runfolder import RunFolder, ensure_writable, resolve_run
 
     run = RunFolder(resolve_run(args.run))
     ensure_writable(run.path)
-    newer = methods_newer_than_metrics(run)
+    newer = run.methods_newer_than_metrics()
     try:
         if args.score and (newer or not run.metrics_csv.exists()):
+            from colorbench.metrics import score_run  # imports torch: only when asked to score
+
             _print_score_summary(score_run(run.path))
         elif newer:
             log.warning("warning: images of %s were written after %s: the report leaves them out; run "
@@ -100,19 +100,3 @@ def _report(args: argparse.Namespace) -> int:
         raise ColorbenchError(str(exc)) from None
     print(f"report: {path}\ntables: {run.tables_dir}\nfigures: {run.figures_dir}")
     return 0
-
-
-def methods_newer_than_metrics(run) -> list[str]:
-    """Methods with an output written after ``metrics.csv`` (a method or images added to the run after scoring):
-    a report from that metrics.csv would silently leave them out. Empty when the run has not been scored."""
-    import os
-
-    if not run.metrics_csv.exists():
-        return []
-    scored_at = run.metrics_csv.stat().st_mtime_ns
-    newer = []
-    for method in run.methods():
-        with os.scandir(run.path / "images" / method) as entries:
-            if any(e.name.endswith(".png") and e.stat().st_mtime_ns > scored_at for e in entries):
-                newer.append(method)
-    return newer

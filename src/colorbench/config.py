@@ -1,10 +1,11 @@
 """The run configuration: one dataclass with defaults, loadable from YAML, overridable by CLI flags and
 papermill parameters.
 
-Example::
+Example (``RunConfig.from_yaml("my_run.yaml")`` reads the same fields from YAML)::
 
-    from colorbench.config import RunConfig
-    cfg = RunConfig.from_yaml("my_run.yaml").override(batch_size=16)
+    >>> cfg = RunConfig(run="mine").override(batch_size=16, seed=None)   # None: an unset CLI flag, ignored
+    >>> cfg.run, cfg.batch_size, cfg.seed
+    ('mine', 16, 0)
 """
 
 from __future__ import annotations

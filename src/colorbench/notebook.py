@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from colorbench import paths
+from colorbench.methods.base import SMOKE_LABEL
 from colorbench.runfolder import RunFolder, read_csv
 
-SMOKE_STAMP = "smoke: untrained models, numbers meaningless"
+SMOKE_STAMP = SMOKE_LABEL  # one stamp for notebooks, methods and the report
 DRIVE_MOUNTPOINT = Path("/content/drive")
 DRIVE_FOLDER = "MyDrive/colorbench"  # under the mountpoint: models/ data/ results/ torch/ huggingface/
 

@@ -103,6 +103,20 @@ class RunFolder:
         order = self.read_run_json().get("methods", []) if self.run_json.exists() else []
         return [m for m in order if m in found] + [m for m in found if m not in order]
 
+    def methods_newer_than_metrics(self) -> list[str]:
+        """Methods with an output written after ``metrics.csv`` (a method or images added to the run after
+        scoring): a report from that metrics.csv would silently leave them out. Empty when not scored yet.
+        The one place that decides whether a run's scores are stale."""
+        if not self.metrics_csv.exists():
+            return []
+        scored_at = self.metrics_csv.stat().st_mtime_ns
+        newer = []
+        for method in self.methods():
+            with os.scandir(self.path / "images" / method) as entries:
+                if any(e.name.endswith(".png") and e.stat().st_mtime_ns > scored_at for e in entries):
+                    newer.append(method)
+        return newer
+
 
 def resolve_run(name_or_path: str | os.PathLike) -> Path:
     """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``)."""

@@ -3,9 +3,10 @@ bundled samples; deterministic stratified subsets.
 
 Example::
 
-    from colorbench.data.index import open_dataset
-    index = open_dataset("samples")                      # or "sports", or a path
-    subset = index.subset(split="test", n_per_class=2, seed=0)
+    >>> index = open_dataset("samples")                      # or "sports", or a path
+    >>> subset = index.subset(split="test", n_per_class=2, seed=0)
+    >>> len(subset.samples)                                  # the 8 bundled photos
+    8
 """
 
 from __future__ import annotations

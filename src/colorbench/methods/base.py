@@ -23,6 +23,10 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 
+#: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
+SMOKE_LABEL = "smoke: untrained, numbers meaningless"
+
+
 def item_seed(run_seed: int, sample_id: str, k: int = 0) -> int:
     """A stable 63-bit seed for sample ``sample_id``'s ``k``-th output in a run seeded ``run_seed``."""
     digest = hashlib.sha256(f"{int(run_seed)}\x00{sample_id}\x00{int(k)}".encode()).digest()

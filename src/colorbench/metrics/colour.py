@@ -10,8 +10,11 @@
 
 Example::
 
-    from colorbench.metrics.colour import mean_delta_e2000, colorfulness
-    de = mean_delta_e2000(pred_uint8_nchw, truth_uint8_nchw)   # N values
+    >>> import torch
+    >>> truth = torch.full((1, 3, 16, 16), 128, dtype=torch.uint8)   # N×3×H×W uint8: a flat gray
+    >>> pred = truth.clone(); pred[..., :8] = 138
+    >>> round(float(mean_delta_e2000(pred, truth)[0]), 3), float(colorfulness(truth)[0])  # gray has no colour
+    (1.828, 0.0)
 """
 
 from __future__ import annotations

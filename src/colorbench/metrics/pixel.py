@@ -12,8 +12,11 @@ range is 255, as skimage infers for uint8 images.
 
 Example::
 
-    from colorbench.metrics.pixel import psnr, ssim
-    scores = ssim(pred_uint8_nchw, truth_uint8_nchw)   # tensor of N SSIMs
+    >>> import torch
+    >>> truth = torch.full((1, 3, 16, 16), 128, dtype=torch.uint8)   # N×3×H×W uint8
+    >>> pred = truth.clone(); pred[..., :8] = 138                     # half the image 10 levels brighter
+    >>> round(float(psnr(pred, truth)[0]), 2), float(ssim(truth, truth)[0])
+    (31.14, 1.0)
 """
 
 from __future__ import annotations

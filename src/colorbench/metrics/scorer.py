@@ -43,27 +43,25 @@ from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
+from colorbench.provenance import resolve_device
+from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract lives in table)
+    LOWER_IS_BETTER,
+    METRIC_COLUMNS,
+    METRICS,
+    METRICS_JSON,
+    ScoringError,
+    load_metrics,
+    load_summary,
+    write_metrics_csv,
+)
 from colorbench.runfolder import RunFolder, read_csv
 from colorbench.weights import WeightsUnavailable
 
-#: columns of metrics.csv, in order (documented in results/README.md)
-METRIC_COLUMNS = [
-    "method", "id", "k", "label", "class_id", "status",
-    "lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth", "error",
-]
-#: per-image quality metrics and their direction
-METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
-LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
-METRICS_JSON = "metrics.json"
 #: bump when a change alters the numbers, so an interrupted scoring's checkpoint from before is not reused
 SCORER_VERSION = 2
 REQUIRABLE = ("lpips", "fid")
 log = logging.getLogger(__name__)
 _SAMPLE_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
-
-
-class ScoringError(ValueError):
-    """A run folder that cannot be scored as it is; the message names the file and the fix."""
 
 
 @dataclass
@@ -203,14 +201,6 @@ def scorable_samples(run: RunFolder) -> tuple[list[dict], list[dict]]:
 
 
 # ------------------------------------------------------------------------------------------------ scoring
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ScoringError(f"device {device!r} requested but CUDA is not available (use --device cpu)")
-    return device
-
-
 def _read_or_error(path: Path) -> "np.ndarray | ImageLoadError":
     try:
         return read_png_rgb(path)
@@ -300,7 +290,10 @@ def score_run(
     run = RunFolder(run_path)
     if not run.path.is_dir():
         raise ScoringError(f"run folder {run.path} does not exist")
-    device = resolve_device(device)
+    try:
+        device = resolve_device(device)
+    except ValueError as exc:
+        raise ScoringError(str(exc)) from None
     rows, excluded = scorable_samples(run)
     ran = methods_that_ran(run)
     methods = run.methods()
@@ -508,32 +501,3 @@ def _versions(*packages: str) -> dict[str, str]:
         except PackageNotFoundError:
             found[name] = "not installed"
     return found
-
-
-def write_metrics_csv(path: Path, frame) -> None:
-    records = frame.to_dict(orient="records")
-    for rec in records:
-        for name in METRIC_COLUMNS[6:-1]:
-            value = rec[name]
-            rec[name] = "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
-    atomic.write_csv(path, records, METRIC_COLUMNS)
-
-
-def load_metrics(run_path) -> "object":
-    """``metrics.csv`` of a run as a DataFrame (empty cells -> NaN). Raises with the fix when it is absent."""
-    import pandas as pd
-
-    run = RunFolder(run_path)
-    if not run.metrics_csv.exists():
-        raise ScoringError(f"{run.metrics_csv} does not exist: score the run first (`colorbench score {run.path}`)")
-    frame = pd.read_csv(run.metrics_csv, dtype={"id": str, "label": str, "class_id": str, "method": str, "error": str},
-                        keep_default_na=False, na_values={m: [""] for m in METRIC_COLUMNS[6:-1]})
-    return frame
-
-
-def load_summary(run_path) -> dict:
-    """``metrics.json`` of a run (how the scores were made), or {} for runs scored before it existed."""
-    import json
-
-    path = RunFolder(run_path).path / METRICS_JSON
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

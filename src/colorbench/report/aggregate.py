@@ -29,7 +29,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from colorbench.metrics.scorer import LOWER_IS_BETTER
+from colorbench.metrics.table import LOWER_IS_BETTER
 from colorbench.report.stats import (
     DEFAULT_BOOTSTRAP, abs_ci, bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate,
 )

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from colorbench import atomic
-from colorbench.metrics.scorer import LOWER_IS_BETTER, load_metrics, load_summary
+from colorbench.metrics.table import LOWER_IS_BETTER, load_metrics, load_summary
 from colorbench.report import aggregate as agg
 from colorbench.report import figures as figs
 from colorbench.report import grids

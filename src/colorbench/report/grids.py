@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from colorbench.data.images import read_png_rgb
-from colorbench.metrics.scorer import LOWER_IS_BETTER
+from colorbench.metrics.table import LOWER_IS_BETTER
 from colorbench.runfolder import RunFolder
 
 

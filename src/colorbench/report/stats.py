@@ -5,9 +5,11 @@ give the same intervals.
 
 Example::
 
-    import numpy as np
-    from colorbench.report.stats import bootstrap_ci, paired_test, holm
-    mean, lo, hi = bootstrap_ci(np.random.default_rng(0).normal(size=100))
+    >>> import numpy as np
+    >>> bootstrap_ci(np.arange(10.0), n_boot=200)   # (mean, lower, upper), seeded
+    (4.5, 2.9, 6.4)
+    >>> holm([0.01, 0.04, 0.03]).tolist()           # Holm-adjusted p-values, in the input order
+    [0.03, 0.06, 0.06]
 """
 
 from __future__ import annotations

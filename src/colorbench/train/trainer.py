@@ -30,6 +30,7 @@ from colorbench.methods.cnn.model import IMPROVED, ColorizationNet, load_imagene
 from colorbench.train.config import TrainConfig
 from colorbench.train.data import ColorizationDataset, training_splits
 from colorbench.metrics.lpips_metric import LPIPS
+from colorbench.provenance import resolve_device
 from colorbench.weights import load_torch_file
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,6 @@ class TrainResult:
     best_checkpoint: Path
     last_checkpoint: Path
     figure: Path | None
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-    return device
 
 
 def resolve_amp(amp: str, device: str) -> torch.dtype | None:

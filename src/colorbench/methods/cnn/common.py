@@ -10,12 +10,11 @@ from typing import Sequence
 
 import numpy as np
 
-from colorbench.methods.base import Method, check_grays
+from colorbench.methods.base import SMOKE_LABEL, Method, check_grays
 from colorbench.methods.cnn.inference import BN_MODES, PRECISIONS, TorchAbPredictor, colorize_grays
 from colorbench.methods.cnn.model import ColorizationNet
 
 BACKENDS = ("torch", "onnx")
-SMOKE_NOTE = "smoke: untrained, numbers meaningless"
 
 
 def state_digest(model: ColorizationNet) -> str:
@@ -56,7 +55,7 @@ class CnnMethodBase(Method):
         self.predictor = None
         self.onnx_path: Path | None = None
         if self.smoke:
-            self.description = f"{type(self).description} [{SMOKE_NOTE}]"
+            self.description = f"{type(self).description} [{SMOKE_LABEL}]"
 
     # ---------------------------------------------------------------- to implement
     def build_model(self) -> ColorizationNet:

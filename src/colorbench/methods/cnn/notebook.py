@@ -17,12 +17,11 @@ import numpy as np
 
 def load_cnn(name: str = "cnn-original", device: str | None = None, **options):
     """``get_method(name, **options)`` loaded on ``device`` (default: cuda when available)."""
-    import torch
-
     from colorbench.methods.registry import get_method
+    from colorbench.provenance import resolve_device
 
     method = get_method(name, **options)
-    method.load(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    method.load(resolve_device(device or "auto"))
     return method
 
 

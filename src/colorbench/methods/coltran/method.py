@@ -24,7 +24,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from colorbench.methods.base import Method, check_grays, item_seed
+from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, item_seed
 from colorbench.methods.coltran.sampler import MODES
 
 KINDS = ("colorizer", "color_upsampler", "spatial_upsampler")
@@ -76,7 +76,7 @@ class ColTran(Method):
         self.pipeline = None
         self._source = None
         if smoke:
-            self.description = "ColTran smoke: untrained, numbers meaningless (tiny random models)."
+            self.description = f"{type(self).description} [{SMOKE_LABEL}: tiny random models]"
 
     def weights(self) -> list[str]:
         return [] if self.smoke else ["coltran-release"]

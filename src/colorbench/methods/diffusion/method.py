@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from colorbench.methods.base import Method, check_grays, item_seed
+from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, item_seed
 from colorbench.methods.diffusion import edges as edges_mod
 from colorbench.methods.diffusion import prompts as prompts_mod
 from colorbench.methods.diffusion.framing import ASPECT_MODES, Framing
@@ -41,7 +41,6 @@ from colorbench.methods.diffusion.loading import (
 
 DEFAULT_RESOLUTION = 512
 SMOKE_RESOLUTION = 64  # the tiny model's canvas unless a resolution is given
-SMOKE_DESCRIPTION = "smoke: untrained, numbers meaningless"
 
 
 class ControlNetCanny(Method):
@@ -94,7 +93,7 @@ class ControlNetCanny(Method):
         self.cpu_offload, self.channels_last, self.compile, self.vae_slicing = cpu_offload, channels_last, compile, vae_slicing
         self.download, self.smoke = download, smoke
         if smoke:
-            self.description = f"{type(self).description} [{SMOKE_DESCRIPTION}]"
+            self.description = f"{type(self).description} [{SMOKE_LABEL}]"
         self.pipe = None
 
     # ------------------------------------------------------------------------------------------------ loading

@@ -57,10 +57,10 @@ def colorize_presets(
     constructor options (``smoke=True``, ``steps``, ``base_model``, ...); or pass a loaded ``method``.
     """
     if method is None:
-        import torch
+        from colorbench.provenance import resolve_device
 
         method = _method(img2img, options)
-        method.load(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        method.load(resolve_device(device or "auto"))
     saved = (method.preset, method.prompt, method.negative_prompt)
     results = {}
     try:

@@ -45,7 +45,7 @@ import torch
 from torch.nn import functional as F
 
 from colorbench.color import gray_to_rgb, lab_to_rgb_torch, lab_to_rgb_uint8, rgb_to_lab
-from colorbench.methods.base import Method, check_grays
+from colorbench.methods.base import SMOKE_LABEL, Method, check_grays
 from colorbench.methods.zhang import decoding
 from colorbench.methods.zhang.eccv16 import ECCV16Net
 from colorbench.methods.zhang.release import CheckpointMismatch, load_release
@@ -125,7 +125,7 @@ class _ZhangMethod(Method):
         self.input_size = int(input_size)
         self.net = None
         if self.smoke:
-            self.description = f"{type(self).description} [smoke: untrained, numbers meaningless]"
+            self.description = f"{type(self).description} [{SMOKE_LABEL}]"
 
     # -- contract
     def weights(self) -> list[str]:

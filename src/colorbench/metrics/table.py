@@ -1,0 +1,62 @@
+"""The metrics-table contract: what ``metrics.csv`` and ``metrics.json`` hold and how to read them back.
+
+Torch-free on purpose: the report, the notebooks and any tool that only *reads* scores import this module, so
+``colorbench report`` works in an environment without torch (tested with an import blocker). The scorer that
+*writes* the table (:mod:`colorbench.metrics.scorer`) imports its column list from here: one definition.
+
+Example::
+
+    from colorbench.metrics.table import load_metrics
+    frame = load_metrics("results/demo")   # one row per (method, image, sample k)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from colorbench import atomic
+from colorbench.runfolder import RunFolder
+
+#: columns of metrics.csv, in order (documented in results/README.md)
+METRIC_COLUMNS = [
+    "method", "id", "k", "label", "class_id", "status",
+    "lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth", "error",
+]
+#: the numeric columns (empty cell = no value)
+NUMERIC_COLUMNS = METRIC_COLUMNS[6:-1]
+#: per-image quality metrics and their direction
+METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
+LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
+METRICS_JSON = "metrics.json"
+
+
+class ScoringError(ValueError):
+    """A run folder cannot be scored (or its scores read) as asked; the message names the fix."""
+
+
+def write_metrics_csv(path: Path, frame) -> None:
+    records = frame.to_dict(orient="records")
+    for rec in records:
+        for name in NUMERIC_COLUMNS:
+            value = rec[name]
+            rec[name] = "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
+    atomic.write_csv(path, records, METRIC_COLUMNS)
+
+
+def load_metrics(run_path) -> "object":
+    """``metrics.csv`` of a run as a DataFrame (empty cells -> NaN). Raises with the fix when it is absent."""
+    import pandas as pd
+
+    run = RunFolder(run_path)
+    if not run.metrics_csv.exists():
+        raise ScoringError(f"{run.metrics_csv} does not exist: score the run first (`colorbench score {run.path}`)")
+    return pd.read_csv(run.metrics_csv, dtype={"id": str, "label": str, "class_id": str, "method": str, "error": str},
+                       keep_default_na=False, na_values={m: [""] for m in NUMERIC_COLUMNS})
+
+
+def load_summary(run_path) -> dict:
+    """``metrics.json`` of a run (how the scores were made), or {} for runs scored before it existed."""
+    path = RunFolder(run_path).path / METRICS_JSON
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
