@@ -77,7 +77,9 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
     """Load every sample once through the one loader; write ``inputs/gray`` and ``inputs/truth``."""
     from tqdm.auto import tqdm
 
-    prepared, skipped = [], []
+    prepared = []
+    # files the dataset lists (or links) but that are not there to read: skipped like an unreadable image
+    skipped = [{"id": p.id, "source": p.path, "reason": p.reason} for p in index.problems]
     for sample in tqdm(index.samples, desc="prepare inputs", unit="img", disable=not progress):
         try:
             loaded = load_image(sample.path)

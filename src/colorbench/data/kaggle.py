@@ -98,7 +98,7 @@ def verify(root: Path, *, progress: bool = True) -> VerifyReport:
     from tqdm.auto import tqdm
 
     index = index_kaggle(root)
-    missing = [p.path for p in index.problems if p.reason.endswith("missing")]
+    missing = [p.path for p in index.problems]  # absent, a broken link, or not an image: the copy is not complete
     undecodable = []
     for sample in tqdm(index.samples, desc="verify images", unit="img", disable=not progress):
         try:
