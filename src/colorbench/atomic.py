@@ -22,6 +22,7 @@ import numpy as np
 TMP_PREFIX = ".tmp-"
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: os.umask can only be read by setting it
+UMASK = _UMASK
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> int:
@@ -30,7 +31,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> int:
     removed = 0
     for tmp in Path(folder).rglob(TMP_PREFIX + "*"):
         parts = tmp.name.rsplit(".", 2)  # .tmp-<final name>.<pid>.<random>
-        if len(parts) != 3 or not parts[1].isdigit() or _process_alive(int(parts[1])):
+        if len(parts) != 3 or not parts[1].isdigit() or process_alive(int(parts[1])):
             continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -38,7 +39,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> int:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would terminate the process: never probe there
         return True
     try:

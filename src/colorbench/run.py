@@ -33,6 +33,7 @@ from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
 from colorbench.data.images import ImageLoadError, load_image
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
+from colorbench.locks import run_folder_lock
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
@@ -401,6 +402,11 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
                          f"n_per_class={cfg.n_per_class}, limit={cfg.limit}")
     folder = RunFolder(cfg.run_path())
     ensure_writable(folder.path)
+    with run_folder_lock(folder.path, command=f"colorbench run --run {cfg.run}"):  # one writer per folder
+        return _run_locked(cfg, folder, subset, names, skip_on_cpu, device, progress=progress, tqdm=tqdm)
+
+
+def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tqdm) -> RunSummary:
     previous = folder.read_run_json() if folder.run_json.exists() else {}
     check_resume(folder, previous, cfg, names, subset.root)
     atomic.remove_stale_temps(folder.path)  # half-written files of a killed earlier run
