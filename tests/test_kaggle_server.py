@@ -203,3 +203,48 @@ def test_the_cli_reports_a_401_in_one_line_without_the_key(tmp_path, kaggle_serv
     out = capsys.readouterr()
     assert "colorbench: error: Kaggle rejected the credentials" in out.err and "Traceback" not in out.err
     assert KEY not in out.out + out.err
+
+
+def test_a_folder_with_the_users_files_is_refused_and_left_untouched(tmp_path, kaggle_server):
+    root = tmp_path / "myphotos"
+    (root / "holiday").mkdir(parents=True)
+    (root / "holiday" / "notes.txt").write_text("my notes")
+    with pytest.raises(KaggleDownloadError, match="not empty.*never deletes"):
+        download(root, progress=False)
+    assert (root / "holiday" / "notes.txt").read_text() == "my notes"
+    assert kaggle_server.requests == []  # refused before any download
+
+
+def test_a_previous_download_survives_a_failed_redownload_and_is_replaced_by_a_good_one(tmp_path, kaggle_server):
+    root = tmp_path / "sports"
+    download(root, progress=False)
+    good = kaggle_server.payload
+    kaggle_server.payload = good[: len(good) // 2]
+    with pytest.raises(KaggleDownloadError, match="not a valid zip"):
+        download(root, force=True, progress=False)
+    assert kaggle_mod.is_complete(root) and len(kaggle_mod.index_kaggle(root)) == 15  # the old copy is intact
+    kaggle_server.payload = good
+    (root / "test" / "archery" / "1.jpg").unlink()  # so that the replacement can be told from the old copy
+    assert len(download(root, force=True, progress=False)) == 15
+    assert (root / "test" / "archery" / "1.jpg").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sports"]  # the old copy and staging are gone
+
+
+def test_staging_left_by_a_killed_download_is_removed_but_a_live_ones_is_not(tmp_path, kaggle_server):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = tmp_path / f".tmp-sports-{dead.pid}-x1y2"
+    live = tmp_path / f".tmp-sports-{os.getppid()}-a3b4"  # a process that runs (pytest's parent)
+    for staging in (killed, live):
+        (staging / "test").mkdir(parents=True)
+        (staging / "test" / "big.jpg").write_bytes(b"\0" * 1000)
+    download(tmp_path / "sports", progress=False)
+    assert not killed.exists() and live.exists()
+
+
+def test_the_dataset_folder_follows_the_umask(tmp_path, kaggle_server):
+    from colorbench.atomic import UMASK
+
+    root = tmp_path / "sports"
+    download(root, progress=False)
+    assert root.stat().st_mode & 0o777 == 0o777 & ~UMASK  # mkdtemp's 0700 would hide it from the group
