@@ -31,7 +31,7 @@ import numpy as np
 from colorbench import atomic
 from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
-from colorbench.data.images import ImageLoadError, load_image
+from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
 from colorbench.locks import run_folder_lock
 from colorbench.methods import get_method, item_seed, method_class, method_names
@@ -74,7 +74,8 @@ class PreparedSample:
     has_color: bool
 
 
-def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = True) -> tuple[list[PreparedSample], list[dict]]:
+def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = True,
+                   max_pixels: int | None = None) -> tuple[list[PreparedSample], list[dict]]:
     """Load every sample once through the one loader; write ``inputs/gray`` and ``inputs/truth``."""
     from tqdm.auto import tqdm
 
@@ -83,7 +84,7 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
     skipped = [{"id": p.id, "source": p.path, "reason": p.reason} for p in index.problems]
     for sample in tqdm(index.samples, desc="prepare inputs", unit="img", disable=not progress):
         try:
-            loaded = load_image(sample.path)
+            loaded = load_image(sample.path, max_pixels=max_pixels)
         except ImageLoadError as exc:
             skipped.append({"id": sample.id, "source": str(sample.path), "reason": exc.reason})
             log.warning("skipping %s", exc)
@@ -107,7 +108,7 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
 
 def read_gray(folder: RunFolder, sample_id: str) -> np.ndarray:
     """The gray input exactly as the run wrote it (a PNG round trip is lossless)."""
-    return load_image(folder.gray_path(sample_id)).rgb[..., 0].copy()
+    return read_png_rgb(folder.gray_path(sample_id))[..., 0].copy()
 
 
 # ------------------------------------------------------------------------------------------------- methods
@@ -431,7 +432,7 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
     atomic.write_json(folder.run_json, record)
 
     try:
-        prepared, skipped = prepare_inputs(subset, folder, progress=progress)
+        prepared, skipped = prepare_inputs(subset, folder, progress=progress, max_pixels=cfg.max_pixels)
         outcomes = []
         for name in names:
             if name in skip_on_cpu:
