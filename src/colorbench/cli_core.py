@@ -213,8 +213,9 @@ def _register_run(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-def _print_summary(summary) -> int:
-    """Print the run's outcome; returns the exit status (1 when a method could not run for an error)."""
+def _print_summary(summary, explicit: bool = False) -> int:
+    """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
+    named explicitly in --methods was skipped (so that `run && score` does not go on without it)."""
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
     print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
     for m in summary.methods:
@@ -225,14 +226,25 @@ def _print_summary(summary) -> int:
         else:
             extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
             print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
-    return 1 if any(m.status == "failed" for m in summary.methods) else 0
+    skipped = [m.name for m in summary.methods if m.status == "skipped"] if explicit else []
+    if skipped:
+        print(f"exit status 1: {', '.join(skipped)} named in --methods but skipped (see above)")
+    return 1 if skipped or any(m.status == "failed" for m in summary.methods) else 0
 
 
 def _run(args) -> int:
     from colorbench.run import run
 
-    summary = run(config_from_args(args))
-    return _print_summary(summary)
+    cfg = config_from_args(args)
+    summary = run(cfg)
+    return _print_summary(summary, explicit=_methods_named(cfg))
+
+
+def _methods_named(cfg) -> bool:
+    """Whether the methods were named (not the automatic selection, which skips what it cannot run)."""
+    from colorbench.config import AUTO_METHODS
+
+    return list(cfg.methods) not in ([], [AUTO_METHODS])
 
 
 # ------------------------------------------------------------------------------------------------- demo
@@ -253,8 +265,9 @@ def _demo(args) -> int:
     from colorbench.report import ReportOptions, build_report
     from colorbench.run import run
 
-    summary = run(config_from_args(args))
-    status = _print_summary(summary)
+    cfg = config_from_args(args)
+    summary = run(cfg)
+    status = _print_summary(summary, explicit=_methods_named(cfg))
     scored = score_run(summary.path)
     for name in ("lpips", "fid"):
         info = scored.summary[name]
