@@ -276,6 +276,13 @@ def run_method(
                 if raw.shape != merged.shape or not np.array_equal(raw, merged):
                     atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
                 atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+            except atomic.DiskFull as exc:  # say how much the rest of this method needs, roughly
+                left = len(todo) - written
+                if exc.needed:
+                    about = atomic.format_size(exc.needed * left)
+                    raise atomic.DiskFull(exc.folder, exc.needed, remaining=f"; {method.name} still has {left} images "
+                                          f"to write, about {about} (twice that where raw/ keeps a copy)") from None
+                raise
             except OSError:
                 raise  # the disk, not the image: every further write would fail too
             except Exception as exc:  # one unusable output must not cost the batch's other images or the run

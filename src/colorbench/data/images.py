@@ -124,8 +124,8 @@ OWN_FILES_MAX_PIXELS = 2**62
 
 def read_png_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image colorbench itself wrote (a run's PNGs) as uint8 RGB, through the same validating loader."""
-    return load_image(path, fix="delete it and rerun the command that wrote it (`colorbench run` remakes a run's images)",
-                      max_pixels=OWN_FILES_MAX_PIXELS).rgb
+    fix = "delete it and rerun the command that wrote it (`colorbench run` remakes a run's images)"
+    return load_image(path, fix=fix, max_pixels=OWN_FILES_MAX_PIXELS).rgb
 
 
 def is_image_file(path: str | os.PathLike) -> bool:

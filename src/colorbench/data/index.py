@@ -200,8 +200,9 @@ def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetInd
     files = [p for p in candidates if p.is_file()]
     broken = [p for p in candidates if not p.is_file() and p.is_symlink()]  # loops and dangling links
     if not files:
+        links = f"; {len(broken)} broken links, e.g. {broken[0]}: {_why_not_a_file(broken[0])}" if broken else ""
         raise ValueError(f"{root} contains no images ({', '.join(sorted({'.jpg', '.png', '.bmp', '.tif', '.webp'}))} ...)"
-                         + (f"; {len(broken)} broken links, e.g. {broken[0]}: {_why_not_a_file(broken[0])}" if broken else ""))
+                         f"{links}")
     rels = [p.relative_to(root) for p in files]
     has_splits = all(len(r.parts) >= 2 and r.parts[0] in KAGGLE_SPLITS for r in rels)
     labels = []
