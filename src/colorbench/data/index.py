@@ -210,13 +210,13 @@ def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetInd
         parts = r.parts[1:] if has_splits else r.parts
         labels.append(parts[-2] if len(parts) >= 2 else None)
     class_ids = {label: i for i, label in enumerate(sorted({l for l in labels if l is not None}))}
-    ids = _unique_ids([str(r) for r in rels] + [str(p.relative_to(root)) for p in broken], where=root)
     samples = [
         Sample(sid, label, class_ids.get(label), r.parts[0] if has_splits else None, p)
-        for sid, label, r, p in zip(ids, labels, rels, files)
+        for sid, label, r, p in zip(_unique_ids([str(r) for r in rels], where=root), labels, rels, files)
     ]
-    problems = [Problem(str(p), _why_not_a_file(p), _split_of(p.relative_to(root)) if has_splits else None, sid)
-                for p, sid in zip(broken, ids[len(files):])]
+    # a broken link's id only names it in skipped.csv: it must not change the ids of the files that can be read
+    problems = [Problem(str(p), _why_not_a_file(p), _split_of(p.relative_to(root)) if has_splits else None,
+                        sample_id_from_relpath(p.relative_to(root))) for p in broken]
     return DatasetIndex(name or root.name, root, samples, problems)
 
 
