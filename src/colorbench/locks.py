@@ -13,7 +13,9 @@ is told whom it waits for.
 
 Sharded runs: the ranks of one ``torchrun`` / ``accelerate launch`` write one folder by design. They pass the same
 ``launch_id`` (the default, :func:`launch_id_from_env`, derives it from the launcher's environment): the first rank
-takes the lock, the others see the holder's launch id and go ahead. An unrelated process still gets "busy".
+takes the lock, the others see the holder's launch id and go ahead. An unrelated process still gets "busy". The
+OS lock lives as long as the rank that took it: launchers end all ranks together, and a rank that must outlive the
+others (say, one that merges their work) should be the one to enter first, or take the lock again for its merge.
 """
 
 from __future__ import annotations
