@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -90,7 +90,7 @@ class FakeKaggle:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)  # one request at a time: the count below is exact
         self.server.timeout = 0.1
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._stop = threading.Event()
