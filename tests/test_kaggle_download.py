@@ -99,7 +99,11 @@ def test_offline_gives_clear_message_and_nothing_half_written(tmp_path, fake_kag
 
 
 def test_rejected_credentials(tmp_path, fake_kaggle):
-    fake_kaggle["error"] = RuntimeError("401 Client Error: Unauthorized for url")
+    import requests
+
+    response = requests.Response()
+    response.status_code = 401  # what the client raises: an HTTPError carrying the response (its text varies)
+    fake_kaggle["error"] = requests.HTTPError("Unauthenticated", response=response)
     with pytest.raises(KaggleDownloadError, match="rejected the credentials"):
         download(tmp_path / "sports", progress=False)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -22,6 +24,7 @@ import numpy as np
 TMP_PREFIX = ".tmp-"
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: os.umask can only be read by setting it
+UMASK = _UMASK
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> int:
@@ -30,7 +33,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> int:
     removed = 0
     for tmp in Path(folder).rglob(TMP_PREFIX + "*"):
         parts = tmp.name.rsplit(".", 2)  # .tmp-<final name>.<pid>.<random>
-        if len(parts) != 3 or not parts[1].isdigit() or _process_alive(int(parts[1])):
+        if len(parts) != 3 or not parts[1].isdigit() or process_alive(int(parts[1])):
             continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -38,7 +41,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> int:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would terminate the process: never probe there
         return True
     try:
@@ -50,9 +53,30 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+class DiskFull(OSError):
+    """No space (or quota) left where colorbench writes; the message names the folder and the space needed."""
+
+    def __init__(self, folder: Path, needed: int | None, *, remaining: str = ""):
+        self.folder, self.needed = Path(folder), needed
+        self.errno = errno.ENOSPC
+        try:
+            free = f"{format_size(shutil.disk_usage(folder).free)} free there"
+        except OSError:
+            free = "free space unknown"
+        needs = "a file could not be written" if needed is None else f"the file being written needs {format_size(needed)}"
+        super().__init__(f"no space left on the device of {folder}: {needs}, {free}{remaining}. Free some space (or "
+                         f"point COLORBENCH_RESULTS / COLORBENCH_DATA at a bigger disk) and rerun the same command: "
+                         f"finished files are kept and reused")
+
+
+def format_size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB" if n >= 2**10 else f"{n} bytes"
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it is renamed to ``path``, on error removed."""
+def atomic_path(path: str | os.PathLike, *, size: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it is renamed to ``path``, on error removed. A full disk
+    raises :class:`DiskFull` naming the folder and ``size`` (the bytes being written, when the caller knows)."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{final.name}.{os.getpid()}.", dir=final.parent)
@@ -64,14 +88,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, DiskFull) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(final.parent, size) from exc
         raise
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+    with atomic_path(path, size=len(data)) as tmp:
         tmp.write_bytes(data)
 
 

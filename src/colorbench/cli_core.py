@@ -162,6 +162,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples-per-image", type=int, help="K outputs per image for stochastic methods (default 1)")
     p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
                    help="method option, e.g. coltran.mode=argmax (repeatable; values parsed as YAML)")
+    p.add_argument("--max-pixels", type=int, help="accept input images up to this many pixels (default: Pillow's "
+                                                   "guard against decompression bombs, 89,478,485)")
     p.add_argument("--smoke", action="store_true", default=None,
                    help="tiny untrained models: runs every code path in minutes, numbers meaningless")
 
@@ -177,7 +179,8 @@ def config_from_args(args) -> "RunConfig":
         args.run = SMOKE_RUN
     cfg = cfg.override(run=args.run, dataset=args.dataset, split=args.split, n_per_class=args.n_per_class,
                        limit=args.limit, methods=args.methods, device=args.device, batch_size=args.batch_size,
-                       seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke)
+                       seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke,
+                       max_pixels=getattr(args, "max_pixels", None))
     options = {k: dict(v) for k, v in cfg.method_options.items()}
     for item in args.option:
         key, sep, value = item.partition("=")
@@ -210,8 +213,9 @@ def _register_run(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-def _print_summary(summary) -> int:
-    """Print the run's outcome; returns the exit status (1 when a method could not run for an error)."""
+def _print_summary(summary, explicit: bool = False) -> int:
+    """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
+    named explicitly in --methods was skipped (so that `run && score` does not go on without it)."""
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
     print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
     for m in summary.methods:
@@ -222,14 +226,25 @@ def _print_summary(summary) -> int:
         else:
             extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
             print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
-    return 1 if any(m.status == "failed" for m in summary.methods) else 0
+    skipped = [m.name for m in summary.methods if m.status == "skipped"] if explicit else []
+    if skipped:
+        print(f"exit status 1: {', '.join(skipped)} named in --methods but skipped (see above)")
+    return 1 if skipped or any(m.status == "failed" for m in summary.methods) else 0
 
 
 def _run(args) -> int:
     from colorbench.run import run
 
-    summary = run(config_from_args(args))
-    return _print_summary(summary)
+    cfg = config_from_args(args)
+    summary = run(cfg)
+    return _print_summary(summary, explicit=_methods_named(cfg))
+
+
+def _methods_named(cfg) -> bool:
+    """Whether the methods were named (not the automatic selection, which skips what it cannot run)."""
+    from colorbench.config import AUTO_METHODS
+
+    return list(cfg.methods) not in ([], [AUTO_METHODS])
 
 
 # ------------------------------------------------------------------------------------------------- demo
@@ -250,8 +265,9 @@ def _demo(args) -> int:
     from colorbench.report import ReportOptions, build_report
     from colorbench.run import run
 
-    summary = run(config_from_args(args))
-    status = _print_summary(summary)
+    cfg = config_from_args(args)
+    summary = run(cfg)
+    status = _print_summary(summary, explicit=_methods_named(cfg))
     scored = score_run(summary.path)
     for name in ("lpips", "fid"):
         info = scored.summary[name]

@@ -41,6 +41,7 @@ class RunConfig:
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"coltran": {"mode": "argmax"}}
     smoke: bool = False  # tiny untrained models: exercises every code path, numbers meaningless
     results_dir: str | None = None  # default: $COLORBENCH_RESULTS or results/
+    max_pixels: int | None = None  # largest input accepted; default: Pillow's decompression-bomb guard (~89 MP)
 
     def __post_init__(self) -> None:
         if not isinstance(self.method_options or {}, dict) or not all(

@@ -31,8 +31,9 @@ import numpy as np
 from colorbench import atomic
 from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
-from colorbench.data.images import ImageLoadError, load_image
+from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
+from colorbench.locks import run_folder_lock
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
@@ -73,14 +74,17 @@ class PreparedSample:
     has_color: bool
 
 
-def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = True) -> tuple[list[PreparedSample], list[dict]]:
+def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = True,
+                   max_pixels: int | None = None) -> tuple[list[PreparedSample], list[dict]]:
     """Load every sample once through the one loader; write ``inputs/gray`` and ``inputs/truth``."""
     from tqdm.auto import tqdm
 
-    prepared, skipped = [], []
+    prepared = []
+    # files the dataset lists (or links) but that are not there to read: skipped like an unreadable image
+    skipped = [{"id": p.id, "source": p.path, "reason": p.reason} for p in index.problems]
     for sample in tqdm(index.samples, desc="prepare inputs", unit="img", disable=not progress):
         try:
-            loaded = load_image(sample.path)
+            loaded = load_image(sample.path, max_pixels=max_pixels)
         except ImageLoadError as exc:
             skipped.append({"id": sample.id, "source": str(sample.path), "reason": exc.reason})
             log.warning("skipping %s", exc)
@@ -104,7 +108,7 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
 
 def read_gray(folder: RunFolder, sample_id: str) -> np.ndarray:
     """The gray input exactly as the run wrote it (a PNG round trip is lossless)."""
-    return load_image(folder.gray_path(sample_id)).rgb[..., 0].copy()
+    return read_png_rgb(folder.gray_path(sample_id))[..., 0].copy()
 
 
 # ------------------------------------------------------------------------------------------------- methods
@@ -272,6 +276,13 @@ def run_method(
                 if raw.shape != merged.shape or not np.array_equal(raw, merged):
                     atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
                 atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+            except atomic.DiskFull as exc:  # say how much the rest of this method needs, roughly
+                left = len(todo) - written
+                if exc.needed:
+                    about = atomic.format_size(exc.needed * left)
+                    raise atomic.DiskFull(exc.folder, exc.needed, remaining=f"; {method.name} still has {left} images "
+                                          f"to write, about {about} (twice that where raw/ keeps a copy)") from None
+                raise
             except OSError:
                 raise  # the disk, not the image: every further write would fail too
             except Exception as exc:  # one unusable output must not cost the batch's other images or the run
@@ -399,6 +410,11 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
                          f"n_per_class={cfg.n_per_class}, limit={cfg.limit}")
     folder = RunFolder(cfg.run_path())
     ensure_writable(folder.path)
+    with run_folder_lock(folder.path, command=f"colorbench run --run {cfg.run}"):  # one writer per folder
+        return _run_locked(cfg, folder, subset, names, skip_on_cpu, device, progress=progress, tqdm=tqdm)
+
+
+def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tqdm) -> RunSummary:
     previous = folder.read_run_json() if folder.run_json.exists() else {}
     check_resume(folder, previous, cfg, names, subset.root)
     atomic.remove_stale_temps(folder.path)  # half-written files of a killed earlier run
@@ -423,7 +439,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     atomic.write_json(folder.run_json, record)
 
     try:
-        prepared, skipped = prepare_inputs(subset, folder, progress=progress)
+        prepared, skipped = prepare_inputs(subset, folder, progress=progress, max_pixels=cfg.max_pixels)
         outcomes = []
         for name in names:
             if name in skip_on_cpu:

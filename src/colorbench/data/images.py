@@ -60,9 +60,12 @@ def _to_uint8_rgb(img, path) -> np.ndarray:
     return np.asarray(img.convert("RGB"))  # RGB, CMYK (PIL applies the standard inversion), P, YCbCr, 1, L
 
 
-def load_image(path: str | os.PathLike, *, fix: str = "re-download it") -> LoadedImage:
+def load_image(path: str | os.PathLike, *, fix: str = "re-download it", max_pixels: int | None = None) -> LoadedImage:
     """Load ``path`` as uint8 RGB. Raises :class:`ImageLoadError` (naming the file) on anything unusable;
-    ``fix`` is the advice given for a corrupt file (what to do depends on where the file came from)."""
+    ``fix`` is the advice given for a corrupt file (what to do depends on where the file came from).
+
+    ``max_pixels``: the largest image accepted (default: Pillow's guard against decompression bombs, about 89
+    megapixels); a bigger one is refused with its size and the option that raises the limit."""
     from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
     path = Path(path)
@@ -70,6 +73,10 @@ def load_image(path: str | os.PathLike, *, fix: str = "re-download it") -> Loade
         raise ImageLoadError(path, "file not found")
     # Some libraries switch PIL to silently accept truncated files; a half image must never pass as ground truth.
     truncated_setting, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    pixel_limit = Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+    limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -80,10 +87,15 @@ def load_image(path: str | os.PathLike, *, fix: str = "re-download it") -> Loade
                 rgb = _to_uint8_rgb(img, path)
     except UnidentifiedImageError:
         raise ImageLoadError(path, "not a recognised image format (is it an image at all?)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except PermissionError:
+        raise ImageLoadError(path, "cannot read: permission denied — fix its permissions (e.g. chmod a+r)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(path, _too_many_pixels(path, limit)) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(path, f"cannot decode ({exc}); the file is corrupt or truncated — {fix}") from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_setting
+        Image.MAX_IMAGE_PIXELS = pixel_limit
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 8:
         raise ImageLoadError(path, f"unusable image size {rgb.shape[:2]} (need at least 8x8 pixels)")
@@ -92,9 +104,28 @@ def load_image(path: str | os.PathLike, *, fix: str = "re-download it") -> Loade
     return LoadedImage(rgb=rgb, has_color=has_color, source_mode=source_mode)
 
 
+def _too_many_pixels(path: Path, limit: int) -> str:
+    """The reason for an image over the pixel limit, with its size and how to raise the limit."""
+    from PIL import Image
+
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read: no bomb risk
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    return (f"the image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,} that guards "
+            f"against decompression bombs; if you trust the file, raise the limit with --max-pixels {width * height}")
+
+
+# A run's own PNGs were checked against the limit when their source was read: reading them back needs no limit.
+OWN_FILES_MAX_PIXELS = 2**62
+
+
 def read_png_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image colorbench itself wrote (a run's PNGs) as uint8 RGB, through the same validating loader."""
-    return load_image(path, fix="delete it and rerun the command that wrote it (`colorbench run` remakes a run's images)").rgb
+    fix = "delete it and rerun the command that wrote it (`colorbench run` remakes a run's images)"
+    return load_image(path, fix=fix, max_pixels=OWN_FILES_MAX_PIXELS).rgb
 
 
 def is_image_file(path: str | os.PathLike) -> bool:

@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import random
 import re
@@ -39,6 +40,12 @@ class Sample:
 class Problem:
     path: str
     reason: str
+    split: str | None = None  # the split the file was listed in (Kaggle layout) or found under, when known
+    id: str = ""  # the sample id the file would have had
+
+
+class SampleIdCollision(ValueError):
+    """Two files map to one sample id (and so to one output file); raised before any work, naming both."""
 
 
 @dataclass
@@ -110,7 +117,9 @@ class DatasetIndex:
         if limit is not None:
             chosen = chosen[:limit]
         chosen.sort(key=lambda s: (s.split or "", s.label or "", s.id))
-        return replace(self, samples=chosen)
+        # the files of this split that could not be listed as samples stay reported (a run lists them as skipped)
+        problems = [p for p in self.problems if split is None or p.split in (None, split)]
+        return replace(self, samples=chosen, problems=problems)
 
 
 # ------------------------------------------------------------------------------------------------- sample ids
@@ -123,17 +132,29 @@ def sample_id_from_relpath(relpath: str | os.PathLike) -> str:
     return "_".join(_UNSAFE.sub("-", p).strip("-") or "x" for p in parts)
 
 
-def _unique_ids(relpaths: list[str]) -> list[str]:
+def _unique_ids(relpaths: list[str], where: str | os.PathLike = "") -> list[str]:
+    """One id per file, unique by construction and stable across runs (resume finds outputs by id).
+
+    An id that several files share (``a b.jpg`` and ``a-b.png`` both give ``a-b``) gets ``~`` and a hash of the file's
+    own relative path. ``~`` is outside the alphabet of :func:`sample_id_from_relpath`, so a suffixed id can never equal
+    another file's plain id (a counter suffix like ``-1`` could: ``a-b-1.jpg``). Ids are compared case-insensitively
+    because on macOS and Windows ``A.png`` and ``a.png`` are one output file. Two rows naming the same file (a csv
+    listing it twice) cannot be told apart: :class:`SampleIdCollision` names them.
+    """
     ids = [sample_id_from_relpath(r) for r in relpaths]
-    seen: Counter[str] = Counter()
-    duplicates = {i for i, n in Counter(ids).items() if n > 1}
-    out = []
-    for i in ids:
-        if i in duplicates:  # e.g. a.jpg and a.png side by side
-            seen[i] += 1
-            i = f"{i}-{seen[i]}"
-        out.append(i)
+    shared = {key for key, n in Counter(i.lower() for i in ids).items() if n > 1}
+    out = [f"{i}~{_path_hash(r)}" if i.lower() in shared else i for i, r in zip(ids, relpaths)]
+    for key, n in Counter(i.lower() for i in out).items():
+        if n > 1:
+            names = [str(r) for i, r in zip(out, relpaths) if i.lower() == key]
+            raise SampleIdCollision(
+                f"{where}: {' and '.join(repr(n) for n in names)} map to the same sample id {key!r}, so their outputs would "
+                f"overwrite each other: remove the duplicate (or rename one file) and rerun")
     return out
+
+
+def _path_hash(relpath: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(relpath).as_posix().encode("utf-8")).hexdigest()[:8]
 
 
 # ------------------------------------------------------------------------------------------------- builders
@@ -153,16 +174,17 @@ def index_kaggle(root: str | os.PathLike, name: str = "sports") -> DatasetIndex:
     if not rows or not required <= set(rows[0]):
         raise ValueError(f"{csv_path}: expected columns {sorted(required)}, found {sorted(rows[0]) if rows else 'none'}")
     samples, problems = [], []
-    ids = _unique_ids([r["filepaths"] for r in rows])
+    ids = _unique_ids([r["filepaths"] for r in rows], where=csv_path)
     for row, sample_id in zip(rows, ids):
         path = root / row["filepaths"]
+        split = row["data set"].strip()
         if not is_image_file(path):
-            problems.append(Problem(str(path), "listed in sports.csv but not an image file; ignored"))
+            problems.append(Problem(str(path), "listed in sports.csv but not an image file; ignored", split, sample_id))
             continue
         if not path.is_file():
-            problems.append(Problem(str(path), "listed in sports.csv but missing"))
+            problems.append(Problem(str(path), f"listed in sports.csv but {_why_not_a_file(path)}", split, sample_id))
             continue
-        samples.append(Sample(sample_id, row["labels"].strip(), int(row["class id"]), row["data set"].strip(), path))
+        samples.append(Sample(sample_id, row["labels"].strip(), int(row["class id"]), split, path))
     return DatasetIndex(name, root, samples, problems)
 
 
@@ -175,9 +197,13 @@ def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetInd
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder of images")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+    candidates = sorted(p for p in root.rglob("*") if is_image_file(p) and not p.name.startswith("."))
+    files = [p for p in candidates if p.is_file()]
+    broken = [p for p in candidates if not p.is_file() and p.is_symlink()]  # loops and dangling links
     if not files:
-        raise ValueError(f"{root} contains no images ({', '.join(sorted({'.jpg', '.png', '.bmp', '.tif', '.webp'}))} ...)")
+        links = f"; {len(broken)} broken links, e.g. {broken[0]}: {_why_not_a_file(broken[0])}" if broken else ""
+        raise ValueError(f"{root} contains no images ({', '.join(sorted({'.jpg', '.png', '.bmp', '.tif', '.webp'}))} ...)"
+                         f"{links}")
     rels = [p.relative_to(root) for p in files]
     has_splits = all(len(r.parts) >= 2 and r.parts[0] in KAGGLE_SPLITS for r in rels)
     labels = []
@@ -187,9 +213,31 @@ def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetInd
     class_ids = {label: i for i, label in enumerate(sorted({l for l in labels if l is not None}))}
     samples = [
         Sample(sid, label, class_ids.get(label), r.parts[0] if has_splits else None, p)
-        for sid, label, r, p in zip(_unique_ids([str(r) for r in rels]), labels, rels, files)
+        for sid, label, r, p in zip(_unique_ids([str(r) for r in rels], where=root), labels, rels, files)
     ]
-    return DatasetIndex(name or root.name, root, samples, [])
+    # a broken link's id only names it in skipped.csv: it must not change the ids of the files that can be read
+    problems = [Problem(str(p), _why_not_a_file(p), _split_of(p.relative_to(root)) if has_splits else None,
+                        sample_id_from_relpath(p.relative_to(root))) for p in broken]
+    return DatasetIndex(name or root.name, root, samples, problems)
+
+
+def _why_not_a_file(path: Path) -> str:
+    """Why a listed or linked image cannot be read as a file, in words that say what to fix."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except FileNotFoundError:
+            return f"a dangling symbolic link (to {os.readlink(path)}, which does not exist); fix or remove the link"
+        except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop, later versions OSError
+            return "a symbolic link loop; fix or remove the link"
+        return "a symbolic link to something that is not a file"
+    if path.exists():
+        return "not a regular file (a folder?)"
+    return "missing"
+
+
+def _split_of(relpath: Path) -> str | None:
+    return relpath.parts[0] if len(relpath.parts) >= 2 and relpath.parts[0] in KAGGLE_SPLITS else None
 
 
 def index_samples() -> DatasetIndex:

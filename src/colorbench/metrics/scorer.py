@@ -40,6 +40,7 @@ import torch
 
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, read_png_rgb
+from colorbench.locks import locks_run_folder
 from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
@@ -251,6 +252,7 @@ def _availability(name: str, exc: Exception | None, **details) -> dict:
     return {"available": False, "reason": reason, "message": str(exc), **details}
 
 
+@locks_run_folder("colorbench score")
 def score_run(
     run_path,
     *,

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from colorbench import atomic
+from colorbench.locks import locks_run_folder
 from colorbench.metrics.table import LOWER_IS_BETTER, load_metrics, load_summary
 from colorbench.report import aggregate as agg
 from colorbench.report import figures as figs
@@ -233,6 +234,7 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
 
+@locks_run_folder("colorbench report")
 def build_report(run_path, options: ReportOptions | None = None, *, return_content: bool = False):
     """Write tables/, figures/ and report.html for a scored run; returns the report's path (or the content too).
 
