@@ -290,7 +290,7 @@ def run_method(
         for (prepared, k), gray, raw in results:
             try:
                 raw = np.asarray(raw)
-                merged = merge_luminance(gray, raw)  # validates the output: uint8 HxWx3
+                merged = merge_luminance(gray, raw, gamut=cfg.gamut)  # validates the output: uint8 HxWx3
                 _check_aspect(method, gray, raw)
                 if raw.shape != merged.shape or not np.array_equal(raw, merged):
                     atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
@@ -369,6 +369,8 @@ def made_with(name: str, cfg: RunConfig) -> dict:
     options = {k: v for k, v in options_for(name, cfg).items()
                if k not in SPEED_ONLY_OPTIONS and not (k in defaults and defaults[k] == v)}  # default = not given
     made: dict = {"options": json.loads(json.dumps(options, default=str))}
+    if cfg.gamut != RunConfig.gamut:  # recorded only when not the default, so older run folders still resume
+        made["gamut"] = cfg.gamut
     if method_class(name).stochastic:
         made["seed"] = cfg.seed
     return made
