@@ -52,6 +52,7 @@ def _load(tiny_weights, name="controlnet-canny", **options):
 
 # ------------------------------------------------------------------------------------------ 13: corrupt files
 @pytest.mark.parametrize("part", ["text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
+                                  "tokenizer/tokenizer.json", "unet/config.json",
                                   "vae/diffusion_pytorch_model.safetensors", "controlnet"])
 def test_a_corrupt_component_file_is_named(tiny_weights, tmp_path, part):
     from colorbench.methods.diffusion.loading import DiffusionWeightsError, load_pipeline

@@ -8,7 +8,7 @@ get the same patterns for their role. Either way the folder is then read with di
 tiny model saved with ``save_pretrained`` exercises exactly what the real weights go through.
 
 Speed and memory: fp16 on CUDA (fp32 on CPU, warned: minutes per image), PyTorch SDPA attention (diffusers' default
-with torch 2), a multistep scheduler (UniPC or DPM-Solver++ 2M; 20 steps is plenty), channels_last on CUDA, VAE
+with torch 2), a multistep scheduler (UniPC by default; see :data:`SCHEDULERS`; 20 steps is plenty), channels_last on CUDA, VAE
 slicing (decode one image at a time: lower peak memory at batch > 1 for a negligible cost), optional
 ``torch.compile`` of the UNet and ControlNet, optional ``enable_model_cpu_offload`` for small GPUs. The safety
 checker is not loaded: on a benchmark of sports photos its false positives would black out outputs and corrupt the
@@ -244,16 +244,22 @@ def _unreadable_errors() -> tuple[type[BaseException], ...]:
 
 
 def corrupt_weight_files(folder: Path) -> list[str]:
-    """The ``*.safetensors`` files under ``folder`` (relative paths) whose header or size is broken, e.g. a download
-    cut short. Reads only each file's header, so it is quick even for the 3 GB UNet."""
+    """The files under ``folder`` (relative paths) that cannot be what they claim, e.g. a download cut short: a
+    ``*.safetensors`` whose header or size is broken (only headers are read, so this is quick even for the 3 GB
+    UNet) or a ``*.json`` (configs, tokenizer vocabulary) that does not parse."""
+    import json
+
     from safetensors import safe_open
 
     broken = []
-    for path in sorted(Path(folder).rglob("*.safetensors")):
+    for path in sorted(Path(folder).rglob("*")):
         try:
-            with safe_open(str(path), framework="pt"):
-                pass
-        except Exception:  # noqa: BLE001 — any failure to open the header means the file is unusable
+            if path.suffix == ".safetensors":
+                with safe_open(str(path), framework="pt"):
+                    pass
+            elif path.suffix == ".json":
+                json.loads(path.read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 — any failure to open or parse means the file is unusable
             broken.append(path.relative_to(folder).as_posix())
     return broken
 
