@@ -260,3 +260,28 @@ def test_the_fp16_variant_reads_the_variant_files(tiny_weights, tmp_path):
     patterns = _hub_spec("stable-diffusion-v1-5/stable-diffusion-v1-5", "base", None, "fp16").hf_allow_patterns
     assert "unet/diffusion_pytorch_model.fp16.safetensors" in patterns and "unet/config.json" in patterns
     assert not any(p.endswith(".safetensors") and ".fp16." not in p for p in patterns)
+
+
+def test_the_methods_revision_and_variant_reach_the_hub_look_up(tiny_weights, monkeypatch):
+    from colorbench import weights
+    from colorbench.methods.diffusion.loading import DiffusionWeightsError
+    from colorbench.methods.registry import get_method
+
+    asked = []
+
+    def ensure(spec, download=True, **kw):
+        asked.append(spec)
+        raise weights.WeightsUnavailable(spec, "not cached (test)")
+
+    monkeypatch.setattr(weights, "ensure", ensure)
+    method = get_method("controlnet-canny-img2img", revision="c" * 40, variant="fp16", controlnet_revision="d" * 40)
+    with pytest.raises(DiffusionWeightsError, match=r"--option controlnet-canny-img2img\.controlnet_model=PATH"):
+        method.load("cpu")
+    assert asked[-1].hf_repo == "lllyasviel/sd-controlnet-canny" and asked[-1].hf_revision == "d" * 40
+    method.controlnet_model, method.controlnet_revision = str(tiny_weights[1]), None  # a local ControlNet: on to the base
+    with pytest.raises(DiffusionWeightsError, match=r"--option controlnet-canny-img2img\.base_model=PATH"), \
+            pytest.warns(RuntimeWarning, match="CPU"):
+        method.load("cpu")
+    base = asked[-1]
+    assert base.hf_repo == "stable-diffusion-v1-5/stable-diffusion-v1-5" and base.hf_revision == "c" * 40
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in base.hf_allow_patterns
