@@ -460,3 +460,25 @@ def test_a_damaged_run_json_is_named_and_moving_it_aside_resumes(tmp_path):
         run(cfg, progress=False)
     folder.run_json.rename(folder.path / "run.json.broken")
     assert run(cfg, progress=False).methods[0].reused == 2
+
+
+def test_the_gamut_option_reaches_the_merge_and_run_json_and_guards_resume(tmp_path, tint_registered):
+    from colorbench.color import gray_to_rgb, rgb_to_lab
+
+    data = _image_dir(tmp_path, n=4)
+    results = str(tmp_path / "results")
+    worst = {}
+    for gamut in ("clip", "chroma"):
+        summary = run(RunConfig(run=gamut, dataset=str(data), methods=["tint"], gamut=gamut, results_dir=results),
+                      progress=False)
+        folder = RunFolder(summary.path)
+        assert folder.read_run_json()["config"]["gamut"] == gamut
+        worst[gamut] = max(
+            float(np.abs(rgb_to_lab(load_image(folder.output_path("tint", s["id"])).rgb)[..., 0]
+                         - rgb_to_lab(gray_to_rgb(load_image(folder.gray_path(s["id"])).rgb[..., 0]))[..., 0]).max())
+            for s in folder.read_samples())
+    assert worst["clip"] > 2.0 and worst["chroma"] < 0.35  # clipping moved L somewhere; the mapping did not
+    with pytest.raises(ValueError, match="gamut 'chroma' -> None"):  # resuming must not mix the two modes
+        run(RunConfig(run="chroma", dataset=str(data), methods=["tint"], results_dir=results), progress=False)
+    with pytest.raises(ValueError, match="gamut must be one of"):
+        RunConfig(gamut="perceptual")

@@ -164,6 +164,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="method option, e.g. coltran.mode=argmax (repeatable; values parsed as YAML)")
     p.add_argument("--max-pixels", type=int, help="accept input images up to this many pixels (default: Pillow's "
                                                    "guard against decompression bombs, 89,478,485)")
+    p.add_argument("--gamut", choices=("clip", "chroma"),
+                   help="L-merge of colours outside sRGB: clip (default, as in the literature; moves L) or chroma "
+                        "(keeps the input's L and the hue, reduces chroma)")
     p.add_argument("--smoke", action="store_true", default=None,
                    help="tiny untrained models: runs every code path in minutes, numbers meaningless")
 
@@ -180,7 +183,7 @@ def config_from_args(args) -> "RunConfig":
     cfg = cfg.override(run=args.run, dataset=args.dataset, split=args.split, n_per_class=args.n_per_class,
                        limit=args.limit, methods=args.methods, device=args.device, batch_size=args.batch_size,
                        seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke,
-                       max_pixels=getattr(args, "max_pixels", None))
+                       max_pixels=getattr(args, "max_pixels", None), gamut=getattr(args, "gamut", None))
     options = {k: dict(v) for k, v in cfg.method_options.items()}
     for item in args.option:
         key, sep, value = item.partition("=")

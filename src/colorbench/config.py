@@ -40,6 +40,9 @@ class RunConfig:
     samples_per_image: int = 1  # K outputs per image for stochastic methods (best-of-K / mean-of-K scoring)
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"coltran": {"mode": "argmax"}}
     smoke: bool = False  # tiny untrained models: exercises every code path, numbers meaningless
+    # L-merge of out-of-sRGB colours: "clip" (the literature's way; moves L) or "chroma" (keeps L and hue, gives up
+    # chroma); see colorbench.color.merge_luminance for the measured difference
+    gamut: str = "clip"
     results_dir: str | None = None  # default: $COLORBENCH_RESULTS or results/
     max_pixels: int | None = None  # largest input accepted; default: Pillow's decompression-bomb guard (~89 MP)
 
@@ -53,6 +56,10 @@ class RunConfig:
                                for m, opts in (self.method_options or {}).items()}
         if isinstance(self.methods, str):
             self.methods = [m.strip() for m in self.methods.split(",") if m.strip()]
+        from colorbench.color import GAMUT_MODES
+
+        if self.gamut not in GAMUT_MODES:
+            raise ValueError(f"gamut must be one of {', '.join(GAMUT_MODES)}, got {self.gamut!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.samples_per_image < 1:

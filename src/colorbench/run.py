@@ -36,6 +36,7 @@ from colorbench.data.index import DatasetIndex, Sample, open_dataset
 from colorbench.locks import run_folder_lock
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
+from colorbench.methods.registry import OPTION_GROUPS
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.runfolder import (
     FAILURE_COLUMNS, SAMPLE_COLUMNS, SKIPPED_COLUMNS, TIMING_COLUMNS, RunFolder, ensure_writable, read_csv,
@@ -134,16 +135,38 @@ def accepted_options(name: str) -> set[str]:
 
 def check_method_options(method_options: dict[str, dict]) -> None:
     """Fail before any work on an option for an unknown method or an option the method does not take (a typo would
-    otherwise be ignored, or crash the run only when that method's turn comes)."""
+    otherwise be ignored, or crash the run only when that method's turn comes). A group's option (``diffusion.X``)
+    must be taken by at least one of its methods."""
     known = method_names()
     for name, options in method_options.items():
+        if name in OPTION_GROUPS:
+            members = OPTION_GROUPS[name]
+            accepted = set().union(*(accepted_options(m) for m in members))
+            unknown = sorted(set(options) - accepted)
+            if unknown:
+                raise ValueError(f"--option {name}.{unknown[0]}: no {name} method ({', '.join(members)}) has option "
+                                 f"{unknown[0]!r}; their options: {', '.join(sorted(accepted))}")
+            continue
         if name not in known:
-            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: {', '.join(known)}")
+            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: {', '.join(known)}"
+                             f" (option groups: {', '.join(OPTION_GROUPS)})")
         accepted = accepted_options(name)
         unknown = sorted(set(options) - accepted)
         if unknown:
             raise ValueError(f"--option {name}.{unknown[0]}: {name} has no option {unknown[0]!r}; its options: "
                              f"{', '.join(sorted(accepted)) or 'none'}")
+
+
+def options_for(name: str, cfg: RunConfig) -> dict:
+    """The options method ``name`` runs with: those of its groups (``diffusion.*``) that it takes, then its own (which
+    win)."""
+    options: dict = {}
+    for group, members in OPTION_GROUPS.items():
+        if name in members and cfg.method_options.get(group):
+            accepted = accepted_options(name)
+            options.update({k: v for k, v in cfg.method_options[group].items() if k in accepted})
+    options.update(cfg.method_options.get(name, {}))
+    return options
 
 
 def _heavy_on_cpu(name: str) -> bool:
@@ -159,7 +182,7 @@ def check_constructible(names: Sequence[str], cfg: RunConfig) -> None:
     to report as a skip)."""
     for name in names:
         try:
-            instantiate(name, cfg.method_options.get(name, {}), cfg.smoke)
+            instantiate(name, options_for(name, cfg), cfg.smoke)
         except ImportError:
             continue
         except (TypeError, ValueError) as exc:
@@ -271,8 +294,8 @@ def run_method(
         for (prepared, k), gray, raw in results:
             try:
                 raw = np.asarray(raw)
-                merged = merge_luminance(gray, raw)  # validates the output: uint8 HxWx3
-                _check_aspect(method.name, gray, raw)
+                merged = merge_luminance(gray, raw, gamut=cfg.gamut)  # validates the output: uint8 HxWx3
+                _check_aspect(method, gray, raw)
                 if raw.shape != merged.shape or not np.array_equal(raw, merged):
                     atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
                 atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
@@ -310,13 +333,16 @@ def run_method(
 _ASPECT_WARNED: set[str] = set()
 
 
-def _check_aspect(method: str, gray: np.ndarray, raw: np.ndarray) -> None:
-    """L-merging stretches the prediction over the input: a different aspect ratio means misaligned colours."""
+def _check_aspect(method: Method, gray: np.ndarray, raw: np.ndarray) -> None:
+    """L-merging stretches the prediction over the input: a different aspect ratio means misaligned colours, unless
+    the method says its output is the whole input squeezed (``output_spans_input``), which the stretch undoes."""
     (h, w), (rh, rw) = gray.shape[:2], raw.shape[:2]
-    if abs((w / h) / (rw / rh) - 1) > 0.02 and method not in _ASPECT_WARNED:
-        _ASPECT_WARNED.add(method)
+    if method.output_spans_input:
+        return
+    if abs((w / h) / (rw / rh) - 1) > 0.02 and method.name not in _ASPECT_WARNED:
+        _ASPECT_WARNED.add(method.name)
         log.warning("%s returned %dx%d for a %dx%d input: the aspect ratio differs, so L-merging misaligns colours; "
-                    "a method should return its output aligned with the whole input", method, rw, rh, w, h)
+                    "a method should return its output aligned with the whole input", method.name, rw, rh, w, h)
 
 
 def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) -> dict:
@@ -351,9 +377,11 @@ def made_with(name: str, cfg: RunConfig) -> dict:
     """What a method's images depend on besides the input: its options (except speed-only ones) and, if it is
     stochastic, the run seed."""
     defaults = constructor_defaults(method_class(name))
-    options = {k: v for k, v in cfg.method_options.get(name, {}).items()
+    options = {k: v for k, v in options_for(name, cfg).items()
                if k not in SPEED_ONLY_OPTIONS and not (k in defaults and defaults[k] == v)}  # default = not given
     made: dict = {"options": json.loads(json.dumps(options, default=str))}
+    if cfg.gamut != RunConfig.gamut:  # recorded only when not the default, so older run folders still resume
+        made["gamut"] = cfg.gamut
     if method_class(name).stochastic:
         made["seed"] = cfg.seed
     return made
@@ -472,9 +500,8 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
 
 
 def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOutcome:
-    options = cfg.method_options.get(name, {})
     try:
-        method = instantiate(name, options, cfg.smoke)
+        method = instantiate(name, options_for(name, cfg), cfg.smoke)
         method.load(device)
     except (WeightsUnavailable, ImportError) as exc:
         # the short reason now; the run summary repeats the full message with the fix once, at the end

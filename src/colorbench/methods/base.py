@@ -43,6 +43,9 @@ class Method(ABC):
     #: True when a CPU run would take far too long for the default selection (e.g. Stable Diffusion);
     #: ``--methods auto`` then skips it on CPU with the reason, naming it explicitly still runs it
     heavy_on_cpu: ClassVar[bool] = False
+    #: True when the output shows the whole input squeezed to another aspect ratio (e.g. stretched to a square
+    #: canvas): the L-merge's resize to the input's size realigns it, so the runner's misalignment warning is off
+    output_spans_input: bool = False
 
     def __init__(self) -> None:
         self.device = "cpu"

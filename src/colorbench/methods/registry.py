@@ -28,6 +28,13 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+# Option groups: ``--option diffusion.base_model=...`` (or a ``diffusion:`` section of ``method_options``) reaches
+# every member that takes the option; a member's own option wins over its group's.
+OPTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "diffusion": ("controlnet-canny", "controlnet-canny-img2img"),
+}
+
+
 class UnknownMethod(KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; this one reads as a sentence
         return str(self.args[0])

@@ -55,6 +55,10 @@ def _protocol(content, options) -> str:
     add("Images", _e(f"{summary.get('n_samples', '?')} in the run, {summary.get('n_scorable', '?')} scored, "
                      f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")))
     add("Resolution", _e(", ".join(summary.get("resolution", [])) or "?"))
+    gamut = config.get("gamut", "clip")  # run folders from before the option clipped
+    add("L-merge", _e(f"input's CIELAB L + the method's ab; out-of-sRGB colours: {gamut} ("
+                      + ("RGB clipped, as in the literature; this moves L there" if gamut == "clip" else
+                         "chroma reduced at constant L and hue") + ")"))
     if "seed" in info or "seed" in config:
         add("Seed", _e(f"{info.get('seed', config.get('seed'))} (per-image seeds derived from it and the sample id)"))
     k = info.get("samples_per_image") or config.get("samples_per_image")

@@ -8,7 +8,7 @@ get the same patterns for their role. Either way the folder is then read with di
 tiny model saved with ``save_pretrained`` exercises exactly what the real weights go through.
 
 Speed and memory: fp16 on CUDA (fp32 on CPU, warned: minutes per image), PyTorch SDPA attention (diffusers' default
-with torch 2), a multistep scheduler (UniPC or DPM-Solver++ 2M; 20 steps is plenty), channels_last on CUDA, VAE
+with torch 2), a multistep scheduler (UniPC by default; see :data:`SCHEDULERS`; 20 steps is plenty), channels_last on CUDA, VAE
 slicing (decode one image at a time: lower peak memory at batch > 1 for a negligible cost), optional
 ``torch.compile`` of the UNet and ControlNet, optional ``enable_model_cpu_offload`` for small GPUs. The safety
 checker is not loaded: on a benchmark of sports photos its false positives would black out outputs and corrupt the
@@ -43,7 +43,10 @@ DEFAULT_CONTROLNET_MODEL = "lllyasviel/sd-controlnet-canny"
 _ROLE_SPEC = {"base": "sd15", "controlnet": "controlnet-canny-sd15"}
 _ROLE_WORDS = {"base": ("Stable Diffusion 1.5 model", "base_model", "model_index.json"),
                "controlnet": ("ControlNet", "controlnet_model", "config.json")}
-SCHEDULERS = ("unipc", "dpmpp-2m")
+# SD 1.5 ships with PNDM; the multistep solvers reach the same quality in ~20 steps; DDIM is the one ``eta`` acts on;
+# Euler ancestral and DPM++ 2M Karras are what A1111/ComfyUI users know. Underscores are accepted for hyphens.
+SCHEDULERS = ("unipc", "pndm", "ddim", "euler-a", "dpmpp-2m", "dpmpp-2m-karras")
+ETA_SCHEDULERS = ("ddim",)  # the schedulers whose step() takes eta; the others would ignore it silently
 PIPELINE_KINDS = ("txt2img", "img2img")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
 
@@ -81,25 +84,59 @@ def _spec_for(source: str, role: str) -> WeightSpec:
                    description=f"{role} {source} (not in the registry)")
 
 
-def resolve_weights(source: str | Path, role: str, *, download: bool = True) -> Path:
+def variant_patterns(patterns: tuple[str, ...] | None, variant: str | None) -> tuple[str, ...] | None:
+    """The hub file patterns for a weights ``variant``: ``unet/diffusion_pytorch_model.safetensors`` becomes
+    ``unet/diffusion_pytorch_model.fp16.safetensors`` (diffusers' naming), configs and tokenizer stay."""
+    if not variant or patterns is None:
+        return patterns
+    return tuple(p[: -len(".safetensors")] + f".{variant}.safetensors" if p.endswith(".safetensors") else p
+                 for p in patterns)
+
+
+def _hub_spec(source: str, role: str, revision: str | None, variant: str | None) -> WeightSpec:
+    spec = _spec_for(source, role)
+    if revision:
+        spec = replace(spec, hf_revision=revision, sha256=None, size=None)
+    if variant:
+        spec = replace(spec, hf_allow_patterns=variant_patterns(spec.hf_allow_patterns, variant), size=None)
+    return spec
+
+
+def option_words(role: str, method: str | None = None) -> str:
+    """How a user sets ``role``'s source: ``--option METHOD.base_model=...`` (and the shared ``diffusion.`` prefix)."""
+    option = _ROLE_WORDS[role][1]
+    if method is None:
+        return option
+    return f"--option {method}.{option}=PATH (or diffusion.{option}=PATH for both diffusion methods)"
+
+
+def resolve_weights(source: str | Path, role: str, *, download: bool = True, revision: str | None = None,
+                    variant: str | None = None, method: str | None = None) -> Path:
     """Local folder for ``source`` (a folder, or a Hugging Face id fetched into the HF cache) of ``role``.
 
     ``role`` is ``"base"`` (a Stable Diffusion 1.5 folder with ``model_index.json``) or ``"controlnet"``.
+    ``revision`` pins a hub id to a commit (or branch/tag); ``variant`` (e.g. ``"fp16"``) fetches only that variant's
+    weight files. ``method`` names the method in the fixes (``--option METHOD.base_model=...``).
     Raises :class:`DiffusionWeightsError` with the fixes when it cannot be had.
     """
     if role not in _ROLE_SPEC:
         raise ValueError(f"role must be one of {tuple(_ROLE_SPEC)}, got {role!r}")
-    what, option, marker = _ROLE_WORDS[role]
+    what, _, marker = _ROLE_WORDS[role]
+    option = option_words(role, method)
     text = str(source)
     local = Path(text).expanduser()
     if local.is_dir():
+        if revision:
+            raise DiffusionWeightsError(WeightSpec(name=f"local:{text}", relpath=text, source="url"),
+                                        f"revision={revision!r} pins a Hugging Face id, but the {what} {text} is a "
+                                        f"local folder: drop the revision, or pass the hub id")
         folder = local
     elif isinstance(source, Path) or local.exists() or not looks_like_hub_id(text):
         spec = WeightSpec(name=f"local:{text}", relpath=text, source="url")
         raise DiffusionWeightsError(spec, f"the {what} folder {local.resolve()} does not exist (or is not a folder); "
                                           f"pass an existing folder or a Hugging Face id as {option}")
     else:
-        spec = _spec_for(text, role)
+        spec = _hub_spec(text, role, revision, variant)
         try:
             folder = weights.ensure(spec, download=download)
         except WeightsUnavailable as exc:
@@ -125,37 +162,62 @@ def resolve_dtype(dtype: str, device: str):
     return getattr(torch, dtype)
 
 
-def make_scheduler(name: str, config):
-    """UniPC (default) or DPM-Solver++ 2M, both deterministic multistep solvers good at ~20 steps."""
-    from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
+def scheduler_name(name: str) -> str:
+    """The canonical spelling of a scheduler choice (``dpmpp_2m_karras`` -> ``dpmpp-2m-karras``); unknown: an error."""
+    canonical = str(name).strip().lower().replace("_", "-")
+    if canonical not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {name!r}")
+    return canonical
 
+
+def make_scheduler(name: str, config):
+    """A scheduler from :data:`SCHEDULERS` built on the model's own noise schedule (``config``).
+
+    ``unipc`` (default) and ``dpmpp-2m`` are deterministic multistep solvers good at ~20 steps; ``pndm`` is what SD
+    1.5 ships with (needs ~50); ``ddim`` takes ``eta``; ``euler-a`` is ancestral (adds noise each step);
+    ``dpmpp-2m-karras`` is DPM-Solver++ 2M on Karras et al.'s sigma spacing.
+    """
+    from diffusers import (
+        DDIMScheduler,
+        DPMSolverMultistepScheduler,
+        EulerAncestralDiscreteScheduler,
+        PNDMScheduler,
+        UniPCMultistepScheduler,
+    )
+
+    name = scheduler_name(name)
     if name == "unipc":
         return UniPCMultistepScheduler.from_config(config)
-    if name == "dpmpp-2m":
-        return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2)
-    raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
+    if name == "pndm":
+        return PNDMScheduler.from_config(config, skip_prk_steps=True)  # as in SD 1.5's scheduler_config.json
+    if name == "ddim":
+        return DDIMScheduler.from_config(config)
+    if name == "euler-a":
+        return EulerAncestralDiscreteScheduler.from_config(config)
+    return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2,
+                                                   use_karras_sigmas=name == "dpmpp-2m-karras")
 
 
 def _downloads_allowed(download: bool) -> bool:
     return download and os.environ.get("HF_HUB_OFFLINE") != "1" and os.environ.get("COLORBENCH_OFFLINE") != "1"
 
 
-def _load_part(source, role: str, download: bool, load):
+def _load_part(source, role: str, download: bool, load, *, revision=None, variant=None, method=None):
     """Resolve ``source`` and ``load(folder)``; a hub snapshot that fails to read is completed and read once more.
 
     An interrupted download leaves a snapshot folder with files missing, which the cache look-up still reports as
     present; huggingface_hub's ``snapshot_download`` fetches just the missing files.
     """
-    folder = resolve_weights(source, role, download=download)
+    folder = resolve_weights(source, role, download=download, revision=revision, variant=variant, method=method)
     try:
-        return _read(role, folder, load)
+        return _read(role, folder, load, method)
     except DiffusionWeightsError:
         local = Path(str(source)).expanduser()
         if local.is_dir() or not _downloads_allowed(download):
             raise
     from huggingface_hub import snapshot_download
 
-    spec = _spec_for(str(source), role)
+    spec = _hub_spec(str(source), role, revision, variant)
     log.warning("%s looks incomplete in the Hugging Face cache; fetching the missing files", source)
     try:
         folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
@@ -163,17 +225,55 @@ def _load_part(source, role: str, download: bool, load):
     except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
         raise DiffusionWeightsError(spec, f"the {_ROLE_WORDS[role][0]} {source!r} is incomplete in the Hugging Face "
                                           f"cache and completing it failed ({type(exc).__name__}: {exc}). "
-                                          + _LOCAL_FIX.format(option=_ROLE_WORDS[role][1])) from None
-    return _read(role, folder, load)
+                                          + _LOCAL_FIX.format(option=option_words(role, method))) from None
+    return _read(role, folder, load, method)
 
 
-def _read(role: str, folder: Path, load):
-    what, option, _ = _ROLE_WORDS[role]
+def _unreadable_errors() -> tuple[type[BaseException], ...]:
+    """What reading a broken component raises: diffusers wraps a bad file in OSError for the UNet/VAE/ControlNet,
+    but transformers lets safetensors' own ``SafetensorError`` (not an OSError) through for the text encoder, and a
+    truncated ``.bin`` raises pickle's error."""
+    import pickle
+
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError, pickle.UnpicklingError)
+    try:
+        from safetensors import SafetensorError
+    except ImportError:  # older safetensors: the class lives in the Rust module only
+        return errors
+    return (*errors, SafetensorError)
+
+
+def corrupt_weight_files(folder: Path) -> list[str]:
+    """The files under ``folder`` (relative paths) that cannot be what they claim, e.g. a download cut short: a
+    ``*.safetensors`` whose header or size is broken (only headers are read, so this is quick even for the 3 GB
+    UNet) or a ``*.json`` (configs, tokenizer vocabulary) that does not parse."""
+    import json
+
+    from safetensors import safe_open
+
+    broken = []
+    for path in sorted(Path(folder).rglob("*")):
+        try:
+            if path.suffix == ".safetensors":
+                with safe_open(str(path), framework="pt"):
+                    pass
+            elif path.suffix == ".json":
+                json.loads(path.read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 — any failure to open or parse means the file is unusable
+            broken.append(path.relative_to(folder).as_posix())
+    return broken
+
+
+def _read(role: str, folder: Path, load, method: str | None = None):
+    what, option = _ROLE_WORDS[role][0], option_words(role, method)
     try:
         return load(folder)
-    except (OSError, ValueError, KeyError, EnvironmentError) as exc:
+    except _unreadable_errors() as exc:
+        broken = corrupt_weight_files(folder)
+        named = (f"{', '.join(broken)} {'is' if len(broken) == 1 else 'are'} corrupt or truncated (delete "
+                 f"{'it' if len(broken) == 1 else 'them'} and fetch again); " if broken else "")
         raise DiffusionWeightsError(WeightSpec(name=f"local:{folder}", relpath=str(folder)),
-                                    f"could not read the {what} in {folder} ({type(exc).__name__}: {exc}); "
+                                    f"could not read the {what} in {folder}: {named}({type(exc).__name__}: {exc}); "
                                     f"the folder is incomplete or not a diffusers {what}. "
                                     + _LOCAL_FIX.format(option=option)) from None
 
@@ -182,8 +282,15 @@ def load_pipeline(kind: str, base_model: str | Path = DEFAULT_BASE_MODEL,
                   controlnet_model: str | Path = DEFAULT_CONTROLNET_MODEL, *, device: str = "cpu",
                   dtype: str = "auto", scheduler: str = "unipc", cpu_offload: bool = False,
                   channels_last: bool | None = None, compile: bool = False, vae_slicing: bool = True,
-                  download: bool = True, warn_cpu: bool = True):
-    """A ready ``StableDiffusionControlNet(Img2Img)Pipeline`` on ``device``. ``kind``: ``txt2img`` or ``img2img``."""
+                  download: bool = True, warn_cpu: bool = True, revision: str | None = None,
+                  controlnet_revision: str | None = None, variant: str | None = None,
+                  controlnet_variant: str | None = None, method: str | None = None):
+    """A ready ``StableDiffusionControlNet(Img2Img)Pipeline`` on ``device``. ``kind``: ``txt2img`` or ``img2img``.
+
+    ``revision`` / ``controlnet_revision`` pin hub ids to a commit; ``variant`` / ``controlnet_variant`` (e.g.
+    ``"fp16"``: half the download) read that variant's weight files (``*.fp16.safetensors``). ``method`` names the
+    method whose options the error messages point to.
+    """
     import torch
     from diffusers import ControlNetModel, StableDiffusionControlNetImg2ImgPipeline, StableDiffusionControlNetPipeline
 
@@ -200,12 +307,17 @@ def load_pipeline(kind: str, base_model: str | Path = DEFAULT_BASE_MODEL,
     dtype_kw = {_dtype_keyword(): torch_dtype}
     pipeline_class = StableDiffusionControlNetPipeline if kind == "txt2img" else StableDiffusionControlNetImg2ImgPipeline
     controlnet = _load_part(controlnet_model, "controlnet", download,
-                            lambda folder: ControlNetModel.from_pretrained(folder, **dtype_kw))
+                            lambda folder: ControlNetModel.from_pretrained(folder, variant=controlnet_variant,
+                                                                           **dtype_kw),
+                            revision=controlnet_revision, variant=controlnet_variant, method=method)
     pipe = _load_part(base_model, "base", download,
                       lambda folder: pipeline_class.from_pretrained(folder, controlnet=controlnet, **dtype_kw,
-                                                                    safety_checker=None, feature_extractor=None,
-                                                                    requires_safety_checker=False))
+                                                                    variant=variant, safety_checker=None,
+                                                                    feature_extractor=None,
+                                                                    requires_safety_checker=False),
+                      revision=revision, variant=variant, method=method)
     pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
+    _let_clip_skip_find_the_final_norm(pipe.text_encoder)
     pipe.set_progress_bar_config(disable=True)  # the runner shows progress over batches
     if vae_slicing:
         pipe.vae.enable_slicing()
@@ -223,6 +335,15 @@ def load_pipeline(kind: str, base_model: str | Path = DEFAULT_BASE_MODEL,
     if attention_kind(pipe) != "sdpa":
         log.warning("attention is not PyTorch SDPA (%s); expect slower, hungrier generation", attention_kind(pipe))
     return pipe
+
+
+def _let_clip_skip_find_the_final_norm(text_encoder) -> None:
+    """transformers >= 5.6 flattened ``CLIPTextModel`` (no ``.text_model``), but diffusers' ``encode_prompt`` still
+    reads ``text_encoder.text_model.final_layer_norm`` when ``clip_skip`` is set (huggingface/diffusers#14124, open).
+    Point the old name at the model itself: a plain attribute, not a registered submodule, so ``state_dict``,
+    ``.to()`` and offloading do not see a cycle."""
+    if not hasattr(text_encoder, "text_model") and hasattr(text_encoder, "final_layer_norm"):
+        object.__setattr__(text_encoder, "text_model", text_encoder)
 
 
 def _dtype_keyword() -> str:

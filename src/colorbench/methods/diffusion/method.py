@@ -34,9 +34,11 @@ from colorbench.methods.diffusion.framing import ASPECT_MODES, Framing
 from colorbench.methods.diffusion.loading import (
     DEFAULT_BASE_MODEL,
     DEFAULT_CONTROLNET_MODEL,
+    ETA_SCHEDULERS,
     DiffusionOutOfMemory,
     attention_kind,
     load_pipeline,
+    scheduler_name,
 )
 
 DEFAULT_RESOLUTION = 512
@@ -67,7 +69,16 @@ class ControlNetCanny(Method):
         steps: int = 20,
         guidance_scale: float = 7.5,
         controlnet_scale: float = 1.0,
+        guess_mode: bool = False,
+        control_guidance_start: float = 0.0,
+        control_guidance_end: float = 1.0,
         scheduler: str = "unipc",
+        eta: float = 0.0,
+        clip_skip: int | None = None,
+        revision: str | None = None,
+        controlnet_revision: str | None = None,
+        variant: str | None = None,
+        controlnet_variant: str | None = None,
         batch_size: int = 4,
         dtype: str = "auto",
         cpu_offload: bool = False,
@@ -83,17 +94,34 @@ class ControlNetCanny(Method):
             raise ValueError(f"aspect must be one of {ASPECT_MODES}, got {aspect!r}")
         if steps < 1 or batch_size < 1:
             raise ValueError(f"steps and batch_size must be >= 1, got steps={steps}, batch_size={batch_size}")
+        scheduler = scheduler_name(scheduler)
+        if not 0.0 <= float(control_guidance_start) < float(control_guidance_end) <= 1.0:
+            raise ValueError(f"need 0 <= control_guidance_start < control_guidance_end <= 1 (fractions of the "
+                             f"steps the ControlNet acts in), got {control_guidance_start} and {control_guidance_end}")
+        if float(eta) < 0 or (float(eta) and scheduler not in ETA_SCHEDULERS):
+            raise ValueError(f"eta={eta} acts only with scheduler={'|'.join(ETA_SCHEDULERS)} (the others would ignore "
+                             f"it); set scheduler=ddim or drop eta")
+        if clip_skip is not None and int(clip_skip) < 0:
+            raise ValueError(f"clip_skip counts CLIP layers to skip and must be >= 0, got {clip_skip}")
         self.base_model, self.controlnet_model = str(base_model), str(controlnet_model)
         self.preset, self.prompt, self.negative_prompt, self.unknown_label = preset, prompt, negative_prompt, unknown_label
         self.resolution = edges_mod.check_resolution(resolution or (SMOKE_RESOLUTION if smoke else DEFAULT_RESOLUTION))
         self.aspect = aspect
         self.canny_low, self.canny_high = int(canny_low), int(canny_high)
         self.steps, self.guidance_scale, self.controlnet_scale = int(steps), float(guidance_scale), float(controlnet_scale)
+        self.guess_mode = bool(guess_mode)
+        self.control_guidance_start, self.control_guidance_end = float(control_guidance_start), float(control_guidance_end)
+        self.eta, self.clip_skip = float(eta), None if clip_skip is None else int(clip_skip)
+        self.revision, self.controlnet_revision = revision, controlnet_revision
+        self.variant, self.controlnet_variant = variant, controlnet_variant
         self.scheduler, self.batch_size, self.dtype = scheduler, int(batch_size), dtype
         self.cpu_offload, self.channels_last, self.compile, self.vae_slicing = cpu_offload, channels_last, compile, vae_slicing
         self.download, self.smoke = download, smoke
         if smoke:
             self.description = f"{type(self).description} [{SMOKE_LABEL}]"
+        # With aspect=stretch the output covers the whole input, squeezed to the square canvas; the L-merge's
+        # resize to the input undoes the squeeze, so colours stay aligned (the runner must not warn).
+        self.output_spans_input = aspect == "stretch"
         self.pipe = None
 
     # ------------------------------------------------------------------------------------------------ loading
@@ -117,7 +145,9 @@ class ControlNetCanny(Method):
                 self.pipe = load_pipeline(self.pipeline_kind, base, controlnet, warn_cpu=False, **options)
         else:
             self.pipe = load_pipeline(self.pipeline_kind, self.base_model, self.controlnet_model,
-                                      download=self.download, **options)
+                                      download=self.download, revision=self.revision,
+                                      controlnet_revision=self.controlnet_revision, variant=self.variant,
+                                      controlnet_variant=self.controlnet_variant, method=self.name, **options)
 
     def unload(self) -> None:
         self.pipe = None
@@ -177,7 +207,9 @@ class ControlNetCanny(Method):
                 result = self.pipe(
                     prompt=list(prompts), negative_prompt=list(negatives), height=self.resolution,
                     width=self.resolution, num_inference_steps=self.steps, guidance_scale=self.guidance_scale,
-                    controlnet_conditioning_scale=self.controlnet_scale, generator=generators, output_type="np",
+                    controlnet_conditioning_scale=self.controlnet_scale, guess_mode=self.guess_mode,
+                    control_guidance_start=self.control_guidance_start, control_guidance_end=self.control_guidance_end,
+                    eta=self.eta, clip_skip=self.clip_skip, generator=generators, output_type="np",
                     **self._pipeline_inputs(canvases, edge_maps),
                 )
         except torch.cuda.OutOfMemoryError as exc:
@@ -205,6 +237,10 @@ class ControlNetCanny(Method):
             "resolution": self.resolution, "aspect": self.aspect,
             "canny_low": self.canny_low, "canny_high": self.canny_high,
             "steps": self.steps, "guidance_scale": self.guidance_scale, "controlnet_scale": self.controlnet_scale,
+            "guess_mode": self.guess_mode, "control_guidance_start": self.control_guidance_start,
+            "control_guidance_end": self.control_guidance_end, "eta": self.eta, "clip_skip": self.clip_skip,
+            "revision": self.revision, "controlnet_revision": self.controlnet_revision, "variant": self.variant,
+            "controlnet_variant": self.controlnet_variant,
             "scheduler": self.scheduler, "batch_size": self.batch_size, "dtype": self.dtype,
             "cpu_offload": self.cpu_offload, "channels_last": self.channels_last, "compile": self.compile,
             "vae_slicing": self.vae_slicing, "diffusers": diffusers.__version__, "smoke": self.smoke,
@@ -212,6 +248,7 @@ class ControlNetCanny(Method):
         if self.pipe is not None:
             cfg["torch_dtype"] = str(self.pipe.unet.dtype).replace("torch.", "")
             cfg["attention"] = attention_kind(self.pipe)
+            cfg["scheduler_class"] = type(self.pipe.scheduler).__name__
         return cfg
 
 
