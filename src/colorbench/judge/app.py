@@ -97,13 +97,25 @@ def make_server(session: JudgingSession, host: str = "127.0.0.1", port: int = 87
     """A threaded Werkzeug server bound to ``host:port`` (0: a free port); :class:`PortInUse` when taken."""
     from werkzeug.serving import make_server as _make_server
 
-    try:
-        return _make_server(host, port, create_app(session), threaded=True)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE or "in use" in str(exc).lower():
-            raise PortInUse(f"port {port} on {host} is already in use: pass another with --port N "
-                            "(or --port 0 for any free port)") from None
-        raise
+    _check_port_free(host, port)  # Werkzeug answers a taken port with sys.exit(1): find out first
+    return _make_server(host, port, create_app(session), threaded=True)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} is already in use: pass another with --port N "
+                                "(or --port 0 for any free port)") from None
+            raise
 
 
 def serve(run, *, host: str = "127.0.0.1", port: int = 8765, mode: str = "pair", seed: int | None = None) -> None:
