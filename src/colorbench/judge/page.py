@@ -27,7 +27,9 @@ main{max-width:1240px;margin:0 auto;padding:16px 22px;text-align:center}
 h2{font-weight:500;font-size:22px;margin:6px 0 14px}
 .images{display:flex;gap:22px;justify-content:center;align-items:flex-start}
 .images figure{margin:0;flex:1 1 0;max-width:560px}
-.images img{width:100%;image-rendering:auto;border:3px solid #888;border-radius:2px;background:#888;display:block}
+.images img{width:100%;max-height:calc(100vh - 250px);object-fit:contain;border:3px solid #888;border-radius:2px;
+  background:#888;display:block}
+img:not([src]){visibility:hidden}
 .images figcaption{font-size:14px;margin-top:4px;color:#eee}
 .answers{margin:18px 0 8px;display:flex;gap:12px;justify-content:center;flex-wrap:wrap}
 .answers button{font-size:17px;padding:10px 20px;min-width:150px;border-radius:6px;border:1px solid #444;
@@ -35,7 +37,8 @@ h2{font-weight:500;font-size:22px;margin:6px 0 14px}
 .answers button:hover,.answers button:focus{background:#fff;outline:3px solid #2b6cb0}
 .answers button:disabled{opacity:.5;cursor:wait}
 .truth{margin:10px 0;font-size:14px}.truth label{cursor:pointer}
-#truth-figure{max-width:360px;margin:8px auto 0}
+.images figure#truth-figure{flex:0 0 22%;align-self:center}
+#truth-figure img{border-color:#bbb;border-style:dashed}
 .status{font-size:13px;color:#eee;min-height:1.4em}.error{color:#ffe08a}
 #name-dialog{position:fixed;inset:0;background:rgba(40,40,40,.85);display:flex;align-items:center;justify-content:center}
 #name-dialog form{background:#f4f4f4;color:#222;padding:24px 28px;border-radius:8px;max-width:420px;text-align:left}
@@ -118,11 +121,14 @@ def render_page(mode: str, run_name: str) -> str:
     if mode == "pair":
         keys.update({"t": "tie", "ArrowUp": "both-bad"})
         images = ('<figure><img id="img-left" alt="left colorization"><figcaption>Left</figcaption></figure>'
+                  '<figure id="truth-figure" hidden><img id="img-truth" alt="true colours">'
+                  '<figcaption>true colours</figcaption></figure>'
                   '<figure><img id="img-right" alt="right colorization"><figcaption>Right</figcaption></figure>')
         help_text = ("Keys: <kbd>←</kbd> left, <kbd>→</kbd> right, <kbd>↓</kbd>/<kbd>T</kbd> equally good, "
                      "<kbd>B</kbd>/<kbd>↑</kbd> both bad, <kbd>V</kbd> true colours.")
     else:
-        images = '<figure><img id="img-left" alt="photo"></figure><img id="img-right" hidden alt="">'
+        images = ('<figure><img id="img-left" alt="photo"></figure><img id="img-right" hidden alt="">'
+                  '<figure id="truth-figure" hidden><img id="img-truth" alt=""></figure>')  # never offered here
         help_text = "Keys: <kbd>R</kbd> real photo, <kbd>F</kbd> colorized."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -134,8 +140,7 @@ def render_page(mode: str, run_name: str) -> str:
 <div class="images">{images}</div>
 <div class="answers">{buttons}</div>
 <div class="truth" id="truth-box" hidden><label><input type="checkbox" id="truth-toggle"> show the true colours
-(<kbd>V</kbd>; recorded with your answer)</label>
-<figure id="truth-figure" hidden><img id="img-truth" alt="true colours" style="width:100%"><figcaption>true colours</figcaption></figure></div>
+(<kbd>V</kbd>; recorded with your answer)</label></div>
 <p class="status" id="status"></p><p class="status">{help_text}</p></main>
 <div id="name-dialog"><form id="name-form"><b>Your name</b>
 <p>Typed once, kept in this browser. It is the only thing about you stored with your answers; methods are hidden and

@@ -97,26 +97,32 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
                 "tie counts half; Wilson 95% interval. 0.5 is a coin toss. Kendall's τ compares the metric's method "
                 "ranking (means over all scored images) with the Bradley–Terry ranking (1: same order).",
                 "Colourfulness is read two ways: 'more is better', and closeness to the truth's colourfulness."], best)
-        worst = an.disagreements(outcomes, metrics, "lpips", grid_images)
+        # LPIPS is the metric the original project trusted; without it (weights unavailable) the report's fallback
+        grid_metric = "lpips" if agreement["metric"].eq("lpips").any() else "delta_e2000"
+        name = label[grid_metric].rstrip(" ↓")
+        worst = an.disagreements(outcomes, metrics, grid_metric, grid_images)
         if len(worst):
-            t["judge_disagreements"] = Table("judge_disagreements", f"Images where people and {net} disagree most",
-                                             worst, None, ["Decisive judgements of the image where LPIPS preferred "
-                                                           "the other colorization."])
-            content.figures["grid_judge_disagreement"] = _disagreement_grid(run, worst, outcomes, methods)
+            t["judge_disagreements"] = Table("judge_disagreements", f"Images where people and {name} disagree most",
+                                             worst, None, [f"n_disagree: decisive judgements of the image where {name} "
+                                                           "preferred the other colorization."])
+            content.figures["grid_judge_disagreement"] = _disagreement_grid(run, worst, outcomes, methods, name)
             content.captions["grid_judge_disagreement"] = (
-                f"The images where people and {net} disagree most: gray input | truth | each method (sample 0); "
-                "captions give the method's wins/judgements on that image.")
+                f"The images where people and {name} disagree most: gray input | truth | each method (sample 0); "
+                "captions give the method's wins / decisive judgements on that image.")
     agreement, fleiss = an.judge_agreement(outcomes)
     if len(agreement):
-        t["judge_agreement"] = Table("judge_agreement", "Agreement between judges (same items)", agreement,
-                                     _fmt_frame(agreement, 2), [
+        shown = _fmt_frame(agreement, 2).rename(columns={
+            "judge_1": "judge", "judge_2": "other judge", "n_common": "items both judged",
+            "agreement": "same answer", "cohen_kappa": "Cohen's κ"})
+        t["judge_agreement"] = Table("judge_agreement", "Agreement between judges (same items)", agreement, shown, [
                                          f"Cohen's κ per pair of judges on the items (image, pair, samples) both judged, "
                                          "first answer each, 4 categories. Fleiss' κ over the "
                                          f"{fleiss['n_items']} items judged by {fleiss['n_raters']} judges: "
                                          f"{fmt(fleiss['kappa'], 2)}."])
     consistency = an.judge_consistency(outcomes)
     if len(consistency):
-        shown = consistency[["judge", "n_answers", "n_repeats"]].astype(str)
+        shown = consistency[["judge", "n_answers", "n_repeats"]].astype(str).rename(
+            columns={"n_answers": "answers", "n_repeats": "repeats"})
         shown["same answer on a repeat [95% CI]"] = [fmt_ci(r.consistent, r.ci_low, r.ci_high, 2) for r in consistency.itertuples()]
         shown["decisive"] = consistency["share_decisive"].map(lambda v: fmt(v, 2))
         shown["peeked at truth"] = consistency["share_truth_peeked"].map(lambda v: fmt(v, 2))
@@ -184,7 +190,8 @@ def strengths_figure(strengths: pd.DataFrame) -> Figure:
     return fig
 
 
-def _disagreement_grid(run: RunFolder, worst: pd.DataFrame, outcomes: pd.DataFrame, methods: list[str]) -> Figure:
+def _disagreement_grid(run: RunFolder, worst: pd.DataFrame, outcomes: pd.DataFrame, methods: list[str],
+                       metric_name: str) -> Figure:
     from colorbench.report.grids import image_grid
 
     ids = worst["image_id"].tolist()
@@ -196,7 +203,7 @@ def _disagreement_grid(run: RunFolder, worst: pd.DataFrame, outcomes: pd.DataFra
             wins = int(((sub["a"] == m) & (sub["answer"] == "a")).sum() + ((sub["b"] == m) & (sub["answer"] == "b")).sum())
             if n:
                 captions[(image, m)] = f"people: {wins}/{n} wins"
-    return image_grid(run.path, ids, methods, title="People vs LPIPS: largest disagreements", captions=captions)
+    return image_grid(run.path, ids, methods, title=f"People vs {metric_name}: largest disagreements", captions=captions)
 
 
 def _load_metrics(run: RunFolder):
