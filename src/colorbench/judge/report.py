@@ -227,3 +227,21 @@ def _best(values: pd.Series) -> set[int]:
 
 def _fmt_frame(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
     return frame.apply(lambda c: c.map(lambda v: fmt(v, decimals))).astype(str)
+
+
+def eye_test_view(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = 0, smoke: bool = False):
+    """For notebooks: the eye test's tables and figures as one HTML display object, or a banner saying how to
+    collect judgements when there are none yet (a "Run all" before anyone judged)."""
+    from colorbench import notebook as nb
+
+    run = RunFolder(run_path)
+    if not has_judgements(run.path):
+        return nb.banner(f"No judgements in {run.path / DB_NAME} yet: judge with the widget above or "
+                         f"`colorbench judge {run.path}`, then run this cell again.", kind="info")
+    content = build_judge_content(run.path, n_boot=n_boot, seed=seed)
+    parts = [nb.banner(note, kind="warning") for note in content.notes]
+    parts += [nb.report_table(content.tables[name], smoke=smoke) for name in
+              ("judge_metric_agreement", "judge_strengths", "judge_win_rate", "judge_agreement", "judge_consistency",
+               "judge_fool_rate") if name in content.tables]
+    parts.append(nb.figures_html(content.figures, content.captions, smoke=smoke, include_grids=True))
+    return nb.Html("".join(p.html for p in parts), "\n\n".join(p.text for p in parts))
