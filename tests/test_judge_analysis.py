@@ -162,3 +162,18 @@ def test_report_has_no_eye_test_section_without_judgements(tmp_path):
     write_synthetic_metrics(run)
     page = build_report(root, ReportOptions(n_boot=20, grid_images=1, grid_extremes=1)).read_text()
     assert "eye-test" not in page and not (root / "judgements.sqlite").exists()
+
+
+def test_judge_report_cli(judged_run, tmp_path, capsys):
+    from colorbench.cli import main
+
+    src, _ = judged_run
+    root = tmp_path / "cli"
+    shutil.copytree(src, root)
+    assert main(["judge-report", str(root), "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "How often each metric prefers the image people preferred" in out and "| ΔE2000 ↓ | 1.00" in out
+    assert (root / "tables" / "judge_strengths.csv").exists() and (root / "figures" / "judge_strengths.png").exists()
+    (root / "judgements.sqlite").unlink()
+    assert main(["judge-report", str(root)]) == 2
+    assert "judgements.sqlite does not exist: collect judgements first" in capsys.readouterr().err

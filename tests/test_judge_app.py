@@ -240,3 +240,52 @@ def test_widget_writes_to_the_same_database(run):
     rows = JudgementStore.open(run).judgements().set_index("token")
     assert rows.loc[shown.token, "answer"] == "right" and rows.loc[shown.token, "truth_peeked"] == 1
     assert rows.loc[shown.token, "judge"] == "nb" and widget.current.token != shown.token
+
+
+def test_simultaneous_judges_and_simultaneous_replays_over_http(run):
+    """Threads of a real server: four judges answering at once, and one token posted twice at the same moment."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    session = JudgingSession(run, seed=0)
+    server = make_server(session, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def post(token, answer="left"):
+        request = urllib.request.Request(f"{base}/api/answer", data=json.dumps({"token": token, "answer": answer}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            return urllib.request.urlopen(request, timeout=30).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    given, statuses, lock = [], [], threading.Lock()
+
+    def judge(name):
+        for _ in range(10):
+            token = json.load(urllib.request.urlopen(f"{base}/api/next?judge={name}", timeout=30))["token"]
+            results = []
+            racers = [threading.Thread(target=lambda: results.append(post(token))) for _ in range(2)]
+            for r in racers:
+                r.start()
+            for r in racers:
+                r.join()
+            with lock:
+                given.append((name, token))
+                statuses.append(sorted(results))
+
+    try:
+        workers = [threading.Thread(target=judge, args=(f"judge{i}",)) for i in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=300)
+    finally:
+        server.shutdown()
+    assert statuses == [[201, 409]] * 40  # each replay race: one stored, one refused
+    rows = session.store.judgements().set_index("token")
+    assert len(rows) == 40 and rows.index.is_unique
+    assert all(rows.loc[token, "judge"] == name for name, token in given)
