@@ -17,7 +17,8 @@ def register(subparsers) -> None:
     judge.add_argument("run", help="run name (under results/) or run folder path")
     judge.add_argument("--mode", choices=["pair", "real-or-fake"], default="pair", help="default: pair")
     judge.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
+                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the "
+                            "network)")
     judge.add_argument("--port", type=int_at_least(0), default=8765, help="port (default 8765; 0: any free port)")
     judge.add_argument("--seed", type=int, default=None, help="seed of the pair scheduler (default: random)")
     judge.set_defaults(func=_judge, interrupt_hint="every answer given is stored; run the same command to go on")

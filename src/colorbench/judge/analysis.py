@@ -158,7 +158,7 @@ def judge_agreement(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         both = wide[[j1, j2]].dropna()
         table = pd.crosstab(pd.Categorical(both[j1], CATEGORIES), pd.Categorical(both[j2], CATEGORIES),
                             dropna=False).to_numpy()
-        kappa = _safe_kappa(lambda: cohens_kappa(table, return_results=False)) if len(both) else np.nan
+        kappa = _safe_kappa(cohens_kappa, table, return_results=False) if len(both) else np.nan
         rows.append({"judge_1": j1, "judge_2": j2, "n_common": len(both),
                      "agreement": float((both[j1] == both[j2]).mean()) if len(both) else np.nan, "cohen_kappa": kappa})
     raters = wide.notna().sum(axis=1)
@@ -168,15 +168,15 @@ def judge_agreement(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         r = int(multi.mode().max())
         items = wide.loc[raters[raters == r].index]
         counts = np.stack([(items == c).sum(axis=1).to_numpy() for c in CATEGORIES], axis=1)
-        fleiss = {"n_items": int(len(items)), "n_raters": r, "kappa": _safe_kappa(lambda: fleiss_kappa(counts))}
+        fleiss = {"n_items": int(len(items)), "n_raters": r, "kappa": _safe_kappa(fleiss_kappa, counts)}
     return pd.DataFrame(rows, columns=["judge_1", "judge_2", "n_common", "agreement", "cohen_kappa"]), fleiss
 
 
-def _safe_kappa(compute) -> float:
+def _safe_kappa(compute, *args, **kwargs) -> float:
     """κ is undefined (0/0) when every answer falls in one category; report NaN rather than a warning's inf."""
     with np.errstate(invalid="ignore", divide="ignore"):
         try:
-            value = float(compute())
+            value = float(compute(*args, **kwargs))
         except (ZeroDivisionError, ValueError):
             return float("nan")
     return value if np.isfinite(value) else float("nan")
@@ -274,8 +274,9 @@ def disagreements(outcomes: pd.DataFrame, metrics: pd.DataFrame, metric: str = "
         metric_a = (va < vb) if lower else (va > vb)
         judged, disagree = rows.get(r.image_id, (0, 0))
         rows[r.image_id] = (judged + 1, disagree + int(metric_a != (r.answer == "a")))
+    columns = ["image_id", "n_judged", "n_disagree", "share_disagree"]
     frame = pd.DataFrame([{"image_id": i, "n_judged": j, "n_disagree": d, "share_disagree": d / j}
-                          for i, (j, d) in rows.items()], columns=["image_id", "n_judged", "n_disagree", "share_disagree"])
+                          for i, (j, d) in rows.items()], columns=columns)
     frame = frame[frame["n_disagree"] > 0]
     return frame.sort_values(["n_disagree", "share_disagree", "image_id"], ascending=[False, False, True]).head(n)
 

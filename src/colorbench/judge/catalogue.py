@@ -68,8 +68,9 @@ class Catalogue:
             raise NothingToJudge(f"{self.run.path} has one method only ({self.methods[0]}): nothing to compare — "
                                  "add another method to the run, or use --mode real-or-fake")
         if not self.pair_images:
+            example = next(iter(self.skipped_images.items()), "")
             raise NothingToJudge(f"{self.run.path}: no image has an output of every method "
-                                 f"({len(self.skipped_images)} skipped, e.g. {next(iter(self.skipped_images.items()), '')})")
+                                 f"({len(self.skipped_images)} skipped, e.g. {example})")
         if mode == "real-or-fake" and not self.truth_images:
             raise NothingToJudge(f"{self.run.path} has no true-colour images (inputs/truth/): real-or-fake mode needs "
                                  "them to mix in; use the pair mode")

@@ -19,7 +19,8 @@ BUTTONS = {
 }
 
 _CSS = """
-*{box-sizing:border-box}body{margin:0;background:#777;color:#f4f4f4;font-family:system-ui,-apple-system,'Segoe UI',sans-serif}
+*{box-sizing:border-box}
+body{margin:0;background:#777;color:#f4f4f4;font-family:system-ui,-apple-system,'Segoe UI',sans-serif}
 header{display:flex;justify-content:space-between;align-items:center;padding:10px 22px;background:#666}
 header h1{font-size:18px;margin:0;font-weight:600}header .who{font-size:14px}
 header button{background:none;border:1px solid #ddd;color:#eee;border-radius:4px;padding:2px 8px;cursor:pointer}
@@ -40,7 +41,8 @@ img:not([src]){visibility:hidden}
 .images figure#truth-figure{flex:0 0 22%;align-self:center}
 #truth-figure img{border-color:#bbb;border-style:dashed}
 .status{font-size:13px;color:#eee;min-height:1.4em}.error{color:#ffe08a}
-#name-dialog{position:fixed;inset:0;background:rgba(40,40,40,.85);display:flex;align-items:center;justify-content:center}
+#name-dialog{position:fixed;inset:0;background:rgba(40,40,40,.85);display:flex;align-items:center;
+  justify-content:center}
 #name-dialog form{background:#f4f4f4;color:#222;padding:24px 28px;border-radius:8px;max-width:420px;text-align:left}
 #name-dialog input{font-size:16px;padding:6px;width:100%;margin:8px 0 12px}
 #name-dialog p{font-size:13px;color:#555}
@@ -55,7 +57,9 @@ let judge = localStorage.getItem('colorbench-judge') || '';
 let current = null, peeked = false, busy = false;
 const $ = id => document.getElementById(id);
 
-function status(text, isError) { const s = $('status'); s.textContent = text; s.className = 'status' + (isError ? ' error' : ''); }
+function status(text, isError) {
+  const s = $('status'); s.textContent = text; s.className = 'status' + (isError ? ' error' : '');
+}
 function setBusy(b) { busy = b; document.querySelectorAll('.answers button').forEach(x => x.disabled = b); }
 
 async function loadNext() {
@@ -93,13 +97,18 @@ function toggleTruth() {
 
 document.addEventListener('keydown', e => {
   if (!$('name-dialog').hidden || e.altKey || e.ctrlKey || e.metaKey) return;
-  if (e.key === 'v' || e.key === 'V') { if (current && current.truth) { $('truth-toggle').checked = !$('truth-toggle').checked; toggleTruth(); } return; }
+  if (e.key === 'v' || e.key === 'V') {
+    if (current && current.truth) { $('truth-toggle').checked = !$('truth-toggle').checked; toggleTruth(); }
+    return;
+  }
   const value = KEYS[e.key] || KEYS[e.key.toLowerCase()];
   if (value) { e.preventDefault(); answer(value); }
 });
 document.querySelectorAll('.answers button').forEach(b => b.addEventListener('click', () => answer(b.dataset.answer)));
 $('truth-toggle').addEventListener('change', toggleTruth);
-$('change-name').addEventListener('click', () => { $('name-input').value = judge; $('name-dialog').hidden = false; $('name-input').focus(); });
+$('change-name').addEventListener('click', () => {
+  $('name-input').value = judge; $('name-dialog').hidden = false; $('name-input').focus();
+});
 $('name-form').addEventListener('submit', e => {
   e.preventDefault();
   const name = $('name-input').value.trim();
@@ -135,7 +144,8 @@ def render_page(mode: str, run_name: str) -> str:
 <title>colorbench eye test — {html.escape(run_name)}</title><style>{_CSS}</style></head>
 <body data-mode="{html.escape(mode)}" data-keys='{html.escape(json.dumps(keys))}'>
 <header><h1>colorbench eye test · {html.escape(run_name)}</h1>
-<div class="who">judge: <b id="who">—</b> · answered <b id="count">0</b> <button id="change-name" type="button">change</button></div></header>
+<div class="who">judge: <b id="who">—</b> · answered <b id="count">0</b>
+<button id="change-name" type="button">change</button></div></header>
 <main><h2>{html.escape(QUESTIONS[mode])}</h2>
 <div class="images">{images}</div>
 <div class="answers">{buttons}</div>

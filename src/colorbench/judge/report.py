@@ -45,6 +45,10 @@ def has_judgements(run_path) -> bool:
     return path.exists() and not JudgementStore.open(RunFolder(run_path).path, create=False).judgements().empty
 
 
+def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2) -> list[str]:
+    return [fmt_ci(v, lo, hi, decimals) for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
+
+
 def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = 0,
                         grid_images: int = 6) -> JudgeContent:
     """Every table and figure of the eye test (nothing written). Raises when the run has no judgements."""
@@ -61,10 +65,11 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
     strengths = an.bradley_terry(outcomes, methods, n_boot=n_boot, seed=seed)
     if len(strengths):
         shown = pd.DataFrame({"rank": strengths["rank"], "method": strengths["method"],
-                              "strength [95% CI]": [fmt_ci(r.strength, r.ci_low, r.ci_high, 2) for r in strengths.itertuples()],
+                              "strength [95% CI]": _ci_column(strengths, "strength"),
                               "P(beats an average method)": strengths["p_beats_average"].map(lambda v: fmt(v, 2)),
                               "judgements": strengths["n_judgements"]})
-        t["judge_strengths"] = Table("judge_strengths", "Bradley–Terry strength from people's choices", strengths, shown, [
+        title = "Bradley–Terry strength from people's choices"
+        t["judge_strengths"] = Table("judge_strengths", title, strengths, shown, [
             f"Log-strengths centred at 0 (choix maximum likelihood); 95% percentile bootstrap over the {len(outcomes)} "
             f"pair judgements ({n_boot} resamples, seed {seed}). 'Equally good' and 'both bad' count half a win each. "
             "A strength difference d means the first is preferred with probability 1/(1+e^−d)."])
@@ -77,7 +82,8 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
                 display.loc[a, b] = "—" if a == b else f"{fmt(share.loc[a, b], 2)} (n={count.loc[a, b]})"
         numbers = share.join(count.add_prefix("n_"))
         t["judge_win_rate"] = Table("judge_win_rate", "People's win rate (row preferred to column)", numbers, display,
-                                    ["Share of the judgements of the two methods that preferred the row method (ties ½)."])
+                                    ["Share of the judgements of the two methods that preferred the row method "
+                                     "(ties ½)."])
     metrics = _load_metrics(run)
     if metrics is None:
         content.notes.append(f"Metric agreement needs the run's scores: run `colorbench score {run.path}`.")
@@ -86,16 +92,16 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
         net = _lpips_label(run)
         label = {**an.AGREEMENT_LABELS, "lpips": f"{net} ↓"}
         shown = pd.DataFrame({"metric": agreement["metric"].map(label),
-                              "agrees with people [95% CI]": [fmt_ci(r.agreement, r.ci_low, r.ci_high, 2) for r in agreement.itertuples()],
+                              "agrees with people [95% CI]": _ci_column(agreement, "agreement"),
                               "pairs": agreement["n_pairs"],
                               "Kendall τ (method ranking)": agreement["kendall_tau"].map(lambda v: fmt(v, 2)),
                               "methods": agreement["n_methods"]})
         best = {"agrees with people [95% CI]": _best(agreement["agreement"])}
         t["judge_metric_agreement"] = Table(
             "judge_metric_agreement", "How often each metric prefers the image people preferred", agreement, shown, [
-                "Over decisive pair judgements (one image preferred) whose two shown samples were both scored; a metric "
-                "tie counts half; Wilson 95% interval. 0.5 is a coin toss. Kendall's τ compares the metric's method "
-                "ranking (means over all scored images) with the Bradley–Terry ranking (1: same order).",
+                ("Over decisive pair judgements (one image preferred) whose two shown samples were both scored; a "
+                 "metric tie counts half; Wilson 95% interval. 0.5 is a coin toss. Kendall's τ compares the metric's "
+                 "method ranking (means over all scored images) with the Bradley–Terry ranking (1: same order)."),
                 "Colourfulness is read two ways: 'more is better', and closeness to the truth's colourfulness."], best)
         # LPIPS is the metric the original project trusted; without it (weights unavailable) the report's fallback
         grid_metric = "lpips" if agreement["metric"].eq("lpips").any() else "delta_e2000"
@@ -114,24 +120,25 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
         shown = _fmt_frame(agreement, 2).rename(columns={
             "judge_1": "judge", "judge_2": "other judge", "n_common": "items both judged",
             "agreement": "same answer", "cohen_kappa": "Cohen's κ"})
-        t["judge_agreement"] = Table("judge_agreement", "Agreement between judges (same items)", agreement, shown, [
-                                         f"Cohen's κ per pair of judges on the items (image, pair, samples) both judged, "
-                                         "first answer each, 4 categories. Fleiss' κ over the "
-                                         f"{fleiss['n_items']} items judged by {fleiss['n_raters']} judges: "
-                                         f"{fmt(fleiss['kappa'], 2)}."])
+        note = ("Cohen's κ per pair of judges on the items (image, pair, samples) both judged, first answer each, "
+                f"4 categories. Fleiss' κ over the {fleiss['n_items']} items judged by {fleiss['n_raters']} judges: "
+                f"{fmt(fleiss['kappa'], 2)}.")
+        t["judge_agreement"] = Table("judge_agreement", "Agreement between judges (same items)", agreement, shown,
+                                     [note])
     consistency = an.judge_consistency(outcomes)
     if len(consistency):
         shown = consistency[["judge", "n_answers", "n_repeats"]].astype(str).rename(
             columns={"n_answers": "answers", "n_repeats": "repeats"})
-        shown["same answer on a repeat [95% CI]"] = [fmt_ci(r.consistent, r.ci_low, r.ci_high, 2) for r in consistency.itertuples()]
+        shown["same answer on a repeat [95% CI]"] = _ci_column(consistency, "consistent")
         shown["decisive"] = consistency["share_decisive"].map(lambda v: fmt(v, 2))
         shown["peeked at truth"] = consistency["share_truth_peeked"].map(lambda v: fmt(v, 2))
-        t["judge_consistency"] = Table("judge_consistency", "Each judge's answers and consistency", consistency, shown, [
+        title = "Each judge's answers and consistency"
+        t["judge_consistency"] = Table("judge_consistency", title, consistency, shown, [
             "Repeats show a judge an item again with the sides swapped; Wilson 95% interval."])
     if content.n_real_or_fake:
         fool = an.fool_rate(judged, methods)
         shown = pd.DataFrame({"source": fool["source"], "n": fool["n"],
-                              "judged a real photo [95% CI]": [fmt_ci(r.judged_real, r.ci_low, r.ci_high, 2) for r in fool.itertuples()]})
+                              "judged a real photo [95% CI]": _ci_column(fool, "judged_real")})
         t["judge_fool_rate"] = Table("judge_fool_rate", "Real or fake: fool rate per method", fool, shown, [
             "Share of each source's images that judges called a real colour photo (Wilson 95% CI); the true colours "
             "are the reference: a perfect colorizer reaches their rate."])
@@ -200,10 +207,12 @@ def _disagreement_grid(run: RunFolder, worst: pd.DataFrame, outcomes: pd.DataFra
         sub = outcomes[(outcomes["image_id"] == image) & outcomes["decisive"]]
         for m in methods:
             n = int(((sub["a"] == m) | (sub["b"] == m)).sum())
-            wins = int(((sub["a"] == m) & (sub["answer"] == "a")).sum() + ((sub["b"] == m) & (sub["answer"] == "b")).sum())
+            won = ((sub["a"] == m) & (sub["answer"] == "a")) | ((sub["b"] == m) & (sub["answer"] == "b"))
+            wins = int(won.sum())
             if n:
                 captions[(image, m)] = f"people: {wins}/{n} wins"
-    return image_grid(run.path, ids, methods, title=f"People vs {metric_name}: largest disagreements", captions=captions)
+    title = f"People vs {metric_name}: largest disagreements"
+    return image_grid(run.path, ids, methods, title=title, captions=captions)
 
 
 def _load_metrics(run: RunFolder):

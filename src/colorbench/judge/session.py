@@ -66,7 +66,8 @@ class JudgingSession:
 
     def has_truth(self, shown: Shown) -> bool:
         """Whether the "show the true colours" toggle is offered (never in real-or-fake mode: it would give it away)."""
-        return self.mode == "pair" and shown.left_method != TRUTH and self.catalogue.run.truth_path(shown.image_id).exists()
+        return (self.mode == "pair" and shown.left_method != TRUTH
+                and self.catalogue.run.truth_path(shown.image_id).exists())
 
     def answered_by(self, judge: str) -> int:
         frame = self.store.judgements(self.mode)

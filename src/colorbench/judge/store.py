@@ -127,7 +127,8 @@ class JudgementStore:
         """The store of ``run_path`` (created when absent and ``create``); refuses a corrupt or foreign file."""
         path = Path(run_path) / DB_NAME
         if not path.exists() and not create:
-            raise JudgementStoreError(f"{path} does not exist: collect judgements first (`colorbench judge {run_path}`)")
+            raise JudgementStoreError(f"{path} does not exist: collect judgements first "
+                                      f"(`colorbench judge {run_path}`)")
         store = cls(path, run_version)
         store._initialise(create=not path.exists())
         return store
@@ -146,7 +147,8 @@ class JudgementStore:
             try:
                 app_id = con.execute("PRAGMA application_id").fetchone()[0]
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-                if app_id not in (0, APPLICATION_ID) or (tables and "judgements" not in tables) or (app_id == 0 and tables):
+                ours = app_id == APPLICATION_ID and "judgements" in tables
+                if not ours and (app_id != 0 or tables):  # another application's file, or tables that are not ours
                     raise JudgementStoreError(f"{self.path} is an SQLite database but not colorbench's judgements "
                                               f"(application id {app_id:#x}, tables {sorted(tables)}): {fix}")
                 con.execute("PRAGMA journal_mode = WAL")  # persistent: readers never block the writer
