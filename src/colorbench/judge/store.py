@@ -130,7 +130,7 @@ class JudgementStore:
             raise JudgementStoreError(f"{path} does not exist: collect judgements first "
                                       f"(`colorbench judge {run_path}`)")
         store = cls(path, run_version)
-        store._initialise(create=not path.exists())
+        store._initialise()
         return store
 
     def connect(self) -> sqlite3.Connection:
@@ -140,7 +140,8 @@ class JudgementStore:
         con.execute("PRAGMA foreign_keys = ON")
         return con
 
-    def _initialise(self, *, create: bool) -> None:
+    def _initialise(self) -> None:
+        """Create the schema when absent; refuse a file that is damaged or belongs to something else."""
         fix = f"move {self.path} aside (judgements are only ever written there by colorbench) and start again"
         try:
             con = self.connect()
