@@ -177,3 +177,15 @@ def test_judge_report_cli(judged_run, tmp_path, capsys):
     (root / "judgements.sqlite").unlink()
     assert main(["judge-report", str(root)]) == 2
     assert "judgements.sqlite does not exist: collect judgements first" in capsys.readouterr().err
+
+
+def test_a_damaged_judgements_file_is_named_in_the_report_not_fatal(tmp_path):
+    from colorbench.report import ReportOptions, build_report
+
+    root = tmp_path / "damaged"
+    run = make_run(root, fixture_path("sports"), n_images=2, methods=("gray", "hue-shift"), include_gray_source=False)
+    write_synthetic_metrics(run)
+    (root / "judgements.sqlite").write_bytes(b"garbage" * 500)
+    page = build_report(root, ReportOptions(n_boot=20, grid_images=1, grid_extremes=1)).read_text()
+    assert 'id="eye-test"' in page and "judgements.sqlite cannot be read as SQLite" in page
+    assert 'id="table-headline"' in page  # the rest of the report is there

@@ -261,10 +261,18 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
 def _add_eye_test(content: ReportContent, embedded: dict, options: ReportOptions) -> None:
     """The "Eye test" section (colorbench.judge) when the run has human judgements; its tables and figures are
     written like the report's own."""
+    import html
+
     from colorbench.judge.report import has_judgements, section_html, write_judge_report
+    from colorbench.judge.store import JudgementStoreError
     from colorbench.report.html import figure_html
 
-    if not has_judgements(content.run.path):
+    try:
+        if not has_judgements(content.run.path):
+            return
+    except JudgementStoreError as exc:  # a damaged judgements file must not cost the rest of the report
+        content.extra_sections.append(("eye-test", "Eye test: people vs metrics",
+                                       f'<div class="bad">{html.escape(str(exc))}</div>'))
         return
     judged = write_judge_report(content.run.path, n_boot=options.n_boot, seed=options.seed)
     for name in judged.figures:
