@@ -2,12 +2,13 @@
 # Headless Chromium renders the HTML report and notebooks in tests. Install it when we can (root + apt);
 # otherwise the browser tests skip with a reason.
 set -u
-if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then
+if { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; } \
+   && command -v chromedriver >/dev/null 2>&1; then  # chromedriver: the eye test's Selenium tests drive the browser
   exit 0
 fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing chromium for the browser tests (apt-get)..."
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
     || echo "could not install chromium: browser tests will be skipped"
 else
   echo "chromium not found and cannot be installed here: browser tests will be skipped"

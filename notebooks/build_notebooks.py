@@ -310,6 +310,37 @@ FID = True                # FID per method (one Inception pass per image; the sl
             ("code", "nb.embed_report(RUN)"),
         ],
     ),
+    "06_eye_test": Spec(
+        title="06 · The eye test",
+        purpose=(
+            "Do the metrics agree with people? Judge the run's colorizations blind — two methods' outputs of one "
+            "gray input side by side, methods hidden, sides random — here in the notebook or in the browser with "
+            "`colorbench judge RUN`. Both write to `results/<RUN>/judgements.sqlite`. Then: a Bradley–Terry ranking "
+            "with bootstrap CIs, win rates, agreement between judges, and for every metric how often it prefers the "
+            "image people preferred. `05_report` adds the same as an *Eye test* section once judgements exist."
+        ),
+        extras="metrics,judge",
+        methods='"auto"          # every method of RUN is judged',
+        gpu=False,
+        params='''JUDGE = "me"              # your name: the only thing stored about you
+MODE = "pair"             # pair (which looks more natural?) | real-or-fake (is this a real colour photo?)
+BOOTSTRAP = 1000          # bootstrap resamples for the Bradley–Terry CIs''',
+        cells=[
+            ("md", "## Judge here\n\nClick an answer for each pair; *show the true colours* is off by default and "
+                   "recorded with your answer when used. Every click is stored at once — stop whenever you like, "
+                   "and run the cell again later to go on."),
+            ("code", "from colorbench.judge.widget import JudgingWidget\n\n"
+                     "JudgingWidget(env.run_path, judge=JUDGE, mode=MODE)"),
+            ("md", "## …or in the browser\n\nOn your machine: `colorbench judge RUN` and open "
+                   "http://127.0.0.1:8765/ (keys ← → ↓ B, V for the true colours). Several people can judge at once, "
+                   "each with their own name; `--host 0.0.0.0` opens it to your network. In Colab the notebook "
+                   "widget above is the way."),
+            ("md", "## What the judgements say\n\nRun this after judging (a *Run all* before anyone judged shows "
+                   "how to start)."),
+            ("code", "from colorbench.judge.report import eye_test_view\n\n"
+                     "eye_test_view(env.run_path, n_boot=BOOTSTRAP, seed=SEED, smoke=SMOKE)"),
+        ],
+    ),
 }
 
 

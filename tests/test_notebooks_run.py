@@ -165,7 +165,7 @@ def test_a_failing_notebook_is_named_its_dependants_skipped_the_others_run(tmp_p
     result = notebooks_run.run_suite(run="failing", source_dir=source, log=lines.append)
     status = {r.name: r.status for r in result.notebooks}
     assert status == {"00_setup_and_data": "ok", "01_cnn": "failed", "02_coltran": "ok", "03_controlnet": "ok",
-                      "04_evaluate": "failed", "05_report": "skipped"}
+                      "04_evaluate": "failed", "05_report": "skipped", "06_eye_test": "skipped"}
     failed = {r.name: r for r in result.notebooks}
     assert "RuntimeError: boom in the cnn" in failed["01_cnn"].error and "cell [" in failed["01_cnn"].error
     assert failed["05_report"].error == "not run: 04 failed"

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
         help="execute the notebooks in order into results/RUN/notebooks/ (+ HTML)",
-        description="Executes notebooks/00_setup_and_data … 05_report with papermill in a kernel of this Python; "
+        description="Executes notebooks/00_setup_and_data … 06_eye_test with papermill in a kernel of this Python; "
                     "all share one run folder results/RUN/. Each executed notebook is saved as .ipynb and exported "
                     "to .html next to it. A failing notebook is reported with the cell and error; notebooks that "
                     "need it are skipped, the others still run. Exit status 1 if any notebook failed.",

@@ -34,6 +34,7 @@ SUITE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("03_controlnet", ("00",)),
     ("04_evaluate", ("00",)),
     ("05_report", ("04",)),
+    ("06_eye_test", ("04",)),
 )
 
 # What --smoke means: tiny untrained models on two bundled samples — minutes on a CPU, no network.

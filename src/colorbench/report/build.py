@@ -54,6 +54,7 @@ class ReportContent:
     tables: dict[str, Table] = field(default_factory=dict)
     figures: dict[str, object] = field(default_factory=dict)  # name -> matplotlib Figure
     figure_captions: dict[str, str] = field(default_factory=dict)
+    extra_sections: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, html) after the rest
 
 
 def _missing_text(row) -> str:
@@ -253,6 +254,31 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
         png = (run.figures_dir / f"{name}.png").read_bytes()
         # photo grids are embedded as high-quality JPEG (PNG of photos is ~10x larger); lossless PNGs stay in figures/
         embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
+    _add_eye_test(content, embedded, options)
     page = render_report(content, embedded, options, generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)
     return (run.report_html, content) if return_content else run.report_html
+
+
+def _add_eye_test(content: ReportContent, embedded: dict, options: ReportOptions) -> None:
+    """The "Eye test" section (colorbench.judge) when the run has human judgements; its tables and figures are
+    written like the report's own."""
+    import html
+
+    from colorbench.judge.report import has_judgements, section_html, write_judge_report
+    from colorbench.judge.store import JudgementStoreError
+    from colorbench.report.html import figure_html
+
+    try:
+        if not has_judgements(content.run.path):
+            return
+    except JudgementStoreError as exc:  # a damaged judgements file must not cost the rest of the report
+        content.extra_sections.append(("eye-test", "Eye test: people vs metrics",
+                                       f'<div class="bad">{html.escape(str(exc))}</div>'))
+        return
+    judged = write_judge_report(content.run.path, n_boot=options.n_boot, seed=options.seed)
+    for name in judged.figures:
+        png = (content.run.figures_dir / f"{name}.png").read_bytes()
+        embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
+    section = section_html(judged, lambda name, caption: figure_html(name, embedded[name], caption))
+    content.extra_sections.append(("eye-test", "Eye test: people vs metrics", section))

@@ -135,6 +135,9 @@ def _figure(name, embedded: tuple[str, bytes], caption: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
+figure_html = _figure  # public name for sections built elsewhere (colorbench.judge.report)
+
+
 def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, generated: str) -> str:
     """The page. ``pngs``: figure name -> (mime type, bytes) to embed."""
     t, caps = content.tables, content.figure_captions
@@ -152,7 +155,7 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
         ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
         ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
         ("coverage", "Coverage", to_html(t["missing"]) + to_html(t["excluded"])),
-    ]
+    ] + list(getattr(content, "extra_sections", []))
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{inner}</section>' for sid, name, inner in sections)
     return (

@@ -1,0 +1,57 @@
+"""``colorbench judge RUN`` and ``colorbench judge-report RUN``: thin over :mod:`colorbench.judge`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    from colorbench.cli import int_at_least
+
+    judge = subparsers.add_parser(
+        "judge", help="the eye test: judge a run's colorizations blind in the browser (writes judgements.sqlite)",
+        description="Starts a local web app that shows one gray input's colorizations by two hidden methods on "
+                    "random sides and asks which looks more natural (keys: ← → ↓ B, V shows the true colours and is "
+                    "recorded). --mode real-or-fake shows one image and asks whether it is a real colour photo. "
+                    "Answers go to RUN/judgements.sqlite, one transaction each; several judges can judge at once.")
+    judge.add_argument("run", help="run name (under results/) or run folder path")
+    judge.add_argument("--mode", choices=["pair", "real-or-fake"], default="pair", help="default: pair")
+    judge.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the "
+                            "network)")
+    judge.add_argument("--port", type=int_at_least(0), default=8765, help="port (default 8765; 0: any free port)")
+    judge.add_argument("--seed", type=int, default=None, help="seed of the pair scheduler (default: random)")
+    judge.set_defaults(func=_judge, interrupt_hint="every answer given is stored; run the same command to go on")
+
+    report = subparsers.add_parser(
+        "judge-report", help="Bradley–Terry ranking, judge agreement and metric-vs-people agreement from judgements",
+        description="Reads RUN/judgements.sqlite (and metrics.csv when the run is scored) and writes the eye test's "
+                    "tables (tables/judge_*) and figures; `colorbench report` adds the same as a report section.")
+    report.add_argument("run", help="run name (under results/) or run folder path")
+    report.add_argument("--bootstrap", type=int_at_least(1), default=1000, help="bootstrap resamples (default 1000)")
+    report.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    report.set_defaults(func=_judge_report)
+
+
+def _judge(args: argparse.Namespace) -> int:
+    from colorbench.judge.app import serve
+    from colorbench.runfolder import resolve_run
+
+    serve(resolve_run(args.run), host=args.host, port=args.port, mode=args.mode, seed=args.seed)
+    return 0
+
+
+def _judge_report(args: argparse.Namespace) -> int:
+    from colorbench.judge.report import write_judge_report
+    from colorbench.report.tables import to_markdown
+    from colorbench.runfolder import RunFolder, resolve_run
+
+    run = RunFolder(resolve_run(args.run))
+    content = write_judge_report(run.path, n_boot=args.bootstrap, seed=args.seed)
+    for name in ("judge_metric_agreement", "judge_strengths", "judge_fool_rate"):
+        if name in content.tables:
+            print(to_markdown(content.tables[name]))
+    for note in content.notes:
+        print(note)
+    print(f"tables: {run.tables_dir}/judge_*\nfigures: {run.figures_dir}")
+    return 0
