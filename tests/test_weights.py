@@ -72,7 +72,8 @@ def test_wrong_hash_is_refused_with_path(monkeypatch):
     path = weights.local_path(spec)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"fake")
-    assert weights.status(spec)[0] is True  # same size; only the hash tells
+    present, state = weights.status(spec)  # same size; only the hash tells — and `weights list` must not say present
+    assert present is False and "FAILS ITS CHECK" in state and "expected" in state
     with pytest.raises(WeightsUnavailable, match="expected"):
         weights.ensure(spec)
 

@@ -320,6 +320,8 @@ def score_run(
                                calibrated=lpips_trunk == "imagenet", weights=trunk_weights_name(lpips_net))
     if lpips_model is not None:
         lpips_info["label"] = lpips_model.label
+        if lpips_model.trunk_provenance:  # which trunk file: its source and sha256
+            lpips_info["trunk_weights"] = lpips_model.trunk_provenance
     inception, fid_error = None, None
     if fid:
         try:

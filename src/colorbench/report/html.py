@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from pathlib import Path
 
 from colorbench import __version__
 from colorbench.report.tables import TABLE_CSS, to_html
@@ -75,6 +76,9 @@ def _protocol(content, options) -> str:
     add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
     if lpips.get("available"):
         add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths at the same size"))
+        trunk = lpips.get("trunk_weights") or {}
+        if trunk.get("sha256"):
+            add("LPIPS trunk", _e(f"{trunk.get('from')}; file {Path(trunk.get('file', '?')).name}, sha256 {trunk['sha256']}"))
     else:
         add("LPIPS", f"<b>unavailable</b>: {_e(lpips.get('message') or lpips.get('reason', '?'))}")
     add("PSNR / SSIM", _e(summary.get("conventions", {}).get("psnr_ssim", "")))
