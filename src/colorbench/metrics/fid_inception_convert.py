@@ -21,6 +21,7 @@ Loading the TorchScript file runs ``torch.jit.load`` — only after its sha256 w
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 STEM = {"conv": "Conv2d_1a_3x3", "conv_1": "Conv2d_2a_3x3", "conv_2": "Conv2d_2b_3x3", "conv_3": "Conv2d_3b_1x1",
@@ -82,7 +83,9 @@ def convert_fid_helper(member: str | Path, out: str | Path, provenance: dict) ->
     import torch
     from safetensors.torch import save
 
-    module = torch.jit.load(str(member), map_location="cpu")
+    with warnings.catch_warnings():  # torch.jit.load's deprecation notice: the file is TorchScript, nothing to choose
+        warnings.simplefilter("ignore", FutureWarning)
+        module = torch.jit.load(str(member), map_location="cpu")
     state = rename(dict(module.state_dict()), str(member))
     record = {**provenance, "renamed": "TF graph names -> torch-fidelity inception-v3-compat (see colorbench.metrics."
                                       "fid_inception_convert); bn.weight = 1; no fc", "compared_with_tensorflow": False}
