@@ -195,18 +195,27 @@ def test_cli_trains_and_prints_where_the_model_is(sports_dir, tmp_path, capsys):
         again.func(again)
 
 
-def test_pretrained_trunk_comes_from_torchvisions_cache(sports_dir):
+def test_pretrained_trunk_comes_from_torchvisions_cache(sports_dir, monkeypatch):
+    import dataclasses
+    import hashlib
+    import io
+
     from torchvision.models import resnet18
 
     from colorbench import weights
 
     with pytest.raises(weights.WeightsUnavailable, match="torchvision-resnet18"):
         Trainer(tiny_config(sports_dir, pretrained_trunk=True), progress=False)
-    torch.manual_seed(3)  # a stand-in for the ImageNet file, at the path torchvision's cache uses
-    imagenet = resnet18(weights=None).state_dict()
-    path = weights.local_path("torchvision-resnet18")
+    torch.manual_seed(3)  # a stand-in for the ImageNet file in torchvision's cache, under a name carrying its own
+    imagenet = resnet18(weights=None).state_dict()  # sha256 prefix (the real name's prefix would refuse it)
+    buffer = io.BytesIO()
+    torch.save(imagenet, buffer)
+    spec = dataclasses.replace(weights.get_spec("torchvision-resnet18"),
+                               relpath=f"resnet18-standin-{hashlib.sha256(buffer.getvalue()).hexdigest()[:8]}.pth")
+    monkeypatch.setitem(weights.REGISTRY, spec.name, spec)
+    path = weights.local_path(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(imagenet, path)
+    path.write_bytes(buffer.getvalue())
     trunk = Trainer(tiny_config(sports_dir, pretrained_trunk=True), progress=False).model.midlevel_resnet
     # 1-channel input: conv1's RGB filters summed (a gray image replicated to RGB gives the same response)
     assert torch.allclose(trunk[0].weight, imagenet["conv1.weight"].sum(1, keepdim=True))

@@ -77,17 +77,37 @@ def test_real_trunk_missing_offline_is_weights_unavailable():
         LPIPS(net="vgg")
 
 
-def test_trunk_is_loaded_from_the_torch_hub_cache(tmp_path):
-    """A file at the registry path is used (no network) and lands in the trunk, key for key."""
+def _stand_in_alexnet_file(monkeypatch, *, name_ok: bool = True, payload: bytes | None = None):
+    """A random AlexNet (or ``payload``) in torch.hub's cache under a name carrying its own sha256 prefix (the
+    registry entry is pointed at that name), or, with ``name_ok=False``, under torchvision's real file name."""
+    import dataclasses
+    import hashlib
+    import io
+
     from torchvision.models import alexnet
 
     torch.manual_seed(123)
     stand_in = alexnet(weights=None).state_dict()  # a random stand-in with torchvision's exact keys
-    path = weights.local_path("torchvision-alexnet")
+    if payload is None:
+        buffer = io.BytesIO()
+        torch.save(stand_in, buffer)
+        payload = buffer.getvalue()
+    spec = weights.get_spec("torchvision-alexnet")
+    if name_ok:
+        spec = dataclasses.replace(spec, relpath=f"alexnet-standin-{hashlib.sha256(payload).hexdigest()[:8]}.pth")
+        monkeypatch.setitem(weights.REGISTRY, spec.name, spec)
+    path = weights.local_path(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(stand_in, path)
+    path.write_bytes(payload)
+    return stand_in, path
+
+
+def test_trunk_is_loaded_from_the_torch_hub_cache(monkeypatch):
+    """A file at the registry path is used (no network) and lands in the trunk, key for key."""
+    stand_in, path = _stand_in_alexnet_file(monkeypatch)
     metric = LPIPS(net="alex", trunk="imagenet")
     assert metric.calibrated
+    assert metric.trunk_provenance["file"] == str(path) and metric.trunk_provenance["source"] == "url"
     trunk = metric.model.net
     torch.testing.assert_close(getattr(trunk.slice1, "0").weight, stand_in["features.0.weight"])
     torch.testing.assert_close(getattr(trunk.slice5, "10").bias, stand_in["features.10.bias"])
@@ -96,6 +116,28 @@ def test_trunk_is_loaded_from_the_torch_hub_cache(tmp_path):
 
     shipped = torch.load(os.path.join(os.path.dirname(lpips.__file__), "weights/v0.1/alex.pth"), map_location="cpu")
     torch.testing.assert_close(metric.model.lin0.model[1].weight, shipped["lin0.model.1.weight"])
+
+
+def test_random_trunk_under_torchvisions_name_is_refused(monkeypatch):
+    """A random AlexNet saved as alexnet-owt-7be5be79.pth is not scored as calibrated LPIPS (issue 14, point 3):
+    its sha256 does not start with the prefix in its name; `weights list` does not call it present."""
+    _, path = _stand_in_alexnet_file(monkeypatch, name_ok=False)
+    assert path.name == "alexnet-owt-7be5be79.pth"
+    present, state = weights.status("torchvision-alexnet")
+    assert present is False and "7be5be79" in state
+    with pytest.raises(WeightsUnavailable, match="its name says it starts with 7be5be79") as info:
+        LPIPS(net="alex")
+    assert "delete it" in str(info.value)
+
+
+def test_unreadable_trunk_is_weights_unavailable_not_torchs_advice(monkeypatch):
+    """A damaged trunk (right name, unreadable bytes) gives WeightsUnavailable naming the file (issue 14, point 12),
+    never torch's 'weights_only=False' advice, so `score` records LPIPS as unavailable instead of aborting."""
+    _, path = _stand_in_alexnet_file(monkeypatch, payload=b"PK\x03\x04 truncated torch zip")
+    with pytest.raises(WeightsUnavailable) as info:
+        LPIPS(net="alex")
+    message = str(info.value)
+    assert str(path) in message and "delete it" in message and "weights_only" not in message
 
 
 def test_unknown_net_or_trunk():

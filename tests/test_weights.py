@@ -72,7 +72,8 @@ def test_wrong_hash_is_refused_with_path(monkeypatch):
     path = weights.local_path(spec)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"fake")
-    assert weights.status(spec)[0] is True  # same size; only the hash tells
+    present, state = weights.status(spec)  # same size; only the hash tells — and `weights list` must not say present
+    assert present is False and "FAILS ITS CHECK" in state and "expected" in state
     with pytest.raises(WeightsUnavailable, match="expected"):
         weights.ensure(spec)
 
@@ -185,3 +186,22 @@ def test_a_damaged_checkpoint_is_named_without_advice_to_unpickle_code(tmp_path)
         with pytest.raises(UnreadableCheckpoint, match=str(path.name)) as info:
             load_torch_file(path)
         assert "weights_only" not in str(info.value) and "delete it" in str(info.value)
+
+
+def test_fetch_list_and_methods_do_not_vouch_for_a_file_failing_its_check(capsys):
+    """A random file under a torch.hub-style name (eccv16's, prefix 9b330a0b) is not 'present', not 'ready', and
+    `weights fetch` reports it with the fix instead of a ✓ (issue 14, point 3)."""
+    from colorbench.cli import main
+
+    path = weights.local_path("eccv16")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"random weights of the right name" * 100)
+    assert main(["weights", "fetch", "eccv16"]) == 1
+    out = capsys.readouterr().out
+    assert "✓" not in out and "its name says it starts with 9b330a0b" in out and "delete it" in out
+    main(["weights", "list"])
+    line = next(l for l in capsys.readouterr().out.splitlines() if " eccv16 " in l)
+    assert line.startswith("✗") and "FAILS ITS CHECK" in line
+    main(["methods"])
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.strip().startswith("eccv16 "))
+    assert "ready" not in line and "needs weights: eccv16" in line

