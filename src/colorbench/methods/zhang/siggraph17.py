@@ -8,7 +8,8 @@ key ``.0.``), ``model_class`` (1x1 conv 256 -> 529 on the 1/4-resolution feature
 128 -> 2, then tanh).
 
 Input: L in [0, 100] plus the hint channels the port fills with zeros when no hints are given (ab = 0, mask = 0),
-exactly as ``SIGGRAPHGenerator.forward(input_A)`` does. Output: the regression head, ab = 110 * tanh(...), at input
+as ``SIGGRAPHGenerator.forward(input_A)`` does (user hints can be passed as ``input_B`` / ``mask_B`` are; both
+paths checked against the authors' code). Output: the regression head, ab = 110 * tanh(...), at input
 resolution; :meth:`SIGGRAPH17Net.forward_with_classes` also returns the classification logits
 (``N x 529 x H/4 x W/4``), which the port computes modules for but never uses.
 
