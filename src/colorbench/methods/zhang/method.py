@@ -27,13 +27,13 @@ fixture's float32 tolerances. Known differences, with their measured size:
 
 Decoding (see :mod:`.decoding`):
 
-* ``eccv16``: ``decode="annealed"`` (default) — the paper's annealed mean, temperature ``temperature`` (default
-  0.38), over the checkpoint's 313 bin centres; ``decode="mean"`` — the official port's output (equal to the
-  authors' code within float32 tolerance, tested), ``model_out(softmax(logits))``, the plain mean (annealed mean
-  at T = 1). T applies to the logits as the port computes them. Caveat: the Caffe deploy net annealed with a Scale
-  layer (``conv8_313_rh``, x2.606 ~ 1/0.384) before its softmax; the port has no such layer. If the conversion
-  dropped it (what the missing layer suggests), the port's output is the plain mean and our T is the paper's T; if it folded the factor into ``model8.6``, the port's output
-  is already annealed and our T acts as T x 0.384. Which one happened cannot be read off the weights.
+* ``eccv16``: ``decode="annealed"`` (default) — the paper's annealed mean, temperature ``temperature`` (default 0.38),
+  over the checkpoint's 313 bin centres; ``decode="mean"`` — the official port's output (equal to the authors' code
+  within float32 tolerance, tested), ``model_out(softmax(logits))``, the plain mean (annealed mean at T = 1). T applies
+  to the logits as the port computes them. Caveat: the Caffe deploy net annealed with a Scale layer (``conv8_313_rh``,
+  x2.606 ~ 1/0.384) before its softmax; the port has no such layer. If the conversion dropped it (what the missing layer
+  suggests), the port's output is the plain mean and our T is the paper's T; if it folded the factor into ``model8.6``,
+  the port's output is already annealed and our T acts as T x 0.384. Which one happened cannot be read off the weights.
 * ``siggraph17``: ``decode="regression"`` (default) — the port's output, the regression head;
   ``decode="annealed"`` — annealed mean over the classification head's 529 = 23 x 23 bins (a, b in -110..110), a
   secondary decoding the port does not use (the authors trained this head as an auxiliary/for colour suggestions).
