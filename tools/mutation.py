@@ -75,14 +75,15 @@ def prepare(module: str) -> Path:
     return work
 
 
-def run(module: str, children: int) -> dict:
-    work = prepare(module)
+def run(module: str, children: int, *, summarize_only: bool = False) -> dict:
+    work = SCRATCH / module if summarize_only else prepare(module)
     env = {**os.environ, "COLORBENCH_FIXTURES": _fixtures(), "OMP_NUM_THREADS": "1"}
     mutmut = [sys.executable, "-m", "mutmut"]
     start = time.time()
-    with open(work / "run.log", "w") as log:
-        subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=work, env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=False)
+    if not summarize_only:
+        with open(work / "run.log", "w") as log:
+            subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=work, env=env, stdout=log,
+                           stderr=subprocess.STDOUT, check=False)
     seconds = time.time() - start
     results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
     counts: dict[str, int] = {}
@@ -104,18 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", choices=[[], *TESTS], help="modules to mutate (default: all)")
     parser.add_argument("--children", type=int, default=2, help="mutants run in parallel (default 2)")
     parser.add_argument("--list", action="store_true", help="show the modules and their tests, run nothing")
+    parser.add_argument("--summarize", action="store_true",
+                        help="only count the results already in .mutation/<module>/ (a run that was stopped: its "
+                             "unfinished mutants count as 'not checked')")
     args = parser.parse_args(argv)
     if args.list:
         for key, (files, tests, _) in TESTS.items():
             print(f"{key}: {', '.join(files)}  <-  {', '.join(tests)}")
         return 0
     summary_path = SCRATCH / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for module in args.modules or list(TESTS):
-        summary[module] = run(module, args.children)
-        SCRATCH.mkdir(exist_ok=True)
+        s = run(module, args.children, summarize_only=args.summarize)
+        # re-read just before writing: another module's run may have finished meanwhile
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        summary[module] = s
         summary_path.write_text(json.dumps(summary, indent=1))
-        s = summary[module]
         print(f"{module}: generated {s['generated']}, killed {s['killed']}, survived {s['survived']} "
               f"({s['counts']}) in {s['seconds']} s", flush=True)
     return 0
