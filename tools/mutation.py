@@ -39,6 +39,9 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "zhang": (["methods/zhang/*"],
               ["tests/test_zhang_official.py", "tests/test_zhang_decoding.py", "tests/test_zhang_release.py",
                "tests/test_zhang_method.py"], []),
+    # the same tests minus the network checks against the official code: a quick pass over bins/decoding and loading
+    "zhang-quick": (["methods/zhang/decoding.py", "methods/zhang/release.py"],
+                    ["tests/test_zhang_decoding.py", "tests/test_zhang_release.py"], []),
     "metrics": (["metrics/*"],
                 ["tests/test_metrics_pixel_colour.py", "tests/test_metrics_lpips.py", "tests/test_metrics_fid.py",
                  "tests/test_metrics_scorer.py"], []),
