@@ -5,9 +5,13 @@ README, section 2). We rebuild those weights here — the formula is written out
 load them into colorbench's networks with ``strict=True`` and compare the pre-processing, block activations, logits,
 ab outputs, the SIGGRAPH17 hint run and the post-processed RGB with the README's tolerances (section 5).
 
-Why a test here would catch a wrong layer: a changed dilation, stride, padding, BatchNorm position, ab scale (110),
-L centring (50/100), resize filter or upsampling mode moves these arrays by orders of magnitude more than the
-tolerances (tried one by one; the list is in the commit that added this file).
+Why a test here would catch a wrong layer — each change below was made to the code once and failed these tests
+(first failing check, error vs tolerance): dilation 2 -> 1 (ECCV16 conv5_3 0.41, SIGGRAPH17 conv6_3 0.27, tol 5e-4);
+stride moved within ECCV16 block 2 (conv2_2 0.037); reflect padding (conv1_2 0.013); replicate padding in a SIGGRAPH17
+shortcut (conv8_3 0.011); BatchNorm moved before a ReLU (state-dict keys differ); ab norm 110 -> 100 (ECCV16 ab 1.2,
+SIGGRAPH17 ab 10); L centre 50 -> 0 (conv1_2 1.6); L norm 100 -> 50 (conv1_2 1.0); PIL bicubic -> bilinear / lanczos
+(network L 14 / 11, tol 1e-3); x4 upsample nearest (ab 8.9) or align_corners=True (ab 4.8, tol 2e-3); final
+upsample bicubic (3 levels on 12 % of values) or antialiased (1 level on 3.6 %); hint/mask channels swapped (84).
 """
 
 from __future__ import annotations
