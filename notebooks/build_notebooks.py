@@ -160,7 +160,8 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
         purpose=(
             "Runs Google's ColTran (Kumar, Weissenborn & Kalchbrenner, ICLR 2021) on the run's images: an axial "
             "transformer that samples a coarse 64×64 colouring (512 colours), then a colour upsampler and a spatial "
-            "upsampler to 256×256 — an exact PyTorch port of the released checkpoints. ColTran sees the centre "
+            "upsampler to 256×256 — a PyTorch port of the released checkpoints, checked against the official code "
+            "(greedy samples equal except at near-ties). ColTran sees the centre "
             "square of each photo; its colours are L-merged onto the full input. It samples, so several outputs "
             "per image are possible (`SAMPLES_PER_IMAGE`). Needs a GPU for real runs (minutes per image on a CPU)."
         ),

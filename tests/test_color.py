@@ -167,3 +167,50 @@ def test_clip_mode_is_the_literatures_clip_and_stays_the_default(real_images):
     assert np.array_equal(merge_luminance(gray, rgb, gamut="clip"), expected)
     with pytest.raises(ValueError, match="gamut must be one of"):
         merge_luminance(gray, rgb, gamut="perceptual")
+    with pytest.raises(ValueError, match="merge_luminance: expected uint8 HxWx3"):
+        merge_luminance(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8))
+
+
+def test_torch_lab_to_rgb_clips_by_default_like_numpy_and_not_when_asked():
+    """The training loss calls ``lab_to_rgb_torch(lab)`` (default clip): it must be the numpy twin's clipped sRGB,
+    and ``clip=False`` must really leave out-of-gamut values outside [0, 1] (the Zhang in-gamut masks rely on it)."""
+    rng = np.random.default_rng(3)
+    lab = np.stack([rng.uniform(0, 100, (16, 16)), rng.normal(0, 60, (16, 16)), rng.normal(0, 60, (16, 16))], -1)
+    lab_t = torch.from_numpy(lab).permute(2, 0, 1)[None]
+    clipped = lab_to_rgb_torch(lab_t)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(clipped, lab_to_rgb(lab), atol=1e-6)
+    raw = lab_to_rgb_torch(lab_t, clip=False)
+    assert (raw < -0.05).any() and (raw > 1.05).any()
+    np.testing.assert_allclose(raw.clamp(0, 1)[0].permute(1, 2, 0).numpy(), clipped, atol=1e-12)
+
+
+def test_resize_channels_is_antialiased_bilinear():
+    """The runner resizes a prediction's ab with PIL's antialiased bilinear filter (torch's antialias=True bilinear
+    implements the same filter): another filter would change every resized method's colours."""
+    from torch.nn import functional as F
+
+    from colorbench.color import resize_channels
+
+    rng = np.random.default_rng(4)
+    ab = rng.normal(0, 30, (40, 52, 2))
+    for height, width in ((17, 23), (90, 110)):  # down (antialiasing matters) and up
+        ours = resize_channels(ab, height, width)
+        ref = F.interpolate(torch.from_numpy(ab).permute(2, 0, 1)[None], size=(height, width), mode="bilinear",
+                            align_corners=False, antialias=True)[0].permute(1, 2, 0).numpy()
+        assert ours.shape == (height, width, 2) and ours.dtype == np.float64
+        np.testing.assert_allclose(ours, ref, atol=1e-3)
+
+
+def test_to_gray_keeps_black_and_white_and_errors_name_the_function():
+    rgb = np.array([[[0, 0, 0], [255, 255, 255]]], dtype=np.uint8)
+    assert to_gray(rgb).tolist() == [[0, 255]]
+    with pytest.raises(ValueError, match="to_gray: expected uint8 HxWx3"):
+        to_gray(np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="expected HxW gray image"):
+        gray_to_rgb(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_rgb_to_lab_takes_float_rgb_in_unit_range(real_images):
+    rgb = real_images[0][:16, :16]
+    np.testing.assert_allclose(rgb_to_lab(rgb.astype(np.float64) / 255.0), rgb_to_lab(rgb), atol=1e-12)
+    np.testing.assert_allclose(rgb_to_lab(rgb.astype(np.float32) / np.float32(255)), rgb_to_lab(rgb), atol=1e-4)

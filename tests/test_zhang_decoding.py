@@ -38,6 +38,7 @@ def test_standin_has_the_published_tables_properties():
 @pytest.mark.parametrize("corrupt, expected", [
     (lambda c: c[::-1], "not sorted"),
     (lambda c: c + 3.0, "not on the 10-unit ab grid"),
+    (lambda c: c + 0.5, "not on the 10-unit ab grid"),  # half a unit off is not the release either
     (lambda c: np.concatenate([c[:1], c[:-1]]), "repeat"),
     (lambda c: np.where(np.all(c == [0, 0], axis=1)[:, None], [110.0, 110.0], c), "outside the sRGB gamut"),
     (lambda c: c[:300], "expected 313x2"),

@@ -119,6 +119,31 @@ def test_unreadable_file_is_reported_as_unavailable(tiny_release, monkeypatch):
         release.load_release(ECCV16Net(width=8), "eccv16", download=False)
 
 
+def test_pickled_objects_are_refused(tiny_release, monkeypatch):
+    """Released files are plain tensors: anything that needs unpickling code is refused (weights_only=True)."""
+    import argparse
+
+    _, target = tiny_release
+    monkeypatch.setattr(release, "verify_hash_prefix", lambda spec, path: None)
+    torch.save({**ECCV16Net(width=8).state_dict(), "extra": argparse.Namespace(a=1)}, target)
+    with pytest.raises(weights.WeightsUnavailable, match="could not be read"):
+        release.load_release(ECCV16Net(width=8), "eccv16", download=False)
+
+
+def test_load_release_downloads_by_default(monkeypatch):
+    """The methods call load_release(net, name): a missing file is fetched, not reported missing."""
+    calls = []
+
+    def fake_ensure(spec, *, download):
+        calls.append(download)
+        raise weights.WeightsUnavailable(spec, "stop here")
+
+    monkeypatch.setattr(weights, "ensure", fake_ensure)
+    with pytest.raises(weights.WeightsUnavailable, match="stop here"):
+        release.load_release(ECCV16Net(width=8), "eccv16")
+    assert calls == [True]
+
+
 def _state():
     torch.manual_seed(1)
     return ECCV16Net(width=8).state_dict()

@@ -1,6 +1,7 @@
 """``cnn-original``: the original project's LPIPS-trained CNN (github.com/dakotalw/image-colorizer-2, epoch 186).
 
-Reproduces the checkpoint exactly: input ``(L, 0, 0)`` in CIELAB units, output ab in CIELAB units, BatchNorm in
+Reproduces the original code's outputs for this checkpoint (ab within 1e-3, tested on the shared reference):
+input ``(L, 0, 0)`` in CIELAB units, output ab in CIELAB units, BatchNorm in
 eval mode. The original inference script ran the network in train mode (per-batch BatchNorm statistics); pass
 ``bn_mode="train"`` to get that behaviour deliberately.
 

@@ -58,7 +58,7 @@ class ColTran(Method):
     name = "coltran"
     stochastic = True
     heavy_on_cpu = True  # the full autoregressive colorizer takes minutes per image on a CPU
-    description = "Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers, exact port."
+    description = "Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers; port checked against the official code."
 
     def __init__(self, mode: str = "sample", temperature: float = 1.0, official: bool = True, batch_size: int = 32,
                  dtype: str = "float32", cuda_graph: bool = True, compile: bool = False, tf32: bool = True,

@@ -11,15 +11,29 @@ step already, and the runner's re-merge of the clipped colour may move them a li
 Returning the 256 x 256 image instead would make the runner resize ab a second time (with PIL's antialiased filter,
 not the authors' bilinear) after an sRGB round trip that clips out-of-gamut ab at low resolution.
 
+Checked against the authors' own code (``tests/test_zhang_official.py``, shared fixture ``zhang/``: the official
+networks run with formula weights): network input, every block, logits, ab and post-processed RGB agree within the
+fixture's float32 tolerances. Known differences, with their measured size:
+
+* rounding vs truncation: we round ``255 x rgb``; the official demo's ``plt.imsave`` truncates, so our values are
+  one level higher on ~30-50 % of values (never more) — see :func:`join_lightness`;
+* resize filters: none on the method's own path (PIL bicubic in, ``F.interpolate`` bilinear out, as the authors).
+  The runner's L-merge (PIL antialiased bilinear) only resizes outputs whose size differs from the input's, which
+  ours never do; it re-reads ab from the uint8 RGB, which moves colours the sRGB clip left alone by <= 2 levels
+  (on < 1 % of values) and clipped colours further (measured up to 7 levels with ECCV16);
+* the input: the runner gives BT.601 gray, whose L differs from a colour photo's L by up to 17 L units on the
+  fixture's photos, so our outputs on the runner's gray equal the official pipeline *run on that gray photo*, not
+  the official output for the colour photo.
+
 Decoding (see :mod:`.decoding`):
 
-* ``eccv16``: ``decode="annealed"`` (default) — the paper's annealed mean, temperature ``temperature`` (default
-  0.38), over the checkpoint's 313 bin centres; ``decode="mean"`` — exactly the official port's output,
-  ``model_out(softmax(logits))``, the plain mean (annealed mean at T = 1). T applies to the logits as the port
-  computes them. Caveat: the Caffe deploy net annealed with a Scale layer (``conv8_313_rh``, x2.606 ~ 1/0.384) before
-  its softmax; the port has no such layer. If the conversion dropped it (what the missing layer suggests), the port's
-  output is the plain mean and our T is the paper's T; if it folded the factor into ``model8.6``, the port's output
-  is already annealed and our T acts as T x 0.384. Which one happened cannot be read off the weights.
+* ``eccv16``: ``decode="annealed"`` (default) — the paper's annealed mean, temperature ``temperature`` (default 0.38),
+  over the checkpoint's 313 bin centres; ``decode="mean"`` — the official port's output (equal to the authors' code
+  within float32 tolerance, tested), ``model_out(softmax(logits))``, the plain mean (annealed mean at T = 1). T applies
+  to the logits as the port computes them. Caveat: the Caffe deploy net annealed with a Scale layer (``conv8_313_rh``,
+  x2.606 ~ 1/0.384) before its softmax; the port has no such layer. If the conversion dropped it (what the missing layer
+  suggests), the port's output is the plain mean and our T is the paper's T; if it folded the factor into ``model8.6``,
+  the port's output is already annealed and our T acts as T x 0.384. Which one happened cannot be read off the weights.
 * ``siggraph17``: ``decode="regression"`` (default) — the port's output, the regression head;
   ``decode="annealed"`` — annealed mean over the classification head's 529 = 23 x 23 bins (a, b in -110..110), a
   secondary decoding the port does not use (the authors trained this head as an auxiliary/for colour suggestions).
@@ -68,37 +82,56 @@ def lightness(gray: np.ndarray) -> np.ndarray:
     return _lightness_table()[gray]
 
 
-def network_input(grays: Sequence[np.ndarray], size: int = INPUT_SIZE) -> torch.Tensor:
-    """L of each gray image resized to ``size`` x ``size`` with PIL bicubic (as the authors resize), ``N x 1 x s x s``.
+def network_input(images: Sequence[np.ndarray], size: int = INPUT_SIZE) -> torch.Tensor:
+    """CIELAB L of each image resized to ``size`` x ``size`` with PIL bicubic, as the authors do: ``N x 1 x s x s``.
 
-    The authors resize the RGB image, then take L; for a gray image (R = G = B) that is the same as resizing the gray
-    channel, which is what we do.
+    ``images`` are uint8 ``HxW`` gray (what a method gets) or ``HxWx3`` RGB (what the authors' ``load_img`` gives;
+    tests compare this path with the official ``tens_l_rs``). The authors resize the uint8 RGB image, then take L;
+    for a gray image (R = G = B, which is what their ``load_img`` makes of one) that is the same as resizing the gray
+    channel, which is what we do (tested equal).
     """
     from PIL import Image
 
     planes = []
-    for g in grays:
-        small = g if g.shape == (size, size) else np.asarray(Image.fromarray(g).resize((size, size), Image.BICUBIC))
-        planes.append(lightness(small))
+    for image in images:
+        small = image if image.shape[:2] == (size, size) else np.asarray(
+            Image.fromarray(image).resize((size, size), Image.BICUBIC))
+        planes.append(lightness(small) if small.ndim == 2 else rgb_to_lab(small)[..., 0])
     return torch.from_numpy(np.stack(planes)[:, None].astype(np.float32))
 
 
 def join_full_resolution(gray: np.ndarray, ab: torch.Tensor, *, backend: str | None = None) -> np.ndarray:
     """ab ``2 x h x w`` (any device) upsampled bilinearly to the gray image's size and joined to its full-res L.
 
+    Returns uint8 ``HxWx3`` on the CPU; see :func:`join_lightness`.
+    """
+    return join_lightness(lightness(gray), ab, backend=backend)
+
+
+def join_lightness(l_full: np.ndarray, ab: torch.Tensor, *, backend: str | None = None) -> np.ndarray:
+    """The authors' ``postprocess_tens``: ab ``2 x h x w`` upsampled to L's size (``F.interpolate`` bilinear,
+    align_corners=False, no antialias), joined to the full-resolution L ``HxW`` (0..100), Lab -> sRGB, then
+    ``rint(255 x rgb)`` as uint8 ``HxWx3`` on the CPU.
+
+    Measured against the official code (``tests/test_zhang_official.py``, the fixture's 4 photos): the official
+    float output rounded, to +-1 level on <= 0.01 % of values (float error <= 2e-3, i.e. our half-level rounding).
+    The official demo saves with ``plt.imsave``, which *truncates* (floor) instead of rounding: our values are one
+    level above the demo's PNGs on 49.8 % (ECCV16) / 28.8 % (SIGGRAPH17, many values clipped to 0 or 255) of
+    values of image 0, never more than one level — a difference in the demo's file writing, not in the colours.
+
     On a GPU the Lab -> sRGB step runs there, in float64 with colorbench's torch twin of the skimage formula; on the
     CPU numpy's twin is faster (``backend`` "numpy"/"torch" overrides). Both give the same uint8 image (tested).
-    Returns uint8 ``HxWx3`` on the CPU.
     """
-    height, width = gray.shape
+    height, width = l_full.shape
     ab = ab.float()
     if tuple(ab.shape[-2:]) != (height, width):
         ab = F.interpolate(ab[None], size=(height, width), mode="bilinear", align_corners=False)[0]
     if (backend or ("numpy" if ab.device.type == "cpu" else "torch")) == "numpy":
-        lab = np.concatenate([lightness(gray)[..., None], ab.permute(1, 2, 0).cpu().numpy().astype(np.float64)], axis=-1)
+        lab = np.concatenate([np.asarray(l_full, np.float64)[..., None],
+                              ab.permute(1, 2, 0).cpu().numpy().astype(np.float64)], axis=-1)
         return lab_to_rgb_uint8(lab)
-    table = torch.from_numpy(_lightness_table()).to(ab.device)
-    lab = torch.cat([table[torch.from_numpy(gray).to(ab.device).long()][None], ab.double()], dim=0)
+    l_plane = torch.as_tensor(np.asarray(l_full, np.float64), device=ab.device)
+    lab = torch.cat([l_plane[None], ab.double()], dim=0)
     return torch.round(lab_to_rgb_torch(lab, clip=True) * 255.0).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
@@ -180,7 +213,7 @@ class _ZhangMethod(Method):
     def _run(self, grays: Sequence[np.ndarray], temperatures: Sequence[float]) -> list[list[np.ndarray]]:
         """For each image, one output per temperature; the network runs once per image."""
         check_grays(grays, self.name)
-        net = self._require_loaded()
+        self._require_loaded()
         stages = {"preprocess": 0.0, "network": 0.0, "postprocess": 0.0}
         outputs: list[list[np.ndarray]] = []
         for start in range(0, len(grays), self.batch_size):
@@ -189,7 +222,7 @@ class _ZhangMethod(Method):
             l_small = network_input(chunk, self.input_size).to(self.device)
             t1 = time.perf_counter()
             with torch.inference_mode():
-                abs_per_t = self._predict_ab(net, l_small, temperatures)  # list (per T) of N x 2 x s x s
+                abs_per_t = self.predict_ab(l_small, temperatures)  # list (per T) of N x 2 x s x s
                 if str(self.device).startswith("cuda"):
                     torch.cuda.synchronize(self.device)
             t2 = time.perf_counter()
@@ -202,6 +235,12 @@ class _ZhangMethod(Method):
             stages["postprocess"] += t3 - t2
         self.stage_seconds = stages
         return outputs
+
+    def predict_ab(self, l: torch.Tensor, temperatures: Sequence[float] | None = None) -> list[torch.Tensor]:
+        """The network part of :meth:`colorize`: L ``N x 1 x s x s`` (0..100, from :func:`network_input`) -> one ab
+        ``N x 2 x s x s`` per temperature (default: the method's own), on the method's device."""
+        net = self._require_loaded()
+        return self._predict_ab(net, l.to(self.device), [self.temperature] if temperatures is None else temperatures)
 
     def _predict_ab(self, net: torch.nn.Module, l: torch.Tensor, temperatures: Sequence[float]) -> list[torch.Tensor]:
         raise NotImplementedError

@@ -8,7 +8,8 @@ key ``.0.``), ``model_class`` (1x1 conv 256 -> 529 on the 1/4-resolution feature
 128 -> 2, then tanh).
 
 Input: L in [0, 100] plus the hint channels the port fills with zeros when no hints are given (ab = 0, mask = 0),
-exactly as ``SIGGRAPHGenerator.forward(input_A)`` does. Output: the regression head, ab = 110 * tanh(...), at input
+as ``SIGGRAPHGenerator.forward(input_A)`` does (user hints can be passed as ``input_B`` / ``mask_B`` are; both
+paths checked against the authors' code). Output: the regression head, ab = 110 * tanh(...), at input
 resolution; :meth:`SIGGRAPH17Net.forward_with_classes` also returns the classification logits
 (``N x 529 x H/4 x W/4``), which the port computes modules for but never uses.
 
@@ -46,23 +47,33 @@ class SIGGRAPH17Net(nn.Module):
         self.model5 = _block([w8, w8, w8, w8], dilation=2)
         self.model6 = _block([w8, w8, w8, w8], dilation=2)
         self.model7 = _block([w8, w8, w8, w8])
+        # Registration order = the official state_dict order (and the released file's): decoder stages first, then
+        # the shortcuts, then the two heads.
         self.model8up = nn.Sequential(nn.ConvTranspose2d(w8, w4, 4, stride=2, padding=1))
-        self.model3short8 = nn.Sequential(nn.Conv2d(w4, w4, 3, padding=1))
         self.model8 = _relu_block([w4, w4, w4])
         self.model9up = nn.Sequential(nn.ConvTranspose2d(w4, w2, 4, stride=2, padding=1))
-        self.model2short9 = nn.Sequential(nn.Conv2d(w2, w2, 3, padding=1))
         self.model9 = _relu_block([w2, w2])
         self.model10up = nn.Sequential(nn.ConvTranspose2d(w2, w2, 4, stride=2, padding=1))
-        self.model1short10 = nn.Sequential(nn.Conv2d(w1, w2, 3, padding=1))
         self.model10 = nn.Sequential(nn.ReLU(True), nn.Conv2d(w2, w2, 3, padding=1), nn.LeakyReLU(0.2))
+        self.model3short8 = nn.Sequential(nn.Conv2d(w4, w4, 3, padding=1))
+        self.model2short9 = nn.Sequential(nn.Conv2d(w2, w2, 3, padding=1))
+        self.model1short10 = nn.Sequential(nn.Conv2d(w1, w2, 3, padding=1))
         self.model_class = nn.Sequential(nn.Conv2d(w4, classes, 1))
         self.model_out = nn.Sequential(nn.Conv2d(w2, 2, 1), nn.Tanh())
 
-    def forward_with_classes(self, l: torch.Tensor, *, with_classes: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """L ``N x 1 x H x W`` in [0, 100] (H, W multiples of 8) -> (regression ab ``N x 2 x H x W``, class logits)."""
-        zeros = torch.zeros_like(l)
-        # port: cat(normalize_l(L), normalize_ab(0, 0), mask 0)
-        x = torch.cat(((l - L_CENT) / L_NORM, zeros, zeros, zeros), dim=1)
+    def forward_with_classes(self, l: torch.Tensor, *, with_classes: bool = True, hint_ab: torch.Tensor | None = None,
+                             hint_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """L ``N x 1 x H x W`` in [0, 100] (H, W multiples of 8) -> (regression ab ``N x 2 x H x W``, class logits).
+
+        ``hint_ab`` (``N x 2 x H x W``, ab units) and ``hint_mask`` (``N x 1 x H x W``, 1 where a hint is given) are
+        the port's ``input_B`` / ``mask_B``; without them both are zeros, the port's automatic mode.
+        """
+        if (hint_ab is None) != (hint_mask is None):
+            raise ValueError("siggraph17: give both hint_ab and hint_mask, or neither")
+        if hint_ab is None:
+            hint_ab, hint_mask = torch.zeros_like(l).expand(-1, 2, -1, -1), torch.zeros_like(l)
+        # port: cat(normalize_l(L), normalize_ab(input_B), mask_B) — the mask is not shifted
+        x = torch.cat(((l - L_CENT) / L_NORM, hint_ab / AB_NORM, hint_mask), dim=1)
         conv1_2 = self.model1(x)
         conv2_2 = self.model2(conv1_2[:, :, ::2, ::2])
         conv3_3 = self.model3(conv2_2[:, :, ::2, ::2])
