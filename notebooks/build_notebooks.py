@@ -298,9 +298,12 @@ FID = True                # FID per method (one Inception pass per image; the sl
                      "options = ReportOptions(n_boot=BOOTSTRAP, seed=SEED, grid_images=SHOW)\n"
                      "report_path, content = build_report(env.run_path, options, return_content=True)\n"
                      "nb.report_link(RUN)"),
+            ("md", "## What the run found\n\nThe verdict, written from the numbers below (it also heads the report "
+                   "and `colorbench report`'s output)."),
+            ("code", "nb.verdict(RUN, smoke=SMOKE)"),
             ("md", "## Headline and paired comparisons"),
             ("code", "nb.report_table(content.tables[\"headline\"], smoke=SMOKE)"),
-            ("code", "nb.report_table(content.tables[\"pairwise\"], smoke=SMOKE)"),
+            ("code", "nb.paired_statistics(content, smoke=SMOKE)"),
             ("code", "nb.report_table(content.tables[\"cost\"], smoke=SMOKE)"),
             ("md", "## Figures\n\nThe photo grids (a fixed random selection, each method's best and worst images) "
                    "are in the report below."),

@@ -249,6 +249,7 @@ def _demo(args) -> int:
     from colorbench.metrics import score_run
     from colorbench.report import ReportOptions, build_report
     from colorbench.run import run
+    from colorbench.runfolder import RunFolder
 
     summary = run(config_from_args(args))
     status = _print_summary(summary)
@@ -259,4 +260,7 @@ def _demo(args) -> int:
             print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
     report = build_report(summary.path, ReportOptions())
     print(f"report: {report}")
+    from colorbench.cli_eval import print_verdict
+
+    print_verdict(RunFolder(summary.path).verdict_md)
     return status

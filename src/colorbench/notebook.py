@@ -827,6 +827,32 @@ def report_table(table, *, smoke: bool = False) -> Html:
                 (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + to_markdown(table))
 
 
+def verdict(run: str | os.PathLike | RunFolder, *, smoke: bool = False) -> Html:
+    """The report's verdict paragraph (``verdict.md``, written by the report) as the report shows it."""
+    from colorbench.report.html import PAGE_CSS, _with_code
+
+    folder = run_folder(run)
+    if not folder.verdict_md.is_file():
+        raise FileNotFoundError(f"{folder.verdict_md} not found: build the report first (colorbench report {folder.path.name})")
+    text = folder.verdict_md.read_text(encoding="utf-8").strip()
+    stamp_html = f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>" if smoke else ""
+    return Html(f"<style>{PAGE_CSS}</style>{stamp_html}<div class='verdict'><b>Verdict.</b> {_with_code(text)}</div>",
+                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + "Verdict: " + text)
+
+
+def paired_statistics(content, *, smoke: bool = False) -> Html:
+    """The report's paired-statistics section (the tables, or the one sentence that replaces them with one method
+    or too few images) for ``build_report(..., return_content=True)``'s content."""
+    from colorbench.report.html import _statistics
+    from colorbench.report.tables import TABLE_CSS, to_markdown
+
+    stamp_html = f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>" if smoke else ""
+    text = to_markdown(content.tables["pairwise"]) if content.verdict.comparable and not content.verdict.too_few_images \
+        else content.verdict.text
+    return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{_statistics(content, content.tables)}",
+                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + text)
+
+
 def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None = None, *, smoke: bool = False,
                  names: Sequence[str] | None = None, include_grids: bool = False) -> Html:
     """Matplotlib figures (e.g. ``build_report(..., return_content=True)[1].figures``) as embedded PNGs with their
