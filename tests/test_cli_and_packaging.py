@@ -1,6 +1,7 @@
 """The CLI surface, the demo job on the bundled samples, atomic writes, packaging files in sync."""
 
 import os
+import re
 tomllib = __import__("pytest").importorskip("tomllib")  # Python >= 3.11
 from pathlib import Path
 
@@ -149,6 +150,41 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _make_dry_run(*args: str) -> str:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    # VENV points at a folder that does not exist, so make prints every setup step it would run
+    done = subprocess.run(["make", "-n", *args, "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_test_changes_nothing_outside_the_venv_and_installs_only_what_tests_need():
+    steps = _make_dry_run("test")
+    assert "apt-get" not in steps and "ensure_chromium" not in steps and "sudo" not in steps
+    installed = re.search(r'-e "\.\[([^\]]*)\]"', steps)[1].split(",")
+    assert "test" in installed and not {"convert", "diffusion", "all"} & set(installed)
+
+
+def test_make_demo_installs_only_what_the_demo_needs_and_ci_installs_everything():
+    installed = re.search(r'-e "\.\[([^\]]*)\]"', _make_dry_run("demo"))[1].split(",")
+    assert "metrics" in installed and not {"test", "notebooks", "convert", "diffusion", "all"} & set(installed)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "EXTRAS=all" in ci and "ensure_chromium" in ci  # only CI installs the browser, and everything else
+
+
+def test_browser_tests_skip_with_the_install_command(monkeypatch):
+    from conftest import chromium_or_skip
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(pytest.skip.Exception, match=r"apt-get install chromium chromium-driver"):
+        chromium_or_skip()
 
 
 def test_run_names_resolve_under_results_before_the_working_directory(tmp_path, monkeypatch):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import colorbench.notebook as nb
 from colorbench import notebooks_run
 from colorbench.runfolder import RunFolder
+from conftest import chromium_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -95,18 +95,8 @@ def test_the_notebooks_share_one_run_folder_and_every_method_runs_in_smoke(smoke
 
 
 # ------------------------------------------------------------------------------------------------- browser
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def screenshot(html: Path, png: Path, profile: Path) -> np.ndarray:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("headless Chromium not installed (bash .ci/ensure_chromium.sh installs it)")
+    browser = chromium_or_skip()
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1200,2000", html.resolve().as_uri()]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,10 +15,9 @@ import pytest
 
 from colorbench.metrics import score_run
 from colorbench.report import ReportOptions, build_report, load_tables
-from conftest import fixture_path
+from conftest import chromium_or_skip, fixture_path
 from evalrun_helpers import make_run
 
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TABLES = ("headline", "pairwise", "win_rate", "per_class", "best_worst_classes", "cost", "missing", "excluded")
 
 
@@ -138,19 +136,9 @@ def test_one_method_and_a_skipped_one(tmp_path, sports_dir):
     assert "Methods that did not run" in coverage and "coltran" in coverage
 
 
-def _chromium() -> str | None:
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.mark.browser
 def test_report_renders_in_headless_chromium(reported, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium); CI installs it")
+    browser = chromium_or_skip()
     _, path, content = reported
     flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
