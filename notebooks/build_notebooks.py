@@ -38,7 +38,8 @@ class Spec:
 def shared_parameters(methods: str) -> str:
     return f'''# Parameters (papermill: `colorbench notebooks run --params KEY=VALUE`). Every notebook uses the same RUN folder.
 RUN = "notebook-run"      # results/<RUN>/ — shared by 00 … 05, so 04/05 score and report what 01–03 produced
-DATASET = "sports"        # "sports" (Kaggle, downloaded by 00; needs credentials) | "samples" (bundled) | a folder
+DATASET = "auto"          # "auto": sports if Kaggle credentials or the data are here, else the bundled samples (00 says
+                          # which) | "sports" (Kaggle, downloaded by 00; needs credentials) | "samples" | a folder
 SPLIT = "test"            # train | valid | test (ignored for datasets without splits)
 N_PER_CLASS = 1           # images per class; the sports test split has 5 per class (500 images in all)
 LIMIT = None              # cap on the number of images (None: no cap)
@@ -98,7 +99,9 @@ NOTEBOOKS: dict[str, Spec] = {
         cells=[
             ("md", "## The dataset\n\n`sports` is downloaded once with the official Kaggle client (credentials: see "
                    "the README — in Colab, the key icon on the left, secrets `KAGGLE_USERNAME` and `KAGGLE_KEY`) "
-                   "and verified; a verified copy is never downloaded again. `samples` needs nothing."),
+                   "and verified; a verified copy is never downloaded again. `samples` needs nothing. The default, "
+                   "`auto`, takes `sports` when the data or credentials are here and otherwise the bundled samples, "
+                   "saying so below — so *Run all* works everywhere."),
             ("code", "index = nb.ensure_dataset(DATASET)\nnb.styled(nb.dataset_table(DATASET), caption=f\"{index.name}: "
                      "images per split\")"),
             ("md", "## The images of this run\n\nThe same deterministic, class-balanced subset the runner draws "

@@ -594,14 +594,27 @@ def styled(
 
 def ensure_dataset(dataset: str = "samples"):
     """Open a dataset; ``"sports"`` is downloaded first when absent (Kaggle credentials needed; a verified copy is
-    never downloaded again). Returns the DatasetIndex."""
+    never downloaded again). ``"auto"``: sports when it is here or credentials can fetch it, else the bundled samples
+    with a visible note saying how to get the sports data. Errors name the notebook's ``DATASET`` setting. Returns
+    the DatasetIndex."""
     from colorbench.data.index import open_dataset
+    from colorbench.data.kaggle import KaggleDownloadError, choose_auto_dataset, download
 
+    if dataset == "auto":
+        dataset, why = choose_auto_dataset()
+        _show(banner(f'DATASET = "auto" chose "{dataset}": {why}', kind="warning" if dataset == "samples" else "info"))
     if dataset == "sports":
-        from colorbench.data.kaggle import download
-
-        return download()
+        try:
+            return download()
+        except KaggleDownloadError as exc:
+            raise KaggleDownloadError(notebook_wording(str(exc))) from None
     return open_dataset(dataset)
+
+
+def notebook_wording(message: str) -> str:
+    """A CLI error message with its fix in the notebook's terms (the parameters cell, not command-line flags)."""
+    return (message.replace("(--dataset samples)", '(DATASET = "samples" or "auto" in the parameters cell)')
+            .replace("(--dataset PATH)", '(DATASET = "/path/to/folder")').replace("--dataset", "DATASET ="))
 
 
 def dataset_table(dataset: str = "samples", *, split: str | None = None):

@@ -204,8 +204,13 @@ def sports_dir() -> Path:
 
 
 def open_dataset(spec: str | os.PathLike) -> DatasetIndex:
-    """``"samples"`` (bundled), ``"sports"`` (the Kaggle download in ``data/sports``), or a path (Kaggle layout if it
-    has ``sports.csv``, else a folder of images)."""
+    """``"samples"`` (bundled), ``"sports"`` (the Kaggle download in ``data/sports``), ``"auto"`` (sports when it is
+    there or credentials can fetch it, else samples), or a path (Kaggle layout if it has ``sports.csv``, else a
+    folder of images)."""
+    if str(spec) == "auto":
+        from colorbench.data.kaggle import choose_auto_dataset
+
+        spec = choose_auto_dataset()[0]
     if str(spec) == "samples":
         return index_samples()
     if str(spec) == "sports":
