@@ -637,11 +637,11 @@ def dataset_table(dataset: str = "samples", *, split: str | None = None):
 
 
 def methods_table():
-    """Every registered method: kind, the weights it needs and whether they are present, description."""
+    """Every registered method: kind, the weights it needs, whether it can run here and why not (the same answer
+    as ``colorbench methods``: :func:`colorbench.methods.readiness`), description."""
     import pandas as pd
 
-    from colorbench import weights
-    from colorbench.methods import method_class, method_names
+    from colorbench.methods import method_class, method_names, readiness
 
     rows = []
     for name in method_names():
@@ -649,17 +649,17 @@ def methods_table():
             cls = method_class(name)
         except ImportError as exc:
             rows.append({"method": name, "kind": "—", "weights": f"cannot import: {exc}", "ready": False,
-                         "description": ""})
+                         "why not": f"cannot import: {exc}", "description": ""})
             continue
         try:
             needs = cls().weights()
         except Exception:  # noqa: BLE001 — a constructor that needs arguments: weights unknown until configured
             needs = []
-        missing = [w for w in needs if not weights.status(w)[0]]
+        why_not = readiness(name)
         rows.append({"method": name, "kind": "stochastic" if cls.stochastic else "deterministic",
-                     "weights": ", ".join(needs) or "none", "ready": not missing,
+                     "weights": ", ".join(needs) or "none", "ready": why_not is None, "why not": why_not or "",
                      "description": cls.description})
-    return pd.DataFrame(rows, columns=["method", "kind", "weights", "ready", "description"])
+    return pd.DataFrame(rows, columns=["method", "kind", "weights", "ready", "why not", "description"])
 
 
 def run_table(run: str | os.PathLike | RunFolder):
