@@ -33,6 +33,8 @@ def _register_data(subparsers) -> None:
     info.add_argument("--dataset", default="samples", help="samples | sports | PATH (default: samples)")
     info.add_argument("--split", default=None, help="only this split")
     info.add_argument("--per-class", action="store_true", help="print every class's count")
+    info.add_argument("--no-check", action="store_true",
+                      help="do not decode every image (by default unreadable images, which `run` would skip, are listed)")
     info.set_defaults(func=_data_info)
 
 
@@ -50,16 +52,17 @@ def _data_download(args) -> int:
 def _data_info(args) -> int:
     from collections import Counter
 
-    from colorbench.data.index import open_dataset
+    from colorbench.data.index import describe_classes, open_dataset
 
     index = open_dataset(args.dataset)
     if args.split:
         index = index.subset(split=args.split)
     print(f"dataset {index.name}: {len(index)} images in {index.root}")
-    per_split = Counter(s.split or "-" for s in index.samples)
-    for split, n in sorted(per_split.items()):
-        classes = len({s.label for s in index.samples if (s.split or "-") == split})
-        print(f"  split {split:6s} {n:6d} images, {classes} classes")
+    per_split = Counter(s.split for s in index.samples)
+    for split, n in sorted(per_split.items(), key=lambda kv: kv[0] or ""):
+        classes = len({s.label for s in index.samples if s.split == split and s.label is not None})
+        where = f"split {split:6s}" if split else "no splits   "  # the same words as the report's protocol
+        print(f"  {where} {n:6d} images, {describe_classes(classes)}")
     if args.per_class:
         for (split, label), n in sorted(index.counts().items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
             print(f"  {split or '-':6s} {label or '-':30s} {n}")
@@ -70,6 +73,14 @@ def _data_info(args) -> int:
             print(f"  {n} files listed in the csv are missing under {split}/")
         for p in [p for p in index.problems if not p.reason.endswith("missing")][:20]:
             print(f"  {p.path}: {p.reason}")
+    if not args.no_check:
+        unreadable = index.unreadable(progress=len(index) > 200)
+        if unreadable:
+            print(f"unreadable images: {len(unreadable)} (`colorbench run` skips them and lists them in skipped.csv)")
+            for path, reason in unreadable[:20]:
+                print(f"  {path}: {reason}")
+            if len(unreadable) > 20:
+                print(f"  … and {len(unreadable) - 20} more")
     return 0
 
 

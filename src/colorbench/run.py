@@ -408,7 +408,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
         "status": "running",
         "config": cfg.to_dict(),
         "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
-                    "n": len(subset), "classes": len(subset.labels())},
+                    "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(index.splits())},
         "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
         "method_status": previous.get("method_status", {}),
         "seed": cfg.seed,

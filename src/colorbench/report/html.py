@@ -76,9 +76,15 @@ def _protocol(content, options) -> str:
             items.append(f"<dt>{_e(key)}</dt><dd>{value}</dd>")
 
     dataset = info.get("dataset", "?")
-    if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes
+    if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes, has_splits
+        from colorbench.data.index import describe_classes
+
         split = dataset.get("split") or info.get("split") or "—"
-        dataset_text = f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {dataset.get('classes', '?')} classes; {dataset.get('root', '')})"
+        if dataset.get("has_splits") is False:
+            split = "— (the dataset has no splits)"
+        classes = dataset.get("classes")
+        classes_text = describe_classes(classes) if isinstance(classes, int) else f"{classes} classes"
+        dataset_text = f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {classes_text}; {dataset.get('root', '')})"
     else:
         split, dataset_text = info.get("split", "?"), str(dataset)
     config = info.get("config", {}) if isinstance(info.get("config"), dict) else {}
