@@ -327,3 +327,25 @@ def test_report_notices_images_added_after_scoring(tmp_path, monkeypatch, caplog
     assert main(["report", "s"]) == 0
     assert "images of later-method were written after" in caplog.text and "colorbench score s" in caplog.text
     assert main(["report", "s", "--score"]) == 0 and scored == [run_path]
+
+
+def test_verbose_shows_our_debug_lines_but_keeps_third_party_loggers_at_warning(capsys):
+    import logging
+
+    from PIL import Image
+
+    from colorbench.cli import configure_logging
+
+    configure_logging(True)
+    try:
+        assert logging.getLogger("colorbench.run").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("PIL.PngImagePlugin").isEnabledFor(logging.DEBUG)  # no `STREAM b'IDAT'` flood
+        assert not logging.getLogger("urllib3").isEnabledFor(logging.INFO)
+        import io
+
+        buf = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(buf, format="PNG")
+        Image.open(io.BytesIO(buf.getvalue())).load()
+        assert "IDAT" not in capsys.readouterr().err
+    finally:
+        configure_logging(False)
