@@ -157,7 +157,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-per-class", type=int, help="stratified subset: this many images per class")
     p.add_argument("--limit", type=int, help="at most this many images (balanced across classes)")
     p.add_argument("--methods", help="comma-separated method names, or 'auto' (default): every method whose "
-                                     "weights can be had, except the slow ones (ColTran, diffusion) on a CPU; see "
+                                     "weights can be had, except the slow ones (ColTran, diffusion) on a CPU outside "
+                                     "--smoke; see "
                                      "`colorbench methods`")
     p.add_argument("--device", help="auto (default) | cpu | cuda | cuda:N")
     p.add_argument("--batch-size", type=int, help="images per batch (default 8)")
@@ -166,7 +167,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
                    help="method option, e.g. coltran.mode=argmax (repeatable; values parsed as YAML)")
     p.add_argument("--smoke", action="store_true", default=None,
-                   help="tiny untrained models: runs every code path in minutes, numbers meaningless")
+                   help="tiny untrained models: runs every code path in minutes, numbers meaningless (ColTran and "
+                        "diffusion included, also on a CPU)")
 
 
 def config_from_args(args) -> "RunConfig":

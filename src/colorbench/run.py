@@ -142,6 +142,12 @@ def check_method_options(method_options: dict[str, dict]) -> None:
                              f"{', '.join(sorted(accepted)) or 'none'}")
 
 
+def too_slow_here(names: Sequence[str], *, auto: bool, device: str, smoke: bool) -> set[str]:
+    """Methods the automatic selection leaves out: the heavy ones (ColTran, diffusion) on a CPU. Not in smoke runs:
+    their tiny models take seconds, and a smoke run is there to run every code path (as the notebook smoke run does)."""
+    return {name for name in names if auto and device == "cpu" and not smoke and _heavy_on_cpu(name)}
+
+
 def _heavy_on_cpu(name: str) -> bool:
     try:
         return bool(method_class(name).heavy_on_cpu)
@@ -390,7 +396,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     names = resolve_methods(cfg.methods)
     check_method_options(cfg.method_options)
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
-    skip_on_cpu = {name for name in names if auto and device == "cpu" and _heavy_on_cpu(name)}
+    skip_on_cpu = too_slow_here(names, auto=auto, device=device, smoke=cfg.smoke)
     check_constructible([name for name in names if name not in skip_on_cpu], cfg)
     index = open_dataset(cfg.dataset)
     subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)

@@ -1,5 +1,5 @@
-"""cnn-lpips / cnn-mse use the checkpoints they are given, also in smoke runs (notebook 01 trains smoke checkpoints
-and runs with them), and every view of readiness gives one answer."""
+"""Smoke runs and readiness: cnn-lpips / cnn-mse use the checkpoints they are given, also in smoke runs (notebook 01 trains smoke checkpoints
+and runs with them); smoke runs include the heavy methods on a CPU; every view of readiness gives one answer."""
 
 from __future__ import annotations
 
@@ -56,3 +56,12 @@ def test_one_readiness_answer_in_the_cli_and_the_notebook(capsys):
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.strip().startswith("cnn-lpips"))
     assert why in line
+
+
+def test_smoke_runs_the_heavy_methods_on_a_cpu_like_the_notebook_smoke_run():
+    from colorbench.run import too_slow_here
+
+    heavy = ["coltran", "controlnet-canny", "controlnet-canny-img2img"]
+    assert too_slow_here(["gray", *heavy], auto=True, device="cpu", smoke=False) == set(heavy)
+    assert too_slow_here(["gray", *heavy], auto=True, device="cpu", smoke=True) == set()
+    assert too_slow_here(heavy, auto=False, device="cpu", smoke=False) == set()  # named: run anyway
