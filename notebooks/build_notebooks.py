@@ -150,9 +150,10 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
                      "    mse_run = train_cnn(TrainConfig(loss=\"mse\", out=\"smoke-mse\" if SMOKE else \"mse\", "
                      "**common), progress=env.progress)\n"
                      "    plot_history([lpips_run.history, mse_run.history], labels=[\"LPIPS loss\", \"MSE loss\"])\n"
-                     "    # the run below uses the checkpoints just trained (run.json records them) unless you chose others\n"
+                     "    # the run below uses the checkpoints just trained (run.json records them), unless you chose\n"
                      "    for name, trained in ((\"cnn-lpips\", lpips_run), (\"cnn-mse\", mse_run)):\n"
-                     "        METHOD_OPTIONS.setdefault(name, {}).setdefault(\"checkpoint\", str(trained.best_checkpoint))"),
+                     "        METHOD_OPTIONS.setdefault(name, {}).setdefault(\"checkpoint\", "
+                     "str(trained.best_checkpoint))"),
             ("md", "## Run\n\nMissing weights are downloaded once (`cnn-original` into `models/`, Zhang et al.'s "
                    "into torch.hub's cache, `TORCH_HOME`); a method whose weights cannot be had is listed as "
                    "skipped with the fix, never faked."),

@@ -130,7 +130,8 @@ def test_one_method_and_a_skipped_one(tmp_path, sports_dir):
     assert 'class="best"' not in page and "best value per column highlighted" not in page
     protocol = page[page.index('id="protocol"'):page.index('id="headline"')]
     assert "<dt>Methods</dt><dd>gray</dd>" in protocol
-    assert "<li><b>coltran</b> — skipped: weights &#x27;coltran-release&#x27; are not available: offline.</li>" in protocol
+    assert ("<li><b>coltran</b> — skipped: weights &#x27;coltran-release&#x27; are not available: offline.</li>"
+            in protocol)
     assert "<details><summary>Full reasons and fixes</summary>" in protocol and "example/coltran.zip" in protocol
     coverage = page[page.index('id="coverage"'):]
     assert "Methods that did not run" in coverage and "coltran" in coverage

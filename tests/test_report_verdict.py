@@ -100,7 +100,8 @@ def test_skipped_and_failed_methods_are_listed_with_their_one_line_reason():
     v = _verdict(_frame({"gray": FLOOR, "cnn-original": GOOD}, n=30), run_info)
     assert [n.method for n in v.not_run] == ["coltran", "eccv16"]
     assert v.text.endswith("coltran (too slow on a CPU for the automatic selection; name it in --methods to run it "
-                           "anyway, or use a GPU) and eccv16 (failed: failed to load: RuntimeError: bad file) did not run.")
+                           "anyway, or use a GPU) and eccv16 (failed: failed to load: RuntimeError: bad file) "
+                           "did not run.")
 
 
 def test_a_method_skipped_now_but_with_images_from_before_is_not_listed_as_not_run():
@@ -110,7 +111,8 @@ def test_a_method_skipped_now_but_with_images_from_before_is_not_listed_as_not_r
 
 
 @pytest.mark.parametrize("reason,short", [
-    ("weights 'x' are not available: offline. Put the file at /a (download it from b)", "weights 'x' are not available: offline."),
+    ("weights 'x' are not available: offline. Put the file at /a (download it from b)",
+     "weights 'x' are not available: offline."),
     ("line one\nline two", "line one"),
 ])
 def test_one_line(reason, short):

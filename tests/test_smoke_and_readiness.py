@@ -1,11 +1,11 @@
-"""Smoke runs and readiness: cnn-lpips / cnn-mse use the checkpoints they are given, also in smoke runs (notebook 01 trains smoke checkpoints
-and runs with them); smoke runs include the heavy methods on a CPU; every view of readiness gives one answer."""
+"""Smoke runs and readiness: cnn-lpips / cnn-mse use the checkpoints they are given, also in smoke runs (notebook
+01 trains smoke checkpoints and runs with them); smoke runs include the heavy methods on a CPU; every view of
+readiness gives one answer."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -28,7 +28,8 @@ def test_a_smoke_run_uses_the_checkpoints_it_is_given_and_records_them(tmp_path)
     lpips_ckpt = _checkpoint(tmp_path / "smoke-lpips.pt", "lpips", seed=1)
     mse_ckpt = _checkpoint(tmp_path / "smoke-mse.pt", "mse", seed=2)
     cfg = RunConfig(run="smoke-ckpt", methods=["cnn-lpips", "cnn-mse"], limit=2, smoke=True, device="cpu",
-                    method_options={"cnn-lpips": {"checkpoint": str(lpips_ckpt)}, "cnn-mse": {"checkpoint": str(mse_ckpt)}})
+                    method_options={"cnn-lpips": {"checkpoint": str(lpips_ckpt)},
+                                    "cnn-mse": {"checkpoint": str(mse_ckpt)}})
     summary = run(cfg, progress=False)
     assert [m.status for m in summary.methods] == ["done", "done"]
     folder = RunFolder(summary.path)

@@ -34,7 +34,8 @@ def _register_data(subparsers) -> None:
     info.add_argument("--split", default=None, help="only this split")
     info.add_argument("--per-class", action="store_true", help="print every class's count")
     info.add_argument("--no-check", action="store_true",
-                      help="do not decode every image (by default unreadable images, which `run` would skip, are listed)")
+                      help="do not decode every image (by default the unreadable ones, which `run` would skip, "
+                           "are listed)")
     info.set_defaults(func=_data_info)
 
 

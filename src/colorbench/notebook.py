@@ -846,9 +846,11 @@ def verdict(run: str | os.PathLike | RunFolder, *, smoke: bool = False) -> Html:
 
     folder = run_folder(run)
     if not folder.verdict_md.is_file():
-        raise FileNotFoundError(f"{folder.verdict_md} not found: build the report first (colorbench report {folder.path.name})")
+        raise FileNotFoundError(f"{folder.verdict_md} not found: build the report first "
+                                f"(colorbench report {folder.path.name})")
     text = folder.verdict_md.read_text(encoding="utf-8").strip()
-    stamp_html = f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>" if smoke else ""
+    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
+                  if smoke else "")
     return Html(f"<style>{PAGE_CSS}</style>{stamp_html}<div class='verdict'><b>Verdict.</b> {_with_code(text)}</div>",
                 (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + "Verdict: " + text)
 
@@ -859,9 +861,10 @@ def paired_statistics(content, *, smoke: bool = False) -> Html:
     from colorbench.report.html import _statistics
     from colorbench.report.tables import TABLE_CSS, to_markdown
 
-    stamp_html = f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>" if smoke else ""
-    text = to_markdown(content.tables["pairwise"]) if content.verdict.comparable and not content.verdict.too_few_images \
-        else content.verdict.text
+    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
+                  if smoke else "")
+    shown = content.verdict.comparable and not content.verdict.too_few_images
+    text = to_markdown(content.tables["pairwise"]) if shown else content.verdict.text
     return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{_statistics(content, content.tables)}",
                 (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + text)
 

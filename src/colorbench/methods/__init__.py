@@ -3,4 +3,4 @@
 from colorbench.methods.base import Method, item_seed
 from colorbench.methods.registry import get_method, method_class, method_names, readiness
 
-__all__ = ["Method", "get_method", "item_seed", "method_class", "method_names"]
+__all__ = ["Method", "get_method", "item_seed", "method_class", "method_names", "readiness"]

@@ -84,7 +84,8 @@ def _protocol(content, options) -> str:
             split = "— (the dataset has no splits)"
         classes = dataset.get("classes")
         classes_text = describe_classes(classes) if isinstance(classes, int) else f"{classes} classes"
-        dataset_text = f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {classes_text}; {dataset.get('root', '')})"
+        dataset_text = (f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {classes_text}; "
+                        f"{dataset.get('root', '')})")
     else:
         split, dataset_text = info.get("split", "?"), str(dataset)
     config = info.get("config", {}) if isinstance(info.get("config"), dict) else {}
@@ -192,8 +193,8 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
          + f'<details><summary>Full per-class table</summary><div class="scroll">{to_html(t["per_class"])}</div></details>'),
         ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
         ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
-        ("coverage", "Coverage", (f"<h3>Methods that did not run</h3>{_not_run_list(content)}" if content.verdict.not_run
-                                  else "") + to_html(t["missing"]) + to_html(t["excluded"])),
+        ("coverage", "Coverage", (f"<h3>Methods that did not run</h3>{_not_run_list(content)}"
+                                  if content.verdict.not_run else "") + to_html(t["missing"]) + to_html(t["excluded"])),
     ]
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{inner}</section>' for sid, name, inner in sections)

@@ -103,7 +103,9 @@ def _pair_row(paired: pd.DataFrame, metric: str, a: str, b: str):
         return None
     r = rows.iloc[0]
     flip = r["method_a"] != a
-    diff, lo, hi = (-r["mean_diff"], -r["ci_high"], -r["ci_low"]) if flip else (r["mean_diff"], r["ci_low"], r["ci_high"])
+    diff, lo, hi = (r["mean_diff"], r["ci_low"], r["ci_high"])
+    if flip:
+        diff, lo, hi = -diff, -hi, -lo
     return {"n": int(r["n"]), "diff": float(diff), "lo": float(lo), "hi": float(hi), "p": float(r["p_holm"]),
             "better": str(r["better"])}
 
