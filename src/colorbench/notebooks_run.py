@@ -176,6 +176,10 @@ def python_kernel() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="colorbench-kernel-") as tmp:
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
+        # A stray "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." after a notebook finished is not an
+        # interrupted cell: jupyter_client's shutdown_kernel sends every kernel a SIGINT before its shutdown request
+        # (jupyter_client 8, manager.py `_async_shutdown_kernel`), and ipykernel logs it when the signal lands while
+        # it is still handling a message — timing-dependent, so it shows after slow-to-stop notebooks such as 03.
         spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": f"colorbench ({sys.executable})", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
