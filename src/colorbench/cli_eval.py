@@ -108,6 +108,8 @@ def print_verdict(path) -> None:
     import textwrap
     from pathlib import Path
 
+    if not Path(path).is_file():  # a report written before verdicts existed
+        return
     text = Path(path).read_text(encoding="utf-8").strip()
     print("\n" + textwrap.fill("Verdict: " + text, width=100, break_on_hyphens=False, break_long_words=False))
 
