@@ -140,7 +140,8 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
                    "train with a random LPIPS trunk for a few steps — meaningless, but every line runs). Without "
                    "training, `cnn-lpips`/`cnn-mse` use whatever checkpoints are already there, or are skipped "
                    "with the reason."),
-            ("code", "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
+            ("code", "from colorbench.methods.cnn.notebook import use_trained_checkpoints\n"
+                     "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
                      "if TRAIN:  # smoke runs write smoke-lpips/ and smoke-mse/, never over real checkpoints\n"
                      "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, batch_size=BATCH_SIZE, "
                      "seed=SEED, device=DEVICE,\n"
@@ -151,9 +152,8 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
                      "**common), progress=env.progress)\n"
                      "    plot_history([lpips_run.history, mse_run.history], labels=[\"LPIPS loss\", \"MSE loss\"])\n"
                      "    # the run below uses the checkpoints just trained (run.json records them), unless you chose\n"
-                     "    for name, trained in ((\"cnn-lpips\", lpips_run), (\"cnn-mse\", mse_run)):\n"
-                     "        METHOD_OPTIONS.setdefault(name, {}).setdefault(\"checkpoint\", "
-                     "str(trained.best_checkpoint))"),
+                     "    METHOD_OPTIONS = use_trained_checkpoints(METHOD_OPTIONS, {\"cnn-lpips\": lpips_run, "
+                     "\"cnn-mse\": mse_run})"),
             ("md", "## Run\n\nMissing weights are downloaded once (`cnn-original` into `models/`, Zhang et al.'s "
                    "into torch.hub's cache, `TORCH_HOME`); a method whose weights cannot be had is listed as "
                    "skipped with the fix, never faked."),

@@ -66,3 +66,15 @@ def test_smoke_runs_the_heavy_methods_on_a_cpu_like_the_notebook_smoke_run():
     assert too_slow_here(["gray", *heavy], auto=True, device="cpu", smoke=False) == set(heavy)
     assert too_slow_here(["gray", *heavy], auto=True, device="cpu", smoke=True) == set()
     assert too_slow_here(heavy, auto=False, device="cpu", smoke=False) == set()  # named: run anyway
+
+
+def test_notebook_01_runs_with_the_checkpoints_it_trained_unless_one_was_chosen(tmp_path):
+    from types import SimpleNamespace
+
+    from colorbench.methods.cnn.notebook import use_trained_checkpoints
+
+    trained = {"cnn-lpips": SimpleNamespace(best_checkpoint=tmp_path / "smoke-lpips" / "best.pt"),
+               "cnn-mse": SimpleNamespace(best_checkpoint=tmp_path / "smoke-mse" / "best.pt")}
+    options = use_trained_checkpoints({"cnn-mse": {"checkpoint": "mine"}, "eccv16": {"temperature": 0.1}}, trained)
+    assert options == {"cnn-lpips": {"checkpoint": str(tmp_path / "smoke-lpips" / "best.pt")},
+                       "cnn-mse": {"checkpoint": "mine"}, "eccv16": {"temperature": 0.1}}
