@@ -11,7 +11,8 @@ import pytest
 
 from colorbench.report import aggregate as agg
 from colorbench.report.stats import smallest_holm_p
-from colorbench.report.verdict import one_line, write_verdict
+from colorbench.messages import one_line
+from colorbench.report.verdict import write_verdict
 
 N_BOOT = 300
 
@@ -100,8 +101,17 @@ def test_skipped_and_failed_methods_are_listed_with_their_one_line_reason():
     v = _verdict(_frame({"gray": FLOOR, "cnn-original": GOOD}, n=30), run_info)
     assert [n.method for n in v.not_run] == ["coltran", "eccv16"]
     assert v.text.endswith("coltran (too slow on a CPU for the automatic selection; name it in --methods to run it "
-                           "anyway, or use a GPU) and eccv16 (failed: failed to load: RuntimeError: bad file) "
+                           "anyway, or use a GPU); eccv16 (failed: failed to load: RuntimeError: bad file) "
                            "did not run.")
+
+
+def test_methods_that_did_not_run_for_the_same_reason_share_it():
+    slow = {"status": "skipped", "reason": "too slow on a CPU"}
+    run_info = {"method_status": {"coltran": slow, "controlnet-canny": slow, "eccv16": {
+        "status": "skipped", "reason": "weights 'eccv16' are not available: offline. Put the file at /x"}}}
+    text = _verdict(_frame({"gray": FLOOR, "cnn-original": GOOD}, n=10), run_info).text
+    assert text.endswith("coltran and controlnet-canny (too slow on a CPU); eccv16 (weights 'eccv16' are not "
+                         "available: offline) did not run.")
 
 
 def test_a_method_skipped_now_but_with_images_from_before_is_not_listed_as_not_run():

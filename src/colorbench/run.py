@@ -33,6 +33,7 @@ from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
 from colorbench.data.images import ImageLoadError, load_image
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
+from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
@@ -468,7 +469,7 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
         method.load(device)
     except (WeightsUnavailable, ImportError) as exc:
         # the short reason now; the run summary repeats the full message with the fix once, at the end
-        log.warning("%s: skipped — %s", name, getattr(exc, "reason", None) or str(exc).splitlines()[0])
+        log.warning("%s: skipped — %s", name, one_line(getattr(exc, "reason", None) or str(exc)))
         return MethodOutcome(name, "skipped", reason=str(exc))
     except Exception as exc:  # e.g. a corrupt checkpoint or out of memory: the other methods still run
         log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)

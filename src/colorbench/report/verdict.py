@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from colorbench.messages import one_line
 from colorbench.metrics.scorer import LOWER_IS_BETTER
 from colorbench.report.stats import smallest_holm_p
 
@@ -50,15 +51,6 @@ class Verdict:
     not_run: list[NotRun] = field(default_factory=list)
     comparable: bool = True  # False with one method: the paired tables would be empty
     too_few_images: bool = False  # no paired test can reach significance at this n
-
-
-def one_line(reason: str, limit: int = 160) -> str:
-    """The first sentence of a (possibly long, multi-line) skip or failure reason, for lists and the verdict."""
-    first = (str(reason).strip().splitlines() or [""])[0]
-    # "weights 'x' are not available: downloading it failed (...). Put the file at ..." -> up to the first ". "
-    cut = first.find(". ")
-    first = first[:cut + 1] if cut > 0 else first
-    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
 
 
 def not_run_methods(run_info: dict, ran) -> list[NotRun]:
@@ -158,10 +150,14 @@ def _join(items: list[str]) -> str:
 
 
 def _not_run_sentence(not_run: list[NotRun]) -> str:
+    """Methods with the same short reason share it: "coltran and controlnet-canny (too slow on a CPU …)"."""
     if not not_run:
         return ""
-    parts = [f"{n.method} ({'failed: ' if n.status == 'failed' else ''}{n.short.rstrip('.')})" for n in not_run]
-    return f"{_join(parts)} did not run."
+    by_reason: dict[str, list[str]] = {}
+    for n in not_run:
+        by_reason.setdefault(f"{'failed: ' if n.status == 'failed' else ''}{n.short.rstrip('.')}", []).append(n.method)
+    parts = [f"{_join(methods)} ({reason})" for reason, methods in by_reason.items()]
+    return f"{'; '.join(parts)} did not run." if len(parts) > 1 else f"{parts[0]} did not run."
 
 
 def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline: str, metrics: list[str],
