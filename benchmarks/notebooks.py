@@ -28,8 +28,12 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated notebook numbers")
     parser.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--real", action="store_true", help="not smoke (needs weights and data)")
+    parser.add_argument("--keep", type=Path, help="write the results (executed notebooks, HTML) here instead of a "
+                                                  "temporary folder, to look at them afterwards")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="colorbench-nb-bench-") as tmp:
+        tmp = str(args.keep.resolve()) if args.keep else tmp
         for var, sub in (("COLORBENCH_RESULTS", "results"), ("COLORBENCH_MODELS", "models")):
             if not args.real:
                 os.environ[var] = str(Path(tmp) / sub)
@@ -40,9 +44,15 @@ def main() -> None:
         result = run_suite(smoke=not args.real, params=parse_params(args.params),
                            only=args.only.split(",") if args.only else None)
         total = time.perf_counter() - t0
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernels papermill started
+    own = resource.getrusage(resource.RUSAGE_SELF)
     record = {
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]},
+                    "cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0],
+                    "load_average_1m_at_start": load_start},
+        "cpu_s": round(children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime, 1),
         "smoke": not args.real,
         "params": args.params,
         "total_s": round(total, 1),

@@ -38,7 +38,8 @@ class Spec:
 def shared_parameters(methods: str) -> str:
     return f'''# Parameters (papermill: `colorbench notebooks run --params KEY=VALUE`). Every notebook uses the same RUN folder.
 RUN = "notebook-run"      # results/<RUN>/ — shared by 00 … 05, so 04/05 score and report what 01–03 produced
-DATASET = "sports"        # "sports" (Kaggle, downloaded by 00; needs credentials) | "samples" (bundled) | a folder
+DATASET = "auto"          # "auto": sports if Kaggle credentials or the data are here, else the bundled samples (00 says
+                          # which) | "sports" (Kaggle, downloaded by 00; needs credentials) | "samples" | a folder
 SPLIT = "test"            # train | valid | test (ignored for datasets without splits)
 N_PER_CLASS = 1           # images per class; the sports test split has 5 per class (500 images in all)
 LIMIT = None              # cap on the number of images (None: no cap)
@@ -98,7 +99,9 @@ NOTEBOOKS: dict[str, Spec] = {
         cells=[
             ("md", "## The dataset\n\n`sports` is downloaded once with the official Kaggle client (credentials: see "
                    "the README — in Colab, the key icon on the left, secrets `KAGGLE_USERNAME` and `KAGGLE_KEY`) "
-                   "and verified; a verified copy is never downloaded again. `samples` needs nothing."),
+                   "and verified; a verified copy is never downloaded again. `samples` needs nothing. The default, "
+                   "`auto`, takes `sports` when the data or credentials are here and otherwise the bundled samples, "
+                   "saying so below — so *Run all* works everywhere."),
             ("code", "index = nb.ensure_dataset(DATASET)\nnb.styled(nb.dataset_table(DATASET), caption=f\"{index.name}: "
                      "images per split\")"),
             ("md", "## The images of this run\n\nThe same deterministic, class-balanced subset the runner draws "
@@ -137,7 +140,8 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
                    "train with a random LPIPS trunk for a few steps — meaningless, but every line runs). Without "
                    "training, `cnn-lpips`/`cnn-mse` use whatever checkpoints are already there, or are skipped "
                    "with the reason."),
-            ("code", "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
+            ("code", "from colorbench.methods.cnn.notebook import use_trained_checkpoints\n"
+                     "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
                      "if TRAIN:  # smoke runs write smoke-lpips/ and smoke-mse/, never over real checkpoints\n"
                      "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, batch_size=BATCH_SIZE, "
                      "seed=SEED, device=DEVICE,\n"
@@ -146,7 +150,10 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
                      "\"lpips\", **common), progress=env.progress)\n"
                      "    mse_run = train_cnn(TrainConfig(loss=\"mse\", out=\"smoke-mse\" if SMOKE else \"mse\", "
                      "**common), progress=env.progress)\n"
-                     "    plot_history([lpips_run.history, mse_run.history], labels=[\"LPIPS loss\", \"MSE loss\"])"),
+                     "    plot_history([lpips_run.history, mse_run.history], labels=[\"LPIPS loss\", \"MSE loss\"])\n"
+                     "    # the run below uses the checkpoints just trained (run.json records them), unless you chose\n"
+                     "    METHOD_OPTIONS = use_trained_checkpoints(METHOD_OPTIONS, {\"cnn-lpips\": lpips_run, "
+                     "\"cnn-mse\": mse_run})"),
             ("md", "## Run\n\nMissing weights are downloaded once (`cnn-original` into `models/`, Zhang et al.'s "
                    "into torch.hub's cache, `TORCH_HOME`); a method whose weights cannot be had is listed as "
                    "skipped with the fix, never faked."),
@@ -299,9 +306,12 @@ FID = True                # FID per method (one Inception pass per image; the sl
                      "options = ReportOptions(n_boot=BOOTSTRAP, seed=SEED, grid_images=SHOW)\n"
                      "report_path, content = build_report(env.run_path, options, return_content=True)\n"
                      "nb.report_link(RUN)"),
+            ("md", "## What the run found\n\nThe verdict, written from the numbers below (it also heads the report "
+                   "and `colorbench report`'s output)."),
+            ("code", "nb.verdict(RUN, smoke=SMOKE)"),
             ("md", "## Headline and paired comparisons"),
             ("code", "nb.report_table(content.tables[\"headline\"], smoke=SMOKE)"),
-            ("code", "nb.report_table(content.tables[\"pairwise\"], smoke=SMOKE)"),
+            ("code", "nb.paired_statistics(content, smoke=SMOKE)"),
             ("code", "nb.report_table(content.tables[\"cost\"], smoke=SMOKE)"),
             ("md", "## Figures\n\nThe photo grids (a fixed random selection, each method's best and worst images) "
                    "are in the report below."),

@@ -66,3 +66,67 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------------------------------------- optional stacks
+#: extras that `make test` does not install (big, and only for one method each); `.ci/run` installs them so that
+#: nothing skips in CI. A test that hits an ImportError while its stack is absent is skipped with the install command.
+OPTIONAL_STACKS = {
+    "diffusion": ("diffusers", "transformers", "accelerate", "controlnet_aux", "cv2"),
+    "convert": ("tensorflow",),
+}
+
+
+def missing_stack() -> dict[str, list[str]]:
+    """Optional extras whose modules cannot be imported here: extra -> the missing modules."""
+    import importlib.util
+
+    missing = {}
+    for extra, modules in OPTIONAL_STACKS.items():
+        absent = []
+        for module in modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                absent.append(module)
+        if absent:
+            missing[extra] = absent
+    return missing
+
+
+def install_command(extra: str) -> str:
+    return f"pip install -e '.[{extra}]'"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None or not call.excinfo.errisinstance(ImportError) or report.outcome != "failed":
+        return
+    absent = missing_stack()
+    if not absent:
+        return  # every stack is here: an ImportError is a real failure
+    text = str(call.excinfo.value)
+    name = getattr(call.excinfo.value, "name", None) or ""
+    for extra, modules in absent.items():
+        if any(m == name.split(".")[0] or m in text for m in OPTIONAL_STACKS[extra]) or f"[{extra}]" in text:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0,
+                               f"Skipped: needs the optional {extra} stack ({', '.join(modules)} absent): "
+                               f"{install_command(extra)} (`.ci/run` installs it)")
+            return
+
+
+def chromium_or_skip() -> str:
+    """Path of a headless Chromium, or skip with the exact command that installs it (tests never install it)."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("headless Chromium is not installed: as root, `apt-get install chromium chromium-driver` "
+                "(`.ci/run` does it)")

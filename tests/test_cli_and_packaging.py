@@ -1,6 +1,7 @@
 """The CLI surface, the demo job on the bundled samples, atomic writes, packaging files in sync."""
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,41 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _make_dry_run(*args: str) -> str:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    # VENV points at a folder that does not exist, so make prints every setup step it would run
+    done = subprocess.run(["make", "-n", *args, "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_test_changes_nothing_outside_the_venv_and_installs_only_what_tests_need():
+    steps = _make_dry_run("test")
+    assert "apt-get" not in steps and "ensure_chromium" not in steps and "sudo" not in steps
+    installed = re.search(r'-e "\.\[([^\]]*)\]"', steps)[1].split(",")
+    assert "test" in installed and not {"convert", "diffusion", "all"} & set(installed)
+
+
+def test_make_demo_installs_only_what_the_demo_needs_and_ci_installs_everything():
+    installed = re.search(r'-e "\.\[([^\]]*)\]"', _make_dry_run("demo"))[1].split(",")
+    assert "metrics" in installed and not {"test", "notebooks", "convert", "diffusion", "all"} & set(installed)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "EXTRAS=all" in ci and "ensure_chromium" in ci  # only CI installs the browser, and everything else
+
+
+def test_browser_tests_skip_with_the_install_command(monkeypatch):
+    from conftest import chromium_or_skip
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(pytest.skip.Exception, match=r"apt-get install chromium chromium-driver"):
+        chromium_or_skip()
 
 
 def test_run_names_resolve_under_results_before_the_working_directory(tmp_path, monkeypatch):
@@ -310,3 +346,25 @@ def test_report_notices_images_added_after_scoring(tmp_path, monkeypatch, caplog
     assert main(["report", "s"]) == 0
     assert "images of later-method were written after" in caplog.text and "colorbench score s" in caplog.text
     assert main(["report", "s", "--score"]) == 0 and scored == [run_path]
+
+
+def test_verbose_shows_our_debug_lines_but_keeps_third_party_loggers_at_warning(capsys):
+    import logging
+
+    from PIL import Image
+
+    from colorbench.cli import configure_logging
+
+    configure_logging(True)
+    try:
+        assert logging.getLogger("colorbench.run").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("PIL.PngImagePlugin").isEnabledFor(logging.DEBUG)  # no `STREAM b'IDAT'` flood
+        assert not logging.getLogger("urllib3").isEnabledFor(logging.INFO)
+        import io
+
+        buf = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(buf, format="PNG")
+        Image.open(io.BytesIO(buf.getvalue())).load()
+        assert "IDAT" not in capsys.readouterr().err
+    finally:
+        configure_logging(False)

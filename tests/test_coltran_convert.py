@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import fixture_path
+from conftest import fixture_path, install_command
 from colorbench.methods.coltran import config, convert, models, naming
 
 KINDS = config.MODEL_KINDS
@@ -90,7 +90,7 @@ def tf_available():
     try:
         convert.import_tensorflow()  # the project's one TF import (torchvision first: the other order segfaults)
     except ImportError:
-        pytest.skip("the converter's checkpoint reader needs TensorFlow (colorbench[convert])")
+        pytest.skip(f"the converter's checkpoint reader needs TensorFlow: {install_command('convert')}")
 
 
 @pytest.mark.slow

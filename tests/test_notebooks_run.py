@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import colorbench.notebook as nb
 from colorbench import notebooks_run
 from colorbench.runfolder import RunFolder
+from conftest import chromium_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -95,18 +95,8 @@ def test_the_notebooks_share_one_run_folder_and_every_method_runs_in_smoke(smoke
 
 
 # ------------------------------------------------------------------------------------------------- browser
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def screenshot(html: Path, png: Path, profile: Path) -> np.ndarray:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("headless Chromium not installed (bash .ci/ensure_chromium.sh installs it)")
+    browser = chromium_or_skip()
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1200,2000", html.resolve().as_uri()]
@@ -168,11 +158,25 @@ def test_a_failing_notebook_is_named_its_dependants_skipped_the_others_run(tmp_p
                       "04_evaluate": "failed", "05_report": "skipped", "06_eye_test": "skipped"}
     failed = {r.name: r for r in result.notebooks}
     assert "RuntimeError: boom in the cnn" in failed["01_cnn"].error and "cell [" in failed["01_cnn"].error
-    assert failed["05_report"].error == "not run: 04 failed"
+    assert failed["05_report"].error == "skipped: 04 failed"
     assert not result.ok and "01_cnn" in result.describe() and "FAILED" in result.describe()
     # the failed notebook is still saved and exported, showing where it broke
     assert "boom in the cnn" in failed["01_cnn"].html.read_text(encoding="utf-8")
     assert any("01_cnn" in line and "FAILED" in line for line in lines)
+
+
+def test_a_skipped_notebook_is_named_as_not_run_and_the_whole_fix_is_printed(tmp_path):
+    source = tmp_path / "src"
+    _write_suite(source, {"00_setup_and_data": "raise RuntimeError('no credentials.\\nFix: set DATASET = \"samples\" "
+                                               "in the parameters cell')"})
+    lines: list[str] = []
+    result = notebooks_run.run_suite(run="skips", source_dir=source, only=["00", "04", "05"], html=False,
+                                     log=lines.append)
+    by_name = {r.name: r for r in result.notebooks}
+    assert by_name["04_evaluate"].error == "skipped: 00 failed"
+    assert by_name["05_report"].error == "skipped: 04 did not run"  # not "04 failed": 04 never ran
+    printed = "\n".join(lines)
+    assert 'Fix: set DATASET = "samples" in the parameters cell' in printed  # the fix, not just the first line
 
 
 def test_fail_fast_stops_at_the_first_failure(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,10 +15,9 @@ import pytest
 
 from colorbench.metrics import score_run
 from colorbench.report import ReportOptions, build_report, load_tables
-from conftest import fixture_path
+from conftest import chromium_or_skip, fixture_path
 from evalrun_helpers import make_run
 
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TABLES = ("headline", "pairwise", "win_rate", "per_class", "best_worst_classes", "cost", "missing", "excluded")
 
 
@@ -77,7 +75,11 @@ def test_figures_written_as_png_and_svg(reported):
 def test_report_is_self_contained(reported):
     _, path, _ = reported
     page = path.read_text()
-    assert page.index('id="protocol"') < page.index('id="table-headline"') < page.index('id="table-pairwise"')
+    assert page.index('id="verdict"') < page.index('id="protocol"') < page.index('id="table-headline"')
+    # 6 images, 6 pairs per metric: no Wilcoxon test can reach Holm p < 0.05, said once instead of 24 empty rows
+    assert page.index('id="table-headline"') < page.index('id="pairwise-too-small"') < page.index('id="table-win_rate"')
+    assert "no significant difference" not in page and "no paired test can reach significance" in page
+    assert (path.parent / "verdict.md").read_text().strip() in html_unescape(page)
     assert not re.search(r'(src|href)="(?!data:|#)', page), "report must not reference external files"
     assert "<script" not in page
     images = re.findall(r'src="data:image/(png|jpeg);base64,([^"]+)"', page)
@@ -103,19 +105,42 @@ def test_lpips_unavailable_shows_the_fix_in_the_report(tmp_path, sports_dir):
     assert "ΔE2000" in (root / "tables" / "win_rate.md").read_text()  # falls back to ΔE as the headline metric
 
 
-def _chromium() -> str | None:
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+def html_unescape(page: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"</?(code|b)>", "`", page)).replace("``", "`")
+
+
+def test_one_method_and_a_skipped_one(tmp_path, sports_dir):
+    """One method: no empty paired tables and no "best" highlight, but how to add a method; the protocol lists the
+    methods that made images, the skipped ones apart with a one-line reason and the full text collapsed."""
+    import json
+
+    root = tmp_path / "solo"
+    make_run(root, sports_dir, n_images=4, methods=("gray",), include_gray_source=False)
+    info = json.loads((root / "run.json").read_text())
+    info["methods"] = ["gray", "coltran"]
+    info["method_status"] = {"gray": {"status": "done"}, "coltran": {
+        "status": "skipped", "reason": "weights 'coltran-release' are not available: offline. Put the file at /m/x "
+                                      "(download it from https://example/coltran.zip)"}}
+    (root / "run.json").write_text(json.dumps(info))
+    score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False)
+    page = build_report(root, ReportOptions(n_boot=50, grid_images=2, grid_extremes=1)).read_text()
+    assert 'id="no-comparison"' in page and 'id="table-pairwise"' not in page and 'id="table-win_rate"' not in page
+    assert "Only gray produced images, so there is nothing to compare" in page
+    assert 'class="best"' not in page and "best value per column highlighted" not in page
+    protocol = page[page.index('id="protocol"'):page.index('id="headline"')]
+    assert "<dt>Methods</dt><dd>gray</dd>" in protocol
+    assert ("<li><b>coltran</b> — skipped: weights &#x27;coltran-release&#x27; are not available: offline.</li>"
+            in protocol)
+    assert "<details><summary>Full reasons and fixes</summary>" in protocol and "example/coltran.zip" in protocol
+    coverage = page[page.index('id="coverage"'):]
+    assert "Methods that did not run" in coverage and "coltran" in coverage
 
 
 @pytest.mark.browser
 def test_report_renders_in_headless_chromium(reported, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium); CI installs it")
+    browser = chromium_or_skip()
     _, path, content = reported
     flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -124,7 +149,7 @@ def test_report_renders_in_headless_chromium(reported, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     for name in TABLES:
-        assert f'id="table-{name}"' in html, name
+        assert f'id="table-{name}"' in html or name == "pairwise" and 'id="pairwise-too-small"' in html, name
     for name in content.figures:
         assert f'id="figure-{name}"' in html, name
     assert html.count("<img") == len(content.figures)

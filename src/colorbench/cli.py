@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    configure_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -81,3 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # str(KeyError) adds quotes
         print(f"colorbench: error: {message}", file=sys.stderr)
         return 2
+
+
+def configure_logging(verbose: bool) -> None:
+    """colorbench's own messages at INFO (DEBUG with -v); every other library's stay at WARNING even with -v, so
+    -v shows our debug output, not PIL's per-chunk `STREAM b'IDAT'` lines or HTTP clients' chatter."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger().setLevel(logging.WARNING)  # also when something configured the root logger before us
+    logging.getLogger("colorbench").setLevel(logging.DEBUG if verbose else logging.INFO)

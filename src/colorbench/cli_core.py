@@ -33,6 +33,9 @@ def _register_data(subparsers) -> None:
     info.add_argument("--dataset", default="samples", help="samples | sports | PATH (default: samples)")
     info.add_argument("--split", default=None, help="only this split")
     info.add_argument("--per-class", action="store_true", help="print every class's count")
+    info.add_argument("--no-check", action="store_true",
+                      help="do not decode every image (by default the unreadable ones, which `run` would skip, "
+                           "are listed)")
     info.set_defaults(func=_data_info)
 
 
@@ -50,16 +53,17 @@ def _data_download(args) -> int:
 def _data_info(args) -> int:
     from collections import Counter
 
-    from colorbench.data.index import open_dataset
+    from colorbench.data.index import describe_classes, open_dataset
 
     index = open_dataset(args.dataset)
     if args.split:
         index = index.subset(split=args.split)
     print(f"dataset {index.name}: {len(index)} images in {index.root}")
-    per_split = Counter(s.split or "-" for s in index.samples)
-    for split, n in sorted(per_split.items()):
-        classes = len({s.label for s in index.samples if (s.split or "-") == split})
-        print(f"  split {split:6s} {n:6d} images, {classes} classes")
+    per_split = Counter(s.split for s in index.samples)
+    for split, n in sorted(per_split.items(), key=lambda kv: kv[0] or ""):
+        classes = len({s.label for s in index.samples if s.split == split and s.label is not None})
+        where = f"split {split:6s}" if split else "no splits   "  # the same words as the report's protocol
+        print(f"  {where} {n:6d} images, {describe_classes(classes)}")
     if args.per_class:
         for (split, label), n in sorted(index.counts().items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
             print(f"  {split or '-':6s} {label or '-':30s} {n}")
@@ -70,6 +74,14 @@ def _data_info(args) -> int:
             print(f"  {n} files listed in the csv are missing under {split}/")
         for p in [p for p in index.problems if not p.reason.endswith("missing")][:20]:
             print(f"  {p.path}: {p.reason}")
+    if not args.no_check:
+        unreadable = index.unreadable(progress=len(index) > 200)
+        if unreadable:
+            print(f"unreadable images: {len(unreadable)} (`colorbench run` skips them and lists them in skipped.csv)")
+            for path, reason in unreadable[:20]:
+                print(f"  {path}: {reason}")
+            if len(unreadable) > 20:
+                print(f"  … and {len(unreadable) - 20} more")
     return 0
 
 
@@ -122,7 +134,7 @@ def _register_methods(subparsers) -> None:
 
 
 def _methods_list(args) -> int:
-    from colorbench.methods import method_class, method_names
+    from colorbench.methods import method_class, method_names, readiness
 
     for name in method_names():
         try:
@@ -130,18 +142,10 @@ def _methods_list(args) -> int:
         except ImportError as exc:
             print(f"  {name:26s} (cannot import: {exc})")
             continue
-        state = (cls().not_ready() or "ready") if _no_arg_constructible(cls) else "ready"
+        state = readiness(name) or "ready"  # the same answer as the notebooks' methods table
         kind = "stochastic" if cls.stochastic else "deterministic"
         print(f"  {name:26s} {kind:13s} {state}\n      {cls.description}")
     return 0
-
-
-def _no_arg_constructible(cls) -> bool:
-    try:
-        cls()
-        return True
-    except Exception:
-        return False
 
 
 # ------------------------------------------------------------------------------------------------- run
@@ -159,7 +163,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-per-class", type=int, help="stratified subset: this many images per class")
     p.add_argument("--limit", type=int, help="at most this many images (balanced across classes)")
     p.add_argument("--methods", help="comma-separated method names, or 'auto' (default): every method whose "
-                                     "weights can be had, except the slow ones (ColTran, diffusion) on a CPU; see "
+                                     "weights can be had, except the slow ones (ColTran, diffusion) on a CPU outside "
+                                     "--smoke; see "
                                      "`colorbench methods`")
     p.add_argument("--device", help="auto (default) | cpu | cuda | cuda:N")
     p.add_argument("--batch-size", type=int, help="images per batch (default 8)")
@@ -173,7 +178,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="L-merge of colours outside sRGB: clip (default, as in the literature; moves L) or chroma "
                         "(keeps the input's L and the hue, reduces chroma)")
     p.add_argument("--smoke", action="store_true", default=None,
-                   help="tiny untrained models: runs every code path in minutes, numbers meaningless")
+                   help="tiny untrained models: runs every code path in minutes, numbers meaningless (ColTran and "
+                        "diffusion included, also on a CPU)")
 
 
 def config_from_args(args) -> "RunConfig":
@@ -272,6 +278,7 @@ def _demo(args) -> int:
     from colorbench.metrics import score_run
     from colorbench.report import ReportOptions, build_report
     from colorbench.run import run
+    from colorbench.runfolder import RunFolder
 
     cfg = config_from_args(args)
     summary = run(cfg)
@@ -283,4 +290,7 @@ def _demo(args) -> int:
             print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
     report = build_report(summary.path, ReportOptions())
     print(f"report: {report}")
+    from colorbench.cli_eval import print_verdict
+
+    print_verdict(RunFolder(summary.path).verdict_md)
     return status

@@ -99,4 +99,17 @@ def _report(args: argparse.Namespace) -> int:
     except ScoringError as exc:
         raise ColorbenchError(str(exc)) from None
     print(f"report: {path}\ntables: {run.tables_dir}\nfigures: {run.figures_dir}")
+    print_verdict(run.verdict_md)
     return 0
+
+
+def print_verdict(path) -> None:
+    """The report's verdict paragraph, wrapped for a terminal (the same text heads report.html and notebook 05)."""
+    import textwrap
+    from pathlib import Path
+
+    if not Path(path).is_file():  # a report written before verdicts existed
+        return
+    text = Path(path).read_text(encoding="utf-8").strip()
+    print("\n" + textwrap.fill("Verdict: " + text, width=100, break_on_hyphens=False, break_long_words=False))
+

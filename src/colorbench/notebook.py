@@ -595,14 +595,27 @@ def styled(
 
 def ensure_dataset(dataset: str = "samples"):
     """Open a dataset; ``"sports"`` is downloaded first when absent (Kaggle credentials needed; a verified copy is
-    never downloaded again). Returns the DatasetIndex."""
+    never downloaded again). ``"auto"``: sports when it is here or credentials can fetch it, else the bundled samples
+    with a visible note saying how to get the sports data. Errors name the notebook's ``DATASET`` setting. Returns
+    the DatasetIndex."""
     from colorbench.data.index import open_dataset
+    from colorbench.data.kaggle import KaggleDownloadError, choose_auto_dataset, download
 
+    if dataset == "auto":
+        dataset, why = choose_auto_dataset()
+        _show(banner(f'DATASET = "auto" chose "{dataset}": {why}', kind="warning" if dataset == "samples" else "info"))
     if dataset == "sports":
-        from colorbench.data.kaggle import download
-
-        return download()
+        try:
+            return download()
+        except KaggleDownloadError as exc:
+            raise KaggleDownloadError(notebook_wording(str(exc))) from None
     return open_dataset(dataset)
+
+
+def notebook_wording(message: str) -> str:
+    """A CLI error message with its fix in the notebook's terms (the parameters cell, not command-line flags)."""
+    return (message.replace("(--dataset samples)", '(DATASET = "samples" or "auto" in the parameters cell)')
+            .replace("(--dataset PATH)", '(DATASET = "/path/to/folder")').replace("--dataset", "DATASET ="))
 
 
 def dataset_table(dataset: str = "samples", *, split: str | None = None):
@@ -625,11 +638,11 @@ def dataset_table(dataset: str = "samples", *, split: str | None = None):
 
 
 def methods_table():
-    """Every registered method: kind, the weights it needs and whether they are present, description."""
+    """Every registered method: kind, the weights it needs, whether it can run here and why not (the same answer
+    as ``colorbench methods``: :func:`colorbench.methods.readiness`), description."""
     import pandas as pd
 
-    from colorbench import weights
-    from colorbench.methods import method_class, method_names
+    from colorbench.methods import method_class, method_names, readiness
 
     rows = []
     for name in method_names():
@@ -637,17 +650,17 @@ def methods_table():
             cls = method_class(name)
         except ImportError as exc:
             rows.append({"method": name, "kind": "—", "weights": f"cannot import: {exc}", "ready": False,
-                         "description": ""})
+                         "why not": f"cannot import: {exc}", "description": ""})
             continue
         try:
             needs = cls().weights()
         except Exception:  # noqa: BLE001 — a constructor that needs arguments: weights unknown until configured
             needs = []
-        missing = [w for w in needs if not weights.status(w)[0]]
+        why_not = readiness(name)
         rows.append({"method": name, "kind": "stochastic" if cls.stochastic else "deterministic",
-                     "weights": ", ".join(needs) or "none", "ready": not missing,
+                     "weights": ", ".join(needs) or "none", "ready": why_not is None, "why not": why_not or "",
                      "description": cls.description})
-    return pd.DataFrame(rows, columns=["method", "kind", "weights", "ready", "description"])
+    return pd.DataFrame(rows, columns=["method", "kind", "weights", "ready", "why not", "description"])
 
 
 def run_table(run: str | os.PathLike | RunFolder):
@@ -826,6 +839,35 @@ def report_table(table, *, smoke: bool = False) -> Html:
                   if smoke else "")
     return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{to_html(table)}",
                 (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + to_markdown(table))
+
+
+def verdict(run: str | os.PathLike | RunFolder, *, smoke: bool = False) -> Html:
+    """The report's verdict paragraph (``verdict.md``, written by the report) as the report shows it."""
+    from colorbench.report.html import PAGE_CSS, _with_code
+
+    folder = run_folder(run)
+    if not folder.verdict_md.is_file():
+        raise FileNotFoundError(f"{folder.verdict_md} not found: build the report first "
+                                f"(colorbench report {folder.path.name})")
+    text = folder.verdict_md.read_text(encoding="utf-8").strip()
+    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
+                  if smoke else "")
+    return Html(f"<style>{PAGE_CSS}</style>{stamp_html}<div class='verdict'><b>Verdict.</b> {_with_code(text)}</div>",
+                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + "Verdict: " + text)
+
+
+def paired_statistics(content, *, smoke: bool = False) -> Html:
+    """The report's paired-statistics section (the tables, or the one sentence that replaces them with one method
+    or too few images) for ``build_report(..., return_content=True)``'s content."""
+    from colorbench.report.html import _statistics
+    from colorbench.report.tables import TABLE_CSS, to_markdown
+
+    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
+                  if smoke else "")
+    shown = content.verdict.comparable and not content.verdict.too_few_images
+    text = to_markdown(content.tables["pairwise"]) if shown else content.verdict.text
+    return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{_statistics(content, content.tables)}",
+                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + text)
 
 
 def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None = None, *, smoke: bool = False,

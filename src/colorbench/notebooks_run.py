@@ -61,7 +61,9 @@ class NotebookResult:
         if self.status == "ok":
             return f"{head} {self.seconds:6.1f} s  {self.html or self.ipynb}"
         if self.status == "failed":
-            return f"{head} {self.seconds:6.1f} s  {self.error}\n{'':29s}see {self.html or self.ipynb}"
+            first, *rest = self.error.splitlines() or [""]
+            detail = "".join(f"\n{'':29s}{line}" for line in rest)
+            return f"{head} {self.seconds:6.1f} s  {first}{detail}\n{'':29s}see {self.html or self.ipynb}"
         return f"{head}          {self.error}"
 
 
@@ -175,6 +177,10 @@ def python_kernel() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="colorbench-kernel-") as tmp:
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
+        # A stray "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." after a notebook finished is not an
+        # interrupted cell: jupyter_client's shutdown_kernel sends every kernel a SIGINT before its shutdown request
+        # (jupyter_client 8, manager.py `_async_shutdown_kernel`), and ipykernel logs it when the signal lands while
+        # it is still handling a message — timing-dependent, so it shows after slow-to-stop notebooks such as 03.
         spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": f"colorbench ({sys.executable})", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -226,11 +232,14 @@ def export_html(ipynb: Path, html_path: Path | None = None) -> Path:
     return html_path
 
 
-def _execution_error(exc: BaseException) -> str:
+def _execution_error(exc: BaseException, max_lines: int = 25) -> str:
+    """The cell and the whole error message: our errors carry the fix on the lines after the first."""
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     if ename is not None:
         cell = getattr(exc, "exec_count", None)
-        return f"cell [{cell}]: {ename}: {str(evalue).strip().splitlines()[0] if evalue else ''}"
+        lines = str(evalue or "").strip().splitlines() or [""]
+        more = [f"  … {len(lines) - max_lines} more line(s) in the saved notebook"] if len(lines) > max_lines else []
+        return "\n".join([f"cell [{cell}]: {ename}: {lines[0]}", *lines[1:max_lines], *more])
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -283,17 +292,19 @@ def run_suite(
     out_dir.mkdir(parents=True, exist_ok=True)
     result = SuiteResult(run, out_dir)
     failed: set[str] = set()
+    not_run: set[str] = set()  # skipped because a notebook they need failed or did not run either
     needs = dict(SUITE)
     # Unattended: no progress bars in the saved output (ours, and huggingface_hub/diffusers/transformers' own).
     quiet = {"COLORBENCH_NOTEBOOK_DIR": str(out_dir), "COLORBENCH_UNATTENDED": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     with python_kernel() as kernel, _env(**quiet):
         for name in names:
-            blocked = [n for n in needs[name] if n in failed]
+            blocked = [n for n in needs[name] if n in failed | not_run]
             if fail_fast and failed:
                 blocked = sorted(failed)
             if blocked:
-                failed.add(number(name))
-                res = NotebookResult(name, "skipped", error=f"not run: {', '.join(blocked)} failed")
+                not_run.add(number(name))
+                why = [f"{n} failed" if n in failed else f"{n} did not run" for n in blocked]
+                res = NotebookResult(name, "skipped", error="skipped: " + ", ".join(why))
                 result.notebooks.append(res)
                 log(res.line())
                 continue

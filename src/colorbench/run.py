@@ -34,6 +34,7 @@ from colorbench.config import AUTO_METHODS, RunConfig
 from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
 from colorbench.locks import run_folder_lock
+from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.registry import OPTION_GROUPS
@@ -167,6 +168,12 @@ def options_for(name: str, cfg: RunConfig) -> dict:
             options.update({k: v for k, v in cfg.method_options[group].items() if k in accepted})
     options.update(cfg.method_options.get(name, {}))
     return options
+
+
+def too_slow_here(names: Sequence[str], *, auto: bool, device: str, smoke: bool) -> set[str]:
+    """Methods the automatic selection leaves out: the heavy ones (ColTran, diffusion) on a CPU. Not in smoke runs:
+    their tiny models take seconds, and a smoke run is there to run every code path (as the notebook smoke run does)."""
+    return {name for name in names if auto and device == "cpu" and not smoke and _heavy_on_cpu(name)}
 
 
 def _heavy_on_cpu(name: str) -> bool:
@@ -429,7 +436,7 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     names = resolve_methods(cfg.methods)
     check_method_options(cfg.method_options)
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
-    skip_on_cpu = {name for name in names if auto and device == "cpu" and _heavy_on_cpu(name)}
+    skip_on_cpu = too_slow_here(names, auto=auto, device=device, smoke=cfg.smoke)
     check_constructible([name for name in names if name not in skip_on_cpu], cfg)
     index = open_dataset(cfg.dataset)
     subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)
@@ -452,7 +459,7 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
         "status": "running",
         "config": cfg.to_dict(),
         "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
-                    "n": len(subset), "classes": len(subset.labels())},
+                    "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(index.splits())},
         "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
         "method_status": previous.get("method_status", {}),
         "seed": cfg.seed,
@@ -505,7 +512,7 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
         method.load(device)
     except (WeightsUnavailable, ImportError) as exc:
         # the short reason now; the run summary repeats the full message with the fix once, at the end
-        log.warning("%s: skipped — %s", name, getattr(exc, "reason", None) or str(exc).splitlines()[0])
+        log.warning("%s: skipped — %s", name, one_line(getattr(exc, "reason", None) or str(exc)))
         return MethodOutcome(name, "skipped", reason=str(exc))
     except Exception as exc:  # e.g. a corrupt checkpoint or out of memory: the other methods still run
         log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)

@@ -11,7 +11,7 @@ timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
 failures.csv              (method, image) pairs where the method raised (FAILURE_COLUMNS)
 metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made)
-tables/ figures/ report.html   written by `colorbench report`
+tables/ figures/ report.html verdict.md   written by `colorbench report`
 ```
 """
 
@@ -72,6 +72,11 @@ class RunFolder:
     @property
     def report_html(self) -> Path:
         return self.path / "report.html"
+
+    @property
+    def verdict_md(self) -> Path:
+        """The report's verdict paragraph, for the CLI and notebooks to print without re-computing the report."""
+        return self.path / "verdict.md"
 
     # per-image paths
     def gray_path(self, sample_id: str) -> Path:

@@ -64,6 +64,23 @@ class DatasetIndex:
     def labels(self) -> list[str]:
         return sorted({s.label for s in self.samples if s.label is not None})
 
+    def unreadable(self, *, progress: bool = False) -> list[tuple[Path, str]]:
+        """Images that are listed and present but that the one loader rejects — those ``run`` skips. Decodes
+        every present file (seconds for a few hundred images)."""
+        from tqdm.auto import tqdm
+
+        from colorbench.data.images import ImageLoadError, load_image
+
+        bad = []
+        for sample in tqdm(self.samples, desc="checking images", unit="img", disable=not progress):
+            if not sample.path.is_file():
+                continue  # a missing file is already one of the index's problems
+            try:
+                load_image(sample.path)
+            except ImageLoadError as exc:
+                bad.append((sample.path, exc.reason))
+        return bad
+
     def missing_by_split(self) -> dict[str, int]:
         """Files the dataset's csv lists but that are absent, per top-level folder (split)."""
         counts: Counter[str] = Counter()
@@ -253,8 +270,13 @@ def sports_dir() -> Path:
 
 
 def open_dataset(spec: str | os.PathLike) -> DatasetIndex:
-    """``"samples"`` (bundled), ``"sports"`` (the Kaggle download in ``data/sports``), or a path (Kaggle layout if it
-    has ``sports.csv``, else a folder of images)."""
+    """``"samples"`` (bundled), ``"sports"`` (the Kaggle download in ``data/sports``), ``"auto"`` (sports when it is
+    there or credentials can fetch it, else samples), or a path (Kaggle layout if it has ``sports.csv``, else a
+    folder of images)."""
+    if str(spec) == "auto":
+        from colorbench.data.kaggle import choose_auto_dataset
+
+        spec = choose_auto_dataset()[0]
     if str(spec) == "samples":
         return index_samples()
     if str(spec) == "sports":
@@ -269,3 +291,9 @@ def open_dataset(spec: str | os.PathLike) -> DatasetIndex:
     if not path.exists():
         raise FileNotFoundError(f"dataset {str(spec)!r} not found: use 'samples', 'sports' or a folder of images")
     return index_folder(path)
+
+
+def describe_classes(n: int) -> str:
+    """"1 class", "5 classes", or "no classes" (images straight in the folder): the one wording of `data info` and
+    the report."""
+    return "no classes (images directly in the folder)" if n == 0 else f"{n} class" + ("es" if n != 1 else "")

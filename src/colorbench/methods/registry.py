@@ -56,3 +56,17 @@ def method_class(name: str) -> type[Method]:
 def get_method(name: str, **options: Any) -> Method:
     """Instantiate method ``name`` with its options (e.g. ``get_method("coltran", mode="argmax")``)."""
     return method_class(name)(**options)
+
+
+def readiness(name: str, **options: Any) -> str | None:
+    """Why method ``name`` (with ``options``) cannot run here, or None when it can: the one answer that
+    ``colorbench methods``, the notebooks' methods table and the runner's ``auto`` selection give. Never downloads."""
+    try:
+        cls = method_class(name)
+    except ImportError as exc:
+        return f"cannot import: {exc}"
+    try:
+        method = cls(**options)
+    except Exception as exc:  # noqa: BLE001 — a constructor that rejects its options says why it cannot run
+        return f"cannot be configured: {type(exc).__name__}: {exc}"
+    return method.not_ready()

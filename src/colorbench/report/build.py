@@ -30,6 +30,7 @@ from colorbench.report import grids
 from colorbench.report.html import render_report
 from colorbench.report.stats import DEFAULT_BOOTSTRAP
 from colorbench.report.tables import Table, best_rows, fmt, fmt_ci, format_frame, write_table
+from colorbench.report.verdict import Verdict, write_verdict
 from colorbench.runfolder import RunFolder, read_csv
 
 
@@ -55,6 +56,7 @@ class ReportContent:
     figures: dict[str, object] = field(default_factory=dict)  # name -> matplotlib Figure
     figure_captions: dict[str, str] = field(default_factory=dict)
     extra_sections: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, html) after the rest
+    verdict: Verdict | None = None  # the paragraph that says what the run found (report, notebook 05, CLI)
 
 
 def _missing_text(row) -> str:
@@ -145,6 +147,12 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     shown["p (Wilcoxon)"] = paired["p_wilcoxon"].map(lambda p: fmt(p, 4))
     shown["p (Holm)"] = paired["p_holm"].map(lambda p: fmt(p, 4))
     shown = shown[["metric", "method_a", "method_b", "n", "mean(a − b) [95% CI]", "p (Wilcoxon)", "p (Holm)", "better"]]
+    content.verdict = write_verdict(table, paired, headline=metric, metrics=metrics,
+                                    truth_colorfulness=agg.truth_colorfulness(pi), run_info=run_info,
+                                    run_name=run_info.get("run") or run.path.name)
+    if not content.verdict.comparable:  # one method: a highlighted "best" among one is meaningless
+        t["headline"].best = {}
+        t["headline"].notes[0] = "Means over images with 95% percentile-bootstrap CIs in brackets."
     t["pairwise"] = Table("pairwise", "Paired comparisons (same images)", paired, shown.astype(str), [
         "Paired percentile-bootstrap CI of the mean difference over the images both methods produced; two-sided "
         "Wilcoxon signed-rank test (zero differences dropped); Holm correction over all pairs of one metric; 'better' "
@@ -257,6 +265,7 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
     _add_eye_test(content, embedded, options)
     page = render_report(content, embedded, options, generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)
+    atomic.write_text(run.verdict_md, content.verdict.text + "\n")
     return (run.report_html, content) if return_content else run.report_html
 
 

@@ -22,11 +22,48 @@ figure{margin:14px 0 22px}figure img{max-width:100%;border:1px solid #e3e7ec}
 figcaption{font-size:13px;color:#5b6570}nav a{margin-right:12px;font-size:14px}
 .scroll{overflow-x:auto}details summary{cursor:pointer;font-weight:600;margin:8px 0}
 code{background:#f2f4f7;padding:1px 4px;border-radius:3px}
+.verdict{background:#eef5ff;border:1px solid #9cbbe6;padding:10px 14px;border-radius:6px;margin:10px 0;font-size:15.5px}
+ul.notrun{margin:2px 0;padding-left:18px}
 """
 
 
 def _e(text) -> str:
     return html.escape(str(text))
+
+
+def _with_code(text) -> str:
+    """Escape, and show `backticked` commands as code."""
+    parts = _e(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _verdict(content) -> str:
+    return f'<div class="verdict" id="verdict"><b>Verdict.</b> {_with_code(content.verdict.text)}</div>'
+
+
+def _not_run_list(content) -> str:
+    """Methods that produced no images: one line each, the full reasons (with the fix) in a collapsible block."""
+    not_run = content.verdict.not_run
+    if not not_run:
+        return ""
+    items = "".join(f"<li><b>{_e(n.method)}</b> — {_e(n.status)}: {_e(n.short)}</li>" for n in not_run)
+    full = "".join(f"<p><b>{_e(n.method)}</b>: {_e(n.reason)}</p>" for n in not_run)
+    return f'<ul class="notrun">{items}</ul><details><summary>Full reasons and fixes</summary>{full}</details>'
+
+
+def _statistics(content, t) -> str:
+    verdict = content.verdict
+    if not verdict.comparable:
+        return f'<p id="no-comparison">{_with_code(verdict.text)}</p>'
+    if verdict.too_few_images:
+        n = int(t["pairwise"].numbers["n"].max())
+        pairwise = (f'<p class="warn" id="pairwise-too-small">With {n} image(s) per pair, no paired test can reach '
+                    "Holm-adjusted p &lt; 0.05 whatever the outputs, so the paired comparisons are not listed (their "
+                    "numbers are in <code>tables/pairwise.csv</code>). Run on more images to tell the methods "
+                    "apart.</p>")
+    else:
+        pairwise = f'<div class="scroll">{to_html(t["pairwise"])}</div>'
+    return pairwise + f'<div class="scroll">{to_html(t["win_rate"])}</div>'
 
 
 def _protocol(content, options) -> str:
@@ -40,9 +77,16 @@ def _protocol(content, options) -> str:
             items.append(f"<dt>{_e(key)}</dt><dd>{value}</dd>")
 
     dataset = info.get("dataset", "?")
-    if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes
+    if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes, has_splits
+        from colorbench.data.index import describe_classes
+
         split = dataset.get("split") or info.get("split") or "—"
-        dataset_text = f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {dataset.get('classes', '?')} classes; {dataset.get('root', '')})"
+        if dataset.get("has_splits") is False:
+            split = "— (the dataset has no splits)"
+        classes = dataset.get("classes")
+        classes_text = describe_classes(classes) if isinstance(classes, int) else f"{classes} classes"
+        dataset_text = (f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {classes_text}; "
+                        f"{dataset.get('root', '')})")
     else:
         split, dataset_text = info.get("split", "?"), str(dataset)
     config = info.get("config", {}) if isinstance(info.get("config"), dict) else {}
@@ -65,10 +109,13 @@ def _protocol(content, options) -> str:
     k = info.get("samples_per_image") or config.get("samples_per_image")
     if k:
         add("Samples per image", _e(json.dumps(k) if not isinstance(k, int) else k))
-    add("Methods", _e(", ".join(info.get("methods", []) or list(summary.get("methods", {})))))
+    ran = [m for m in (info.get("methods") or list(summary.get("methods", {}))) if m in set(content.verdict.ran)]
+    ran += [m for m in content.verdict.ran if m not in ran]  # e.g. imported methods run.json does not list
+    add("Methods", _e(", ".join(ran)))
+    add("Did not run", _not_run_list(content))
     for name, status in (info.get("method_status") or {}).items():
-        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished"):
-            add(f"  {name}", _e(f"{status.get('status')}: {status.get('reason', '')}"))
+        if isinstance(status, dict) and status.get("status") == "partial":
+            add(f"  {name}", _e(f"partial: {status.get('reason', '')}"))
     device = info.get("device", "?")
     if isinstance(device, dict):
         device = ", ".join(f"{k}: {v}" for k, v in device.items())
@@ -155,14 +202,14 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
     sections = [
         ("protocol", "Protocol", _protocol(content, options)),
         ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),
-        ("statistics", "Paired statistics", f'<div class="scroll">{to_html(t["pairwise"])}</div>'
-         f'<div class="scroll">{to_html(t["win_rate"])}</div>'),
+        ("statistics", "Paired statistics", _statistics(content, t)),
         ("distributions", "Distributions", fig(f"distribution_{content.headline_metric}")),
         ("classes", "Per class", f'<div class="scroll">{to_html(t["best_worst_classes"])}</div>' + fig("per_class_heatmap")
          + f'<details><summary>Full per-class table</summary><div class="scroll">{to_html(t["per_class"])}</div></details>'),
         ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
         ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
-        ("coverage", "Coverage", to_html(t["missing"]) + to_html(t["excluded"])),
+        ("coverage", "Coverage", (f"<h3>Methods that did not run</h3>{_not_run_list(content)}"
+                                  if content.verdict.not_run else "") + to_html(t["missing"]) + to_html(t["excluded"])),
     ] + list(getattr(content, "extra_sections", []))
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{inner}</section>' for sid, name, inner in sections)
@@ -172,5 +219,5 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
         f"<style>{PAGE_CSS}{TABLE_CSS}</style></head><body>"
         f"<h1>{_e(title)}</h1><p class=\"sub\">Generated {_e(generated)} by colorbench {_e(__version__)} from "
         f"<code>{_e(content.run.path)}</code>. Lower is better for ↓ metrics, higher for ↑.</p>"
-        f"{_banners(content)}<nav>{nav}</nav>{body}</body></html>\n"
+        f"{_verdict(content)}{_banners(content)}<nav>{nav}</nav>{body}</body></html>\n"
     )

@@ -29,8 +29,10 @@ class _TrainedCnn(CnnMethodBase):
         self.meta: dict = {}
 
     def build_model(self) -> ColorizationNet:
-        if self.smoke:
+        if self.smoke and self.checkpoint is None:
             return self.smoke_model(IMPROVED)
+        # a checkpoint named in a smoke run (notebook 01's smoke training) is used: cnn-lpips and cnn-mse then
+        # show what their own training made, not one shared random network
         from colorbench.methods.cnn.checkpoint import load_trained
 
         model, meta = load_trained(self.checkpoint, default_name=self.loss,
@@ -43,7 +45,7 @@ class _TrainedCnn(CnnMethodBase):
         return model
 
     def not_ready(self) -> str | None:
-        if self.smoke:
+        if self.smoke and self.checkpoint is None:
             return None
         from colorbench.methods.cnn.checkpoint import CheckpointNotFound, resolve_checkpoint
 

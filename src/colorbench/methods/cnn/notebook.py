@@ -60,3 +60,17 @@ def show_examples(panels: dict[str, list[np.ndarray]], *, size: float = 2.4):
         axes[0][c].set_title(name, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def use_trained_checkpoints(method_options: dict, trained: dict) -> dict:
+    """``method_options`` with each method of ``trained`` (method name -> :class:`colorbench.train.TrainResult`)
+    set to the best checkpoint just trained, unless an option already names one: notebook 01's run then colorizes
+    with what it trained (run.json records the path) — in smoke runs too. Returns the same dict, updated.
+
+    Example::
+
+        METHOD_OPTIONS = use_trained_checkpoints(METHOD_OPTIONS, {"cnn-lpips": lpips_run, "cnn-mse": mse_run})
+    """
+    for name, result in trained.items():
+        method_options.setdefault(name, {}).setdefault("checkpoint", str(result.best_checkpoint))
+    return method_options

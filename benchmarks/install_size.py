@@ -1,0 +1,103 @@
+"""Installed size of colorbench with each Makefile extras set, from an environment that has everything installed.
+
+For each set (the old `make` default, `make demo`, `make test`, `.ci/run`'s `all`) it walks the dependency closure
+of ``colorbench[EXTRAS]`` through the installed distributions' metadata and adds up the file sizes their RECORDs
+list. No installing: it measures what a fresh venv of that set would hold (without pip itself and without packages
+another set might have pulled in), on this platform. Writes ``benchmarks/out/install_size.json``.
+
+    /work/main/.venv/bin/python benchmarks/install_size.py
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+
+SETS = {
+    "before (make demo / make test until issue 15)": "metrics,cnn,coltran,convert,diffusion,notebooks,kaggle,test",
+    "make demo": "metrics,cnn,coltran",
+    "make test": "metrics,cnn,coltran,notebooks,kaggle,test",
+    ".ci/run (all)": "all",
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _dist(name: str):
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _requirements(dist, extras: set[str]) -> list[tuple[str, set[str]]]:
+    from packaging.requirements import Requirement
+
+    out = []
+    for text in dist.requires or []:
+        req = Requirement(text)
+        env_ok = req.marker is None or any(req.marker.evaluate({"extra": e}) for e in (extras or {""}))
+        if req.marker is not None and "extra" not in str(req.marker):
+            env_ok = req.marker.evaluate({"extra": ""})
+        if env_ok:
+            out.append((req.name, set(req.extras)))
+    return out
+
+
+def closure(root: str, extras: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = [(root, extras)]
+    expanded: set[tuple[str, frozenset]] = set()
+    while todo:
+        name, ex = todo.pop()
+        key = (_norm(name), frozenset(ex))
+        if key in expanded:
+            continue
+        expanded.add(key)
+        dist = _dist(name)
+        if dist is None:
+            continue
+        seen.add(_norm(name))
+        for req, req_extras in _requirements(dist, ex):
+            if _norm(req) == _norm(root):  # colorbench[all] -> colorbench[kaggle,...]
+                todo.append((root, req_extras))
+            else:
+                todo.append((req, req_extras))
+    return seen
+
+
+def installed_bytes(name: str) -> int:
+    dist = _dist(name)
+    total = 0
+    for f in dist.files or []:
+        path = Path(dist.locate_file(f))
+        if path.is_file():
+            total += path.stat().st_size
+    return total
+
+
+def main() -> None:
+    result = {"python": sys.version.split()[0], "platform": platform.platform(), "method": __doc__.split("\n\n")[1],
+              "sets": {}}
+    for label, extras in SETS.items():
+        names = closure("colorbench", set(extras.split(",")))
+        names.discard("colorbench")
+        sizes = {n: installed_bytes(n) for n in names}
+        top = sorted(sizes.items(), key=lambda kv: -kv[1])[:8]
+        result["sets"][label] = {"extras": extras, "packages": len(names), "mib": round(sum(sizes.values()) / 2**20),
+                                 "largest_mib": {n: round(b / 2**20) for n, b in top}}
+        print(f"{label:48s} {extras:60s} {len(names):4d} packages {sum(sizes.values()) / 2**30:6.2f} GiB")
+    out = Path(__file__).resolve().parent / "out" / "install_size.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"-> {out}")
+
+
+if __name__ == "__main__":
+    main()

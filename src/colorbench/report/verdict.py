@@ -1,0 +1,232 @@
+"""The verdict: one paragraph, written from the numbers, that says what a run found.
+
+It names the best method on the headline metric, its lead over the runner-up (paired mean difference with its 95%
+CI, Holm-adjusted p, n), whether the other metrics agree, how colourful the best method is next to the true
+photos, and which methods did not run and why. The report, notebook 05 and the CLI print the same text.
+
+Two cases get a plain sentence instead of empty or meaningless comparisons: one method (nothing to compare: how to
+add one) and too few images for any paired test to reach significance (said once, instead of a row per pair).
+
+Example::
+
+    from colorbench.report.verdict import write_verdict
+    text = write_verdict(summary_table, paired, headline="lpips", truth_colorfulness=47.9, run_info=run_json).text
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from colorbench.messages import one_line
+from colorbench.metrics.scorer import LOWER_IS_BETTER
+from colorbench.report.stats import smallest_holm_p
+
+ALPHA = 0.05
+#: plain names for sentences (the table labels carry arrows)
+METRIC_NAMES = {"lpips": "LPIPS", "psnr": "PSNR", "ssim": "SSIM", "delta_e2000": "ΔE2000"}
+DECIMALS = {"lpips": 4, "psnr": 2, "ssim": 4, "delta_e2000": 2}
+
+
+@dataclass
+class NotRun:
+    """A requested method that produced no images: ``status`` is "skipped" or "failed"."""
+
+    method: str
+    status: str
+    reason: str  # the full text (with the fix)
+
+    @property
+    def short(self) -> str:
+        return one_line(self.reason)
+
+
+@dataclass
+class Verdict:
+    text: str  # one paragraph; commands in `backticks`
+    ran: list[str]  # methods that produced scored images, best first on the headline metric
+    not_run: list[NotRun] = field(default_factory=list)
+    comparable: bool = True  # False with one method: the paired tables would be empty
+    too_few_images: bool = False  # no paired test can reach significance at this n
+
+
+def not_run_methods(run_info: dict, ran) -> list[NotRun]:
+    """Methods run.json lists as skipped or failed that have no scored images (in the run's method order)."""
+    status = run_info.get("method_status") or {}
+    out = []
+    for name in dict.fromkeys([*run_info.get("methods", []), *status]):
+        entry = status.get(name) or {}
+        if name not in set(ran) and entry.get("status") in ("skipped", "failed"):
+            out.append(NotRun(name, entry["status"], str(entry.get("reason", ""))))
+    return out
+
+
+def paired_too_small(paired: pd.DataFrame, alpha: float = ALPHA) -> bool:
+    """True when no row of the paired table could reach Holm-adjusted p < alpha, whatever the data: the smallest
+    Wilcoxon p attainable with its n, times the size of its metric's Holm family, is at least alpha."""
+    if paired.empty:
+        return False
+    family = paired.groupby("metric")["metric"].transform("size")
+    return all(smallest_holm_p(int(n), int(m)) >= alpha for n, m in zip(paired["n"], family))
+
+
+def fmt_p(p: float) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = —"
+    if p == 0:
+        return "p < 1e-300"
+    if p < 1e-3:
+        return f"p < 1e{math.floor(math.log10(p)) + 1}"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
+def _num(value: float, metric: str) -> str:
+    d = DECIMALS.get(metric, 3)
+    return f"{value:.{d}f}".replace("-", "−")
+
+
+def _pair_row(paired: pd.DataFrame, metric: str, a: str, b: str):
+    """The paired row of ``a`` vs ``b`` on ``metric`` oriented as a − b (sign and CI flipped if stored as b − a)."""
+    rows = paired[(paired["metric"] == metric) & (paired["method_a"].isin([a, b])) & (paired["method_b"].isin([a, b]))]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    flip = r["method_a"] != a
+    diff, lo, hi = (r["mean_diff"], r["ci_low"], r["ci_high"])
+    if flip:
+        diff, lo, hi = -diff, -hi, -lo
+    return {"n": int(r["n"]), "diff": float(diff), "lo": float(lo), "hi": float(hi), "p": float(r["p_holm"]),
+            "better": str(r["better"])}
+
+
+def _ranked(summary_table: pd.DataFrame, metric: str) -> list[str]:
+    values = summary_table.set_index("method")[f"{metric}_mean"].dropna()
+    return list(values.sort_values(ascending=bool(LOWER_IS_BETTER.get(metric)), kind="stable").index)
+
+
+def _colourfulness(summary_table: pd.DataFrame, method: str, truth_cf: float) -> str:
+    row = summary_table.set_index("method").loc[method]
+    cf, lo, hi = row.get("colorfulness_mean", np.nan), row.get("cf_diff_lo", np.nan), row.get("cf_diff_hi", np.nan)
+    truth = row.get("colorfulness_truth_mean", truth_cf)
+    if pd.isna(cf) or pd.isna(truth):
+        return ""
+    text = f"{method}'s colourfulness is {cf:.1f} vs {truth:.1f} for the true photos"
+    if not pd.isna(hi) and hi < 0:
+        return text + ": it colours timidly."
+    if not pd.isna(lo) and lo > 0:
+        return text + ": it colours more vividly than the photos."
+    return text + " (no clear difference)."
+
+
+def _agreement(paired: pd.DataFrame, metrics: list[str], headline: str, best: str, other: str, *,
+               headline_significant: bool) -> str:
+    """How the other metrics judge the same pair: "agree" only when the headline itself found ``best`` better."""
+    agree, against, unclear = [], [], []
+    for metric in metrics:
+        if metric == headline:
+            continue
+        row = _pair_row(paired, metric, best, other)
+        if row is None:
+            continue
+        name = METRIC_NAMES.get(metric, metric)
+        (agree if row["better"] == best else against if row["better"] == other else unclear).append(name)
+    parts = []
+    if agree and headline_significant:
+        parts.append(f"{_join(agree)} agree" if len(agree) > 1 else f"{agree[0]} agrees")
+    elif agree:
+        parts.append(f"{_join(agree)} favour{'s' if len(agree) == 1 else ''} {best}")
+    if against:
+        parts.append(f"{_join(against)} favour{'s' if len(against) == 1 else ''} {other}")
+    if unclear:
+        parts.append(f"{_join(unclear)} show{'s' if len(unclear) == 1 else ''} no significant difference")
+    return ("; ".join(parts) + ".") if parts else ""
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _not_run_sentence(not_run: list[NotRun]) -> str:
+    """Methods with the same short reason share it: "coltran and controlnet-canny (too slow on a CPU …)"."""
+    if not not_run:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for n in not_run:
+        by_reason.setdefault(f"{'failed: ' if n.status == 'failed' else ''}{n.short.rstrip('.')}", []).append(n.method)
+    parts = [f"{_join(methods)} ({reason})" for reason, methods in by_reason.items()]
+    return f"{'; '.join(parts)} did not run." if len(parts) > 1 else f"{parts[0]} did not run."
+
+
+def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline: str, metrics: list[str],
+                  truth_colorfulness: float = float("nan"), run_info: dict | None = None,
+                  run_name: str = "RUN") -> Verdict:
+    """The verdict paragraph from the report's numbers.
+
+    ``summary_table``: :func:`colorbench.report.aggregate.method_summary`; ``paired``:
+    :func:`colorbench.report.aggregate.paired_table`; ``run_info``: run.json (for methods that did not run and
+    the smoke flag).
+    """
+    run_info = run_info or {}
+    name = METRIC_NAMES.get(headline, headline)
+    ranked = _ranked(summary_table, headline)
+    not_run = not_run_methods(run_info, summary_table["method"])
+    sentences = []
+    if run_info.get("smoke") or (run_info.get("config") or {}).get("smoke"):
+        sentences.append("Smoke run (tiny untrained models): the numbers only show that every code path works.")
+    if headline != "lpips":
+        sentences.append(f"LPIPS was unavailable, so the headline metric is {name}.")
+    too_small = len(ranked) > 1 and paired_too_small(paired)
+    table = summary_table.set_index("method")
+    if not ranked:
+        sentences.append(f"No method has a {name} value: there is nothing to rank.")
+    elif len(ranked) == 1:
+        only = ranked[0]
+        n = int(table.loc[only, "n_scored"])
+        sentences.append(f"Only {only} produced images, so there is nothing to compare: its mean {name} is "
+                         f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. "
+                         f"To compare, add a method to this run: `colorbench run --run {run_name} --methods "
+                         f"{only},cnn-original` (`colorbench methods` lists them), then `colorbench score {run_name}` "
+                         f"and `colorbench report {run_name}`.")
+    else:
+        best, second = ranked[0], ranked[1]
+        mean = lambda m: _num(table.loc[m, f"{headline}_mean"], headline)  # noqa: E731
+        row = _pair_row(paired, headline, best, second)
+        if too_small:
+            n = int(paired["n"].max())
+            sentences.append(f"{best} has the best mean {name} ({mean(best)} vs {mean(second)} for {second}), but "
+                             f"with {n} image{'s' * (n != 1)} no paired test can reach significance (Holm-adjusted "
+                             f"p < {ALPHA:g}) whatever the outputs: run on more images (`--n-per-class`, `--limit`) to "
+                             "tell the methods apart.")
+        elif row is None:
+            sentences.append(f"{best} has the best mean {name} ({mean(best)}); it shares no images with {second}.")
+        else:
+            lower = bool(LOWER_IS_BETTER.get(headline))
+            lead = (-row["diff"], -row["hi"], -row["lo"]) if lower else (row["diff"], row["lo"], row["hi"])
+            gap = f"{_num(lead[0], headline)} [{_num(lead[1], headline)}, {_num(lead[2], headline)}]"
+            signed = f"{_num(row['diff'], headline)} [{_num(row['lo'], headline)}, {_num(row['hi'], headline)}]"
+            over = f"over {row['n']} images ({fmt_p(row['p'])}, Holm-adjusted Wilcoxon)"
+            if row["better"] == best:
+                sentences.append(f"{best} beats {second} on {name} by {gap} {over}.")
+            elif row["better"].startswith("mixed"):
+                sentences.append(f"{best} has the best mean {name}, but {second} wins more images by signed ranks: "
+                                 f"mean difference {signed} {over} — neither is clearly better.")
+            else:
+                sentences.append(f"{best} has the best mean {name} ({mean(best)} vs {mean(second)} for {second}), "
+                                 f"but the difference {signed} {over} is not significant.")
+            if len(ranked) > 2:
+                sentences.append(f"Ranking by mean {name}: {', '.join(ranked)}.")
+            agreement = _agreement(paired, metrics, headline, best, second, headline_significant=row["better"] == best)
+            if agreement:
+                sentences.append(agreement[0].upper() + agreement[1:])
+    if ranked:
+        colour = _colourfulness(summary_table, ranked[0], truth_colorfulness)
+        if colour:
+            sentences.append(colour)
+    sentence = _not_run_sentence(not_run)
+    if sentence:
+        sentences.append(sentence)
+    return Verdict(text=" ".join(sentences), ran=ranked, not_run=not_run, comparable=len(ranked) > 1,
+                   too_few_images=too_small)
