@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -33,6 +33,26 @@ from colorbench.methods.coltran.models import build_model
 from colorbench.methods.coltran.sampler import sample_colorizer
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
+
+
+def stage_threads(cpu_threads: int | Mapping[str, int] | None) -> dict[str, int]:
+    """``cpu_threads`` as {stage: torch CPU threads}: one number for every stage, or a mapping naming some stages
+    (the others keep torch's setting). Why per stage: the colorizer's sampler makes ~100 tiny operations per pixel
+    and on a loaded machine runs far faster on 1 thread, while the upsamplers' large matmuls use every core."""
+    if cpu_threads is None:
+        return {}
+    if isinstance(cpu_threads, Mapping):
+        unknown = set(cpu_threads) - set(STAGES)
+        if unknown:
+            raise ValueError(f"cpu_threads: unknown stage(s) {sorted(unknown)}; stages are {list(STAGES)}")
+        threads = {stage: int(n) for stage, n in cpu_threads.items()}
+    else:
+        threads = dict.fromkeys(STAGES, int(cpu_threads))
+    bad = {stage: n for stage, n in threads.items() if n < 1}
+    if bad:
+        raise ValueError(f"cpu_threads must be >= 1, got {bad}")
+    return threads
 
 
 @dataclass
@@ -58,13 +78,13 @@ class ColTranPipeline:
 
     ``dtype`` "bfloat16"/"float16" runs the models in half precision (CUDA; sampling still draws from float32
     logits); ``cuda_graph`` replays the colorizer's per-pixel step from a CUDA graph; ``compile`` wraps the
-    upsamplers' encoders in ``torch.compile``; ``upsampler_batch`` bounds the spatial upsampler's memory
-    (256x256x512 activations per channel and image).
+    upsamplers' encoders in ``torch.compile``; ``cpu_threads`` sets torch's CPU threads per stage
+    (:func:`stage_threads`) for the duration of that stage.
     """
 
     def __init__(self, colorizer, color_upsampler, spatial_upsampler, *, device: str | torch.device = "cpu",
                  dtype: str = "float32", cuda_graph: bool = False, compile: bool = False, upsampler_batch: int = 8,
-                 smoke: bool = False):
+                 cpu_threads: int | Mapping[str, int] | None = None, smoke: bool = False):
         self.device = torch.device(device)
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
@@ -78,6 +98,7 @@ class ColTranPipeline:
         self.spatial_upsampler = spatial_upsampler.to(self.device, self.dtype).eval()
         self.cuda_graph = cuda_graph
         self.upsampler_batch = max(1, int(upsampler_batch))
+        self.cpu_threads = stage_threads(cpu_threads) if self.device.type == "cpu" else {}
         self.smoke = smoke
         if compile:
             self.color_upsampler.encoder = torch.compile(self.color_upsampler.encoder, dynamic=False)
@@ -154,11 +175,17 @@ class ColTranPipeline:
 
     @contextmanager
     def _timed(self, name: str, into: dict[str, float]) -> Iterator[None]:
+        threads_before = torch.get_num_threads()
+        if name in self.cpu_threads:
+            torch.set_num_threads(self.cpu_threads[name])
         _sync(self.device)
         t0 = time.perf_counter()
-        yield
-        _sync(self.device)
-        into[name] = into.get(name, 0.0) + time.perf_counter() - t0
+        try:
+            yield
+        finally:
+            _sync(self.device)
+            into[name] = into.get(name, 0.0) + time.perf_counter() - t0
+            torch.set_num_threads(threads_before)
 
 
 def place_on_input_canvas(gray: np.ndarray, rgb_256: np.ndarray) -> np.ndarray:
