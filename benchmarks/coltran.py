@@ -50,7 +50,7 @@ def make_pipeline(size: str, device: str, dtype: str, cuda_graph: bool, compile:
     models = [build_model(cfg(k), init="random", seed=i) for i, k in
               enumerate(("colorizer", "color_upsampler", "spatial_upsampler"))]
     return ColTranPipeline(*models, device=device, dtype=dtype, cuda_graph=cuda_graph, compile=compile,
-                           upsampler_batch=16 if device.startswith("cuda") else 1)
+                           upsampler_batch=None)  # chosen from free memory, as the method does
 
 
 def peak_gib(fn, device: str):

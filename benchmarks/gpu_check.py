@@ -42,7 +42,7 @@ BENCHMARKS = ROOT / "benchmarks"
 SD15_CONFIGS = BENCHMARKS / "configs" / "sd15"
 sys.path[:0] = [str(ROOT / "src"), str(BENCHMARKS), str(ROOT / "tests")]
 
-import torch  # noqa: E402  (after the path set-up, like the other benchmark scripts)
+import torch  # after the path set-up, like the other benchmark scripts
 
 SECTIONS = ("cuda_tests", "coltran", "diffusion", "scoring", "cnn", "zhang")
 
@@ -86,7 +86,8 @@ class Budget:
 def cuda_tests(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     """Test files with a CUDA skip condition, run under pytest on the GPU (listed only in a dry run)."""
     pattern = re.compile(r"skipif\(\s*not torch\.cuda\.is_available\(\)")
-    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py") if pattern.search(p.read_text()))
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py")
+                   if pattern.search(p.read_text()))
     out: dict = {"files": files}
     if dry or not device.startswith("cuda"):
         out["ran"] = False
@@ -94,7 +95,7 @@ def cuda_tests(dry: bool, device: str, work: Path, budget: Budget) -> dict:
         return out
     junit = work / "cuda-tests.xml"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *files]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=max(30, budget.left()))
+    proc = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, timeout=max(30, budget.left()))
     import xml.etree.ElementTree as ET
 
     suite = ET.parse(junit).getroot()
@@ -149,15 +150,17 @@ def save_random_sd15(folder: Path) -> tuple[Path, Path]:
     from colorbench.methods.diffusion.tiny import build_tiny_tokenizer
 
     def config(name: str) -> dict:
-        return {k: v for k, v in json.loads((SD15_CONFIGS / f"{name}.json").read_text()).items() if not k.startswith("_")}
+        data = json.loads((SD15_CONFIGS / f"{name}.json").read_text())
+        return {k: v for k, v in data.items() if not k.startswith("_")}  # "_class_name", "_source": notes
 
     torch.manual_seed(0)
     parts = dict(unet=UNet2DConditionModel(**config("unet")), vae=AutoencoderKL(**config("vae")),
                  text_encoder=CLIPTextModel(CLIPTextConfig(**config("text_encoder"))))
     parts = {k: m.half() for k, m in parts.items()}
     # the tokenizer's vocabulary only decides which ids the prompt becomes, not the cost: a small offline one
-    base = StableDiffusionPipeline(**parts, tokenizer=build_tiny_tokenizer(), scheduler=PNDMScheduler(**config("scheduler")),
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    base = StableDiffusionPipeline(**parts, tokenizer=build_tiny_tokenizer(),
+                                   scheduler=PNDMScheduler(**config("scheduler")), safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
     base_dir, controlnet_dir = folder / "sd15-random", folder / "controlnet-canny-random"
     base.save_pretrained(base_dir)
     ControlNetModel(**config("controlnet")).half().save_pretrained(controlnet_dir)

@@ -62,7 +62,7 @@ class ColTran(Method):
 
     def __init__(self, mode: str = "sample", temperature: float = 1.0, official: bool = True, batch_size: int = 32,
                  dtype: str = "float32", cuda_graph: bool = True, compile: bool = False, tf32: bool = True,
-                 upsampler_batch: int = 8, cpu_threads: int | Mapping[str, int] | None = None,
+                 upsampler_batch: int | None = None, cpu_threads: int | Mapping[str, int] | None = None,
                  smoke: bool = False):
         super().__init__()
         if mode not in MODES:
@@ -70,7 +70,9 @@ class ColTran(Method):
         if not temperature > 0:
             raise ValueError(f"coltran: temperature must be > 0, got {temperature}")
         self.mode, self.temperature, self.official = mode, float(temperature), bool(official)
-        self.batch_size, self.upsampler_batch = max(1, int(batch_size)), int(upsampler_batch)
+        self.batch_size = max(1, int(batch_size))
+        # image-channels per upsampler pass; None: chosen from the device's free memory (never more than it has)
+        self.upsampler_batch = None if upsampler_batch is None else int(upsampler_batch)
         self.dtype, self.cuda_graph, self.compile, self.tf32 = dtype, cuda_graph, compile, tf32
         self.cpu_threads = cpu_threads
         self.smoke = smoke
