@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from colorbench.methods.coltran import memory
+from colorbench.methods.coltran import memory, preprocess as P
 from colorbench.methods.coltran.config import full_config
 from colorbench.methods.coltran.models import build_model
 from colorbench.methods.coltran.pipeline import ColTranPipeline
@@ -42,6 +42,10 @@ def test_default_chunking_follows_free_memory_and_does_not_change_outputs(monkey
     g64 = rng.integers(0, 256, (2, 64, 64)).astype(np.int32)
     whole = ColTranPipeline.smoke(upsampler_batch=6)  # all 6 image-channels in one pass
     expected = whole.upsample_spatial(rgb64, g256), whole.upsample_color(bins, g64)
+    with torch.no_grad():  # the all-channels-together logits path, which never passes channel indices
+        up = torch.as_tensor(P.upsample_replicate(rgb64, batched=True).astype(np.int64))
+        logits = whole.spatial_upsampler.logits(up, torch.as_tensor(g256))
+    np.testing.assert_array_equal(expected[0], logits.argmax(-1).numpy())
 
     tight = ColTranPipeline.smoke()  # default: from free memory; pretend there is room for one item only
     monkeypatch.setattr(memory, "available_bytes", lambda device: 2 * tight.spatial_upsampler.bytes_per_item())
