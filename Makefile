@@ -38,3 +38,9 @@ test-fast: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# On a CUDA machine: every GPU figure (CUDA tests, ColTran, SD1.5+ControlNet, scoring, CNN, Zhang) in one JSON under
+# benchmarks/out/. `make gpu-check ARGS=--dry-run` checks the script itself on a CPU at tiny sizes.
+.PHONY: gpu-check
+gpu-check: setup
+	$(BIN)/python benchmarks/gpu_check.py $(ARGS)

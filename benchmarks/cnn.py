@@ -45,12 +45,13 @@ def _time(fn, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def bench_inference(device: str, sizes, batches, repeats: int, threads: int | None = None) -> list[dict]:
+def bench_inference(device: str, sizes, batches, repeats: int, threads: int | None = None,
+                    onnx: bool = True) -> list[dict]:
     torch.manual_seed(0)
     model = ColorizationNet(ORIGINAL).eval()
     rows = []
     onnx_predictor = None
-    if device == "cpu":
+    if device == "cpu" and onnx:
         path = Path(tempfile.mkdtemp()) / "cnn.onnx"
         export_onnx(model, path)
         onnx_predictor = OnnxAbPredictor(path, threads=threads)

@@ -50,10 +50,22 @@ def make_pipeline(size: str, device: str, dtype: str, cuda_graph: bool, compile:
     models = [build_model(cfg(k), init="random", seed=i) for i, k in
               enumerate(("colorizer", "color_upsampler", "spatial_upsampler"))]
     return ColTranPipeline(*models, device=device, dtype=dtype, cuda_graph=cuda_graph, compile=compile,
-                           upsampler_batch=16 if device.startswith("cuda") else 1)
+                           upsampler_batch=None)  # chosen from free memory, as the method does
+
+
+def peak_gib(fn, device: str):
+    """Run ``fn``; return (its result, the CUDA allocator's peak GiB during it, or None off CUDA)."""
+    if not device.startswith("cuda"):
+        return fn(), None
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    out = fn()
+    torch.cuda.synchronize()
+    return out, round(torch.cuda.max_memory_allocated() / 2**30, 3)
 
 
 def bench_stages(pipe: ColTranPipeline, batch: int, device: str, rows: int | None) -> dict:
+    """images/s per stage (one warm-up call each, then one timed call) and, on CUDA, each stage's peak memory."""
     rng = np.random.default_rng(0)
     g64 = rng.integers(0, 256, (batch, 64, 64)).astype(np.int32)
     g256 = rng.integers(0, 256, (batch, 256, 256)).astype(np.int32)
@@ -65,7 +77,7 @@ def bench_stages(pipe: ColTranPipeline, batch: int, device: str, rows: int | Non
         return sample_colorizer(pipe.colorizer, gray, mode="sample", seeds=seeds, max_rows=rows,
                                 cuda_graph=pipe.cuda_graph)
 
-    secs = timed(colorize, device)
+    secs, out["colorizer_peak_gib"] = peak_gib(lambda: timed(colorize, device), device)
     H = 64
     if rows is None or rows == H:
         out["colorizer_images_per_s"] = batch / secs
@@ -73,16 +85,18 @@ def bench_stages(pipe: ColTranPipeline, batch: int, device: str, rows: int | Non
         out["colorizer_rows_timed"] = rows
         out["colorizer_seconds_per_row"] = secs / rows
     bins = rng.integers(0, 512, (batch, 64, 64))
-    secs = timed(lambda: pipe.upsample_color(bins, g64), device)
+    secs, out["color_upsampler_peak_gib"] = peak_gib(lambda: timed(lambda: pipe.upsample_color(bins, g64), device),
+                                                     device)
     out["color_upsampler_images_per_s"] = batch / secs
     rgb64 = rng.integers(0, 256, (batch, 64, 64, 3)).astype(np.uint8)
-    secs = timed(lambda: pipe.upsample_spatial(rgb64, g256), device)
+    secs, out["spatial_upsampler_peak_gib"] = peak_gib(
+        lambda: timed(lambda: pipe.upsample_spatial(rgb64, g256), device), device)
     out["spatial_upsampler_images_per_s"] = batch / secs
     if "colorizer_images_per_s" in out:
         total = sum(batch / out[k] for k in ("colorizer_images_per_s", "color_upsampler_images_per_s",
                                               "spatial_upsampler_images_per_s"))
         out["pipeline_images_per_s"] = batch / total
-    return out
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def bench_sampler_cached_vs_naive(size: str, device: str, batch: int, rows: int) -> dict:

@@ -192,3 +192,58 @@ def test_cuda_only_options_are_refused_on_cpu():
     method = get_method("coltran", smoke=True, dtype="bfloat16", cuda_graph=True, compile=True)
     method.load("cpu")
     assert method.pipeline.dtype == torch.float32 and not method.pipeline.cuda_graph
+
+
+def test_tf32_is_on_only_inside_the_methods_own_calls():
+    """TF32 flags are process-wide: ColTran turns them on for its CUDA calls and gives the previous state back, so
+    the scorer and other methods stay exact (``load`` used to turn them on for good)."""
+    flags = torch.backends.cuda.matmul, torch.backends.cudnn
+    before = [f.allow_tf32 for f in flags]
+    seen = []
+
+    class FakePipeline:  # what colorize calls; records the flags it runs under
+        def run(self, grays, **kwargs):
+            seen.append([f.allow_tf32 for f in flags])
+            return type("R", (), {"seconds": {}, "rgb_256": np.zeros((len(grays), 256, 256, 3), np.uint8)})()
+
+    try:
+        for f in flags:
+            f.allow_tf32 = False
+        method = get_method("coltran", smoke=True)
+        method.load("cpu")
+        assert [f.allow_tf32 for f in flags] == [False, False]  # load touches nothing
+        method.pipeline, method.device = FakePipeline(), "cuda:0"
+        method.colorize([np.zeros((256, 256), np.uint8)], seed=0)
+        assert seen == [[True, True]] and [f.allow_tf32 for f in flags] == [False, False]
+        method.tf32 = False
+        method.colorize([np.zeros((256, 256), np.uint8)], seed=0)
+        assert seen[-1] == [False, False]
+    finally:
+        for f, b in zip(flags, before):
+            f.allow_tf32 = b
+
+
+def test_cpu_threads_per_stage_apply_during_that_stage_only(monkeypatch):
+    pipe = ColTranPipeline.smoke(cpu_threads={"colorizer": 1, "spatial_upsampler": 2})
+    seen = {}
+    for stage, attr in (("colorizer", "colorize_coarse"), ("color_upsampler", "upsample_color"),
+                        ("spatial_upsampler", "upsample_spatial")):
+        real = getattr(pipe, attr)
+
+        def spy(*args, _stage=stage, _real=real, **kwargs):
+            seen[_stage] = torch.get_num_threads()
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(pipe, attr, spy)
+    torch.set_num_threads(1)
+    outer = 3 if torch.get_num_threads() == 1 else 1  # a value distinct from both stage settings where possible
+    torch.set_num_threads(outer)
+    outer = torch.get_num_threads()
+    try:
+        pipe.run([np.full((64, 64), 90, np.uint8)], mode="argmax")
+        assert seen == {"colorizer": 1, "color_upsampler": outer, "spatial_upsampler": 2}
+        assert torch.get_num_threads() == outer
+    finally:
+        torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="unknown stage"):
+        ColTranPipeline.smoke(cpu_threads={"upsampler": 2})

@@ -9,12 +9,17 @@ Two optional keyword arguments carry per-image context when the runner has it:
   image can be regenerated alone, whatever batch it fell in. Stochastic methods should seed per image from it.
 * ``labels`` — the dataset's class label per image (``None`` where unknown), for label-aware prompts.
 
+Both are checked once, here, for every method: a length other than ``len(grays)`` raises ValueError before the
+method runs (a short list would otherwise be broadcast or zipped short, e.g. three "independent" samples from one
+seed). :class:`Method` wraps each subclass's ``colorize`` with that check (:meth:`Method.__init_subclass__`).
+
 Methods may fill ``stage_seconds`` during ``colorize`` (e.g. ``{"colorizer": 1.2, "spatial_upsampler": 0.4}``);
 the runner writes it to ``timings.csv``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from abc import ABC, abstractmethod
@@ -46,6 +51,12 @@ class Method(ABC):
     #: True when the output shows the whole input squeezed to another aspect ratio (e.g. stretched to a square
     #: canvas): the L-merge's resize to the input's size realigns it, so the runner's misalignment warning is off
     output_spans_input: bool = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("colorize")
+        if own is not None and not getattr(own, "_checks_per_image_args", False):
+            cls.colorize = _with_per_image_checks(own)  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         self.device = "cpu"
@@ -89,6 +100,30 @@ class Method(ABC):
         torch = sys.modules.get("torch")  # not imported: nothing on a GPU to give back
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def per_image_seeds(n: int, seed: int, item_seeds: Sequence[int] | None) -> list[int]:
+    """The item seeds given, or (none given) ``n`` seeds derived from the run seed and the batch position."""
+    return [int(s) for s in item_seeds] if item_seeds is not None else [item_seed(seed, f"#{i}") for i in range(n)]
+
+
+def check_per_image_args(who: str, grays: Sequence, item_seeds: Sequence[int] | None,
+                         labels: Sequence[str | None] | None) -> None:
+    """``item_seeds`` and ``labels``, when given, need exactly one entry per image."""
+    for arg, values in (("item_seeds", item_seeds), ("labels", labels)):
+        if values is not None and len(values) != len(grays):
+            raise ValueError(f"{who}: {len(grays)} images but {len(values)} {arg}; give one per image "
+                             f"(or none: item seeds are then derived from the run seed)")
+
+
+def _with_per_image_checks(colorize):
+    @functools.wraps(colorize)
+    def checked(self, grays, *args, item_seeds=None, labels=None, **kwargs):
+        check_per_image_args(self.name, grays, item_seeds, labels)
+        return colorize(self, grays, *args, item_seeds=item_seeds, labels=labels, **kwargs)
+
+    checked._checks_per_image_args = True  # type: ignore[attr-defined]
+    return checked
 
 
 def check_grays(grays: Sequence[np.ndarray], who: str) -> None:

@@ -162,9 +162,9 @@ class AxialAttention(nn.Module):
 
     def qkv(self, x: torch.Tensor, cond: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, ...]:
         """Projected (and conditioned) q, k, v: ``(..., heads, head_dim)`` each; q not yet scaled."""
-        q = self._split_heads(x @ self.project_q.matrix())
-        k = self._split_heads(x @ self.project_k.matrix())
-        v = self._split_heads(x @ self.project_v.matrix())
+        # one matmul for the three projections: reads x once instead of three times (same dot products)
+        fused = torch.cat([self.project_q.matrix(), self.project_k.matrix(), self.project_v.matrix()], dim=1)
+        q, k, v = (self._split_heads(t) for t in (x @ fused).chunk(3, dim=-1))
         if cond is not None:
             qs, qb, ks, kb, vs, vb = cond
             q, k, v = q * qs + qb, k * ks + kb, v * vs + vb

@@ -20,11 +20,11 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, item_seed
+from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, per_image_seeds
 from colorbench.methods.coltran.sampler import MODES
 
 KINDS = ("colorizer", "color_upsampler", "spatial_upsampler")
@@ -62,14 +62,17 @@ class ColTran(Method):
 
     def __init__(self, mode: str = "sample", temperature: float = 1.0, official: bool = True, batch_size: int = 32,
                  dtype: str = "float32", cuda_graph: bool = True, compile: bool = False, tf32: bool = True,
-                 upsampler_batch: int = 8, cpu_threads: int | None = None, smoke: bool = False):
+                 upsampler_batch: int | None = None, cpu_threads: int | Mapping[str, int] | None = None,
+                 smoke: bool = False):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"coltran: mode must be one of {MODES}, got {mode!r}")
         if not temperature > 0:
             raise ValueError(f"coltran: temperature must be > 0, got {temperature}")
         self.mode, self.temperature, self.official = mode, float(temperature), bool(official)
-        self.batch_size, self.upsampler_batch = max(1, int(batch_size)), int(upsampler_batch)
+        self.batch_size = max(1, int(batch_size))
+        # image-channels per upsampler pass; None: chosen from the device's free memory (never more than it has)
+        self.upsampler_batch = None if upsampler_batch is None else int(upsampler_batch)
         self.dtype, self.cuda_graph, self.compile, self.tf32 = dtype, cuda_graph, compile, tf32
         self.cpu_threads = cpu_threads
         self.smoke = smoke
@@ -88,12 +91,8 @@ class ColTran(Method):
         on_cuda = device.startswith("cuda")
         options = dict(device=device, dtype=self.dtype if on_cuda else "float32",
                        cuda_graph=self.cuda_graph and on_cuda, compile=self.compile and on_cuda,
-                       upsampler_batch=self.upsampler_batch)
-        if on_cuda and self.tf32:
-            import torch
-
-            torch.backends.cuda.matmul.allow_tf32 = True  # float32 matmuls on tensor cores (CUDA only)
-            torch.backends.cudnn.allow_tf32 = True
+                       upsampler_batch=self.upsampler_batch,
+                       cpu_threads=None if on_cuda else self.cpu_threads)
         if self.smoke:
             self.pipeline = ColTranPipeline.smoke(**options)
             self._source = "smoke (random init)"
@@ -109,10 +108,10 @@ class ColTran(Method):
         check_grays(grays, self.name)
         if self.pipeline is None:
             raise RuntimeError("coltran: call load(device) before colorize")
-        seeds = list(item_seeds) if item_seeds is not None else [item_seed(seed, f"#{i}") for i in range(len(grays))]
+        seeds = per_image_seeds(len(grays), seed, item_seeds)
         self.stage_seconds = {}
         outputs: list[np.ndarray] = []
-        with self._threads():
+        with self._tf32():
             for start in range(0, len(grays), self.batch_size):
                 chunk = grays[start:start + self.batch_size]
                 result = self.pipeline.run(chunk, mode=self.mode, temperature=self.temperature,
@@ -125,18 +124,20 @@ class ColTran(Method):
         return outputs
 
     @contextmanager
-    def _threads(self) -> Iterator[None]:
-        if self.cpu_threads is None or self.device.startswith("cuda"):
+    def _tf32(self) -> Iterator[None]:
+        """TF32 float32 matmuls (tensor cores) for this method's own CUDA work only: torch's flags are process-wide,
+        so they are set for the call and restored after it, leaving other methods and the scorer exact."""
+        if not (self.tf32 and self.device.startswith("cuda")):
             yield
             return
         import torch
 
-        before = torch.get_num_threads()
-        torch.set_num_threads(int(self.cpu_threads))
+        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         try:
             yield
         finally:
-            torch.set_num_threads(before)
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
     def config(self) -> dict:
         cfg = {"mode": self.mode, "temperature": self.temperature, "official": self.official,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from colorbench.methods.coltran.config import ColorizerConfig, ModelConfig, UpsamplerConfig
@@ -90,17 +91,24 @@ class _Upsampler(nn.Module):
     def encode(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
         """values (B, R, R, C) ints, gray (B, R, R) ints -> encoder activations (C*B, R, R, D), channel-major.
 
-        ``channel_index`` (B,) gives each image's channel when C == 1 (the official training-style slice call).
+        ``channel_index`` (B,) gives each image's channel when C == 1 (the official training-style slice call, and
+        how :meth:`predict` runs any mix of images and channels as one chunk).
         """
         B, R, _, C = values.shape
-        gray_embed = self.gray_embedding.embed(gray.long())  # (B, R, R, D)
         if channel_index is not None:
             offsets = (channel_index.long() * self.symbols_per_channel).view(B, 1, 1, 1)
         else:
             offsets = torch.arange(C, device=values.device).view(1, 1, 1, C) * self.symbols_per_channel
         symbols = (values.long() + offsets).permute(3, 0, 1, 2).reshape(C * B, R, R)  # channel-major batch
-        channel_embed = getattr(self, self._embedding_name).embed(symbols)
-        return self.encoder(self.input_dense(torch.cat([channel_embed, gray_embed.repeat(C, 1, 1, 1)], dim=-1)))
+        # input_dense(concat(one_hot-embeddings)) folded into two table lookups: concat(e_c, e_g) @ W + b is
+        # e_c @ W_top + e_g @ W_bottom + b, and a one-hot embedding times a matrix is a row of (table @ matrix); this
+        # skips the (R*R, 2D) x (2D, D) matmul and the concatenated copy per item (same sums, other rounding order)
+        D = self.cfg.hidden_size
+        w = self.input_dense.kernel
+        channel_table = getattr(self, self._embedding_name).kernel @ w[:D]
+        gray_table = self.gray_embedding.kernel @ w[D:] + self.input_dense.bias
+        x = F.embedding(symbols, channel_table) + F.embedding(gray.long(), gray_table).repeat(C, 1, 1, 1)
+        return self.encoder(x)
 
     def logits(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
         """values (B, R, R, C) ints (3-bit for colour, 8-bit for spatial), gray (B, R, R) ints -> (B, R, R, C, 256)."""
@@ -108,15 +116,35 @@ class _Upsampler(nn.Module):
         logits = self.final_dense(self.encode(values, gray, channel_index))  # (C*B, R, R, 256)
         return logits.reshape(C, B, R, R, 256).permute(1, 2, 3, 0, 4)
 
+    def bytes_per_item(self, dtype: torch.dtype | None = None) -> int:
+        """Estimated peak memory of one image-channel (:func:`.memory.bytes_per_item`)."""
+        from colorbench.methods.coltran.memory import bytes_per_item
+
+        dtype = dtype or self.final_dense.kernel.dtype
+        return bytes_per_item(self.cfg.resolution, self.cfg.hidden_size, self.cfg.encoder.ff_size, dtype)
+
     @torch.no_grad()
-    def predict(self, values: torch.Tensor, gray: torch.Tensor, row_chunk: int = 32) -> torch.Tensor:
-        """Argmax colours (B, R, R, C) uint8, without materialising all logits (the spatial upsampler's logits are
-        200 MB per image in float32): the 256-way head runs on ``row_chunk`` rows at a time."""
+    def predict(self, values: torch.Tensor, gray: torch.Tensor, items_per_chunk: int | None = None,
+                row_chunk: int = 32) -> torch.Tensor:
+        """Argmax colours (B, R, R, C) uint8.
+
+        The B*C image-channels run ``items_per_chunk`` at a time (default: all at once), each as a one-channel item
+        with its channel index, so memory is bounded by the chunk whatever the image count; the 256-way head runs on
+        ``row_chunk`` rows at a time (the spatial upsampler's logits are 200 MB per image in float32).
+        """
         B, R, _, C = values.shape
-        h = self.encode(values, gray)
-        out = torch.empty(C * B, R, R, dtype=torch.uint8, device=values.device)
-        for start in range(0, R, row_chunk):
-            out[:, start:start + row_chunk] = self.final_dense(h[:, start:start + row_chunk]).argmax(-1).to(torch.uint8)
+        n = B * C
+        step = n if items_per_chunk is None else max(1, int(items_per_chunk))
+        item_values = values.permute(3, 0, 1, 2).reshape(n, R, R, 1)  # channel-major, as encode orders them
+        item_gray = gray.repeat(C, 1, 1)
+        item_channel = torch.arange(C, device=values.device).repeat_interleave(B)
+        out = torch.empty(n, R, R, dtype=torch.uint8, device=values.device)
+        for lo in range(0, n, step):
+            h = self.encode(item_values[lo:lo + step], item_gray[lo:lo + step], item_channel[lo:lo + step])
+            for start in range(0, R, row_chunk):
+                rows = self.final_dense(h[:, start:start + row_chunk]).argmax(-1)
+                out[lo:lo + step, start:start + row_chunk] = rows.to(torch.uint8)
+            del h
         return out.reshape(C, B, R, R).permute(1, 2, 3, 0)
 
 

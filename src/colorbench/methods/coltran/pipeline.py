@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -33,6 +33,26 @@ from colorbench.methods.coltran.models import build_model
 from colorbench.methods.coltran.sampler import sample_colorizer
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
+
+
+def stage_threads(cpu_threads: int | Mapping[str, int] | None) -> dict[str, int]:
+    """``cpu_threads`` as {stage: torch CPU threads}: one number for every stage, or a mapping naming some stages
+    (the others keep torch's setting). Why per stage: the colorizer's sampler makes ~100 tiny operations per pixel
+    and on a loaded machine runs far faster on 1 thread, while the upsamplers' large matmuls use every core."""
+    if cpu_threads is None:
+        return {}
+    if isinstance(cpu_threads, Mapping):
+        unknown = set(cpu_threads) - set(STAGES)
+        if unknown:
+            raise ValueError(f"cpu_threads: unknown stage(s) {sorted(unknown)}; stages are {list(STAGES)}")
+        threads = {stage: int(n) for stage, n in cpu_threads.items()}
+    else:
+        threads = dict.fromkeys(STAGES, int(cpu_threads))
+    bad = {stage: n for stage, n in threads.items() if n < 1}
+    if bad:
+        raise ValueError(f"cpu_threads must be >= 1, got {bad}")
+    return threads
 
 
 @dataclass
@@ -58,13 +78,16 @@ class ColTranPipeline:
 
     ``dtype`` "bfloat16"/"float16" runs the models in half precision (CUDA; sampling still draws from float32
     logits); ``cuda_graph`` replays the colorizer's per-pixel step from a CUDA graph; ``compile`` wraps the
-    upsamplers' encoders in ``torch.compile``; ``upsampler_batch`` bounds the spatial upsampler's memory
-    (256x256x512 activations per channel and image).
+    upsamplers' encoders in ``torch.compile``; ``cpu_threads`` sets torch's CPU threads per stage
+    (:func:`stage_threads`) for the duration of that stage. ``upsampler_batch`` is how many image-channels an
+    upsampler encodes at once; None (default) chooses it from the device's free memory (:mod:`.memory`), so the
+    default never asks for more memory than the machine has.
     """
 
     def __init__(self, colorizer, color_upsampler, spatial_upsampler, *, device: str | torch.device = "cpu",
-                 dtype: str = "float32", cuda_graph: bool = False, compile: bool = False, upsampler_batch: int = 8,
-                 smoke: bool = False):
+                 dtype: str = "float32", cuda_graph: bool = False, compile: bool = False,
+                 upsampler_batch: int | None = None,
+                 cpu_threads: int | Mapping[str, int] | None = None, smoke: bool = False):
         self.device = torch.device(device)
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
@@ -77,7 +100,9 @@ class ColTranPipeline:
         self.color_upsampler = color_upsampler.to(self.device, self.dtype).eval()
         self.spatial_upsampler = spatial_upsampler.to(self.device, self.dtype).eval()
         self.cuda_graph = cuda_graph
-        self.upsampler_batch = max(1, int(upsampler_batch))
+        self.upsampler_batch = None if upsampler_batch is None else max(1, int(upsampler_batch))
+        self.last_upsampler_chunks: dict[str, int] = {}  # items per chunk each upsampler used last (benchmarks)
+        self.cpu_threads = stage_threads(cpu_threads) if self.device.type == "cpu" else {}
         self.smoke = smoke
         if compile:
             self.color_upsampler.encoder = torch.compile(self.color_upsampler.encoder, dynamic=False)
@@ -109,22 +134,36 @@ class ColTranPipeline:
                                seeds=seeds, cached=cached, cuda_graph=self.cuda_graph and cached)
         return out.bins.cpu().numpy()
 
+    def _items_per_chunk(self, model, n_items: int) -> int:
+        from colorbench.methods.coltran.memory import auto_items
+
+        if self.upsampler_batch is not None:
+            return min(self.upsampler_batch, n_items)
+        return auto_items(model.bytes_per_item(), n_items, self.device)
+
     @torch.no_grad()
     def upsample_color(self, coarse_bins: np.ndarray, gray_64: np.ndarray) -> np.ndarray:
         """Stage 2 (argmax, as the official pipeline): coarse bins (N, 64, 64) -> uint8 RGB (N, 64, 64, 3)."""
         bits = torch.as_tensor(P.bins_to_labels(coarse_bins)).to(self.device)
         gray = torch.as_tensor(np.asarray(gray_64)).to(self.device)
-        return self.color_upsampler.predict(bits, gray).cpu().numpy()
+        chunk = self._items_per_chunk(self.color_upsampler, 3 * len(bits))
+        self.last_upsampler_chunks["color_upsampler"] = chunk
+        return self.color_upsampler.predict(bits, gray, items_per_chunk=chunk).cpu().numpy()
 
     @torch.no_grad()
     def upsample_spatial(self, rgb_64: np.ndarray, gray_256: np.ndarray) -> np.ndarray:
-        """Stage 3 (argmax): uint8 RGB (N, 64, 64, 3) + gray (N, 256, 256) -> uint8 RGB (N, 256, 256, 3)."""
+        """Stage 3 (argmax): uint8 RGB (N, 64, 64, 3) + gray (N, 256, 256) -> uint8 RGB (N, 256, 256, 3).
+
+        The replicated 256 px input is built per chunk of images, so its int64 copy never exceeds one chunk."""
+        chunk = self._items_per_chunk(self.spatial_upsampler, 3 * len(rgb_64))
+        self.last_upsampler_chunks["spatial_upsampler"] = chunk
+        images = max(1, chunk // 3)  # whole images per predict call; predict splits their channels by `chunk`
         out = []
-        for start in range(0, len(rgb_64), self.upsampler_batch):
-            chunk = np.asarray(rgb_64[start:start + self.upsampler_batch])
-            up = torch.as_tensor(P.upsample_replicate(chunk, batched=True).astype(np.int64)).to(self.device)
-            gray = torch.as_tensor(np.asarray(gray_256[start:start + self.upsampler_batch])).to(self.device)
-            out.append(self.spatial_upsampler.predict(up, gray).cpu().numpy())
+        for start in range(0, len(rgb_64), images):
+            part = np.asarray(rgb_64[start:start + images])
+            up = torch.as_tensor(P.upsample_replicate(part, batched=True).astype(np.int64)).to(self.device)
+            gray = torch.as_tensor(np.asarray(gray_256[start:start + images])).to(self.device)
+            out.append(self.spatial_upsampler.predict(up, gray, items_per_chunk=chunk).cpu().numpy())
         return np.concatenate(out)
 
     def run(self, grays: Sequence[np.ndarray], *, mode: str = "sample", temperature: float = 1.0,
@@ -154,11 +193,17 @@ class ColTranPipeline:
 
     @contextmanager
     def _timed(self, name: str, into: dict[str, float]) -> Iterator[None]:
+        threads_before = torch.get_num_threads()
+        if name in self.cpu_threads:
+            torch.set_num_threads(self.cpu_threads[name])
         _sync(self.device)
         t0 = time.perf_counter()
-        yield
-        _sync(self.device)
-        into[name] = into.get(name, 0.0) + time.perf_counter() - t0
+        try:
+            yield
+        finally:
+            _sync(self.device)
+            into[name] = into.get(name, 0.0) + time.perf_counter() - t0
+            torch.set_num_threads(threads_before)
 
 
 def place_on_input_canvas(gray: np.ndarray, rgb_256: np.ndarray) -> np.ndarray:

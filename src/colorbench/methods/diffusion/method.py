@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, item_seed
+from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, per_image_seeds
 from colorbench.methods.diffusion import edges as edges_mod
 from colorbench.methods.diffusion import prompts as prompts_mod
 from colorbench.methods.diffusion.framing import ASPECT_MODES, Framing
@@ -169,10 +169,8 @@ class ControlNetCanny(Method):
         if self.pipe is None:
             raise RuntimeError(f"{self.name}: call load(device) before colorize")
         n = len(grays)
-        seeds = list(item_seeds) if item_seeds is not None else [item_seed(seed, f"#{i}") for i in range(n)]
+        seeds = per_image_seeds(n, seed, item_seeds)  # lengths checked by Method (one check for every method)
         labels = list(labels) if labels is not None else [None] * n
-        if len(seeds) != n or len(labels) != n:
-            raise ValueError(f"{self.name}: {n} images but {len(seeds)} seeds and {len(labels)} labels")
         self.stage_seconds = {"edges": 0.0, "generate": 0.0}
 
         start = time.perf_counter()

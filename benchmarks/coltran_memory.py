@@ -1,0 +1,119 @@
+"""ColTran memory per stage at full size: the estimate the upsamplers chunk by, checked by a CPU measurement, and
+the batch sizes it implies on a Colab T4 (15 GB, no bf16) in float32 and float16.
+
+    PYTHONPATH=src python benchmarks/coltran_memory.py              # arithmetic only (seconds)
+    PYTHONPATH=src python benchmarks/coltran_memory.py --measure    # + peak RSS of the upsamplers on this CPU
+
+``--measure`` runs each upsampler's ``predict`` on ``k`` = 1 and 2 image-channels in fresh subprocesses (random
+weights, float32, ONE encoder layer: layers run one after the other and free their activations, so one layer has the
+per-item peak of four) and takes the difference of the processes' peak RSS as the measured bytes per item — the
+weights and the interpreter cancel out. Writes ``benchmarks/out/coltran_memory.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from colorbench.methods.coltran.config import full_config
+from colorbench.methods.coltran.memory import CUDA_SHARE, bytes_per_item
+from colorbench.methods.coltran.models import build_model
+
+OUT = Path(__file__).resolve().parent / "out" / "coltran_memory.json"
+T4_BYTES = 15 * 10**9  # Colab's T4: 15 GB (about 14.7 GiB usable)
+KINDS = ("colorizer", "color_upsampler", "spatial_upsampler")
+
+
+def colorizer_bytes_per_image(element: int) -> int:
+    """The colorizer's sampling state per image: the gray encoder's peak (64x64x512 activations, as an upsampler
+    layer), plus z, the outer decoder's context and the cached keys/values of its column attention (2 layers x k, v)
+    and the inner decoder's per-row state: about 8 more 64x64x512 tensors."""
+    cfg = full_config("colorizer")
+    side = cfg.resolution[0]
+    return bytes_per_item(side, cfg.hidden_size, cfg.encoder.ff_size, torch.float32) // 4 * element + \
+        8 * side * side * cfg.hidden_size * element
+
+
+def estimate() -> dict:
+    stages = {}
+    for kind in KINDS:
+        with torch.device("meta"):
+            params = sum(p.numel() for p in build_model(full_config(kind)).parameters())
+        row = {"parameters": params}
+        for name, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
+            element = torch.finfo(dtype).bits // 8
+            weights = params * element
+            if kind == "colorizer":
+                per_image = colorizer_bytes_per_image(element)
+                per_item_note = "per image"
+            else:
+                cfg = full_config(kind)
+                per_item = bytes_per_item(cfg.resolution, cfg.hidden_size, cfg.encoder.ff_size, dtype)
+                per_image = 3 * per_item  # three channels, when they run together
+                row[f"{name}_bytes_per_image_channel"] = per_item
+                per_item_note = "per image-channel"
+            budget = int(T4_BYTES * CUDA_SHARE) - weights
+            unit = per_image if kind == "colorizer" else row[f"{name}_bytes_per_image_channel"]
+            row[name] = {"weights_gb": round(weights / 1e9, 3), "activations_gb_per_image": round(per_image / 1e9, 3),
+                         "t4_items_per_pass": budget // unit, "unit": per_item_note}
+        stages[kind] = row
+    return stages
+
+
+def _child(kind: str, items: int) -> None:
+    """In a fresh process: one-layer full-width upsampler, ``items`` image-channels at once; print peak RSS bytes."""
+    cfg = full_config(kind)
+    model = build_model(replace(cfg, encoder=replace(cfg.encoder, num_layers=1)), init="random")
+    torch.set_num_threads(1)
+    R = cfg.resolution
+    values = torch.randint(0, 8 if kind == "color_upsampler" else 256, (items, R, R, 1))
+    gray = torch.randint(0, 256, (items, R, R))
+    with torch.no_grad():
+        model.predict(values, gray)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+def measure() -> dict:
+    out = {}
+    for kind in ("color_upsampler", "spatial_upsampler"):
+        peaks = {}
+        for items in (1, 2):
+            proc = subprocess.run([sys.executable, __file__, "--child", kind, str(items)], check=True,
+                                  capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            peaks[items] = int(proc.stdout.split()[-1])
+        cfg = full_config(kind)
+        out[kind] = {"peak_rss_bytes": peaks, "measured_bytes_per_image_channel": peaks[2] - peaks[1],
+                     "estimated_bytes_per_image_channel": bytes_per_item(cfg.resolution, cfg.hidden_size,
+                                                                         cfg.encoder.ff_size, torch.float32)}
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], int(sys.argv[3]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--measure", action="store_true")
+    args = ap.parse_args()
+    report = {"t4_bytes": T4_BYTES, "share_of_gpu_memory_used": CUDA_SHARE,
+              "note": "activation estimates from colorbench.methods.coltran.memory (upsamplers) and "
+                      "colorizer_bytes_per_image; t4_items_per_pass = (T4 share - weights) / unit",
+              "stages": estimate(), "load_average_at_start": os.getloadavg()}
+    if args.measure:
+        report["cpu_measurement"] = measure()
+        report["load_average_at_end"] = os.getloadavg()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""colorbench's ColTran upsamplers side by side with Google's official TensorFlow code, same CPU, same weights.
+
+Needs a local copy of the official ``coltran/`` folder (google-research/google-research; public repositories carry
+it unchanged) — never committed here. Point at the folder that *contains* ``coltran/``::
+
+    pip install tf_keras ml_collections        # beside tensorflow(-cpu) 2.x; not a colorbench dependency
+    COLTRAN_OFFICIAL=/tmp/official PYTHONPATH=src python benchmarks/coltran_vs_official.py --stages color_upsampler
+
+Without it the script says so and exits 0 (nothing to compare). Each stage is built the official way
+(``custom_colorize.build_model``: one call on zeros) with its full config and random initial weights; the same
+weights are copied into colorbench's model through the converter's name mapping, so the two must also give the same
+argmax (the JSON records how many values differ). Each side runs ``--repeats`` times after one warm-up; the JSON has
+wall and process-CPU seconds, min and median, their ratios (official ÷ colorbench, > 1 = colorbench faster), the
+thread count both used and the load average (the machine may be shared: read the ratios with it).
+Writes ``benchmarks/out/coltran_vs_official.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
+
+
+def timed(fn, repeats: int) -> tuple[object, dict]:
+    out = fn()  # warm-up
+    wall, cpu = [], []
+    for _ in range(repeats):
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return out, {"wall_s": wall, "cpu_s": cpu, "wall_min": min(wall), "wall_median": statistics.median(wall),
+                 "cpu_min": min(cpu), "cpu_median": statistics.median(cpu)}
+
+
+def official_config(kind: str):
+    """``coltran/configs/<kind>.py``'s get_config(), loaded by path as the official runner does (no package)."""
+    import importlib.util
+
+    import coltran
+
+    path = Path(next(iter(coltran.__path__))) / "configs" / f"{kind}.py"
+    spec = importlib.util.spec_from_file_location(f"official_{kind}_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def run_stage(kind: str, batch: int, repeats: int, threads: int) -> dict:
+    import tensorflow as tf
+    import torch
+    from coltran.models import upsampler as official
+
+    from colorbench.methods.coltran.config import full_config
+    from colorbench.methods.coltran.models import build_model
+    from colorbench.methods.coltran.naming import load_tf_named
+
+    side = 64 if kind == "color_upsampler" else 256
+    config = official_config(kind)
+    tf.random.set_seed(0)
+    if kind == "color_upsampler":
+        tf_model = official.ColorUpsampler(config.model)
+    else:
+        tf_model = official.SpatialUpsampler(config.model)
+    zero = tf.zeros((1, side, side, 3), dtype=tf.int32)
+    tf_model(inputs=zero, inputs_slice=zero[..., :1], training=False)  # builds it, as custom_colorize does
+    ours = build_model(full_config(kind))
+    load_tf_named(ours, {v.name: v.numpy() for v in tf_model.variables}, source="official model")
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 8 if kind == "color_upsampler" else 256, (batch, side, side, 3)).astype(np.int32)
+    gray = rng.integers(0, 256, (batch, side, side)).astype(np.int32)
+    key = "bit_up_argmax" if kind == "color_upsampler" else "high_res_argmax"
+    theirs, t_official = timed(lambda: tf_model.sample(tf.constant(gray[..., None]), tf.constant(values),
+                                                       mode="argmax")[key].numpy(), repeats)
+    with torch.no_grad():
+        mine, t_ours = timed(lambda: ours.predict(torch.as_tensor(values), torch.as_tensor(gray)).numpy(), repeats)
+    return {"stage": kind, "batch": batch, "threads": threads, "official": t_official, "colorbench": t_ours,
+            "ratio_wall_median": t_official["wall_median"] / t_ours["wall_median"],
+            "ratio_cpu_median": t_official["cpu_median"] / t_ours["cpu_median"],
+            "ratio_cpu_min": t_official["cpu_min"] / t_ours["cpu_min"],
+            "argmax_values_differing": int((np.asarray(theirs) != mine).sum()), "argmax_values": int(mine.size),
+            "load_average_after": os.getloadavg()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--official", type=Path, default=os.environ.get("COLTRAN_OFFICIAL"),
+                    help="folder containing the official coltran/ (default: $COLTRAN_OFFICIAL)")
+    ap.add_argument("--stages", nargs="+", default=["color_upsampler", "spatial_upsampler"],
+                    choices=["color_upsampler", "spatial_upsampler"])
+    ap.add_argument("--batches", type=int, nargs="+", default=[1])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2, help="intra-op threads for both TensorFlow and torch")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    if not args.official or not (Path(args.official) / "coltran" / "models" / "upsampler.py").is_file():
+        print(f"skipped: no official ColTran code (got {args.official!r}); pass --official DIR or set COLTRAN_OFFICIAL "
+              "to a folder containing coltran/ (google-research/google-research's coltran folder)")
+        return 0
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # the official code is Keras 2 (tf_keras) code
+    # the official folder has no __init__.py (a namespace package), which benchmarks/coltran.py would shadow
+    sys.path[:] = [str(Path(args.official).resolve())] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+    import tensorflow as tf
+    import torch
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    torch.set_num_threads(args.threads)
+    report = {"what": "official TF ColTran vs colorbench, argmax upsamplers, same random weights, CPU",
+              "tensorflow": tf.__version__, "torch": torch.__version__, "cpu_count": os.cpu_count(),
+              "load_average_at_start": os.getloadavg(), "runs": []}
+    for stage in args.stages:
+        for batch in args.batches:
+            report["runs"].append(run_stage(stage, batch, args.repeats, args.threads))
+            print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
+                  flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
+    report["load_average_at_end"] = os.getloadavg()
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
