@@ -482,3 +482,22 @@ def test_the_gamut_option_reaches_the_merge_and_run_json_and_guards_resume(tmp_p
         run(RunConfig(run="chroma", dataset=str(data), methods=["tint"], results_dir=results), progress=False)
     with pytest.raises(ValueError, match="gamut must be one of"):
         RunConfig(gamut="perceptual")
+
+
+def test_corrupt_weights_skip_every_method_alike(tmp_path, monkeypatch):
+    """A damaged checkpoint is SKIPPED with the fix whichever method it belongs to (the CNN used to FAIL while
+    Zhang's was SKIPPED): both are checked by content before loading."""
+    models, torch_home = tmp_path / "models", tmp_path / "torch"
+    (models / "cnn-original").mkdir(parents=True)
+    (torch_home / "hub" / "checkpoints").mkdir(parents=True)
+    (models / "cnn-original" / "model-epoch-186-losses-0.124.pth").write_bytes(b"\x00" * 4096)
+    (torch_home / "hub" / "checkpoints" / "colorization_release_v2-9b330a0b.pth").write_bytes(b"\x00" * 4096)
+    monkeypatch.setenv("COLORBENCH_MODELS", str(models))
+    monkeypatch.setenv("TORCH_HOME", str(torch_home))
+    summary = run(RunConfig(run="corrupt", limit=1, device="cpu", methods=["cnn-original", "eccv16", "gray"],
+                            results_dir=str(tmp_path / "results")), progress=False)
+    outcome = {m.name: m for m in summary.methods}
+    for name in ("cnn-original", "eccv16"):
+        assert outcome[name].status == "skipped", (name, outcome[name].status, outcome[name].reason)
+        assert "corrupt or a different file" in outcome[name].reason and "weights fetch" in outcome[name].reason
+    assert outcome["gray"].status == "done"

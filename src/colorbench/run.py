@@ -459,7 +459,7 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
         "status": "running",
         "config": cfg.to_dict(),
         "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
-                    "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(index.splits())},
+                    "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
         "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
         "method_status": previous.get("method_status", {}),
         "seed": cfg.seed,
