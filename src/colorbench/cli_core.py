@@ -226,9 +226,12 @@ def _print_summary(summary) -> int:
 
 
 def _run(args) -> int:
+    from colorbench.distributed import Shard
     from colorbench.run import run
 
     summary = run(config_from_args(args))
+    if not Shard.from_env().is_main:  # a sharded run: rank 0 prints the whole run's summary
+        return 0
     return _print_summary(summary)
 
 
