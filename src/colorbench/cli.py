@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "colorbench.cli_coltran",  # coltran convert / info
     "colorbench.cli_train",  # train cnn
     "colorbench.cli_eval",  # score, report
+    "colorbench.cli_merge",  # merge, import
 ]
 
 

@@ -274,12 +274,7 @@ def run_method(
         n_ok = 0
         for (prepared, k), gray, raw in results:
             try:
-                raw = np.asarray(raw)
-                merged = merge_luminance(gray, raw)  # validates the output: uint8 HxWx3
-                _check_aspect(method.name, gray, raw)
-                if raw.shape != merged.shape or not np.array_equal(raw, merged):
-                    atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
-                atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+                write_output(folder, method.name, prepared.sample.id, k, gray, np.asarray(raw))
             except OSError:
                 raise  # the disk, not the image: every further write would fail too
             except Exception as exc:  # one unusable output must not cost the batch's other images or the run
@@ -302,6 +297,24 @@ def run_method(
     if failures:
         atomic.append_csv_rows(failures_csv, failures, FAILURE_COLUMNS)
     return written, timing_rows, failures
+
+
+def write_output(folder: RunFolder, method: str, sample_id: str, k: int, gray: np.ndarray, raw: np.ndarray,
+                 *, l_merge: bool = True) -> None:
+    """The protocol every output goes through, colorbench's own or imported: the prediction's ab resized to the
+    input and L-merged onto it (``images/``), the native output kept in ``raw/`` when it differs.
+    ``l_merge=False`` (imports only) keeps the output as it is; it must then be at the input's size."""
+    if l_merge:
+        merged = merge_luminance(gray, raw)  # validates the output: uint8 HxWx3
+        _check_aspect(method, gray, raw)
+    else:
+        if raw.dtype != np.uint8 or raw.ndim != 3 or raw.shape[2] != 3 or raw.shape[:2] != gray.shape:
+            raise ValueError(f"without L-merging an output must be uint8 RGB at the input's size "
+                             f"{gray.shape[1]}x{gray.shape[0]}, got {raw.shape[1]}x{raw.shape[0]}")
+        merged = raw
+    if raw.shape != merged.shape or not np.array_equal(raw, merged):
+        atomic.write_png(folder.raw_path(method, sample_id, k), raw)
+    atomic.write_png(folder.output_path(method, sample_id, k), merged)
 
 
 _ASPECT_WARNED: set[str] = set()
