@@ -56,6 +56,10 @@ def test_a_merge_of_two_half_runs_equals_the_full_run(tmp_path, tint):
     assert record["method_status"]["tint"]["origin"] == [str(half_b.resolve())]
     assert [m["methods"] for m in record["merged_from"]] == [["gray"], ["tint"]]
     assert record["merged_from"][1]["run_json"]["run"] == "b" and record["merged_from"][1]["device"]["device"] == "cpu"
+    from colorbench.merge import method_origins
+
+    origins = method_origins(merged).set_index("method")
+    assert origins.loc["tint", "origin"] == "merged" and origins.loc["tint", "from"] == str(half_b.resolve())
     score_run(full, **SCORE)
     score_run(merged, **SCORE)
     assert (merged / "metrics.csv").read_text() == (full / "metrics.csv").read_text()
@@ -183,6 +187,11 @@ def test_imported_copies_of_the_truth_score_ideally_without_l_merge_and_as_the_o
     means = frame.groupby("method")[["lpips", "delta_e2000"]].mean()
     assert means.loc["truth-merged", "lpips"] < means.loc["gray", "lpips"]
     assert means.loc["truth-merged", "delta_e2000"] < means.loc["gray", "delta_e2000"]
+
+    from colorbench.report import ReportOptions, build_report
+
+    html = build_report(gray_run, ReportOptions(n_boot=50, grid_images=0)).read_text(encoding="utf-8")
+    assert f"imported from {copies.resolve()}; NOT L-merged" in html  # the report marks imported methods
 
 
 def test_import_refusals_name_the_fix(tmp_path, gray_run):

@@ -176,3 +176,32 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
     }
     atomic.write_json(out_folder.run_json, record)
     return out_folder.path
+
+
+def method_origins(run_path: str | Path) -> "object":
+    """Where each method's images came from, as a table (pandas DataFrame): made by this run, merged in from
+    another run folder (with its machine and device), or imported from another tool's folder (with the note)."""
+    import pandas as pd
+
+    record = RunFolder(run_path).read_run_json()
+    machines = {m["path"]: m for m in record.get("merged_from", [])}
+    rows = []
+    for method in record.get("methods", []):
+        status = (record.get("method_status") or {}).get(method) or {}
+        imported = status.get("imported")
+        if imported:
+            source = ", ".join(f["folder"] for f in imported.get("from", []))
+            rows.append({"method": method, "origin": "imported", "from": source,
+                         "details": imported.get("note", "") + ("" if imported.get("l_merged", True)
+                                                                else " (not L-merged)")})
+        elif status.get("origin"):
+            details = "; ".join(_machine(machines.get(path) or {}) for path in status["origin"])
+            rows.append({"method": method, "origin": "merged", "from": ", ".join(status["origin"]), "details": details})
+        else:
+            rows.append({"method": method, "origin": "this run", "from": "", "details": status.get("status", "")})
+    return pd.DataFrame(rows, columns=["method", "origin", "from", "details"])
+
+
+def _machine(origin: dict) -> str:
+    device = origin.get("device") or {}
+    return f"{origin.get('machine') or '?'}, {device.get('gpu') or device.get('device', '?')}"
