@@ -513,6 +513,9 @@ def combine_outcomes(per_rank: list[MethodOutcome]) -> MethodOutcome:
     if not ran:  # no rank could run it (same missing weights everywhere): rank 0's reason says why
         return first
     lost = [f"rank {r}: {o.status}: {o.reason}" for r, o in enumerate(per_rank) if o.status not in ("done", "partial")]
+    if lost:  # the others' images are there; this rank's share is not: the same command again fills it in
+        log.warning("%s: not every rank could run it, its share of the images is missing (rerun the same command to "
+                    "fill it in): %s", first.name, "; ".join(lost))
     failed = sum(o.failed for o in per_rank)
     reasons = ([f"{failed} images failed (see failures.csv)"] if failed else []) + lost
     return MethodOutcome(first.name, "partial" if reasons else "done", reason="; ".join(reasons),
