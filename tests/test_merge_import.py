@@ -217,3 +217,22 @@ def test_import_cli_prints_the_report(tmp_path, gray_run, capsys):
     out = capsys.readouterr().out
     assert "imported 1 outputs as x" in out and "5 missing" in out
     assert json.loads(RunFolder(gray_run).run_json.read_text())["method_status"]["x"]["imported"]["note"] == "n"
+
+
+def test_several_folders_are_the_samples_of_a_stochastic_import(tmp_path, gray_run):
+    folder = RunFolder(gray_run)
+    ids = [r["id"] for r in folder.read_samples()]
+    sources = []
+    for k in range(2):
+        source = tmp_path / f"sample{k}"
+        source.mkdir()
+        for sample_id in ids[: 6 - k]:  # the second folder lacks one image
+            truth = read_png_rgb(folder.truth_path(sample_id))
+            Image.fromarray((truth // (k + 1)).astype(np.uint8)).save(source / f"{sample_id}.png")
+        sources.append(source)
+    report = import_outputs(gray_run, "sampler", sources)
+    assert report.written == 11 and report.missing == [f"{ids[5]}__k1"]
+    assert folder.output_path("sampler", ids[0], 1).exists()
+    frame = score_run(gray_run, **SCORE).frame
+    rows = frame[frame["method"] == "sampler"]
+    assert sorted(rows["k"].unique()) == [0, 1] and (rows["status"] == "missing").sum() == 1
