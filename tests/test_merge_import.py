@@ -64,6 +64,18 @@ def test_a_merge_of_two_half_runs_equals_the_full_run(tmp_path, tint):
     score_run(merged, **SCORE)
     assert (merged / "metrics.csv").read_text() == (full / "metrics.csv").read_text()
 
+    # halves by images (say, two machines each ran half of them): the union is the full run
+    first, second = tmp_path / "first", tmp_path / "second"
+    for copy, keep in ((first, slice(0, 3)), (second, slice(3, 6))):
+        shutil.copytree(full, copy)
+        (copy / "metrics.csv").unlink()
+        pngs = sorted((copy / "images" / "tint").glob("*.png"))
+        for png in pngs[:keep.start] + pngs[keep.stop:]:
+            png.unlink()
+    by_images = merge_runs(tmp_path / "by-images", [first, second])
+    assert images_of(by_images) == images_of(full)
+    assert RunFolder(by_images).read_run_json()["method_status"]["tint"]["origin"] == [str(first), str(second)]
+
 
 def test_merge_refuses_runs_on_other_inputs(tmp_path, tint):
     data = tiny_dataset(tmp_path / "data")
