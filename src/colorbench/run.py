@@ -539,7 +539,9 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm, shard: Shar
             else:
                 todo.append((p, k))
     shard.barrier()  # every rank has listed what is left before any writes a new image: they split one list
-    todo = shard.take(todo)
+    # whole batches are dealt out, so every image is colorized in the batch a single process would put it in
+    # (a model's numbers can depend on the batch it runs in: same batches, same bytes)
+    todo = [item for batch in shard.take(_batches(todo, cfg.batch_size)) for item in batch]
     try:
         method = instantiate(name, options, cfg.smoke)
         method.load(device)
