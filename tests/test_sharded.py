@@ -61,7 +61,7 @@ def env_for(results: Path) -> dict:
     return env
 
 
-def launch(kind: str, nproc: int, args: list[str], results: Path, *, module: bool = True, **popen) -> "subprocess.Popen":
+def launch(kind: str, nproc: int, args: list[str], results: Path, *, module: bool = True, **popen) -> subprocess.Popen:
     # `--`: the launchers' parsers would otherwise read colorbench's flags as their own (`--run` is ambiguous with
     # torchrun's --run-path; accelerate would take `--config` for its --config_file)
     cmd = launcher(kind, nproc) + (["-m", "--", "colorbench"] if module else []) + args

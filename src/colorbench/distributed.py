@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 #: how long a rank waits for the others at a barrier (the slowest rank's whole share of one method)
 BARRIER_TIMEOUT = _dt.timedelta(hours=12)
@@ -37,7 +38,7 @@ class Shard:
     launch_id: str = ""  # TORCHELASTIC_RUN_ID (torchrun, accelerate) or SLURM_JOB_ID; "" when not sharded
 
     @classmethod
-    def from_env(cls, env: "dict[str, str] | None" = None) -> "Shard":
+    def from_env(cls, env: dict[str, str] | None = None) -> Shard:
         env = os.environ if env is None else env
         if "WORLD_SIZE" not in env and "RANK" not in env:
             return cls()
@@ -100,7 +101,7 @@ class Shard:
 
             dist.barrier()
 
-    def gather(self, obj: Any) -> "list | None":
+    def gather(self, obj: Any) -> list | None:
         """Every rank's ``obj`` on rank 0 (rank order), None elsewhere; ``[obj]`` for a single process."""
         if not self.sharded:
             return [obj]

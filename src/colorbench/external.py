@@ -22,9 +22,9 @@ import difflib
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, is_image_file, load_image
@@ -59,7 +59,8 @@ class ImportReport:
                              ("not image files (ignored)", self.not_images)):
             if items:
                 lines.append(f"  {len(items)} {title}:")
-                lines += [f"    {item}" for item in items[:20]] + ([f"    … {len(items) - 20} more"] if len(items) > 20 else [])
+                lines += [f"    {item}" for item in items[:20]]
+                lines += [f"    … {len(items) - 20} more"] if len(items) > 20 else []
         if self.other_aspect:
             lines.append(f"  {self.other_aspect} outputs have another aspect ratio than their input: their colours "
                          "were stretched over it (give outputs aligned with the whole input)")

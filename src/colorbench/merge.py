@@ -17,13 +17,19 @@ Example::
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from colorbench import atomic
 from colorbench.provenance import now_iso
 from colorbench.runfolder import (
-    FAILURE_COLUMNS, SAMPLE_COLUMNS, SKIPPED_COLUMNS, TIMING_COLUMNS, RunFolder, ensure_writable, read_csv,
+    FAILURE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SKIPPED_COLUMNS,
+    TIMING_COLUMNS,
+    RunFolder,
+    ensure_writable,
+    read_csv,
 )
 
 
@@ -68,7 +74,8 @@ def _check_same_inputs(runs: list[RunFolder]) -> None:
             if only_other:
                 parts.append(f"{len(only_other)} images only in {run.path} (e.g. {only_other[0]})")
             if changed:
-                parts.append(f"{len(changed)} images whose gray input, truth, label or split differ (e.g. {changed[0]})")
+                parts.append(f"{len(changed)} images whose gray input, truth, label or split differ "
+                             f"(e.g. {changed[0]})")
             raise MergeRefused(f"{run.path} and {runs[0].path} were not run on the same inputs: {'; '.join(parts)}. "
                                f"Runs merge only when made with the same --dataset, --split, --n-per-class/--limit "
                                f"and --seed; rerun one of them on the other's selection")
@@ -136,7 +143,8 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
             failures += [r for r in read_csv(runs[i].failures_csv) if r["method"] == method
                          and not out_folder.output_path(method, r["id"], int(r.get("k") or 0)).exists()]
         if conflicts:
-            raise MergeRefused(f"{method}: {conflicts} images differ between {', '.join(str(runs[i].path) for i in indices)} "
+            sources_text = ", ".join(str(runs[i].path) for i in indices)
+            raise MergeRefused(f"{method}: {conflicts} images differ between {sources_text} "
                                f"although made with the same settings (a nondeterministic method?): merge only one "
                                f"of these runs' {method}")
         statuses = [(records[i].get("method_status") or {}).get(method) or {} for i in indices]
@@ -178,7 +186,7 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
     return out_folder.path
 
 
-def method_origins(run_path: str | Path) -> "object":
+def method_origins(run_path: str | Path) -> object:
     """Where each method's images came from, as a table (pandas DataFrame): made by this run, merged in from
     another run folder (with its machine and device), or imported from another tool's folder (with the note)."""
     import pandas as pd
