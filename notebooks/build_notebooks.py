@@ -116,6 +116,14 @@ NOTEBOOKS: dict[str, Spec] = {
             ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
             ("md", "Next: `01_cnn`, `02_coltran` and `03_controlnet` add their methods to this run; `04_evaluate` "
                    "scores every method in it; `05_report` writes the report."),
+            ("md", "## Bigger runs: several GPUs, several machines\n\nOn a multi-GPU Colab/Kaggle/cluster box, run the "
+                   "same command once per GPU through a launcher, from a terminal: `torchrun --nproc-per-node 2 -m -- "
+                   "colorbench run --run RUN ...` or `accelerate launch --multi_gpu --num_processes 2 -m -- colorbench "
+                   "run ...` (Slurm: `srun torchrun ...`). Each process colorizes its share of the images into the same "
+                   "run folder (the images equal a one-process run's); stop and resume with any number of GPUs. "
+                   "Runs made on different machines become one with `colorbench merge OUT RUN_A RUN_B`, and outputs "
+                   "of other tools join with `colorbench import RUN --method NAME --from FOLDER` (README: *Bigger "
+                   "runs*)."),
         ],
     ),
     "01_cnn": Spec(
@@ -313,6 +321,11 @@ FID = True                # FID per method (one Inception pass per image; the sl
             ("code", "nb.report_table(content.tables[\"headline\"], smoke=SMOKE)"),
             ("code", "nb.paired_statistics(content, smoke=SMOKE)"),
             ("code", "nb.report_table(content.tables[\"cost\"], smoke=SMOKE)"),
+            ("md", "## Where each method came from\n\nMethods made by this run, merged in from runs made on other "
+                   "machines (`colorbench merge`), or imported from other tools' outputs (`colorbench import`, taken "
+                   "through the same L-merge); `run.json` keeps the full record."),
+            ("code", "from colorbench.merge import method_origins\n\n"
+                     "nb.styled(method_origins(env.run_path), caption=\"origin of every method's images\")"),
             ("md", "## Figures\n\nThe photo grids (a fixed random selection, each method's best and worst images) "
                    "are in the report below."),
             ("code", "nb.figures_html(content.figures, content.figure_captions, smoke=SMOKE)"),

@@ -147,9 +147,10 @@ def test_stretch_does_not_raise_the_misalignment_warning_but_a_real_misalignment
     _ASPECT_WARNED.clear()
     wide, square = np.zeros((48, 80), np.uint8), np.zeros((64, 64, 3), np.uint8)
     with caplog.at_level(logging.WARNING, logger="colorbench.run"):
-        _check_aspect(ControlNetCanny(smoke=True, aspect="stretch"), wide, square)
-        assert "misaligns" not in caplog.text
-        _check_aspect(ControlNetCanny(smoke=True, aspect="pad"), wide, square)  # pad must keep the aspect
+        for aspect in ("stretch", "pad"):  # pad must keep the aspect
+            method = ControlNetCanny(smoke=True, aspect=aspect)
+            _check_aspect(method.name, wide, square, spans_input=method.output_spans_input)
+            assert ("misaligns" in caplog.text) == (aspect == "pad")
         assert "misaligns" in caplog.text
     _ASPECT_WARNED.clear()
     caplog.clear()

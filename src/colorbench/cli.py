@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "colorbench.cli_train",  # train cnn
     "colorbench.cli_eval",  # score, report
     "colorbench.cli_judge",  # judge, judge-report (the eye test)
+    "colorbench.cli_merge",  # merge, import
 ]
 
 

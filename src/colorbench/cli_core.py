@@ -247,10 +247,13 @@ def _print_summary(summary, explicit: bool = False) -> int:
 
 
 def _run(args) -> int:
+    from colorbench.distributed import Shard
     from colorbench.run import run
 
     cfg = config_from_args(args)
     summary = run(cfg)
+    if not Shard.from_env().is_main:  # a sharded run: rank 0 prints the whole run's summary
+        return 0
     return _print_summary(summary, explicit=_methods_named(cfg))
 
 

@@ -57,6 +57,8 @@ def _score(args: argparse.Namespace) -> int:
                            batch_size=args.batch_size, fid=not args.no_fid, progress=not args.no_progress)
     except ScoringError as exc:
         raise ColorbenchError(str(exc)) from None
+    if not result.summary:  # a rank other than 0 of a sharded scoring: rank 0 prints the whole summary
+        return 0
     _print_score_summary(result)
     return 0
 

@@ -35,6 +35,7 @@ from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
 from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
+from colorbench.distributed import Shard, describe as describe_launch
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.registry import OPTION_GROUPS
@@ -265,10 +266,17 @@ def run_method(
     device: str,
     *,
     on_batch: Callable[[int], None] | None = None,
+    rank: int | None = None,
 ) -> tuple[int, list[dict], list[dict]]:
-    """Colorize ``todo`` (sample, k) pairs in batches. Returns (written, timing rows, failure rows)."""
+    """Colorize ``todo`` (sample, k) pairs in batches. Returns (written, timing rows, failure rows).
+
+    ``rank``: in a sharded run, this process's rank; its timings and failures then go to its own files
+    (:meth:`RunFolder.rank_csv`), which rank 0 merges."""
     written, timing_rows, failures = 0, [], []
-    batch_index = len([r for r in read_csv(folder.timings_csv) if r["method"] == method.name])
+    timings_csv = folder.timings_csv if rank is None else folder.rank_csv(folder.timings_csv, rank)
+    failures_csv = folder.failures_csv if rank is None else folder.rank_csv(folder.failures_csv, rank)
+    batch_index = len([r for path in {folder.timings_csv, timings_csv} for r in read_csv(path)
+                       if r["method"] == method.name])
     for batch in _batches(todo, cfg.batch_size):
         t0 = time.perf_counter()
         grays = [read_gray(folder, p.sample.id) for p, _ in batch]
@@ -300,12 +308,8 @@ def run_method(
         n_ok = 0
         for (prepared, k), gray, raw in results:
             try:
-                raw = np.asarray(raw)
-                merged = merge_luminance(gray, raw, gamut=cfg.gamut)  # validates the output: uint8 HxWx3
-                _check_aspect(method, gray, raw)
-                if raw.shape != merged.shape or not np.array_equal(raw, merged):
-                    atomic.write_png(folder.raw_path(method.name, prepared.sample.id, k), raw)
-                atomic.write_png(folder.output_path(method.name, prepared.sample.id, k), merged)
+                write_output(folder, method.name, prepared.sample.id, k, gray, np.asarray(raw), gamut=cfg.gamut,
+                             spans_input=method.output_spans_input)
             except atomic.DiskFull as exc:  # say how much the rest of this method needs, roughly
                 left = len(todo) - written
                 if exc.needed:
@@ -325,31 +329,51 @@ def run_method(
             "method": method.name, "batch": batch_index, "k": ";".join(sorted({str(k) for _, k in batch})),
             "n_images": n_ok, "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
             "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(_peak_memory_mb(device), 1),
-            "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}),
+            "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}), "rank": rank or 0,
         }
-        atomic.append_csv_rows(folder.timings_csv, [row], TIMING_COLUMNS)
+        atomic.append_csv_rows(timings_csv, [row], TIMING_COLUMNS)
         timing_rows.append(row)
         batch_index += 1
         if on_batch:
             on_batch(len(batch))
     if failures:
-        atomic.append_csv_rows(folder.failures_csv, failures, FAILURE_COLUMNS)
+        atomic.append_csv_rows(failures_csv, failures, FAILURE_COLUMNS)
     return written, timing_rows, failures
+
+
+def write_output(folder: RunFolder, method: str, sample_id: str, k: int, gray: np.ndarray, raw: np.ndarray,
+                 *, l_merge: bool = True, gamut: str = "clip", spans_input: bool = False) -> None:
+    """The protocol every output goes through, colorbench's own or imported: the prediction's ab resized to the
+    input and L-merged onto it (``images/``; ``gamut`` says what happens to colours outside sRGB), the native output
+    kept in ``raw/`` when it differs. ``spans_input``: the output is the whole input squeezed to another aspect
+    (the resize undoes it; no misalignment warning). ``l_merge=False`` (imports only) keeps the output as it is; it
+    must then be at the input's size."""
+    if l_merge:
+        merged = merge_luminance(gray, raw, gamut=gamut)  # validates the output: uint8 HxWx3
+        _check_aspect(method, gray, raw, spans_input=spans_input)
+    else:
+        if raw.dtype != np.uint8 or raw.ndim != 3 or raw.shape[2] != 3 or raw.shape[:2] != gray.shape:
+            raise ValueError(f"without L-merging an output must be uint8 RGB at the input's size "
+                             f"{gray.shape[1]}x{gray.shape[0]}, got {raw.shape[1]}x{raw.shape[0]}")
+        merged = raw
+    if raw.shape != merged.shape or not np.array_equal(raw, merged):
+        atomic.write_png(folder.raw_path(method, sample_id, k), raw)
+    atomic.write_png(folder.output_path(method, sample_id, k), merged)
 
 
 _ASPECT_WARNED: set[str] = set()
 
 
-def _check_aspect(method: Method, gray: np.ndarray, raw: np.ndarray) -> None:
+def _check_aspect(method: str, gray: np.ndarray, raw: np.ndarray, *, spans_input: bool = False) -> None:
     """L-merging stretches the prediction over the input: a different aspect ratio means misaligned colours, unless
-    the method says its output is the whole input squeezed (``output_spans_input``), which the stretch undoes."""
+    the method says its output is the whole input squeezed (``Method.output_spans_input``), which the stretch undoes."""
     (h, w), (rh, rw) = gray.shape[:2], raw.shape[:2]
-    if method.output_spans_input:
+    if spans_input:
         return
-    if abs((w / h) / (rw / rh) - 1) > 0.02 and method.name not in _ASPECT_WARNED:
-        _ASPECT_WARNED.add(method.name)
+    if abs((w / h) / (rw / rh) - 1) > 0.02 and method not in _ASPECT_WARNED:
+        _ASPECT_WARNED.add(method)
         log.warning("%s returned %dx%d for a %dx%d input: the aspect ratio differs, so L-merging misaligns colours; "
-                    "a method should return its output aligned with the whole input", method.name, rw, rh, w, h)
+                    "a method should return its output aligned with the whole input", method, rw, rh, w, h)
 
 
 def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) -> dict:
@@ -427,12 +451,18 @@ def check_resume(folder: RunFolder, previous: dict, cfg: RunConfig, names: Seque
 
 
 # ------------------------------------------------------------------------------------------------- the run
-def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
-    """Run every requested method on the configured dataset subset; see the module docstring."""
+def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) -> RunSummary:
+    """Run every requested method on the configured dataset subset; see the module docstring.
+
+    Under ``torchrun``/``accelerate launch``/Slurm (``RANK``/``WORLD_SIZE`` set) every process runs this with the
+    same config: each colorizes its share of the images into the same folder, rank 0 alone writes run.json and
+    merges the per-rank timings. An image's seed depends only on the run seed and its id, so the images equal a
+    single-process run's."""
     from tqdm.auto import tqdm
 
+    shard = Shard.from_env() if shard is None else shard
     # Every check that can fail does so before anything is written (a typo must not cost an hour of work).
-    device = resolve_device(cfg.device)
+    device = resolve_device(shard.device(cfg.device))
     names = resolve_methods(cfg.methods)
     check_method_options(cfg.method_options)
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
@@ -446,43 +476,62 @@ def run(cfg: RunConfig, *, progress: bool = True) -> RunSummary:
     folder = RunFolder(cfg.run_path())
     ensure_writable(folder.path)
     with run_folder_lock(folder.path, command=f"colorbench run --run {cfg.run}"):  # one writer per folder
-        return _run_locked(cfg, folder, subset, names, skip_on_cpu, device, progress=progress, tqdm=tqdm)
+        return _run_locked(cfg, folder, subset, names, skip_on_cpu, device, progress=progress, tqdm=tqdm, shard=shard)
 
 
-def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tqdm) -> RunSummary:
+def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tqdm, shard: Shard) -> RunSummary:
     previous = folder.read_run_json() if folder.run_json.exists() else {}
     check_resume(folder, previous, cfg, names, subset.root)
-    atomic.remove_stale_temps(folder.path)  # half-written files of a killed earlier run
+    shard.init()  # after the checks: every rank refuses the same way, alone
+    devices = shard.gather(device_description(device))
+    progress = progress and shard.is_main
 
-    record = {
-        "run": cfg.run,
-        "status": "running",
-        "config": cfg.to_dict(),
-        "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
-                    "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
-        "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
-        "method_status": previous.get("method_status", {}),
-        "seed": cfg.seed,
-        "smoke": cfg.smoke,
-        "versions": package_versions(),
-        "git_sha": git_sha(),
-        "device": device_description(device),
-        "started": previous.get("started", now_iso()),
-        "resumed": bool(previous),
-        "updated": now_iso(),
-    }
-    atomic.write_json(folder.run_json, record)
+    record: dict = {}
+    if shard.is_main:
+        # the earlier call's leftovers, while no rank writes: half-written files and a killed sharded run's rows
+        atomic.remove_stale_temps(folder.path)
+        folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
+        folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
+        record = {
+            "run": cfg.run,
+            "status": "running",
+            "config": cfg.to_dict(),
+            "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
+                        "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
+            "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
+            "method_status": previous.get("method_status", {}),
+            "seed": cfg.seed,
+            "smoke": cfg.smoke,
+            "versions": package_versions(),
+            "git_sha": git_sha(),
+            "device": devices[0],
+            "launch": {**describe_launch(shard), "devices": devices},
+            "started": previous.get("started", now_iso()),
+            "resumed": bool(previous),
+            "updated": now_iso(),
+        }
+        atomic.write_json(folder.run_json, record)
 
     try:
-        prepared, skipped = prepare_inputs(subset, folder, progress=progress, max_pixels=cfg.max_pixels)
+        prepared, skipped = (prepare_inputs(subset, folder, progress=progress, max_pixels=cfg.max_pixels)
+                             if shard.is_main else (None, None))
+        prepared, skipped = shard.broadcast((prepared, skipped))  # the others wait until the inputs exist
         outcomes = []
         for name in names:
             if name in skip_on_cpu:
                 outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
                                         f"name it in --methods to run it anyway, or use a GPU")
             else:
-                outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm)
+                outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm, shard=shard)
+            per_rank = shard.gather(outcome)  # rank 0 waits here until every rank has finished this method
+            if not shard.is_main:
+                outcomes.append(outcome)
+                continue
+            outcome = combine_outcomes(per_rank)
             outcomes.append(outcome)
+            if shard.sharded:
+                folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
+                folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
             entry = {k: v for k, v in outcome.__dict__.items() if k != "name"}
             before = record["method_status"].get(name) or {}
             if outcome.status in ("skipped", "failed") and before.get("status") in ("done", "partial"):
@@ -495,20 +544,61 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
             record["updated"] = now_iso()
             atomic.write_json(folder.run_json, record)
     except BaseException as exc:  # run.json must not claim "running" for a run that stopped
-        record["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}"
-        record["updated"] = now_iso()
-        with contextlib.suppress(Exception):
-            atomic.write_json(folder.run_json, record)
+        if shard.is_main:
+            record["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}"
+            record["updated"] = now_iso()
+            with contextlib.suppress(Exception):
+                atomic.write_json(folder.run_json, record)
         raise
-    record["status"] = "finished"
-    record["finished"] = now_iso()
-    atomic.write_json(folder.run_json, record)
+    if shard.is_main:
+        record["status"] = "finished"
+        record["finished"] = now_iso()
+        atomic.write_json(folder.run_json, record)
+    shard.barrier()  # no rank leaves (and tears the process group down) before run.json says finished
+    shard.close()
     return RunSummary(folder.path, len(prepared), len(skipped), outcomes)
 
 
-def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOutcome:
+def combine_outcomes(per_rank: list[MethodOutcome]) -> MethodOutcome:
+    """One method's outcome over every rank of a sharded run (a single process: its own outcome)."""
+    first = per_rank[0]
+    if len(per_rank) == 1:
+        return first
+    ran = [o for o in per_rank if o.status in ("done", "partial")]
+    if not ran:  # no rank could run it (same missing weights everywhere): rank 0's reason says why
+        return first
+    lost = [f"rank {r}: {o.status}: {o.reason}" for r, o in enumerate(per_rank) if o.status not in ("done", "partial")]
+    if lost:  # the others' images are there; this rank's share is not: the same command again fills it in
+        log.warning("%s: not every rank could run it, its share of the images is missing (rerun the same command to "
+                    "fill it in): %s", first.name, "; ".join(lost))
+    failed = sum(o.failed for o in per_rank)
+    reasons = ([f"{failed} images failed (see failures.csv)"] if failed else []) + lost
+    return MethodOutcome(first.name, "partial" if reasons else "done", reason="; ".join(reasons),
+                         written=sum(o.written for o in per_rank), reused=ran[0].reused, failed=failed,
+                         samples_per_image=ran[0].samples_per_image, config=ran[0].config)
+
+
+def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm, shard: Shard | None = None) -> MethodOutcome:
+    shard = shard or Shard()
+    options = options_for(name, cfg)
     try:
-        method = instantiate(name, options_for(name, cfg), cfg.smoke)
+        k_count = cfg.samples_per_image if method_class(name).stochastic else 1
+    except ImportError as exc:
+        log.warning("%s: skipped — %s", name, exc)
+        return MethodOutcome(name, "skipped", reason=str(exc))
+    todo, reused = [], 0
+    for k in range(k_count):
+        for p in prepared:
+            if folder.output_path(name, p.sample.id, k).exists():
+                reused += 1
+            else:
+                todo.append((p, k))
+    shard.barrier()  # every rank has listed what is left before any writes a new image: they split one list
+    # whole batches are dealt out, so every image is colorized in the batch a single process would put it in
+    # (a model's numbers can depend on the batch it runs in: same batches, same bytes)
+    todo = [item for batch in shard.take(_batches(todo, cfg.batch_size)) for item in batch]
+    try:
+        method = instantiate(name, options, cfg.smoke)
         method.load(device)
     except (WeightsUnavailable, ImportError) as exc:
         # the short reason now; the run summary repeats the full message with the fix once, at the end
@@ -519,16 +609,9 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm) -> MethodOu
         log.debug("".join(traceback.format_exception(exc)))
         first_line = (str(exc).strip().splitlines() or [""])[0]
         return MethodOutcome(name, "failed", reason=f"failed to load: {type(exc).__name__}: {first_line}"[:500])
-    k_count = cfg.samples_per_image if method.stochastic else 1
-    todo, reused = [], 0
-    for k in range(k_count):
-        for p in prepared:
-            if folder.output_path(name, p.sample.id, k).exists():
-                reused += 1
-            else:
-                todo.append((p, k))
     with tqdm(total=len(todo), desc=name, unit="img", disable=not progress or not todo) as bar:
-        written, _, failures = run_method(method, todo, folder, cfg, device, on_batch=bar.update)
+        written, _, failures = run_method(method, todo, folder, cfg, device, on_batch=bar.update,
+                                          rank=shard.rank if shard.sharded else None)
     config = method.config()
     method.unload()
     del method

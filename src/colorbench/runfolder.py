@@ -8,6 +8,7 @@ inputs/truth/<id>.png     the colour ground truth as loaded (EXIF-rotated RGB); 
 images/<method>/<id>.png  L-merged output at the input's size (sample k>0 of a stochastic method: <id>__k<k>.png)
 raw/<method>/<id>.png     the method's native output, when it differs from the merged one
 timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
+.ranks/<name>.rank<r>.csv  a sharded run's per-rank timings/failures, merged into timings.csv/failures.csv by rank 0
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
 failures.csv              (method, image) pairs where the method raised (FAILURE_COLUMNS)
 metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made)
@@ -17,6 +18,7 @@ tables/ figures/ report.html verdict.md   written by `colorbench report`
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -26,7 +28,7 @@ from pathlib import Path
 SAMPLE_COLUMNS = ["id", "label", "class_id", "split", "source", "width", "height", "has_color"]
 TIMING_COLUMNS = [
     "method", "batch", "k", "n_images", "preprocess_s", "inference_s", "postprocess_s",
-    "device", "peak_memory_mb", "stages",
+    "device", "peak_memory_mb", "stages", "rank",
 ]
 SKIPPED_COLUMNS = ["id", "source", "reason"]
 FAILURE_COLUMNS = ["method", "id", "k", "error"]
@@ -77,6 +79,26 @@ class RunFolder:
     def verdict_md(self) -> Path:
         """The report's verdict paragraph, for the CLI and notebooks to print without re-computing the report."""
         return self.path / "verdict.md"
+
+    def rank_csv(self, csv_path: Path, rank: int) -> Path:
+        """Where rank ``rank`` of a sharded run keeps its rows of ``csv_path`` (timings, failures) until rank 0
+        merges them: one writer per file, so ranks never rewrite each other's rows."""
+        return self.path / ".ranks" / f"{csv_path.stem}.rank{rank}.csv"
+
+    def merge_rank_csvs(self, csv_path: Path, columns: list[str]) -> int:
+        """Append every rank's rows of ``csv_path`` to it and delete the rank files (rank 0 only, when no rank is
+        writing: at the end of a sharded method, or when a run starts). Returns how many rows moved."""
+        from colorbench import atomic
+
+        parts = sorted((self.path / ".ranks").glob(f"{csv_path.stem}.rank*.csv"))
+        rows = [row for part in parts for row in read_csv(part)]
+        if rows:
+            atomic.append_csv_rows(csv_path, rows, columns)
+        for part in parts:  # after the append: a crash in between repeats rows, it never loses them
+            part.unlink()
+        with contextlib.suppress(OSError):  # still holds another file's rank rows: kept
+            (self.path / ".ranks").rmdir()
+        return len(rows)
 
     # per-image paths
     def gray_path(self, sample_id: str) -> Path:

@@ -41,6 +41,7 @@ import torch
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.locks import locks_run_folder
+from colorbench.distributed import Shard
 from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
@@ -215,26 +216,27 @@ def _load_many(paths: Sequence[Path], pool: ThreadPoolExecutor) -> list["np.ndar
 
 
 def _batches(rows: list[dict], batch_size: int, run: RunFolder, pool: ThreadPoolExecutor,
-             unreadable: list[dict]) -> Iterable[tuple[list[dict], list[np.ndarray]]]:
+             unreadable: list[dict], shard: Shard | None = None) -> Iterable[tuple[list[dict], list[np.ndarray]]]:
     """Batches of truths of one size (LPIPS and SSIM batch only same-sized images); truths that cannot be read
-    are appended to ``unreadable`` with the reason and left out."""
+    are appended to ``unreadable`` with the reason and left out. With ``shard``, only this rank's batches: whole
+    batches are dealt out, so every image is scored in the same batch as by a single process (same numbers)."""
     by_size: dict[tuple, list[dict]] = {}
     for row in rows:
         by_size.setdefault((row.get("height", ""), row.get("width", "")), []).append(row)
-    for group in by_size.values():
-        for start in range(0, len(group), batch_size):
-            chunk = group[start:start + batch_size]
-            truths = _load_many([run.truth_path(r["id"]) for r in chunk], pool)
-            # samples.csv sizes may be absent or stale: split again on the real sizes
-            sizes: dict[tuple, list[int]] = {}
-            for i, t in enumerate(truths):
-                if isinstance(t, ImageLoadError):
-                    log.warning("scoring: truth of %s is unreadable, image left out: %s", chunk[i]["id"], t)
-                    unreadable.append({**chunk[i], "reason": f"truth image unreadable: {t}"})
-                    continue
-                sizes.setdefault(t.shape, []).append(i)
-            for members in sizes.values():
-                yield [chunk[i] for i in members], [truths[i] for i in members]
+    chunks = [group[start:start + batch_size] for group in by_size.values()
+              for start in range(0, len(group), batch_size)]
+    for chunk in (shard.take(chunks) if shard else chunks):
+        truths = _load_many([run.truth_path(r["id"]) for r in chunk], pool)
+        # samples.csv sizes may be absent or stale: split again on the real sizes
+        sizes: dict[tuple, list[int]] = {}
+        for i, t in enumerate(truths):
+            if isinstance(t, ImageLoadError):
+                log.warning("scoring: truth of %s is unreadable, image left out: %s", chunk[i]["id"], t)
+                unreadable.append({**chunk[i], "reason": f"truth image unreadable: {t}"})
+                continue
+            sizes.setdefault(t.shape, []).append(i)
+        for members in sizes.values():
+            yield [chunk[i] for i in members], [truths[i] for i in members]
 
 
 def _check_finite(method: str, rows: list[dict], paths: list[Path], scores: dict[str, np.ndarray]) -> None:
@@ -265,12 +267,17 @@ def score_run(
     fid_weights: str | Path | None = None,
     progress: bool = True,
     write: bool = True,
+    shard: Shard | None = None,
 ) -> ScoreResult:
     """Score every method of a run folder against the truths; write ``metrics.csv`` and ``metrics.json``.
 
     ``require``: metrics whose unavailability is fatal ("lpips", "fid"). ``lpips_trunk="uncalibrated"`` and
     ``fid_weights`` (a stand-in Inception file) are for tests and benchmarks: the summary then says the numbers
     are not LPIPS / FID.
+
+    Under ``torchrun``/``accelerate launch`` (``shard``, default from ``RANK``/``WORLD_SIZE``) each process scores
+    its share of the batches; rank 0 gathers the rows and Inception features, computes FID once over all of them
+    and writes the files (a sharded scoring keeps no checkpoint: an interrupted one starts again).
 
     Example::
 
@@ -292,8 +299,9 @@ def score_run(
     run = RunFolder(run_path)
     if not run.path.is_dir():
         raise ScoringError(f"run folder {run.path} does not exist")
+    shard = Shard.from_env() if shard is None else shard
     try:
-        device = resolve_device(device)
+        device = resolve_device(shard.device(device))
     except ValueError as exc:
         raise ScoringError(str(exc)) from None
     rows, excluded = scorable_samples(run)
@@ -344,7 +352,10 @@ def score_run(
     settings = {"scorer": SCORER_VERSION, "lpips": lpips_model.label if lpips_model is not None else None,
                 "fid": str(fid_weights) if inception is not None and fid_weights else bool(inception is not None),
                 "methods": {m: outputs[m].n_samples for m in methods}}
-    ckpt = ScoringCheckpoint.open(run, settings) if write else ScoringCheckpoint(run, settings)  # write=False: touch nothing
+    shard.init()
+    keep_checkpoint = write and not shard.sharded  # ranks would number their batch files alike
+    # write=False, or sharded: touch nothing
+    ckpt = ScoringCheckpoint.open(run, settings) if keep_checkpoint else ScoringCheckpoint(run, settings)
     reused = ckpt.reusable(files_of) & {r["id"] for r in rows}
     records: list[dict] = [rec for i in reused for rec in ckpt.records[i]]
     real_by_id: dict[str, np.ndarray] = {i: ckpt.real[i] for i in reused if i in ckpt.real}
@@ -354,10 +365,10 @@ def score_run(
     if reused:
         log.info("scoring: %d of %d images reused from the interrupted scoring", len(reused), len(rows))
     n_pairs = sum(outputs[m].n_samples for m in methods) * len(todo)
-    bar = tqdm(total=n_pairs, desc="scoring", unit="img", disable=not progress)
+    bar = tqdm(total=n_pairs, desc="scoring", unit="img", disable=not progress or not shard.is_main)
     unreadable: list[dict] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for chunk, truths in _batches(todo, batch_size, run, pool, unreadable):
+        for chunk, truths in _batches(todo, batch_size, run, pool, unreadable, shard if shard.sharded else None):
             first_record = len(records)
             batch_real: dict[str, np.ndarray] = {}
             batch_fake: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
@@ -405,9 +416,21 @@ def score_run(
             real_by_id.update(batch_real)
             for m in methods:
                 fake_by_id[m].update(batch_fake[m])
-            if write:
+            if keep_checkpoint:
                 ckpt.add([r["id"] for r in chunk], records[first_record:], files_of, batch_real, batch_fake)
     bar.close()
+    if shard.sharded:  # rank 0 goes on with every rank's rows and features; the others are done
+        parts = shard.gather((records, real_by_id, fake_by_id, unreadable))
+        if not shard.is_main:
+            shard.close()
+            return ScoreResult(frame=pd.DataFrame.from_records(records, columns=METRIC_COLUMNS), summary={})
+        records = [rec for part in parts for rec in part[0]]
+        unreadable = [row for part in parts for row in part[3]]
+        for part in parts:
+            real_by_id.update(part[1])
+            for m in methods:
+                fake_by_id[m].update(part[2].get(m, {}))
+        shard.close()
     if unreadable:
         gone = {r["id"] for r in unreadable}
         rows = [r for r in rows if r["id"] not in gone]

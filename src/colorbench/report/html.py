@@ -114,8 +114,10 @@ def _protocol(content, options) -> str:
     add("Methods", _e(", ".join(ran)))
     add("Did not run", _not_run_list(content))
     for name, status in (info.get("method_status") or {}).items():
-        if isinstance(status, dict) and status.get("status") == "partial":
-            add(f"  {name}", _e(f"partial: {status.get('reason', '')}"))
+        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished"):
+            add(f"  {name}", _e(f"{status.get('status')}: {status.get('reason', '')}"))
+    for name, status in (info.get("method_status") or {}).items():
+        add_origin(add, name, status)
     device = info.get("device", "?")
     if isinstance(device, dict):
         device = ", ".join(f"{k}: {v}" for k, v in device.items())
@@ -155,6 +157,21 @@ def _protocol(content, options) -> str:
                       f"{summary.get('seconds', '?')} s"))
     add("Headline metric", _e(content.headline_metric + ("" if content.headline_metric == "lpips" else " (LPIPS unavailable)")))
     return f'<dl class="protocol">{"".join(items)}</dl>'
+
+
+def add_origin(add, name: str, status) -> None:
+    """Where a method's images came from when not from this run's own `colorbench run`: imported from another
+    tool's folder (not L-merged ones flagged), or merged in from a run made elsewhere."""
+    if not isinstance(status, dict):
+        return
+    imported = status.get("imported")
+    if imported:
+        folders = ", ".join(f["folder"] for f in imported.get("from", []))
+        merged = "" if imported.get("l_merged", True) else "; NOT L-merged: its luminance is not the input's"
+        note = f" — {imported['note']}" if imported.get("note") else ""
+        add(f"  {name}", _e(f"imported from {folders}{note}{merged}"))
+    elif status.get("origin"):
+        add(f"  {name}", _e(f"merged from {', '.join(status['origin'])}"))
 
 
 def _banners(content) -> str:

@@ -87,6 +87,23 @@ def save_tiny_weights(folder: str | Path, seed: int = 0) -> tuple[Path, Path]:
     base = StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
     base_dir, controlnet_dir = folder / "stable-diffusion", folder / "controlnet-canny"
-    base.save_pretrained(base_dir)
-    controlnet.save_pretrained(controlnet_dir)
+    with _every_rank_saves():
+        base.save_pretrained(base_dir)
+        controlnet.save_pretrained(controlnet_dir)
     return base_dir, controlnet_dir
+
+
+def _every_rank_saves():
+    """transformers >= 5 writes a model's weights on rank 0 only once torch.distributed is initialised (a sharded
+    run), leaving the other ranks' folders without the text encoder; these tiny weights live in each process's own
+    temporary folder, so every rank must write its own copy."""
+    import contextlib
+    from unittest import mock
+
+    try:
+        from transformers.distributed import mixin
+    except ImportError:  # older transformers save on every rank
+        return contextlib.nullcontext()
+    if not hasattr(mixin, "_is_torch_distributed_initialized"):
+        return contextlib.nullcontext()
+    return mock.patch.object(mixin, "_is_torch_distributed_initialized", lambda: False)

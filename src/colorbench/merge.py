@@ -1,0 +1,215 @@
+"""``colorbench merge OUT RUN_A RUN_B …``: one run folder from run folders made on different machines (ColTran on
+one GPU box, diffusion on another), so they are scored and reported as one comparison.
+
+Merging refuses what would not be one comparison: inputs that differ (the same sample ids with the same gray
+inputs and truths, compared by content hash), one method made with other settings in two runs (its
+``made_with``: options and, for stochastic methods, the seed; or another imported folder), smoke and real runs
+mixed. A method made in several runs with the same settings is the union of its images (an image both have must
+be the same bytes). ``run.json`` of OUT records where every method came from (``merged_from``: path, machine,
+device, versions and the whole run.json of origin; ``method_status.<m>.origin``).
+
+Example::
+
+    from colorbench.merge import merge_runs
+    merge_runs("results/all", ["results/coltran-box", "results/diffusion-box"])
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from colorbench import atomic
+from colorbench.provenance import now_iso
+from colorbench.runfolder import (
+    FAILURE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SKIPPED_COLUMNS,
+    TIMING_COLUMNS,
+    RunFolder,
+    ensure_writable,
+    read_csv,
+)
+
+
+class MergeRefused(ValueError):
+    """The runs cannot be one comparison; the message says which runs differ, how, and what to do."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def inputs_fingerprint(run: RunFolder) -> dict[str, tuple]:
+    """sample id -> (label, split, gray input hash, truth hash or None): what every method of the run saw and was
+    scored against."""
+    out = {}
+    for row in run.read_samples():
+        truth = run.truth_path(row["id"])
+        gray = run.gray_path(row["id"])
+        out[row["id"]] = (row.get("label", ""), row.get("split", ""), _sha256(gray) if gray.exists() else None,
+                          _sha256(truth) if truth.exists() else None)
+    return out
+
+
+def _settings(status: dict) -> dict:
+    """What a method's images depend on, as run.json recorded it (an imported method: its files' hashes)."""
+    if status.get("imported"):
+        return {"imported": [f["files_sha256"] for f in status["imported"].get("from", [])],
+                "l_merged": status["imported"].get("l_merged", True)}
+    return status.get("made_with") or {}
+
+
+def _check_same_inputs(runs: list[RunFolder]) -> None:
+    first = inputs_fingerprint(runs[0])
+    for run in runs[1:]:
+        other = inputs_fingerprint(run)
+        only_first, only_other = sorted(set(first) - set(other)), sorted(set(other) - set(first))
+        changed = sorted(i for i in set(first) & set(other) if first[i] != other[i])
+        if only_first or only_other or changed:
+            parts = []
+            if only_first:
+                parts.append(f"{len(only_first)} images only in {runs[0].path} (e.g. {only_first[0]})")
+            if only_other:
+                parts.append(f"{len(only_other)} images only in {run.path} (e.g. {only_other[0]})")
+            if changed:
+                parts.append(f"{len(changed)} images whose gray input, truth, label or split differ "
+                             f"(e.g. {changed[0]})")
+            raise MergeRefused(f"{run.path} and {runs[0].path} were not run on the same inputs: {'; '.join(parts)}. "
+                               f"Runs merge only when made with the same --dataset, --split, --n-per-class/--limit "
+                               f"and --seed; rerun one of them on the other's selection")
+
+
+def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
+    """Merge ``sources`` into the new run folder ``out``; see the module docstring. Returns ``out``."""
+    out_folder = RunFolder(out)
+    if len(sources) < 2:
+        raise MergeRefused("give at least two run folders to merge")
+    runs = [RunFolder(s) for s in sources]
+    for run in runs:
+        if not run.run_json.exists() or not run.samples_csv.exists():
+            raise MergeRefused(f"{run.path} is not a run folder (no run.json/samples.csv)")
+        if run.path.resolve() == out_folder.path.resolve():
+            raise MergeRefused(f"{run.path} is both a source and OUT: merge into a new folder")
+    if out_folder.run_json.exists() or any(out_folder.path.glob("images/*/*.png")):
+        raise MergeRefused(f"{out_folder.path} already holds a run: merge into a new folder (or delete it first)")
+    records = [run.read_run_json() for run in runs]
+    smoke = {bool(r.get("smoke")) for r in records}
+    if len(smoke) > 1:
+        kinds = ", ".join(f"{run.path} ({'smoke' if r.get('smoke') else 'real'})" for run, r in zip(runs, records))
+        raise MergeRefused(f"smoke runs (tiny untrained models) and real runs cannot be one comparison: {kinds}")
+    _check_same_inputs(runs)
+
+    # every method, from every run that made it (with the same settings)
+    origin: dict[str, list[int]] = {}
+    for i, (run, record) in enumerate(zip(runs, records)):
+        for method in run.methods():
+            status = (record.get("method_status") or {}).get(method) or {}
+            for j in origin.get(method, []):
+                before = (records[j].get("method_status") or {}).get(method) or {}
+                if _settings(before) != _settings(status):
+                    raise MergeRefused(
+                        f"{method} was made with other settings in {runs[j].path} ({_settings(before)}) than in "
+                        f"{run.path} ({_settings(status)}): one comparison needs one setting per method; leave one "
+                        f"of them out, or rerun it with the other's settings")
+            origin.setdefault(method, []).append(i)
+
+    ensure_writable(out_folder.path)
+    first = runs[0]
+    for sample_id in inputs_fingerprint(first):
+        for path in (first.gray_path(sample_id), first.truth_path(sample_id)):
+            if path.exists():
+                atomic.write_bytes(out_folder.path / path.relative_to(first.path), path.read_bytes())
+    atomic.write_csv(out_folder.samples_csv, first.read_samples(), SAMPLE_COLUMNS)
+    atomic.write_csv(out_folder.skipped_csv, read_csv(first.skipped_csv), SKIPPED_COLUMNS)
+
+    timings, failures, method_status = [], [], {}
+    for method, indices in origin.items():
+        conflicts = 0
+        for i in indices:
+            run = runs[i]
+            for kind in ("images", "raw"):
+                for path in sorted((run.path / kind / method).glob("*.png")):
+                    if path.name.startswith(atomic.TMP_PREFIX):
+                        continue
+                    target = out_folder.path / kind / method / path.name
+                    if target.exists():
+                        conflicts += target.read_bytes() != path.read_bytes()
+                        continue
+                    atomic.write_bytes(target, path.read_bytes())
+            timings += [r for r in read_csv(run.timings_csv) if r["method"] == method]
+        for i in indices:  # failures only where no run made the image
+            failures += [r for r in read_csv(runs[i].failures_csv) if r["method"] == method
+                         and not out_folder.output_path(method, r["id"], int(r.get("k") or 0)).exists()]
+        if conflicts:
+            sources_text = ", ".join(str(runs[i].path) for i in indices)
+            raise MergeRefused(f"{method}: {conflicts} images differ between {sources_text} "
+                               f"although made with the same settings (a nondeterministic method?): merge only one "
+                               f"of these runs' {method}")
+        statuses = [(records[i].get("method_status") or {}).get(method) or {} for i in indices]
+        entry = dict(statuses[0])
+        entry["written"] = len(list((out_folder.path / "images" / method).glob("*.png")))
+        entry["reused"] = 0
+        entry["origin"] = [str(runs[i].path.resolve()) for i in indices]
+        if len(indices) > 1:  # what is still missing after the union
+            left = sum(f["method"] == method for f in failures)
+            entry.update(status="partial" if left else "done", failed=left,
+                         reason=f"{left} images failed (see failures.csv)" if left else "")
+        method_status[method] = entry
+    atomic.write_csv(out_folder.timings_csv, timings, TIMING_COLUMNS)
+    atomic.write_csv(out_folder.failures_csv, failures, FAILURE_COLUMNS)
+
+    base = records[0]
+    record = {
+        "run": out_folder.path.name,
+        "status": "finished",
+        "config": {**(base.get("config") or {}), "methods": list(origin)},
+        "dataset": base.get("dataset"),
+        "methods": list(origin),
+        "method_status": method_status,
+        "seed": base.get("seed"),
+        "smoke": smoke.pop(),
+        "versions": base.get("versions"),
+        "device": base.get("device"),
+        "merged_from": [{"path": str(run.path.resolve()), "run": r.get("run"), "methods": origin_methods,
+                         "machine": (r.get("device") or {}).get("platform"), "device": r.get("device"),
+                         "launch": r.get("launch"), "versions": r.get("versions"), "git_sha": r.get("git_sha"),
+                         "run_json": r}
+                        for run, r, origin_methods in ((run, r, [m for m, ix in origin.items() if i in ix])
+                                                       for i, (run, r) in enumerate(zip(runs, records)))],
+        "started": now_iso(),
+        "finished": now_iso(),
+        "resumed": False,
+    }
+    atomic.write_json(out_folder.run_json, record)
+    return out_folder.path
+
+
+def method_origins(run_path: str | Path) -> object:
+    """Where each method's images came from, as a table (pandas DataFrame): made by this run, merged in from
+    another run folder (with its machine and device), or imported from another tool's folder (with the note)."""
+    import pandas as pd
+
+    record = RunFolder(run_path).read_run_json()
+    machines = {m["path"]: m for m in record.get("merged_from", [])}
+    rows = []
+    for method in record.get("methods", []):
+        status = (record.get("method_status") or {}).get(method) or {}
+        imported = status.get("imported")
+        if imported:
+            source = ", ".join(f["folder"] for f in imported.get("from", []))
+            rows.append({"method": method, "origin": "imported", "from": source,
+                         "details": imported.get("note", "") + ("" if imported.get("l_merged", True)
+                                                                else " (not L-merged)")})
+        elif status.get("origin"):
+            details = "; ".join(_machine(machines.get(path) or {}) for path in status["origin"])
+            rows.append({"method": method, "origin": "merged", "from": ", ".join(status["origin"]), "details": details})
+        else:
+            rows.append({"method": method, "origin": "this run", "from": "", "details": status.get("status", "")})
+    return pd.DataFrame(rows, columns=["method", "origin", "from", "details"])
+
+
+def _machine(origin: dict) -> str:
+    device = origin.get("device") or {}
+    return f"{origin.get('machine') or '?'}, {device.get('gpu') or device.get('device', '?')}"
