@@ -28,6 +28,7 @@ from pathlib import Path
 
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, is_image_file, load_image
+from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
 from colorbench.runfolder import FAILURE_COLUMNS, RunFolder, ensure_writable
 
@@ -110,6 +111,7 @@ def match_files(folder: Path, samples: list[dict], match: str, report: ImportRep
     return matched
 
 
+@locks_run_folder("colorbench import")
 def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, match: str = "id", note: str = "",
                    l_merge: bool = True) -> ImportReport:
     """Add the images in ``sources`` (one folder per sample k) to the run as method ``method``; see the module

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colorbench import atomic
+from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
@@ -81,6 +82,7 @@ def _check_same_inputs(runs: list[RunFolder]) -> None:
                                f"and --seed; rerun one of them on the other's selection")
 
 
+@locks_run_folder("colorbench merge")
 def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
     """Merge ``sources`` into the new run folder ``out``; see the module docstring. Returns ``out``."""
     out_folder = RunFolder(out)
