@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from colorbench.methods.cnn.inference import TorchAbPredictor
-from colorbench.methods.cnn.model import IMPROVED, ORIGINAL, ColorizationNet
+from colorbench.methods.cnn.model import ORIGINAL, ColorizationNet
 from colorbench.methods.cnn.onnx_export import OnnxAbPredictor, export_onnx
 
 OUT = Path(__file__).resolve().parent / "out" / "cnn.json"

@@ -37,12 +37,12 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 SD15_CONFIGS = BENCHMARKS / "configs" / "sd15"
 sys.path[:0] = [str(ROOT / "src"), str(BENCHMARKS), str(ROOT / "tests")]
-
-import torch  # after the path set-up, like the other benchmark scripts
 
 SECTIONS = ("cuda_tests", "coltran", "diffusion", "scoring", "cnn", "zhang")
 

@@ -42,11 +42,12 @@ METHODS = ("chroma-blur", "hue-shift", "gray")
 
 def build_run(folder: Path, image_dir: Path | None, n: int, seed: int = 0) -> int:
     """A run folder with ``n`` truths and 3 L-merged "methods" (tests/evalrun_helpers.py transforms)."""
+    from evalrun_helpers import TRANSFORMS
+
     from colorbench import atomic
     from colorbench.color import merge_luminance, to_gray
     from colorbench.data.images import load_image
     from colorbench.runfolder import SAMPLE_COLUMNS, RunFolder
-    from evalrun_helpers import TRANSFORMS
 
     run = RunFolder(folder)
     request = {"n": n, "images": str(image_dir) if image_dir else "synthetic", "seed": seed}
@@ -86,7 +87,6 @@ def build_run(folder: Path, image_dir: Path | None, n: int, seed: int = 0) -> in
 
 def notebook_loop(folder: Path, metric) -> tuple[float, dict]:
     """One image at a time, like the original notebook, plus scikit-image metrics."""
-    import torch
     from PIL import Image
     from skimage.color import deltaE_ciede2000, rgb2lab
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity

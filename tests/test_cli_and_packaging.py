@@ -305,8 +305,9 @@ def test_ctrl_c_says_what_a_rerun_does_for_each_command(capsys, monkeypatch):
 
 def test_method_option_numbers_in_exponent_notation_are_numbers(tmp_path):
     """PyYAML reads `1e-3` as a string; `--option eccv16.temperature=1e-1` must reach the method as 0.1."""
-    from colorbench.cli_core import add_run_arguments, config_from_args
     import argparse
+
+    from colorbench.cli_core import add_run_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_run_arguments(parser)

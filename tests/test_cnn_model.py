@@ -7,7 +7,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_path
 
 from colorbench import weights

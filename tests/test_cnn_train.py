@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from colorbench.data.index import index_folder
 from colorbench.methods.cnn.checkpoint import CheckpointNotFound
 from colorbench.methods.registry import get_method
 from colorbench.train import TrainConfig, TrainingStopped, load_history, plot_history, train_cnn
-from colorbench.data.index import index_folder
 from colorbench.train.data import ColorizationDataset, random_resized_crop, training_splits
 from colorbench.train.trainer import Trainer
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

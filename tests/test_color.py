@@ -6,7 +6,13 @@ import torch
 from skimage import color as skcolor
 
 from colorbench.color import (
-    gray_to_rgb, lab_to_rgb, lab_to_rgb_torch, merge_luminance, rgb_to_lab, rgb_to_lab_torch, to_gray,
+    gray_to_rgb,
+    lab_to_rgb,
+    lab_to_rgb_torch,
+    merge_luminance,
+    rgb_to_lab,
+    rgb_to_lab_torch,
+    to_gray,
 )
 
 

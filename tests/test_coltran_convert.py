@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_path, install_command
+
 from colorbench.methods.coltran import config, convert, models, naming
 
 KINDS = config.MODEL_KINDS

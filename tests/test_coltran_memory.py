@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from colorbench.methods.coltran import memory, preprocess as P
+from colorbench.methods.coltran import memory
+from colorbench.methods.coltran import preprocess as P
 from colorbench.methods.coltran.config import full_config
 from colorbench.methods.coltran.models import build_model
 from colorbench.methods.coltran.pipeline import ColTranPipeline

@@ -8,13 +8,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import PROJECT_ROOT, fixture_path
-from colorbench.methods.coltran import config, models, naming, preprocess as P
+
+from colorbench.methods.coltran import config, models, naming
+from colorbench.methods.coltran import preprocess as P
 from colorbench.methods.coltran.pipeline import ColTranPipeline, place_on_input_canvas
 from colorbench.methods.registry import get_method
 from colorbench.weights import WeightsUnavailable
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import fixture_path
+
 from colorbench.methods.coltran import config, models, naming
 
 VARIANTS = ["test", "mh"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import fixture_path
+
 from colorbench.methods.coltran import preprocess as P
 
 

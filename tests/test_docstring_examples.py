@@ -12,7 +12,6 @@ import importlib
 import warnings
 
 import pytest
-
 from conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "src" / "colorbench"

@@ -9,13 +9,13 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fixture_path
+from evalrun_helpers import make_run
+from judge_helpers import judge_by_metric, write_synthetic_metrics
 
 from colorbench.judge import analysis as an
 from colorbench.judge.report import build_judge_content, has_judgements
 from colorbench.judge.session import JudgingSession
-from conftest import fixture_path
-from evalrun_helpers import make_run
-from judge_helpers import judge_by_metric, write_synthetic_metrics
 
 METHODS = ["m0", "m1", "m2", "m3"]
 TRUE = np.array([0.9, 0.3, -0.2, -1.0])  # log-strengths, mean 0

@@ -11,14 +11,14 @@ from collections import Counter
 from itertools import combinations
 
 import pytest
+from conftest import fixture_path
+from evalrun_helpers import make_run
 
 from colorbench.cli import main
 from colorbench.judge.app import PortInUse, create_app, make_server
 from colorbench.judge.catalogue import NothingToJudge
 from colorbench.judge.session import JudgingSession
 from colorbench.judge.store import DB_NAME, JudgementStore, JudgementStoreError
-from conftest import fixture_path
-from evalrun_helpers import make_run
 
 
 @pytest.fixture(scope="module")

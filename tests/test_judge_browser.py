@@ -16,11 +16,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT, fixture_path
+from evalrun_helpers import make_run
 
 from colorbench.judge.store import JudgementStore
 from colorbench.runfolder import RunFolder
-from conftest import PROJECT_ROOT, fixture_path
-from evalrun_helpers import make_run
 
 pytestmark = pytest.mark.browser
 INSTALL = "apt-get install -y chromium chromium-driver && pip install 'selenium>=4.10'"

@@ -21,10 +21,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from test_kaggle_download import _fake_archive
 
 from colorbench.data import kaggle as kaggle_mod
 from colorbench.data.kaggle import KaggleDownloadError, download
-from test_kaggle_download import _fake_archive
 
 pytest.importorskip("kaggle")
 USER, KEY = "colorbench-test", "0123456789abcdef-very-secret-key"

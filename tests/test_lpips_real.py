@@ -20,7 +20,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-
 from conftest import fixture_path
 
 pytestmark = pytest.mark.slow  # real ImageNet trunks on CPU: minutes on a busy 2-core machine

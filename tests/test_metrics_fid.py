@@ -36,11 +36,11 @@ def test_real_inception_weights_missing_offline():
 
 @pytest.mark.slow
 def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path, sports_dir):
+    from evalrun_helpers import make_run
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     from colorbench.data.images import read_png_rgb
     from colorbench.metrics import score_run
-    from evalrun_helpers import make_run
 
     root = tmp_path / "run"
     run = make_run(root, sports_dir, n_images=3, methods=("hue-shift", "gray"), include_gray_source=False)
@@ -63,9 +63,10 @@ def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path,
 
 def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path, sports_dir, monkeypatch):
     """The checkpoint keeps each finished image's Inception features: a resumed scoring's FID is the same number."""
+    from evalrun_helpers import make_run
+
     from colorbench.metrics import score_run
     from colorbench.metrics.scorer import BatchScorer
-    from evalrun_helpers import make_run
 
     root = tmp_path / "run"
     make_run(root, sports_dir, n_images=4, include_gray_source=False)

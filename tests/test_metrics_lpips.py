@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from colorbench import weights
-from colorbench.metrics.lpips_metric import LPIPS, to_lpips_range
+from colorbench.metrics.lpips_metric import LPIPS
 from colorbench.weights import WeightsUnavailable
 
 
@@ -112,7 +112,9 @@ def test_trunk_is_loaded_from_the_torch_hub_cache(monkeypatch):
     torch.testing.assert_close(getattr(trunk.slice1, "0").weight, stand_in["features.0.weight"])
     torch.testing.assert_close(getattr(trunk.slice5, "10").bias, stand_in["features.10.bias"])
     # the calibrated linear layers still come from the lpips package
-    import lpips, os  # noqa: E401
+    import os
+
+    import lpips
 
     shipped = torch.load(os.path.join(os.path.dirname(lpips.__file__), "weights/v0.1/alex.pth"), map_location="cpu")
     torch.testing.assert_close(metric.model.lin0.model[1].weight, shipped["lin0.model.1.weight"])

@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fixture_path
+from evalrun_helpers import HUE_SAMPLER_ANGLES, make_run
 
 from colorbench import atomic
 from colorbench.data.images import read_png_rgb
 from colorbench.metrics import METRIC_COLUMNS, ScoringError, load_metrics, load_summary, score_run
 from colorbench.weights import WeightsUnavailable
-from conftest import fixture_path
-from evalrun_helpers import HUE_SAMPLER_ANGLES, make_run
 
 
 @pytest.fixture(scope="module")

@@ -497,8 +497,9 @@ def test_smoke_scoring_options_and_cached_stand_in_weights(tmp_path):
 
 
 def test_report_table_and_figures_render_with_stamps():
-    from colorbench.report.tables import Table
     from matplotlib.figure import Figure
+
+    from colorbench.report.tables import Table
 
     numbers = pd.DataFrame({"method": ["a", "b"], "lpips": [0.3, 0.2]})
     table = Table("headline", "Headline", numbers, numbers.astype(str), ["a note"], {"lpips": {1}})

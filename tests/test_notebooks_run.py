@@ -12,11 +12,11 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from conftest import chromium_or_skip
 
 import colorbench.notebook as nb
 from colorbench import notebooks_run
 from colorbench.runfolder import RunFolder
-from conftest import chromium_or_skip
 
 pytestmark = pytest.mark.slow
 

@@ -7,16 +7,15 @@ import base64
 import io
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import chromium_or_skip, fixture_path
+from evalrun_helpers import make_run
 
 from colorbench.metrics import score_run
 from colorbench.report import ReportOptions, build_report, load_tables
-from conftest import chromium_or_skip, fixture_path
-from evalrun_helpers import make_run
 
 TABLES = ("headline", "pairwise", "win_rate", "per_class", "best_worst_classes", "cost", "missing", "excluded")
 

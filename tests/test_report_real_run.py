@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from colorbench.config import RunConfig
 from colorbench.methods import registry

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-
-from colorbench.metrics import score_run
 from conftest import PROJECT_ROOT, fixture_path
 from evalrun_helpers import make_run
+
+from colorbench.metrics import score_run
 
 BLOCK_TORCH = """
 import importlib.abc, runpy, sys

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from colorbench.messages import one_line
 from colorbench.report import aggregate as agg
 from colorbench.report.stats import smallest_holm_p
-from colorbench.messages import one_line
 from colorbench.report.verdict import write_verdict
 
 N_BOOT = 300

@@ -1,6 +1,5 @@
 """The runner: run folder contents, resume after a kill, bad images, failing methods, stochastic samples."""
 
-import csv
 import json
 import os
 import signal
@@ -19,7 +18,7 @@ from colorbench.data.images import load_image
 from colorbench.methods import registry
 from colorbench.methods.base import Method
 from colorbench.run import run
-from colorbench.runfolder import RunFolder, TIMING_COLUMNS, read_csv
+from colorbench.runfolder import TIMING_COLUMNS, RunFolder, read_csv
 
 
 class TintMethod(Method):

@@ -25,7 +25,6 @@ from colorbench.methods.zhang.method import (
 )
 from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

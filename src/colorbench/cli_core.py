@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from colorbench.cli import ColorbenchError
+
+if TYPE_CHECKING:
+    from colorbench.config import RunConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

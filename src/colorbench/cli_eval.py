@@ -47,7 +47,6 @@ def register(subparsers) -> None:
 def _score(args: argparse.Namespace) -> int:
     from colorbench.cli import ColorbenchError
     from colorbench.metrics import ScoringError, score_run
-
     from colorbench.runfolder import ensure_writable, resolve_run
 
     path = resolve_run(args.run)

@@ -33,15 +33,22 @@ from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
 from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
+from colorbench.distributed import Shard
+from colorbench.distributed import describe as describe_launch
 from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
-from colorbench.distributed import Shard, describe as describe_launch
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.registry import OPTION_GROUPS
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.runfolder import (
-    FAILURE_COLUMNS, SAMPLE_COLUMNS, SKIPPED_COLUMNS, TIMING_COLUMNS, RunFolder, ensure_writable, read_csv,
+    FAILURE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SKIPPED_COLUMNS,
+    TIMING_COLUMNS,
+    RunFolder,
+    ensure_writable,
+    read_csv,
 )
 from colorbench.weights import WeightsUnavailable
 
@@ -520,7 +527,7 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
         for name in names:
             if name in skip_on_cpu:
                 outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
-                                        f"name it in --methods to run it anyway, or use a GPU")
+                                        "name it in --methods to run it anyway, or use a GPU")
             else:
                 outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm, shard=shard)
             per_rank = shard.gather(outcome)  # rank 0 waits here until every rank has finished this method

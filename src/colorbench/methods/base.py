@@ -27,7 +27,6 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-
 #: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
 SMOKE_LABEL = "smoke: untrained, numbers meaningless"
 

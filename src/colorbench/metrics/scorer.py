@@ -40,12 +40,11 @@ import torch
 
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, read_png_rgb
-from colorbench.locks import locks_run_folder
 from colorbench.distributed import Shard
+from colorbench.locks import locks_run_folder
 from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.pixel import psnr, ssim
-from colorbench.provenance import resolve_device
 from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract lives in table)
     LOWER_IS_BETTER,
     METRIC_COLUMNS,
@@ -56,6 +55,7 @@ from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract
     load_summary,
     write_metrics_csv,
 )
+from colorbench.provenance import resolve_device
 from colorbench.runfolder import RunFolder, read_csv
 from colorbench.weights import WeightsUnavailable
 

@@ -31,7 +31,13 @@ import pandas as pd
 
 from colorbench.metrics.table import LOWER_IS_BETTER
 from colorbench.report.stats import (
-    DEFAULT_BOOTSTRAP, abs_ci, bootstrap_ci, bootstrap_stat_ci, holm, paired_test, win_rate,
+    DEFAULT_BOOTSTRAP,
+    abs_ci,
+    bootstrap_ci,
+    bootstrap_stat_ci,
+    holm,
+    paired_test,
+    win_rate,
 )
 
 #: PSNR used for statistics when an output equals its truth (+inf): above the PSNR of a single 1-level error in

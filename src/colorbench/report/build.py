@@ -14,11 +14,8 @@ Example::
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from colorbench import atomic

@@ -32,7 +32,6 @@ def plot_history(histories, labels: Sequence[str] | None = None, ax=None):
         plot_history(["lpips", "mse"])      # the LPIPS-vs-MSE ablation side by side
     """
     import matplotlib
-
     import pandas as pd
 
     if isinstance(histories, (pd.DataFrame, str, os.PathLike)) or (

@@ -27,10 +27,10 @@ from colorbench import __version__
 from colorbench.color import lab_to_rgb_torch, rgb_to_lab_torch
 from colorbench.methods.cnn.checkpoint import SIDECAR, model_payload, save_payload
 from colorbench.methods.cnn.model import IMPROVED, ColorizationNet, load_imagenet_trunk, state_dict_size
-from colorbench.train.config import TrainConfig
-from colorbench.train.data import ColorizationDataset, training_splits
 from colorbench.metrics.lpips_metric import LPIPS
 from colorbench.provenance import resolve_device
+from colorbench.train.config import TrainConfig
+from colorbench.train.data import ColorizationDataset, training_splits
 from colorbench.weights import load_torch_file
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorbench.methods.coltran.config import DecoderConfig, StackConfig
-from colorbench.methods.coltran.layers import (AxialAttention, ConditionalLayerNorm, Dense, FeedForward, LayerNorm,
-                                               PositionEmbed, affine)
+from colorbench.methods.coltran.layers import (
+    AxialAttention,
+    ConditionalLayerNorm,
+    Dense,
+    FeedForward,
+    LayerNorm,
+    PositionEmbed,
+    affine,
+)
 
 
 class FactorizedAttention(nn.Module):
