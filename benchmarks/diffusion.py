@@ -81,7 +81,7 @@ def machine_info(device: str) -> dict:
             "diffusers": diffusers.__version__, "cpu": platform.processor() or platform.machine(),
             "cpu_count": __import__("os").cpu_count(), "torch_threads": torch.get_num_threads(), "device": device}
     try:
-        model = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
+        model = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
         info["cpu"] = model[0] if model else info["cpu"]
     except OSError:
         pass

@@ -55,7 +55,7 @@ def test_one_readiness_answer_in_the_cli_and_the_notebook(capsys):
     assert table.loc["gray", "ready"] and readiness("gray") is None
     main(["methods"])
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if l.strip().startswith("cnn-lpips"))
+    line = next(row for row in out.splitlines() if row.strip().startswith("cnn-lpips"))
     assert why in line
 
 

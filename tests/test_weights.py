@@ -200,8 +200,8 @@ def test_fetch_list_and_methods_do_not_vouch_for_a_file_failing_its_check(capsys
     out = capsys.readouterr().out
     assert "✓" not in out and "its name says it starts with 9b330a0b" in out and "delete it" in out
     main(["weights", "list"])
-    line = next(l for l in capsys.readouterr().out.splitlines() if " eccv16 " in l)
+    line = next(row for row in capsys.readouterr().out.splitlines() if " eccv16 " in row)
     assert line.startswith("✗") and "FAILS ITS CHECK" in line
     main(["methods"])
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.strip().startswith("eccv16 "))
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.strip().startswith("eccv16 "))
     assert "ready" not in line and "needs weights: eccv16" in line

@@ -136,8 +136,8 @@ def test_port_mean_equals_annealed_mean_at_t1_when_model_out_holds_the_centres()
     centres = decoding.standin_eccv16_centres()
     with torch.no_grad():
         net.model_out.weight.copy_(torch.from_numpy(decoding.centres_to_model_out(centres)))
-        l = torch.rand(2, 1, 64, 64) * 100
-        port = net(l)
-        ours = net.upsample4(decoding.annealed_mean(net.class_logits(l), torch.from_numpy(centres), 1.0))
+        L = torch.rand(2, 1, 64, 64) * 100
+        port = net(L)
+        ours = net.upsample4(decoding.annealed_mean(net.class_logits(L), torch.from_numpy(centres), 1.0))
     assert port.shape == (2, 2, 64, 64)
     torch.testing.assert_close(port, ours, atol=1e-3, rtol=0)

@@ -112,7 +112,7 @@ def _close(ours, theirs, tolerance, what):
     assert error <= tolerance, f"{what}: max |ours - official| = {error:.3g} > {tolerance:g}"
 
 
-def _blocks(net, l):
+def _blocks(net, L):
     """Every block's output (the README's stage names) for input L, recorded by forward hooks."""
     names = {"model1": "conv1_2", "model2": "conv2_2", "model3": "conv3_3", "model4": "conv4_3", "model5": "conv5_3",
              "model6": "conv6_3", "model7": "conv7_3", "model8": "conv8_3", "model9": "conv9_3", "model10": "conv10_2"}
@@ -121,7 +121,7 @@ def _blocks(net, l):
              for module, stage in names.items() if hasattr(net, module)]
     try:
         with torch.no_grad():
-            ab = net(l)
+            ab = net(L)
     finally:
         for hook in hooks:
             hook.remove()

@@ -227,7 +227,7 @@ def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetInd
     for r in rels:
         parts = r.parts[1:] if has_splits else r.parts
         labels.append(parts[-2] if len(parts) >= 2 else None)
-    class_ids = {label: i for i, label in enumerate(sorted({l for l in labels if l is not None}))}
+    class_ids = {label: i for i, label in enumerate(sorted({name for name in labels if name is not None}))}
     samples = [
         Sample(sid, label, class_ids.get(label), r.parts[0] if has_splits else None, p)
         for sid, label, r, p in zip(_unique_ids([str(r) for r in rels], where=root), labels, rels, files)

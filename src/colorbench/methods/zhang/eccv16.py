@@ -51,9 +51,9 @@ class ECCV16Net(nn.Module):
         )
         self.model_out = nn.Conv2d(classes, 2, 1, bias=False)
 
-    def class_logits(self, l: torch.Tensor) -> torch.Tensor:
+    def class_logits(self, L: torch.Tensor) -> torch.Tensor:
         """L ``N x 1 x H x W`` in [0, 100] -> bin logits ``N x 313 x H/4 x W/4`` (what the port's softmax sees)."""
-        x = (l - L_CENT) / L_NORM
+        x = (L - L_CENT) / L_NORM
         for block in (self.model1, self.model2, self.model3, self.model4, self.model5, self.model6, self.model7,
                       self.model8):
             x = block(x)
@@ -64,6 +64,6 @@ class ECCV16Net(nn.Module):
         # nn.Upsample(scale_factor=4, mode="bilinear") in the port: align_corners=False
         return F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
 
-    def forward(self, l: torch.Tensor) -> torch.Tensor:
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
         """The port's output: ab ``N x 2 x H x W`` = 110 * upsample4(model_out(softmax(logits)))."""
-        return self.upsample4(self.model_out(torch.softmax(self.class_logits(l), dim=1))) * AB_NORM
+        return self.upsample4(self.model_out(torch.softmax(self.class_logits(L), dim=1))) * AB_NORM

@@ -236,13 +236,13 @@ class _ZhangMethod(Method):
         self.stage_seconds = stages
         return outputs
 
-    def predict_ab(self, l: torch.Tensor, temperatures: Sequence[float] | None = None) -> list[torch.Tensor]:
+    def predict_ab(self, L: torch.Tensor, temperatures: Sequence[float] | None = None) -> list[torch.Tensor]:
         """The network part of :meth:`colorize`: L ``N x 1 x s x s`` (0..100, from :func:`network_input`) -> one ab
         ``N x 2 x s x s`` per temperature (default: the method's own), on the method's device."""
         net = self._require_loaded()
-        return self._predict_ab(net, l.to(self.device), [self.temperature] if temperatures is None else temperatures)
+        return self._predict_ab(net, L.to(self.device), [self.temperature] if temperatures is None else temperatures)
 
-    def _predict_ab(self, net: torch.nn.Module, l: torch.Tensor, temperatures: Sequence[float]) -> list[torch.Tensor]:
+    def _predict_ab(self, net: torch.nn.Module, L: torch.Tensor, temperatures: Sequence[float]) -> list[torch.Tensor]:
         raise NotImplementedError
 
     # -- notebook helpers
@@ -295,8 +295,8 @@ class ECCV16Method(_ZhangMethod):
     def config(self) -> dict:
         return {**super().config(), "bins": "stand-in (smoke)" if self.smoke else "from checkpoint model_out"}
 
-    def _predict_ab(self, net, l, temperatures):
-        logits = net.class_logits(l)
+    def _predict_ab(self, net, L, temperatures):
+        logits = net.class_logits(L)
         if self.decode == "mean":
             return [net.upsample4(net.model_out(torch.softmax(logits, dim=1))) * decoding.AB_NORM]
         return [net.upsample4(decoding.annealed_mean(logits, self.centres, t)) for t in temperatures]
@@ -327,10 +327,10 @@ class SIGGRAPH17Method(_ZhangMethod):
     def build(self) -> SIGGRAPH17Net:
         return SIGGRAPH17Net(width=SMOKE_WIDTH if self.smoke else 64)
 
-    def _predict_ab(self, net, l, temperatures):
+    def _predict_ab(self, net, L, temperatures):
         if self.decode == "regression":
-            return [net(l)]
-        _, logits = net.forward_with_classes(l)
+            return [net(L)]
+        _, logits = net.forward_with_classes(L)
         return [ECCV16Net.upsample4(decoding.annealed_mean(logits, self.centres, t)) for t in temperatures]
 
 

@@ -61,7 +61,7 @@ class SIGGRAPH17Net(nn.Module):
         self.model_class = nn.Sequential(nn.Conv2d(w4, classes, 1))
         self.model_out = nn.Sequential(nn.Conv2d(w2, 2, 1), nn.Tanh())
 
-    def forward_with_classes(self, l: torch.Tensor, *, with_classes: bool = True, hint_ab: torch.Tensor | None = None,
+    def forward_with_classes(self, L: torch.Tensor, *, with_classes: bool = True, hint_ab: torch.Tensor | None = None,
                              hint_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """L ``N x 1 x H x W`` in [0, 100] (H, W multiples of 8) -> (regression ab ``N x 2 x H x W``, class logits).
 
@@ -71,9 +71,9 @@ class SIGGRAPH17Net(nn.Module):
         if (hint_ab is None) != (hint_mask is None):
             raise ValueError("siggraph17: give both hint_ab and hint_mask, or neither")
         if hint_ab is None:
-            hint_ab, hint_mask = torch.zeros_like(l).expand(-1, 2, -1, -1), torch.zeros_like(l)
+            hint_ab, hint_mask = torch.zeros_like(L).expand(-1, 2, -1, -1), torch.zeros_like(L)
         # port: cat(normalize_l(L), normalize_ab(input_B), mask_B) — the mask is not shifted
-        x = torch.cat(((l - L_CENT) / L_NORM, hint_ab / AB_NORM, hint_mask), dim=1)
+        x = torch.cat(((L - L_CENT) / L_NORM, hint_ab / AB_NORM, hint_mask), dim=1)
         conv1_2 = self.model1(x)
         conv2_2 = self.model2(conv1_2[:, :, ::2, ::2])
         conv3_3 = self.model3(conv2_2[:, :, ::2, ::2])
@@ -85,6 +85,6 @@ class SIGGRAPH17Net(nn.Module):
         ab = self.model_out(conv10_2) * AB_NORM
         return ab, (self.model_class(conv8_3) if with_classes else None)
 
-    def forward(self, l: torch.Tensor) -> torch.Tensor:
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
         """The port's output: regression ab ``N x 2 x H x W``."""
-        return self.forward_with_classes(l, with_classes=False)[0]
+        return self.forward_with_classes(L, with_classes=False)[0]
