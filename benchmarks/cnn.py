@@ -107,7 +107,8 @@ def bench_training(device: str, crop: int, batch: int, repeats: int) -> dict:
            "estimate_assumption": f"T4 at {T4_EFFECTIVE_TFLOPS} effective fp16 TFLOP/s (an assumption, not measured)"}
     print(f"  train step {device} {crop}px batch {batch}: {seconds:.2f} s/step = {batch / seconds:.2f} images/s; "
           f"{flops_per_image / 1e9:.1f} GFLOP/image; epoch of {TRAIN_IMAGES} images here: "
-          f"{row['measured_epoch_minutes_here']:.0f} min; ESTIMATED T4 epoch: {row['ESTIMATE_t4_epoch_minutes']:.1f} min")
+          f"{row['measured_epoch_minutes_here']:.0f} min; ESTIMATED T4 epoch: "
+          f"{row['ESTIMATE_t4_epoch_minutes']:.1f} min")
     return row
 
 

@@ -75,7 +75,8 @@ def bench_app(n_answers: int) -> dict | None:
             token = json.load(urllib.request.urlopen(f"{base}/api/next?judge=bench"))["token"]
             times.append(time.perf_counter() - start)
         server.shutdown()
-    return {"n_answers": n_answers, "methods": 4, "images": 10, "median_ms_per_click": round(1000 * float(np.median(times)), 2),
+    return {"n_answers": n_answers, "methods": 4, "images": 10,
+            "median_ms_per_click": round(1000 * float(np.median(times)), 2),
             "max_ms_per_click": round(1000 * max(times), 2)}
 
 

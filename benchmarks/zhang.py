@@ -49,7 +49,8 @@ def install_random_release(cache: Path) -> None:
                 net.model_out.weight.copy_(torch.from_numpy(decoding.centres_to_model_out(decoding.standin_eccv16_centres())))
         staging = release.save_release_format(net, cache / f"{name}.staging")
         stem = weights.get_spec(name).relpath.rsplit("-", 1)[0]
-        weights.REGISTRY[name] = dataclasses.replace(weights.get_spec(name), relpath=f"{stem}-{weights.sha256_file(staging)[:8]}.pth")
+        weights.REGISTRY[name] = dataclasses.replace(weights.get_spec(name),
+                                                     relpath=f"{stem}-{weights.sha256_file(staging)[:8]}.pth")
         target = weights.local_path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(target)

@@ -102,11 +102,13 @@ NOTEBOOKS: dict[str, Spec] = {
                    "and verified; a verified copy is never downloaded again. `samples` needs nothing. The default, "
                    "`auto`, takes `sports` when the data or credentials are here and otherwise the bundled samples, "
                    "saying so below — so *Run all* works everywhere."),
-            ("code", "index = nb.ensure_dataset(DATASET)\nnb.styled(nb.dataset_table(DATASET), caption=f\"{index.name}: "
+            ("code", "index = nb.ensure_dataset(DATASET)\nnb.styled(nb.dataset_table(DATASET), "
+                     "caption=f\"{index.name}: "
                      "images per split\")"),
             ("md", "## The images of this run\n\nThe same deterministic, class-balanced subset the runner draws "
                    "(`SPLIT`, `N_PER_CLASS`, `LIMIT`, `SEED`). Methods only ever see the gray image (BT.601 luma)."),
-            ("code", "nb.dataset_grid(DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, seed=SEED, show=SHOW)"),
+            ("code",
+             "nb.dataset_grid(DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, seed=SEED, show=SHOW)"),
             ("md", "## Methods\n\n`ready` says whether a method's weights are already on this machine; the method "
                    "notebooks download what they need (or build tiny untrained models with `SMOKE = True`)."),
             ("code", "nb.styled(nb.methods_table(), caption=\"registered methods\")"),
@@ -119,7 +121,8 @@ NOTEBOOKS: dict[str, Spec] = {
             ("md", "## Bigger runs: several GPUs, several machines\n\nOn a multi-GPU Colab/Kaggle/cluster box, run the "
                    "same command once per GPU through a launcher, from a terminal: `torchrun --nproc-per-node 2 -m -- "
                    "colorbench run --run RUN ...` or `accelerate launch --multi_gpu --num_processes 2 -m -- colorbench "
-                   "run ...` (Slurm: `srun torchrun ...`). Each process colorizes its share of the images into the same "
+                   "run ...` (Slurm: `srun torchrun ...`). Each process colorizes its share of the images into the "
+                   "same "
                    "run folder (the images equal a one-process run's); stop and resume with any number of GPUs. "
                    "Runs made on different machines become one with `colorbench merge OUT RUN_A RUN_B`, and outputs "
                    "of other tools join with `colorbench import RUN --method NAME --from FOLDER` (README: *Bigger "
@@ -239,11 +242,13 @@ PRESETS = ["original", "label"]  # prompt presets compared on a few images below
                    "colours."),
             ("code", "from colorbench.methods import get_method\n"
                      "from colorbench.methods.diffusion.edges import edge_map\n\n"
-                     "method = get_method(\"controlnet-canny\", smoke=SMOKE, **METHOD_OPTIONS.get(\"controlnet-canny\", {}))\n"
+                     "method = get_method(\"controlnet-canny\", smoke=SMOKE, "
+                     "**METHOD_OPTIONS.get(\"controlnet-canny\", {}))\n"
                      "method.load(env.device)\n"
                      "inputs = nb.run_inputs(RUN, limit=3)\n"
                      "edges = [edge_map(gray, method.resolution, low_threshold=method.canny_low, "
-                     "high_threshold=method.canny_high,\n                   aspect=method.aspect) for gray in inputs.grays]\n"
+                     "high_threshold=method.canny_high,\n                   aspect=method.aspect) for gray in "
+                     "inputs.grays]\n"
                      "nb.array_grid({\"gray input\": inputs.grays, \"Canny edges\": edges}, row_names=inputs.ids, "
                      "caption=\"ControlNet conditioning\")"),
             ("md", "## Prompt presets\n\nThe same images and seeds under each preset, so the differences come from "

@@ -104,16 +104,19 @@ def make_run(
                     out = merge_luminance(gray, rotate_hue(loaded.rgb, HUE_SAMPLER_ANGLES[k % len(HUE_SAMPLER_ANGLES)]))
                     atomic.write_png(run.output_path(method, sample_id, k), out)
             else:
-                atomic.write_png(run.output_path(method, sample_id), merge_luminance(gray, TRANSFORMS[method](loaded.rgb)))
+                atomic.write_png(run.output_path(method, sample_id), merge_luminance(gray,
+                                                                                     TRANSFORMS[method](loaded.rgb)))
     for i, method in enumerate(all_methods):
         timings.append({"method": method, "batch": 0, "k": 0, "n_images": len(picks), "preprocess_s": 0.01 * len(picks),
                         "inference_s": 0.1 * (i + 1) * len(picks), "postprocess_s": 0.02 * len(picks), "device": "cpu",
-                        "peak_memory_mb": 100.0 * (i + 1), "stages": json.dumps({"transform": 0.1 * (i + 1) * len(picks)})})
+                        "peak_memory_mb": 100.0 * (i + 1),
+                        "stages": json.dumps({"transform": 0.1 * (i + 1) * len(picks)})})
     atomic.write_csv(run.samples_csv, samples, SAMPLE_COLUMNS)
     atomic.write_csv(run.failures_csv, failures, FAILURE_COLUMNS)
     atomic.write_csv(run.timings_csv, timings, TIMING_COLUMNS)
     atomic.write_json(run.run_json, {
         "name": root.name, "dataset": "sports (fixture)", "split": "test", "seed": 0, "methods": all_methods,
-        "device": "cpu", "versions": {"colorbench": "test"}, "samples_per_image": {"hue-sampler": stochastic_k} if stochastic_k else {},
+        "device": "cpu", "versions": {"colorbench": "test"},
+                                     "samples_per_image": {"hue-sampler": stochastic_k} if stochastic_k else {},
     })
     return run

@@ -17,7 +17,8 @@ from colorbench.runfolder import RunFolder
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("argv", [[], ["run", "--help"], ["data", "download", "--help"], ["weights", "list"], ["methods"]])
+@pytest.mark.parametrize("argv", [[], ["run", "--help"], ["data", "download", "--help"], ["weights", "list"],
+                                  ["methods"]])
 def test_cli_commands_explain_themselves(argv, capsys):
     try:
         code = main(argv)

@@ -169,7 +169,8 @@ def test_converted_weights_load_without_tensorflow(tmp_path):
         "assert m.pipeline.colorizer.cfg.hidden_size == 16\n"
         "assert 'tensorflow' not in sys.modules\n"
         "print('ok')\n")
-    env = {"COLORBENCH_MODELS": str(tmp_path / "models"), "COLORBENCH_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT / "src"),
+    env = {"COLORBENCH_MODELS": str(tmp_path / "models"), "COLORBENCH_OFFLINE": "1",
+           "PYTHONPATH": str(PROJECT_ROOT / "src"),
            "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -46,7 +46,8 @@ def test_colorizer_teacher_forcing_activations_logits_and_parallel_head(variant)
     compare_compact_logits(out["logits"].numpy()[..., None, :], ref, "logits")
     compare_compact_logits(out["encoder_logits"].numpy()[..., None, :], ref, "encoder_logits")
     # the eval loss in bits per dim, from our logits
-    nll = torch.nn.functional.cross_entropy(out["logits"].reshape(-1, 512), torch.as_tensor(ref["coarse_bins"]).reshape(-1).long())
+    nll = torch.nn.functional.cross_entropy(out["logits"].reshape(-1, 512),
+                                            torch.as_tensor(ref["coarse_bins"]).reshape(-1).long())
     assert abs(nll.item() / np.log(2) - float(ref["loss_bits_per_dim"])) < 1e-4
 
 

@@ -279,7 +279,8 @@ def test_the_methods_revision_and_variant_reach_the_hub_look_up(tiny_weights, mo
     with pytest.raises(DiffusionWeightsError, match=r"--option controlnet-canny-img2img\.controlnet_model=PATH"):
         method.load("cpu")
     assert asked[-1].hf_repo == "lllyasviel/sd-controlnet-canny" and asked[-1].hf_revision == "d" * 40
-    method.controlnet_model, method.controlnet_revision = str(tiny_weights[1]), None  # a local ControlNet: on to the base
+    # a local ControlNet: on to the base
+    method.controlnet_model, method.controlnet_revision = str(tiny_weights[1]), None
     with pytest.raises(DiffusionWeightsError, match=r"--option controlnet-canny-img2img\.base_model=PATH"), \
             pytest.warns(RuntimeWarning, match="CPU"):
         method.load("cpu")

@@ -48,15 +48,18 @@ def test_answer_is_stored_once_with_the_sides_the_page_was_given(client):
     item = c.get("/api/next?judge=ana").get_json()
     assert set(item) >= {"token", "left", "right", "truth"} and "method" not in json.dumps(item)  # blind
     shown = session.store.shown(item["token"])
-    assert c.get(item["left"]).data == session.catalogue.image_path(shown.left_method, shown.image_id, shown.left_k).read_bytes()
-    assert c.get(item["right"]).data == session.catalogue.image_path(shown.right_method, shown.image_id, shown.right_k).read_bytes()
+    assert c.get(item["left"]).data == session.catalogue.image_path(shown.left_method, shown.image_id,
+                                                                    shown.left_k).read_bytes()
+    assert c.get(item["right"]).data == session.catalogue.image_path(shown.right_method, shown.image_id,
+                                                                     shown.right_k).read_bytes()
     assert c.post("/api/answer", json={"token": item["token"], "answer": "left"}).status_code == 201
     replay = c.post("/api/answer", json={"token": item["token"], "answer": "right"})
     assert replay.status_code == 409 and "already answered" in replay.get_json()["error"]
     rows = session.store.judgements()
     assert len(rows) == 1
     row = rows.iloc[0]
-    assert (row.judge, row.left_method, row.right_method, row.answer) == ("ana", shown.left_method, shown.right_method, "left")
+    assert (row.judge, row.left_method, row.right_method, row.answer) == ("ana", shown.left_method, shown.right_method,
+                                                                          "left")
     assert row.shown_at <= row.answered_at and row.app_version.startswith("colorbench")
 
 
@@ -170,7 +173,8 @@ def test_two_methods_only_schedules_their_one_pair_on_every_image(tmp_path):
         shown = session.next_for("ana")
         session.answer(shown.token, "right")
         seen.append((shown.image_id, frozenset((shown.left_method, shown.right_method))))
-    assert Counter(seen[:3]) == Counter({(i, frozenset({"gray", "hue-shift"})): 1 for i in session.catalogue.pair_images})
+    assert Counter(seen[:3]) == Counter({(i, frozenset({"gray",
+                                                        "hue-shift"})): 1 for i in session.catalogue.pair_images})
     assert Counter(seen) == Counter({k: 2 for k in seen[:3]})
 
 
@@ -255,7 +259,8 @@ def test_simultaneous_judges_and_simultaneous_replays_over_http(run):
     base = f"http://127.0.0.1:{server.server_port}"
 
     def post(token, answer="left"):
-        request = urllib.request.Request(f"{base}/api/answer", data=json.dumps({"token": token, "answer": answer}).encode(),
+        request = urllib.request.Request(f"{base}/api/answer", data=json.dumps({"token": token,
+                                                                                "answer": answer}).encode(),
                                          headers={"Content-Type": "application/json"})
         try:
             return urllib.request.urlopen(request, timeout=30).status

@@ -176,8 +176,10 @@ def test_two_judges_keyboard_mouse_reload_and_sigkill(judge_run, tmp_path):
             assert row["judge"] == judge.capitalize() and row["answer"] == value, (judge, token)
             assert bool(row["truth_peeked"]) == peek, (judge, token)
             # the right methods on the right sides: the bytes the browser showed are those methods' files
-            assert images["left"] == run.output_path(row["left_method"], row["image_id"], int(row["left_k"])).read_bytes()
-            assert images["right"] == run.output_path(row["right_method"], row["image_id"], int(row["right_k"])).read_bytes()
+            assert images["left"] == run.output_path(row["left_method"], row["image_id"],
+                                                     int(row["left_k"])).read_bytes()
+            assert images["right"] == run.output_path(row["right_method"], row["image_id"],
+                                                      int(row["right_k"])).read_bytes()
             assert images["left"] != images["right"]
         page = drivers[0].page_source
         assert not any(m in page for m in run.methods())  # the page never names a method

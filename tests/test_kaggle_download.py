@@ -51,7 +51,8 @@ def fake_kaggle(monkeypatch, sports_dir, tmp_path_factory):
 
     monkeypatch.setenv("KAGGLE_USERNAME", "colorbench-test")
     monkeypatch.setenv("KAGGLE_KEY", SECRET)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path_factory.mktemp("no-kaggle-config")))  # never read a real kaggle.json
+    # never read a real kaggle.json
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path_factory.mktemp("no-kaggle-config")))
     state = {"calls": 0, "payload": _fake_archive(sports_dir), "error": None}
 
     def fake_download(self, dataset, path=None, force=False, quiet=True, unzip=False, licenses=[]):

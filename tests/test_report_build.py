@@ -67,7 +67,8 @@ def test_figures_written_as_png_and_svg(reported):
         with Image.open(png) as img:
             assert img.size[0] > 200 and img.size[1] > 150
         assert (root / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
-    assert {"metric_bars", "distribution_lpips", "per_class_heatmap", "quality_vs_time", "grid_random"} <= set(content.figures)
+    assert {"metric_bars", "distribution_lpips", "per_class_heatmap", "quality_vs_time",
+            "grid_random"} <= set(content.figures)
     assert {f"grid_best_worst_{m}" for m in ("chroma-blur", "gray")} <= set(content.figures)
 
 

@@ -62,7 +62,8 @@ def _image_dir(tmp_path, n=5, bad=()):
     rng = np.random.default_rng(0)
     for i in range(n):
         (root / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 255, (30 + i, 40, 3), dtype=np.uint8)).save(root / f"class{i % 2}" / f"im{i}.png")
+        Image.fromarray(rng.integers(0, 255, (30 + i, 40, 3),
+                                     dtype=np.uint8)).save(root / f"class{i % 2}" / f"im{i}.png")
     for name, content in bad:
         (root / name).write_bytes(content)
     return root
@@ -196,7 +197,8 @@ def test_resume_after_a_killed_run_loses_nothing(tmp_path):
     script = tmp_path / "slow_run.py"
     script.write_text(SLOW_RUN)
     results = tmp_path / "results"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, str(script), str(data), "0.4", str(results)], env=env)
     images = results / "killed" / "images" / "slow"
     for _ in range(6000):  # bounded wait for the marker; returns as soon as the method hangs
@@ -231,7 +233,8 @@ def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path,
     outcome = {m.name: m for m in auto.methods}
     assert outcome["gray"].status == "done"
     assert outcome["heavy"].status == "skipped" and "too slow on a CPU" in outcome["heavy"].reason
-    explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"], results_dir=str(tmp_path)), progress=False)
+    explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"], results_dir=str(tmp_path)),
+                   progress=False)
     assert explicit.methods[0].status == "done"
 
 
@@ -268,7 +271,8 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     """Resume reuses every image that exists: it must not reuse smoke outputs in a real run, nor images made with
     other options, another seed (stochastic methods) or another dataset, under this command's settings."""
     data = _image_dir(tmp_path, n=4)
-    base = dict(run="r", dataset=str(data), methods=["gray", "tint"], limit=2, seed=1, results_dir=str(tmp_path / "res"))
+    base = dict(run="r", dataset=str(data), methods=["gray", "tint"], limit=2, seed=1,
+                results_dir=str(tmp_path / "res"))
     smoke = run(RunConfig(**base, smoke=True), progress=False)
     images = {p: p.stat().st_mtime_ns for p in (smoke.path / "images").rglob("*.png")}
     with pytest.raises(ValueError, match="holds a SMOKE run.*another --run name"):
@@ -279,7 +283,8 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     real = {**base, "run": "real"}
     run(RunConfig(**real), progress=False)
     run(RunConfig(**real, method_options={"tint": {"fail_on": None}}), progress=False)  # the default, spelled out
-    with pytest.raises(ValueError, match=r"images/tint was made with other settings \(options \{\} -> \{'fail_on': 3\}\)"):
+    with pytest.raises(ValueError, match=r"images/tint was made with other settings \(options \{\} -> \{'fail_on': "
+                                         r"3\}\)"):
         run(RunConfig(**real, method_options={"tint": {"fail_on": 3}}), progress=False)
     with pytest.raises(ValueError, match=r"tint was made with other settings \(seed 1 -> 2\)"):
         run(RunConfig(**{**real, "seed": 2}), progress=False)
@@ -294,7 +299,9 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     grown = run(RunConfig(**{**real, "limit": 4}), progress=False)  # a bigger subset of the same data resumes
     assert {m.name: (m.written, m.reused) for m in grown.methods} == {"gray": (2, 2), "tint": (2, 2)}
     record = RunFolder(grown.path).read_run_json()
-    assert record["methods"] == ["gray", "tint", "batched"] and record["method_status"]["tint"]["made_with"] == {"options": {}, "seed": 1}
+    assert record["methods"] == ["gray", "tint",
+                                 "batched"] and record["method_status"]["tint"]["made_with"] == {"options": {},
+                                                                                                 "seed": 1}
 
 
 def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, monkeypatch):
@@ -359,7 +366,8 @@ def test_one_unusable_output_is_a_failure_not_the_end_of_the_run(tmp_path, tint_
                     results_dir=str(tmp_path / "res"))
     summary = run(cfg, progress=False)  # image im1 is 31 pixels high
     outcome = {m.name: m for m in summary.methods}
-    assert (outcome["bad-output"].status, outcome["bad-output"].written, outcome["bad-output"].failed) == ("partial", 3, 1)
+    assert (outcome["bad-output"].status, outcome["bad-output"].written, outcome["bad-output"].failed) == ("partial", 3,
+                                                                                                           1)
     assert outcome["gray"].status == "done" and outcome["gray"].written == 4  # the next method still ran
     failures = read_csv(RunFolder(summary.path).failures_csv)
     assert [(f["method"], f["id"]) for f in failures] == [("bad-output", "class1_im1")]

@@ -216,7 +216,8 @@ def _install_release(name, net, tmp_path, monkeypatch):
     staging = release.save_release_format(net, tmp_path / f"{name}.pth")
     prefix = weights.sha256_file(staging)[:8]
     stem = weights.get_spec(name).relpath.rsplit("-", 1)[0]
-    monkeypatch.setitem(weights.REGISTRY, name, dataclasses.replace(weights.get_spec(name), relpath=f"{stem}-{prefix}.pth"))
+    monkeypatch.setitem(weights.REGISTRY, name, dataclasses.replace(weights.get_spec(name),
+                                                                    relpath=f"{stem}-{prefix}.pth"))
     target = weights.local_path(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(target)

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "{colorizer,color_upsampler,spatial_upsampler}.safetensors + .json. Afterwards no TensorFlow is "
                     "needed. Without --release the registry's coltran-release is used (downloaded if missing).",
     )
-    conv.add_argument("--release", type=Path, help="unpacked release folder (default: $COLORBENCH_MODELS/coltran/release)")
+    conv.add_argument("--release", type=Path, help="unpacked release folder (default: "
+                                                   "$COLORBENCH_MODELS/coltran/release)")
     conv.add_argument("--out", type=Path, help="output folder (default: $COLORBENCH_MODELS/coltran)")
     conv.set_defaults(func=_convert)
     info = sub.add_parser("info", help="where the converted models are and their configs")
@@ -62,5 +63,6 @@ def _info(args) -> int:
             print(f"{kind}: missing ({weights_path}); run `colorbench coltran convert`")
             continue
         meta = json.loads(meta_path.read_text())
-        print(f"{kind}: {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB), from {meta['provenance']['checkpoint']}")
+        print(f"{kind}: {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB), from "
+              f"{meta['provenance']['checkpoint']}")
     return 0

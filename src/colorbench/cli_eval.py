@@ -33,14 +33,16 @@ def register(subparsers) -> None:
         "report", help="tables, figures and one self-contained report.html from a scored run",
         description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
                     "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
-                    "report.html. With --score, scores the run first when metrics.csv is absent or older than the run's images.")
+                    "report.html. With --score, scores the run first when metrics.csv is absent or older than the "
+                    "run's images.")
     report.add_argument("run", help="run name (under results/) or run folder path")
     report.add_argument("--bootstrap", type=int_at_least(1), default=2000, help="bootstrap resamples (default 2000)")
     report.add_argument("--seed", type=int, default=0,
                         help="seed of the bootstrap and of the image selection (default 0)")
     report.add_argument("--grid-images", type=int_at_least(0), default=6,
                         help="images in the fixed random grid (default 6; 0: no grid)")
-    report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent or older than the images")
+    report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent "
+                                                             "or older than the images")
     report.set_defaults(func=_report, interrupt_hint="rerun the same command to build the report again")
 
 
@@ -96,7 +98,8 @@ def _report(args: argparse.Namespace) -> int:
         elif newer:
             log.warning("warning: images of %s were written after %s: the report leaves them out; run "
                         "`colorbench score %s` first, or add --score", ", ".join(newer), run.metrics_csv, args.run)
-        path = build_report(run.path, ReportOptions(n_boot=args.bootstrap, seed=args.seed, grid_images=args.grid_images))
+        path = build_report(run.path, ReportOptions(n_boot=args.bootstrap, seed=args.seed,
+                                                    grid_images=args.grid_images))
     except ScoringError as exc:
         raise ColorbenchError(str(exc)) from None
     print(f"report: {path}\ntables: {run.tables_dir}\nfigures: {run.figures_dir}")

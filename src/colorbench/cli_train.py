@@ -27,25 +27,30 @@ def register(subparsers) -> None:
     p.add_argument("--loss", choices=["lpips", "mse"], default="lpips",
                    help="lpips: the LPIPS-trained CNN (cnn-lpips); mse: MSE on ab, the ablation baseline (cnn-mse) "
                         "(default: lpips)")
-    p.add_argument("--lpips-net", choices=["vgg", "alex"], default="vgg", help="LPIPS trunk for loss and validation (default: vgg)")
+    p.add_argument("--lpips-net", choices=["vgg", "alex"], default="vgg", help="LPIPS trunk for loss and validation "
+                   "(default: vgg)")
     p.add_argument("--l1-weight", type=float, default=0.0, help="λ: add λ·mean|Δab|/100 to the LPIPS loss")
     p.add_argument("--epochs", type=int, default=12, help="training epochs (default: 12)")
     p.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
     p.add_argument("--crop-size", type=int, default=224, help="training crop side in pixels (default: 224)")
-    p.add_argument("--pretrained-trunk", action="store_true", help="initialise the trunk from torchvision's ImageNet ResNet-18")
-    p.add_argument("--no-augment", action="store_true", help="resize + center crop instead of random-resized-crop + flip")
+    p.add_argument("--pretrained-trunk", action="store_true", help="initialise the trunk from torchvision's ImageNet "
+                                                                   "ResNet-18")
+    p.add_argument("--no-augment", action="store_true", help="resize + center crop instead of random-resized-crop + "
+                                                             "flip")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--valid-limit", type=int, default=None, help="use only the first N validation images")
     p.add_argument("--workers", type=int, default=None, help="data-loading processes (default: 2 on CUDA, 0 on CPU)")
     p.add_argument("--resume", action="store_true", help="continue from models/cnn/<out>/last.pt")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and augmentation (default: 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of initialisation, shuffling and augmentation (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available, the default), cpu, cuda, cuda:1, ...")
     p.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], default="auto",
                    help="CUDA autocast precision (default: auto = bf16 where supported, else fp16; off on CPU)")
     p.add_argument("--deterministic", action="store_true", help="deterministic cuDNN kernels on CUDA (slower)")
     p.add_argument("--uncalibrated-lpips", action="store_true",
-                   help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, results meaningless")
+                   help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, results "
+                        "meaningless")
     p.set_defaults(func=_train_cnn, interrupt_hint="finished epochs are kept — rerun the same command with --resume "
                                                   "to continue from the last one")
 

@@ -73,7 +73,8 @@ def lab_to_rgb(lab: np.ndarray, clip: bool = True) -> np.ndarray:
     f = np.stack([fx, fy, fz], axis=-1)
     xyz = np.where(f > _F_THRESH, f**3, (f - 16.0 / 116.0) / _KAPPA) * WHITE_D65
     linear = xyz @ RGB_FROM_XYZ.T
-    srgb = np.where(linear > 0.0031308, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055, 12.92 * linear)
+    srgb = np.where(linear > 0.0031308, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055,
+                    12.92 * linear)
     return np.clip(srgb, 0.0, 1.0) if clip else srgb
 
 
@@ -122,7 +123,8 @@ def resize_channels(channels: np.ndarray, height: int, width: int) -> np.ndarray
     if channels.shape[:2] == (height, width):
         return channels.astype(np.float64, copy=True)
     out = [
-        np.asarray(Image.fromarray(channels[..., c].astype(np.float32), mode="F").resize((width, height), Image.BILINEAR))
+        np.asarray(Image.fromarray(channels[..., c].astype(np.float32), mode="F").resize((width, height),
+                                                                                         Image.BILINEAR))
         for c in range(channels.shape[-1])
     ]
     return np.stack(out, axis=-1).astype(np.float64)
@@ -131,7 +133,8 @@ def resize_channels(channels: np.ndarray, height: int, width: int) -> np.ndarray
 # ---------------------------------------------------------------------------------------------------- gamut
 GAMUT_MODES = ("clip", "chroma")  # how merge_luminance brings out-of-sRGB colours back; see merge_luminance
 DEFAULT_GAMUT = "clip"  # what the literature (and skimage's lab2rgb) does: scores stay comparable with published ones
-_GAMUT_TOL = 1e-4  # slack on [0, 1] sRGB (0.03 of a uint8 level): a=b=0 at L=100 is 1 + 2e-5 by rounding of the matrices
+# slack on [0, 1] sRGB (0.03 of a uint8 level): a=b=0 at L=100 is 1 + 2e-5 by rounding of the matrices
+_GAMUT_TOL = 1e-4
 
 
 def out_of_gamut(lab: np.ndarray) -> np.ndarray:

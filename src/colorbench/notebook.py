@@ -883,7 +883,8 @@ def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None 
         fig.savefig(buf, format="png", dpi=110)
         uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         caption = stamp((captions or {}).get(name, name), smoke)
-        parts.append(f"<figure style='margin:12px 0'><img src='{uri}' style='max-width:100%' alt='{html.escape(name)}'/>"
+        parts.append(f"<figure style='margin:12px 0'><img src='{uri}' style='max-width:100%' "
+                     f"alt='{html.escape(name)}'/>"
                      f"<figcaption style='font-size:0.9em'>{html.escape(caption)}</figcaption></figure>")
         text.append(f"[figure {name}] {caption}")
     return Html("".join(parts), "\n".join(text))

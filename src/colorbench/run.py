@@ -106,7 +106,8 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
         h, w = loaded.rgb.shape[:2]
         prepared.append(PreparedSample(sample, w, h, loaded.has_color))
     rows = [
-        {"id": p.sample.id, "label": p.sample.label or "", "class_id": "" if p.sample.class_id is None else p.sample.class_id,
+        {"id": p.sample.id, "label": p.sample.label or "",
+         "class_id": "" if p.sample.class_id is None else p.sample.class_id,
          "split": p.sample.split or "", "source": str(p.sample.path), "width": p.width, "height": p.height,
          "has_color": int(p.has_color)}
         for p in prepared
@@ -157,7 +158,8 @@ def check_method_options(method_options: dict[str, dict]) -> None:
                                  f"{unknown[0]!r}; their options: {', '.join(sorted(accepted))}")
             continue
         if name not in known:
-            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: {', '.join(known)}"
+            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: "
+                             f"{', '.join(known)}"
                              f" (option groups: {', '.join(OPTION_GROUPS)})")
         accepted = accepted_options(name)
         unknown = sorted(set(options) - accepted)

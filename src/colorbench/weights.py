@@ -99,7 +99,8 @@ class WeightsUnavailable(RuntimeError):
         if spec.source == "hf":
             how = (
                 f"Download it where there is network access (huggingface-cli download {spec.hf_repo}) and copy the "
-                f"Hugging Face cache, or point HF_HOME at a cache that has it; or pass a local folder instead of the hub id."
+                "Hugging Face cache, or point HF_HOME at a cache that has it; or pass a local folder instead of the "
+                "hub id."
             )
         else:
             target = local_path(spec)
@@ -324,7 +325,8 @@ def _hf_present(spec: WeightSpec) -> Path | None:
         return None
     try:
         folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
-                                        allow_patterns=list(spec.hf_allow_patterns or []) or None, local_files_only=True))
+                                        allow_patterns=list(spec.hf_allow_patterns or []) or None,
+                                        local_files_only=True))
     except Exception:
         return None
     return folder if _snapshot_complete(folder, spec.hf_allow_patterns) else None
@@ -396,7 +398,8 @@ def _source(spec: WeightSpec, kind: str) -> "PypiSource | WeightSpec":
     for alt in spec.alt_sources:
         if alt.kind == kind:
             return alt
-    raise WeightsUnavailable(spec, f"it has no source {kind!r} (its sources: {', '.join(source_names(spec)) or 'none'})")
+    raise WeightsUnavailable(spec,
+                             f"it has no source {kind!r} (its sources: {', '.join(source_names(spec)) or 'none'})")
 
 
 def source_files(spec_or_name: WeightSpec | str) -> list[tuple[str, Path]]:
@@ -469,7 +472,8 @@ def check_content(spec_or_name: WeightSpec | str, path: Path) -> str:
     if alt is not None:
         actual = tensors_sha256(load_weights_file(path))
         if actual != alt.tensors_sha256:
-            raise WeightsUnavailable(spec, f"{path} holds tensors with sha256 {actual}, expected {alt.tensors_sha256} ({fix})")
+            raise WeightsUnavailable(spec, f"{path} holds tensors with sha256 {actual}, expected {alt.tensors_sha256} "
+                                           f"({fix})")
     elif spec.sha256 is not None:
         if digest != spec.sha256:
             raise WeightsUnavailable(spec, f"{path} has sha256 {digest}, expected {spec.sha256} ({fix})")
@@ -605,7 +609,8 @@ def _download(spec: WeightSpec, dest: Path, *, progress: bool) -> None:
             total = response.headers.get("Content-Length")
             total = int(total) + offset if total else spec.size
             with open(part, "ab" if offset else "wb") as fh, tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, desc=f"download {spec.name}", disable=not progress
+                total=total, initial=offset, unit="B", unit_scale=True, desc=f"download {spec.name}",
+                disable=not progress
             ) as bar:
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     fh.write(chunk)
@@ -614,7 +619,8 @@ def _download(spec: WeightSpec, dest: Path, *, progress: bool) -> None:
         why = getattr(exc, "reason", None) or exc  # URLError wraps the socket error: show that, not its repr
         raise WeightsUnavailable(spec, f"downloading it failed ({why}; no network access?)") from None
     if spec.size is not None and part.stat().st_size != spec.size:
-        raise WeightsUnavailable(spec, f"downloaded {part.stat().st_size} bytes, expected {spec.size}; run the fetch again to resume")
+        raise WeightsUnavailable(spec, f"downloaded {part.stat().st_size} bytes, expected {spec.size}; run the fetch "
+                                       "again to resume")
     actual = sha256_file(part)
     if spec.sha256 is not None and actual != spec.sha256:
         part.unlink()
@@ -665,7 +671,8 @@ def _ensure_hf(spec: WeightSpec, *, download: bool) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        raise WeightsUnavailable(spec, "huggingface_hub is not installed (pip install 'colorbench[diffusion]')") from None
+        raise WeightsUnavailable(spec,
+                                 "huggingface_hub is not installed (pip install 'colorbench[diffusion]')") from None
     found = _hf_present(spec)
     if found is not None:
         return found
@@ -675,4 +682,5 @@ def _ensure_hf(spec: WeightSpec, *, download: bool) -> Path:
         return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
                                       allow_patterns=list(spec.hf_allow_patterns or []) or None))
     except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
-        raise WeightsUnavailable(spec, f"could not download {spec.hf_repo} from the Hub ({type(exc).__name__}: {exc})") from None
+        raise WeightsUnavailable(spec,
+                                 f"could not download {spec.hf_repo} from the Hub ({type(exc).__name__}: {exc})") from None

@@ -198,7 +198,8 @@ def download(root: Path | None = None, *, force: bool = False, progress: bool = 
             if report.missing or report.undecodable:
                 raise KaggleDownloadError(
                     f"the downloaded dataset is incomplete: {len(report.missing)} files missing, "
-                    f"{len(report.undecodable)} undecodable (first: {(report.missing + [u[0] for u in report.undecodable])[:3]}). "
+                    f"{len(report.undecodable)} undecodable (first: "
+                    f"{(report.missing + [u[0] for u in report.undecodable])[:3]}). "
                     f"Delete {archive} and rerun."
                 )
             from colorbench.atomic import write_json

@@ -84,7 +84,8 @@ class LPIPS(torch.nn.Module):
 
         spec_name = trunk_weights_name(net)
         if trunk not in TRUNKS:
-            raise ValueError(f"unknown LPIPS trunk {trunk!r}; choose 'imagenet' (the real metric) or 'uncalibrated' (tests)")
+            raise ValueError(f"unknown LPIPS trunk {trunk!r}; choose 'imagenet' (the real metric) or 'uncalibrated' "
+                             "(tests)")
         checkpoint, path = None, None
         self.trunk_provenance: dict = {}
         if trunk == "imagenet":
@@ -128,7 +129,8 @@ class LPIPS(torch.nn.Module):
         total = 0.0
         for lin, f0, f1 in zip(self.model.lins, feats0, feats1):
             if f0.shape != f1.shape:
-                raise ValueError(f"LPIPS: feature shapes differ ({tuple(f0.shape)} vs {tuple(f1.shape)}): images must have the same size")
+                raise ValueError(f"LPIPS: feature shapes differ ({tuple(f0.shape)} vs {tuple(f1.shape)}): images must "
+                                 "have the same size")
             total = total + lin((f0 - f1) ** 2).mean(dim=(2, 3), keepdim=False)
         return total.flatten(1).sum(dim=1) if total.dim() > 1 else total
 

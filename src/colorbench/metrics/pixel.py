@@ -41,7 +41,8 @@ def psnr(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.
     return 10.0 * torch.log10(DATA_RANGE**2 / mse)
 
 
-def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.float64, chunk: int | None = None) -> torch.Tensor:
+def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.float64,
+         chunk: int | None = None) -> torch.Tensor:
     """Per-image mean SSIM of uint8-valued ``N×C×H×W`` batches (skimage's defaults, channel-averaged).
 
     ``chunk`` images are processed at a time (None: all at once). On a CPU, one image at a time keeps the
@@ -99,4 +100,5 @@ def _box_sum_valid(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def _check_pair(pred: torch.Tensor, truth: torch.Tensor, who: str) -> None:
     if pred.shape != truth.shape or pred.dim() != 4:
-        raise ValueError(f"{who}: expected two N×C×H×W batches of the same shape, got {tuple(pred.shape)} and {tuple(truth.shape)}")
+        raise ValueError(f"{who}: expected two N×C×H×W batches of the same shape, got {tuple(pred.shape)} and "
+                         f"{tuple(truth.shape)}")

@@ -115,7 +115,8 @@ class BatchScorer:
         x = (rgb.float() / 255.0).contiguous(memory_format=torch.channels_last)
         return self.lpips.features(x)
 
-    @torch.no_grad()  # not inference_mode: on CPU it took a slower convolution path (AlexNet 224², batch 32: 33 vs 21 ms/image here)
+    # not inference_mode: on CPU it took a slower convolution path (AlexNet 224², batch 32: 33 vs 21 ms/image here)
+    @torch.no_grad()
     def prepare_truth(self, ids: list[str], truths: Sequence[np.ndarray]) -> TruthBatch:
         rgb = self.to_tensor(truths)
         feats = self._lpips_features(rgb) if self.lpips is not None else None
@@ -123,7 +124,8 @@ class BatchScorer:
         return TruthBatch(ids=list(ids), rgb=rgb, lab=lab, colorfulness=colorfulness(rgb, dtype=self.dtype),
                           lpips_features=feats)
 
-    @torch.no_grad()  # not inference_mode: on CPU it took a slower convolution path (AlexNet 224², batch 32: 33 vs 21 ms/image here)
+    # not inference_mode: on CPU it took a slower convolution path (AlexNet 224², batch 32: 33 vs 21 ms/image here)
+    @torch.no_grad()
     def score(self, truth: TruthBatch, index: Sequence[int], preds: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Metrics of ``preds[j]`` against truth ``index[j]`` of the batch."""
         pred = self.to_tensor(preds)
@@ -190,7 +192,8 @@ def scan_outputs(run: RunFolder, method: str, expected_samples: int = 1) -> Meth
 def scorable_samples(run: RunFolder) -> tuple[list[dict], list[dict]]:
     """(samples with colour ground truth, excluded samples with the reason)."""
     if not run.samples_csv.exists():
-        raise ScoringError(f"{run.samples_csv} is missing: is {run.path} a colorbench run folder? (`colorbench run` writes it)")
+        raise ScoringError(f"{run.samples_csv} is missing: is {run.path} a colorbench run folder? (`colorbench run` "
+                           "writes it)")
     kept, excluded = [], []
     for row in run.read_samples():
         if str(row.get("has_color", "")).strip().lower() not in ("true", "1", "yes"):
@@ -338,7 +341,8 @@ def score_run(
 
     scorer = BatchScorer(lpips=lpips_model, device=device, inception=inception)
     outputs = {m: scan_outputs(run, m, ran.get(m, 1)) for m in methods}
-    failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error", "") for f in read_csv(run.failures_csv)}
+    failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error",
+                                                                           "") for f in read_csv(run.failures_csv)}
 
     def files_of(sample_id: str) -> list:
         """Every file a row of ``sample_id`` depends on: its truth and each expected output (present or not)."""
@@ -381,7 +385,8 @@ def score_run(
                     present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
                     for i, r in enumerate(chunk):
                         if i not in present:
-                            error = failures.get((method, r["id"], str(k)), "no output file (the method did not produce it)")
+                            error = failures.get((method, r["id"], str(k)), "no output file (the method did not "
+                                                 "produce it)")
                             records.append(_record(method, r, k, "missing", error=error))
                     if not present:
                         bar.update(len(chunk))
@@ -403,12 +408,14 @@ def score_run(
                         if pred.shape != truths[i].shape:
                             raise ScoringError(
                                 f"{path}: size {pred.shape[1]}x{pred.shape[0]} differs from its truth "
-                                f"{run.truth_path(chunk[i]['id'])} ({truths[i].shape[1]}x{truths[i].shape[0]}); outputs "
+                                f"{run.truth_path(chunk[i]['id'])} ({truths[i].shape[1]}x{truths[i].shape[0]}); "
+                                "outputs "
                                 "must be L-merged at the input's size (the runner does this) — re-run the method")
                     scores = scorer.score(truth, present, preds)
                     _check_finite(method, [chunk[i] for i in present], paths, scores)
                     for j, i in enumerate(present):
-                        records.append(_record(method, chunk[i], k, "ok", **{n: float(v[j]) for n, v in scores.items()}))
+                        records.append(_record(method, chunk[i], k, "ok", **{n: float(v[j]) for n,
+                                                                             v in scores.items()}))
                     if inception is not None and k == 0:
                         feats = inception(scorer.to_tensor(preds)).cpu().numpy()
                         batch_fake[method].update({chunk[i]["id"]: f for i, f in zip(present, feats)})
@@ -482,7 +489,8 @@ def _resolutions(rows: list[dict]) -> list[str]:
 
 
 def _record(method: str, row: dict, k: int, status: str, error: str = "", **scores) -> dict:
-    rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""), "class_id": row.get("class_id", ""),
+    rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""), "class_id": row.get("class_id",
+                                                                                                         ""),
            "status": status, "error": error}
     for name in METRIC_COLUMNS[6:-1]:
         rec[name] = scores.get(name, math.nan)
@@ -516,9 +524,12 @@ def _summary(run, frame, rows, excluded, methods, outputs, lpips_info, fid_info,
         "seconds": round(seconds, 3),
         "versions": _versions("torch", "lpips", "scikit-image", "torchmetrics", "torch-fidelity"),
         "conventions": {
-            "psnr_ssim": "RGB, data range 255, skimage defaults (SSIM: 7x7 uniform window, sample covariance, channel mean)",
-            "delta_e2000": "mean CIEDE2000 over pixels, CIELAB D65 (skimage formulas), kL=kC=kH=1, float32 (within 1e-4 of float64)",
-            "colorfulness": "Hasler & Süsstrunk M on 0..255 sRGB; dCF = |mean CF(outputs) - mean CF(truths)| over the same images",
+            "psnr_ssim": "RGB, data range 255, skimage defaults (SSIM: 7x7 uniform window, sample covariance, channel "
+                         "mean)",
+            "delta_e2000": "mean CIEDE2000 over pixels, CIELAB D65 (skimage formulas), kL=kC=kH=1, float32 (within "
+                           "1e-4 of float64)",
+            "colorfulness": "Hasler & Süsstrunk M on 0..255 sRGB; dCF = |mean CF(outputs) - mean CF(truths)| over the "
+                            "same images",
             "stochastic": "per-image value = mean over the K samples (mean-of-K); best-of-K LPIPS reported alongside",
         },
     }

@@ -79,20 +79,24 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
             show[label] = "unavailable"
             continue
         d = agg.METRIC_DECIMALS[metric]
-        show[label] = [fmt_ci(r[f"{metric}_mean"], r[f"{metric}_lo"], r[f"{metric}_hi"], d) for _, r in summary_table.iterrows()]
+        show[label] = [fmt_ci(r[f"{metric}_mean"], r[f"{metric}_lo"], r[f"{metric}_hi"], d)
+                       for _, r in summary_table.iterrows()]
         best[label] = best_rows(summary_table[f"{metric}_mean"], LOWER_IS_BETTER.get(metric))
     show["ΔCF ↓"] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], 2) for _, r in summary_table.iterrows()]
     best["ΔCF ↓"] = best_rows(summary_table["delta_cf"], True)
     if fid_info.get("available"):
-        show["FID ↓"] = [fmt(r["fid"], 2) + ("" if r["fid_reliable"] is True else " (unreliable: n<%d)" % fid_info.get("min_reliable", 0))
+        show["FID ↓"] = [fmt(r["fid"], 2) + ("" if r["fid_reliable"] is True
+                                                else " (unreliable: n<%d)" % fid_info.get("min_reliable", 0))
                          for _, r in summary_table.iterrows()]
     else:
         show["FID ↓"] = "unavailable"
     if stochastic and lpips_ok:
-        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"], r["lpips_best_of_k_hi"], 4)
+        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"], r["lpips_best_of_k_hi"],
+                                            4)
                                      for _, r in summary_table.iterrows()]
     notes = ["Means over images with 95% percentile-bootstrap CIs in brackets; best value per column highlighted.",
-             f"Truth colourfulness (mean over all scored images): {fmt(truth_colorfulness, 1)}; ΔCF = |mean CF(outputs) − "
+             f"Truth colourfulness (mean over all scored images): {fmt(truth_colorfulness, 1)}; ΔCF = |mean "
+             "CF(outputs) − "
              "mean CF(truths)| over each method's scored images (a method with missing outputs is compared with the "
              "truths of its own images); its CI is the bootstrap CI of the signed difference folded through |·|, so it "
              "reaches 0 when the signed difference may be 0."]
@@ -105,12 +109,14 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
                      f"{agg.PSNR_CAP_DB:g} dB.")
     if stochastic:
         notes.append("K = samples per image. Stochastic methods are scored mean-of-K per image; best-of-K LPIPS is the "
-                     "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's authors warn "
+                     "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's authors "
+                     "warn "
                      "that per-image metrics penalise stochastic colorizers).")
     if not lpips_ok:
         notes.append(f"LPIPS unavailable: {lpips_info.get('message') or lpips_info.get('reason', '?')}")
     elif not lpips_info.get("calibrated", True):
-        notes.append(f"WARNING: {lpips_info.get('label', 'LPIPS with an uncalibrated trunk')} — these numbers are not LPIPS.")
+        notes.append(f"WARNING: {lpips_info.get('label', 'LPIPS with an uncalibrated trunk')} — these numbers are not "
+                     "LPIPS.")
     if not fid_info.get("available"):
         notes.append(f"FID unavailable: {fid_info.get('message') or fid_info.get('reason', '?')}")
     elif not fid_info.get("calibrated", True):
@@ -159,15 +165,18 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     wr = agg.win_rate_matrix(pi, metric)
     t["win_rate"] = Table("win_rate", f"Win rate on {agg.METRIC_LABELS[metric]} (row beats column)", wr,
                           wr.apply(lambda c: c.map(lambda v: fmt(v, 2))), [
-                              "Share of common images on which the row method is better than the column method (ties ½)."])
+                              "Share of common images on which the row method is better than the column method "
+                              "(ties ½)."])
 
     per_class = agg.per_class_table(pi, metric)
     t["per_class"] = Table("per_class", f"Mean {agg.METRIC_LABELS[metric]} per class", per_class,
                            format_frame(per_class, agg.METRIC_DECIMALS[metric]))
     bw = agg.best_worst_classes(per_class, metric, options.classes_best_worst)
-    t["best_worst_classes"] = Table("best_worst_classes", f"Each method's best and worst classes by {agg.METRIC_LABELS[metric]}",
+    t["best_worst_classes"] = Table("best_worst_classes", "Each method's best and worst classes by "
+                                                          f"{agg.METRIC_LABELS[metric]}",
                                     bw, format_frame(bw, agg.METRIC_DECIMALS[metric]),
-                                    [f"Classes hold {int(per_class['n_images'].median()) if len(per_class) else 0} image(s) each (median): "
+                                    [f"Classes hold {int(per_class['n_images'].median()) if len(per_class) else 0} "
+                                     "image(s) each (median): "
                                      "per-class means are noisy."])
 
     cost = agg.cost_table(read_csv(run.timings_csv), table, metric)
@@ -192,7 +201,8 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     t["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str), cost_notes)
 
     missing = frame[frame["status"] == "missing"][["method", "id", "k", "label", "error"]]
-    t["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)", missing.reset_index(drop=True))
+    t["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)",
+                         missing.reset_index(drop=True))
     excluded = pd.DataFrame(summary.get("excluded", []), columns=["id", "label", "reason"])
     t["excluded"] = Table("excluded", "Samples excluded from scoring", excluded)
 
@@ -210,7 +220,8 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
                                    "quality with its 95% CI: what each point of quality costs.")
     methods = agg.method_order(frame)
     selection = grids.random_selection(pi["id"].unique(), options.grid_images, seed=options.seed)
-    f["grid_random"] = grids.image_grid(run.path, selection, methods, title=f"Fixed random selection (seed {options.seed})",
+    f["grid_random"] = grids.image_grid(run.path, selection, methods, title="Fixed random selection (seed "
+                                        f"{options.seed})",
                                         captions=grids.metric_captions(pi, selection, metric, samples=frame))
     caps["grid_random"] = f"{len(selection)} images drawn with seed {options.seed}: gray input | truth | each method."
     for method in methods:
@@ -219,7 +230,8 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
             continue
         ids = best + [w for w in worst if w not in best]
         name = f"grid_best_worst_{_slug(method)}"
-        f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by {agg.METRIC_LABELS[metric]}",
+        f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by "
+                                                                 f"{agg.METRIC_LABELS[metric]}",
                                    captions=grids.metric_captions(pi, ids, metric, samples=frame))
         caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {agg.METRIC_LABELS[metric]}."
     return content
@@ -260,7 +272,8 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
         # photo grids are embedded as high-quality JPEG (PNG of photos is ~10x larger); lossless PNGs stay in figures/
         embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
     _add_eye_test(content, embedded, options)
-    page = render_report(content, embedded, options, generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    page = render_report(content, embedded, options,
+                         generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)
     atomic.write_text(run.verdict_md, content.verdict.text + "\n")
     return (run.report_html, content) if return_content else run.report_html

@@ -128,10 +128,12 @@ def _protocol(content, options) -> str:
     versions = {**(info.get("versions") or {}), **summary.get("versions", {})}
     add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
     if lpips.get("available"):
-        add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths at the same size"))
+        add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths at the same "
+                        "size"))
         trunk = lpips.get("trunk_weights") or {}
         if trunk.get("sha256"):
-            add("LPIPS trunk", _e(f"{trunk.get('from')}; file {Path(trunk.get('file', '?')).name}, sha256 {trunk['sha256']}"))
+            add("LPIPS trunk", _e(f"{trunk.get('from')}; file {Path(trunk.get('file', '?')).name}, sha256 "
+                                  f"{trunk['sha256']}"))
     else:
         add("LPIPS", f"<b>unavailable</b>: {_e(lpips.get('message') or lpips.get('reason', '?'))}")
     add("PSNR / SSIM", _e(summary.get("conventions", {}).get("psnr_ssim", "")))
@@ -149,13 +151,17 @@ def _protocol(content, options) -> str:
     fid_file = fid.get("weights_file") or {}
     if fid.get("available") and fid_file.get("sha256"):
         note = f" ({fid['weights_note']})" if fid.get("weights_note") else ""
-        add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 {fid_file['sha256']}{note}"))
-    add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, 95% level; "
+        add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 "
+                              f"{fid_file['sha256']}{note}"))
+    add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, 95% "
+                         "level; "
                          "paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing outputs counted "
                          "and excluded; pairs use common images"))
-    add("Scoring", _e(f"{summary.get('scored_at', '?')} on {summary.get('device', '?')}, batch {summary.get('batch_size', '?')}, "
+    add("Scoring", _e(f"{summary.get('scored_at', '?')} on {summary.get('device', '?')}, batch "
+                      f"{summary.get('batch_size', '?')}, "
                       f"{summary.get('seconds', '?')} s"))
-    add("Headline metric", _e(content.headline_metric + ("" if content.headline_metric == "lpips" else " (LPIPS unavailable)")))
+    add("Headline metric",
+        _e(content.headline_metric + ("" if content.headline_metric == "lpips" else " (LPIPS unavailable)")))
     return f'<dl class="protocol">{"".join(items)}</dl>'
 
 
@@ -181,7 +187,8 @@ def _banners(content) -> str:
                    "and only show that every code path works.</div>")
     lpips = content.summary.get("lpips", {})
     if lpips and not lpips.get("available"):
-        out.append(f'<div class="bad"><b>LPIPS is unavailable in this report.</b> {_e(lpips.get("message") or lpips.get("reason", ""))} '
+        out.append('<div class="bad"><b>LPIPS is unavailable in this report.</b> '
+                   f'{_e(lpips.get("message") or lpips.get("reason", ""))} '
                    f'Registry name <code>{_e(lpips.get("weights", ""))}</code>; after providing the file, re-run '
                    f'<code>colorbench score {_e(content.run.path)}</code>.</div>')
     elif lpips.get("available") and not lpips.get("calibrated", True):
@@ -192,7 +199,8 @@ def _banners(content) -> str:
         out.append('<div class="bad"><b>Not FID:</b> stand-in Inception weights were used.</div>')
     # counted from metrics.csv over every sample (a stochastic method can miss sample k>0 only)
     counts = content.tables["headline"].numbers
-    missing = {r.method: (int(r.n_missing), int(r.n_missing_samples)) for r in counts.itertuples() if r.n_missing_samples}
+    missing = {r.method: (int(r.n_missing),
+                          int(r.n_missing_samples)) for r in counts.itertuples() if r.n_missing_samples}
     if missing:
         out.append('<div class="warn">Missing outputs: ' + _e(", ".join(
             f"{m}: {images} image(s)" + (f", {samples} output(s) in all" if samples != images else "")
@@ -221,8 +229,10 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
         ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),
         ("statistics", "Paired statistics", _statistics(content, t)),
         ("distributions", "Distributions", fig(f"distribution_{content.headline_metric}")),
-        ("classes", "Per class", f'<div class="scroll">{to_html(t["best_worst_classes"])}</div>' + fig("per_class_heatmap")
-         + f'<details><summary>Full per-class table</summary><div class="scroll">{to_html(t["per_class"])}</div></details>'),
+        ("classes", "Per class",
+         f'<div class="scroll">{to_html(t["best_worst_classes"])}</div>' + fig("per_class_heatmap")
+         + '<details><summary>Full per-class table</summary><div '
+           f'class="scroll">{to_html(t["per_class"])}</div></details>'),
         ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
         ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
         ("coverage", "Coverage", (f"<h3>Methods that did not run</h3>{_not_run_list(content)}"

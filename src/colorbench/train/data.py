@@ -60,7 +60,8 @@ def training_splits(data: str | os.PathLike, valid: str | os.PathLike | None = N
     else:
         valid_paths = split_paths(index, "valid") if index.splits() else []
         valid_source = f"{data} (valid split)" if valid_paths else None
-    return {"train": train, "valid": valid_paths, "train_source": f"{data}" + (" (train split)" if index.splits() else ""),
+    return {"train": train, "valid": valid_paths,
+            "train_source": f"{data}" + (" (train split)" if index.splits() else ""),
             "valid_source": valid_source}
 
 

@@ -228,7 +228,8 @@ class Trainer:
 
         cfg = self.config
         if cfg.data is None:
-            raise ValueError("no training data: set TrainConfig.data (or --data DIR) to an image folder or the Kaggle layout")
+            raise ValueError("no training data: set TrainConfig.data (or --data DIR) to an image folder or the Kaggle "
+                             "layout")
         splits = training_splits(cfg.data, cfg.valid)
         train_paths = splits["train"][: cfg.limit]
         valid_paths = splits["valid"][: cfg.valid_limit]
@@ -253,7 +254,8 @@ class Trainer:
             start_epoch, history, best = self._restore(load_torch_file(last_path))
             log.info("resuming %s after epoch %d", out, start_epoch)
         elif last_path.exists():
-            raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it or --out NAME for a new one")
+            raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it or --out NAME for "
+                                  "a new one")
         select_by = "valid_lpips" if valid_loader is not None else "train_loss"
         sidecar_base = {
             "architecture": self.model.architecture.to_dict(), "state_dict_values": state_dict_size(self.model),

@@ -83,7 +83,8 @@ def load_trained(checkpoint: str | os.PathLike | None, default_name: str = "lpip
     path = resolve_checkpoint(checkpoint, default_name, train_hint=train_hint)
     payload = load_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a colorbench CNN checkpoint (format {payload.get('format') if isinstance(payload, dict) else type(payload).__name__!r}); "
+        raise ValueError(f"{path}: not a colorbench CNN checkpoint (format "
+                         f"{payload.get('format') if isinstance(payload, dict) else type(payload).__name__!r}); "
                          "for the original project's .pth use the 'cnn-original' method")
     model = ColorizationNet(CnnArchitecture.from_dict(payload["architecture"]))
     model.load_state_dict(payload["state_dict"], strict=True)

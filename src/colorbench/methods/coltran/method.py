@@ -120,7 +120,8 @@ class ColTran(Method):
                     self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + secs
                 t0 = time.perf_counter()
                 outputs += [place_on_input_canvas(g, rgb) for g, rgb in zip(chunk, result.rgb_256)]
-                self.stage_seconds["postprocess"] = self.stage_seconds.get("postprocess", 0.0) + time.perf_counter() - t0
+                self.stage_seconds["postprocess"] = self.stage_seconds.get("postprocess",
+                                                                           0.0) + time.perf_counter() - t0
         return outputs
 
     @contextmanager

@@ -88,7 +88,8 @@ class _Upsampler(nn.Module):
         self.encoder = FactorizedAttention(cfg.encoder, R, R)
         self.final_dense = Dense(D, 256)
 
-    def encode(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
+    def encode(self, values: torch.Tensor, gray: torch.Tensor,
+               channel_index: torch.Tensor | None = None) -> torch.Tensor:
         """values (B, R, R, C) ints, gray (B, R, R) ints -> encoder activations (C*B, R, R, D), channel-major.
 
         ``channel_index`` (B,) gives each image's channel when C == 1 (the official training-style slice call, and
@@ -110,7 +111,8 @@ class _Upsampler(nn.Module):
         x = F.embedding(symbols, channel_table) + F.embedding(gray.long(), gray_table).repeat(C, 1, 1, 1)
         return self.encoder(x)
 
-    def logits(self, values: torch.Tensor, gray: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
+    def logits(self, values: torch.Tensor, gray: torch.Tensor,
+               channel_index: torch.Tensor | None = None) -> torch.Tensor:
         """values (B, R, R, C) ints (3-bit for colour, 8-bit for spatial), gray (B, R, R) ints -> (B, R, R, C, 256)."""
         B, R, _, C = values.shape
         logits = self.final_dense(self.encode(values, gray, channel_index))  # (C*B, R, R, 256)

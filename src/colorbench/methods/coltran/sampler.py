@@ -140,7 +140,8 @@ def _sample_naive(model: Colorizer, z: torch.Tensor, *, mode, temperature, offic
 
 
 # ------------------------------------------------------------------------------------------------ cached
-def _masked_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def _masked_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                      bias: torch.Tensor) -> torch.Tensor:
     """q (..., h, d) already scaled; caches (..., h, L, d); bias broadcastable to (..., h, L) -> (..., h, d)."""
     logits = torch.einsum("...hd,...hld->...hl", q, k_cache) + bias
     return torch.einsum("...hl,...hld->...hd", torch.softmax(logits.float(), dim=-1).to(v_cache.dtype), v_cache)
@@ -175,7 +176,8 @@ class _CachedSampler:
         self.qkv_weight = []
         for i in range(n_inner):
             att = idec.residual_layers[2 * i]
-            self.qkv_weight.append(torch.cat([att.project_q.matrix(), att.project_k.matrix(), att.project_v.matrix()], 1))
+            self.qkv_weight.append(torch.cat([att.project_q.matrix(), att.project_k.matrix(), att.project_v.matrix()],
+                                             1))
         # static per-pixel buffers (row-constant parts are refilled in place by prepare_row)
         self.x = z.new_zeros(B, D)  # embedding of the previous pixel (zero at column 0)
         self.col = torch.zeros((), dtype=torch.long, device=dev)

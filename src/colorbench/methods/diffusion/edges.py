@@ -54,7 +54,8 @@ def canny(canvas_gray: np.ndarray, low_threshold: int = DEFAULT_LOW_THRESHOLD,
     if canvas_gray.dtype != np.uint8 or canvas_gray.ndim != 2 or canvas_gray.shape[0] != canvas_gray.shape[1]:
         raise ValueError(f"canny: expected a square uint8 gray canvas, got {canvas_gray.dtype} {canvas_gray.shape}")
     if not 0 <= low_threshold <= high_threshold:
-        raise ValueError(f"Canny thresholds must satisfy 0 <= low <= high, got low={low_threshold}, high={high_threshold}")
+        raise ValueError(f"Canny thresholds must satisfy 0 <= low <= high, got low={low_threshold}, "
+                         f"high={high_threshold}")
     side = check_resolution(canvas_gray.shape[0])
     detected = _detector()(canvas_gray, low_threshold=low_threshold, high_threshold=high_threshold,
                            detect_resolution=side, image_resolution=side, output_type="np")

@@ -130,7 +130,8 @@ class ControlNetCanny(Method):
             return []
         from colorbench.weights import REGISTRY
 
-        return [s.name for s in REGISTRY.values() if s.source == "hf" and s.hf_repo in (self.base_model, self.controlnet_model)]
+        return [s.name for s in REGISTRY.values() if s.source == "hf" and s.hf_repo in (self.base_model,
+                                                                                        self.controlnet_model)]
 
     def load(self, device: str) -> None:
         self.device = str(device)

@@ -21,7 +21,8 @@ from torch.nn import functional as F
 from colorbench.methods.zhang.decoding import AB_NORM, ECCV16_CLASSES, L_CENT, L_NORM
 
 
-def _block(channels: list[int], *, strides: list[int] | None = None, dilation: int = 1, norm: bool = True) -> nn.Sequential:
+def _block(channels: list[int], *, strides: list[int] | None = None, dilation: int = 1,
+           norm: bool = True) -> nn.Sequential:
     """conv-ReLU pairs (3x3, 'same' padding), then BatchNorm: indices 0, 2, 4 are convs, the last one is the norm."""
     layers: list[nn.Module] = []
     strides = strides or [1] * (len(channels) - 1)
