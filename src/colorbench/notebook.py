@@ -769,7 +769,8 @@ def report_link(run: str | os.PathLike | RunFolder) -> Html:
     """A link to the run's ``report.html`` (relative, so it works in the exported notebooks too)."""
     folder = run_folder(run)
     if not folder.report_html.is_file():
-        raise FileNotFoundError(f"{folder.report_html} not found: build it first (colorbench report {folder.path.name})")
+        raise FileNotFoundError(f"{folder.report_html} not found: build it first (colorbench report "
+                                f"{folder.path.name})")
     return relative_link(folder.report_html, label=f"Open the report of {folder.path.name}")
 
 

@@ -683,4 +683,5 @@ def _ensure_hf(spec: WeightSpec, *, download: bool) -> Path:
                                       allow_patterns=list(spec.hf_allow_patterns or []) or None))
     except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
         raise WeightsUnavailable(spec,
-                                 f"could not download {spec.hf_repo} from the Hub ({type(exc).__name__}: {exc})") from None
+                                 f"could not download {spec.hf_repo} from the Hub ({type(exc).__name__}: "
+                                 f"{exc})") from None

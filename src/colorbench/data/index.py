@@ -191,7 +191,8 @@ def index_kaggle(root: str | os.PathLike, name: str = "sports") -> DatasetIndex:
         rows = list(csv.DictReader(fh))
     required = {"class id", "filepaths", "labels", "data set"}
     if not rows or not required <= set(rows[0]):
-        raise ValueError(f"{csv_path}: expected columns {sorted(required)}, found {sorted(rows[0]) if rows else 'none'}")
+        raise ValueError(f"{csv_path}: expected columns {sorted(required)}, found "
+                         f"{sorted(rows[0]) if rows else 'none'}")
     samples, problems = [], []
     ids = _unique_ids([r["filepaths"] for r in rows], where=csv_path)
     for row, sample_id in zip(rows, ids):

@@ -244,7 +244,8 @@ def _extract(archive: Path, staging: Path) -> None:
             zf.extractall(staging)
     except (zipfile.BadZipFile, EOFError):
         archive.unlink(missing_ok=True)  # a corrupt archive is redone next time, not resumed
-        raise KaggleDownloadError(f"{archive} is not a valid zip (interrupted download?); it was deleted — rerun") from None
+        raise KaggleDownloadError(f"{archive} is not a valid zip (interrupted download?); it was deleted — "
+                                  "rerun") from None
 
 
 def _replace(root: Path, staging: Path) -> None:

@@ -66,7 +66,8 @@ def _load_trunk(trunk: torch.nn.Module, checkpoint: dict[str, torch.Tensor], sou
     mapping = _trunk_key_map(trunk)
     missing = [tv for tv in mapping.values() if tv not in checkpoint]
     if missing:
-        raise ValueError(f"{source}: not a torchvision checkpoint for this trunk (missing {', '.join(missing[:3])} ...)")
+        raise ValueError(f"{source}: not a torchvision checkpoint for this trunk (missing {', '.join(missing[:3])} "
+                         "...)")
     trunk.load_state_dict({ours: checkpoint[tv] for ours, tv in mapping.items()}, strict=True)
 
 

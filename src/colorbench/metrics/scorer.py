@@ -312,7 +312,8 @@ def score_run(
     methods = run.methods()
     methods += [m for m in ran if m not in methods]  # failed on every image: scored as all missing
     if not methods:
-        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score (run `colorbench run` first)")
+        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score (run `colorbench run` "
+                           "first)")
 
     # metrics that need weights: unavailable is recorded (or fatal with --require), never faked
     lpips_model, lpips_error = None, None

@@ -120,7 +120,8 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
     if not fid_info.get("available"):
         notes.append(f"FID unavailable: {fid_info.get('message') or fid_info.get('reason', '?')}")
     elif not fid_info.get("calibrated", True):
-        notes.append("WARNING: FID computed with stand-in (uncalibrated) Inception weights — these numbers are not FID.")
+        notes.append("WARNING: FID computed with stand-in (uncalibrated) Inception weights — these numbers are not "
+                     "FID.")
     return Table("headline", "Headline: quality per method", summary_table, show, notes, best)
 
 

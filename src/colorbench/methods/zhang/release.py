@@ -40,7 +40,8 @@ def load_release(model: nn.Module, weights_name: str, *, download: bool = True) 
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 — truncated file, not a torch file, pickled objects we refuse
         raise weights.WeightsUnavailable(spec,
-                                         f"{path} could not be read as a state dict ({type(exc).__name__}: {exc})") from None
+                                         f"{path} could not be read as a state dict ({type(exc).__name__}: "
+                                         f"{exc})") from None
     load_state_dict_exactly(model, state, source=str(path))
     return path
 
