@@ -105,8 +105,8 @@ def bench_sampler_cached_vs_naive(size: str, device: str, batch: int, rows: int)
     gray = torch.randint(0, 256, (batch, 64, 64), device=device)
     res = {"batch": batch, "rows_timed": rows}
     for cached in (True, False):
-        secs = timed(lambda cached=cached: sample_colorizer(model, gray, mode="argmax", cached=cached, max_rows=rows),
-                     device)
+        secs = timed(lambda cached=cached: sample_colorizer(model, gray, mode="argmax", cached=cached,
+                                                            max_rows=rows), device)
         res["cached" if cached else "naive_official"] = {"seconds_per_row": secs / rows}
     res["speedup"] = res["naive_official"]["seconds_per_row"] / res["cached"]["seconds_per_row"]
     return res

@@ -109,7 +109,8 @@ def main() -> int:
         return 0
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # the official code is Keras 2 (tf_keras) code
     # the official folder has no __init__.py (a namespace package), which benchmarks/coltran.py would shadow
-    sys.path[:] = [str(Path(args.official).resolve())] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+    sys.path[:] = [str(Path(args.official).resolve())] + [p for p in sys.path
+                                                          if Path(p or ".").resolve() != Path(__file__).parent]
     import tensorflow as tf
     import torch
 

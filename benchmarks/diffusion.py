@@ -93,8 +93,8 @@ def machine_info(device: str) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--method", default="controlnet-canny", choices=["controlnet-canny",
-                                                                         "controlnet-canny-img2img"])
+    parser.add_argument("--method", default="controlnet-canny",
+                        choices=["controlnet-canny", "controlnet-canny-img2img"])
     parser.add_argument("--smoke", action="store_true", help="tiny untrained pipeline (plumbing only)")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
     parser.add_argument("--resolution", type=int, default=None, help="canvas side (default 512; 64 with --smoke)")
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> dict:
         "stage_seconds_last_call": {k: round(v, 3) for k, v in method.stage_seconds.items()},
     }
     if cuda:
-        result["peak_gpu_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated(torch.device(device)) / 2**30,
-                                                        3)
+        result["peak_gpu_memory_allocated_gib"] = round(
+            torch.cuda.max_memory_allocated(torch.device(device)) / 2**30, 3)
         result["peak_gpu_memory_reserved_gib"] = round(torch.cuda.max_memory_reserved(torch.device(device)) / 2**30, 3)
     result["peak_process_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
 

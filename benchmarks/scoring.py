@@ -51,7 +51,8 @@ def build_run(folder: Path, image_dir: Path | None, n: int, seed: int = 0) -> in
 
     run = RunFolder(folder)
     request = {"n": n, "images": str(image_dir) if image_dir else "synthetic", "seed": seed}
-    if run.samples_csv.exists() and run.run_json.exists() and json.loads(run.run_json.read_text()).get("built_for") == request:
+    if (run.samples_csv.exists() and run.run_json.exists()
+            and json.loads(run.run_json.read_text()).get("built_for") == request):
         return len(run.read_samples())  # reuse the folder an earlier invocation built for the same request
     if image_dir is not None:
         paths = sorted(image_dir.glob("*/*.jpg"))
@@ -134,8 +135,8 @@ def lpips_only_batched(folder: Path, metric, batch_size: int) -> float:
             chunk = ids[s:s + batch_size]
             truth = scorer._lpips_features(scorer.to_tensor([read_png_rgb(run.truth_path(i)) for i in chunk]))
             for method in METHODS:
-                pred = scorer._lpips_features(scorer.to_tensor([read_png_rgb(run.output_path(method,
-                                                                                             i)) for i in chunk]))
+                pred = scorer._lpips_features(
+                    scorer.to_tensor([read_png_rgb(run.output_path(method, i)) for i in chunk]))
                 metric.distance_from_features(pred, truth)
     return time.perf_counter() - start
 
@@ -161,8 +162,8 @@ def main() -> None:
     metric = get_lpips("alex", trunk, "cpu")  # built once, outside both timings
 
     t0 = time.perf_counter()
-    result = score_run(args.work, lpips_trunk=trunk, device="cpu", batch_size=args.batch_size, fid=False,
-                       progress=False)
+    result = score_run(args.work, lpips_trunk=trunk, device="cpu", batch_size=args.batch_size,
+                       fid=False, progress=False)
     batched_s = time.perf_counter() - t0
 
     loop_s, loop_values = notebook_loop(args.work, metric)
@@ -178,8 +179,8 @@ def main() -> None:
     report = {
         "what": f"score {n} images x {len(METHODS)} methods (LPIPS-alex, PSNR, SSIM, CIEDE2000, colourfulness), CPU",
         "images": "real Kaggle sports test photos (224x224)" if image_dir else "synthetic 224x224",
-        "lpips_trunk": trunk + ("" if args.real_lpips else " (random seeded AlexNet: same compute as LPIPS, values are "
-                                                           "not LPIPS)"),
+        "lpips_trunk": trunk + ("" if args.real_lpips else " (random seeded AlexNet: same compute as LPIPS, "
+                                                           "values are not LPIPS)"),
         "n_images": n, "methods": list(METHODS), "pairs": pairs,
         "batched_s": round(batched_s, 2), "loop_s": round(loop_s, 2),
         "speedup": round(loop_s / batched_s, 2),

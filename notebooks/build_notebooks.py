@@ -103,12 +103,11 @@ NOTEBOOKS: dict[str, Spec] = {
                    "`auto`, takes `sports` when the data or credentials are here and otherwise the bundled samples, "
                    "saying so below — so *Run all* works everywhere."),
             ("code", "index = nb.ensure_dataset(DATASET)\nnb.styled(nb.dataset_table(DATASET), "
-                     "caption=f\"{index.name}: "
-                     "images per split\")"),
+                     "caption=f\"{index.name}: images per split\")"),
             ("md", "## The images of this run\n\nThe same deterministic, class-balanced subset the runner draws "
                    "(`SPLIT`, `N_PER_CLASS`, `LIMIT`, `SEED`). Methods only ever see the gray image (BT.601 luma)."),
-            ("code",
-             "nb.dataset_grid(DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, seed=SEED, show=SHOW)"),
+            ("code", "nb.dataset_grid(DATASET, split=SPLIT, n_per_class=N_PER_CLASS, "
+                     "limit=LIMIT, seed=SEED, show=SHOW)"),
             ("md", "## Methods\n\n`ready` says whether a method's weights are already on this machine; the method "
                    "notebooks download what they need (or build tiny untrained models with `SMOKE = True`)."),
             ("code", "nb.styled(nb.methods_table(), caption=\"registered methods\")"),
@@ -119,14 +118,13 @@ NOTEBOOKS: dict[str, Spec] = {
             ("md", "Next: `01_cnn`, `02_coltran` and `03_controlnet` add their methods to this run; `04_evaluate` "
                    "scores every method in it; `05_report` writes the report."),
             ("md", "## Bigger runs: several GPUs, several machines\n\nOn a multi-GPU Colab/Kaggle/cluster box, run the "
-                   "same command once per GPU through a launcher, from a terminal: `torchrun --nproc-per-node 2 -m -- "
-                   "colorbench run --run RUN ...` or `accelerate launch --multi_gpu --num_processes 2 -m -- colorbench "
-                   "run ...` (Slurm: `srun torchrun ...`). Each process colorizes its share of the images into the "
-                   "same "
-                   "run folder (the images equal a one-process run's); stop and resume with any number of GPUs. "
-                   "Runs made on different machines become one with `colorbench merge OUT RUN_A RUN_B`, and outputs "
-                   "of other tools join with `colorbench import RUN --method NAME --from FOLDER` (README: *Bigger "
-                   "runs*)."),
+                   "same command once per GPU through a launcher, from a terminal: `torchrun --nproc-per-node 2 -m "
+                   "-- colorbench run --run RUN ...` or `accelerate launch --multi_gpu --num_processes 2 -m -- "
+                   "colorbench run ...` (Slurm: `srun torchrun ...`). Each process colorizes its share of the "
+                   "images into the same run folder (the images equal a one-process run's); stop and resume with "
+                   "any number of GPUs. Runs made on different machines become one with `colorbench merge OUT RUN_A "
+                   "RUN_B`, and outputs of other tools join with `colorbench import RUN --method NAME --from "
+                   "FOLDER` (README: *Bigger runs*)."),
         ],
     ),
     "01_cnn": Spec(

@@ -104,8 +104,8 @@ def make_run(
                     out = merge_luminance(gray, rotate_hue(loaded.rgb, HUE_SAMPLER_ANGLES[k % len(HUE_SAMPLER_ANGLES)]))
                     atomic.write_png(run.output_path(method, sample_id, k), out)
             else:
-                atomic.write_png(run.output_path(method, sample_id), merge_luminance(gray,
-                                                                                     TRANSFORMS[method](loaded.rgb)))
+                atomic.write_png(run.output_path(method, sample_id),
+                                 merge_luminance(gray, TRANSFORMS[method](loaded.rgb)))
     for i, method in enumerate(all_methods):
         timings.append({"method": method, "batch": 0, "k": 0, "n_images": len(picks), "preprocess_s": 0.01 * len(picks),
                         "inference_s": 0.1 * (i + 1) * len(picks), "postprocess_s": 0.02 * len(picks), "device": "cpu",

@@ -17,8 +17,8 @@ from colorbench.runfolder import RunFolder
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("argv", [[], ["run", "--help"], ["data", "download", "--help"], ["weights", "list"],
-                                  ["methods"]])
+@pytest.mark.parametrize("argv", [[], ["run", "--help"], ["data", "download", "--help"],
+                                  ["weights", "list"], ["methods"]])
 def test_cli_commands_explain_themselves(argv, capsys):
     try:
         code = main(argv)
@@ -35,7 +35,8 @@ def test_methods_list_says_what_each_method_still_needs(capsys):
 
     def states() -> dict[str, str]:
         assert main(["methods"]) == 0
-        lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("  ") and not line.startswith("      ")]
+        lines = [line.split() for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("  ") and not line.startswith("      ")]
         return {parts[0]: " ".join(parts[2:]) for parts in lines}
 
     before = states()

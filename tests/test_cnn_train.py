@@ -167,8 +167,8 @@ def test_cli_flags_map_onto_the_config(tmp_path):
                               "--pretrained-trunk", "--out", "ablation", "--resume", "--seed", "5",
                               "--device", "cpu", "--amp", "off", "--uncalibrated-lpips"])
     cfg = config_from_args(args)
-    assert (cfg.loss, cfg.lpips_net, cfg.l1_weight, cfg.epochs, cfg.batch_size, cfg.lr) == ("mse", "alex", 0.5, 3, 8,
-                                                                                            0.01)
+    assert ((cfg.loss, cfg.lpips_net, cfg.l1_weight, cfg.epochs, cfg.batch_size, cfg.lr)
+            == ("mse", "alex", 0.5, 3, 8, 0.01))
     assert cfg.pretrained_trunk and not cfg.lpips_calibrated and cfg.out_name == "ablation" and args.resume
     assert (cfg.seed, cfg.device, cfg.amp) == (5, "cpu", "off")
     assert cfg.out_dir().name == "ablation" and cfg.out_dir().parent.name == "cnn"

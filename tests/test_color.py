@@ -82,8 +82,8 @@ def test_merge_luminance_keeps_input_L_and_takes_prediction_ab(real_images):
     # colour comes from the prediction: hue agrees with the truth's where the truth is saturated
     ab_truth = rgb_to_lab(rgb)[..., 1:]
     saturated = np.hypot(*ab_truth.transpose(2, 0, 1)) > 20
-    cos = (ab_truth * lab_out[..., 1:]).sum(-1) / (np.linalg.norm(ab_truth, axis=-1) * np.linalg.norm(lab_out[..., 1:],
-                                                                                                      axis=-1) + 1e-9)
+    cos = (ab_truth * lab_out[..., 1:]).sum(-1) / (np.linalg.norm(ab_truth, axis=-1)
+                                                   * np.linalg.norm(lab_out[..., 1:], axis=-1) + 1e-9)
     assert np.median(cos[saturated]) > 0.95
 
 

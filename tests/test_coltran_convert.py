@@ -48,7 +48,8 @@ def test_every_checkpoint_key_is_classified_and_mapped(variant, kind):
     naming.check_shapes({name: shapes[key] for name, key in layout.raw.items()}, cfg)
     assert set(layout.ema) == {v.name for v in naming.official_variables(cfg) if v.trainable}
     assert all(shapes[layout.ema[n]] == shapes[layout.raw[n]] for n in layout.ema)
-    accounted = len(layout.raw) + len(layout.ema) + len(layout.slots) + len(layout.hyper) + layout.ignored["bookkeeping"]
+    accounted = (len(layout.raw) + len(layout.ema) + len(layout.slots) + len(layout.hyper)
+                 + layout.ignored["bookkeeping"])
     assert accounted == m["num_checkpoint_keys"] == len(m["checkpoint_keys"])
 
 
@@ -58,7 +59,8 @@ def test_unexpected_keys_stop_the_conversion():
     with pytest.raises(convert.ConversionError, match="unexpected"):
         convert.classify_keys(keys + ["model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"])
     with pytest.raises(convert.ConversionError, match="slots"):
-        convert.classify_keys(keys + ["dense_99.Skernel:0/.OPTIMIZER_SLOT/optimizer/momentum/.ATTRIBUTES/VARIABLE_VALUE"])
+        convert.classify_keys(keys + ["dense_99.Skernel:0/.OPTIMIZER_SLOT/optimizer/momentum/"
+                                      ".ATTRIBUTES/VARIABLE_VALUE"])
 
 
 def test_mapping_fails_loudly_on_missing_unused_or_misshaped_tensors():

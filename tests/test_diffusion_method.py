@@ -126,8 +126,8 @@ def test_l_merge_keeps_the_inputs_lightness(method):
     import torch
 
     target = np.concatenate([lab_gray[..., :1], lab_merged[..., 1:]], axis=-1)
-    unclipped = lab_to_rgb_torch(torch.from_numpy(target).permute(2, 0, 1)[None], clip=False)[0].permute(1, 2,
-                                                                                                         0).numpy()
+    unclipped = lab_to_rgb_torch(torch.from_numpy(target).permute(2, 0, 1)[None],
+                                 clip=False)[0].permute(1, 2, 0).numpy()
     in_gamut = ((unclipped >= 0) & (unclipped <= 1)).all(axis=-1)
     assert in_gamut.mean() > 0.5
     dL = np.abs(lab_merged[..., 0] - lab_gray[..., 0])[in_gamut]
@@ -165,8 +165,8 @@ def test_txt2img_follows_edges_not_brightness_while_img2img_starts_from_the_phot
     # the denoising starts from the gray photos themselves (VAE-encoded, in [-1, 1])
     started_from = np.concatenate([e.numpy() for e in encoded])
     assert started_from.shape == (2, 3, 64, 64)
-    assert np.allclose(started_from[0], 50 / 127.5 - 1, atol=1e-3) and np.allclose(started_from[1], 200 / 127.5 - 1,
-                                                                                   atol=1e-3)
+    assert (np.allclose(started_from[0], 50 / 127.5 - 1, atol=1e-3)
+            and np.allclose(started_from[1], 200 / 127.5 - 1, atol=1e-3))
     assert np.abs(i2i[0].astype(int) - i2i[1].astype(int)).mean() > 0.5
     alone = img2img.colorize([dark], seed=0, item_seeds=[9])[0]
     assert np.abs(i2i[0].astype(int) - alone.astype(int)).max() <= 1  # per-image seeds hold for img2img too

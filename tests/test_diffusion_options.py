@@ -68,7 +68,8 @@ def test_a_corrupt_component_file_is_named(tiny_weights, tmp_path, part):
     assert isinstance(info.value, WeightsUnavailable)  # what the runner turns into a skip
     message = str(info.value)
     name = "diffusion_pytorch_model.safetensors" if part == "controlnet" else part
-    assert f"{name} is corrupt or truncated" in message and str(broken.parent.parent if "/" in part else controlnet) in message
+    assert (f"{name} is corrupt or truncated" in message
+            and str(broken.parent.parent if "/" in part else controlnet) in message)
 
 
 def test_a_corrupt_text_encoder_skips_the_method_and_the_run_goes_on(tiny_weights, tmp_path):

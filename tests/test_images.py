@@ -94,8 +94,8 @@ def test_truncated_jpeg_fails_with_file_name(tmp_path):
         load_image(path)
 
 
-@pytest.mark.parametrize("content,reason", [(b"", "not a recognised image"), (b"hello, not an image",
-                                                                              "not a recognised image"),
+@pytest.mark.parametrize("content,reason", [(b"", "not a recognised image"),
+                                            (b"hello, not an image", "not a recognised image"),
                                             (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "")])
 def test_garbage_files_fail_cleanly(tmp_path, content, reason):
     path = tmp_path / "bad.png"

@@ -83,7 +83,8 @@ def test_ties_count_half():
 
 
 def test_cohens_kappa_reproduces_the_textbook_example():
-    """Wikipedia's "Cohen's kappa" worked example: 50 proposals, yes/yes 20, yes/no 5, no/yes 10, no/no 15 -> κ = 0.4."""
+    """Wikipedia's "Cohen's kappa" worked example: 50 proposals, yes/yes 20, yes/no 5, no/yes 10,
+    no/no 15 -> κ = 0.4."""
     pairs = [("a", "a")] * 20 + [("a", "b")] * 5 + [("b", "a")] * 10 + [("b", "b")] * 15
     rows = []
     for n, (first, second) in enumerate(pairs):

@@ -58,8 +58,8 @@ def test_answer_is_stored_once_with_the_sides_the_page_was_given(client):
     rows = session.store.judgements()
     assert len(rows) == 1
     row = rows.iloc[0]
-    assert (row.judge, row.left_method, row.right_method, row.answer) == ("ana", shown.left_method, shown.right_method,
-                                                                          "left")
+    assert ((row.judge, row.left_method, row.right_method, row.answer)
+            == ("ana", shown.left_method, shown.right_method, "left"))
     assert row.shown_at <= row.answered_at and row.app_version.startswith("colorbench")
 
 
@@ -259,8 +259,8 @@ def test_simultaneous_judges_and_simultaneous_replays_over_http(run):
     base = f"http://127.0.0.1:{server.server_port}"
 
     def post(token, answer="left"):
-        request = urllib.request.Request(f"{base}/api/answer", data=json.dumps({"token": token,
-                                                                                "answer": answer}).encode(),
+        request = urllib.request.Request(f"{base}/api/answer",
+                                         data=json.dumps({"token": token, "answer": answer}).encode(),
                                          headers={"Content-Type": "application/json"})
         try:
             return urllib.request.urlopen(request, timeout=30).status

@@ -59,7 +59,8 @@ def real_trunks_home() -> Path:
             except weights.WeightsUnavailable as exc:
                 problems.append(str(exc))
     if problems and _in_ci():
-        pytest.fail("CI must check the scorer on the real LPIPS trunks, and they could not be had: " + " | ".join(problems))
+        pytest.fail("CI must check the scorer on the real LPIPS trunks, and they could not be had: "
+                    + " | ".join(problems))
     if problems:
         pytest.skip(f"the real LPIPS trunks are not in {home} ({'; '.join(problems)}); fill that cache once with "
                     f"`TORCH_HOME={home} colorbench weights fetch torchvision-alexnet torchvision-vgg16` "

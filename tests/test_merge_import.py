@@ -87,8 +87,8 @@ def test_merge_refuses_runs_on_other_inputs(tmp_path, tint):
     shutil.copytree(a, b)
     gray = RunFolder(b).gray_path("class0_im0")
     Image.fromarray(np.asarray(Image.open(gray)) // 2).save(gray)
-    with pytest.raises(MergeRefused, match=r"1 images whose gray input, truth, label or split differ \(e\.g\. "
-                                           r"class0_im0"):
+    with pytest.raises(MergeRefused, match=r"1 images whose gray input, truth, label or split differ "
+                                           r"\(e\.g\. class0_im0"):
         merge_runs(tmp_path / "out", [a, b])
     assert not (tmp_path / "out").exists()  # refused before writing anything
 

@@ -59,8 +59,8 @@ def test_known_quality_order(scored):
     _, result = scored
     ok = result.frame[(result.frame["status"] == "ok") & (result.frame["k"] == 0)]
     means = ok.groupby("method")[["psnr", "ssim", "delta_e2000", "lpips", "colorfulness"]].mean()
-    assert means.loc["chroma-blur", "delta_e2000"] < means.loc["hue-shift", "delta_e2000"] < means.loc["gray",
-                                                                                                       "delta_e2000"]
+    assert (means.loc["chroma-blur", "delta_e2000"] < means.loc["hue-shift", "delta_e2000"]
+            < means.loc["gray", "delta_e2000"])
     assert means.loc["chroma-blur", "psnr"] > means.loc["hue-shift", "psnr"] > means.loc["gray", "psnr"]
     assert means.loc["chroma-blur", "ssim"] > means.loc["gray", "ssim"]
     assert means.loc["gray", "colorfulness"] < 1.0  # L-merged gray stays (almost) colourless

@@ -82,7 +82,8 @@ def test_notebook_opens_with_badge_parameters_and_setup(path):
     defaults = {k: ast.literal_eval(v) for k, v in declared.items()}
     assert defaults["SMOKE"] is False and defaults["USE_DRIVE"] is True
     RunConfig(run=defaults["RUN"], methods=defaults["METHODS"])  # the defaults are a valid run config
-    assert setup.cell_type == "code" and "nb.setup(run=RUN, smoke=SMOKE, use_drive=USE_DRIVE, device=DEVICE)" in setup.source
+    assert (setup.cell_type == "code"
+            and "nb.setup(run=RUN, smoke=SMOKE, use_drive=USE_DRIVE, device=DEVICE)" in setup.source)
     assert "pip install" in setup.source and "[all]" not in setup.source.split("pip\", \"install")[-1]
     assert book.metadata.kernelspec.name == "python3"
 
@@ -195,8 +196,8 @@ def test_python_kernel_points_at_this_interpreter_and_restores_the_environment(m
 def clean_env(monkeypatch, tmp_path):
     """setup() sets environment variables and changes the working folder: restore both after the test."""
     for var in nb.DRIVE_LAYOUT:
-        monkeypatch.setenv(var, os.environ.get(var, "")) if os.environ.get(var) else monkeypatch.delenv(var,
-                                                                                                        raising=False)
+        (monkeypatch.setenv(var, os.environ.get(var, "")) if os.environ.get(var)
+         else monkeypatch.delenv(var, raising=False))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -36,8 +36,8 @@ def test_identical_outputs_psnr_inf_is_capped_and_counted():
     assert pi["psnr"].max() == agg.PSNR_CAP_DB
     table = agg.method_summary(pi, frame, {}, n_boot=N_BOOT).set_index("method")
     assert np.isfinite(table[["psnr_mean", "psnr_lo", "psnr_hi"]].to_numpy()).all()
-    assert table.loc["copy", "psnr_mean"] == pytest.approx((2 * agg.PSNR_CAP_DB + sum(30.0 + i for i in range(2,
-                                                                                                              6))) / 6)
+    assert table.loc["copy", "psnr_mean"] == pytest.approx(
+        (2 * agg.PSNR_CAP_DB + sum(30.0 + i for i in range(2, 6))) / 6)
     assert table.loc["copy", "psnr_n_capped"] == 2 and table.loc["other", "psnr_n_capped"] == 1
     pairs = agg.paired_table(pi, ["psnr"], n_boot=N_BOOT)
     assert len(pairs) == 1 and np.isfinite(pairs.loc[0, "mean_diff"]) and pairs.loc[0, "n"] == 6
@@ -69,8 +69,8 @@ def test_delta_cf_ci_reaches_zero_when_outputs_match_truth_colourfulness():
     truth = rng.normal(40, 8, 60)
     pred = truth + rng.normal(0, 3, 60)
     pred += truth.mean() - pred.mean() + 0.1  # mean CF 0.1 above the truths'
-    frame = pd.DataFrame([_row("m", f"i{i}", colorfulness=p, colorfulness_truth=t) for i, (p, t) in enumerate(zip(pred,
-                                                                                                                  truth))])
+    frame = pd.DataFrame([_row("m", f"i{i}", colorfulness=p, colorfulness_truth=t)
+                          for i, (p, t) in enumerate(zip(pred, truth))])
     row = agg.method_summary(agg.per_image(frame), frame, {}, n_boot=N_BOOT).iloc[0]
     assert row["delta_cf"] == pytest.approx(0.1) and row["cf_diff"] == pytest.approx(0.1)
     assert row["delta_cf_lo"] == 0.0 and row["delta_cf_hi"] > 0.1  # a percentile CI of |·| never reaches 0
@@ -81,8 +81,8 @@ def test_truth_colourfulness_note_is_over_all_scored_images():
     """With a method missing an image, the note used the mean of per-method truth means (over different images)."""
     cf_truth = [10.0, 20.0, 60.0]
     rows = [_row("a", f"i{i}", colorfulness_truth=t) for i, t in enumerate(cf_truth)]
-    rows += [_row("b", "i0", colorfulness_truth=10.0), _row("b", "i1", colorfulness_truth=20.0), _row("b", "i2",
-                                                                                                      status="missing")]
+    rows += [_row("b", "i0", colorfulness_truth=10.0), _row("b", "i1", colorfulness_truth=20.0),
+             _row("b", "i2", status="missing")]
     frame = pd.DataFrame(rows)
     pi = agg.per_image(frame)
     truth_cf = agg.truth_colorfulness(pi)
@@ -98,8 +98,8 @@ def test_best_and_worst_classes_never_overlap():
     bw = agg.best_worst_classes(per_class, "lpips", n=5)
     best, worst = bw[bw["kind"] == "best"]["class"].tolist(), bw[bw["kind"] == "worst"]["class"].tolist()
     assert best == ["x"] and worst == ["z"]  # 3 classes: one each; "y" is neither
-    many = pd.DataFrame({"n_images": [1] * 12, "m": np.arange(12.0)}, index=pd.Index([f"c{i}" for i in range(12)],
-                                                                                     name="label"))
+    many = pd.DataFrame({"n_images": [1] * 12, "m": np.arange(12.0)},
+                        index=pd.Index([f"c{i}" for i in range(12)], name="label"))
     bw = agg.best_worst_classes(many, "psnr", n=5)  # higher is better
     assert bw[bw["kind"] == "best"]["class"].tolist() == ["c11", "c10", "c9", "c8", "c7"]
     assert bw[bw["kind"] == "worst"]["class"].tolist() == ["c0", "c1", "c2", "c3", "c4"]
@@ -108,8 +108,8 @@ def test_best_and_worst_classes_never_overlap():
 def test_grid_captions_of_a_stochastic_method_name_the_shown_sample():
     """The grid shows sample k=0; the per-image value is the mean over K: the caption must not pass one off as
     the other."""
-    frame = pd.DataFrame([_row("det", "i0", lpips=0.3), _row("sto", "i0", 0, lpips=0.1), _row("sto", "i0", 1,
-                                                                                              lpips=0.5)])
+    frame = pd.DataFrame([_row("det", "i0", lpips=0.3), _row("sto", "i0", 0, lpips=0.1),
+                          _row("sto", "i0", 1, lpips=0.5)])
     pi = agg.per_image(frame)
     with_samples = metric_captions(pi, ["i0"], "lpips", samples=frame)
     assert with_samples[("i0", "det")] == "lpips 0.300"

@@ -53,7 +53,8 @@ def test_per_class_and_pairs(reported):
     assert len(per_class) == 3 and (per_class["n_images"] == 2).all()
     pairs = content.tables["pairwise"].numbers
     assert len(pairs) == 6 * len(content.metrics)  # 4 methods -> 6 pairs per metric
-    blur_vs_gray = pairs[(pairs["metric"] == "delta_e2000") & (pairs["method_a"] == "chroma-blur") & (pairs["method_b"] == "gray")]
+    blur_vs_gray = pairs[(pairs["metric"] == "delta_e2000") & (pairs["method_a"] == "chroma-blur")
+                         & (pairs["method_b"] == "gray")]
     assert blur_vs_gray["mean_diff"].iloc[0] < 0 and blur_vs_gray["n"].iloc[0] == 6
     assert (pairs["p_holm"] >= pairs["p_wilcoxon"]).all()
 

@@ -189,7 +189,7 @@ SLOW_RUN = textwrap.dedent("""
 
     registry._REGISTRY["slow"] = "__main__:Slow"
     run(RunConfig(run="killed", dataset=sys.argv[1], methods=["slow"], batch_size=1, results_dir=sys.argv[3]), progress=False)
-""")
+""")  # noqa: E501 (the script's text is data: wrapping it would change the script the test runs)
 
 
 def test_resume_after_a_killed_run_loses_nothing(tmp_path):
@@ -233,8 +233,8 @@ def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path,
     outcome = {m.name: m for m in auto.methods}
     assert outcome["gray"].status == "done"
     assert outcome["heavy"].status == "skipped" and "too slow on a CPU" in outcome["heavy"].reason
-    explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"], results_dir=str(tmp_path)),
-                   progress=False)
+    explicit = run(RunConfig(run="b", limit=1, device="cpu", methods=["heavy"],
+                             results_dir=str(tmp_path)), progress=False)
     assert explicit.methods[0].status == "done"
 
 
@@ -283,8 +283,8 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     real = {**base, "run": "real"}
     run(RunConfig(**real), progress=False)
     run(RunConfig(**real, method_options={"tint": {"fail_on": None}}), progress=False)  # the default, spelled out
-    with pytest.raises(ValueError, match=r"images/tint was made with other settings \(options \{\} -> \{'fail_on': "
-                                         r"3\}\)"):
+    with pytest.raises(ValueError, match=r"images/tint was made with other settings "
+                                         r"\(options \{\} -> \{'fail_on': 3\}\)"):
         run(RunConfig(**real, method_options={"tint": {"fail_on": 3}}), progress=False)
     with pytest.raises(ValueError, match=r"tint was made with other settings \(seed 1 -> 2\)"):
         run(RunConfig(**{**real, "seed": 2}), progress=False)
@@ -299,9 +299,8 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     grown = run(RunConfig(**{**real, "limit": 4}), progress=False)  # a bigger subset of the same data resumes
     assert {m.name: (m.written, m.reused) for m in grown.methods} == {"gray": (2, 2), "tint": (2, 2)}
     record = RunFolder(grown.path).read_run_json()
-    assert record["methods"] == ["gray", "tint",
-                                 "batched"] and record["method_status"]["tint"]["made_with"] == {"options": {},
-                                                                                                 "seed": 1}
+    assert (record["methods"] == ["gray", "tint", "batched"]
+            and record["method_status"]["tint"]["made_with"] == {"options": {}, "seed": 1})
 
 
 def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, monkeypatch):
@@ -366,8 +365,8 @@ def test_one_unusable_output_is_a_failure_not_the_end_of_the_run(tmp_path, tint_
                     results_dir=str(tmp_path / "res"))
     summary = run(cfg, progress=False)  # image im1 is 31 pixels high
     outcome = {m.name: m for m in summary.methods}
-    assert (outcome["bad-output"].status, outcome["bad-output"].written, outcome["bad-output"].failed) == ("partial", 3,
-                                                                                                           1)
+    assert ((outcome["bad-output"].status, outcome["bad-output"].written, outcome["bad-output"].failed)
+            == ("partial", 3, 1))
     assert outcome["gray"].status == "done" and outcome["gray"].written == 4  # the next method still ran
     failures = read_csv(RunFolder(summary.path).failures_csv)
     assert [(f["method"], f["id"]) for f in failures] == [("bad-output", "class1_im1")]

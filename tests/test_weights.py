@@ -89,7 +89,8 @@ def test_offline_error_names_file_place_and_env_var():
 
 def test_torch_hub_artefacts_live_in_torch_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    assert weights.local_path("eccv16") == tmp_path / "th" / "hub" / "checkpoints" / "colorization_release_v2-9b330a0b.pth"
+    assert (weights.local_path("eccv16")
+            == tmp_path / "th" / "hub" / "checkpoints" / "colorization_release_v2-9b330a0b.pth")
     with pytest.raises(WeightsUnavailable, match="TORCH_HOME"):
         weights.ensure("eccv16")
 

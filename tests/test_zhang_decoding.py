@@ -22,7 +22,8 @@ def test_srgb_gamut_cells_cover_every_srgb_colour_and_nothing_else():
     rgb = np.random.default_rng(0).integers(0, 256, size=(20000, 3), dtype=np.uint8)
     quantised = {tuple(q) for q in np.rint(rgb_to_lab(rgb)[:, 1:] / 10).astype(int) * 10}
     assert quantised <= set(keys)
-    # known landmarks: neutral gray, pure red (a 80.1, b 67.2), pure blue (a 79.2, b -107.9), pure green (a -86.2, b 83.2)
+    # known landmarks: neutral gray, pure red (a 80.1, b 67.2), pure blue (a 79.2, b -107.9),
+    # pure green (a -86.2, b 83.2)
     for cell in [(0, 0), (80, 70), (80, -110), (-90, 80)]:
         assert cell in set(keys)
     assert (110, 110) not in set(keys)

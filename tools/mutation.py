@@ -10,9 +10,9 @@ that cover the mutated function only (in forked children of a warm process, so t
 mutant). On top of that, each module runs only its own test files (``TESTS`` below), which is how the pass is meant
 to stay under an hour on 2 idle cores. Measured so far (2 cores shared by eight developers, load average ~11):
 ``color`` 438 mutants in 14 min with one child, ``zhang-quick`` 257 in 8 min; the other modules were not run yet, and
-``zhang`` (which runs the slow official-code checks per network mutant) is the one most likely to need trimming. The summary (per module: generated, killed, survived, timeouts, other) is
-written to ``.mutation/summary.json``; the survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the
-module's folder.
+``zhang`` (which runs the slow official-code checks per network mutant) is the one most likely to need trimming.
+The summary (per module: generated, killed, survived, timeouts, other) is written to ``.mutation/summary.json``; the
+survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's folder.
 
 Why mutmut and not cosmic-ray: cosmic-ray starts the test command afresh for every mutant, and importing torch +
 collecting the tests costs seconds per mutant on a busy 2-core machine — hours for these modules; mutmut 3 forks

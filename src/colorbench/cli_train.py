@@ -34,10 +34,10 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
     p.add_argument("--crop-size", type=int, default=224, help="training crop side in pixels (default: 224)")
-    p.add_argument("--pretrained-trunk", action="store_true", help="initialise the trunk from torchvision's ImageNet "
-                                                                   "ResNet-18")
-    p.add_argument("--no-augment", action="store_true", help="resize + center crop instead of random-resized-crop + "
-                                                             "flip")
+    p.add_argument("--pretrained-trunk", action="store_true",
+                   help="initialise the trunk from torchvision's ImageNet ResNet-18")
+    p.add_argument("--no-augment", action="store_true",
+                   help="resize + center crop instead of random-resized-crop + flip")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--valid-limit", type=int, default=None, help="use only the first N validation images")
     p.add_argument("--workers", type=int, default=None, help="data-loading processes (default: 2 on CUDA, 0 on CPU)")
@@ -49,8 +49,8 @@ def register(subparsers) -> None:
                    help="CUDA autocast precision (default: auto = bf16 where supported, else fp16; off on CPU)")
     p.add_argument("--deterministic", action="store_true", help="deterministic cuDNN kernels on CUDA (slower)")
     p.add_argument("--uncalibrated-lpips", action="store_true",
-                   help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, results "
-                        "meaningless")
+                   help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, "
+                        "results meaningless")
     p.set_defaults(func=_train_cnn, interrupt_hint="finished epochs are kept — rerun the same command with --resume "
                                                   "to continue from the last one")
 

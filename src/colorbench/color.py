@@ -1,8 +1,8 @@
 """Colour conversions: the one gray conversion, the one CIELAB conversion (numpy and torch twins), L-merging.
 
 CIELAB follows scikit-image's ``rgb2lab``/``lab2rgb`` formulas and constants (sRGB, D65, 2° observer), so numbers here
-agree with the ones reviewers compute with skimage (to 1e-4 on real photos and out-of-gamut Lab, tested). The torch twin is differentiable (training losses use it) and agrees with
-the numpy one to float32 precision.
+agree with the ones reviewers compute with skimage (to 1e-4 on real photos and out-of-gamut Lab, tested). The torch
+twin is differentiable (training losses use it) and agrees with the numpy one to float32 precision.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def lab_to_rgb(lab: np.ndarray, clip: bool = True) -> np.ndarray:
     f = np.stack([fx, fy, fz], axis=-1)
     xyz = np.where(f > _F_THRESH, f**3, (f - 16.0 / 116.0) / _KAPPA) * WHITE_D65
     linear = xyz @ RGB_FROM_XYZ.T
-    srgb = np.where(linear > 0.0031308, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055,
-                    12.92 * linear)
+    srgb = np.where(linear > 0.0031308,
+                    1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055, 12.92 * linear)
     return np.clip(srgb, 0.0, 1.0) if clip else srgb
 
 
@@ -123,8 +123,8 @@ def resize_channels(channels: np.ndarray, height: int, width: int) -> np.ndarray
     if channels.shape[:2] == (height, width):
         return channels.astype(np.float64, copy=True)
     out = [
-        np.asarray(Image.fromarray(channels[..., c].astype(np.float32), mode="F").resize((width, height),
-                                                                                         Image.BILINEAR))
+        np.asarray(Image.fromarray(channels[..., c].astype(np.float32), mode="F")
+                   .resize((width, height), Image.BILINEAR))
         for c in range(channels.shape[-1])
     ]
     return np.stack(out, axis=-1).astype(np.float64)

@@ -569,8 +569,9 @@ def styled(
     lower_is_better: Iterable[str] = (),
     higher_is_better: Iterable[str] = (),
 ):
-    """A pandas Styler for a DataFrame (or a list of row dicts): numbers at ``precision``, best value per named column in bold green, caption stamped in
-    smoke runs. Columns named but absent are ignored (tables differ by what a run produced)."""
+    """A pandas Styler for a DataFrame (or a list of row dicts): numbers at ``precision``, best value per named
+    column in bold green, caption stamped in smoke runs. Columns named but absent are ignored (tables differ by what
+    a run produced)."""
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):  # a list of row dicts, as several package helpers return

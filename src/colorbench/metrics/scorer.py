@@ -192,8 +192,8 @@ def scan_outputs(run: RunFolder, method: str, expected_samples: int = 1) -> Meth
 def scorable_samples(run: RunFolder) -> tuple[list[dict], list[dict]]:
     """(samples with colour ground truth, excluded samples with the reason)."""
     if not run.samples_csv.exists():
-        raise ScoringError(f"{run.samples_csv} is missing: is {run.path} a colorbench run folder? (`colorbench run` "
-                           "writes it)")
+        raise ScoringError(f"{run.samples_csv} is missing: is {run.path} a colorbench run folder? "
+                           "(`colorbench run` writes it)")
     kept, excluded = [], []
     for row in run.read_samples():
         if str(row.get("has_color", "")).strip().lower() not in ("true", "1", "yes"):
@@ -312,8 +312,8 @@ def score_run(
     methods = run.methods()
     methods += [m for m in ran if m not in methods]  # failed on every image: scored as all missing
     if not methods:
-        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score (run `colorbench run` "
-                           "first)")
+        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score "
+                           "(run `colorbench run` first)")
 
     # metrics that need weights: unavailable is recorded (or fatal with --require), never faked
     lpips_model, lpips_error = None, None
@@ -386,8 +386,8 @@ def score_run(
                     present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
                     for i, r in enumerate(chunk):
                         if i not in present:
-                            error = failures.get((method, r["id"], str(k)), "no output file (the method did not "
-                                                 "produce it)")
+                            error = failures.get((method, r["id"], str(k)),
+                                                 "no output file (the method did not produce it)")
                             records.append(_record(method, r, k, "missing", error=error))
                     if not present:
                         bar.update(len(chunk))
@@ -410,13 +410,13 @@ def score_run(
                             raise ScoringError(
                                 f"{path}: size {pred.shape[1]}x{pred.shape[0]} differs from its truth "
                                 f"{run.truth_path(chunk[i]['id'])} ({truths[i].shape[1]}x{truths[i].shape[0]}); "
-                                "outputs "
-                                "must be L-merged at the input's size (the runner does this) — re-run the method")
+                                "outputs must be L-merged at the input's size (the runner does this) — "
+                                "re-run the method")
                     scores = scorer.score(truth, present, preds)
                     _check_finite(method, [chunk[i] for i in present], paths, scores)
                     for j, i in enumerate(present):
-                        records.append(_record(method, chunk[i], k, "ok", **{n: float(v[j]) for n,
-                                                                             v in scores.items()}))
+                        records.append(_record(method, chunk[i], k, "ok",
+                                               **{n: float(v[j]) for n, v in scores.items()}))
                     if inception is not None and k == 0:
                         feats = inception(scorer.to_tensor(preds)).cpu().numpy()
                         batch_fake[method].update({chunk[i]["id"]: f for i, f in zip(present, feats)})
@@ -490,9 +490,8 @@ def _resolutions(rows: list[dict]) -> list[str]:
 
 
 def _record(method: str, row: dict, k: int, status: str, error: str = "", **scores) -> dict:
-    rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""), "class_id": row.get("class_id",
-                                                                                                         ""),
-           "status": status, "error": error}
+    rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""),
+           "class_id": row.get("class_id", ""), "status": status, "error": error}
     for name in METRIC_COLUMNS[6:-1]:
         rec[name] = scores.get(name, math.nan)
     return rec
@@ -525,12 +524,12 @@ def _summary(run, frame, rows, excluded, methods, outputs, lpips_info, fid_info,
         "seconds": round(seconds, 3),
         "versions": _versions("torch", "lpips", "scikit-image", "torchmetrics", "torch-fidelity"),
         "conventions": {
-            "psnr_ssim": "RGB, data range 255, skimage defaults (SSIM: 7x7 uniform window, sample covariance, channel "
-                         "mean)",
-            "delta_e2000": "mean CIEDE2000 over pixels, CIELAB D65 (skimage formulas), kL=kC=kH=1, float32 (within "
-                           "1e-4 of float64)",
-            "colorfulness": "Hasler & Süsstrunk M on 0..255 sRGB; dCF = |mean CF(outputs) - mean CF(truths)| over the "
-                            "same images",
+            "psnr_ssim": "RGB, data range 255, skimage defaults (SSIM: 7x7 uniform window, sample covariance, "
+                         "channel mean)",
+            "delta_e2000": "mean CIEDE2000 over pixels, CIELAB D65 (skimage formulas), kL=kC=kH=1, "
+                           "float32 (within 1e-4 of float64)",
+            "colorfulness": "Hasler & Süsstrunk M on 0..255 sRGB; dCF = |mean CF(outputs) - mean CF(truths)| "
+                            "over the same images",
             "stochastic": "per-image value = mean over the K samples (mean-of-K); best-of-K LPIPS reported alongside",
         },
     }

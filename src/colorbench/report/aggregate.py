@@ -102,12 +102,12 @@ def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: dict, *, n_bo
         n_missing = int(rows_m.loc[~rows_m["id"].isin(set(sub["id"])), "id"].nunique())
         row = {"method": method, "n_scored": len(sub), "n_missing": n_missing,
                "n_missing_samples": int((rows_m["status"] == "missing").sum()), "samples_per_image": k,
-               "psnr_n_capped": int(np.isposinf(rows_m.loc[rows_m["status"] == "ok",
-                                                           "psnr"]).sum()) if "psnr" in rows_m else 0}
+               "psnr_n_capped": (int(np.isposinf(rows_m.loc[rows_m["status"] == "ok", "psnr"]).sum())
+                                 if "psnr" in rows_m else 0)}
         for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
             values = sub[metric].dropna().to_numpy() if metric in sub else np.array([])
-            row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(values, n_boot=n_boot,
-                                                                                           seed=seed)
+            row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(
+                values, n_boot=n_boot, seed=seed)
         both = sub[["colorfulness", "colorfulness_truth"]].dropna()
         row["colorfulness_truth_mean"] = float(both["colorfulness_truth"].mean()) if len(both) else np.nan
         # signed: mean CF(outputs) − mean CF(truths) (negative = washed out); ΔCF is its absolute value
@@ -118,8 +118,8 @@ def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: dict, *, n_bo
                                                                          row["cf_diff_hi"])
         if k > 1:
             best = sub["lpips_best_of_k"].dropna().to_numpy()
-            row["lpips_best_of_k_mean"], row["lpips_best_of_k_lo"], row["lpips_best_of_k_hi"] = bootstrap_ci(best,
-                                                                                                             n_boot=n_boot, seed=seed)
+            row["lpips_best_of_k_mean"], row["lpips_best_of_k_lo"], row["lpips_best_of_k_hi"] = bootstrap_ci(
+                best, n_boot=n_boot, seed=seed)
         else:
             row["lpips_best_of_k_mean"] = row["lpips_best_of_k_lo"] = row["lpips_best_of_k_hi"] = np.nan
         info = fid.get(method, {})
@@ -212,8 +212,8 @@ def cost_table(timings: list[dict], summary_table: pd.DataFrame, metric: str) ->
     """Per method from timings.csv: images, seconds, images/s, seconds per stage per image, peak memory, device,
     next to the method's mean headline metric."""
     if not timings:
-        return pd.DataFrame(columns=["method", "n_images", "total_s", "images_per_s", "s_per_image", "peak_memory_mb",
-                                     "device"])
+        return pd.DataFrame(columns=["method", "n_images", "total_s", "images_per_s", "s_per_image",
+                                     "peak_memory_mb", "device"])
     t = pd.DataFrame(timings)
     for col in ("n_images", "preprocess_s", "inference_s", "postprocess_s", "peak_memory_mb"):
         t[col] = pd.to_numeric(t.get(col), errors="coerce")

@@ -91,8 +91,8 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
     else:
         show["FID ↓"] = "unavailable"
     if stochastic and lpips_ok:
-        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"], r["lpips_best_of_k_hi"],
-                                            4)
+        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"],
+                                            r["lpips_best_of_k_hi"], 4)
                                      for _, r in summary_table.iterrows()]
     notes = ["Means over images with 95% percentile-bootstrap CIs in brackets; best value per column highlighted.",
              f"Truth colourfulness (mean over all scored images): {fmt(truth_colorfulness, 1)}; ΔCF = |mean "
@@ -109,19 +109,18 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
                      f"{agg.PSNR_CAP_DB:g} dB.")
     if stochastic:
         notes.append("K = samples per image. Stochastic methods are scored mean-of-K per image; best-of-K LPIPS is the "
-                     "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's authors "
-                     "warn "
-                     "that per-image metrics penalise stochastic colorizers).")
+                     "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's "
+                     "authors warn that per-image metrics penalise stochastic colorizers).")
     if not lpips_ok:
         notes.append(f"LPIPS unavailable: {lpips_info.get('message') or lpips_info.get('reason', '?')}")
     elif not lpips_info.get("calibrated", True):
-        notes.append(f"WARNING: {lpips_info.get('label', 'LPIPS with an uncalibrated trunk')} — these numbers are not "
-                     "LPIPS.")
+        notes.append(f"WARNING: {lpips_info.get('label', 'LPIPS with an uncalibrated trunk')} — "
+                     "these numbers are not LPIPS.")
     if not fid_info.get("available"):
         notes.append(f"FID unavailable: {fid_info.get('message') or fid_info.get('reason', '?')}")
     elif not fid_info.get("calibrated", True):
-        notes.append("WARNING: FID computed with stand-in (uncalibrated) Inception weights — these numbers are not "
-                     "FID.")
+        notes.append("WARNING: FID computed with stand-in (uncalibrated) Inception weights — "
+                     "these numbers are not FID.")
     return Table("headline", "Headline: quality per method", summary_table, show, notes, best)
 
 
@@ -165,9 +164,9 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
 
     wr = agg.win_rate_matrix(pi, metric)
     t["win_rate"] = Table("win_rate", f"Win rate on {agg.METRIC_LABELS[metric]} (row beats column)", wr,
-                          wr.apply(lambda c: c.map(lambda v: fmt(v, 2))), [
-                              "Share of common images on which the row method is better than the column method "
-                              "(ties ½)."])
+                          wr.apply(lambda c: c.map(lambda v: fmt(v, 2))),
+                          ["Share of common images on which the row method is better than the "
+                           "column method (ties ½)."])
 
     per_class = agg.per_class_table(pi, metric)
     t["per_class"] = Table("per_class", f"Mean {agg.METRIC_LABELS[metric]} per class", per_class,

@@ -105,8 +105,8 @@ def per_class_heatmap(per_class: pd.DataFrame, metric: str) -> Figure:
     n_rows, n_cols = values.shape
     fig = Figure(figsize=(2.5 + 1.0 * n_cols, 1.2 + 0.16 * n_rows), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(values.to_numpy(dtype=float), aspect="auto", cmap="viridis_r" if metric in ("lpips",
-                                                                                                  "delta_e2000") else "viridis")
+    image = ax.imshow(values.to_numpy(dtype=float), aspect="auto",
+                      cmap="viridis_r" if metric in ("lpips", "delta_e2000") else "viridis")
     ax.set_xticks(range(n_cols), values.columns, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(n_rows), values.index, fontsize=6 if n_rows > 30 else 8)
     fig.colorbar(image, ax=ax, label=METRIC_LABELS.get(metric, metric), shrink=0.6)

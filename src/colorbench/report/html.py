@@ -128,8 +128,8 @@ def _protocol(content, options) -> str:
     versions = {**(info.get("versions") or {}), **summary.get("versions", {})}
     add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
     if lpips.get("available"):
-        add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths at the same "
-                        "size"))
+        add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths "
+                        "at the same size"))
         trunk = lpips.get("trunk_weights") or {}
         if trunk.get("sha256"):
             add("LPIPS trunk", _e(f"{trunk.get('from')}; file {Path(trunk.get('file', '?')).name}, sha256 "
@@ -153,13 +153,11 @@ def _protocol(content, options) -> str:
         note = f" ({fid['weights_note']})" if fid.get("weights_note") else ""
         add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 "
                               f"{fid_file['sha256']}{note}"))
-    add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, 95% "
-                         "level; "
-                         "paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing outputs counted "
-                         "and excluded; pairs use common images"))
+    add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, "
+                         "95% level; paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing "
+                         "outputs counted and excluded; pairs use common images"))
     add("Scoring", _e(f"{summary.get('scored_at', '?')} on {summary.get('device', '?')}, batch "
-                      f"{summary.get('batch_size', '?')}, "
-                      f"{summary.get('seconds', '?')} s"))
+                      f"{summary.get('batch_size', '?')}, {summary.get('seconds', '?')} s"))
     add("Headline metric",
         _e(content.headline_metric + ("" if content.headline_metric == "lpips" else " (LPIPS unavailable)")))
     return f'<dl class="protocol">{"".join(items)}</dl>'
@@ -223,7 +221,8 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
     t, caps = content.tables, content.figure_captions
     fig = lambda name: _figure(name, pngs[name], caps.get(name, name)) if name in pngs else ""  # noqa: E731
     grid_names = [n for n in pngs if n.startswith("grid_best_worst_")]
-    title = f"colorbench report — {content.run_info.get('run') or content.run_info.get('name') or content.run.path.name}"
+    title = ("colorbench report — "
+             f"{content.run_info.get('run') or content.run_info.get('name') or content.run.path.name}")
     sections = [
         ("protocol", "Protocol", _protocol(content, options)),
         ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),

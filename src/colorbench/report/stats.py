@@ -32,9 +32,8 @@ def bootstrap_indices(n: int, n_boot: int, seed=0) -> np.ndarray:
     return _rng(seed).integers(0, n, size=(n_boot, n))
 
 
-def bootstrap_ci(values, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> tuple[float,
-                                                                                                            float,
-                                                                                                            float]:
+def bootstrap_ci(values, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL,
+                 seed=0) -> tuple[float, float, float]:
     """(mean, lower, upper): the mean and its percentile-bootstrap confidence interval.
 
     NaN and ±inf are refused: a mean with an infinite term is not a number a CI can describe (e.g. PSNR of an
@@ -55,8 +54,8 @@ def bootstrap_ci(values, *, n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFA
 
 
 def bootstrap_stat_ci(columns: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], *,
-                      n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL, seed=0) -> tuple[float, float,
-                                                                                                      float]:
+                      n_boot: int = DEFAULT_BOOTSTRAP, level: float = DEFAULT_LEVEL,
+                      seed=0) -> tuple[float, float, float]:
     """CI of any statistic of paired columns resampled together; ``statistic(*cols)`` reduces the last axis.
 
     Example: ΔCF = |mean(cf_pred) − mean(cf_truth)| → ``statistic=lambda p, t: abs(p.mean(-1) - t.mean(-1))``.

@@ -190,7 +190,8 @@ class Trainer:
     def _loader(self, dataset, *, shuffle_epoch: int | None):
         from torch.utils.data import DataLoader
 
-        workers = self.config.workers if self.config.workers is not None else (2 if self.device.startswith("cuda") else 0)
+        workers = (self.config.workers if self.config.workers is not None
+                   else (2 if self.device.startswith("cuda") else 0))
         sampler = None
         if shuffle_epoch is not None:  # a permutation that depends on (seed, epoch) only: resumable
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + shuffle_epoch)
@@ -228,8 +229,8 @@ class Trainer:
 
         cfg = self.config
         if cfg.data is None:
-            raise ValueError("no training data: set TrainConfig.data (or --data DIR) to an image folder or the Kaggle "
-                             "layout")
+            raise ValueError("no training data: set TrainConfig.data (or --data DIR) to an image folder "
+                             "or the Kaggle layout")
         splits = training_splits(cfg.data, cfg.valid)
         train_paths = splits["train"][: cfg.limit]
         valid_paths = splits["valid"][: cfg.valid_limit]
@@ -254,8 +255,8 @@ class Trainer:
             start_epoch, history, best = self._restore(load_torch_file(last_path))
             log.info("resuming %s after epoch %d", out, start_epoch)
         elif last_path.exists():
-            raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it or --out NAME for "
-                                  "a new one")
+            raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it "
+                                  "or --out NAME for a new one")
         select_by = "valid_lpips" if valid_loader is not None else "train_loss"
         sidecar_base = {
             "architecture": self.model.architecture.to_dict(), "state_dict_values": state_dict_size(self.model),

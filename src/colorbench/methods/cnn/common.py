@@ -45,8 +45,8 @@ class CnnMethodBase(Method):
         if precision not in PRECISIONS:
             raise ValueError(f"{self.name}: precision must be one of {PRECISIONS}, got {precision!r}")
         if backend == "onnx" and bn_mode == "train":
-            raise ValueError(f"{self.name}: bn_mode='train' needs backend='torch' (the ONNX graph uses running "
-                             "statistics)")
+            raise ValueError(f"{self.name}: bn_mode='train' needs backend='torch' "
+                             "(the ONNX graph uses running statistics)")
         self.batch_size = int(batch_size)
         self.precision = precision
         self.backend = backend

@@ -85,8 +85,8 @@ def find_checkpoint_prefix(ckpt_dir: Path) -> str:
     latest = tf.train.latest_checkpoint(str(ckpt_dir))
     if latest and Path(latest + ".index").exists():
         return latest
-    indices = sorted(ckpt_dir.glob("*.index"), key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)",
-                                                                                                             p.stem)])
+    indices = sorted(ckpt_dir.glob("*.index"),
+                     key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.stem)])
     if not indices:
         raise ConversionError(f"no TensorFlow checkpoint (*.index) in {ckpt_dir}")
     return str(indices[-1].with_suffix(""))
@@ -117,7 +117,8 @@ def classify_keys(keys, source: str = "checkpoint") -> KeyLayout:
     for key in keys:
         if key == "_CHECKPOINTABLE_OBJECT_GRAPH" or key == "save_counter" + ATTR_SUFFIX:
             bookkeeping += 1
-        elif key.startswith("optimizer/") and key.endswith(ATTR_SUFFIX) and key[len("optimizer/"):-len(ATTR_SUFFIX)] in OPTIMIZER_HYPER:
+        elif (key.startswith("optimizer/") and key.endswith(ATTR_SUFFIX)
+              and key[len("optimizer/"):-len(ATTR_SUFFIX)] in OPTIMIZER_HYPER):
             hyper.add(key)
         elif SLOT_MARK in key:
             owner, slot = key.split(SLOT_MARK, 1)
@@ -233,8 +234,8 @@ def load_converted(out_dir: str | Path, kind: str, device: str = "cpu"):
     weights, meta_path = converted_paths(out_dir, kind)
     meta = json.loads(meta_path.read_text())
     if meta.get("format_version") != FORMAT_VERSION or meta.get("kind") != kind:
-        raise ValueError(f"{meta_path} is not a colorbench ColTran {kind} conversion (format {FORMAT_VERSION}); "
-                         "reconvert")
+        raise ValueError(f"{meta_path} is not a colorbench ColTran {kind} conversion "
+                         f"(format {FORMAT_VERSION}); reconvert")
     cfg = cfgmod.config_from_saved(meta["config"])
     model = build_model(cfg)
     model.load_state_dict(load_file(str(weights), device="cpu"), strict=True)

@@ -226,6 +226,7 @@ class ConditionalLayerNorm(nn.Module):
 
 
 def affine(out: torch.Tensor, dense: Dense, ctx: torch.Tensor) -> torch.Tensor:
-    """Conditional MLP ``cond_mlp='affine'``: ``shift, scale = split(Dense(ctx))`` (shift first); ``out*scale + shift``."""
+    """Conditional MLP ``cond_mlp='affine'``: ``shift, scale = split(Dense(ctx))`` (shift first);
+    ``out*scale + shift``."""
     shift, scale = dense(ctx).chunk(2, dim=-1)
     return out * scale + shift

@@ -58,7 +58,8 @@ class ColTran(Method):
     name = "coltran"
     stochastic = True
     heavy_on_cpu = True  # the full autoregressive colorizer takes minutes per image on a CPU
-    description = "Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers; port checked against the official code."
+    description = ("Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers; "
+                   "port checked against the official code.")
 
     def __init__(self, mode: str = "sample", temperature: float = 1.0, official: bool = True, batch_size: int = 32,
                  dtype: str = "float32", cuda_graph: bool = True, compile: bool = False, tf32: bool = True,
@@ -120,8 +121,8 @@ class ColTran(Method):
                     self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + secs
                 t0 = time.perf_counter()
                 outputs += [place_on_input_canvas(g, rgb) for g, rgb in zip(chunk, result.rgb_256)]
-                self.stage_seconds["postprocess"] = self.stage_seconds.get("postprocess",
-                                                                           0.0) + time.perf_counter() - t0
+                self.stage_seconds["postprocess"] = (self.stage_seconds.get("postprocess", 0.0)
+                                                     + time.perf_counter() - t0)
         return outputs
 
     @contextmanager

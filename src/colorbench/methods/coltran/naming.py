@@ -176,11 +176,11 @@ def _colorizer(cfg: ColorizerConfig) -> list[OfficialVariable]:
     b.var(f"{o_scope}/{pos}/position_embedding_0", "outer_decoder.pos_embed.position_embedding_0", (H, 1, D))
     b.var(f"{o_scope}/{pos}/position_embedding_1", "outer_decoder.pos_embed.position_embedding_1", (W, D))
     for i, (ff_row, ff_col) in enumerate(ffs):
-        b.attention(f"{o_scope}/unmask_row_att_{i}", f"outer_decoder.residual_layers[{4 * i}]", D, dec.num_heads, W, 1,
-                    Z)
+        b.attention(f"{o_scope}/unmask_row_att_{i}", f"outer_decoder.residual_layers[{4 * i}]",
+                    D, dec.num_heads, W, 1, Z)
         b._ff(ff_row, f"outer_decoder.residual_layers[{4 * i + 1}]", D, dec.ff_size)
-        b.attention(f"{o_scope}/mask_col_att_{i}", f"outer_decoder.residual_layers[{4 * i + 2}]", D, dec.num_heads, H,
-                    0, Z)
+        b.attention(f"{o_scope}/mask_col_att_{i}", f"outer_decoder.residual_layers[{4 * i + 2}]",
+                    D, dec.num_heads, H, 0, Z)
         b._ff(ff_col, f"outer_decoder.residual_layers[{4 * i + 3}]", D, dec.ff_size)
     frozen = b.conditional_norms(o_scope, "outer_decoder", clns, D, Z, H, W)
     for i in range(dec.num_outer_layers):
@@ -197,8 +197,8 @@ def _colorizer(cfg: ColorizerConfig) -> list[OfficialVariable]:
     b.var(f"{i_scope}/{pos}/position_embedding_0", "inner_decoder.pos_embed.position_embedding_0", (H, 1, D))
     b.var(f"{i_scope}/{pos}/position_embedding_1", "inner_decoder.pos_embed.position_embedding_1", (W, D))
     for i, ff in enumerate(ffs):
-        b.attention(f"{i_scope}/mask_row_att_{i}", f"inner_decoder.residual_layers[{2 * i}]", D, dec.num_heads, W, 1,
-                    Z + D)
+        b.attention(f"{i_scope}/mask_row_att_{i}", f"inner_decoder.residual_layers[{2 * i}]",
+                    D, dec.num_heads, W, 1, Z + D)
         b._ff(ff, f"inner_decoder.residual_layers[{2 * i + 1}]", D, dec.ff_size)
     frozen = b.conditional_norms(i_scope, "inner_decoder", clns, D, Z, H, W)
     for i in range(dec.num_inner_layers):
@@ -237,7 +237,8 @@ def official_variables(cfg: ModelConfig) -> list[OfficialVariable]:
 
 
 class CheckpointMismatch(ValueError):
-    """The tensors do not fit the model the rule describes (missing, unused or wrongly shaped). Never loaded partially."""
+    """The tensors do not fit the model the rule describes (missing, unused or wrongly shaped).
+    Never loaded partially."""
 
 
 def map_to_torch(tensors: dict, cfg: ModelConfig, source: str = "checkpoint") -> dict:

@@ -220,8 +220,8 @@ def place_on_input_canvas(gray: np.ndarray, rgb_256: np.ndarray) -> np.ndarray:
         return rgb_256
     scale = 256.0 / side
     out_h, out_w = int(round(h * scale)), int(round(w * scale))
-    canvas = np.repeat(np.clip(np.round(P.resize_area(gray, (out_h, out_w))), 0, 255).astype(np.uint8)[..., None], 3,
-                       axis=2)
+    canvas = np.repeat(
+        np.clip(np.round(P.resize_area(gray, (out_h, out_w))), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
     top = int(round((h - side) // 2 * scale))
     left = int(round((w - side) // 2 * scale))
     top, left = min(top, out_h - 256), min(left, out_w - 256)

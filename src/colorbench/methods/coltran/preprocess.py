@@ -28,7 +28,8 @@ _TF_GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
 
 # ------------------------------------------------------------------------------------------------ crop + resize
 def center_square_crop(image: np.ndarray) -> np.ndarray:
-    """``tf.image.resize_with_crop_or_pad`` to a side of ``min(h, w)``: offsets ``(h - side) // 2``, ``(w - side) // 2``."""
+    """``tf.image.resize_with_crop_or_pad`` to a side of ``min(h, w)``:
+    offsets ``(h - side) // 2``, ``(w - side) // 2``."""
     h, w = image.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
@@ -116,7 +117,8 @@ def upsample_replicate(image: np.ndarray, factor: int = 4, batched: bool = False
 
 # ------------------------------------------------------------------------------------------------ colour maths
 def tf_rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
-    """``tf.image.rgb_to_grayscale`` of an int32 RGB image ``...x3``: float32 ``(R*.2989 + G*.587) + B*.114``, truncated.
+    """``tf.image.rgb_to_grayscale`` of an int32 RGB image ``...x3``:
+    float32 ``(R*.2989 + G*.587) + B*.114``, truncated.
 
     Note the truncation: white (255, 255, 255) -> 254. Returns int32 ``...`` (no channel axis).
     """

@@ -165,19 +165,21 @@ class _CachedSampler:
         n_outer = len(od.residual_layers) // 4
         self.col_k = [z.new_zeros(B, W, heads, H, self.hd) for _ in range(n_outer)]
         self.col_v = [z.new_zeros(B, W, heads, H, self.hd) for _ in range(n_outer)]
-        self.col_bias = [od.residual_layers[4 * i + 2].relative_attention.matrix(masked=True).to(dt) for i in range(n_outer)]
+        self.col_bias = [od.residual_layers[4 * i + 2].relative_attention.matrix(masked=True).to(dt)
+                         for i in range(n_outer)]
         # inner decoder
         self.inner_pos = idec.pos_embed.table()
         self.inner_full_cln = None if official else [norm.cond_params(z) for norm in idec.layer_norms]
         n_inner = len(idec.residual_layers) // 2
         self.n_inner = n_inner
-        self.row_bias = [idec.residual_layers[2 * i].relative_attention.matrix(masked=True).to(dt) for i in range(n_inner)]
+        self.row_bias = [idec.residual_layers[2 * i].relative_attention.matrix(masked=True).to(dt)
+                         for i in range(n_inner)]
         # q, k and v of the per-pixel step in one matmul (D, 3 * heads * head_dim)
         self.qkv_weight = []
         for i in range(n_inner):
             att = idec.residual_layers[2 * i]
-            self.qkv_weight.append(torch.cat([att.project_q.matrix(), att.project_k.matrix(), att.project_v.matrix()],
-                                             1))
+            self.qkv_weight.append(
+                torch.cat([att.project_q.matrix(), att.project_k.matrix(), att.project_v.matrix()], 1))
         # static per-pixel buffers (row-constant parts are refilled in place by prepare_row)
         self.x = z.new_zeros(B, D)  # embedding of the previous pixel (zero at column 0)
         self.col = torch.zeros((), dtype=torch.long, device=dev)

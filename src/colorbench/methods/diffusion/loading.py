@@ -8,8 +8,8 @@ get the same patterns for their role. Either way the folder is then read with di
 tiny model saved with ``save_pretrained`` exercises exactly what the real weights go through.
 
 Speed and memory: fp16 on CUDA (fp32 on CPU, warned: minutes per image), PyTorch SDPA attention (diffusers' default
-with torch 2), a multistep scheduler (UniPC by default; see :data:`SCHEDULERS`; 20 steps is plenty), channels_last on CUDA, VAE
-slicing (decode one image at a time: lower peak memory at batch > 1 for a negligible cost), optional
+with torch 2), a multistep scheduler (UniPC by default; see :data:`SCHEDULERS`; 20 steps is plenty), channels_last
+on CUDA, VAE slicing (decode one image at a time: lower peak memory at batch > 1 for a negligible cost), optional
 ``torch.compile`` of the UNet and ControlNet, optional ``enable_model_cpu_offload`` for small GPUs. The safety
 checker is not loaded: on a benchmark of sports photos its false positives would black out outputs and corrupt the
 scores.
@@ -305,7 +305,8 @@ def load_pipeline(kind: str, base_model: str | Path = DEFAULT_BASE_MODEL,
         warnings.warn("Stable Diffusion on CPU runs in float32 and takes minutes per image at 512²; "
                       "use a CUDA GPU (e.g. Colab's T4) for real runs.", RuntimeWarning, stacklevel=2)
     dtype_kw = {_dtype_keyword(): torch_dtype}
-    pipeline_class = StableDiffusionControlNetPipeline if kind == "txt2img" else StableDiffusionControlNetImg2ImgPipeline
+    pipeline_class = (StableDiffusionControlNetPipeline if kind == "txt2img"
+                      else StableDiffusionControlNetImg2ImgPipeline)
     controlnet = _load_part(controlnet_model, "controlnet", download,
                             lambda folder: ControlNetModel.from_pretrained(folder, variant=controlnet_variant,
                                                                            **dtype_kw),

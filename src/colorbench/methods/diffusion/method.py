@@ -104,18 +104,22 @@ class ControlNetCanny(Method):
         if clip_skip is not None and int(clip_skip) < 0:
             raise ValueError(f"clip_skip counts CLIP layers to skip and must be >= 0, got {clip_skip}")
         self.base_model, self.controlnet_model = str(base_model), str(controlnet_model)
-        self.preset, self.prompt, self.negative_prompt, self.unknown_label = preset, prompt, negative_prompt, unknown_label
+        self.preset, self.prompt, self.negative_prompt, self.unknown_label = (
+            preset, prompt, negative_prompt, unknown_label)
         self.resolution = edges_mod.check_resolution(resolution or (SMOKE_RESOLUTION if smoke else DEFAULT_RESOLUTION))
         self.aspect = aspect
         self.canny_low, self.canny_high = int(canny_low), int(canny_high)
-        self.steps, self.guidance_scale, self.controlnet_scale = int(steps), float(guidance_scale), float(controlnet_scale)
+        self.steps, self.guidance_scale, self.controlnet_scale = (
+            int(steps), float(guidance_scale), float(controlnet_scale))
         self.guess_mode = bool(guess_mode)
-        self.control_guidance_start, self.control_guidance_end = float(control_guidance_start), float(control_guidance_end)
+        self.control_guidance_start, self.control_guidance_end = (
+            float(control_guidance_start), float(control_guidance_end))
         self.eta, self.clip_skip = float(eta), None if clip_skip is None else int(clip_skip)
         self.revision, self.controlnet_revision = revision, controlnet_revision
         self.variant, self.controlnet_variant = variant, controlnet_variant
         self.scheduler, self.batch_size, self.dtype = scheduler, int(batch_size), dtype
-        self.cpu_offload, self.channels_last, self.compile, self.vae_slicing = cpu_offload, channels_last, compile, vae_slicing
+        self.cpu_offload, self.channels_last, self.compile, self.vae_slicing = (
+            cpu_offload, channels_last, compile, vae_slicing)
         self.download, self.smoke = download, smoke
         if smoke:
             self.description = f"{type(self).description} [{SMOKE_LABEL}]"
@@ -130,8 +134,8 @@ class ControlNetCanny(Method):
             return []
         from colorbench.weights import REGISTRY
 
-        return [s.name for s in REGISTRY.values() if s.source == "hf" and s.hf_repo in (self.base_model,
-                                                                                        self.controlnet_model)]
+        return [s.name for s in REGISTRY.values()
+                if s.source == "hf" and s.hf_repo in (self.base_model, self.controlnet_model)]
 
     def load(self, device: str) -> None:
         self.device = str(device)

@@ -88,7 +88,8 @@ def _srgb_hull_equations() -> np.ndarray:
 
 
 def distance_outside_srgb_hull(ab: np.ndarray) -> np.ndarray:
-    """Signed distance (ab units) of points ``Kx2`` from the convex hull of the sRGB gamut's ab projection (<= 0 inside)."""
+    """Signed distance (ab units) of points ``Kx2`` from the convex hull of the sRGB gamut's ab projection
+    (<= 0 inside)."""
     eq = _srgb_hull_equations()
     return (np.asarray(ab, dtype=np.float64) @ eq[:, :2].T + eq[:, 2]).max(axis=1)
 

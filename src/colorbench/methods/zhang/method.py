@@ -246,8 +246,8 @@ class _ZhangMethod(Method):
         raise NotImplementedError
 
     # -- notebook helpers
-    def colorize_temperatures(self, grays: list[np.ndarray], temperatures: Sequence[float]) -> list[dict[float,
-                                                                                                         np.ndarray]]:
+    def colorize_temperatures(self, grays: list[np.ndarray],
+                              temperatures: Sequence[float]) -> list[dict[float, np.ndarray]]:
         """Annealed-mean outputs at several temperatures (network run once): per image ``{T: uint8 HxWx3}``.
 
         Needs ``decode="annealed"``. T = 1 is the plain mean, T = 0 the mode, 0.38 the paper's choice.
@@ -264,7 +264,8 @@ class _ZhangMethod(Method):
 
 class ECCV16Method(_ZhangMethod):
     name = "eccv16"
-    description = "Zhang et al. ECCV 2016: CNN classifying 313 ab bins per pixel, annealed-mean decoding; authors' weights."
+    description = ("Zhang et al. ECCV 2016: CNN classifying 313 ab bins per pixel, annealed-mean decoding; "
+                   "authors' weights.")
     weights_name = "eccv16"
     decodes = ("annealed", "mean")
 
@@ -290,8 +291,8 @@ class ECCV16Method(_ZhangMethod):
             message = (f"eccv16: the checkpoint's model_out does not look like the 313 bin centres / 110 "
                        f"({'; '.join(problems)})")
             if self.decode == "annealed":
-                raise CheckpointMismatch(message + "; the annealed mean needs them. decode='mean' still reproduces the "
-                                                   "port.")
+                raise CheckpointMismatch(message + "; the annealed mean needs them. "
+                                                   "decode='mean' still reproduces the port.")
             warnings.warn(message, stacklevel=3)
         self.centres = torch.from_numpy(centres).float()
 
@@ -339,8 +340,8 @@ class SIGGRAPH17Method(_ZhangMethod):
 
 # ------------------------------------------------------------------------------------------- notebook entry points
 def colorize_with_temperatures(grays: list[np.ndarray], temperatures: Sequence[float] = (1.0, 0.38, 0.1, 0.0), *,
-                               model: str = "eccv16", device: str = "cpu", smoke: bool = False) -> list[dict[float,
-                                                                                                             np.ndarray]]:
+                               model: str = "eccv16", device: str = "cpu",
+                               smoke: bool = False) -> list[dict[float, np.ndarray]]:
     """Colorize with the annealed mean at several temperatures, to show what T does (one network pass per image).
 
     Example::
