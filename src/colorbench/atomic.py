@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader never sees a partial file under its final name.
+"""Atomic file writes: a reader never sees a partial file under its final name (and the one file hash, sha256_file).
 
 Every file colorbench writes goes through here: the bytes go to a temporary file in the same folder, are flushed
 and fsynced, then renamed over the final name (``os.replace`` is atomic on POSIX and Windows). A run killed
@@ -139,3 +139,14 @@ def append_csv_rows(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], 
         with open(path, newline="", encoding="utf-8") as fh:
             existing = list(csv.DictReader(fh))
     write_csv(path, [*existing, *rows], columns)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks (weights, downloads, imported outputs, run inputs)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

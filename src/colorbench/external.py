@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -66,14 +65,6 @@ class ImportReport:
             lines.append(f"  {self.other_aspect} outputs have another aspect ratio than their input: their colours "
                          "were stretched over it (give outputs aligned with the whole input)")
         return "\n".join(lines)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _keys(samples: list[dict], match: str) -> dict[str, list[str]]:
@@ -170,7 +161,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
                 report.unreadable.append(f"{path}: {getattr(exc, 'reason', exc)}")
                 failures.append({"method": method, "id": sample_id, "k": k, "error": f"imported: {exc}"[:500]})
                 continue
-            hashes[label] = sha256_of(path)
+            hashes[label] = atomic.sha256_file(path)
             report.written += 1
         provenance.append({"folder": str(source.resolve()), "files_sha256": hashes})
     if failures:

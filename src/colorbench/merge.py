@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,10 +37,6 @@ class MergeRefused(ValueError):
     """The runs cannot be one comparison; the message says which runs differ, how, and what to do."""
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def inputs_fingerprint(run: RunFolder) -> dict[str, tuple]:
     """sample id -> (label, split, gray input hash, truth hash or None): what every method of the run saw and was
     scored against."""
@@ -49,8 +44,9 @@ def inputs_fingerprint(run: RunFolder) -> dict[str, tuple]:
     for row in run.read_samples():
         truth = run.truth_path(row["id"])
         gray = run.gray_path(row["id"])
-        out[row["id"]] = (row.get("label", ""), row.get("split", ""), _sha256(gray) if gray.exists() else None,
-                          _sha256(truth) if truth.exists() else None)
+        out[row["id"]] = (row.get("label", ""), row.get("split", ""),
+                          atomic.sha256_file(gray) if gray.exists() else None,
+                          atomic.sha256_file(truth) if truth.exists() else None)
     return out
 
 

@@ -28,6 +28,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
+from colorbench.atomic import sha256_file
+
 CHUNK = 1 << 20
 PIP_TIMEOUT_S = 1800  # a 64 MB sdist through a slow proxy; pip has its own per-request timeouts and retries
 
@@ -39,14 +41,6 @@ class DistUnavailable(RuntimeError):
 def pip_command() -> list[str]:
     """The pip that installed colorbench (tests replace this to stand in for an index)."""
     return [sys.executable, "-m", "pip"]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pip_download(package: str, version: str, dist_sha256: str, folder: Path, *, wheel: bool = False) -> Path:
@@ -75,7 +69,7 @@ def pip_download(package: str, version: str, dist_sha256: str, folder: Path, *, 
     if len(found) != 1:
         raise DistUnavailable(f"`pip download {package}=={version}` left {len(found)} files, expected one sdist: "
                                f"{[p.name for p in found]}")
-    actual = _sha256(found[0])
+    actual = sha256_file(found[0])
     if actual != dist_sha256:
         raise DistUnavailable(f"{found[0].name} has sha256 {actual}, expected {dist_sha256} (an incomplete or "
                                "different file); it was not used")

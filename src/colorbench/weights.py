@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from colorbench.atomic import sha256_file
 from colorbench.paths import MODELS_ENV, models_dir
 
 CHUNK = 1 << 20
@@ -305,14 +306,6 @@ def load_torch_file(path: str | os.PathLike) -> Any:
         raise UnreadableCheckpoint(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {first}); the file is corrupt, "
             "truncated or of another kind — delete it and download or train it again") from None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _recorded_hash_path(spec: WeightSpec) -> Path:
