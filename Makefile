@@ -15,7 +15,7 @@ EXTRAS ?= $(TEST_EXTRAS)
 BIN := $(VENV)/bin
 STAMP = $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
 
-.PHONY: setup demo test test-fast clean-venv
+.PHONY: setup demo test test-fast lint clean-venv
 
 setup: $(STAMP)
 
@@ -30,11 +30,16 @@ demo:
 	$(MAKE) setup EXTRAS=$(if $(filter command line,$(origin EXTRAS)),$(EXTRAS),$(DEMO_EXTRAS))
 	$(BIN)/colorbench demo
 
+# lint first (ruff: pyflakes, pycodestyle, import order; config in pyproject.toml), then the suite
 test: setup
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/python -m ruff check .
 
 clean-venv:
 	rm -rf $(VENV)

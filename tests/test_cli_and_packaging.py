@@ -175,6 +175,7 @@ def test_make_test_changes_nothing_outside_the_venv_and_installs_only_what_tests
     assert "apt-get" not in steps and "ensure_chromium" not in steps and "sudo" not in steps
     installed = re.search(r'-e "\.\[([^\]]*)\]"', steps)[1].split(",")
     assert "test" in installed and not {"convert", "diffusion", "all"} & set(installed)
+    assert steps.index("ruff check .") < steps.index("pytest")  # lint runs in `make test`, so in CI, before the suite
 
 
 def test_make_demo_installs_only_what_the_demo_needs_and_ci_installs_everything():
