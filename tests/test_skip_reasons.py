@@ -54,3 +54,24 @@ def test_a_permission_error_says_permission_denied(tmp_path, monkeypatch):
     with pytest.raises(ImageLoadError) as info:
         load_image(path)
     assert "permission denied" in info.value.reason and "corrupt" not in info.value.reason
+
+
+def test_decoding_on_threads_leaves_pillows_pixel_limit_alone(tmp_path):
+    """The scorer decodes its own PNGs (no pixel limit) on worker threads while other code relies on Pillow's
+    guard: the temporary limit must never leak. Each thread used to save and restore the global itself, and an
+    unlucky interleaving left Pillow with no limit at all (found when this file ran after a scoring test)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import PIL.Image
+
+    from colorbench.data.images import read_png_rgb
+
+    paths = []
+    for i in range(8):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(np.full((64, 64, 3), i * 20, np.uint8)).save(paths[-1])
+    before = PIL.Image.MAX_IMAGE_PIXELS
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(25):
+            list(pool.map(read_png_rgb, paths * 4))
+    assert PIL.Image.MAX_IMAGE_PIXELS == before

@@ -8,6 +8,7 @@ source cannot serve as ground truth for colorization and is excluded from scorin
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,18 +74,13 @@ def load_image(path: str | os.PathLike, *, fix: str = "re-download it", max_pixe
         raise ImageLoadError(path, "file not found")
     # Some libraries switch PIL to silently accept truncated files; a half image must never pass as ground truth.
     truncated_setting, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
-    pixel_limit = Image.MAX_IMAGE_PIXELS
-    if max_pixels is not None:
-        Image.MAX_IMAGE_PIXELS = max_pixels
-    limit = Image.MAX_IMAGE_PIXELS
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()  # full decode: truncated data raises here
-                source_mode = img.mode
-                img = ImageOps.exif_transpose(img)
-                rgb = _to_uint8_rgb(img, path)
+        with _opened(path, limit) as img:
+            img.load()  # full decode: truncated data raises here
+            source_mode = img.mode
+            img = ImageOps.exif_transpose(img)
+            rgb = _to_uint8_rgb(img, path)
     except UnidentifiedImageError:
         raise ImageLoadError(path, "not a recognised image format (is it an image at all?)") from None
     except PermissionError:
@@ -95,7 +91,6 @@ def load_image(path: str | os.PathLike, *, fix: str = "re-download it", max_pixe
         raise ImageLoadError(path, f"cannot decode ({exc}); the file is corrupt or truncated — {fix}") from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_setting
-        Image.MAX_IMAGE_PIXELS = pixel_limit
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 8:
         raise ImageLoadError(path, f"unusable image size {rgb.shape[:2]} (need at least 8x8 pixels)")
@@ -104,16 +99,32 @@ def load_image(path: str | os.PathLike, *, fix: str = "re-download it", max_pixe
     return LoadedImage(rgb=rgb, has_color=has_color, source_mode=source_mode)
 
 
-def _too_many_pixels(path: Path, limit: int) -> str:
-    """The reason for an image over the pixel limit, with its size and how to raise the limit."""
+# Pillow's pixel limit and Python's warning filters are process-wide: the scorer decodes on worker threads, so the
+# temporary change below is made under a lock (only around Image.open, where Pillow checks the size; decoding
+# runs outside it). Without the lock one thread restored another's "no limit" and left Pillow unguarded.
+_PIXEL_LIMIT_LOCK = threading.Lock()
+
+
+def _opened(path: Path, limit: int | None):
+    """``Image.open(path)`` with ``limit`` as Pillow's decompression-bomb limit (a warning above it is an error)."""
     from PIL import Image
 
-    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read: no bomb risk
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
+    with _PIXEL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = limit
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _too_many_pixels(path: Path, limit: int) -> str:
+    """The reason for an image over the pixel limit, with its size and how to raise the limit."""
+
+    with _opened(path, None) as img:  # only the header is read: no bomb risk
+        width, height = img.size
     return (f"the image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,} that guards "
             f"against decompression bombs; if you trust the file, raise the limit with --max-pixels {width * height}")
 

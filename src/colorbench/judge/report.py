@@ -216,13 +216,13 @@ def _disagreement_grid(run: RunFolder, worst: pd.DataFrame, outcomes: pd.DataFra
 
 
 def _load_metrics(run: RunFolder):
-    from colorbench.metrics.scorer import load_metrics
+    from colorbench.metrics.table import load_metrics
 
     return load_metrics(run.path) if run.metrics_csv.exists() else None
 
 
 def _lpips_label(run: RunFolder) -> str:
-    from colorbench.metrics.scorer import load_summary
+    from colorbench.metrics.table import load_summary
 
     info = load_summary(run.path).get("lpips", {})
     net = info.get("net")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from colorbench.messages import one_line
-from colorbench.metrics.scorer import LOWER_IS_BETTER
+from colorbench.metrics.table import LOWER_IS_BETTER
 from colorbench.report.stats import smallest_holm_p
 
 ALPHA = 0.05
