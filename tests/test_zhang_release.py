@@ -125,7 +125,8 @@ def test_pickled_objects_are_refused(tiny_release, monkeypatch):
     import argparse
 
     _, target = tiny_release
-    monkeypatch.setattr(weights, "check_content", lambda spec, path: "0" * 64)  # the hash check passes: the load must refuse
+    # the hash check passes, so it is the load that must refuse the pickled object
+    monkeypatch.setattr(weights, "check_content", lambda spec, path: "0" * 64)
     torch.save({**ECCV16Net(width=8).state_dict(), "extra": argparse.Namespace(a=1)}, target)
     with pytest.raises(weights.WeightsUnavailable, match="could not be read"):
         release.load_release(ECCV16Net(width=8), "eccv16", download=False)
