@@ -127,3 +127,9 @@ def test_a_method_skipped_now_but_with_images_from_before_is_not_listed_as_not_r
 ])
 def test_one_line(reason, short):
     assert one_line(reason) == short
+
+
+def test_a_colourless_best_method_adds_no_colour_rather_than_colouring_timidly():
+    v = _verdict(_frame({"gray": FLOOR}, n=20))
+    assert "gray's colourfulness is 0.0 vs 40." in v.text and "it adds no colour" in v.text
+    assert "timidly" not in v.text

@@ -114,7 +114,8 @@ def _protocol(content, options) -> str:
     add("Methods", _e(", ".join(ran)))
     add("Did not run", _not_run_list(content))
     for name, status in (info.get("method_status") or {}).items():
-        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished"):
+        # partial runs here; skipped and failed ones are listed under "Did not run" just above
+        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished", "skipped", "failed"):
             add(f"  {name}", _e(f"{status.get('status')}: {status.get('reason', '')}"))
     for name, status in (info.get("method_status") or {}).items():
         add_origin(add, name, status)

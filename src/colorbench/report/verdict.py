@@ -114,6 +114,8 @@ def _colourfulness(summary_table: pd.DataFrame, method: str, truth_cf: float) ->
     if pd.isna(cf) or pd.isna(truth):
         return ""
     text = f"{method}'s colourfulness is {cf:.1f} vs {truth:.1f} for the true photos"
+    if cf < 0.05:  # the gray floor, or a method that returned its input: no colour at all, not timid colour
+        return text + ": it adds no colour."
     if not pd.isna(hi) and hi < 0:
         return text + ": it colours timidly."
     if not pd.isna(lo) and lo > 0:
