@@ -164,8 +164,11 @@ def _make_dry_run(*args: str) -> str:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     # VENV points at a folder that does not exist, so make prints every setup step it would run
+    # a clean environment: under `.ci/run` this test itself runs inside `make test EXTRAS=all`, whose variables
+    # reach a nested make through MAKEFLAGS and would turn every set into "all"
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "EXTRAS")}
     done = subprocess.run(["make", "-n", *args, "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
