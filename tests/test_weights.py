@@ -162,7 +162,7 @@ def test_every_registry_entry_is_complete():
 
 def test_interrupted_hf_snapshot_is_not_taken_as_present(tmp_path, monkeypatch):
     """A snapshot folder missing some of the declared files (an interrupted download) is not 'present'."""
-    from colorbench.weights import _snapshot_complete
+    from colorbench.weights.state import snapshot_complete as _snapshot_complete
 
     (tmp_path / "unet").mkdir()
     (tmp_path / "model_index.json").write_text("{}")

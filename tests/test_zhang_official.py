@@ -32,7 +32,6 @@ from torch.nn import functional as F
 from colorbench import weights
 from colorbench.color import gray_to_rgb, lab_to_rgb_torch, merge_luminance, rgb_to_lab, to_gray
 from colorbench.methods.registry import get_method
-from colorbench.methods.zhang import release
 from colorbench.methods.zhang.eccv16 import ECCV16Net
 from colorbench.methods.zhang.method import join_lightness, lightness, network_input
 from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
@@ -236,7 +235,7 @@ def method(name, state, tmp_path_factory):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ECCV16: formula weights in model_out are not bin centres (README §2)
             m.load("cpu")
-    assert release.hash_prefix(relpath)
+    assert weights.hash_prefix(relpath)
     return m
 
 

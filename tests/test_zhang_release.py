@@ -4,7 +4,9 @@ the hash prefix in the file name, and loud failures on anything else."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
+import sys
 
 import pytest
 import torch
@@ -112,22 +114,33 @@ def test_missing_file_names_the_file_and_the_fix():
     assert "colorizers.s3.us-east-2.amazonaws.com" in message
 
 
-def test_unreadable_file_is_reported_as_unavailable(tiny_release, monkeypatch):
-    _, target = tiny_release
-    monkeypatch.setattr(weights, "check_content", lambda spec, path: "0" * 64)  # let the unreadable file through
-    target.write_bytes(b"not a torch file")
-    with pytest.raises(weights.WeightsUnavailable, match="could not be read"):
+def _as_release(monkeypatch, data: bytes):
+    """Put ``data`` where eccv16's release goes, under a name carrying its own sha256 prefix: it passes the hash
+    check, so refusing it is the loader's job."""
+    prefix = hashlib.sha256(data).hexdigest()[:8]
+    monkeypatch.setitem(weights.REGISTRY, "eccv16", dataclasses.replace(
+        weights.get_spec("eccv16"), relpath=f"colorization_release_v2-{prefix}.pth"))
+    target = weights.local_path("eccv16")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def test_unreadable_file_is_reported_as_unavailable(monkeypatch):
+    target = _as_release(monkeypatch, b"not a torch file")  # the hash check passes: the load must refuse it
+    with pytest.raises(weights.WeightsUnavailable, match="could not be read") as info:
         release.load_release(ECCV16Net(width=8), "eccv16", download=False)
+    assert target.name in str(info.value) and "delete it" in str(info.value)
 
 
 def test_pickled_objects_are_refused(tiny_release, monkeypatch):
     """Released files are plain tensors: anything that needs unpickling code is refused (weights_only=True)."""
     import argparse
 
-    _, target = tiny_release
+    _, staging = tiny_release
     # the hash check passes, so it is the load that must refuse the pickled object
-    monkeypatch.setattr(weights, "check_content", lambda spec, path: "0" * 64)
-    torch.save({**ECCV16Net(width=8).state_dict(), "extra": argparse.Namespace(a=1)}, target)
+    torch.save({**ECCV16Net(width=8).state_dict(), "extra": argparse.Namespace(a=1)}, staging)
+    _as_release(monkeypatch, staging.read_bytes())
     with pytest.raises(weights.WeightsUnavailable, match="could not be read"):
         release.load_release(ECCV16Net(width=8), "eccv16", download=False)
 
@@ -136,11 +149,11 @@ def test_load_release_downloads_by_default(monkeypatch):
     """The methods call load_release(net, name): a missing file is fetched, not reported missing."""
     calls = []
 
-    def fake_ensure(spec, *, download):
+    def fake_ensure(spec, *, download, **_):
         calls.append(download)
         raise weights.WeightsUnavailable(spec, "stop here")
 
-    monkeypatch.setattr(weights, "ensure", fake_ensure)
+    monkeypatch.setattr(sys.modules["colorbench.weights.fetch"], "ensure", fake_ensure)
     with pytest.raises(weights.WeightsUnavailable, match="stop here"):
         release.load_release(ECCV16Net(width=8), "eccv16")
     assert calls == [True]
@@ -185,6 +198,6 @@ def test_absent_num_batches_tracked_is_accepted():
 
 
 def test_hash_prefix_follows_torch_hub_naming():
-    assert release.hash_prefix("colorization_release_v2-9b330a0b.pth") == "9b330a0b"
-    assert release.hash_prefix("siggraph17-df00044c.pth") == "df00044c"
-    assert release.hash_prefix("model.pth") is None
+    assert weights.hash_prefix("colorization_release_v2-9b330a0b.pth") == "9b330a0b"
+    assert weights.hash_prefix("siggraph17-df00044c.pth") == "df00044c"
+    assert weights.hash_prefix("model.pth") is None

@@ -107,13 +107,8 @@ def _register_weights(subparsers) -> None:
 def _weights_list(args) -> int:
     from colorbench import weights
 
-    for spec in weights.REGISTRY.values():
-        present, state = weights.status(spec)
-        files = [] if spec.source == "hf" else [f for _src, f in weights.source_files(spec) if f.is_file()]
-        where = spec.hf_repo if spec.source == "hf" else str(files[0] if files else weights.local_path(spec))
-        size = f"{spec.size / 2**20:.1f} MiB" if spec.size else "size unknown"
-        print(f"{'✓' if present else '✗'} {spec.name:24s} {state:28s} {size:14s} {where}")
-        print(f"    {spec.description} [{spec.licence}] used by: {', '.join(spec.used_by)}")
+    for line in weights.listing_lines():
+        print(line)
     return 0
 
 

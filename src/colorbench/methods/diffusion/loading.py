@@ -206,7 +206,7 @@ def _load_part(source, role: str, download: bool, load, *, revision=None, varian
     """Resolve ``source`` and ``load(folder)``; a hub snapshot that fails to read is completed and read once more.
 
     An interrupted download leaves a snapshot folder with files missing, which the cache look-up still reports as
-    present; huggingface_hub's ``snapshot_download`` fetches just the missing files.
+    present; :func:`colorbench.weights.fetch` (huggingface_hub's ``snapshot_download``) fetches just the missing files.
     """
     folder = resolve_weights(source, role, download=download, revision=revision, variant=variant, method=method)
     try:
@@ -215,16 +215,13 @@ def _load_part(source, role: str, download: bool, load, *, revision=None, varian
         local = Path(str(source)).expanduser()
         if local.is_dir() or not _downloads_allowed(download):
             raise
-    from huggingface_hub import snapshot_download
-
     spec = _hub_spec(str(source), role, revision, variant)
     log.warning("%s looks incomplete in the Hugging Face cache; fetching the missing files", source)
     try:
-        folder = Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
-                                        allow_patterns=list(spec.hf_allow_patterns or []) or None))
-    except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
+        folder = weights.fetch(spec)
+    except WeightsUnavailable as exc:
         raise DiffusionWeightsError(spec, f"the {_ROLE_WORDS[role][0]} {source!r} is incomplete in the Hugging Face "
-                                          f"cache and completing it failed ({type(exc).__name__}: {exc}). "
+                                          f"cache and completing it failed: {exc.reason}. "
                                           + _LOCAL_FIX.format(option=option_words(role, method))) from None
     return _read(role, folder, load, method)
 

@@ -1,5 +1,6 @@
-"""Loading the authors' released state dicts: find the file through the weights registry (torch.hub's cache), check
-the hash prefix in its name the way ``torch.hub`` does, and accept exactly the keys and shapes the model defines.
+"""Loading the authors' released state dicts: the weights package gives the file (torch.hub's cache; the hash prefix
+in its name checked as ``torch.hub`` does) read with its one safe loader; this module accepts exactly the keys and
+shapes the model defines.
 
 Also the other direction, :func:`save_release_format`, which writes a model's state dict the way the released files
 are (a plain ``torch.save`` of ``state_dict()``): tests use it to put random weights where the real file would be.
@@ -19,29 +20,13 @@ class CheckpointMismatch(ValueError):
     """The file's keys or shapes are not the ones the architecture defines (not the release we know)."""
 
 
-hash_prefix = weights.hash_prefix  # one definition, in the weights registry
-
-
-def verify_hash_prefix(spec: weights.WeightSpec, path: Path) -> None:
-    """Raise :class:`~colorbench.weights.WeightsUnavailable` unless sha256(file) starts with the prefix in its name
-    (what torch.hub's ``check_hash=True`` verifies): :func:`colorbench.weights.check_content`, once per file version."""
-    weights.check_content(spec, path)
-
-
 def load_release(model: nn.Module, weights_name: str, *, download: bool = True) -> Path:
     """Load the released weights ``weights_name`` into ``model`` (in place); return the file's path.
 
-    Raises ``WeightsUnavailable`` (missing, offline, wrong hash) or :class:`CheckpointMismatch` (wrong keys/shapes).
+    Raises ``WeightsUnavailable`` (missing, offline, wrong hash, unreadable) or :class:`CheckpointMismatch` (wrong
+    keys/shapes).
     """
-    spec = weights.get_spec(weights_name)
-    path = weights.ensure(spec, download=download)
-    verify_hash_prefix(spec, path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 — truncated file, not a torch file, pickled objects we refuse
-        raise weights.WeightsUnavailable(spec,
-                                         f"{path} could not be read as a state dict ({type(exc).__name__}: "
-                                         f"{exc})") from None
+    path, state = weights.load_state(weights_name, download=download)
     load_state_dict_exactly(model, state, source=str(path))
     return path
 

