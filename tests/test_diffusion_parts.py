@@ -239,6 +239,44 @@ def test_an_interrupted_hub_download_is_completed_then_loaded(tiny_weights, tmp_
     assert type(pipe.controlnet).__name__ == "ControlNetModel"
 
 
+def test_a_damaged_hub_snapshot_is_completed_through_the_weights_fetch_path(tiny_weights, tmp_path, monkeypatch):
+    """The diffusion loader has no download of its own: a snapshot whose files are all there but one cannot be read
+    is completed by colorbench.weights.fetch (huggingface_hub's client, called in one place), then read again."""
+    import sys
+
+    import huggingface_hub
+
+    from colorbench.methods.diffusion.loading import DEFAULT_CONTROLNET_MODEL, DiffusionWeightsError, load_pipeline
+
+    base, controlnet = tiny_weights
+    commit_folder = tmp_path / "models--lllyasviel--sd-controlnet-canny" / "snapshots" / "abc"
+    shutil.copytree(controlnet, commit_folder)
+    damaged = commit_folder / "diffusion_pytorch_model.safetensors"
+    damaged.write_bytes(damaged.read_bytes()[:100])  # present, so the snapshot looks complete; unreadable
+
+    def fake_snapshot_download(repo_id, revision=None, allow_patterns=None, local_files_only=False, **kw):
+        if not local_files_only:  # what huggingface_hub does online: replace what is not right
+            shutil.copy(controlnet / "diffusion_pytorch_model.safetensors", damaged)
+        return str(commit_folder)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    fetch_module = sys.modules["colorbench.weights.fetch"]
+    fetched, real_fetch_hf = [], fetch_module._fetch_hf
+
+    def fetch_hf(spec):
+        fetched.append(spec.hf_repo)
+        return real_fetch_hf(spec)
+
+    monkeypatch.setattr(fetch_module, "_fetch_hf", fetch_hf)
+    with pytest.raises(DiffusionWeightsError, match="diffusion_pytorch_model.safetensors is corrupt"):
+        load_pipeline("txt2img", base, DEFAULT_CONTROLNET_MODEL, device="cpu", warn_cpu=False)  # offline
+    assert fetched == []
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    pipe = load_pipeline("txt2img", base, DEFAULT_CONTROLNET_MODEL, device="cpu", warn_cpu=False)
+    assert fetched == [DEFAULT_CONTROLNET_MODEL] and type(pipe.controlnet).__name__ == "ControlNetModel"
+
+
 def test_an_unreachable_hub_is_a_clear_error(monkeypatch):
     import huggingface_hub
 

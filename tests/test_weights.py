@@ -1,5 +1,6 @@
 """The weights registry: local files used offline, hash checks, resumable atomic downloads, clear errors."""
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -19,12 +20,18 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
     payload = b""
     requests: list = []
     fail_after: int | None = None  # bytes sent before dropping the connection (simulates an interruption)
+    ignore_range: bool = False  # a server that always sends the whole file (200)
 
     def do_GET(self):  # noqa: N802
         type(self).requests.append(self.headers.get("Range"))
         start = 0
-        if self.headers.get("Range"):
+        if self.headers.get("Range") and not self.ignore_range:
             start = int(self.headers["Range"].split("=")[1].split("-")[0])
+            if start >= len(self.payload):  # what S3/GCS answer for a range past the end
+                self.send_response(416)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(206)
         else:
             self.send_response(200)
@@ -42,14 +49,24 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server():
-    handler = type("Handler", (_RangeHandler,), {"requests": []})
+@contextlib.contextmanager
+def serving(payload: bytes = b""):
+    """(handler class, URL) of a loopback server of ``payload``; other test modules use it for their downloads."""
+    handler = type("Handler", (_RangeHandler,), {"requests": [], "payload": payload})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield handler, f"http://127.0.0.1:{httpd.server_address[1]}/file"
-    httpd.shutdown()
+    try:
+        yield handler, f"http://127.0.0.1:{httpd.server_address[1]}/file"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    with serving() as served:
+        yield served
 
 
 def _spec(url, payload, **kw):
@@ -206,3 +223,149 @@ def test_fetch_list_and_methods_do_not_vouch_for_a_file_failing_its_check(capsys
     main(["methods"])
     line = next(row for row in capsys.readouterr().out.splitlines() if row.strip().startswith("eccv16 "))
     assert "ready" not in line and "needs weights: eccv16" in line
+
+
+# ------------------------------------------------------------------------------------------------- issue 13.5
+def _part(spec) -> Path:
+    return weights.local_path(spec).with_name(weights.local_path(spec).name + ".part")
+
+
+def test_a_half_download_left_by_an_earlier_process_is_resumed_not_restarted(server, monkeypatch):
+    """A .part file from a run that was killed (no exception, no clean-up) is continued with a Range request."""
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    handler, url = server
+    handler.payload = bytes(range(256)) * 4000
+    spec = _spec(url, handler.payload)
+    part = _part(spec)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(handler.payload[:123_456])
+    assert weights.ensure(spec, progress=False).read_bytes() == handler.payload
+    assert handler.requests == ["bytes=123456-"] and not part.exists()
+
+
+def test_a_server_that_ignores_the_range_gives_the_whole_file_once(server, monkeypatch):
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    handler, url = server
+    handler.payload, handler.ignore_range = bytes(range(256)) * 4000, True
+    spec = _spec(url, handler.payload)
+    _part(spec).parent.mkdir(parents=True)
+    _part(spec).write_bytes(handler.payload[:5000])
+    assert weights.fetch(spec, progress=False).read_bytes() == handler.payload  # not the first 5000 bytes twice
+
+
+def test_a_connection_closed_early_is_not_taken_for_the_file_even_without_a_declared_size(server, monkeypatch):
+    """No size or sha256 in the registry: the server's Content-Length is what tells a cut download from a whole one."""
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    handler, url = server
+    handler.payload, handler.fail_after = b"w" * 100_000, 40_000
+    spec = WeightSpec(name="unsized", relpath="test/unsized.bin", url=url)
+    with pytest.raises(WeightsUnavailable, match="run the fetch again to resume"):
+        weights.fetch(spec, progress=False)
+    assert not weights.local_path(spec).exists() and _part(spec).stat().st_size == 40_000
+    handler.fail_after = None
+    assert weights.fetch(spec, progress=False).read_bytes() == handler.payload
+    assert handler.requests[-1] == "bytes=40000-"
+
+
+def test_a_whole_part_file_left_before_the_rename_is_checked_not_fetched_forever(server, monkeypatch):
+    """The server answers 416 to a range past the end: the .part is complete, and its check decides."""
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    handler, url = server
+    handler.payload = b"complete" * 1000
+    spec = WeightSpec(name="unsized", relpath="test/unsized.bin", url=url,
+                      sha256=hashlib.sha256(handler.payload).hexdigest())
+    _part(spec).parent.mkdir(parents=True)
+    _part(spec).write_bytes(handler.payload)
+    assert weights.fetch(spec, progress=False).read_bytes() == handler.payload
+    assert handler.requests == [f"bytes={len(handler.payload)}-"]
+
+
+def test_a_download_failing_its_hash_names_the_file_and_is_deleted(server, monkeypatch):
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    handler, url = server
+    handler.payload = b"not the weights" * 100
+    spec = WeightSpec(name="named", relpath="test/trunk.pth", url=url, sha256="1" * 64)
+    with pytest.raises(WeightsUnavailable) as info:
+        weights.fetch(spec, progress=False)
+    message = str(info.value)
+    assert "trunk.pth downloaded from" in message and "expected " + "1" * 64 in message
+    assert "colorbench weights fetch named" in message and "deleted" in message
+    assert not _part(spec).exists() and not weights.local_path(spec).exists()
+
+
+def test_a_present_file_failing_its_hash_is_named_with_delete_and_refetch(monkeypatch):
+    spec = WeightSpec(name="named", relpath="test/trunk.pth", url="http://127.0.0.1:9/x", sha256="1" * 64)
+    path = weights.local_path(spec)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"something else")
+    for call in (weights.ensure, weights.fetch):  # fetch does not silently download over it either
+        with pytest.raises(WeightsUnavailable) as info:
+            call(spec)
+        message = str(info.value)
+        assert str(path) in message and "delete it" in message and "colorbench weights fetch named" in message
+    assert path.read_bytes() == b"something else"
+
+
+def test_a_download_whose_bytes_do_not_match_the_hash_prefix_in_its_name_is_refused(server, monkeypatch):
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    handler, url = server
+    handler.payload = b"some other network" * 100
+    right = hashlib.sha256(handler.payload).hexdigest()[:8]
+    wrong = "0" * 8 if right != "0" * 8 else "1" * 8
+    refused = WeightSpec(name="prefixed", relpath=f"test/alexnet-owt-{wrong}.pth", url=url)
+    with pytest.raises(WeightsUnavailable, match=f"alexnet-owt-{wrong}.pth downloaded from .* its name says it "
+                                                 f"starts with {wrong}"):
+        weights.fetch(refused, progress=False)
+    assert not weights.local_path(refused).exists() and not _part(refused).exists()
+    accepted = WeightSpec(name="prefixed", relpath=f"test/alexnet-owt-{right}.pth", url=url)
+    assert weights.fetch(accepted, progress=False).read_bytes() == handler.payload
+
+
+def test_the_hash_prefix_is_checked_even_where_a_full_sha256_is_declared():
+    """A registry line whose sha256 contradicts the file's name is caught: the name's prefix is checked too."""
+    payload = b"weights"
+    digest = hashlib.sha256(payload).hexdigest()
+    spec = WeightSpec(name="contradiction", relpath="test/net-00000000.pth", url="http://127.0.0.1:9/x",
+                      sha256=digest)
+    path = weights.local_path(spec)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(payload)
+    with pytest.raises(WeightsUnavailable, match="its name says it starts with 00000000"):
+        weights.ensure(spec)
+
+
+def test_every_registered_file_with_a_hash_prefix_in_its_name_is_checked_against_it():
+    prefixed = {name: weights.hash_prefix(spec.relpath) for name, spec in weights.REGISTRY.items()
+                if spec.source == "url" and not spec.unpack and weights.hash_prefix(spec.relpath)}
+    assert {"eccv16", "siggraph17", "torchvision-alexnet", "torchvision-vgg16", "fid-inception-v3",
+            "torchvision-resnet18"} <= set(prefixed)
+    for name, prefix in prefixed.items():
+        spec = weights.get_spec(name)
+        assert spec.sha256 is None or spec.sha256.startswith(prefix), name  # the registry agrees with itself
+        path = weights.local_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"random weights saved as {name}".encode())
+        present, state = weights.status(name)
+        assert not present and f"its name says it starts with {prefix}" in state and str(path) in state, name
+        with pytest.raises(WeightsUnavailable, match="delete it"):
+            weights.ensure(name)
+
+
+def test_weights_list_columns_stay_aligned_whatever_the_state(capsys):
+    """Long states (a failing check, 'not in the Hugging Face cache') used to push the later columns right."""
+    from colorbench.cli import main
+
+    path = weights.local_path("eccv16")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"random weights of the right name")
+    assert main(["weights", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, rows = lines[0], [line for line in lines if line[:1] in ("✓", "✗")]
+    assert len(rows) == len(weights.REGISTRY)
+    for column in ("STATE", "SIZE", "WHERE"):
+        start = header.index(column)
+        assert all(row[start - 1] == " " and row[start] != " " for row in rows), column
+    where = header.index("WHERE")
+    assert {row[where:] for row in rows} >= {str(path), "stable-diffusion-v1-5/stable-diffusion-v1-5"}
+    failing = lines.index(next(row for row in rows if " eccv16 " in row))
+    assert "its name says it starts with 9b330a0b" in lines[failing + 1]  # the detail, on its own line

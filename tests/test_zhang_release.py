@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import itertools
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -201,3 +202,45 @@ def test_hash_prefix_follows_torch_hub_naming():
     assert weights.hash_prefix("colorization_release_v2-9b330a0b.pth") == "9b330a0b"
     assert weights.hash_prefix("siggraph17-df00044c.pth") == "df00044c"
     assert weights.hash_prefix("model.pth") is None
+
+
+def test_a_missing_release_is_downloaded_checked_and_read_through_the_one_weights_path(tmp_path, monkeypatch):
+    """load_release has no download, hash check or torch.load of its own: the file comes through the weights
+    package's one download path (here from a loopback server standing in for the authors' S3 bucket) and is read by
+    its one safe loader."""
+    from test_weights import serving
+
+    fetch_module, loading_module = sys.modules["colorbench.weights.fetch"], sys.modules["colorbench.weights.loading"]
+    downloads, reads = [], []
+    real_download, real_read = fetch_module._download_url, loading_module.load_torch_file
+
+    def download(spec, dest, **kw):
+        downloads.append(spec.name)
+        return real_download(spec, dest, **kw)
+
+    def read(path):
+        reads.append(Path(path))
+        return real_read(path)
+
+    monkeypatch.setattr(fetch_module, "_download_url", download)
+    monkeypatch.setattr(loading_module, "load_torch_file", read)
+    monkeypatch.delenv("COLORBENCH_OFFLINE")
+    torch.manual_seed(0)
+    original = ECCV16Net(width=8)
+    payload = release.save_release_format(original, tmp_path / "staging.pth").read_bytes()
+    with serving(payload) as (_handler, url):
+        prefix = hashlib.sha256(payload).hexdigest()[:8]
+        monkeypatch.setitem(weights.REGISTRY, "eccv16", dataclasses.replace(
+            weights.get_spec("eccv16"), relpath=f"colorization_release_v2-{prefix}.pth", url=url))
+        fresh = ECCV16Net(width=8)
+        path = release.load_release(fresh, "eccv16")
+    assert downloads == ["eccv16"] and reads == [path] and path == weights.local_path("eccv16")
+    for key, value in original.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+    # served bytes that are not the file its name promises are refused, and nothing is stored
+    path.unlink()
+    with serving(payload + b"tampered") as (_handler, url):
+        monkeypatch.setitem(weights.REGISTRY, "eccv16", dataclasses.replace(weights.get_spec("eccv16"), url=url))
+        with pytest.raises(weights.WeightsUnavailable, match=f"its name says it starts with {prefix}"):
+            release.load_release(ECCV16Net(width=8), "eccv16")
+    assert not path.exists()
