@@ -20,7 +20,7 @@ def listing_lines() -> list[str]:
         where = spec.hf_repo if spec.source == "hf" else str(files[0] if files else local_path(spec))
         size = f"{spec.size / 2**20:.1f} MiB" if spec.size else "size unknown"
         rows.append(("✓" if state.present else "✗", spec.name, state.label, size, where))
-        detail = [f"    {state.text}"] if state.detail else []
+        detail = [f"    {state.detail}"] if state.detail else []
         notes.append(detail + [f"    {spec.description} [{spec.licence}] used by: {', '.join(spec.used_by)}"])
     widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER) - 1)]
 
