@@ -14,8 +14,8 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
-import inspect
 import json
 import logging
 import resource
@@ -39,6 +39,14 @@ from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
+from colorbench.methods.options import (
+    MethodOptions,
+    OptionError,
+    check_values,
+    option_defaults,
+    option_fields,
+    speed_only_names,
+)
 from colorbench.methods.registry import OPTION_GROUPS
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.runfolder import (
@@ -133,52 +141,64 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-def accepted_options(name: str) -> set[str]:
-    """Keyword options a method's constructor takes (every ``__init__`` in its MRO: subclasses forward
-    ``**options``)."""
-    names: set[str] = set()
-    for klass in method_class(name).__mro__:
-        if "__init__" in klass.__dict__ and klass is not object:
-            params = inspect.signature(klass.__init__).parameters.values()
-            names.update(p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-    return names
+def check_method_options(method_options: dict[str, dict]) -> dict[str, dict]:
+    """``method_options`` with every value converted by its option's type (command-line strings included).
 
-
-def check_method_options(method_options: dict[str, dict]) -> None:
-    """Fail before any work on an option for an unknown method or an option the method does not take (a typo would
-    otherwise be ignored, or crash the run only when that method's turn comes). A group's option (``diffusion.X``)
-    must be taken by at least one of its methods."""
+    Fails before any work on an option for an unknown method, an option the method's ``Options`` dataclass does
+    not have, or a value its type does not allow (a typo would otherwise be ignored, or crash the run only when that
+    method's turn comes). A group's option (``diffusion.X``) must be an option of at least one of its methods, and
+    fit the type of each that has it."""
     known = method_names()
+    typed: dict[str, dict] = {}
     for name, options in method_options.items():
         if name in OPTION_GROUPS:
             members = OPTION_GROUPS[name]
-            accepted = set().union(*(accepted_options(m) for m in members))
-            unknown = sorted(set(options) - accepted)
-            if unknown:
-                raise ValueError(f"--option {name}.{unknown[0]}: no {name} method ({', '.join(members)}) has option "
-                                 f"{unknown[0]!r}; their options: {', '.join(sorted(accepted))}")
+            fields = {m: option_fields(_options_class(m) or MethodOptions) for m in members}
+            for key, value in options.items():
+                takers = [m for m in members if key in fields[m]]
+                if not takers:
+                    accepted = sorted(set().union(*fields.values()))
+                    raise OptionError(f"--option {name}.{key}: no {name} method ({', '.join(members)}) has option "
+                                      f"{key!r}; their options: {', '.join(accepted)}")
+                converted = [_check_given(member, {key: value}, prefix=name)[key] for member in takers]
+                typed.setdefault(name, {})[key] = converted[0]
             continue
         if name not in known:
-            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: "
-                             f"{', '.join(known)}"
-                             f" (option groups: {', '.join(OPTION_GROUPS)})")
-        accepted = accepted_options(name)
-        unknown = sorted(set(options) - accepted)
-        if unknown:
-            raise ValueError(f"--option {name}.{unknown[0]}: {name} has no option {unknown[0]!r}; its options: "
-                             f"{', '.join(sorted(accepted)) or 'none'}")
+            raise OptionError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: "
+                              f"{', '.join(known)}"
+                              f" (option groups: {', '.join(OPTION_GROUPS)})")
+        typed[name] = _check_given(name, options)
+    return typed
+
+
+def _options_class(name: str) -> type[MethodOptions] | None:
+    try:
+        return method_class(name).Options
+    except ImportError:  # its optional dependency is missing: the run reports it as skipped with the reason
+        return None
+
+
+def _check_given(name: str, options: dict, *, prefix: str | None = None) -> dict:
+    """``options`` checked and converted by method ``name``'s options dataclass; errors say ``--option KEY``."""
+    options_cls = _options_class(name)
+    if options_cls is None:
+        return dict(options)  # cannot be imported here: nothing to check against, and it will not run
+    try:
+        return check_values(options_cls, options, who=name)
+    except OptionError as exc:
+        raise OptionError(f"--option {prefix or name}.{exc.key}: {exc}", exc.key) from None
 
 
 def options_for(name: str, cfg: RunConfig) -> dict:
-    """The options method ``name`` runs with: those of its groups (``diffusion.*``) that it takes, then its own (which
-    win)."""
+    """The options method ``name`` runs with, typed: those of its groups (``diffusion.*``) that it has, then its own
+    (which win)."""
     options: dict = {}
+    fields = option_fields(_options_class(name) or MethodOptions)
     for group, members in OPTION_GROUPS.items():
         if name in members and cfg.method_options.get(group):
-            accepted = accepted_options(name)
-            options.update({k: v for k, v in cfg.method_options[group].items() if k in accepted})
+            options.update({k: v for k, v in cfg.method_options[group].items() if k in fields})
     options.update(cfg.method_options.get(name, {}))
-    return options
+    return _check_given(name, options)
 
 
 def too_slow_here(names: Sequence[str], *, auto: bool, device: str, smoke: bool) -> set[str]:
@@ -209,12 +229,8 @@ def check_constructible(names: Sequence[str], cfg: RunConfig) -> None:
 
 
 def instantiate(name: str, options: dict, smoke: bool) -> Method:
-    cls = method_class(name)
     options = dict(options)
-    # a subclass may forward smoke through **options: look at every __init__ in the class's MRO
-    accepts_smoke = any("smoke" in inspect.signature(k.__init__).parameters
-                        for k in cls.__mro__ if "__init__" in k.__dict__)
-    if smoke and accepts_smoke:
+    if smoke:  # every method's options have ``smoke`` (MethodOptions)
         options.setdefault("smoke", True)
     return get_method(name, **options)
 
@@ -395,32 +411,13 @@ def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) 
 
 
 # ------------------------------------------------------------------------------------------------- resume
-# Method options that change only speed or memory, never the images: resuming with another value is fine (and is
-# how one recovers from running out of memory). Precision options (precision, dtype, tf32, backend) do change the
-# numbers, so they are not here.
-SPEED_ONLY_OPTIONS = frozenset({"batch_size", "upsampler_batch", "compile", "cuda_graph", "cpu_offload", "cpu_threads",
-                                "vae_slicing", "channels_last", "download"})
-
-
-def constructor_defaults(cls: type) -> dict:
-    """Keyword defaults of a method's constructor, following ``**options`` up the class hierarchy."""
-    defaults: dict = {}
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        for param in inspect.signature(init).parameters.values():
-            if param.default is not inspect.Parameter.empty:
-                defaults.setdefault(param.name, param.default)
-    return defaults
-
-
 def made_with(name: str, cfg: RunConfig) -> dict:
-    """What a method's images depend on besides the input: its options (except speed-only ones) and, if it is
-    stochastic, the run seed."""
-    defaults = constructor_defaults(method_class(name))
+    """What a method's images depend on besides the input: its options (except those its options dataclass marks
+    speed-only, and those given at their default) and, if it is stochastic, the run seed."""
+    options_cls = method_class(name).Options  # ImportError: check_resume leaves a method that cannot run alone
+    defaults, speed = option_defaults(options_cls), speed_only_names(options_cls)
     options = {k: v for k, v in options_for(name, cfg).items()
-               if k not in SPEED_ONLY_OPTIONS and not (k in defaults and defaults[k] == v)}  # default = not given
+               if k not in speed and not (k in defaults and defaults[k] == v)}  # default = not given
     made: dict = {"options": json.loads(json.dumps(options, default=str))}
     if cfg.gamut != RunConfig.gamut:  # recorded only when not the default, so older run folders still resume
         made["gamut"] = cfg.gamut
@@ -476,7 +473,8 @@ def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) ->
     # Every check that can fail does so before anything is written (a typo must not cost an hour of work).
     device = resolve_device(shard.device(cfg.device))
     names = resolve_methods(cfg.methods)
-    check_method_options(cfg.method_options)
+    # typed once (command-line strings converted by the options' types): run.json records what the methods got
+    cfg = dataclasses.replace(cfg, method_options=check_method_options(cfg.method_options))
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
     skip_on_cpu = too_slow_here(names, auto=auto, device=device, smoke=cfg.smoke)
     check_constructible([name for name in names if name not in skip_on_cpu], cfg)
