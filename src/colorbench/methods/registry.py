@@ -1,4 +1,5 @@
-"""One registry of methods, by name. Adding a method = one module + one line in ``_REGISTRY``.
+"""One registry of methods, by name. Adding a method = one module + one line in ``_REGISTRY`` + one options dataclass
+(see :mod:`colorbench.methods.base`).
 
 Entries are import paths, so listing methods never imports torch, diffusers or TensorFlow.
 """
