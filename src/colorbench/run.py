@@ -39,15 +39,8 @@ from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
-from colorbench.methods.options import (
-    MethodOptions,
-    OptionError,
-    check_values,
-    option_defaults,
-    option_fields,
-    speed_only_names,
-)
-from colorbench.methods.registry import OPTION_GROUPS
+from colorbench.methods.options import option_defaults, speed_only_names
+from colorbench.methods.registry import check_method_options, typed_options
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
@@ -141,64 +134,9 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-def check_method_options(method_options: dict[str, dict]) -> dict[str, dict]:
-    """``method_options`` with every value converted by its option's type (command-line strings included).
-
-    Fails before any work on an option for an unknown method, an option the method's ``Options`` dataclass does
-    not have, or a value its type does not allow (a typo would otherwise be ignored, or crash the run only when that
-    method's turn comes). A group's option (``diffusion.X``) must be an option of at least one of its methods, and
-    fit the type of each that has it."""
-    known = method_names()
-    typed: dict[str, dict] = {}
-    for name, options in method_options.items():
-        if name in OPTION_GROUPS:
-            members = OPTION_GROUPS[name]
-            fields = {m: option_fields(_options_class(m) or MethodOptions) for m in members}
-            for key, value in options.items():
-                takers = [m for m in members if key in fields[m]]
-                if not takers:
-                    accepted = sorted(set().union(*fields.values()))
-                    raise OptionError(f"--option {name}.{key}: no {name} method ({', '.join(members)}) has option "
-                                      f"{key!r}; their options: {', '.join(accepted)}")
-                converted = [_check_given(member, {key: value}, prefix=name)[key] for member in takers]
-                typed.setdefault(name, {})[key] = converted[0]
-            continue
-        if name not in known:
-            raise OptionError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: "
-                              f"{', '.join(known)}"
-                              f" (option groups: {', '.join(OPTION_GROUPS)})")
-        typed[name] = _check_given(name, options)
-    return typed
-
-
-def _options_class(name: str) -> type[MethodOptions] | None:
-    try:
-        return method_class(name).Options
-    except ImportError:  # its optional dependency is missing: the run reports it as skipped with the reason
-        return None
-
-
-def _check_given(name: str, options: dict, *, prefix: str | None = None) -> dict:
-    """``options`` checked and converted by method ``name``'s options dataclass; errors say ``--option KEY``."""
-    options_cls = _options_class(name)
-    if options_cls is None:
-        return dict(options)  # cannot be imported here: nothing to check against, and it will not run
-    try:
-        return check_values(options_cls, options, who=name)
-    except OptionError as exc:
-        raise OptionError(f"--option {prefix or name}.{exc.key}: {exc}", exc.key) from None
-
-
 def options_for(name: str, cfg: RunConfig) -> dict:
-    """The options method ``name`` runs with, typed: those of its groups (``diffusion.*``) that it has, then its own
-    (which win)."""
-    options: dict = {}
-    fields = option_fields(_options_class(name) or MethodOptions)
-    for group, members in OPTION_GROUPS.items():
-        if name in members and cfg.method_options.get(group):
-            options.update({k: v for k, v in cfg.method_options[group].items() if k in fields})
-    options.update(cfg.method_options.get(name, {}))
-    return _check_given(name, options)
+    """The options method ``name`` runs with, typed (see :func:`colorbench.methods.registry.typed_options`)."""
+    return typed_options(name, cfg.method_options)
 
 
 def too_slow_here(names: Sequence[str], *, auto: bool, device: str, smoke: bool) -> set[str]:
