@@ -159,3 +159,14 @@ def test_options_are_frozen_and_given_as_an_instance_or_keywords():
         ECCV16Method(options, temperature=0.3)
     with pytest.raises(OptionError, match="options must be a SIGGRAPH17Options"):
         SIGGRAPH17Method(options)
+
+
+def test_coltran_dtype_choices_are_what_its_pipeline_takes():
+    """The option's ``Literal`` and the pipeline's table are two lists (the pipeline's maps to torch dtypes): if they
+    drift, a valid dtype is refused, or a bad one passes the check and fails only when ColTran loads."""
+    import typing
+
+    from colorbench.methods.coltran.pipeline import DTYPES
+    from colorbench.methods.options import option_types
+
+    assert set(typing.get_args(option_types(method_class("coltran").Options)["dtype"])) == set(DTYPES)

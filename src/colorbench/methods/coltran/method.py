@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class ColTranOptions(MethodOptions):
     temperature: float = 1.0
     official: bool = True
     batch_size: int = speed_only(32)
-    dtype: str = "float32"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     cuda_graph: bool = speed_only(True)
     compile: bool = speed_only(False)
     tf32: bool = True

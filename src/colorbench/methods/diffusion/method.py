@@ -32,12 +32,13 @@ import numpy as np
 from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, per_image_seeds
 from colorbench.methods.diffusion import edges as edges_mod
 from colorbench.methods.diffusion import prompts as prompts_mod
-from colorbench.methods.diffusion.framing import ASPECT_MODES, Framing
+from colorbench.methods.diffusion.framing import ASPECT_MODES, Aspect, Framing
 from colorbench.methods.diffusion.loading import (
     DEFAULT_BASE_MODEL,
     DEFAULT_CONTROLNET_MODEL,
     ETA_SCHEDULERS,
     DiffusionOutOfMemory,
+    Dtype,
     attention_kind,
     load_pipeline,
     scheduler_name,
@@ -62,7 +63,7 @@ class DiffusionOptions(MethodOptions):
     negative_prompt: str | None = None
     unknown_label: str = prompts_mod.DEFAULT_UNKNOWN_LABEL
     resolution: int | None = None
-    aspect: str = "pad"
+    aspect: Aspect = "pad"
     canny_low: int = edges_mod.DEFAULT_LOW_THRESHOLD
     canny_high: int = edges_mod.DEFAULT_HIGH_THRESHOLD
     steps: int = 20
@@ -79,7 +80,7 @@ class DiffusionOptions(MethodOptions):
     variant: str | None = None
     controlnet_variant: str | None = None
     batch_size: int = speed_only(4)
-    dtype: str = "auto"
+    dtype: Dtype = "auto"
     cpu_offload: bool = speed_only(False)
     channels_last: bool | None = speed_only(None)
     compile: bool = speed_only(False)
