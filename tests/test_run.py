@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,14 @@ from colorbench.config import RunConfig
 from colorbench.data.images import load_image
 from colorbench.methods import registry
 from colorbench.methods.base import Method
+from colorbench.methods.options import MethodOptions, speed_only
 from colorbench.run import run
 from colorbench.runfolder import TIMING_COLUMNS, RunFolder, read_csv
+
+
+@dataclass(frozen=True, kw_only=True)
+class TintOptions(MethodOptions):
+    fail_on: int | None = None  # the mean gray level of an image to fail on
 
 
 class TintMethod(Method):
@@ -27,10 +34,11 @@ class TintMethod(Method):
     name = "tint"
     stochastic = True
     calls: list[int] = []
+    Options = TintOptions
 
-    def __init__(self, fail_on: str | None = None, smoke: bool = False):
-        super().__init__()
-        self.fail_on, self.smoke = fail_on, smoke
+    def __init__(self, options=None, /, **values):
+        super().__init__(options, **values)
+        self.fail_on, self.smoke = self.options.fail_on, self.options.smoke
 
     def load(self, device):
         self.device = device
@@ -238,13 +246,16 @@ def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path,
     assert explicit.methods[0].status == "done"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ForwardsSmokeOptions(TintOptions):
+    extra: int = 0
+
+
 class ForwardsSmoke(TintMethod):
-    """Like cnn-lpips: smoke reaches the base class through **options."""
+    """Like cnn-lpips: its options subclass its base's, which has smoke."""
 
     name = "forwards-smoke"
-
-    def __init__(self, *, extra: int = 0, **options):
-        super().__init__(**options)
+    Options = ForwardsSmokeOptions
 
 
 def test_smoke_reaches_methods_that_forward_it_through_options(tmp_path, monkeypatch):
@@ -260,11 +271,14 @@ def test_run_files_are_readable_by_others_like_ordinary_files(tmp_path):
     assert (summary.path / "run.json").stat().st_mode & 0o777 == expected
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchedTintOptions(TintOptions):
+    batch_size: int = speed_only(8)
+
+
 class BatchedTint(TintMethod):
     name = "batched"
-
-    def __init__(self, batch_size: int = 8, **options):
-        super().__init__(**options)
+    Options = BatchedTintOptions
 
 
 def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, tint_registered, monkeypatch):
@@ -310,7 +324,7 @@ def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, m
     with pytest.raises(ValueError, match="no method 'tnit'"):
         run(RunConfig(**cfg, method_options={"tnit": {"fail_on": 1}}), progress=False)
     assert not (tmp_path / "res" / "o").exists()
-    # options a subclass forwards to its base through **options are accepted
+    # options an options subclass inherits from its base's are accepted
     monkeypatch.setitem(registry._REGISTRY, "forwards-smoke", f"{__name__}:ForwardsSmoke")
     run(RunConfig(**cfg, method_options={"forwards-smoke": {"extra": 1, "fail_on": 999}}), progress=False)
 
@@ -384,13 +398,19 @@ class BrokenLoadMethod(TintMethod):
         raise RuntimeError("checkpoint models/x.pt is corrupt\nmore detail")
 
 
+@dataclass(frozen=True, kw_only=True)
+class StrictOptions(TintOptions):
+    level: int = 1
+
+
 class StrictOptionMethod(TintMethod):
     name = "strict-option"
+    Options = StrictOptions
 
-    def __init__(self, level: int = 1, **options):
-        super().__init__(**options)
-        if level not in (1, 2):
-            raise ValueError(f"level must be 1 or 2, got {level}")
+    def __init__(self, options=None, /, **values):
+        super().__init__(options, **values)
+        if self.options.level not in (1, 2):
+            raise ValueError(f"level must be 1 or 2, got {self.options.level}")
 
 
 def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(tmp_path, tint_registered,

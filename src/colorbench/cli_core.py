@@ -171,7 +171,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="run seed; per-image seeds derive from it and the sample id (default 0)")
     p.add_argument("--samples-per-image", type=int, help="K outputs per image for stochastic methods (default 1)")
     p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
-                   help="method option, e.g. coltran.mode=argmax (repeatable; values parsed as YAML)")
+                   help="method option, e.g. coltran.mode=argmax (repeatable; the value is read as the option's type)")
     p.add_argument("--max-pixels", type=int, help="accept input images up to this many pixels (default: Pillow's "
                                                    "guard against decompression bombs, 89,478,485)")
     p.add_argument("--gamut", choices=("clip", "chroma"),
@@ -183,8 +183,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args) -> "RunConfig":
-    import yaml
-
     from colorbench.config import RunConfig
 
     cfg = RunConfig.from_yaml(args.config) if args.config else RunConfig()
@@ -201,7 +199,7 @@ def config_from_args(args) -> "RunConfig":
         method, dot, option = key.partition(".")
         if not sep or not dot or not method or not option:
             raise ColorbenchError(f"--option {item!r}: expected METHOD.KEY=VALUE, e.g. coltran.mode=argmax")
-        options.setdefault(method, {})[option] = yaml.safe_load(value)
+        options.setdefault(method, {})[option] = value  # a string: the method's options dataclass converts it by type
     cfg.method_options = options
     cfg.__post_init__()
     return cfg

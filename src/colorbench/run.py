@@ -14,8 +14,8 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
-import inspect
 import json
 import logging
 import resource
@@ -39,7 +39,8 @@ from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
-from colorbench.methods.registry import OPTION_GROUPS
+from colorbench.methods.options import option_defaults, speed_only_names
+from colorbench.methods.registry import check_method_options, typed_options
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
@@ -133,52 +134,9 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-def accepted_options(name: str) -> set[str]:
-    """Keyword options a method's constructor takes (every ``__init__`` in its MRO: subclasses forward
-    ``**options``)."""
-    names: set[str] = set()
-    for klass in method_class(name).__mro__:
-        if "__init__" in klass.__dict__ and klass is not object:
-            params = inspect.signature(klass.__init__).parameters.values()
-            names.update(p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-    return names
-
-
-def check_method_options(method_options: dict[str, dict]) -> None:
-    """Fail before any work on an option for an unknown method or an option the method does not take (a typo would
-    otherwise be ignored, or crash the run only when that method's turn comes). A group's option (``diffusion.X``)
-    must be taken by at least one of its methods."""
-    known = method_names()
-    for name, options in method_options.items():
-        if name in OPTION_GROUPS:
-            members = OPTION_GROUPS[name]
-            accepted = set().union(*(accepted_options(m) for m in members))
-            unknown = sorted(set(options) - accepted)
-            if unknown:
-                raise ValueError(f"--option {name}.{unknown[0]}: no {name} method ({', '.join(members)}) has option "
-                                 f"{unknown[0]!r}; their options: {', '.join(sorted(accepted))}")
-            continue
-        if name not in known:
-            raise ValueError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: "
-                             f"{', '.join(known)}"
-                             f" (option groups: {', '.join(OPTION_GROUPS)})")
-        accepted = accepted_options(name)
-        unknown = sorted(set(options) - accepted)
-        if unknown:
-            raise ValueError(f"--option {name}.{unknown[0]}: {name} has no option {unknown[0]!r}; its options: "
-                             f"{', '.join(sorted(accepted)) or 'none'}")
-
-
 def options_for(name: str, cfg: RunConfig) -> dict:
-    """The options method ``name`` runs with: those of its groups (``diffusion.*``) that it takes, then its own (which
-    win)."""
-    options: dict = {}
-    for group, members in OPTION_GROUPS.items():
-        if name in members and cfg.method_options.get(group):
-            accepted = accepted_options(name)
-            options.update({k: v for k, v in cfg.method_options[group].items() if k in accepted})
-    options.update(cfg.method_options.get(name, {}))
-    return options
+    """The options method ``name`` runs with, typed (see :func:`colorbench.methods.registry.typed_options`)."""
+    return typed_options(name, cfg.method_options)
 
 
 def too_slow_here(names: Sequence[str], *, auto: bool, device: str, smoke: bool) -> set[str]:
@@ -209,12 +167,8 @@ def check_constructible(names: Sequence[str], cfg: RunConfig) -> None:
 
 
 def instantiate(name: str, options: dict, smoke: bool) -> Method:
-    cls = method_class(name)
     options = dict(options)
-    # a subclass may forward smoke through **options: look at every __init__ in the class's MRO
-    accepts_smoke = any("smoke" in inspect.signature(k.__init__).parameters
-                        for k in cls.__mro__ if "__init__" in k.__dict__)
-    if smoke and accepts_smoke:
+    if smoke:  # every method's options have ``smoke`` (MethodOptions)
         options.setdefault("smoke", True)
     return get_method(name, **options)
 
@@ -395,32 +349,13 @@ def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) 
 
 
 # ------------------------------------------------------------------------------------------------- resume
-# Method options that change only speed or memory, never the images: resuming with another value is fine (and is
-# how one recovers from running out of memory). Precision options (precision, dtype, tf32, backend) do change the
-# numbers, so they are not here.
-SPEED_ONLY_OPTIONS = frozenset({"batch_size", "upsampler_batch", "compile", "cuda_graph", "cpu_offload", "cpu_threads",
-                                "vae_slicing", "channels_last", "download"})
-
-
-def constructor_defaults(cls: type) -> dict:
-    """Keyword defaults of a method's constructor, following ``**options`` up the class hierarchy."""
-    defaults: dict = {}
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        for param in inspect.signature(init).parameters.values():
-            if param.default is not inspect.Parameter.empty:
-                defaults.setdefault(param.name, param.default)
-    return defaults
-
-
 def made_with(name: str, cfg: RunConfig) -> dict:
-    """What a method's images depend on besides the input: its options (except speed-only ones) and, if it is
-    stochastic, the run seed."""
-    defaults = constructor_defaults(method_class(name))
+    """What a method's images depend on besides the input: its options (except those its options dataclass marks
+    speed-only, and those given at their default) and, if it is stochastic, the run seed."""
+    options_cls = method_class(name).Options  # ImportError: check_resume leaves a method that cannot run alone
+    defaults, speed = option_defaults(options_cls), speed_only_names(options_cls)
     options = {k: v for k, v in options_for(name, cfg).items()
-               if k not in SPEED_ONLY_OPTIONS and not (k in defaults and defaults[k] == v)}  # default = not given
+               if k not in speed and not (k in defaults and defaults[k] == v)}  # default = not given
     made: dict = {"options": json.loads(json.dumps(options, default=str))}
     if cfg.gamut != RunConfig.gamut:  # recorded only when not the default, so older run folders still resume
         made["gamut"] = cfg.gamut
@@ -476,7 +411,8 @@ def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) ->
     # Every check that can fail does so before anything is written (a typo must not cost an hour of work).
     device = resolve_device(shard.device(cfg.device))
     names = resolve_methods(cfg.methods)
-    check_method_options(cfg.method_options)
+    # typed once (command-line strings converted by the options' types): run.json records what the methods got
+    cfg = dataclasses.replace(cfg, method_options=check_method_options(cfg.method_options))
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
     skip_on_cpu = too_slow_here(names, auto=auto, device=device, smoke=cfg.smoke)
     check_constructible([name for name in names if name not in skip_on_cpu], cfg)

@@ -1,4 +1,15 @@
-"""The method contract (DESIGN.md): ``name``, ``stochastic``, ``load(device)``, ``colorize(grays, *, seed)``.
+"""The method contract (DESIGN.md): ``name``, ``stochastic``, ``Options``, ``load(device)``,
+``colorize(grays, *, seed, item_seeds=None, labels=None)``, and ``stage_seconds``.
+
+A new method is one module (a :class:`Method` subclass), one line in :mod:`colorbench.methods.registry` and one
+options dataclass: a frozen ``@dataclass(frozen=True, kw_only=True)`` subclass of
+:class:`~colorbench.methods.options.MethodOptions` (which has ``smoke``), named by the class attribute
+``Options``. Its fields are the method's ``--option METHOD.KEY=VALUE`` keys (also a config file's
+``method_options`` and the notebooks' ``METHOD_OPTIONS``), checked and converted by their types before any work;
+mark the ones that change only speed or memory with :func:`~colorbench.methods.options.speed_only`, so resuming
+with another value is allowed. The constructor takes the options, as an instance or as keywords
+(``Method(Options(...))`` or ``Method(temperature=0.1)``); ``self.options`` holds them. A subclass that only changes
+defaults declares an options subclass with other defaults and no constructor.
 
 ``colorize`` takes uint8 ``HxW`` gray images and returns uint8 ``HxWx3`` RGB at the method's *native* size; the
 runner L-merges the result back onto the input. Methods never see colour.
@@ -27,6 +38,8 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
+from colorbench.methods.options import MethodOptions, OptionError, parse_options
+
 #: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
 SMOKE_LABEL = "smoke: untrained, numbers meaningless"
 
@@ -51,13 +64,27 @@ class Method(ABC):
     #: canvas): the L-merge's resize to the input's size realigns it, so the runner's misalignment warning is off
     output_spans_input: bool = False
 
+    #: the method's options dataclass (see the module docstring); the base one has ``smoke`` only
+    Options: ClassVar[type[MethodOptions]] = MethodOptions
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
+        if not (isinstance(cls.Options, type) and issubclass(cls.Options, MethodOptions)):
+            raise TypeError(f"{cls.__name__}.Options must be a MethodOptions dataclass, got {cls.Options!r}")
         own = cls.__dict__.get("colorize")
         if own is not None and not getattr(own, "_checks_per_image_args", False):
             cls.colorize = _with_per_image_checks(own)  # type: ignore[method-assign]
 
-    def __init__(self) -> None:
+    def __init__(self, options: MethodOptions | None = None, /, **values) -> None:
+        """``options``: an instance of :attr:`Options`; or keyword ``values`` for its fields (strings are converted
+        by the field types; an unknown key or a wrong type raises :class:`OptionError` listing the valid keys)."""
+        if options is None:
+            options = parse_options(self.Options, values, who=self.name)
+        elif values:
+            raise TypeError(f"{self.name}: give an {self.Options.__name__} or keyword options, not both")
+        elif not isinstance(options, self.Options):
+            raise OptionError(f"{self.name}: options must be a {self.Options.__name__}, got {type(options).__name__}")
+        self.options = options
         self.device = "cpu"
         self.stage_seconds: dict[str, float] = {}
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
 from colorbench.methods.base import SMOKE_LABEL, Method, check_grays
-from colorbench.methods.cnn.inference import BN_MODES, PRECISIONS, TorchAbPredictor, colorize_grays
+from colorbench.methods.cnn.inference import BnMode, Precision, TorchAbPredictor, colorize_grays
 from colorbench.methods.cnn.model import ColorizationNet
-
-BACKENDS = ("torch", "onnx")
+from colorbench.methods.options import MethodOptions, speed_only
 
 
 def state_digest(model: ColorizationNet) -> str:
@@ -26,32 +26,32 @@ def state_digest(model: ColorizationNet) -> str:
     return h.hexdigest()[:16]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CnnOptions(MethodOptions):
+    """``precision``: auto|fp32|bf16|fp16 (autocast on CUDA; auto = bf16 where supported). ``backend``: "torch", or
+    "onnx" (export once to ``models/cnn/onnx/`` and run with onnxruntime on CPU). ``bn_mode``: "eval", or "train"
+    to use per-batch BatchNorm statistics (see TorchAbPredictor). ``smoke``: random weights, no files needed."""
+
+    batch_size: int = speed_only(16)
+    precision: Precision = "auto"
+    backend: Literal["torch", "onnx"] = "torch"
+    bn_mode: BnMode = "eval"
+
+
 class CnnMethodBase(Method):
-    """Subclasses implement :meth:`build_model` (weights loaded, eval mode) and set ``name``/``description``.
+    """Subclasses implement :meth:`build_model` (weights loaded, eval mode) and set ``name``/``description``;
+    options: :class:`CnnOptions`."""
 
-    Options: ``batch_size``; ``precision`` (auto|fp32|bf16|fp16 — autocast on CUDA, auto = bf16 where supported);
-    ``backend`` (``"torch"``, or ``"onnx"``: export once to ``models/cnn/onnx/`` and run with onnxruntime on CPU);
-    ``bn_mode`` (``"eval"``, or ``"train"`` to use per-batch BatchNorm statistics — see TorchAbPredictor);
-    ``smoke`` (random weights, no files needed).
-    """
+    Options = CnnOptions
 
-    def __init__(self, *, batch_size: int = 16, precision: str = "auto", backend: str = "torch",
-                 bn_mode: str = "eval", smoke: bool = False):
-        super().__init__()
-        if backend not in BACKENDS:
-            raise ValueError(f"{self.name}: backend must be one of {BACKENDS}, got {backend!r}")
-        if bn_mode not in BN_MODES:
-            raise ValueError(f"{self.name}: bn_mode must be one of {BN_MODES}, got {bn_mode!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"{self.name}: precision must be one of {PRECISIONS}, got {precision!r}")
-        if backend == "onnx" and bn_mode == "train":
+    def __init__(self, options: CnnOptions | None = None, /, **values):
+        super().__init__(options, **values)
+        o = self.options
+        if o.backend == "onnx" and o.bn_mode == "train":
             raise ValueError(f"{self.name}: bn_mode='train' needs backend='torch' "
                              "(the ONNX graph uses running statistics)")
-        self.batch_size = int(batch_size)
-        self.precision = precision
-        self.backend = backend
-        self.bn_mode = bn_mode
-        self.smoke = bool(smoke)
+        self.batch_size, self.precision, self.backend, self.bn_mode, self.smoke = (
+            o.batch_size, o.precision, o.backend, o.bn_mode, o.smoke)
         self.model: ColorizationNet | None = None
         self.predictor = None
         self.onnx_path: Path | None = None

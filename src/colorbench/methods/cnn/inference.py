@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence, get_args
 
 import numpy as np
 
@@ -26,8 +26,10 @@ from colorbench.methods.cnn.model import SIZE_MULTIPLE
 # CIELAB L of every gray level (a gray pixel's L depends on its value only).
 L_OF_GRAY = rgb_to_lab(gray_to_rgb(np.arange(256, dtype=np.uint8)[None, :]))[0, :, 0].astype(np.float32)
 
-BN_MODES = ("eval", "train")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BnMode = Literal["eval", "train"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+BN_MODES: tuple[str, ...] = get_args(BnMode)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 AbPredictor = Callable[[np.ndarray], np.ndarray]  # float32 N×1×H×W L -> float32 N×2×H×W ab
 

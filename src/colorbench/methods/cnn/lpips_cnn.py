@@ -14,18 +14,27 @@ Example::
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import ClassVar
 
-from colorbench.methods.cnn.common import CnnMethodBase
+from colorbench.methods.cnn.common import CnnMethodBase, CnnOptions
 from colorbench.methods.cnn.model import IMPROVED, ColorizationNet
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainedCnnOptions(CnnOptions):
+    """``checkpoint``: a name under ``models/cnn/``, a model folder or a ``.pt`` file (default: the loss's name)."""
+
+    checkpoint: str | os.PathLike | None = None
 
 
 class _TrainedCnn(CnnMethodBase):
     loss: ClassVar[str]
+    Options = TrainedCnnOptions
 
-    def __init__(self, *, checkpoint: str | os.PathLike | None = None, **options):
-        super().__init__(**options)
-        self.checkpoint = checkpoint
+    def __init__(self, options: TrainedCnnOptions | None = None, /, **values):
+        super().__init__(options, **values)
+        self.checkpoint = self.options.checkpoint
         self.meta: dict = {}
 
     def build_model(self) -> ColorizationNet:

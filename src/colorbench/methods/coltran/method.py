@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
 from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, per_image_seeds
-from colorbench.methods.coltran.sampler import MODES
+from colorbench.methods.coltran.sampler import Mode
+from colorbench.methods.options import MethodOptions, speed_only
 
 KINDS = ("colorizer", "color_upsampler", "spatial_upsampler")
 
@@ -54,6 +56,26 @@ def ensure_converted(folder: Path | None = None, *, download: bool = True) -> Pa
     return folder
 
 
+@dataclass(frozen=True, kw_only=True)
+class ColTranOptions(MethodOptions):
+    """``mode``: "sample" (the official default: each image from its own item seed) or "argmax";
+    ``temperature`` of the colorizer's sampling; ``official``: the official sampler, row-only conditioning quirk
+    included (see the module docstring); ``dtype``/``tf32``: CUDA precision (float32 on a CPU).
+    ``upsampler_batch``: image-channels per upsampler pass (None: chosen from the device's free memory);
+    ``cpu_threads``: torch threads on a CPU, one number or one per stage."""
+
+    mode: Mode = "sample"
+    temperature: float = 1.0
+    official: bool = True
+    batch_size: int = speed_only(32)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    cuda_graph: bool = speed_only(True)
+    compile: bool = speed_only(False)
+    tf32: bool = True
+    upsampler_batch: int | None = speed_only(None)
+    cpu_threads: int | Mapping[str, int] | None = speed_only(None)
+
+
 class ColTran(Method):
     name = "coltran"
     stochastic = True
@@ -61,25 +83,22 @@ class ColTran(Method):
     description = ("Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers; "
                    "port checked against the official code.")
 
-    def __init__(self, mode: str = "sample", temperature: float = 1.0, official: bool = True, batch_size: int = 32,
-                 dtype: str = "float32", cuda_graph: bool = True, compile: bool = False, tf32: bool = True,
-                 upsampler_batch: int | None = None, cpu_threads: int | Mapping[str, int] | None = None,
-                 smoke: bool = False):
-        super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"coltran: mode must be one of {MODES}, got {mode!r}")
-        if not temperature > 0:
-            raise ValueError(f"coltran: temperature must be > 0, got {temperature}")
-        self.mode, self.temperature, self.official = mode, float(temperature), bool(official)
-        self.batch_size = max(1, int(batch_size))
-        # image-channels per upsampler pass; None: chosen from the device's free memory (never more than it has)
-        self.upsampler_batch = None if upsampler_batch is None else int(upsampler_batch)
-        self.dtype, self.cuda_graph, self.compile, self.tf32 = dtype, cuda_graph, compile, tf32
-        self.cpu_threads = cpu_threads
-        self.smoke = smoke
+    Options = ColTranOptions
+
+    def __init__(self, options: ColTranOptions | None = None, /, **values):
+        super().__init__(options, **values)
+        o = self.options
+        if not o.temperature > 0:
+            raise ValueError(f"coltran: temperature must be > 0, got {o.temperature}")
+        self.mode, self.temperature, self.official = o.mode, o.temperature, o.official
+        self.batch_size = max(1, o.batch_size)
+        self.upsampler_batch = o.upsampler_batch
+        self.dtype, self.cuda_graph, self.compile, self.tf32 = o.dtype, o.cuda_graph, o.compile, o.tf32
+        self.cpu_threads = o.cpu_threads
+        self.smoke = o.smoke
         self.pipeline = None
         self._source = None
-        if smoke:
+        if self.smoke:
             self.description = f"{type(self).description} [{SMOKE_LABEL}: tiny random models]"
 
     def weights(self) -> list[str]:

@@ -27,14 +27,15 @@ seed, never on the batch it is in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 import torch
 
 from colorbench.methods.coltran.layers import AxialAttention
 from colorbench.methods.coltran.models import Colorizer
 
-MODES = ("sample", "argmax")
+Mode = Literal["sample", "argmax"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 def per_image_uniforms(seeds: Sequence[int], num_pixels: int) -> torch.Tensor:

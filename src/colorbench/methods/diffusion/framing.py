@@ -21,11 +21,13 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image
 
-ASPECT_MODES = ("pad", "stretch")
+Aspect = Literal["pad", "stretch"]
+ASPECT_MODES: tuple[str, ...] = get_args(Aspect)
 
 
 @dataclass(frozen=True)

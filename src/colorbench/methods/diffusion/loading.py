@@ -31,6 +31,7 @@ import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from colorbench import weights
 from colorbench.weights import WeightSpec, WeightsUnavailable
@@ -48,7 +49,8 @@ _ROLE_WORDS = {"base": ("Stable Diffusion 1.5 model", "base_model", "model_index
 SCHEDULERS = ("unipc", "pndm", "ddim", "euler-a", "dpmpp-2m", "dpmpp-2m-karras")
 ETA_SCHEDULERS = ("ddim",)  # the schedulers whose step() takes eta; the others would ignore it silently
 PIPELINE_KINDS = ("txt2img", "img2img")
-DTYPES = ("auto", "float16", "bfloat16", "float32")
+Dtype = Literal["auto", "float16", "bfloat16", "float32"]
+DTYPES: tuple[str, ...] = get_args(Dtype)
 
 _LOCAL_FIX = ("Fixes: with network access run the same command once (files are cached in $HF_HOME); offline, copy "
               "a Hugging Face cache that has them and point HF_HOME at it (HF_HUB_OFFLINE=1 then keeps "

@@ -21,28 +21,78 @@ Example (the tiny untrained model; real weights: drop ``smoke=True``)::
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, per_image_seeds
 from colorbench.methods.diffusion import edges as edges_mod
 from colorbench.methods.diffusion import prompts as prompts_mod
-from colorbench.methods.diffusion.framing import ASPECT_MODES, Framing
+from colorbench.methods.diffusion.framing import ASPECT_MODES, Aspect, Framing
 from colorbench.methods.diffusion.loading import (
     DEFAULT_BASE_MODEL,
     DEFAULT_CONTROLNET_MODEL,
     ETA_SCHEDULERS,
     DiffusionOutOfMemory,
+    Dtype,
     attention_kind,
     load_pipeline,
     scheduler_name,
 )
+from colorbench.methods.options import MethodOptions, speed_only
 
 DEFAULT_RESOLUTION = 512
 SMOKE_RESOLUTION = 64  # the tiny model's canvas unless a resolution is given
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiffusionOptions(MethodOptions):
+    """Model ids (a Hugging Face repo id or a local folder, pinned with ``revision``/``variant``), prompts
+    (:mod:`.prompts`), framing (:mod:`.framing`), Canny thresholds, sampler settings, and speed/memory switches.
+    ``resolution`` None: 512, or the tiny model's 64 in smoke runs. ``download``: fetch missing weights (else fail
+    with the fix)."""
+
+    base_model: str | os.PathLike = DEFAULT_BASE_MODEL
+    controlnet_model: str | os.PathLike = DEFAULT_CONTROLNET_MODEL
+    preset: str | None = prompts_mod.DEFAULT_PRESET
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    unknown_label: str = prompts_mod.DEFAULT_UNKNOWN_LABEL
+    resolution: int | None = None
+    aspect: Aspect = "pad"
+    canny_low: int = edges_mod.DEFAULT_LOW_THRESHOLD
+    canny_high: int = edges_mod.DEFAULT_HIGH_THRESHOLD
+    steps: int = 20
+    guidance_scale: float = 7.5
+    controlnet_scale: float = 1.0
+    guess_mode: bool = False
+    control_guidance_start: float = 0.0
+    control_guidance_end: float = 1.0
+    scheduler: str = "unipc"
+    eta: float = 0.0
+    clip_skip: int | None = None
+    revision: str | None = None
+    controlnet_revision: str | None = None
+    variant: str | None = None
+    controlnet_variant: str | None = None
+    batch_size: int = speed_only(4)
+    dtype: Dtype = "auto"
+    cpu_offload: bool = speed_only(False)
+    channels_last: bool | None = speed_only(None)
+    compile: bool = speed_only(False)
+    vae_slicing: bool = speed_only(True)
+    download: bool = speed_only(True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Img2ImgOptions(DiffusionOptions):
+    """``strength``: how far back towards noise the gray photo goes before denoising (1 = all the way)."""
+
+    strength: float = 0.8
 
 
 class ControlNetCanny(Method):
@@ -53,79 +103,48 @@ class ControlNetCanny(Method):
                    "input's edges and a prompt; L-merged onto the input.")
     pipeline_kind = "txt2img"
 
-    def __init__(
-        self,
-        *,
-        base_model: str = DEFAULT_BASE_MODEL,
-        controlnet_model: str = DEFAULT_CONTROLNET_MODEL,
-        preset: str | None = prompts_mod.DEFAULT_PRESET,
-        prompt: str | None = None,
-        negative_prompt: str | None = None,
-        unknown_label: str = prompts_mod.DEFAULT_UNKNOWN_LABEL,
-        resolution: int | None = None,
-        aspect: str = "pad",
-        canny_low: int = edges_mod.DEFAULT_LOW_THRESHOLD,
-        canny_high: int = edges_mod.DEFAULT_HIGH_THRESHOLD,
-        steps: int = 20,
-        guidance_scale: float = 7.5,
-        controlnet_scale: float = 1.0,
-        guess_mode: bool = False,
-        control_guidance_start: float = 0.0,
-        control_guidance_end: float = 1.0,
-        scheduler: str = "unipc",
-        eta: float = 0.0,
-        clip_skip: int | None = None,
-        revision: str | None = None,
-        controlnet_revision: str | None = None,
-        variant: str | None = None,
-        controlnet_variant: str | None = None,
-        batch_size: int = 4,
-        dtype: str = "auto",
-        cpu_offload: bool = False,
-        channels_last: bool | None = None,
-        compile: bool = False,
-        vae_slicing: bool = True,
-        download: bool = True,
-        smoke: bool = False,
-    ) -> None:
-        super().__init__()
-        prompts_mod.resolve_templates(preset, prompt, negative_prompt)  # fail at construction, not mid-run
-        if aspect not in ASPECT_MODES:
-            raise ValueError(f"aspect must be one of {ASPECT_MODES}, got {aspect!r}")
-        if steps < 1 or batch_size < 1:
-            raise ValueError(f"steps and batch_size must be >= 1, got steps={steps}, batch_size={batch_size}")
-        scheduler = scheduler_name(scheduler)
-        if not 0.0 <= float(control_guidance_start) < float(control_guidance_end) <= 1.0:
+    Options: ClassVar[type[DiffusionOptions]] = DiffusionOptions
+
+    def __init__(self, options: DiffusionOptions | None = None, /, **values: Any) -> None:
+        super().__init__(options, **values)
+        o = self.options
+        prompts_mod.resolve_templates(o.preset, o.prompt, o.negative_prompt)  # fail at construction, not mid-run
+        if o.aspect not in ASPECT_MODES:
+            raise ValueError(f"aspect must be one of {ASPECT_MODES}, got {o.aspect!r}")
+        if o.steps < 1 or o.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1, got steps={o.steps}, batch_size={o.batch_size}")
+        scheduler = scheduler_name(o.scheduler)
+        if not 0.0 <= o.control_guidance_start < o.control_guidance_end <= 1.0:
             raise ValueError(f"need 0 <= control_guidance_start < control_guidance_end <= 1 (fractions of the "
-                             f"steps the ControlNet acts in), got {control_guidance_start} and {control_guidance_end}")
-        if float(eta) < 0 or (float(eta) and scheduler not in ETA_SCHEDULERS):
-            raise ValueError(f"eta={eta} acts only with scheduler={'|'.join(ETA_SCHEDULERS)} (the others would ignore "
-                             f"it); set scheduler=ddim or drop eta")
-        if clip_skip is not None and int(clip_skip) < 0:
-            raise ValueError(f"clip_skip counts CLIP layers to skip and must be >= 0, got {clip_skip}")
-        self.base_model, self.controlnet_model = str(base_model), str(controlnet_model)
+                             f"steps the ControlNet acts in), got {o.control_guidance_start} and "
+                             f"{o.control_guidance_end}")
+        if o.eta < 0 or (o.eta and scheduler not in ETA_SCHEDULERS):
+            raise ValueError(f"eta={o.eta} acts only with scheduler={'|'.join(ETA_SCHEDULERS)} (the others would "
+                             f"ignore it); set scheduler=ddim or drop eta")
+        if o.clip_skip is not None and o.clip_skip < 0:
+            raise ValueError(f"clip_skip counts CLIP layers to skip and must be >= 0, got {o.clip_skip}")
+        self.base_model, self.controlnet_model = str(o.base_model), str(o.controlnet_model)
         self.preset, self.prompt, self.negative_prompt, self.unknown_label = (
-            preset, prompt, negative_prompt, unknown_label)
-        self.resolution = edges_mod.check_resolution(resolution or (SMOKE_RESOLUTION if smoke else DEFAULT_RESOLUTION))
-        self.aspect = aspect
-        self.canny_low, self.canny_high = int(canny_low), int(canny_high)
-        self.steps, self.guidance_scale, self.controlnet_scale = (
-            int(steps), float(guidance_scale), float(controlnet_scale))
-        self.guess_mode = bool(guess_mode)
-        self.control_guidance_start, self.control_guidance_end = (
-            float(control_guidance_start), float(control_guidance_end))
-        self.eta, self.clip_skip = float(eta), None if clip_skip is None else int(clip_skip)
-        self.revision, self.controlnet_revision = revision, controlnet_revision
-        self.variant, self.controlnet_variant = variant, controlnet_variant
-        self.scheduler, self.batch_size, self.dtype = scheduler, int(batch_size), dtype
+            o.preset, o.prompt, o.negative_prompt, o.unknown_label)
+        self.resolution = edges_mod.check_resolution(o.resolution or (SMOKE_RESOLUTION if o.smoke
+                                                                      else DEFAULT_RESOLUTION))
+        self.aspect = o.aspect
+        self.canny_low, self.canny_high = o.canny_low, o.canny_high
+        self.steps, self.guidance_scale, self.controlnet_scale = o.steps, o.guidance_scale, o.controlnet_scale
+        self.guess_mode = o.guess_mode
+        self.control_guidance_start, self.control_guidance_end = o.control_guidance_start, o.control_guidance_end
+        self.eta, self.clip_skip = o.eta, o.clip_skip
+        self.revision, self.controlnet_revision = o.revision, o.controlnet_revision
+        self.variant, self.controlnet_variant = o.variant, o.controlnet_variant
+        self.scheduler, self.batch_size, self.dtype = scheduler, o.batch_size, o.dtype
         self.cpu_offload, self.channels_last, self.compile, self.vae_slicing = (
-            cpu_offload, channels_last, compile, vae_slicing)
-        self.download, self.smoke = download, smoke
-        if smoke:
+            o.cpu_offload, o.channels_last, o.compile, o.vae_slicing)
+        self.download, self.smoke = o.download, o.smoke
+        if o.smoke:
             self.description = f"{type(self).description} [{SMOKE_LABEL}]"
         # With aspect=stretch the output covers the whole input, squeezed to the square canvas; the L-merge's
         # resize to the input undoes the squeeze, so colours stay aligned (the runner must not warn).
-        self.output_spans_input = aspect == "stretch"
+        self.output_spans_input = o.aspect == "stretch"
         self.pipe = None
 
     # ------------------------------------------------------------------------------------------------ loading
@@ -261,8 +280,11 @@ class ControlNetCannyImg2Img(ControlNetCanny):
                    "steered by its edges and a prompt; L-merged onto the input.")
     pipeline_kind = "img2img"
 
-    def __init__(self, *, strength: float = 0.8, **options: Any) -> None:
-        super().__init__(**options)
+    Options = Img2ImgOptions
+
+    def __init__(self, options: Img2ImgOptions | None = None, /, **values: Any) -> None:
+        super().__init__(options, **values)
+        strength = self.options.strength
         if not 0.0 < strength <= 1.0:
             raise ValueError(f"strength must be in (0, 1], got {strength}")
         # With strength s only round(s * steps) denoising steps run (from the partly noised photo).

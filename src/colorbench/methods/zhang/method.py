@@ -52,7 +52,8 @@ import functools
 import time
 import warnings
 from collections.abc import Sequence
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -60,6 +61,7 @@ from torch.nn import functional as F
 
 from colorbench.color import gray_to_rgb, lab_to_rgb_torch, lab_to_rgb_uint8, rgb_to_lab
 from colorbench.methods.base import SMOKE_LABEL, Method, check_grays
+from colorbench.methods.options import MethodOptions, speed_only
 from colorbench.methods.zhang import decoding
 from colorbench.methods.zhang.eccv16 import ECCV16Net
 from colorbench.methods.zhang.release import CheckpointMismatch, load_release
@@ -136,26 +138,43 @@ def join_lightness(l_full: np.ndarray, ab: torch.Tensor, *, backend: str | None 
 
 
 # ------------------------------------------------------------------------------------------- the methods
+@dataclass(frozen=True, kw_only=True)
+class ZhangOptions(MethodOptions):
+    """``decode``: how ab comes out of the network (each method's own choices, see the module docstring);
+    ``temperature``: the annealed mean's T (0 = mode, 1 = mean); ``input_size``: the processing size (a multiple
+    of 8; the authors' is 256)."""
+
+    decode: str
+    temperature: float = decoding.PAPER_TEMPERATURE
+    batch_size: int = speed_only(16)
+    input_size: int = INPUT_SIZE
+
+
+@dataclass(frozen=True, kw_only=True)
+class ECCV16Options(ZhangOptions):
+    decode: Literal["annealed", "mean"] = "annealed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SIGGRAPH17Options(ZhangOptions):
+    decode: Literal["regression", "annealed"] = "regression"
+
+
 class _ZhangMethod(Method):
     stochastic = False
     weights_name: ClassVar[str]
-    decodes: ClassVar[tuple[str, ...]]
+    Options: ClassVar[type[ZhangOptions]]
     net: torch.nn.Module | None
 
-    def __init__(self, *, decode: str, temperature: float = decoding.PAPER_TEMPERATURE, smoke: bool = False,
-                 batch_size: int = 16, input_size: int = INPUT_SIZE):
-        super().__init__()
-        if decode not in self.decodes:
-            raise ValueError(f"{self.name}: decode must be one of {self.decodes}, got {decode!r}")
-        if not temperature >= 0:
-            raise ValueError(f"{self.name}: temperature must be >= 0 (0 = mode, 1 = mean), got {temperature}")
-        if input_size % 8:
-            raise ValueError(f"{self.name}: input_size must be a multiple of 8, got {input_size}")
-        self.decode = decode
-        self.temperature = float(temperature)
-        self.smoke = bool(smoke)
-        self.batch_size = int(batch_size)
-        self.input_size = int(input_size)
+    def __init__(self, options: ZhangOptions | None = None, /, **values):
+        super().__init__(options, **values)
+        o = self.options
+        if not o.temperature >= 0:
+            raise ValueError(f"{self.name}: temperature must be >= 0 (0 = mode, 1 = mean), got {o.temperature}")
+        if o.input_size % 8:
+            raise ValueError(f"{self.name}: input_size must be a multiple of 8, got {o.input_size}")
+        self.decode, self.temperature, self.smoke = o.decode, o.temperature, o.smoke
+        self.batch_size, self.input_size = o.batch_size, o.input_size
         self.net = None
         if self.smoke:
             self.description = f"{type(self).description} [{SMOKE_LABEL}]"
@@ -267,13 +286,8 @@ class ECCV16Method(_ZhangMethod):
     description = ("Zhang et al. ECCV 2016: CNN classifying 313 ab bins per pixel, annealed-mean decoding; "
                    "authors' weights.")
     weights_name = "eccv16"
-    decodes = ("annealed", "mean")
-
-    def __init__(self, *, decode: str = "annealed", temperature: float = decoding.PAPER_TEMPERATURE,
-                 smoke: bool = False, batch_size: int = 16, input_size: int = INPUT_SIZE):
-        super().__init__(decode=decode, temperature=temperature, smoke=smoke, batch_size=batch_size,
-                         input_size=input_size)
-        self.centres: torch.Tensor | None = None
+    Options = ECCV16Options
+    centres: torch.Tensor | None = None  # the bin centres, set by load
 
     def build(self) -> ECCV16Net:
         return ECCV16Net(width=SMOKE_WIDTH if self.smoke else 64)
@@ -320,13 +334,12 @@ class SIGGRAPH17Method(_ZhangMethod):
     name = "siggraph17"
     description = "Zhang et al. SIGGRAPH 2017 (U-Net with shortcuts, regression head, no user hints), authors' weights."
     weights_name = "siggraph17"
-    decodes = ("regression", "annealed")
+    Options = SIGGRAPH17Options
 
-    def __init__(self, *, decode: str = "regression", temperature: float = decoding.PAPER_TEMPERATURE,
-                 smoke: bool = False, batch_size: int = 16, input_size: int = INPUT_SIZE):
-        super().__init__(decode=decode, temperature=temperature, smoke=smoke, batch_size=batch_size,
-                         input_size=input_size)
-        self.centres = torch.from_numpy(decoding.siggraph17_centres()).float()
+    @functools.cached_property
+    def centres(self) -> torch.Tensor:
+        """The classification head's 529 bin centres (a fixed grid, not read from the checkpoint)."""
+        return torch.from_numpy(decoding.siggraph17_centres()).float()
 
     def build(self) -> SIGGRAPH17Net:
         return SIGGRAPH17Net(width=SMOKE_WIDTH if self.smoke else 64)
