@@ -1,6 +1,6 @@
-"""What the notebooks call: :func:`setup` (Colab, Google Drive, working folder, GPU check, smoke banner) and display
-helpers (image grids from a run folder, styled tables, links). Notebooks hold no logic; everything they show comes
-from here or from the package's own functions, so a test can reach it.
+"""What the notebooks show: image grids of a run folder or of arrays in memory, styled tables, the run's status and
+cost, links to and views of the report. Everything shown is what the package computes (the report's cost table,
+the report's grid rows, the report's own tables and verdict), so a notebook never tells another story.
 
 Every display helper returns an object that Jupyter renders (``_repr_html_``) and that prints as readable text in a
 console, so the same calls work in Colab, JupyterLab, papermill runs and the exported HTML. Whatever comes from a
@@ -9,7 +9,6 @@ smoke run is stamped "smoke: untrained models, numbers meaningless".
 Example::
 
     import colorbench.notebook as nb
-    env = nb.setup(run="demo", smoke=True)      # prints where weights/data/results go, warns on a CPU runtime
     nb.image_grid("demo", limit=4)              # gray input | truth | one column per method
 """
 
@@ -17,303 +16,34 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import io
-import json
 import os
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from colorbench import paths
-from colorbench.methods.base import SMOKE_LABEL
-from colorbench.runfolder import RunFolder, read_csv
-
-SMOKE_STAMP = SMOKE_LABEL  # one stamp for notebooks, methods and the report
-DRIVE_MOUNTPOINT = Path("/content/drive")
-DRIVE_FOLDER = "MyDrive/colorbench"  # under the mountpoint: models/ data/ results/ torch/ huggingface/
-
-# Which cache each environment variable controls, and its folder under the Drive root.
-DRIVE_LAYOUT = {
-    paths.MODELS_ENV: "models",
-    paths.DATA_ENV: "data",
-    paths.RESULTS_ENV: "results",
-    "TORCH_HOME": "torch",  # torchvision/LPIPS backbones, Zhang et al.'s checkpoints
-    "HF_HOME": "huggingface",  # Stable Diffusion, ControlNet
-}
-
-UNATTENDED_ENV = "COLORBENCH_UNATTENDED"  # set to 1 by `colorbench notebooks run`: no progress bars in the output
-
-CPU_WARNING = (
-    "No GPU visible: this runtime is CPU-only. The CNN runs fine on a CPU, but ColTran and Stable Diffusion take "
-    "minutes per image. In Colab: Runtime > Change runtime type > Hardware accelerator: GPU (T4 is enough) > Save, "
-    "then Runtime > Run all again."
-)
-
-
-# ------------------------------------------------------------------------------------------------- rendering
-class Html:
-    """A piece of HTML that Jupyter displays as HTML and a console prints as text."""
-
-    def __init__(self, html_text: str, text: str):
-        self.html = html_text
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def banner(message: str, *, kind: str = "warning") -> Html:
-    """A loud box (``kind``: warning | error | info) that survives export to HTML."""
-    colours = {"warning": ("#fff3cd", "#8a6d00", "#e0a800"), "error": ("#f8d7da", "#721c24", "#dc3545"),
-               "info": ("#e7f1ff", "#084298", "#6ea8fe")}
-    bg, fg, border = colours.get(kind, colours["info"])
-    box = (f'<div class="colorbench-banner colorbench-{kind}" style="background:{bg};color:{fg};'
-           f'border:3px solid {border};border-radius:6px;padding:12px 16px;margin:8px 0;font-size:1.15em;'
-           f'font-weight:600">{html.escape(message)}</div>')
-    return Html(box, f"[{kind.upper()}] {message}")
-
-
-def smoke_banner() -> Html:
-    return banner(f"SMOKE RUN — {SMOKE_STAMP}. Tiny randomly initialised models and the bundled samples exercise "
-                  "every code path; nothing here says anything about the methods.", kind="error")
-
-
-def _show(obj: Any) -> None:
-    """Display in a notebook, print in a console."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            display(obj)
-            return
-    except ImportError:
-        pass
-    print(obj)
-
-
-# ------------------------------------------------------------------------------------------------- setup
-@dataclass
-class NotebookEnv:
-    """What :func:`setup` found and decided; printed as a short table."""
-
-    run: str
-    run_path: Path
-    smoke: bool
-    device: str  # resolved: "cpu", "cuda", ...
-    gpu: str | None
-    in_colab: bool
-    repo_dir: Path | None
-    drive_root: Path | None
-    locations: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    progress: bool = True  # progress bars; off when `colorbench notebooks run` executes the notebook unattended
-
-    def rows(self) -> list[tuple[str, str]]:
-        from colorbench import __version__
-        from colorbench.provenance import git_sha
-
-        rows = [
-            ("colorbench", f"{__version__} ({git_sha() or 'not a git checkout'})"),
-            ("python", sys.version.split()[0]),
-            ("runtime", "Google Colab" if self.in_colab else "local"),
-            ("device", f"{self.device}" + (f" ({self.gpu})" if self.gpu else "")),
-            ("smoke", f"YES — {SMOKE_STAMP}" if self.smoke else "no"),
-            ("working folder", os.getcwd()),
-            ("run folder", str(self.run_path)),
-            ("Google Drive", str(self.drive_root) if self.drive_root else
-             ("not mounted (USE_DRIVE = False)" if self.in_colab else "not used (Colab only)")),
-        ]
-        rows += [(name, value) for name, value in self.locations.items()]
-        return rows
-
-    def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
-                       f"{html.escape(v)}</td></tr>" for k, v in self.rows())
-        extra = "".join(banner(w)._repr_html_() for w in self.warnings)
-        if self.smoke:
-            extra = smoke_banner()._repr_html_() + extra
-        return f"{extra}<table class='colorbench-env'>{body}</table>"
-
-    def __repr__(self) -> str:
-        lines = [f"{k:>16}: {v}" for k, v in self.rows()]
-        if self.smoke:
-            lines.insert(0, repr(smoke_banner()))
-        lines += [repr(banner(w)) for w in self.warnings]
-        return "\n".join(lines)
-
-
-def in_colab() -> bool:
-    """True inside a Google Colab runtime."""
-    return "google.colab" in sys.modules or importlib.util.find_spec("google.colab") is not None
-
-
-def find_checkout() -> Path | None:
-    """The repository checkout colorbench runs from (editable install or ``src/`` on the path), if any."""
-    repo = paths.REPO_DIR
-    if (repo / "pyproject.toml").is_file() and (repo / "src" / "colorbench").is_dir():
-        return repo
-    return None
-
-
-def mount_drive(mountpoint: Path = DRIVE_MOUNTPOINT) -> None:
-    """Mount Google Drive in Colab (asks for permission once per runtime)."""
-    from google.colab import drive  # type: ignore[import-not-found]
-
-    drive.mount(str(mountpoint))
-
-
-def point_caches_at(root: str | os.PathLike) -> dict[str, str]:
-    """Set COLORBENCH_MODELS/DATA/RESULTS, TORCH_HOME and HF_HOME to folders under ``root`` (created).
-
-    Call before anything imports huggingface_hub: it reads HF_HOME once, at import.
-    """
-    root = Path(root)
-    locations = {}
-    for var, sub in DRIVE_LAYOUT.items():
-        folder = root / sub
-        folder.mkdir(parents=True, exist_ok=True)
-        os.environ[var] = str(folder)
-        locations[var] = str(folder)
-    return locations
-
-
-def _absolutize_env() -> None:
-    """Relative cache paths in the environment would change meaning after chdir: pin them to the current folder."""
-    for var in DRIVE_LAYOUT:
-        value = os.environ.get(var)
-        if value and not Path(value).expanduser().is_absolute():
-            os.environ[var] = str(Path(value).expanduser().resolve())
-
-
-def check_gpu(device: str = "auto") -> tuple[str, str | None, str | None]:
-    """Resolve ``device``; return (device, GPU name or None, warning or None). An explicit ``cuda`` without a GPU
-    raises with the fix."""
-    import torch
-
-    from colorbench.provenance import resolve_device
-
-    resolved = resolve_device(device)  # raises a clear ValueError for cuda without a GPU
-    if resolved.startswith("cuda"):
-        return resolved, torch.cuda.get_device_name(torch.device(resolved).index or 0), None
-    return resolved, None, (CPU_WARNING if device == "auto" else None)
-
-
-def check_run_folder(run_path: Path, smoke: bool) -> None:
-    """Refuse to mix a smoke run and a real run in one folder: the runner would reuse the other kind's images."""
-    folder = RunFolder(run_path)
-    if not folder.run_json.exists():
-        return
-    recorded = bool(folder.read_run_json().get("smoke", False))
-    if recorded != bool(smoke):
-        kind = "a SMOKE run (untrained models)" if recorded else "a real run"
-        raise ValueError(f"run folder {run_path} holds {kind} but SMOKE = {bool(smoke)}: the two must not share a "
-                         f"folder. Choose another RUN name, or delete {run_path} to start over.")
-
-
-def setup(
-    *,
-    run: str,
-    smoke: bool = False,
-    use_drive: bool = False,
-    device: str = "auto",
-    drive_folder: str = DRIVE_FOLDER,
-    chdir: bool = True,
-    show: bool = True,
-) -> NotebookEnv:
-    """Prepare a notebook session; call once, right after the parameters cell.
-
-    * In Colab with ``use_drive``: mounts Google Drive and points COLORBENCH_MODELS/DATA/RESULTS, TORCH_HOME and
-      HF_HOME at ``MyDrive/colorbench/...`` so weights, data and results survive the session and every notebook
-      sees the same run folder. Outside Colab ``use_drive`` is ignored (with a note).
-    * Changes the working folder to the repository checkout, so ``models/ data/ results/`` mean the same from
-      ``notebooks/`` as from the command line (relative paths in those variables are pinned first).
-    * Checks the device: a clear warning on a CPU runtime; an error if ``device`` asks for a GPU that is absent.
-    * Refuses a run folder that holds the other kind of run (smoke vs real).
-    * With ``smoke``: a loud banner — smoke numbers are meaningless.
-
-    Example::
-
-        env = setup(run="demo", smoke=True, show=False)
-        assert env.smoke and env.run_path.name == "demo"
-    """
-    from colorbench.config import RunConfig
-
-    warnings: list[str] = []
-    colab = in_colab()
-    drive_root = None
-    locations: dict[str, str] = {}
-    if use_drive and colab:
-        mount_drive(DRIVE_MOUNTPOINT)
-        drive_root = DRIVE_MOUNTPOINT / drive_folder
-        locations = point_caches_at(drive_root)
-    _quiet_text_progress_warning()
-    _absolutize_env()
-    repo = find_checkout()
-    if chdir and repo is not None:
-        os.chdir(repo)
-    for var in DRIVE_LAYOUT:
-        locations.setdefault(var, os.environ.get(var) or f"(default) {_default_location(var)}")
-    resolved, gpu, gpu_warning = check_gpu(device)
-    if gpu_warning and not smoke:
-        warnings.append(gpu_warning)
-    run_path = RunConfig(run=run).run_path().resolve()
-    check_run_folder(run_path, smoke)
-    env = NotebookEnv(run=run, run_path=run_path, smoke=bool(smoke), device=resolved, gpu=gpu, in_colab=colab,
-                      repo_dir=repo, drive_root=drive_root, locations=locations, warnings=warnings,
-                      progress=os.environ.get(UNATTENDED_ENV) != "1")
-    if show:
-        _show(env)
-    return env
-
-
-def _quiet_text_progress_warning() -> None:
-    """Without ipywidgets tqdm.auto falls back to text bars (fine) but warns on every import; say it once here."""
-    import warnings
-
-    try:
-        from tqdm import TqdmWarning
-    except ImportError:
-        return
-    warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
-
-
-def _default_location(var: str) -> str:
-    return {
-        paths.MODELS_ENV: str(paths.models_dir().resolve()),
-        paths.DATA_ENV: str(paths.data_dir().resolve()),
-        paths.RESULTS_ENV: str(paths.results_dir().resolve()),
-        "TORCH_HOME": "~/.cache/torch",
-        "HF_HOME": "~/.cache/huggingface",
-    }[var]
+from colorbench.notebook.environment import find_checkout, in_colab
+from colorbench.notebook.render import SMOKE_STAMP, Html, banner, smoke_banner, stamp
+from colorbench.notebook.render import display_or_print as _show
+from colorbench.report.grids import GridCell, GridRow
+from colorbench.runfolder import RunFolder, read_csv, resolve_run
 
 
 # ------------------------------------------------------------------------------------------------- run folders
 def run_folder(run: str | os.PathLike | RunFolder) -> RunFolder:
     """A run name (always under ``$COLORBENCH_RESULTS``/results), a path (absolute, or with a folder in it), or a
-    RunFolder -> RunFolder; a clear error if it does not exist.
+    RunFolder -> RunFolder, found by the package's one resolver (:func:`colorbench.runfolder.resolve_run`); a clear
+    error in the notebook's terms if it does not exist.
 
     A bare name is never looked up in the working folder: ``setup`` moves into the checkout, where a run called
     ``notebooks`` or ``data`` would otherwise resolve to the repository's own folders.
     """
-    if isinstance(run, RunFolder):
-        folder = run
-    else:
-        path = Path(run).expanduser()
-        folder = RunFolder(path if (path.is_absolute() or len(path.parts) > 1) else paths.results_dir() / path)
-    if not folder.path.is_dir():
+    try:
+        return RunFolder(resolve_run(run.path if isinstance(run, RunFolder) else run, names_in_working_folder=False))
+    except FileNotFoundError as exc:
         raise FileNotFoundError(
-            f"run folder {folder.path} not found: run 00_setup_and_data (and the method notebooks) with the same RUN "
-            f"first. In Colab, set USE_DRIVE = True so every notebook sees the same results folder.")
-    return folder
+            f"{exc}. In the notebooks: run 00_setup_and_data (and the method notebooks) with the same RUN first; "
+            f"in Colab, set USE_DRIVE = True so every notebook sees the same results folder.") from None
 
 
 @dataclass
@@ -346,10 +76,6 @@ def is_smoke(run: str | os.PathLike | RunFolder) -> bool:
     return bool(folder.read_run_json().get("smoke", False)) if folder.run_json.exists() else False
 
 
-def stamp(caption: str, smoke: bool) -> str:
-    return f"{caption} — {SMOKE_STAMP.upper()}" if smoke else caption
-
-
 # ------------------------------------------------------------------------------------------------- images
 def _thumbnail_uri(image, height: int) -> str:
     """uint8 RGB (or HxW gray) array -> a data: URI of a JPEG thumbnail ``height`` pixels tall."""
@@ -363,19 +89,6 @@ def _thumbnail_uri(image, height: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-@dataclass
-class GridCell:
-    column: str
-    path: Path | None  # None: no image (method skipped or failed on this image, or gray-only source)
-
-
-@dataclass
-class GridRow:
-    sample_id: str
-    label: str
-    cells: list[GridCell]
-
-
 def grid_rows(
     run: str | os.PathLike | RunFolder,
     *,
@@ -383,13 +96,17 @@ def grid_rows(
     ids: Sequence[str] | None = None,
     limit: int | None = 6,
     include_inputs: bool = True,
+    captions: Mapping[tuple[str, str], str] | None = None,
 ) -> list[GridRow]:
-    """The rows of an image grid: one per sample (in samples.csv order), columns gray input | truth | methods.
+    """The rows of a run's image grid (the report's row model, :func:`colorbench.report.grids.grid_rows`): one per
+    sample in samples.csv order (only ``ids`` when given), the first ``limit``; columns gray input | truth | methods.
 
     ``methods`` defaults to (and ``"auto"`` means) every method with images in the run. A method the run recorded
     (e.g. skipped for missing weights) but that has no images gets a column of "—"; a name the run never saw is an
     error naming the ones it did. Only sample k=0 of a stochastic method is shown.
     """
+    from colorbench.report.grids import grid_rows as report_grid_rows
+
     folder = run_folder(run)
     present = folder.methods()
     if methods is None or methods == "auto" or list(methods) == ["auto"]:
@@ -400,46 +117,31 @@ def grid_rows(
         unknown = [m for m in methods if m not in present and m not in recorded]
         if unknown:
             raise ValueError(f"{unknown} never ran in {folder.path}; methods with images: {present or 'none'}")
-    samples = folder.read_samples()
-    if ids is not None:
-        wanted = set(ids)
-        samples = [s for s in samples if s["id"] in wanted]
-    if limit is not None:
-        samples = samples[:limit]
-    rows = []
-    for s in samples:
-        cells = []
-        if include_inputs:
-            cells.append(GridCell("input (gray)", _existing(folder.gray_path(s["id"]))))
-            cells.append(GridCell("truth", _existing(folder.truth_path(s["id"]))))
-        cells += [GridCell(m, _existing(folder.output_path(m, s["id"]))) for m in methods]
-        rows.append(GridRow(s["id"], s.get("label", ""), cells))
-    return rows
+    chosen = [s["id"] for s in folder.read_samples() if ids is None or s["id"] in set(ids)]
+    return report_grid_rows(folder, chosen[:limit] if limit is not None else chosen, methods, captions=captions,
+                            include_inputs=include_inputs)
 
 
 def _method_status(folder: RunFolder) -> dict[str, dict]:
     return folder.read_run_json().get("method_status", {}) if folder.run_json.exists() else {}
 
 
-def _existing(path: Path) -> Path | None:
-    return path if path.is_file() else None
-
-
-def _grid_html(columns: list[str], rows: list[tuple[str, list[str | None]]], caption: str, height: int,
-               notes: list[list[str]] | None = None) -> str:
-    """An HTML table of thumbnails; ``notes[r][c]`` is a small caption under cell (r, c) (e.g. its LPIPS)."""
-    head = "".join(f"<th style='text-align:center'>{html.escape(c)}</th>" for c in ["image", *columns])
+def grid_html(rows: Sequence[GridRow], *, caption: str, height: int, headers: Sequence[str] | None = None) -> str:
+    """The HTML renderer of the report's grid row model: a table of thumbnails ``height`` pixels tall, "—" where a
+    cell has no image, each cell's caption under it (e.g. its LPIPS)."""
+    headers = list(headers) if headers is not None else [c.column for c in rows[0].cells] if rows else []
+    head = "".join(f"<th style='text-align:center'>{html.escape(c)}</th>" for c in ["image", *headers])
     body = []
-    for r, (name, uris) in enumerate(rows):
-        tds = [f"<td style='text-align:left;vertical-align:middle;max-width:12em'>{html.escape(name)}</td>"]
-        for c, uri in enumerate(uris):
-            note = notes[r][c] if notes else ""
-            below = f"<div style='font-size:0.85em;text-align:center'>{html.escape(note)}</div>" if note else ""
-            if uri is None:
+    for row in rows:
+        tds = [f"<td style='text-align:left;vertical-align:middle;max-width:12em'>{html.escape(row.name)}</td>"]
+        for cell in row.cells:
+            below = (f"<div style='font-size:0.85em;text-align:center'>{html.escape(cell.caption)}</div>"
+                     if cell.caption else "")
+            if not cell.present:
                 tds.append(f"<td style='text-align:center;color:#999;min-width:{height}px'>—{below}</td>")
             else:
-                tds.append(f"<td style='padding:2px'><img src='{uri}' style='height:{height}px;width:auto' "
-                           f"alt=''/>{below}</td>")
+                tds.append(f"<td style='padding:2px'><img src='{_thumbnail_uri(cell.pixels(), height)}' "
+                           f"style='height:{height}px;width:auto' alt=''/>{below}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     return (f"<table class='colorbench-grid' style='border-collapse:collapse'><caption style='caption-side:top;"
             f"font-weight:600;text-align:left'>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
@@ -464,24 +166,15 @@ def image_grid(
 
         image_grid("demo", methods=["gray"], limit=3)
     """
-    from colorbench.data.images import load_image
-
     folder = run_folder(run)
-    rows = grid_rows(folder, methods=methods, ids=ids, limit=limit)
-    smoke = is_smoke(folder)
+    rows = grid_rows(folder, methods=methods, ids=ids, limit=limit, captions=captions)
     status = _method_status(folder)
-    columns = [c.column + (" (skipped)" if status.get(c.column, {}).get("status") == "skipped" else "")
+    headers = [c.column + (" (skipped)" if status.get(c.column, {}).get("status") == "skipped" else "")
                for c in rows[0].cells] if rows else []
-    rendered, text = [], []
-    for row in rows:
-        uris = [None if c.path is None else _thumbnail_uri(load_image(c.path).rgb, height) for c in row.cells]
-        name = f"{row.label} ({row.sample_id})" if row.label else row.sample_id
-        rendered.append((name, uris))
-        text.append(f"  {name}: " + ", ".join(f"{c.column}={'ok' if c.path else '—'}" for c in row.cells))
-    caption = stamp(f"{folder.path.name}: {len(rows)} image(s)", smoke)
-    notes = [[(captions or {}).get((row.sample_id, c.column), "") for c in row.cells] for row in rows]
-    return Html(_grid_html(columns, rendered, caption, height, notes if captions else None),
-                "\n".join([caption, *text]))
+    text = [f"  {row.name}: " + ", ".join(f"{c.column}={'ok' if c.present else '—'}" for c in row.cells)
+            for row in rows]
+    caption = stamp(f"{folder.path.name}: {len(rows)} image(s)", is_smoke(folder))
+    return Html(grid_html(rows, caption=caption, height=height, headers=headers), "\n".join([caption, *text]))
 
 
 def array_grid(
@@ -508,22 +201,19 @@ def array_grid(
     row_names = list(row_names) if row_names is not None else [str(i) for i in range(n_rows)]
     if len(row_names) != n_rows:
         raise ValueError(f"{len(row_names)} row names for {n_rows} rows")
-    rendered = []
+    rows = []
     for r in range(n_rows):
-        uris = []
+        cells = []
         for name in names:
-            image = columns[name][r]
-            if image is None:
-                uris.append(None)
-                continue
-            image = np.asarray(image)
-            if image.dtype != np.uint8 or image.ndim not in (2, 3):
+            image = None if columns[name][r] is None else np.asarray(columns[name][r])
+            if image is not None and (image.dtype != np.uint8 or image.ndim not in (2, 3)):
                 raise ValueError(f"column {name!r}, row {r}: expected a uint8 HxW or HxWx3 image, got "
                                  f"{image.dtype} {image.shape}")
-            uris.append(_thumbnail_uri(image, height))
-        rendered.append((row_names[r], uris))
+            cells.append(GridCell(name, image=image))
+        rows.append(GridRow(row_names[r], "", cells))
     caption = stamp(caption or f"{n_rows} image(s)", smoke)
-    return Html(_grid_html(names, rendered, caption, height), f"{caption}: {', '.join(names)} x {n_rows} rows")
+    return Html(grid_html(rows, caption=caption, height=height, headers=names),
+                f"{caption}: {', '.join(names)} x {n_rows} rows")
 
 
 def dataset_grid(
@@ -543,20 +233,20 @@ def dataset_grid(
     from colorbench.data.index import open_dataset
 
     subset = open_dataset(dataset).subset(split=split, n_per_class=n_per_class, limit=limit, seed=seed)
-    rendered, text = [], []
+    headers = ["colour (truth)", "gray (what methods see)"]
+    rows, text = [], []
     for sample in subset.samples[:show]:
-        name = f"{sample.label} ({sample.id})" if sample.label else sample.id
+        row = GridRow(sample.id, sample.label or "", [GridCell(h) for h in headers])
+        rows.append(row)
         try:
             rgb = load_image(sample.path).rgb
         except ImageLoadError as exc:
-            rendered.append((name, [None, None]))
-            text.append(f"  {name}: unreadable ({exc.reason})")
+            text.append(f"  {row.name}: unreadable ({exc.reason})")
             continue
-        rendered.append((name, [_thumbnail_uri(rgb, height), _thumbnail_uri(to_gray(rgb), height)]))
-        text.append(f"  {name}: {rgb.shape[1]}x{rgb.shape[0]}")
+        row.cells[0].image, row.cells[1].image = rgb, to_gray(rgb)
+        text.append(f"  {row.name}: {rgb.shape[1]}x{rgb.shape[0]}")
     caption = f"dataset {subset.name}: {len(subset)} image(s) selected, showing {min(show, len(subset))}"
-    return Html(_grid_html(["colour (truth)", "gray (what methods see)"], rendered, caption, height),
-                "\n".join([caption, *text]))
+    return Html(grid_html(rows, caption=caption, height=height, headers=headers), "\n".join([caption, *text]))
 
 
 # ------------------------------------------------------------------------------------------------- tables
@@ -677,25 +367,21 @@ def run_table(run: str | os.PathLike | RunFolder):
     return pd.DataFrame(rows, columns=["method", "status", "written", "reused", "failed", "reason"])
 
 
-def timings_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None):
-    """Per method: images, total inference seconds, seconds per image, peak memory (from timings.csv)."""
-    import pandas as pd
+def _timings(folder: RunFolder, methods: Sequence[str] | None):
+    """The report's aggregation of the run's timings.csv (:func:`colorbench.report.aggregate.timing_totals`)."""
+    from colorbench.report.aggregate import timing_totals
 
-    folder = run_folder(run)
     rows = read_csv(folder.timings_csv)
-    if methods is not None:
-        rows = [r for r in rows if r["method"] in set(methods)]
-    columns = ["method", "device", "images", "inference_s", "s_per_image", "peak_memory_mb"]
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    df = pd.DataFrame(rows)
-    for c in ("n_images", "inference_s", "preprocess_s", "postprocess_s", "peak_memory_mb"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    out = df.groupby("method", sort=False).agg(device=("device", "last"), images=("n_images", "sum"),
-                                                inference_s=("inference_s", "sum"),
-                                                peak_memory_mb=("peak_memory_mb", "max")).reset_index()
+    return timing_totals([r for r in rows if methods is None or r["method"] in set(methods)])
+
+
+def timings_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None):
+    """Per method: images, total inference seconds, inference seconds per image, peak memory (from timings.csv,
+    summed as the report sums them)."""
+    totals = _timings(run_folder(run), methods)
+    out = totals.rename(columns={"n_images": "images"})
     out["s_per_image"] = out["inference_s"] / out["images"].where(out["images"] > 0)
-    return out[columns]
+    return out[["method", "device", "images", "inference_s", "s_per_image", "peak_memory_mb"]]
 
 
 def stage_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None):
@@ -703,25 +389,24 @@ def stage_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | Non
     upsamplers, a diffusion pipeline's edges and denoising); one row per method, one column per stage."""
     import pandas as pd
 
-    folder = run_folder(run)
-    totals: dict[str, dict[str, float]] = {}
-    images: dict[str, int] = {}
-    for row in read_csv(folder.timings_csv):
-        if methods is not None and row["method"] not in set(methods):
-            continue
-        stages = json.loads(row.get("stages") or "{}")
-        bucket = totals.setdefault(row["method"], {})
-        for stage, seconds in stages.items():
-            bucket[stage] = bucket.get(stage, 0.0) + float(seconds)
-        images[row["method"]] = images.get(row["method"], 0) + int(row["n_images"] or 0)
-    rows = [{"method": m, **{k: v / images[m] for k, v in st.items()}} for m, st in totals.items()
-            if st and images.get(m)]
-    return pd.DataFrame(rows).fillna(0.0) if rows else pd.DataFrame(columns=["method"])
+    from colorbench.report.aggregate import STAGE_PREFIX, stage_columns
+
+    totals = _timings(run_folder(run), methods)
+    stages = stage_columns(totals)
+    reporting = totals[totals[stages].notna().any(axis=1) & (totals["n_images"] > 0)] if stages else totals[:0]
+    if reporting.empty:
+        return pd.DataFrame(columns=["method"])
+    per_image = reporting[stages].div(reporting["n_images"], axis=0).fillna(0.0)
+    per_image.columns = [c[len(STAGE_PREFIX):] for c in stages]
+    return pd.concat([reporting[["method"]], per_image], axis=1).reset_index(drop=True)
 
 
 def show_run(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None = None) -> None:
-    """Display a run's method status and timings (stamped in smoke runs); failures listed when there are any."""
+    """Display a run's method status and cost (the report's cost table: :func:`colorbench.report.aggregate.
+    cost_table`, before any scoring), stamped in smoke runs; failures listed when there are any."""
     import pandas as pd
+
+    from colorbench.report.aggregate import cost_table
 
     folder = run_folder(run)
     smoke = is_smoke(folder)
@@ -731,12 +416,9 @@ def show_run(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None =
     if methods is not None:
         status = status[status["method"].isin(list(methods))]
     _show(styled(status, caption=f"{folder.path.name}: methods", smoke=smoke))
-    _show(styled(timings_table(folder, methods), caption="timings (inference only; CPU memory is process RSS)",
-                 smoke=smoke, precision=3))
-    stages = stage_table(folder, methods)
-    if len(stages):
-        _show(styled(stages, caption="seconds per image, by stage (as each method reports them)", smoke=smoke,
-                     precision=3))
+    timings = [r for r in read_csv(folder.timings_csv) if methods is None or r["method"] in set(methods)]
+    _show(styled(cost_table(timings), caption="cost per method, as the report computes it (seconds per image and "
+                 "per stage; CPU memory is process RSS)", smoke=smoke, precision=3))
     failures = read_csv(folder.failures_csv)
     if methods is not None:
         failures = [f for f in failures if f["method"] in set(methods)]
@@ -786,33 +468,6 @@ def embed_report(run: str | os.PathLike | RunFolder, *, height: int = 900) -> Ht
 
 
 # ------------------------------------------------------------------------------------------------- scoring/report
-def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Options for :func:`colorbench.metrics.score_run` in a smoke run: a seeded random LPIPS trunk and (with
-    ``fid``) stand-in Inception weights, so the LPIPS and FID code paths run offline. The scorer then labels them
-    "not LPIPS" / "not FID". Empty (the real metrics) when ``smoke`` is False.
-
-    Example::
-
-        score_run(run_path, fid=False, **smoke_scoring(True, fid=False))
-    """
-    if not smoke:
-        return {}
-    if not fid:
-        return {"lpips_trunk": "uncalibrated"}
-    import tempfile
-
-    from colorbench.metrics.fid import uncalibrated_inception_weights
-
-    folder = Path(cache) if cache else Path(tempfile.gettempdir()) / "colorbench-smoke"
-    folder.mkdir(parents=True, exist_ok=True)
-    weights = folder / "inception-uncalibrated.pt"
-    if not weights.is_file():  # written aside and renamed: a concurrent smoke run never reads half a file
-        partial = folder / f".inception-{os.getpid()}.pt"
-        uncalibrated_inception_weights(partial)
-        os.replace(partial, weights)
-    return {"lpips_trunk": "uncalibrated", "fid_weights": weights}
-
-
 def metric_status(summary: Mapping[str, Any]):
     """From a scoring summary (metrics.json): whether LPIPS and FID were computed, calibrated, and why not."""
     import pandas as pd
