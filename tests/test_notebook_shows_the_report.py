@@ -12,6 +12,7 @@ from conftest import PROJECT_ROOT
 import colorbench.notebook as nb
 from colorbench import atomic
 from colorbench.config import RunConfig
+from colorbench.notebook import display as nb_display
 from colorbench.report import grids
 from colorbench.report.aggregate import cost_table
 from colorbench.run import run
@@ -47,7 +48,7 @@ def test_the_report_figure_and_the_notebook_table_draw_the_same_cells():
         (r.sample_id, [(c.column, c.path, c.caption) for c in r.cells]) for r in rows[::-1]]
 
 
-def test_the_run_summary_shows_the_report_cost_table(capsys):
+def test_the_run_summary_shows_the_report_cost_table(monkeypatch):
     folder = _gray_run("shared-cost", limit=2)
     stages = [{"method": "coltran", "batch": b, "k": "0", "n_images": 2, "preprocess_s": 1, "inference_s": 9,
                "postprocess_s": 0, "device": "cpu", "peak_memory_mb": 1,
@@ -62,9 +63,12 @@ def test_the_run_summary_shows_the_report_cost_table(capsys):
         assert timings.loc[method, "s_per_image"] == pytest.approx(cost.loc[method, "inference_s_per_image"])
     per_stage = nb.stage_table("shared-cost").set_index("method")
     assert per_stage.loc["coltran", "colorizer"] == pytest.approx(3.25)
+    shown = []
+    monkeypatch.setattr(nb_display, "_show", shown.append)
     nb.show_run("shared-cost")
-    out = capsys.readouterr().out
-    assert "as the report computes it" in out and "stages_s_per_image" in out and "colorizer: 3.25" in out
+    cost_shown = shown[1].to_html()
+    assert "as the report computes it" in cost_shown and "stages_s_per_image" in cost_shown
+    assert "colorizer: 3.25" in cost_shown and ">5.000<" in cost_shown  # coltran's seconds per image
 
 
 def test_a_notebook_finds_runs_with_the_one_resolver_but_never_in_the_working_folder(tmp_path, monkeypatch):
@@ -72,7 +76,7 @@ def test_a_notebook_finds_runs_with_the_one_resolver_but_never_in_the_working_fo
     assert nb.run_folder("shared-resolver").path == resolve_run("shared-resolver") == folder.path
     assert nb.run_folder(folder).path == folder.path
     monkeypatch.chdir(PROJECT_ROOT)
-    assert resolve_run("data") == PROJECT_ROOT / "data"  # a command's argument may be a folder here
+    assert resolve_run("data").resolve() == PROJECT_ROOT / "data"  # a command's argument may be a folder here
     with pytest.raises(FileNotFoundError, match="no run folder 'data'.*USE_DRIVE"):
         nb.run_folder("data")  # a notebook's RUN never is
 
