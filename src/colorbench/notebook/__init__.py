@@ -8,6 +8,9 @@ cost table, the run folder is found by the package's one resolver.
 * :mod:`~colorbench.notebook.display` — grids, tables, links and report views;
 * :mod:`~colorbench.notebook.render` — :class:`Html`, banners, the smoke stamp.
 
+What ``setup`` looks up at call time (``in_colab``, ``mount_drive``, ``DRIVE_MOUNTPOINT``) is not re-exported here:
+set or patch it on :mod:`colorbench.notebook.environment`, where ``setup`` reads it.
+
 Example::
 
     import colorbench.notebook as nb
@@ -47,25 +50,20 @@ from colorbench.notebook.environment import (
     CPU_WARNING,
     DRIVE_FOLDER,
     DRIVE_LAYOUT,
-    DRIVE_MOUNTPOINT,
     UNATTENDED_ENV,
     NotebookEnv,
     check_gpu,
-    check_run_folder,
     find_checkout,
-    in_colab,
-    mount_drive,
     point_caches_at,
     setup,
 )
 from colorbench.notebook.render import SMOKE_STAMP, Html, banner, smoke_banner, stamp
 
 __all__ = [
-    "CPU_WARNING", "DRIVE_FOLDER", "DRIVE_LAYOUT", "DRIVE_MOUNTPOINT", "SMOKE_STAMP", "UNATTENDED_ENV", "Html",
-    "NotebookEnv", "RunInputs", "array_grid", "banner", "check_gpu", "check_run_folder", "dataset_grid",
-    "dataset_table", "embed_report", "ensure_dataset", "figures_html", "find_checkout", "grid_html", "grid_rows",
-    "image_grid", "in_colab", "is_smoke", "methods_table", "metric_status", "mount_drive", "notebook_wording",
-    "paired_statistics", "point_caches_at", "relative_link", "report_link", "report_table", "run_folder",
-    "run_inputs", "run_table", "setup", "show_run", "smoke_banner", "stage_table", "stamp", "styled",
-    "timings_table", "verdict",
+    "CPU_WARNING", "DRIVE_FOLDER", "DRIVE_LAYOUT", "SMOKE_STAMP", "UNATTENDED_ENV", "Html", "NotebookEnv",
+    "RunInputs", "array_grid", "banner", "check_gpu", "dataset_grid", "dataset_table", "embed_report",
+    "ensure_dataset", "figures_html", "find_checkout", "grid_html", "grid_rows", "image_grid", "is_smoke",
+    "methods_table", "metric_status", "notebook_wording", "paired_statistics", "point_caches_at", "relative_link",
+    "report_link", "report_table", "run_folder", "run_inputs", "run_table", "setup", "show_run", "smoke_banner",
+    "stage_table", "stamp", "styled", "timings_table", "verdict",
 ]
