@@ -487,15 +487,20 @@ def metric_status(summary: Mapping[str, Any]):
     return pd.DataFrame(rows, columns=["metric", "computed", "real weights", "detail"])
 
 
+def _report_piece(css: str, body: str, text: str, smoke: bool) -> Html:
+    """A piece of the report with the report's own style, stamped above in smoke runs (HTML and text alike)."""
+    if not smoke:
+        return Html(f"<style>{css}</style>{body}", text)
+    stamp_html = f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
+    return Html(f"<style>{css}</style>{stamp_html}{body}", f"[SMOKE — {SMOKE_STAMP}]\n{text}")
+
+
 def report_table(table, *, smoke: bool = False) -> Html:
     """A :class:`colorbench.report.tables.Table` as the report shows it (best values highlighted, notes below),
     stamped in smoke runs."""
     from colorbench.report.tables import TABLE_CSS, to_html, to_markdown
 
-    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
-                  if smoke else "")
-    return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{to_html(table)}",
-                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + to_markdown(table))
+    return _report_piece(TABLE_CSS, to_html(table), to_markdown(table), smoke)
 
 
 def verdict(run: str | os.PathLike | RunFolder, *, smoke: bool = False) -> Html:
@@ -507,10 +512,8 @@ def verdict(run: str | os.PathLike | RunFolder, *, smoke: bool = False) -> Html:
         raise FileNotFoundError(f"{folder.verdict_md} not found: build the report first "
                                 f"(colorbench report {folder.path.name})")
     text = folder.verdict_md.read_text(encoding="utf-8").strip()
-    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
-                  if smoke else "")
-    return Html(f"<style>{PAGE_CSS}</style>{stamp_html}<div class='verdict'><b>Verdict.</b> {_with_code(text)}</div>",
-                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + "Verdict: " + text)
+    return _report_piece(PAGE_CSS, f"<div class='verdict'><b>Verdict.</b> {_with_code(text)}</div>", f"Verdict: {text}",
+                         smoke)
 
 
 def paired_statistics(content, *, smoke: bool = False) -> Html:
@@ -519,12 +522,9 @@ def paired_statistics(content, *, smoke: bool = False) -> Html:
     from colorbench.report.html import _statistics
     from colorbench.report.tables import TABLE_CSS, to_markdown
 
-    stamp_html = (f"<p style='color:#a11;font-weight:700;margin:4px 0'>SMOKE — {html.escape(SMOKE_STAMP)}</p>"
-                  if smoke else "")
     shown = content.verdict.comparable and not content.verdict.too_few_images
     text = to_markdown(content.tables["pairwise"]) if shown else content.verdict.text
-    return Html(f"<style>{TABLE_CSS}</style>{stamp_html}{_statistics(content, content.tables)}",
-                (f"[SMOKE — {SMOKE_STAMP}]\n" if smoke else "") + text)
+    return _report_piece(TABLE_CSS, _statistics(content, content.tables), text, smoke)
 
 
 def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None = None, *, smoke: bool = False,
