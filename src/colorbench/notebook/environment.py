@@ -153,7 +153,8 @@ def check_run_folder(run_path: Path, smoke: bool) -> None:
     from colorbench.run import check_smoke_kind
 
     folder = RunFolder(run_path)
-    check_smoke_kind(folder, folder.read_run_json() if folder.run_json.exists() else {}, smoke, run_setting="RUN")
+    recorded = bool(folder.read_run_json().get("smoke")) if folder.run_json.exists() else None
+    check_smoke_kind(folder, recorded, smoke, run_setting="RUN")
 
 
 def setup(
