@@ -278,9 +278,9 @@ FID = True                # FID per method (one Inception pass per image; the sl
             ("md", "## Score\n\n`metrics.csv` gets one row per (method, image, sample); `metrics.json` records how "
                    "each metric was computed. Smoke runs use a random LPIPS trunk and stand-in Inception weights "
                    "(labelled *not LPIPS* / *not FID*) so those code paths run offline."),
-            ("code", "from colorbench.metrics import score_run\n\n"
+            ("code", "from colorbench.metrics import score_run, smoke_scoring\n\n"
                      "scores = score_run(env.run_path, lpips_net=LPIPS_NET, device=DEVICE, batch_size=BATCH_SIZE, "
-                     "fid=FID,\n                   progress=env.progress, **nb.smoke_scoring(SMOKE, fid=FID))\n"
+                     "fid=FID,\n                   progress=env.progress, **smoke_scoring(SMOKE, fid=FID))\n"
                      "nb.styled(nb.metric_status(scores.summary), caption=\"how the scores were made\", smoke=SMOKE)"),
             ("md", "## Quality per method\n\nMeans over images with 95% bootstrap confidence intervals; the best "
                    "value of each column is highlighted. Stochastic methods are scored mean-of-K per image."),

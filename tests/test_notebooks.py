@@ -21,6 +21,9 @@ import colorbench.notebook as nb
 from colorbench import notebooks_run
 from colorbench.cli import main as cli_main
 from colorbench.config import RunConfig
+from colorbench.metrics.scorer import smoke_scoring
+from colorbench.notebook import display as nb_display
+from colorbench.notebook import environment as nb_environment
 from colorbench.run import run
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -204,9 +207,9 @@ def clean_env(monkeypatch, tmp_path):
 
 def test_setup_in_colab_mounts_drive_and_points_every_cache_there(clean_env, monkeypatch, tmp_path):
     mounted = []
-    monkeypatch.setattr(nb, "in_colab", lambda: True)
-    monkeypatch.setattr(nb, "mount_drive", lambda mountpoint: mounted.append(mountpoint))
-    monkeypatch.setattr(nb, "DRIVE_MOUNTPOINT", tmp_path / "drive")
+    monkeypatch.setattr(nb_environment, "in_colab", lambda: True)
+    monkeypatch.setattr(nb_environment, "mount_drive", lambda mountpoint: mounted.append(mountpoint))
+    monkeypatch.setattr(nb_environment, "DRIVE_MOUNTPOINT", tmp_path / "drive")
     env = nb.setup(run="nb-test", use_drive=True, device="cpu", show=False)
     root = tmp_path / "drive" / "MyDrive" / "colorbench"
     assert mounted == [tmp_path / "drive"] and env.drive_root == root and env.in_colab
@@ -220,8 +223,8 @@ def test_setup_in_colab_mounts_drive_and_points_every_cache_there(clean_env, mon
 
 
 def test_setup_outside_colab_never_mounts_and_pins_relative_paths_before_chdir(clean_env, monkeypatch, tmp_path):
-    monkeypatch.setattr(nb, "in_colab", lambda: False)
-    monkeypatch.setattr(nb, "mount_drive", lambda mountpoint: pytest.fail("mounted Drive outside Colab"))
+    monkeypatch.setattr(nb_environment, "in_colab", lambda: False)
+    monkeypatch.setattr(nb_environment, "mount_drive", lambda mountpoint: pytest.fail("mounted Drive outside Colab"))
     monkeypatch.setenv("COLORBENCH_RESULTS", "my-results")
     env = nb.setup(run="nb-test", use_drive=True, device="cpu", show=False)
     assert env.drive_root is None and not env.in_colab
@@ -305,7 +308,7 @@ def test_thumbnails_keep_the_aspect_ratio():
 
     from PIL import Image
 
-    uri = nb._thumbnail_uri(np.zeros((50, 200, 3), np.uint8), 40)
+    uri = nb_display._thumbnail_uri(np.zeros((50, 200, 3), np.uint8), 40)
     img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert img.size == (160, 40)
 
@@ -433,7 +436,7 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     script = "\n".join([
         hide_installed,
         book.cells[1].source, 'RUN = "colab-sim"\nSMOKE = True\nDEVICE = "cpu"', head,
-        f"nb.DRIVE_MOUNTPOINT = __import__('pathlib').Path({str(tmp_path / 'drive')!r})",
+        f"nb.environment.DRIVE_MOUNTPOINT = __import__('pathlib').Path({str(tmp_path / 'drive')!r})",
         "nb.setup(" + call,
         "import colorbench, json, os",
         "print(json.dumps({'module': colorbench.__file__, 'cwd': os.getcwd(), 'results': "
@@ -488,16 +491,16 @@ def test_smoke_scoring_options_and_cached_stand_in_weights(tmp_path):
 
     from colorbench.weights import load_torch_file
 
-    assert nb.smoke_scoring(False) == {}
-    assert nb.smoke_scoring(True, fid=False) == {"lpips_trunk": "uncalibrated"}
-    first = nb.smoke_scoring(True, cache=tmp_path)
+    assert smoke_scoring(False) == {}
+    assert smoke_scoring(True, fid=False) == {"lpips_trunk": "uncalibrated"}
+    first = smoke_scoring(True, cache=tmp_path)
     weights = tmp_path / "inception-uncalibrated.pt"
     assert first == {"lpips_trunk": "uncalibrated", "fid_weights": weights}
     state = load_torch_file(weights)
     assert any(k.endswith("Conv2d_1a_3x3.conv.weight") for k in state) and len(state) > 300
     assert all(torch.isfinite(t.float()).all() for t in state.values())
     built = weights.stat().st_mtime_ns
-    assert nb.smoke_scoring(True, cache=tmp_path) == first
+    assert smoke_scoring(True, cache=tmp_path) == first
     assert weights.stat().st_mtime_ns == built  # reused, not rebuilt
     assert [p.name for p in tmp_path.iterdir()] == ["inception-uncalibrated.pt"]  # nothing half-written left
 

@@ -364,16 +364,26 @@ def made_with(name: str, cfg: RunConfig) -> dict:
     return made
 
 
+def check_smoke_kind(folder: RunFolder, recorded_smoke: bool | None, smoke: bool, *, run_setting: str = "--run"
+                     ) -> None:
+    """Refuse a smoke run in a folder that holds a real run's images, and the other way round: resume reuses every
+    image that exists, so untrained outputs would be scored as the real method. ``recorded_smoke``: run.json's
+    ``smoke`` (None: no run.json yet). The one smoke/real guard: the runner calls it on resume, a notebook's
+    ``setup()`` before anything runs (``run_setting``: how the user names the run there, for the fix)."""
+    has_images = any((folder.path / "images").glob("*/*.png"))
+    if recorded_smoke is not None and has_images and bool(recorded_smoke) != bool(smoke):
+        kind = "a SMOKE run (tiny untrained models)" if recorded_smoke else "a real (non-smoke) run"
+        this = "smoke run" if smoke else "real run"
+        raise ValueError(f"run folder {folder.path} holds {kind}; this {this} must not reuse its images: choose "
+                         f"another {run_setting} name, or delete {folder.path} to start over")
+
+
 def check_resume(folder: RunFolder, previous: dict, cfg: RunConfig, names: Sequence[str], dataset_root: Path) -> None:
     """Refuse to resume into a folder whose images were made differently: resume reuses every image that exists,
     so a smoke run's untrained outputs would be scored as the real method, and images made with other options or
     another seed would be labelled with this command's settings."""
     start_over = f"choose another --run name, or delete {folder.path} to start over"
-    has_images = any((folder.path / "images").glob("*/*.png"))
-    if previous and has_images and bool(previous.get("smoke")) != bool(cfg.smoke):
-        kind = "a SMOKE run (tiny untrained models)" if previous.get("smoke") else "a real (non-smoke) run"
-        this = "smoke run" if cfg.smoke else "real run"
-        raise ValueError(f"run folder {folder.path} holds {kind}; this {this} must not reuse its images: {start_over}")
+    check_smoke_kind(folder, bool(previous.get("smoke")) if previous else None, cfg.smoke)
     before = (previous.get("dataset") or {}).get("root")
     if (before and any((folder.path / "inputs").glob("*/*.png"))
             and Path(before).resolve() != Path(dataset_root).resolve()):

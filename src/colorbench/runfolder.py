@@ -145,8 +145,12 @@ class RunFolder:
         return newer
 
 
-def resolve_run(name_or_path: str | os.PathLike) -> Path:
-    """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``)."""
+def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: bool = True) -> Path:
+    """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``).
+
+    A plain name that is not a run may still be a folder in the working directory, as any path argument of a
+    command is; ``names_in_working_folder=False`` turns that off (notebooks: ``setup()`` moves into the checkout,
+    whose ``notebooks/`` and ``data/`` must never pass for runs)."""
     from colorbench.paths import results_dir
 
     path = Path(name_or_path).expanduser()
@@ -154,9 +158,10 @@ def resolve_run(name_or_path: str | os.PathLike) -> Path:
     plain_name = len(Path(str(name_or_path)).parts) == 1 and not str(name_or_path).startswith((".", "~"))
     if plain_name and named.is_dir():  # a run name wins over a folder of the same name in the working directory
         return named
-    if path.is_dir():
+    if path.is_dir() and (names_in_working_folder or not plain_name):
         return path
-    raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {path} and {named}); "
+    looked = f"{path} and {named}" if names_in_working_folder or not plain_name else str(named)
+    raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {looked}); "
                             f"create it with `colorbench run --run NAME`")
 
 

@@ -19,7 +19,7 @@ from colorbench.metrics.table import (
     load_summary,
 )
 
-_SCORER_NAMES = ("BatchScorer", "ScoreResult", "score_run")
+_SCORER_NAMES = ("BatchScorer", "ScoreResult", "score_run", "smoke_scoring")
 
 __all__ = ["LOWER_IS_BETTER", "METRIC_COLUMNS", "METRICS", "ScoringError", "load_metrics", "load_summary",
            *_SCORER_NAMES]

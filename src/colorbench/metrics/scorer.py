@@ -257,6 +257,35 @@ def _availability(name: str, exc: Exception | None, **details) -> dict:
     return {"available": False, "reason": reason, "message": str(exc), **details}
 
 
+def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | Path | None = None) -> dict:
+    """The options of :func:`score_run` for a smoke run: a seeded random LPIPS trunk and (with ``fid``) stand-in
+    Inception weights, so the LPIPS and FID code paths run offline; the summary then labels the numbers "not LPIPS"
+    / "not FID". Empty (the real metrics) when ``smoke`` is False. The stand-in file is built once in ``cache``
+    (default: ``colorbench-smoke`` in the temp folder) and reused.
+
+    Example::
+
+        score_run(run_path, fid=False, **smoke_scoring(True, fid=False))
+    """
+    if not smoke:
+        return {}
+    if not fid:
+        return {"lpips_trunk": "uncalibrated"}
+    import os
+    import tempfile
+
+    from colorbench.metrics.fid import uncalibrated_inception_weights
+
+    folder = Path(cache) if cache else Path(tempfile.gettempdir()) / "colorbench-smoke"
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / "inception-uncalibrated.pt"
+    if not weights.is_file():  # written aside and renamed: a concurrent smoke run never reads half a file
+        partial = folder / f".inception-{os.getpid()}.pt"
+        uncalibrated_inception_weights(partial)
+        os.replace(partial, weights)
+    return {"lpips_trunk": "uncalibrated", "fid_weights": weights}
+
+
 @locks_run_folder("colorbench score")
 def score_run(
     run_path,

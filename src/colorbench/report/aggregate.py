@@ -208,36 +208,65 @@ def best_worst_classes(per_class: pd.DataFrame, metric: str, n: int = 5) -> pd.D
     return pd.DataFrame(rows, columns=["method", "kind", "rank", "class", metric])
 
 
-def cost_table(timings: list[dict], summary_table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per method from timings.csv: images, seconds, images/s, seconds per stage per image, peak memory, device,
-    next to the method's mean headline metric."""
+STAGE_PREFIX = "stage:"  # timing_totals' columns of seconds per stage a method reports (timings.csv ``stages``)
+
+
+def timing_totals(timings: list[dict]) -> pd.DataFrame:
+    """Per method, summed over the rows of timings.csv (batches, samples, ranks): ``n_images``, seconds of each
+    part (``preprocess_s``, ``inference_s``, ``postprocess_s``) and in all (``total_s``), the peak memory, the
+    devices, and one ``stage:<name>`` column of seconds for each stage the method reports. The one aggregation of
+    timings: the report's cost table and the notebooks' run summary both read it."""
+    parts = ["preprocess_s", "inference_s", "postprocess_s"]
+    columns = ["method", "n_images", *parts, "total_s", "peak_memory_mb", "device"]
     if not timings:
-        return pd.DataFrame(columns=["method", "n_images", "total_s", "images_per_s", "s_per_image",
-                                     "peak_memory_mb", "device"])
+        return pd.DataFrame(columns=columns)
     t = pd.DataFrame(timings)
-    for col in ("n_images", "preprocess_s", "inference_s", "postprocess_s", "peak_memory_mb"):
+    for col in ("n_images", *parts, "peak_memory_mb"):
         t[col] = pd.to_numeric(t.get(col), errors="coerce")
     rows = []
     for method, sub in t.groupby("method", sort=False):
-        n = float(sub["n_images"].sum())
-        total = float(sub[["preprocess_s", "inference_s", "postprocess_s"]].sum().sum())
-        row = {"method": method, "n_images": int(n), "total_s": total,
-               "images_per_s": n / total if total > 0 else np.nan, "s_per_image": total / n if n else np.nan,
-               "preprocess_s_per_image": sub["preprocess_s"].sum() / n if n else np.nan,
-               "inference_s_per_image": sub["inference_s"].sum() / n if n else np.nan,
-               "postprocess_s_per_image": sub["postprocess_s"].sum() / n if n else np.nan,
+        row = {"method": method, "n_images": int(sub["n_images"].sum()), **{p: float(sub[p].sum()) for p in parts},
+               "total_s": float(sub[parts].sum().sum()),
                "peak_memory_mb": float(sub["peak_memory_mb"].max()) if sub["peak_memory_mb"].notna().any() else np.nan,
                "device": ", ".join(sorted({str(d) for d in sub.get("device",
                                                                    pd.Series(dtype=str)).dropna() if str(d)}))}
-        stages: dict[str, float] = {}
         for raw in sub.get("stages", pd.Series(dtype=str)).dropna():
             try:
                 for name, seconds in (json.loads(raw) if str(raw).strip() else {}).items():
-                    stages[name] = stages.get(name, 0.0) + float(seconds)
+                    row[STAGE_PREFIX + name] = row.get(STAGE_PREFIX + name, 0.0) + float(seconds)
             except (ValueError, TypeError, AttributeError):
                 continue
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def stage_columns(totals: pd.DataFrame) -> list[str]:
+    """The ``stage:<name>`` columns of :func:`timing_totals`, in the order the methods first reported them."""
+    return [c for c in totals.columns if c.startswith(STAGE_PREFIX)]
+
+
+def cost_table(timings: list[dict], summary_table: pd.DataFrame | None = None, metric: str | None = None
+               ) -> pd.DataFrame:
+    """Per method from timings.csv: images, seconds, images/s, seconds per stage per image, peak memory, device,
+    next to the method's mean headline metric (when ``summary_table`` and ``metric`` are given: a run not scored
+    yet has timings but no quality)."""
+    totals = timing_totals(timings)
+    if totals.empty:
+        return pd.DataFrame(columns=["method", "n_images", "total_s", "images_per_s", "s_per_image",
+                                     "peak_memory_mb", "device"])
+    rows = []
+    for total in totals.to_dict("records"):
+        n, seconds = float(total["n_images"]), total["total_s"]
+        row = {"method": total["method"], "n_images": int(n), "total_s": seconds,
+               "images_per_s": n / seconds if seconds > 0 else np.nan, "s_per_image": seconds / n if n else np.nan,
+               **{f"{p}_per_image": total[p] / n if n else np.nan
+                  for p in ("preprocess_s", "inference_s", "postprocess_s")},
+               "peak_memory_mb": total["peak_memory_mb"], "device": total["device"]}
+        stages = {c[len(STAGE_PREFIX):]: total[c] for c in stage_columns(totals) if pd.notna(total[c])}
         row["stages_s_per_image"] = "; ".join(f"{k}: {v / n:.3g}" for k, v in stages.items()) if n else ""
         rows.append(row)
     cost = pd.DataFrame(rows)
+    if summary_table is None or metric is None:
+        return cost
     quality = summary_table.set_index("method")[f"{metric}_mean"].rename(f"{metric}_mean")
     return cost.join(quality, on="method")

@@ -1,0 +1,93 @@
+"""The notebooks show what the report computes: one grid row model drawn by both renderers (the report's matplotlib
+figure, the notebook's HTML table), the run's cost from the report's aggregation, the run folder from the one
+resolver, the smoke/real guard from the runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PROJECT_ROOT
+
+import colorbench.notebook as nb
+from colorbench import atomic
+from colorbench.config import RunConfig
+from colorbench.notebook import display as nb_display
+from colorbench.report import grids
+from colorbench.report.aggregate import cost_table
+from colorbench.run import run
+from colorbench.runfolder import TIMING_COLUMNS, RunFolder, read_csv, resolve_run
+
+
+def _gray_run(name: str, *, smoke: bool = False, limit: int = 3) -> RunFolder:
+    cfg = RunConfig(run=name, dataset="samples", limit=limit, methods=["gray"], device="cpu", smoke=smoke)
+    return RunFolder(run(cfg, progress=False).path)
+
+
+def test_the_report_figure_and_the_notebook_table_draw_the_same_cells():
+    folder = _gray_run("shared-grid")
+    ids = [s["id"] for s in folder.read_samples()]
+    folder.output_path("gray", ids[1]).unlink()  # as if the method failed on that image
+    captions = {(ids[0], "gray"): "lpips 0.123"}
+    rows = grids.grid_rows(folder, ids[::-1], ["gray"], captions=captions)
+    assert [r.sample_id for r in rows] == ids[::-1]  # the caller's order (best first, worst first ...)
+    assert [c.column for c in rows[0].cells] == ["input (gray)", "truth", "gray"]
+    assert [c.present for r in rows for c in r.cells].count(False) == 1
+
+    figure = grids.image_grid(folder.path, ids[::-1], ["gray"], captions=captions)
+    axes = figure.axes
+    assert [ax.get_title() for ax in axes[:3]] == ["input (gray)", "truth", "gray"]
+    assert sum(any(t.get_text() == "missing" for t in ax.texts) for ax in axes) == 1
+    assert [ax.get_xlabel() for ax in axes if ax.get_xlabel()] == ["lpips 0.123"]
+
+    html = nb.grid_html(rows, caption="c", height=32)
+    assert html.count("<img ") == 8 and html.count(">—<") == 1 and html.count("lpips 0.123") == 1
+    # the notebook's run grid is the same model, in samples.csv order
+    notebook_rows = nb.grid_rows("shared-grid", limit=None, captions=captions)
+    assert [(r.sample_id, [(c.column, c.path, c.caption) for c in r.cells]) for r in notebook_rows] == [
+        (r.sample_id, [(c.column, c.path, c.caption) for c in r.cells]) for r in rows[::-1]]
+
+
+def test_the_run_summary_shows_the_report_cost_table(monkeypatch):
+    folder = _gray_run("shared-cost", limit=2)
+    stages = [{"method": "coltran", "batch": b, "k": "0", "n_images": 2, "preprocess_s": 1, "inference_s": 9,
+               "postprocess_s": 0, "device": "cpu", "peak_memory_mb": 1,
+               "stages": json.dumps({"colorizer": 6.0 + b, "spatial_upsampler": 3.0})} for b in range(2)]
+    atomic.append_csv_rows(folder.timings_csv, stages, TIMING_COLUMNS)
+    cost = cost_table(read_csv(folder.timings_csv)).set_index("method")
+    assert cost.loc["coltran", "s_per_image"] == pytest.approx(20 / 4)  # preprocess + inference + postprocess
+    assert cost.loc["coltran", "stages_s_per_image"] == "colorizer: 3.25; spatial_upsampler: 1.5"
+    timings = nb.timings_table("shared-cost").set_index("method")
+    for method in ("gray", "coltran"):
+        assert timings.loc[method, "images"] == cost.loc[method, "n_images"]
+        assert timings.loc[method, "s_per_image"] == pytest.approx(cost.loc[method, "inference_s_per_image"])
+    per_stage = nb.stage_table("shared-cost").set_index("method")
+    assert per_stage.loc["coltran", "colorizer"] == pytest.approx(3.25)
+    shown = []
+    monkeypatch.setattr(nb_display, "_show", shown.append)
+    nb.show_run("shared-cost")
+    cost_shown = shown[1].to_html()
+    assert "as the report computes it" in cost_shown and "stages_s_per_image" in cost_shown
+    assert "colorizer: 3.25" in cost_shown and ">5.000<" in cost_shown  # coltran's seconds per image
+
+
+def test_a_notebook_finds_runs_with_the_one_resolver_but_never_in_the_working_folder(tmp_path, monkeypatch):
+    folder = _gray_run("shared-resolver", limit=1)
+    assert nb.run_folder("shared-resolver").path == resolve_run("shared-resolver") == folder.path
+    assert nb.run_folder(folder).path == folder.path
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert resolve_run("data").resolve() == PROJECT_ROOT / "data"  # a command's argument may be a folder here
+    with pytest.raises(FileNotFoundError, match="no run folder 'data'.*USE_DRIVE"):
+        nb.run_folder("data")  # a notebook's RUN never is
+
+
+def test_setup_and_the_runner_refuse_a_mixed_folder_with_one_guard(tmp_path, monkeypatch):
+    _gray_run("shared-mixed", smoke=True, limit=1)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as from_setup:
+        nb.setup(run="shared-mixed", smoke=False, device="cpu", chdir=False, show=False)
+    with pytest.raises(ValueError) as from_runner:
+        _gray_run("shared-mixed", smoke=False, limit=1)
+    said = "holds a SMOKE run (tiny untrained models); this real run must not reuse its images: choose another"
+    assert said in str(from_setup.value) and said in str(from_runner.value)
+    assert "another RUN name" in str(from_setup.value) and "another --run name" in str(from_runner.value)
