@@ -14,13 +14,13 @@ import sys
 from colorbench import __version__
 
 COMMAND_MODULES = [
-    "colorbench.cli_core",  # data, weights, methods, run
-    "colorbench.cli_notebooks",  # notebooks run | list | strip
-    "colorbench.cli_coltran",  # coltran convert / info
-    "colorbench.cli_train",  # train cnn
-    "colorbench.cli_eval",  # score, report
-    "colorbench.cli_judge",  # judge, judge-report (the eye test)
-    "colorbench.cli_merge",  # merge, import
+    "colorbench.cli.run",  # data, weights, methods, run
+    "colorbench.cli.notebooks",  # notebooks run | list | strip
+    "colorbench.cli.coltran",  # coltran convert / info
+    "colorbench.cli.train",  # train cnn
+    "colorbench.cli.evaluate",  # score, report
+    "colorbench.cli.judge",  # judge, judge-report (the eye test)
+    "colorbench.cli.merge",  # merge, import
 ]
 
 

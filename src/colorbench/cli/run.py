@@ -298,7 +298,7 @@ def _demo(args) -> int:
             print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
     report = build_report(summary.path, ReportOptions())
     print(f"report: {report}")
-    from colorbench.cli_eval import print_verdict
+    from colorbench.cli.evaluate import print_verdict
 
     print_verdict(RunFolder(summary.path).verdict_md)
     return status
