@@ -144,6 +144,11 @@ class RunFolder:
                     newer.append(method)
         return newer
 
+    def scores_stale(self) -> bool:
+        """Whether ``colorbench score`` must run before a report shows every method: never scored, or outputs
+        written after the scores (:meth:`methods_newer_than_metrics`)."""
+        return not self.metrics_csv.exists() or bool(self.methods_newer_than_metrics())
+
 
 def resolve_run(name_or_path: str | os.PathLike) -> Path:
     """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``)."""
