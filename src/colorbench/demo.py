@@ -1,8 +1,9 @@
 """The demo job — run, score, report — as one call: what ``colorbench demo`` does, reachable without the CLI.
 
-Under a launcher (``torchrun``, ``accelerate launch``, Slurm) every process takes its share of the run and of the
-scoring (both are sharded already), and rank 0 alone builds the report: one writer of tables/, figures/ and
-report.html.
+Under a launcher (``torchrun``, ``accelerate launch``, Slurm) every process colorizes its share of the run; then
+rank 0 alone scores and reports, as one process: the launch's process group ends with the run, and joining a second
+one in the same launch is not reliable (gloo ranks read the first group's addresses from the launcher's store and
+were refused, seen here). For a sharded scoring, launch ``colorbench score`` on its own.
 
 Example::
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass
 class DemoResult:
     summary: RunSummary  # what the runner did, per method
-    scored: ScoreResult  # its summary is empty on the ranks other than 0 of a sharded demo
+    scored: ScoreResult | None  # None on the ranks other than 0 of a sharded demo
     report: Path | None  # report.html; None on the ranks other than 0
 
     @property
@@ -50,8 +51,8 @@ def run_demo(cfg: RunConfig, *, report_options: ReportOptions | None = None, pro
     from colorbench.run import run
 
     shard = Shard.from_env() if shard is None else shard
-    summary = run(cfg, progress=progress, shard=shard)
-    scored = metrics.score_run(summary.path, device=cfg.device, progress=progress, shard=shard)
+    summary = run(cfg, progress=progress, shard=shard)  # every rank has finished its share when this returns
     if not shard.is_main:
-        return DemoResult(summary, scored, None)
+        return DemoResult(summary, None, None)
+    scored = metrics.score_run(summary.path, device=cfg.device, progress=progress, shard=Shard())
     return DemoResult(summary, scored, report.build_report(summary.path, report_options or report.ReportOptions()))
