@@ -82,4 +82,5 @@ def test_demo_under_torchrun_reports_once_with_every_image_scored(tmp_path):
     assert folder.report_html.is_file() and not folder.scores_stale()
     assert len(folder.read_run_json()["launch"]["devices"]) == 2
     assert len({r["id"] for r in read_csv(folder.metrics_csv) if r["method"] == "gray"}) == 6  # both ranks' images
-    assert out.count("report: ") == 1 and out.count("gray: ") == 1  # one process told the user
+    assert out.count("report: ") == 1 and out.count("- gray: ") == 1  # one process told the user
+    assert "- gray: 6 written" in out  # the whole run's count, not its own share
