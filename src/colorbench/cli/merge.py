@@ -40,20 +40,11 @@ def register(subparsers) -> None:
                           "their luminance is not the input's, so they do not compare fairly with L-merged methods")
 
 
-def _out_path(name_or_path: str):
-    from pathlib import Path
-
-    from colorbench.paths import results_dir
-
-    plain = len(Path(name_or_path).parts) == 1 and not name_or_path.startswith((".", "~"))
-    return results_dir() / name_or_path if plain else Path(name_or_path).expanduser()
-
-
 def _merge(args) -> int:
     from colorbench.merge import merge_runs
-    from colorbench.runfolder import resolve_run
+    from colorbench.runfolder import new_run_path, resolve_run
 
-    out = merge_runs(_out_path(args.out), [resolve_run(r) for r in args.runs])
+    out = merge_runs(new_run_path(args.out), [resolve_run(r) for r in args.runs])
     print(f"merged {len(args.runs)} runs into {out}; next: colorbench score {out}")
     return 0
 
