@@ -7,12 +7,12 @@ import argparse
 import logging
 
 from colorbench.cli.common import add_option, command, int_at_least
+from colorbench.metrics.options import ScoreOptions
 
 log = logging.getLogger("colorbench")
 
 
-SCORER = "colorbench.metrics.scorer:score_run"  # flag defaults are read from these, lazily (they import torch)
-REPORT_OPTIONS = "colorbench.report.build:ReportOptions"
+REPORT_OPTIONS = "colorbench.report.build:ReportOptions"  # read lazily: the report imports pandas
 
 
 def register(subparsers) -> None:
@@ -25,12 +25,12 @@ def register(subparsers) -> None:
         interrupt_hint="the images scored so far are kept (metrics.csv is written once complete); rerun the same "
                        "command to continue")
     score.add_argument("run", help="run name (under results/) or run folder path")
-    add_option(score, "--lpips-net", SCORER, choices=["alex", "vgg"],
+    add_option(score, "--lpips-net", ScoreOptions, choices=["alex", "vgg"],
                help="LPIPS trunk (alex is the LPIPS authors' choice for evaluation)")
     score.add_argument("--require", action="append", default=[], choices=["lpips", "fid"],
                        help="fail instead of marking this metric unavailable (repeatable)")
-    add_option(score, "--device", SCORER, help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
-    add_option(score, "--batch-size", SCORER, type=int, help="images per batch")
+    add_option(score, "--device", ScoreOptions, help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
+    add_option(score, "--batch-size", ScoreOptions, type=int, help="images per batch")
     score.add_argument("--no-fid", action="store_true", help="skip FID (its Inception pass is the slowest part on CPU)")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
 

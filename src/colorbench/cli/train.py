@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from colorbench.cli.common import add_option, command, group, resolve_defaults
-
-TRAIN_CONFIG = "colorbench.train.config:TrainConfig"  # flag defaults are read from it, lazily (colorbench.train
-# imports torch)
+from colorbench.cli.common import add_option, command, group
+from colorbench.train.config import AMP_MODES, LOSSES, LPIPS_NETS, TrainConfig
 
 
 def register(subparsers) -> None:
@@ -25,7 +23,7 @@ def register(subparsers) -> None:
     )
 
     def option(flag: str, help: str, field: str | None = None, **kwargs) -> None:
-        add_option(p, flag, TRAIN_CONFIG, field, help=help, **kwargs)
+        add_option(p, flag, TrainConfig, field, help=help, **kwargs)
 
     p.add_argument("--data", required=True,
                    help="training images: 'sports' (the Kaggle download), a Kaggle layout folder, a folder with "
@@ -34,8 +32,8 @@ def register(subparsers) -> None:
            show=False)
     option("--out", "model name under models/cnn/ or a folder (default: the loss name)", show=False)
     option("--loss", "lpips: the LPIPS-trained CNN (cnn-lpips); mse: MSE on ab, the ablation baseline (cnn-mse)",
-           choices=["lpips", "mse"])
-    option("--lpips-net", "LPIPS trunk for loss and validation", choices=["vgg", "alex"])
+           choices=LOSSES)
+    option("--lpips-net", "LPIPS trunk for loss and validation", choices=LPIPS_NETS)
     option("--l1-weight", "λ: add λ·mean|Δab|/100 to the LPIPS loss", type=float)
     option("--epochs", "training epochs", type=int)
     option("--batch-size", "images per batch", type=int)
@@ -52,7 +50,7 @@ def register(subparsers) -> None:
     option("--seed", "seed of initialisation, shuffling and augmentation", type=int)
     option("--device", "auto (CUDA if available), cpu, cuda, cuda:1, ...")
     option("--amp", "CUDA autocast precision: auto = bf16 where supported, else fp16; off on CPU",
-           choices=["auto", "off", "bf16", "fp16"])
+           choices=AMP_MODES)
     p.add_argument("--deterministic", action="store_true", help="deterministic cuDNN kernels on CUDA (slower)")
     p.add_argument("--uncalibrated-lpips", action="store_true",
                    help="LPIPS with a RANDOM trunk (no ImageNet download): for offline smoke runs only, "
@@ -60,9 +58,6 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from colorbench.train import TrainConfig
-
-    resolve_defaults(args)
     return TrainConfig(
         data=args.data, valid=args.valid, out=args.out, loss=args.loss, lpips_net=args.lpips_net,
         lpips_calibrated=not args.uncalibrated_lpips, l1_weight=args.l1_weight, pretrained_trunk=args.pretrained_trunk,
