@@ -313,7 +313,7 @@ def test_method_option_numbers_in_exponent_notation_are_numbers(tmp_path):
     """PyYAML reads `1e-3` as a string; `--option eccv16.temperature=1e-1` must reach the method as 0.1."""
     import argparse
 
-    from colorbench.cli_core import add_run_arguments, config_from_args
+    from colorbench.cli.run import add_run_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_run_arguments(parser)
@@ -330,7 +330,8 @@ def test_report_notices_images_added_after_scoring(tmp_path, monkeypatch, caplog
     """Run gray, score, then add a method: `report` must not silently leave it out; `report --score` rescores."""
     import time
 
-    from colorbench import cli_eval, metrics, report
+    from colorbench import metrics, report
+    from colorbench.cli import evaluate as cli_eval
 
     assert main(["run", "--methods", "gray", "--limit", "1", "--run", "s"]) == 0
     run_path = Path(os.environ["COLORBENCH_RESULTS"]) / "s"

@@ -158,7 +158,7 @@ def test_training_splits_come_from_the_dataset_index(sports_dir, tmp_path):
 
 
 def test_cli_flags_map_onto_the_config(tmp_path):
-    from colorbench.cli_train import config_from_args, register
+    from colorbench.cli.train import config_from_args, register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
@@ -178,7 +178,7 @@ def test_cli_flags_map_onto_the_config(tmp_path):
 
 def test_cli_trains_and_prints_where_the_model_is(sports_dir, tmp_path, capsys):
     from colorbench.cli import ColorbenchError
-    from colorbench.cli_train import register
+    from colorbench.cli.train import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))

@@ -110,7 +110,7 @@ def test_a_diffusion_option_reaches_both_methods_and_a_methods_own_option_wins()
 def test_the_shared_prefix_comes_from_the_cli_and_from_a_config_section(tmp_path):
     import argparse
 
-    from colorbench.cli_core import add_run_arguments, config_from_args
+    from colorbench.cli.run import add_run_arguments, config_from_args
     from colorbench.run import options_for
 
     parser = argparse.ArgumentParser()

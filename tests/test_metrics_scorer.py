@@ -149,7 +149,7 @@ def test_not_a_run_folder(tmp_path):
 
 
 def _cli(argv):
-    from colorbench import cli_eval
+    from colorbench.cli import evaluate as cli_eval
 
     parser = argparse.ArgumentParser()
     cli_eval.register(parser.add_subparsers())

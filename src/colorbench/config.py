@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 AUTO_METHODS = "auto"  # every registered method whose weights can be had
+SMOKE_RUN = "demo-smoke"  # the run name a smoke run gets when none is given: never the real runs' folder
 
 
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")

@@ -144,6 +144,11 @@ class RunFolder:
                     newer.append(method)
         return newer
 
+    def scores_stale(self) -> bool:
+        """Whether ``colorbench score`` must run before a report shows every method: never scored, or outputs
+        written after the scores (:meth:`methods_newer_than_metrics`)."""
+        return not self.metrics_csv.exists() or bool(self.methods_newer_than_metrics())
+
 
 def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: bool = True) -> Path:
     """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``).
@@ -155,14 +160,26 @@ def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: boo
 
     path = Path(name_or_path).expanduser()
     named = results_dir() / str(name_or_path)
-    plain_name = len(Path(str(name_or_path)).parts) == 1 and not str(name_or_path).startswith((".", "~"))
-    if plain_name and named.is_dir():  # a run name wins over a folder of the same name in the working directory
+    if _is_run_name(name_or_path) and named.is_dir():  # a run name wins over a same-named folder in the working dir
         return named
     if path.is_dir() and (names_in_working_folder or not plain_name):
         return path
     looked = f"{path} and {named}" if names_in_working_folder or not plain_name else str(named)
     raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {looked}); "
                             f"create it with `colorbench run --run NAME`")
+
+
+def new_run_path(name_or_path: str | os.PathLike) -> Path:
+    """Where a run folder that does not exist yet goes (``colorbench merge OUT``): a run name under
+    ``$COLORBENCH_RESULTS`` (default ``results/``), anything else taken as a path."""
+    from colorbench.paths import results_dir
+
+    return results_dir() / str(name_or_path) if _is_run_name(name_or_path) else Path(name_or_path).expanduser()
+
+
+def _is_run_name(name_or_path: str | os.PathLike) -> bool:
+    """A bare name (``demo``), not a path (``./demo``, ``~/runs/demo``, ``runs/demo``)."""
+    return len(Path(str(name_or_path)).parts) == 1 and not str(name_or_path).startswith((".", "~"))
 
 
 class RunFolderNotWritable(PermissionError):

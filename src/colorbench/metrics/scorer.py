@@ -44,6 +44,7 @@ from colorbench.distributed import Shard
 from colorbench.locks import locks_run_folder
 from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
+from colorbench.metrics.options import ScoreOptions
 from colorbench.metrics.pixel import psnr, ssim
 from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract lives in table)
     LOWER_IS_BETTER,
@@ -290,14 +291,14 @@ def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | Path | None = N
 def score_run(
     run_path,
     *,
-    lpips_net: str = "alex",
+    lpips_net: str = ScoreOptions.lpips_net,
     lpips_trunk: str = "imagenet",
     require: Sequence[str] = (),
-    device: str = "auto",
-    batch_size: int = 32,
-    fid: bool = True,
+    device: str = ScoreOptions.device,
+    batch_size: int = ScoreOptions.batch_size,
+    fid: bool = ScoreOptions.fid,
     fid_weights: str | Path | None = None,
-    progress: bool = True,
+    progress: bool = ScoreOptions.progress,
     write: bool = True,
     shard: Shard | None = None,
 ) -> ScoreResult:

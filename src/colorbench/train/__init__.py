@@ -7,8 +7,19 @@ Notebook-ready entry points::
     plot_history(["lpips", "mse"])
 """
 
+import importlib
+
 from colorbench.train.config import TrainConfig
-from colorbench.train.plots import load_history, plot_history
-from colorbench.train.trainer import TrainingStopped, TrainResult, train_cnn
+
+# the trainer and plots import torch / matplotlib: loaded when first used, so that reading TrainConfig (the CLI's
+# flag defaults) stays light
+_LAZY = {"TrainResult": "trainer", "TrainingStopped": "trainer", "train_cnn": "trainer", "plot_history": "plots",
+         "load_history": "plots"}
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingStopped", "train_cnn", "plot_history", "load_history"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"colorbench.train.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

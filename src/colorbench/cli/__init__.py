@@ -1,7 +1,8 @@
 """``colorbench`` command line: thin over the package's functions.
 
-Each command group lives next to the code it drives and exposes ``register(subparsers)``; adding a group is one
-line in ``COMMAND_MODULES``.
+One module per command group, each with ``register(subparsers)``; adding a group is one line in
+``COMMAND_MODULES``. What the groups share (the user-facing error, registering a command, flag defaults read from
+the config dataclasses) is in :mod:`colorbench.cli.common`; the work itself is in the modules a command calls.
 """
 
 from __future__ import annotations
@@ -12,35 +13,22 @@ import logging
 import sys
 
 from colorbench import __version__
+from colorbench.cli.common import ColorbenchError, int_at_least
+
+__all__ = ["COMMAND_MODULES", "ColorbenchError", "build_parser", "int_at_least", "main"]
 
 COMMAND_MODULES = [
-    "colorbench.cli_core",  # data, weights, methods, run
-    "colorbench.cli_notebooks",  # notebooks run | list | strip
-    "colorbench.cli_coltran",  # coltran convert / info
-    "colorbench.cli_train",  # train cnn
-    "colorbench.cli_eval",  # score, report
-    "colorbench.cli_judge",  # judge, judge-report (the eye test)
-    "colorbench.cli_merge",  # merge, import
+    "colorbench.cli.data",  # data download | info
+    "colorbench.cli.weights",  # weights list | fetch
+    "colorbench.cli.methods",  # methods
+    "colorbench.cli.run",  # run, demo
+    "colorbench.cli.notebooks",  # notebooks run | list | strip
+    "colorbench.cli.coltran",  # coltran convert / info
+    "colorbench.cli.train",  # train cnn
+    "colorbench.cli.evaluate",  # score, report
+    "colorbench.cli.judge",  # judge, judge-report (the eye test)
+    "colorbench.cli.merge",  # merge, import
 ]
-
-
-class ColorbenchError(Exception):
-    """An error whose message is the whole story for the user (printed without a traceback)."""
-
-
-def int_at_least(minimum: int):
-    """An argparse ``type`` for integers >= ``minimum``: a bad value is a usage error naming the flag."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

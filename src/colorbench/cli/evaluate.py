@@ -6,44 +6,49 @@ from __future__ import annotations
 import argparse
 import logging
 
+from colorbench.cli.common import add_option, command, int_at_least
+from colorbench.metrics.options import ScoreOptions
+
 log = logging.getLogger("colorbench")
 
 
-def register(subparsers) -> None:
-    from colorbench.cli import int_at_least
+REPORT_OPTIONS = "colorbench.report.build:ReportOptions"  # read lazily: the report imports pandas
 
-    score = subparsers.add_parser(
-        "score", help="score every method of a run folder against the truths (writes metrics.csv, metrics.json)",
+
+def register(subparsers) -> None:
+    score = command(
+        subparsers, "score", _score,
+        help="score every method of a run folder against the truths (writes metrics.csv, metrics.json)",
         description="Per-image LPIPS, PSNR, SSIM, CIEDE2000 and colourfulness for every output of a run, plus FID "
                     "per method. Metrics whose weights cannot be had are marked unavailable (with the fix) unless "
-                    "--require makes that fatal.")
+                    "--require makes that fatal.",
+        interrupt_hint="the images scored so far are kept (metrics.csv is written once complete); rerun the same "
+                       "command to continue")
     score.add_argument("run", help="run name (under results/) or run folder path")
-    score.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex",
-                       help="LPIPS trunk (default alex, the LPIPS authors' choice for evaluation)")
+    add_option(score, "--lpips-net", ScoreOptions, choices=["alex", "vgg"],
+               help="LPIPS trunk (alex is the LPIPS authors' choice for evaluation)")
     score.add_argument("--require", action="append", default=[], choices=["lpips", "fid"],
                        help="fail instead of marking this metric unavailable (repeatable)")
-    score.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
-    score.add_argument("--batch-size", type=int, default=32, help="images per batch (default 32)")
+    add_option(score, "--device", ScoreOptions, help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
+    add_option(score, "--batch-size", ScoreOptions, type=int, help="images per batch")
     score.add_argument("--no-fid", action="store_true", help="skip FID (its Inception pass is the slowest part on CPU)")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
-    score.set_defaults(func=_score, interrupt_hint="the images scored so far are kept (metrics.csv is written once "
-                                                    "complete); rerun the same command to continue")
 
-    report = subparsers.add_parser(
-        "report", help="tables, figures and one self-contained report.html from a scored run",
+    report = command(
+        subparsers, "report", _report,
+        help="tables, figures and one self-contained report.html from a scored run",
         description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
                     "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
                     "report.html. With --score, scores the run first when metrics.csv is absent or older than the "
-                    "run's images.")
+                    "run's images.",
+        interrupt_hint="rerun the same command to build the report again")
     report.add_argument("run", help="run name (under results/) or run folder path")
-    report.add_argument("--bootstrap", type=int_at_least(1), default=2000, help="bootstrap resamples (default 2000)")
-    report.add_argument("--seed", type=int, default=0,
-                        help="seed of the bootstrap and of the image selection (default 0)")
-    report.add_argument("--grid-images", type=int_at_least(0), default=6,
-                        help="images in the fixed random grid (default 6; 0: no grid)")
+    add_option(report, "--bootstrap", REPORT_OPTIONS, "n_boot", type=int_at_least(1), help="bootstrap resamples")
+    add_option(report, "--seed", REPORT_OPTIONS, help="seed of the bootstrap and of the image selection", type=int)
+    add_option(report, "--grid-images", REPORT_OPTIONS, type=int_at_least(0),
+               help="images in the fixed random grid (0: no grid)")
     report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent "
                                                              "or older than the images")
-    report.set_defaults(func=_report, interrupt_hint="rerun the same command to build the report again")
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -75,8 +80,13 @@ def _print_score_summary(result) -> None:
         missing += f", {other_samples} of their samples missing" if other_samples > 0 else ""
         k = f", K={k_count}" if k_count > 1 else ""
         print(f"  {method}: {info['n_images_scored']} images{k}{missing}")
+    print_unavailable_metrics(s)
+
+
+def print_unavailable_metrics(summary: dict) -> None:
+    """One line per metric the scorer could not compute (its weights could not be had), with the fix."""
     for name in ("lpips", "fid"):
-        info = s[name]
+        info = summary[name]
         if not info.get("available"):
             print(f"  {name.upper()} unavailable: {info.get('message') or info.get('reason')}")
 
@@ -91,7 +101,7 @@ def _report(args: argparse.Namespace) -> int:
     ensure_writable(run.path)
     newer = run.methods_newer_than_metrics()
     try:
-        if args.score and (newer or not run.metrics_csv.exists()):
+        if args.score and run.scores_stale():
             from colorbench.metrics import score_run  # imports torch: only when asked to score
 
             _print_score_summary(score_run(run.path))

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from colorbench.cli import ColorbenchError
+from colorbench.cli.common import ColorbenchError, command, group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    notebooks = subparsers.add_parser("notebooks", help="run the notebook suite (papermill) and export it to HTML")
-    sub = notebooks.add_subparsers(dest="notebooks_command", metavar="SUBCOMMAND", required=True)
+    sub = group(subparsers, "notebooks", help="run the notebook suite (papermill) and export it to HTML")
 
-    run = sub.add_parser(
-        "run",
+    run = command(
+        sub, "run", _run,
         help="execute the notebooks in order into results/RUN/notebooks/ (+ HTML)",
         description="Executes notebooks/00_setup_and_data … 06_eye_test with papermill in a kernel of this Python; "
                     "all share one run folder results/RUN/. Each executed notebook is saved as .ipynb and exported "
@@ -30,15 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 00,04")
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing notebook")
     run.add_argument("--no-html", action="store_true", help="skip the HTML export")
-    run.set_defaults(func=_run)
 
-    lst = sub.add_parser("list", help="the notebooks and their parameters with defaults")
-    lst.set_defaults(func=_list)
+    command(sub, "list", _list, help="the notebooks and their parameters with defaults")
 
-    strip = sub.add_parser("strip", help="remove outputs from notebooks before committing (or --check)")
+    strip = command(sub, "strip", _strip, help="remove outputs from notebooks before committing (or --check)")
     strip.add_argument("paths", nargs="*", type=Path, help="notebooks (default: every notebooks/*.ipynb)")
     strip.add_argument("--check", action="store_true", help="change nothing; exit 1 if any notebook has outputs")
-    strip.set_defaults(func=_strip)
 
 
 def _run(args) -> int:

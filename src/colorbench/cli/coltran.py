@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from colorbench.cli import ColorbenchError
+from colorbench.cli.common import ColorbenchError, command, group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("coltran", help="ColTran: convert the released TF checkpoints, run the stages")
-    sub = p.add_subparsers(dest="coltran_command", metavar="SUBCOMMAND", required=True)
-    conv = sub.add_parser(
-        "convert",
+    sub = group(subparsers, "coltran", help="ColTran: convert the released TF checkpoints, run the stages")
+    conv = command(
+        sub, "convert", _convert,
         help="convert the released TF checkpoints to safetensors (needs TensorFlow once)",
         description="Read colorizer/, color_upsampler/ and spatial_upsampler/ of the unpacked release with "
                     "tf.train.load_checkpoint, take the EMA weights the official inference uses, map every variable "
@@ -23,10 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     conv.add_argument("--release", type=Path, help="unpacked release folder (default: "
                                                    "$COLORBENCH_MODELS/coltran/release)")
     conv.add_argument("--out", type=Path, help="output folder (default: $COLORBENCH_MODELS/coltran)")
-    conv.set_defaults(func=_convert)
-    info = sub.add_parser("info", help="where the converted models are and their configs")
+    info = command(sub, "info", _info, help="where the converted models are and their configs")
     info.add_argument("--dir", type=Path, help="converted folder (default: $COLORBENCH_MODELS/coltran)")
-    info.set_defaults(func=_info)
 
 
 def _convert(args) -> int:

@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import argparse
 
+from colorbench.cli.common import add_option, command, int_at_least
+
+SERVE = "colorbench.judge.app:serve"  # flag defaults are read from these, lazily (they import pandas)
+JUDGE_REPORT = "colorbench.judge.report:build_judge_content"
+
 
 def register(subparsers) -> None:
-    from colorbench.cli import int_at_least
-
-    judge = subparsers.add_parser(
-        "judge", help="the eye test: judge a run's colorizations blind in the browser (writes judgements.sqlite)",
+    judge = command(
+        subparsers, "judge", _judge, interrupt_hint="every answer given is stored; run the same command to go on",
+        help="the eye test: judge a run's colorizations blind in the browser (writes judgements.sqlite)",
         description="Starts a local web app that shows one gray input's colorizations by two hidden methods on "
                     "random sides and asks which looks more natural (keys: ← → ↓ B, V shows the true colours and is "
                     "recorded). --mode real-or-fake shows one image and asks whether it is a real colour photo. "
                     "Answers go to RUN/judgements.sqlite, one transaction each; several judges can judge at once.")
     judge.add_argument("run", help="run name (under results/) or run folder path")
-    judge.add_argument("--mode", choices=["pair", "real-or-fake"], default="pair", help="default: pair")
-    judge.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the "
-                            "network)")
-    judge.add_argument("--port", type=int_at_least(0), default=8765, help="port (default 8765; 0: any free port)")
-    judge.add_argument("--seed", type=int, default=None, help="seed of the pair scheduler (default: random)")
-    judge.set_defaults(func=_judge, interrupt_hint="every answer given is stored; run the same command to go on")
+    add_option(judge, "--mode", SERVE, choices=["pair", "real-or-fake"], help="what the judges are asked")
+    add_option(judge, "--host", SERVE, help="address to listen on (127.0.0.1: this machine only; 0.0.0.0 opens it to "
+                                            "the network)")
+    add_option(judge, "--port", SERVE, type=int_at_least(0), help="port (0: any free port)")
+    add_option(judge, "--seed", SERVE, type=int, show=False, help="seed of the pair scheduler (default: random)")
 
-    report = subparsers.add_parser(
-        "judge-report", help="Bradley–Terry ranking, judge agreement and metric-vs-people agreement from judgements",
+    report = command(
+        subparsers, "judge-report", _judge_report,
+        help="Bradley–Terry ranking, judge agreement and metric-vs-people agreement from judgements",
         description="Reads RUN/judgements.sqlite (and metrics.csv when the run is scored) and writes the eye test's "
                     "tables (tables/judge_*) and figures; `colorbench report` adds the same as a report section.")
     report.add_argument("run", help="run name (under results/) or run folder path")
-    report.add_argument("--bootstrap", type=int_at_least(1), default=1000, help="bootstrap resamples (default 1000)")
-    report.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    report.set_defaults(func=_judge_report)
+    add_option(report, "--bootstrap", JUDGE_REPORT, "n_boot", type=int_at_least(1), help="bootstrap resamples")
+    add_option(report, "--seed", JUDGE_REPORT, type=int, help="bootstrap seed")
 
 
 def _judge(args: argparse.Namespace) -> int:

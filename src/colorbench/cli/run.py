@@ -1,0 +1,161 @@
+"""``colorbench run`` and ``colorbench demo``: thin over :func:`colorbench.run.run` and
+:func:`colorbench.demo.run_demo`. Every flag is a :class:`colorbench.config.RunConfig` field (or adds to one), and
+a flag not given leaves the ``--config`` file's value, else the dataclass's."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from colorbench.cli import ColorbenchError
+from colorbench.cli.common import add_option, command
+from colorbench.config import SMOKE_RUN
+from colorbench.config import RunConfig as Config
+
+if TYPE_CHECKING:
+    from colorbench.config import RunConfig
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_run(subparsers)
+    _register_demo(subparsers)
+
+
+# ------------------------------------------------------------------------------------------------- run
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``run`` and ``demo``; their defaults are RunConfig's (shown in --help), parsed as None when not
+    given so that a --config file's values stand."""
+    def option(flag: str, help: str, **kwargs) -> None:
+        add_option(p, flag, Config, help=help, layered=True, **kwargs)
+
+    p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
+    option("--run", f"run folder name under results/ ($COLORBENCH_RESULTS; {SMOKE_RUN} with --smoke); the same name "
+                    "again resumes that run")
+    option("--dataset", "samples (bundled) | sports (Kaggle, after `data download`) | PATH: a folder of images "
+                        "(sub-folder names are the classes; train/ valid/ test/ are splits) or a Kaggle-layout folder "
+                        "with sports.csv")
+    option("--split", "train | valid | test (ignored for datasets without splits)")
+    option("--n-per-class", "stratified subset: this many images per class", type=int)
+    option("--limit", "at most this many images (balanced across classes)", type=int)
+    option("--methods", "comma-separated method names, or 'auto': every method whose weights can be had, except the "
+                        "slow ones (ColTran, diffusion) on a CPU outside --smoke; see `colorbench methods`")
+    option("--device", "auto | cpu | cuda | cuda:N")
+    option("--batch-size", "images per batch", type=int)
+    option("--seed", "run seed; per-image seeds derive from it and the sample id", type=int)
+    option("--samples-per-image", "K outputs per image for stochastic methods", type=int)
+    p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="method option, e.g. coltran.mode=argmax (repeatable; the value is read as the option's type)")
+    option("--max-pixels", "accept input images up to this many pixels (default: Pillow's guard against "
+                           "decompression bombs, PIL.Image.MAX_IMAGE_PIXELS)", type=int)
+    option("--gamut", "L-merge of colours outside sRGB: clip (as in the literature; moves L) or chroma (keeps the "
+                      "input's L and the hue, reduces chroma)", choices=("clip", "chroma"))
+    option("--smoke", "tiny untrained models: runs every code path in minutes, numbers meaningless (ColTran and "
+                      "diffusion included, also on a CPU)", action="store_true")
+
+
+def config_from_args(args) -> "RunConfig":
+    from colorbench.config import RunConfig
+
+    cfg = RunConfig.from_yaml(args.config) if args.config else RunConfig()
+    if args.run is None and cfg.run == RunConfig.run and (args.smoke or cfg.smoke):
+        # smoke outputs must never share a folder with real ones (the runner refuses): its own default name
+        args.run = SMOKE_RUN
+    cfg = cfg.override(run=args.run, dataset=args.dataset, split=args.split, n_per_class=args.n_per_class,
+                       limit=args.limit, methods=args.methods, device=args.device, batch_size=args.batch_size,
+                       seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke,
+                       max_pixels=getattr(args, "max_pixels", None), gamut=getattr(args, "gamut", None))
+    options = {k: dict(v) for k, v in cfg.method_options.items()}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        method, dot, option = key.partition(".")
+        if not sep or not dot or not method or not option:
+            raise ColorbenchError(f"--option {item!r}: expected METHOD.KEY=VALUE, e.g. coltran.mode=argmax")
+        options.setdefault(method, {})[option] = value  # a string: the method's options dataclass converts it by type
+    cfg.method_options = options
+    cfg.__post_init__()
+    return cfg
+
+
+def _register_run(subparsers) -> None:
+    p = command(
+        subparsers, "run", _run,
+        help="colorize a dataset subset with each method into results/RUN",
+        description="Writes results/RUN/: run.json, inputs/, images/<method>/<id>.png (L-merged), raw/,\n"
+                    "timings.csv, skipped.csv, failures.csv. Rerunning resumes: finished outputs are kept.\n"
+                    "Unreadable images are listed in skipped.csv, images a method fails on in failures.csv;\n"
+                    "neither stops the run.",
+        epilog="examples:\n"
+               "  colorbench run --methods gray --limit 4 --run quick      # a first look at the bundled samples\n"
+               "  colorbench run --dataset sports --n-per-class 5 --methods gray,cnn-original --run sports-test\n"
+               "  colorbench run --methods eccv16 --option eccv16.temperature=0.1 --run eccv16-t01\n"
+               f"  colorbench run --smoke       # tiny untrained models, every code path -> results/{SMOKE_RUN}\n"
+               "then: colorbench score RUN && colorbench report RUN",
+    )
+    add_run_arguments(p)
+
+
+def _print_summary(summary, explicit: bool = False) -> int:
+    """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
+    named explicitly in --methods was skipped (so that `run && score` does not go on without it)."""
+    unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
+    print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
+    for m in summary.methods:
+        if m.status == "skipped":
+            print(f"  - {m.name}: SKIPPED — {m.reason}")
+        elif m.status == "failed":
+            print(f"  - {m.name}: FAILED — {m.reason} (rerun with -v for the traceback)")
+        else:
+            extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
+            print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
+    skipped = [m.name for m in summary.methods if m.status == "skipped"] if explicit else []
+    if skipped:
+        print(f"exit status 1: {', '.join(skipped)} named in --methods but skipped (see above)")
+    return 1 if skipped or any(m.status == "failed" for m in summary.methods) else 0
+
+
+def _run(args) -> int:
+    from colorbench.distributed import Shard
+    from colorbench.run import run
+
+    cfg = config_from_args(args)
+    summary = run(cfg)
+    if not Shard.from_env().is_main:  # a sharded run: rank 0 prints the whole run's summary
+        return 0
+    return _print_summary(summary, explicit=_methods_named(cfg))
+
+
+def _methods_named(cfg) -> bool:
+    """Whether the methods were named (not the automatic selection, which skips what it cannot run)."""
+    from colorbench.config import AUTO_METHODS
+
+    return list(cfg.methods) not in ([], [AUTO_METHODS])
+
+
+# ------------------------------------------------------------------------------------------------- demo
+def _register_demo(subparsers) -> None:
+    p = command(
+        subparsers, "demo", _demo,
+        help="the main job: every available method on the bundled samples, then score and report",
+        description="Runs every registered method whose weights can be had on the bundled samples (methods "
+                    "whose weights cannot be fetched are listed as skipped, never faked), then scores the run "
+                    "and writes the report. Under torchrun / accelerate launch every process colorizes and scores "
+                    "its share; rank 0 writes the report.",
+    )
+    add_run_arguments(p)
+
+
+def _demo(args) -> int:
+    from colorbench.cli.evaluate import print_unavailable_metrics, print_verdict
+    from colorbench.demo import run_demo
+    from colorbench.runfolder import RunFolder
+
+    cfg = config_from_args(args)
+    result = run_demo(cfg)
+    if not result.is_main:  # a sharded demo: rank 0 prints the whole run's outcome
+        return 0
+    status = _print_summary(result.summary, explicit=_methods_named(cfg))
+    print_unavailable_metrics(result.scored.summary)
+    print(f"report: {result.report}")
+    print_verdict(RunFolder(result.summary.path).verdict_md)
+    return status

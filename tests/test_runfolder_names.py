@@ -1,0 +1,32 @@
+"""A run given by name lives under $COLORBENCH_RESULTS; anything else is a path — one rule for finding a run
+(resolve_run) and for placing a new one (new_run_path, used by `colorbench merge OUT`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from colorbench.runfolder import new_run_path, resolve_run
+
+
+def test_a_bare_name_goes_under_the_results_folder_and_a_path_stays_a_path(tmp_path, monkeypatch):
+    results = Path(os.environ["COLORBENCH_RESULTS"])
+    assert new_run_path("merged") == results / "merged"
+    monkeypatch.chdir(tmp_path)
+    for given in ("./merged", "runs/merged", str(tmp_path / "merged")):
+        assert new_run_path(given) == Path(given)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert new_run_path("~/merged") == tmp_path / "merged"
+
+
+def test_resolve_run_prefers_the_named_run_over_a_folder_of_the_same_name_here(tmp_path, monkeypatch):
+    results = Path(os.environ["COLORBENCH_RESULTS"])
+    (results / "demo").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()
+    assert resolve_run("demo") == results / "demo"
+    assert resolve_run("./demo") == Path("./demo")
+    with pytest.raises(FileNotFoundError, match="colorbench run --run NAME"):
+        resolve_run("absent")
