@@ -65,7 +65,7 @@ def test_a_config_file_and_notebook_parameters_are_checked_against_the_same_type
 def test_command_line_strings_are_converted_by_the_option_types(tmp_path):
     import argparse
 
-    from colorbench.cli_core import add_run_arguments, config_from_args
+    from colorbench.cli.run import add_run_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_run_arguments(parser)

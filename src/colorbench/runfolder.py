@@ -162,6 +162,7 @@ def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: boo
     named = results_dir() / str(name_or_path)
     if _is_run_name(name_or_path) and named.is_dir():  # a run name wins over a same-named folder in the working dir
         return named
+    plain_name = _is_run_name(name_or_path)
     if path.is_dir() and (names_in_working_folder or not plain_name):
         return path
     looked = f"{path} and {named}" if names_in_working_folder or not plain_name else str(named)
