@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from colorbench import paths
 from colorbench.methods.base import SMOKE_LABEL
+from colorbench.records import MethodStatus, RunRecord, ScoreSummary
 from colorbench.runfolder import RunFolder, read_csv
 
 SMOKE_STAMP = SMOKE_LABEL  # one stamp for notebooks, methods and the report
@@ -212,7 +213,7 @@ def check_run_folder(run_path: Path, smoke: bool) -> None:
     folder = RunFolder(run_path)
     if not folder.run_json.exists():
         return
-    recorded = bool(folder.read_run_json().get("smoke", False))
+    recorded = folder.run_record().smoke
     if recorded != bool(smoke):
         kind = "a SMOKE run (untrained models)" if recorded else "a real run"
         raise ValueError(f"run folder {run_path} holds {kind} but SMOKE = {bool(smoke)}: the two must not share a "
@@ -343,7 +344,7 @@ def run_inputs(run: str | os.PathLike | RunFolder, *, limit: int | None = 3) -> 
 
 def is_smoke(run: str | os.PathLike | RunFolder) -> bool:
     folder = run_folder(run)
-    return bool(folder.read_run_json().get("smoke", False)) if folder.run_json.exists() else False
+    return (folder.run_record() or RunRecord()).smoke
 
 
 def stamp(caption: str, smoke: bool) -> str:
@@ -417,8 +418,8 @@ def grid_rows(
     return rows
 
 
-def _method_status(folder: RunFolder) -> dict[str, dict]:
-    return folder.read_run_json().get("method_status", {}) if folder.run_json.exists() else {}
+def _method_status(folder: RunFolder) -> dict[str, MethodStatus]:
+    return (folder.run_record() or RunRecord()).method_status
 
 
 def _existing(path: Path) -> Path | None:
@@ -470,7 +471,7 @@ def image_grid(
     rows = grid_rows(folder, methods=methods, ids=ids, limit=limit)
     smoke = is_smoke(folder)
     status = _method_status(folder)
-    columns = [c.column + (" (skipped)" if status.get(c.column, {}).get("status") == "skipped" else "")
+    columns = [c.column + (" (skipped)" if c.column in status and status[c.column].status == "skipped" else "")
                for c in rows[0].cells] if rows else []
     rendered, text = [], []
     for row in rows:
@@ -669,11 +670,11 @@ def run_table(run: str | os.PathLike | RunFolder):
     import pandas as pd
 
     folder = run_folder(run)
-    record = folder.read_run_json() if folder.run_json.exists() else {}
+    record = folder.run_record() or RunRecord()
     rows = []
-    for name, st in record.get("method_status", {}).items():
-        rows.append({"method": name, "status": st.get("status", ""), "written": st.get("written", 0),
-                     "reused": st.get("reused", 0), "failed": st.get("failed", 0), "reason": st.get("reason", "")})
+    for name, st in record.method_status.items():
+        rows.append({"method": name, "status": st.status or "", "written": st.written or 0,
+                     "reused": st.reused or 0, "failed": st.failed or 0, "reason": st.reason or ""})
     return pd.DataFrame(rows, columns=["method", "status", "written", "reused", "failed", "reason"])
 
 
@@ -813,21 +814,23 @@ def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | os.PathLike | N
     return {"lpips_trunk": "uncalibrated", "fid_weights": weights}
 
 
-def metric_status(summary: Mapping[str, Any]):
+def metric_status(summary: ScoreSummary | Mapping[str, Any]):
     """From a scoring summary (metrics.json): whether LPIPS and FID were computed, calibrated, and why not."""
     import pandas as pd
 
+    summary = ScoreSummary.coerce(summary)
     rows = []
     for name in ("lpips", "fid"):
-        info = summary.get(name) or {}
-        available = bool(info.get("available"))
-        calibrated = bool(info.get("calibrated", True)) if available else None
+        info = getattr(summary, name)
+        available = bool(info.available)
+        calibrated = info.is_calibrated if available else None
         if not available:
-            detail = info.get("message") or info.get("reason") or "not computed"
+            detail = info.why_unavailable or "not computed"
         elif not calibrated:
             detail = "stand-in weights (smoke): these numbers are NOT " + name.upper()
         else:
-            detail = ", ".join(f"{k}={info[k]}" for k in ("net", "version", "trunk", "protocol") if info.get(k))
+            detail = ", ".join(f"{k}={getattr(info, k)}" for k in ("net", "version", "trunk", "protocol")
+                               if getattr(info, k))
         rows.append({"metric": name.upper(), "computed": available, "real weights": calibrated, "detail": detail})
     return pd.DataFrame(rows, columns=["metric", "computed", "real weights", "detail"])
 

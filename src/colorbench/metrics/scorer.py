@@ -49,7 +49,6 @@ from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract
     LOWER_IS_BETTER,
     METRIC_COLUMNS,
     METRICS,
-    METRICS_JSON,
     ScoringError,
     load_metrics,
     load_summary,

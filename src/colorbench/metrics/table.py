@@ -28,7 +28,6 @@ NUMERIC_COLUMNS = METRIC_COLUMNS[6:-1]
 #: per-image quality metrics and their direction
 METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
 LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
-METRICS_JSON = "metrics.json"
 
 
 class ScoringError(ValueError):
