@@ -78,7 +78,7 @@ class _Record:
     @classmethod
     def from_dict(cls, data: Any, where: str = "") -> Any:
         if not isinstance(data, dict):
-            raise _TypeProblem(where or "the file", "an object", data)
+            raise _TypeProblem(where.rstrip(".") or "the file", "an object", data)
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name == "extra" or f.name not in data or data[f.name] is None:
