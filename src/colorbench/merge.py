@@ -202,7 +202,7 @@ def method_origins(run_path: str | Path) -> object:
                                                                 else " (not L-merged)")})
         elif status.origin:
             details = "; ".join(_machine(machines.get(path) or {}) for path in status.origin)
-            rows.append({"method": method, "origin": "merged", "from": ", ".join(status["origin"]), "details": details})
+            rows.append({"method": method, "origin": "merged", "from": ", ".join(status.origin), "details": details})
         else:
             rows.append({"method": method, "origin": "this run", "from": "", "details": status.status or ""})
     return pd.DataFrame(rows, columns=["method", "origin", "from", "details"])
