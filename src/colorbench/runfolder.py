@@ -1,7 +1,7 @@
 """The layout of a run folder ``results/<run>/`` — one definition used by every stage (run, score, report).
 
 ```
-run.json                  config, versions, git sha, device, seeds, timestamps
+run.json                  config, versions, git sha, device, seeds, timestamps (colorbench.records.RunRecord)
 samples.csv               the samples of the run (SAMPLE_COLUMNS)
 inputs/gray/<id>.png      the gray input each method saw (uint8 HxW)
 inputs/truth/<id>.png     the colour ground truth as loaded (EXIF-rotated RGB); absent for gray-only sources
@@ -11,7 +11,7 @@ timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
 .ranks/<name>.rank<r>.csv  a sharded run's per-rank timings/failures, merged into timings.csv/failures.csv by rank 0
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
 failures.csv              (method, image) pairs where the method raised (FAILURE_COLUMNS)
-metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made)
+metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made: records.ScoreSummary)
 tables/ figures/ report.html verdict.md   written by `colorbench report`
 ```
 """
