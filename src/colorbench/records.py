@@ -130,8 +130,8 @@ def _read_versioned(path: Path, current: int, what: str, fix: str, required: tup
         raise RecordError(f"{path}: {SCHEMA_KEY} should be a whole number from 1, not {version!r}: {fix}")
     if version > current:
         raise RecordError(f"{path} was written by a newer colorbench ({what} schema version {version}; this "
-                          f"colorbench reads up to {current}): upgrade colorbench (`pip install -U colorbench`) "
-                          f"to read it")
+                          f"colorbench reads up to {current}): upgrade colorbench to read it (in a checkout: "
+                          f"`git pull`, then `pip install -e .`), or use the colorbench that wrote it")
     missing = [key for key in required if data.get(key) is None]
     if missing:
         raise RecordError(f"{path} has no {', '.join(missing)} (a {what} always has): {fix}")
