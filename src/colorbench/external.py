@@ -29,6 +29,7 @@ from colorbench import atomic
 from colorbench.data.images import ImageLoadError, is_image_file, load_image
 from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
+from colorbench.records import MethodStatus, RunRecord
 from colorbench.runfolder import FAILURE_COLUMNS, RunFolder, ensure_writable
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,9 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
             raise ImportRefused(f"--from {path}: no such folder")
     ensure_writable(folder.path)
     samples = folder.read_samples()
+    record = RunRecord.read(folder.run_json)  # before any work (the run-folder lock holds it current till the end)
     # the run's own choice for colours outside sRGB, so imported outputs are merged as its methods' were
-    gamut = (folder.read_run_json().get("config") or {}).get("gamut") or "clip"
+    gamut = record.config.get("gamut") or "clip"
     report = ImportReport(method)
     provenance = []
     failures = []
@@ -166,18 +168,16 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
         provenance.append({"folder": str(source.resolve()), "files_sha256": hashes})
     if failures:
         atomic.append_csv_rows(folder.failures_csv, failures, FAILURE_COLUMNS)
-    record = folder.read_run_json()  # (the run-folder lock goes around this read-modify-write)
     problems = len(report.missing) + len(report.unreadable)
-    record.setdefault("methods", [])
-    if method not in record["methods"]:
-        record["methods"].append(method)
-    record.setdefault("method_status", {})[method] = {
-        "status": "partial" if problems else "done",
-        "reason": f"{problems} outputs missing or unreadable (see failures.csv)" if problems else "",
-        "written": report.written, "reused": 0, "failed": problems, "samples_per_image": len(paths),
-        "imported": {"from": provenance, "match": match, "note": note, "l_merged": l_merge, "at": now_iso(),
-                     "unmatched": report.unmatched, "ambiguous": report.ambiguous, "not_images": report.not_images},
-    }
-    atomic.write_json(folder.run_json, record)
+    if method not in record.methods:
+        record.methods.append(method)
+    record.method_status[method] = MethodStatus(
+        status="partial" if problems else "done",
+        reason=f"{problems} outputs missing or unreadable (see failures.csv)" if problems else "",
+        written=report.written, reused=0, failed=problems, samples_per_image=len(paths),
+        imported={"from": provenance, "match": match, "note": note, "l_merged": l_merge, "at": now_iso(),
+                  "unmatched": report.unmatched, "ambiguous": report.ambiguous, "not_images": report.not_images},
+    )
+    record.write(folder.run_json)
     return report
 

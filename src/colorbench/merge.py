@@ -16,12 +16,14 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
+from colorbench.records import MethodStatus, RunRecord
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
     SAMPLE_COLUMNS,
@@ -50,12 +52,12 @@ def inputs_fingerprint(run: RunFolder) -> dict[str, tuple]:
     return out
 
 
-def _settings(status: dict) -> dict:
+def _settings(status: MethodStatus) -> dict:
     """What a method's images depend on, as run.json recorded it (an imported method: its files' hashes)."""
-    if status.get("imported"):
-        return {"imported": [f["files_sha256"] for f in status["imported"].get("from", [])],
-                "l_merged": status["imported"].get("l_merged", True)}
-    return status.get("made_with") or {}
+    if status.imported:
+        return {"imported": [f["files_sha256"] for f in status.imported.get("from", [])],
+                "l_merged": status.imported.get("l_merged", True)}
+    return status.made_with or {}
 
 
 def _check_same_inputs(runs: list[RunFolder]) -> None:
@@ -92,10 +94,10 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
             raise MergeRefused(f"{run.path} is both a source and OUT: merge into a new folder")
     if out_folder.run_json.exists() or any(out_folder.path.glob("images/*/*.png")):
         raise MergeRefused(f"{out_folder.path} already holds a run: merge into a new folder (or delete it first)")
-    records = [run.read_run_json() for run in runs]
-    smoke = {bool(r.get("smoke")) for r in records}
+    records = [RunRecord.read(run.run_json) for run in runs]
+    smoke = {r.smoke for r in records}
     if len(smoke) > 1:
-        kinds = ", ".join(f"{run.path} ({'smoke' if r.get('smoke') else 'real'})" for run, r in zip(runs, records))
+        kinds = ", ".join(f"{run.path} ({'smoke' if r.smoke else 'real'})" for run, r in zip(runs, records))
         raise MergeRefused(f"smoke runs (tiny untrained models) and real runs cannot be one comparison: {kinds}")
     _check_same_inputs(runs)
 
@@ -103,9 +105,9 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
     origin: dict[str, list[int]] = {}
     for i, (run, record) in enumerate(zip(runs, records)):
         for method in run.methods():
-            status = (record.get("method_status") or {}).get(method) or {}
+            status = record.status_of(method)
             for j in origin.get(method, []):
-                before = (records[j].get("method_status") or {}).get(method) or {}
+                before = records[j].status_of(method)
                 if _settings(before) != _settings(status):
                     raise MergeRefused(
                         f"{method} was made with other settings in {runs[j].path} ({_settings(before)}) than in "
@@ -145,42 +147,40 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
             raise MergeRefused(f"{method}: {conflicts} images differ between {sources_text} "
                                f"although made with the same settings (a nondeterministic method?): merge only one "
                                f"of these runs' {method}")
-        statuses = [(records[i].get("method_status") or {}).get(method) or {} for i in indices]
-        entry = dict(statuses[0])
-        entry["written"] = len(list((out_folder.path / "images" / method).glob("*.png")))
-        entry["reused"] = 0
-        entry["origin"] = [str(runs[i].path.resolve()) for i in indices]
+        entry = dataclasses.replace(records[indices[0]].status_of(method),
+                                    written=len(list((out_folder.path / "images" / method).glob("*.png"))),
+                                    reused=0, origin=[str(runs[i].path.resolve()) for i in indices])
         if len(indices) > 1:  # what is still missing after the union
             left = sum(f["method"] == method for f in failures)
-            entry.update(status="partial" if left else "done", failed=left,
-                         reason=f"{left} images failed (see failures.csv)" if left else "")
+            entry = dataclasses.replace(entry, status="partial" if left else "done", failed=left,
+                                        reason=f"{left} images failed (see failures.csv)" if left else "")
         method_status[method] = entry
     atomic.write_csv(out_folder.timings_csv, timings, TIMING_COLUMNS)
     atomic.write_csv(out_folder.failures_csv, failures, FAILURE_COLUMNS)
 
     base = records[0]
-    record = {
-        "run": out_folder.path.name,
-        "status": "finished",
-        "config": {**(base.get("config") or {}), "methods": list(origin)},
-        "dataset": base.get("dataset"),
-        "methods": list(origin),
-        "method_status": method_status,
-        "seed": base.get("seed"),
-        "smoke": smoke.pop(),
-        "versions": base.get("versions"),
-        "device": base.get("device"),
-        "merged_from": [{"path": str(run.path.resolve()), "run": r.get("run"), "methods": origin_methods,
-                         "machine": (r.get("device") or {}).get("platform"), "device": r.get("device"),
-                         "launch": r.get("launch"), "versions": r.get("versions"), "git_sha": r.get("git_sha"),
-                         "run_json": r}
-                        for run, r, origin_methods in ((run, r, [m for m, ix in origin.items() if i in ix])
-                                                       for i, (run, r) in enumerate(zip(runs, records)))],
-        "started": now_iso(),
-        "finished": now_iso(),
-        "resumed": False,
-    }
-    atomic.write_json(out_folder.run_json, record)
+    record = RunRecord(
+        run=out_folder.path.name,
+        status="finished",
+        config={**base.config, "methods": list(origin)},
+        dataset=base.dataset,
+        methods=list(origin),
+        method_status=method_status,
+        seed=base.seed,
+        smoke=smoke.pop(),
+        versions=base.versions,
+        device=base.device,
+        merged_from=[{"path": str(run.path.resolve()), "run": r.run, "methods": origin_methods,
+                      "machine": r.device.get("platform") if isinstance(r.device, dict) else None,
+                      "device": r.device, "launch": r.launch, "versions": r.versions, "git_sha": r.git_sha,
+                      "run_json": r.to_dict()}
+                     for run, r, origin_methods in ((run, r, [m for m, ix in origin.items() if i in ix])
+                                                    for i, (run, r) in enumerate(zip(runs, records)))],
+        started=now_iso(),
+        finished=now_iso(),
+        resumed=False,
+    )
+    record.write(out_folder.run_json)
     return out_folder.path
 
 
@@ -189,22 +189,22 @@ def method_origins(run_path: str | Path) -> object:
     another run folder (with its machine and device), or imported from another tool's folder (with the note)."""
     import pandas as pd
 
-    record = RunFolder(run_path).read_run_json()
-    machines = {m["path"]: m for m in record.get("merged_from", [])}
+    record = RunRecord.read(RunFolder(run_path).run_json)
+    machines = {m["path"]: m for m in record.merged_from or []}
     rows = []
-    for method in record.get("methods", []):
-        status = (record.get("method_status") or {}).get(method) or {}
-        imported = status.get("imported")
+    for method in record.methods:
+        status = record.status_of(method)
+        imported = status.imported
         if imported:
             source = ", ".join(f["folder"] for f in imported.get("from", []))
             rows.append({"method": method, "origin": "imported", "from": source,
                          "details": imported.get("note", "") + ("" if imported.get("l_merged", True)
                                                                 else " (not L-merged)")})
-        elif status.get("origin"):
-            details = "; ".join(_machine(machines.get(path) or {}) for path in status["origin"])
-            rows.append({"method": method, "origin": "merged", "from": ", ".join(status["origin"]), "details": details})
+        elif status.origin:
+            details = "; ".join(_machine(machines.get(path) or {}) for path in status.origin)
+            rows.append({"method": method, "origin": "merged", "from": ", ".join(status.origin), "details": details})
         else:
-            rows.append({"method": method, "origin": "this run", "from": "", "details": status.get("status", "")})
+            rows.append({"method": method, "origin": "this run", "from": "", "details": status.status or ""})
     return pd.DataFrame(rows, columns=["method", "origin", "from", "details"])
 
 

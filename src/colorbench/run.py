@@ -42,6 +42,7 @@ from colorbench.methods.base import Method
 from colorbench.methods.options import option_defaults, speed_only_names
 from colorbench.methods.registry import check_method_options, typed_options
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
+from colorbench.records import MethodStatus, RunRecord
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
     SAMPLE_COLUMNS,
@@ -378,19 +379,20 @@ def check_smoke_kind(folder: RunFolder, recorded_smoke: bool | None, smoke: bool
                          f"another {run_setting} name, or delete {folder.path} to start over")
 
 
-def check_resume(folder: RunFolder, previous: dict, cfg: RunConfig, names: Sequence[str], dataset_root: Path) -> None:
+def check_resume(folder: RunFolder, previous: RunRecord | None, cfg: RunConfig, names: Sequence[str],
+                 dataset_root: Path) -> None:
     """Refuse to resume into a folder whose images were made differently: resume reuses every image that exists,
     so a smoke run's untrained outputs would be scored as the real method, and images made with other options or
     another seed would be labelled with this command's settings."""
     start_over = f"choose another --run name, or delete {folder.path} to start over"
-    check_smoke_kind(folder, bool(previous.get("smoke")) if previous else None, cfg.smoke)
-    before = (previous.get("dataset") or {}).get("root")
+    check_smoke_kind(folder, previous.smoke if previous else None, cfg.smoke)
+    before = previous.dataset_root if previous else None
     if (before and any((folder.path / "inputs").glob("*/*.png"))
             and Path(before).resolve() != Path(dataset_root).resolve()):
         raise ValueError(f"run folder {folder.path} holds a run of the dataset in {before}, "
                          f"not {dataset_root}: {start_over}")
     for name in names:
-        made = (previous.get("method_status", {}).get(name) or {}).get("made_with")
+        made = previous.status_of(name).made_with if previous else None
         images = folder.output_path(name, "x").parent
         if made is None or not any(images.glob("*.png")):
             continue
@@ -438,37 +440,38 @@ def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) ->
 
 
 def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tqdm, shard: Shard) -> RunSummary:
-    previous = folder.read_run_json() if folder.run_json.exists() else {}
+    previous = folder.run_record()
     check_resume(folder, previous, cfg, names, subset.root)
     shard.init()  # after the checks: every rank refuses the same way, alone
     devices = shard.gather(device_description(device))
     progress = progress and shard.is_main
 
-    record: dict = {}
+    record = RunRecord()
     if shard.is_main:
         # the earlier call's leftovers, while no rank writes: half-written files and a killed sharded run's rows
         atomic.remove_stale_temps(folder.path)
         folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
         folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
-        record = {
-            "run": cfg.run,
-            "status": "running",
-            "config": cfg.to_dict(),
-            "dataset": {"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
-                        "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
-            "methods": list(dict.fromkeys([*previous.get("methods", []), *names])),  # every method the folder has run
-            "method_status": previous.get("method_status", {}),
-            "seed": cfg.seed,
-            "smoke": cfg.smoke,
-            "versions": package_versions(),
-            "git_sha": git_sha(),
-            "device": devices[0],
-            "launch": {**describe_launch(shard), "devices": devices},
-            "started": previous.get("started", now_iso()),
-            "resumed": bool(previous),
-            "updated": now_iso(),
-        }
-        atomic.write_json(folder.run_json, record)
+        before = previous or RunRecord()
+        record = RunRecord(
+            run=cfg.run,
+            status="running",
+            config=cfg.to_dict(),
+            dataset={"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
+                     "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
+            methods=list(dict.fromkeys([*before.methods, *names])),  # every method the folder has run
+            method_status=before.method_status,
+            seed=cfg.seed,
+            smoke=cfg.smoke,
+            versions=package_versions(),
+            git_sha=git_sha(),
+            device=devices[0],
+            launch={**describe_launch(shard), "devices": devices},
+            started=before.started or now_iso(),
+            resumed=previous is not None,
+            updated=now_iso(),
+        )
+        record.write(folder.run_json)
 
     try:
         prepared, skipped = (prepare_inputs(subset, folder, progress=progress, max_pixels=cfg.max_pixels)
@@ -490,28 +493,30 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
             if shard.sharded:
                 folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
                 folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
-            entry = {k: v for k, v in outcome.__dict__.items() if k != "name"}
-            before = record["method_status"].get(name) or {}
-            if outcome.status in ("skipped", "failed") and before.get("status") in ("done", "partial"):
+            entry = MethodStatus(status=outcome.status, reason=outcome.reason, written=outcome.written,
+                                 reused=outcome.reused, failed=outcome.failed,
+                                 samples_per_image=outcome.samples_per_image, config=outcome.config)
+            before = record.status_of(name)
+            if outcome.status in ("skipped", "failed") and before.ran:
                 # images from an earlier call are still here and still scored: run.json keeps saying how they
                 # were made, and notes why this call could not add to them
-                entry = {**before, "last_attempt": f"{outcome.status}: {outcome.reason}"}
-            elif outcome.status in ("done", "partial"):
-                entry["made_with"] = made_with(name, cfg)
-            record["method_status"][name] = entry
-            record["updated"] = now_iso()
-            atomic.write_json(folder.run_json, record)
+                entry = dataclasses.replace(before, last_attempt=f"{outcome.status}: {outcome.reason}")
+            elif entry.ran:
+                entry.made_with = made_with(name, cfg)
+            record.method_status[name] = entry
+            record.updated = now_iso()
+            record.write(folder.run_json)
     except BaseException as exc:  # run.json must not claim "running" for a run that stopped
         if shard.is_main:
-            record["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}"
-            record["updated"] = now_iso()
+            record.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}"
+            record.updated = now_iso()
             with contextlib.suppress(Exception):
-                atomic.write_json(folder.run_json, record)
+                record.write(folder.run_json)
         raise
     if shard.is_main:
-        record["status"] = "finished"
-        record["finished"] = now_iso()
-        atomic.write_json(folder.run_json, record)
+        record.status = "finished"
+        record.finished = now_iso()
+        record.write(folder.run_json)
     shard.barrier()  # no rank leaves (and tears the process group down) before run.json says finished
     shard.close()
     return RunSummary(folder.path, len(prepared), len(skipped), outcomes)

@@ -1,7 +1,7 @@
 """The layout of a run folder ``results/<run>/`` — one definition used by every stage (run, score, report).
 
 ```
-run.json                  config, versions, git sha, device, seeds, timestamps
+run.json                  config, versions, git sha, device, seeds, timestamps (colorbench.records.RunRecord)
 samples.csv               the samples of the run (SAMPLE_COLUMNS)
 inputs/gray/<id>.png      the gray input each method saw (uint8 HxW)
 inputs/truth/<id>.png     the colour ground truth as loaded (EXIF-rotated RGB); absent for gray-only sources
@@ -11,7 +11,7 @@ timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
 .ranks/<name>.rank<r>.csv  a sharded run's per-rank timings/failures, merged into timings.csv/failures.csv by rank 0
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
 failures.csv              (method, image) pairs where the method raised (FAILURE_COLUMNS)
-metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made)
+metrics.csv, metrics.json written by `colorbench score` (per-image metrics; how they were made: records.ScoreSummary)
 tables/ figures/ report.html verdict.md   written by `colorbench report`
 ```
 """
@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import os
 import tempfile
 from pathlib import Path
+
+from colorbench.records import RunRecord, ScoreSummary
 
 SAMPLE_COLUMNS = ["id", "label", "class_id", "split", "source", "width", "height", "has_color"]
 TIMING_COLUMNS = [
@@ -62,6 +63,10 @@ class RunFolder:
     @property
     def metrics_csv(self) -> Path:
         return self.path / "metrics.csv"
+
+    @property
+    def metrics_json(self) -> Path:
+        return self.path / "metrics.json"
 
     @property
     def tables_dir(self) -> Path:
@@ -114,12 +119,19 @@ class RunFolder:
         return self.path / "raw" / method / _image_name(sample_id, k)
 
     # reading
+    def run_record(self) -> RunRecord | None:
+        """``run.json`` as a :class:`~colorbench.records.RunRecord`, or None when the folder has none yet.
+        A damaged or newer file raises :class:`~colorbench.records.RecordError` naming it and the fix."""
+        return RunRecord.read(self.run_json) if self.run_json.exists() else None
+
     def read_run_json(self) -> dict:
-        try:
-            return json.loads(self.run_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:  # colorbench writes it atomically: damaged elsewhere (a sync, an editor)
-            raise ValueError(f"{self.run_json} is not valid JSON ({exc}): restore it, or move it aside to let the "
-                             f"next `colorbench run` write a new one (the images are kept and reused)") from None
+        """``run.json`` as a plain dict, checked by the same reader (for tools and tests that want the JSON)."""
+        return RunRecord.read(self.run_json).to_dict()
+
+    def score_summary(self) -> ScoreSummary | None:
+        """The scorer's ``metrics.json`` as a :class:`~colorbench.records.ScoreSummary`, or None when the run was
+        not scored (or scored before metrics.json existed)."""
+        return ScoreSummary.read(self.metrics_json) if self.metrics_json.exists() else None
 
     def read_samples(self) -> list[dict[str, str]]:
         return read_csv(self.samples_csv)
@@ -127,7 +139,7 @@ class RunFolder:
     def methods(self) -> list[str]:
         """Methods with an images/ folder, in the order run.json lists them (then alphabetical)."""
         found = sorted(p.name for p in (self.path / "images").glob("*") if p.is_dir())
-        order = self.read_run_json().get("methods", []) if self.run_json.exists() else []
+        order = (self.run_record() or RunRecord()).methods
         return [m for m in order if m in found] + [m for m in found if m not in order]
 
     def methods_newer_than_metrics(self) -> list[str]:

@@ -222,10 +222,8 @@ def _load_metrics(run: RunFolder):
 
 
 def _lpips_label(run: RunFolder) -> str:
-    from colorbench.metrics.table import load_summary
-
-    info = load_summary(run.path).get("lpips", {})
-    net = info.get("net")
+    summary = run.score_summary()
+    net = summary.lpips.net if summary else None
     return f"LPIPS ({net})" if net else "LPIPS"
 
 

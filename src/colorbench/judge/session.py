@@ -28,8 +28,8 @@ class JudgingSession:
             raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
         self.mode = mode
         self.catalogue = Catalogue.from_run(run, mode=mode)
-        run_info = self.catalogue.run.read_run_json() if self.catalogue.run.run_json.exists() else {}
-        self.store = JudgementStore.open(self.catalogue.run.path, run_version=run_version(run_info))
+        self.store = JudgementStore.open(self.catalogue.run.path,
+                                         run_version=run_version(self.catalogue.run.run_record()))
         self.scheduler = Scheduler(self.catalogue, seed=seed, repeat_rate=repeat_rate)
         self._lock = threading.Lock()  # one scheduling decision at a time, so two judges never get the same slot
 

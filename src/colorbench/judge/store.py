@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from colorbench import __version__
+from colorbench.records import RunRecord
 
 DB_NAME = "judgements.sqlite"
 #: PRAGMA application_id: "CBJG" — tells our database from any other SQLite file at the same path
@@ -261,9 +262,9 @@ class _closing:
         self.con.close()
 
 
-def run_version(run_info: dict) -> str:
-    """What identifies the run's outputs: its colorbench version, git sha and start time from run.json."""
-    versions = run_info.get("versions") or {}
-    parts = {"colorbench": versions.get("colorbench"), "git_sha": run_info.get("git_sha"),
-             "started": run_info.get("started")}
+def run_version(record: RunRecord | None) -> str:
+    """What identifies the run's outputs: its colorbench version, git sha and start time from run.json (none
+    when the folder has no run.json)."""
+    record = record or RunRecord()
+    parts = {"colorbench": record.versions.get("colorbench"), "git_sha": record.git_sha, "started": record.started}
     return json.dumps({k: v for k, v in parts.items() if v}, sort_keys=True)

@@ -50,13 +50,13 @@ from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract
     LOWER_IS_BETTER,
     METRIC_COLUMNS,
     METRICS,
-    METRICS_JSON,
     ScoringError,
     load_metrics,
     load_summary,
     write_metrics_csv,
 )
 from colorbench.provenance import resolve_device
+from colorbench.records import ScoreSummary
 from colorbench.runfolder import RunFolder, read_csv
 from colorbench.weights import WeightsUnavailable
 
@@ -171,11 +171,10 @@ def methods_that_ran(run: RunFolder) -> dict[str, int]:
     """Methods the runner attempted (not skipped) per ``run.json``, with the samples per image it expected.
 
     A method that failed on every image has no ``images/`` folder; it must still be scored (all missing)."""
-    if not run.run_json.exists():
+    record = run.run_record()
+    if record is None:
         return {}
-    status = run.read_run_json().get("method_status", {}) or {}
-    return {name: int(info.get("samples_per_image") or 1) for name, info in status.items()
-            if isinstance(info, dict) and info.get("status") in ("done", "partial")}
+    return {name: status.samples_per_image or 1 for name, status in record.method_status.items() if status.ran}
 
 
 def scan_outputs(run: RunFolder, method: str, expected_samples: int = 1) -> MethodOutputs:
@@ -509,7 +508,7 @@ def score_run(
     result = ScoreResult(frame=frame, summary=summary)
     if write:
         write_metrics_csv(run.metrics_csv, frame)
-        atomic.write_json(run.path / METRICS_JSON, summary)
+        ScoreSummary.from_dict(summary).write(run.metrics_json)
         result.metrics_csv = run.metrics_csv
         ckpt.discard()
     return result

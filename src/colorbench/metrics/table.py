@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -29,7 +28,6 @@ NUMERIC_COLUMNS = METRIC_COLUMNS[6:-1]
 #: per-image quality metrics and their direction
 METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
 LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
-METRICS_JSON = "metrics.json"
 
 
 class ScoringError(ValueError):
@@ -57,6 +55,7 @@ def load_metrics(run_path) -> "object":
 
 
 def load_summary(run_path) -> dict:
-    """``metrics.json`` of a run (how the scores were made), or {} for runs scored before it existed."""
-    path = RunFolder(run_path).path / METRICS_JSON
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    """``metrics.json`` of a run (how the scores were made) as a plain dict, or {} for runs scored before it existed.
+    Read through :class:`~colorbench.records.ScoreSummary` (code reads ``RunFolder.score_summary()``)."""
+    summary = RunFolder(run_path).score_summary()
+    return summary.to_dict() if summary is not None else {}

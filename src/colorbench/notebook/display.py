@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from colorbench.notebook.environment import find_checkout, in_colab
 from colorbench.notebook.render import SMOKE_STAMP, Html, banner, smoke_banner, stamp
 from colorbench.notebook.render import display_or_print as _show
+from colorbench.records import MethodStatus, RunRecord, ScoreSummary
 from colorbench.report.grids import GridCell, GridRow
 from colorbench.runfolder import RunFolder, read_csv, resolve_run
 
@@ -73,7 +74,7 @@ def run_inputs(run: str | os.PathLike | RunFolder, *, limit: int | None = 3) -> 
 
 def is_smoke(run: str | os.PathLike | RunFolder) -> bool:
     folder = run_folder(run)
-    return bool(folder.read_run_json().get("smoke", False)) if folder.run_json.exists() else False
+    return (folder.run_record() or RunRecord()).smoke
 
 
 # ------------------------------------------------------------------------------------------------- images
@@ -122,8 +123,8 @@ def grid_rows(
                             include_inputs=include_inputs)
 
 
-def _method_status(folder: RunFolder) -> dict[str, dict]:
-    return folder.read_run_json().get("method_status", {}) if folder.run_json.exists() else {}
+def _method_status(folder: RunFolder) -> dict[str, MethodStatus]:
+    return (folder.run_record() or RunRecord()).method_status
 
 
 def grid_html(rows: Sequence[GridRow], *, caption: str, height: int, headers: Sequence[str] | None = None) -> str:
@@ -169,7 +170,7 @@ def image_grid(
     folder = run_folder(run)
     rows = grid_rows(folder, methods=methods, ids=ids, limit=limit, captions=captions)
     status = _method_status(folder)
-    headers = [c.column + (" (skipped)" if status.get(c.column, {}).get("status") == "skipped" else "")
+    headers = [c.column + (" (skipped)" if c.column in status and status[c.column].status == "skipped" else "")
                for c in rows[0].cells] if rows else []
     text = [f"  {row.name}: " + ", ".join(f"{c.column}={'ok' if c.present else '—'}" for c in row.cells)
             for row in rows]
@@ -359,11 +360,11 @@ def run_table(run: str | os.PathLike | RunFolder):
     import pandas as pd
 
     folder = run_folder(run)
-    record = folder.read_run_json() if folder.run_json.exists() else {}
+    record = folder.run_record() or RunRecord()
     rows = []
-    for name, st in record.get("method_status", {}).items():
-        rows.append({"method": name, "status": st.get("status", ""), "written": st.get("written", 0),
-                     "reused": st.get("reused", 0), "failed": st.get("failed", 0), "reason": st.get("reason", "")})
+    for name, st in record.method_status.items():
+        rows.append({"method": name, "status": st.status or "", "written": st.written or 0,
+                     "reused": st.reused or 0, "failed": st.failed or 0, "reason": st.reason or ""})
     return pd.DataFrame(rows, columns=["method", "status", "written", "reused", "failed", "reason"])
 
 
@@ -468,21 +469,23 @@ def embed_report(run: str | os.PathLike | RunFolder, *, height: int = 900) -> Ht
 
 
 # ------------------------------------------------------------------------------------------------- scoring/report
-def metric_status(summary: Mapping[str, Any]):
+def metric_status(summary: ScoreSummary | Mapping[str, Any]):
     """From a scoring summary (metrics.json): whether LPIPS and FID were computed, calibrated, and why not."""
     import pandas as pd
 
+    summary = ScoreSummary.coerce(summary)
     rows = []
     for name in ("lpips", "fid"):
-        info = summary.get(name) or {}
-        available = bool(info.get("available"))
-        calibrated = bool(info.get("calibrated", True)) if available else None
+        info = getattr(summary, name)
+        available = bool(info.available)
+        calibrated = info.is_calibrated if available else None
         if not available:
-            detail = info.get("message") or info.get("reason") or "not computed"
+            detail = info.why_unavailable or "not computed"
         elif not calibrated:
             detail = "stand-in weights (smoke): these numbers are NOT " + name.upper()
         else:
-            detail = ", ".join(f"{k}={info[k]}" for k in ("net", "version", "trunk", "protocol") if info.get(k))
+            detail = ", ".join(f"{k}={getattr(info, k)}" for k in ("net", "version", "trunk", "protocol")
+                               if getattr(info, k))
         rows.append({"metric": name.upper(), "computed": available, "real weights": calibrated, "detail": detail})
     return pd.DataFrame(rows, columns=["metric", "computed", "real weights", "detail"])
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from colorbench import paths
 from colorbench.notebook.render import SMOKE_STAMP, banner, display_or_print, smoke_banner
+from colorbench.records import RunRecord
 from colorbench.runfolder import RunFolder
 
 DRIVE_MOUNTPOINT = Path("/content/drive")
@@ -153,7 +154,7 @@ def check_run_folder(run_path: Path, smoke: bool) -> None:
     from colorbench.run import check_smoke_kind
 
     folder = RunFolder(run_path)
-    recorded = bool(folder.read_run_json().get("smoke")) if folder.run_json.exists() else None
+    recorded = (folder.run_record() or RunRecord()).smoke if folder.run_json.exists() else None
     check_smoke_kind(folder, recorded, smoke, run_setting="RUN")
 
 

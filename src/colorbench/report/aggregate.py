@@ -15,10 +15,11 @@ Conventions (also written into the report):
 
 Example::
 
-    from colorbench.metrics import load_metrics, load_summary
+    from colorbench.metrics import load_metrics
     from colorbench.report.aggregate import per_image, method_summary
+    from colorbench.runfolder import RunFolder
     pi = per_image(load_metrics("results/demo"))
-    table = method_summary(pi, load_metrics("results/demo"), load_summary("results/demo"))
+    table = method_summary(pi, load_metrics("results/demo"), RunFolder("results/demo").score_summary())
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.records import ScoreSummary
 from colorbench.report.stats import (
     DEFAULT_BOOTSTRAP,
     abs_ci,
@@ -88,11 +90,12 @@ def method_order(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["method"]))
 
 
-def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: dict, *, n_boot: int = DEFAULT_BOOTSTRAP,
-                   seed: int = 0) -> pd.DataFrame:
-    """Per method: counts, mean and 95% CI of every metric, ΔCF with CI, FID, best-of-K LPIPS."""
+def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: ScoreSummary | dict | None, *,
+                   n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+    """Per method: counts, mean and 95% CI of every metric, ΔCF with CI, FID, best-of-K LPIPS. ``summary``:
+    metrics.json (a record, its dict, or None for a run scored before it existed)."""
     rows = []
-    fid = (summary.get("fid") or {}).get("per_method", {})
+    fid = ScoreSummary.coerce(summary).fid.per_method or {}
     for method in method_order(frame):
         sub = pi[pi["method"] == method]
         rows_m = frame[frame["method"] == method]

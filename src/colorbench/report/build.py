@@ -20,7 +20,8 @@ import pandas as pd
 
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
-from colorbench.metrics.table import LOWER_IS_BETTER, load_metrics, load_summary
+from colorbench.metrics.table import LOWER_IS_BETTER, load_metrics
+from colorbench.records import RunRecord, ScoreSummary
 from colorbench.report import aggregate as agg
 from colorbench.report import figures as figs
 from colorbench.report import grids
@@ -45,8 +46,8 @@ class ReportContent:
     """Everything the report shows, also handy in a notebook (``build_report(..., return_content=True)``)."""
 
     run: RunFolder
-    run_info: dict
-    summary: dict
+    run_info: RunRecord  # run.json (an empty record when the folder has none)
+    summary: ScoreSummary  # metrics.json (an empty summary for a run scored before it existed)
     headline_metric: str
     metrics: list[str]
     tables: dict[str, Table] = field(default_factory=dict)
@@ -63,12 +64,14 @@ def _missing_text(row) -> str:
     return str(images) if extra <= 0 else f"{images} (+{extra} of {(int(row['n_scored']) + images) * k} samples)"
 
 
-def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulness: float = float("nan")) -> Table:
-    """``truth_colorfulness``: mean CF of the truths over every scored image (for the note)."""
-    lpips_info = summary.get("lpips", {})
-    lpips_ok = bool(lpips_info.get("available"))
+def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | None,
+                   truth_colorfulness: float = float("nan")) -> Table:
+    """``summary``: metrics.json; ``truth_colorfulness``: mean CF of the truths over every scored image (for the
+    note)."""
+    summary = ScoreSummary.coerce(summary)
+    lpips_info, fid_info = summary.lpips, summary.fid
+    lpips_ok = lpips_info.available
     stochastic = bool((summary_table["samples_per_image"] > 1).any())
-    fid_info = summary.get("fid", {})
     show = pd.DataFrame({"method": summary_table["method"], "n scored": summary_table["n_scored"],
                          "missing": [_missing_text(r) for _, r in summary_table.iterrows()],
                          "K": summary_table["samples_per_image"]})
@@ -84,9 +87,9 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
         best[label] = best_rows(summary_table[f"{metric}_mean"], LOWER_IS_BETTER.get(metric))
     show["ΔCF ↓"] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], 2) for _, r in summary_table.iterrows()]
     best["ΔCF ↓"] = best_rows(summary_table["delta_cf"], True)
-    if fid_info.get("available"):
+    if fid_info.available:
         show["FID ↓"] = [fmt(r["fid"], 2) + ("" if r["fid_reliable"] is True
-                                                else " (unreliable: n<%d)" % fid_info.get("min_reliable", 0))
+                                                else " (unreliable: n<%d)" % (fid_info.min_reliable or 0))
                          for _, r in summary_table.iterrows()]
     else:
         show["FID ↓"] = "unavailable"
@@ -112,13 +115,13 @@ def headline_table(summary_table: pd.DataFrame, summary: dict, truth_colorfulnes
                      "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's "
                      "authors warn that per-image metrics penalise stochastic colorizers).")
     if not lpips_ok:
-        notes.append(f"LPIPS unavailable: {lpips_info.get('message') or lpips_info.get('reason', '?')}")
-    elif not lpips_info.get("calibrated", True):
-        notes.append(f"WARNING: {lpips_info.get('label', 'LPIPS with an uncalibrated trunk')} — "
+        notes.append(f"LPIPS unavailable: {lpips_info.why_unavailable or '?'}")
+    elif not lpips_info.is_calibrated:
+        notes.append(f"WARNING: {lpips_info.label or 'LPIPS with an uncalibrated trunk'} — "
                      "these numbers are not LPIPS.")
-    if not fid_info.get("available"):
-        notes.append(f"FID unavailable: {fid_info.get('message') or fid_info.get('reason', '?')}")
-    elif not fid_info.get("calibrated", True):
+    if not fid_info.available:
+        notes.append(f"FID unavailable: {fid_info.why_unavailable or '?'}")
+    elif not fid_info.is_calibrated:
         notes.append("WARNING: FID computed with stand-in (uncalibrated) Inception weights — "
                      "these numbers are not FID.")
     return Table("headline", "Headline: quality per method", summary_table, show, notes, best)
@@ -129,8 +132,8 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     options = options or ReportOptions()
     run = RunFolder(run_path)
     frame = load_metrics(run.path)
-    summary = load_summary(run.path)
-    run_info = run.read_run_json() if run.run_json.exists() else {}
+    summary = run.score_summary() or ScoreSummary()
+    run_info = run.run_record() or RunRecord()
     metric = agg.headline_metric(frame)
     metrics = agg.available_metrics(frame)
     content = ReportContent(run=run, run_info=run_info, summary=summary, headline_metric=metric, metrics=metrics)
@@ -152,7 +155,7 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     shown = shown[["metric", "method_a", "method_b", "n", "mean(a − b) [95% CI]", "p (Wilcoxon)", "p (Holm)", "better"]]
     content.verdict = write_verdict(table, paired, headline=metric, metrics=metrics,
                                     truth_colorfulness=agg.truth_colorfulness(pi), run_info=run_info,
-                                    run_name=run_info.get("run") or run.path.name)
+                                    run_name=run_info.name or run.path.name)
     if not content.verdict.comparable:  # one method: a highlighted "best" among one is meaningless
         t["headline"].best = {}
         t["headline"].notes[0] = "Means over images with 95% percentile-bootstrap CIs in brackets."
@@ -203,7 +206,7 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     missing = frame[frame["status"] == "missing"][["method", "id", "k", "label", "error"]]
     t["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)",
                          missing.reset_index(drop=True))
-    excluded = pd.DataFrame(summary.get("excluded", []), columns=["id", "label", "reason"])
+    excluded = pd.DataFrame(summary.excluded, columns=["id", "label", "reason"])
     t["excluded"] = Table("excluded", "Samples excluded from scoring", excluded)
 
     # figures

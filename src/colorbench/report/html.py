@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from colorbench import __version__
+from colorbench.records import MethodStatus
 from colorbench.report.tables import TABLE_CSS, to_html
 
 PAGE_CSS = """
@@ -68,19 +69,18 @@ def _statistics(content, t) -> str:
 
 def _protocol(content, options) -> str:
     info, summary = content.run_info, content.summary
-    lpips = summary.get("lpips", {})
-    fid = summary.get("fid", {})
+    lpips, fid = summary.lpips, summary.fid
     items = []
 
     def add(key, value):
         if value not in (None, "", [], {}):
             items.append(f"<dt>{_e(key)}</dt><dd>{value}</dd>")
 
-    dataset = info.get("dataset", "?")
+    dataset = info.dataset or "?"
     if isinstance(dataset, dict):  # the runner's record: name, root, split, n, classes, has_splits
         from colorbench.data.index import describe_classes
 
-        split = dataset.get("split") or info.get("split") or "—"
+        split = dataset.get("split") or info.extra.get("split") or "—"
         if dataset.get("has_splits") is False:
             split = "— (the dataset has no splits)"
         classes = dataset.get("classes")
@@ -88,113 +88,116 @@ def _protocol(content, options) -> str:
         dataset_text = (f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {classes_text}; "
                         f"{dataset.get('root', '')})")
     else:
-        split, dataset_text = info.get("split", "?"), str(dataset)
-    config = info.get("config", {}) if isinstance(info.get("config"), dict) else {}
-    add("Run", _e(info.get("run") or info.get("name") or content.run.path.name))
+        split, dataset_text = info.extra.get("split", "?"), str(dataset)  # hand-made folders: keys of their own
+    config = info.config
+    add("Run", _e(info.name or content.run.path.name))
     add("Dataset", _e(dataset_text))
     add("Split", _e(split))
-    excluded = summary.get("excluded", [])
+    excluded = summary.excluded
     gray_only = sum("gray-only" in str(e.get("reason", "")) for e in excluded)
     why = [f"{gray_only} no colour ground truth"] if gray_only else []
     why += [f"{len(excluded) - gray_only} truth missing or unreadable"] if len(excluded) > gray_only else []
-    add("Images", _e(f"{summary.get('n_samples', '?')} in the run, {summary.get('n_scorable', '?')} scored, "
+    add("Images", _e(f"{_or_unknown(summary.n_samples)} in the run, {_or_unknown(summary.n_scorable)} scored, "
                      f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")))
-    add("Resolution", _e(", ".join(summary.get("resolution", [])) or "?"))
+    add("Resolution", _e(", ".join(summary.resolution) or "?"))
     gamut = config.get("gamut", "clip")  # run folders from before the option clipped
     add("L-merge", _e(f"input's CIELAB L + the method's ab; out-of-sRGB colours: {gamut} ("
                       + ("RGB clipped, as in the literature; this moves L there" if gamut == "clip" else
                          "chroma reduced at constant L and hue") + ")"))
-    if "seed" in info or "seed" in config:
-        add("Seed", _e(f"{info.get('seed', config.get('seed'))} (per-image seeds derived from it and the sample id)"))
-    k = info.get("samples_per_image") or config.get("samples_per_image")
+    if info.seed is not None or "seed" in config:
+        seed = info.seed if info.seed is not None else config.get("seed")
+        add("Seed", _e(f"{seed} (per-image seeds derived from it and the sample id)"))
+    k = info.extra.get("samples_per_image") or config.get("samples_per_image")
     if k:
         add("Samples per image", _e(json.dumps(k) if not isinstance(k, int) else k))
-    ran = [m for m in (info.get("methods") or list(summary.get("methods", {}))) if m in set(content.verdict.ran)]
+    ran = [m for m in (info.methods or list(summary.methods)) if m in set(content.verdict.ran)]
     ran += [m for m in content.verdict.ran if m not in ran]  # e.g. imported methods run.json does not list
     add("Methods", _e(", ".join(ran)))
     add("Did not run", _not_run_list(content))
-    for name, status in (info.get("method_status") or {}).items():
+    for name, status in info.method_status.items():
         # partial runs here; skipped and failed ones are listed under "Did not run" just above
-        if isinstance(status, dict) and status.get("status") not in (None, "done", "finished", "skipped", "failed"):
-            add(f"  {name}", _e(f"{status.get('status')}: {status.get('reason', '')}"))
-    for name, status in (info.get("method_status") or {}).items():
+        if status.status not in (None, "done", "finished", "skipped", "failed"):
+            add(f"  {name}", _e(f"{status.status}: {status.reason or ''}"))
+    for name, status in info.method_status.items():
         add_origin(add, name, status)
-    device = info.get("device", "?")
+    device = info.device or "?"
     if isinstance(device, dict):
         device = ", ".join(f"{k}: {v}" for k, v in device.items())
     add("Generation device", _e(device))
     for key in ("git_sha", "started", "finished"):
-        if info.get(key):
-            add(key.replace("_", " ").capitalize(), _e(info[key]))
-    versions = {**(info.get("versions") or {}), **summary.get("versions", {})}
+        if getattr(info, key):
+            add(key.replace("_", " ").capitalize(), _e(getattr(info, key)))
+    versions = {**info.versions, **summary.versions}
     add("Versions", _e(", ".join(f"{k} {v}" for k, v in versions.items())))
-    if lpips.get("available"):
-        add("LPIPS", _e(f"{lpips.get('label', 'LPIPS')}, inputs in [-1, 1], outputs compared with truths "
+    if lpips.available:
+        add("LPIPS", _e(f"{lpips.label or 'LPIPS'}, inputs in [-1, 1], outputs compared with truths "
                         "at the same size"))
-        trunk = lpips.get("trunk_weights") or {}
+        trunk = lpips.extra.get("trunk_weights") or {}
         if trunk.get("sha256"):
             add("LPIPS trunk", _e(f"{trunk.get('from')}; file {Path(trunk.get('file', '?')).name}, sha256 "
                                   f"{trunk['sha256']}"))
     else:
-        add("LPIPS", f"<b>unavailable</b>: {_e(lpips.get('message') or lpips.get('reason', '?'))}")
-    add("PSNR / SSIM", _e(summary.get("conventions", {}).get("psnr_ssim", "")))
-    add("ΔE2000", _e(summary.get("conventions", {}).get("delta_e2000", "")))
-    add("Colourfulness", _e(summary.get("conventions", {}).get("colorfulness", "")))
-    add("Stochastic methods", _e(summary.get("conventions", {}).get("stochastic", "")))
-    fid_text = _e(fid.get("protocol", ""))
-    if not fid.get("available"):
-        fid_text = f"<b>unavailable</b>: {_e(fid.get('message') or fid.get('reason', '?'))}. Protocol: {fid_text}"
+        add("LPIPS", f"<b>unavailable</b>: {_e(lpips.why_unavailable or '?')}")
+    add("PSNR / SSIM", _e(summary.conventions.get("psnr_ssim", "")))
+    add("ΔE2000", _e(summary.conventions.get("delta_e2000", "")))
+    add("Colourfulness", _e(summary.conventions.get("colorfulness", "")))
+    add("Stochastic methods", _e(summary.conventions.get("stochastic", "")))
+    fid_text = _e(fid.protocol or "")
+    if not fid.available:
+        fid_text = f"<b>unavailable</b>: {_e(fid.why_unavailable or '?')}. Protocol: {fid_text}"
     else:
-        per = fid.get("per_method", {})
+        per = fid.per_method or {}
         counts = ", ".join(f"{m}: n={v.get('n_fake')}" for m, v in per.items())
         fid_text += _e(f" Real n = {next(iter(per.values()), {}).get('n_real', '?')}; fake {counts}.")
     add("FID", fid_text)
-    fid_file = fid.get("weights_file") or {}
-    if fid.get("available") and fid_file.get("sha256"):
-        note = f" ({fid['weights_note']})" if fid.get("weights_note") else ""
+    fid_file = fid.extra.get("weights_file") or {}
+    if fid.available and fid_file.get("sha256"):
+        note = f" ({fid.extra['weights_note']})" if fid.extra.get("weights_note") else ""
         add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 "
                               f"{fid_file['sha256']}{note}"))
     add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, "
                          "95% level; paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing "
                          "outputs counted and excluded; pairs use common images"))
-    add("Scoring", _e(f"{summary.get('scored_at', '?')} on {summary.get('device', '?')}, batch "
-                      f"{summary.get('batch_size', '?')}, {summary.get('seconds', '?')} s"))
+    add("Scoring", _e(f"{_or_unknown(summary.scored_at)} on {_or_unknown(summary.device)}, batch "
+                      f"{_or_unknown(summary.batch_size)}, {_or_unknown(summary.seconds)} s"))
     add("Headline metric",
         _e(content.headline_metric + ("" if content.headline_metric == "lpips" else " (LPIPS unavailable)")))
     return f'<dl class="protocol">{"".join(items)}</dl>'
 
 
-def add_origin(add, name: str, status) -> None:
+def _or_unknown(value) -> object:
+    return "?" if value is None else value
+
+
+def add_origin(add, name: str, status: MethodStatus) -> None:
     """Where a method's images came from when not from this run's own `colorbench run`: imported from another
     tool's folder (not L-merged ones flagged), or merged in from a run made elsewhere."""
-    if not isinstance(status, dict):
-        return
-    imported = status.get("imported")
+    imported = status.imported
     if imported:
         folders = ", ".join(f["folder"] for f in imported.get("from", []))
         merged = "" if imported.get("l_merged", True) else "; NOT L-merged: its luminance is not the input's"
         note = f" — {imported['note']}" if imported.get("note") else ""
         add(f"  {name}", _e(f"imported from {folders}{note}{merged}"))
-    elif status.get("origin"):
-        add(f"  {name}", _e(f"merged from {', '.join(status['origin'])}"))
+    elif status.origin:
+        add(f"  {name}", _e(f"merged from {', '.join(status.origin)}"))
 
 
 def _banners(content) -> str:
     out = []
-    if content.run_info.get("smoke") or (content.run_info.get("config") or {}).get("smoke"):
+    if content.run_info.is_smoke:
         out.append('<div class="bad"><b>Smoke run:</b> methods used tiny untrained models; the numbers are meaningless '
                    "and only show that every code path works.</div>")
-    lpips = content.summary.get("lpips", {})
-    if lpips and not lpips.get("available"):
+    lpips = content.summary.lpips
+    if lpips.available is False:  # (None: no metrics.json to say)
         out.append('<div class="bad"><b>LPIPS is unavailable in this report.</b> '
-                   f'{_e(lpips.get("message") or lpips.get("reason", ""))} '
-                   f'Registry name <code>{_e(lpips.get("weights", ""))}</code>; after providing the file, re-run '
+                   f'{_e(lpips.why_unavailable)} '
+                   f'Registry name <code>{_e(lpips.extra.get("weights", ""))}</code>; after providing the file, re-run '
                    f'<code>colorbench score {_e(content.run.path)}</code>.</div>')
-    elif lpips.get("available") and not lpips.get("calibrated", True):
-        out.append(f'<div class="bad"><b>Not LPIPS:</b> {_e(lpips.get("label", ""))}. Numbers in the LPIPS column only '
+    elif lpips.available and not lpips.is_calibrated:
+        out.append(f'<div class="bad"><b>Not LPIPS:</b> {_e(lpips.label or "")}. Numbers in the LPIPS column only '
                    "exercise the pipeline.</div>")
-    fid = content.summary.get("fid", {})
-    if fid.get("available") and not fid.get("calibrated", True):
+    fid = content.summary.fid
+    if fid.available and not fid.is_calibrated:
         out.append('<div class="bad"><b>Not FID:</b> stand-in Inception weights were used.</div>')
     # counted from metrics.csv over every sample (a stochastic method can miss sample k>0 only)
     counts = content.tables["headline"].numbers
@@ -223,7 +226,7 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
     fig = lambda name: _figure(name, pngs[name], caps.get(name, name)) if name in pngs else ""  # noqa: E731
     grid_names = [n for n in pngs if n.startswith("grid_best_worst_")]
     title = ("colorbench report — "
-             f"{content.run_info.get('run') or content.run_info.get('name') or content.run.path.name}")
+             f"{content.run_info.name or content.run.path.name}")
     sections = [
         ("protocol", "Protocol", _protocol(content, options)),
         ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),

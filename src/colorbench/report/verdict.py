@@ -23,6 +23,7 @@ import pandas as pd
 
 from colorbench.messages import one_line
 from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.records import RunRecord
 from colorbench.report.stats import smallest_holm_p
 
 ALPHA = 0.05
@@ -53,14 +54,14 @@ class Verdict:
     too_few_images: bool = False  # no paired test can reach significance at this n
 
 
-def not_run_methods(run_info: dict, ran) -> list[NotRun]:
+def not_run_methods(run_info: RunRecord | dict, ran) -> list[NotRun]:
     """Methods run.json lists as skipped or failed that have no scored images (in the run's method order)."""
-    status = run_info.get("method_status") or {}
+    record = RunRecord.coerce(run_info)
     out = []
-    for name in dict.fromkeys([*run_info.get("methods", []), *status]):
-        entry = status.get(name) or {}
-        if name not in set(ran) and entry.get("status") in ("skipped", "failed"):
-            out.append(NotRun(name, entry["status"], str(entry.get("reason", ""))))
+    for name in dict.fromkeys([*record.methods, *record.method_status]):
+        entry = record.status_of(name)
+        if name not in set(ran) and entry.status in ("skipped", "failed"):
+            out.append(NotRun(name, entry.status, entry.reason or ""))
     return out
 
 
@@ -163,7 +164,7 @@ def _not_run_sentence(not_run: list[NotRun]) -> str:
 
 
 def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline: str, metrics: list[str],
-                  truth_colorfulness: float = float("nan"), run_info: dict | None = None,
+                  truth_colorfulness: float = float("nan"), run_info: RunRecord | dict | None = None,
                   run_name: str = "RUN") -> Verdict:
     """The verdict paragraph from the report's numbers.
 
@@ -171,12 +172,12 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
     :func:`colorbench.report.aggregate.paired_table`; ``run_info``: run.json (for methods that did not run and
     the smoke flag).
     """
-    run_info = run_info or {}
+    run_info = RunRecord.coerce(run_info)
     name = METRIC_NAMES.get(headline, headline)
     ranked = _ranked(summary_table, headline)
     not_run = not_run_methods(run_info, summary_table["method"])
     sentences = []
-    if run_info.get("smoke") or (run_info.get("config") or {}).get("smoke"):
+    if run_info.is_smoke:
         sentences.append("Smoke run (tiny untrained models): the numbers only show that every code path works.")
     if headline != "lpips":
         sentences.append(f"LPIPS was unavailable, so the headline metric is {name}.")
