@@ -75,6 +75,8 @@ class ColTran(Method):
         # image-channels per upsampler pass; None: chosen from the device's free memory (never more than it has)
         self.upsampler_batch = None if upsampler_batch is None else int(upsampler_batch)
         self.dtype, self.cuda_graph, self.compile, self.tf32 = dtype, cuda_graph, compile, tf32
+        # torch CPU threads per stage; None: pipeline.DEFAULT_CPU_THREADS, measured by benchmarks/coltran_threads.py
+        # (colorizer on 1 thread, upsamplers on torch's setting)
         self.cpu_threads = cpu_threads
         self.smoke = smoke
         self.pipeline = None

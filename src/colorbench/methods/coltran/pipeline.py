@@ -36,12 +36,20 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
 
 
+# The default ``cpu_threads`` (None), chosen by ``benchmarks/coltran_threads.py`` (1 vs 2 threads per stage, full-size
+# models, alternating; benchmarks/out/coltran_threads.json): the colorizer's sampler makes ~100 tiny operations per
+# pixel, so a second thread adds synchronisation and no speed (and on a loaded machine costs many times the time);
+# the upsamplers' large matmuls and attention were faster in wall time with 2 threads than 1, so they keep torch's
+# setting (every core).
+DEFAULT_CPU_THREADS: dict[str, int] = {"colorizer": 1}
+
+
 def stage_threads(cpu_threads: int | Mapping[str, int] | None) -> dict[str, int]:
     """``cpu_threads`` as {stage: torch CPU threads}: one number for every stage, or a mapping naming some stages
-    (the others keep torch's setting). Why per stage: the colorizer's sampler makes ~100 tiny operations per pixel
-    and on a loaded machine runs far faster on 1 thread, while the upsamplers' large matmuls use every core."""
+    (the others keep torch's setting; ``{}`` leaves every stage to torch). None (default): the measured
+    :data:`DEFAULT_CPU_THREADS` (the colorizer on one thread, the upsamplers on torch's setting)."""
     if cpu_threads is None:
-        return {}
+        return dict(DEFAULT_CPU_THREADS)
     if isinstance(cpu_threads, Mapping):
         unknown = set(cpu_threads) - set(STAGES)
         if unknown:
@@ -79,9 +87,9 @@ class ColTranPipeline:
     ``dtype`` "bfloat16"/"float16" runs the models in half precision (CUDA; sampling still draws from float32
     logits); ``cuda_graph`` replays the colorizer's per-pixel step from a CUDA graph; ``compile`` wraps the
     upsamplers' encoders in ``torch.compile``; ``cpu_threads`` sets torch's CPU threads per stage
-    (:func:`stage_threads`) for the duration of that stage. ``upsampler_batch`` is how many image-channels an
-    upsampler encodes at once; None (default) chooses it from the device's free memory (:mod:`.memory`), so the
-    default never asks for more memory than the machine has.
+    (:func:`stage_threads`; default :data:`DEFAULT_CPU_THREADS`, from a measurement) for the duration of that stage.
+    ``upsampler_batch`` is how many image-channels an upsampler encodes at once; None (default) chooses it from the
+    device's free memory (:mod:`.memory`), so the default never asks for more memory than the machine has.
     """
 
     def __init__(self, colorizer, color_upsampler, spatial_upsampler, *, device: str | torch.device = "cpu",
