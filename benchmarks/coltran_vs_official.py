@@ -154,12 +154,36 @@ def run_stage(kind: str, batch: int, repeats: int, threads: int, warmup: int, la
             "load_average_before": load_before, "load_average_after": os.getloadavg()}
 
 
+def run_matmul(repeats: int, threads: int) -> dict:
+    """The upsamplers' dominant operation alone: a (3*64*64, 512) x (512, 1536) float32 product (the colour
+    upsampler's fused q/k/v projection for one image), in TensorFlow and torch, alternating: the ratio any layout
+    change cannot beat when a stage is made of such products."""
+    import tensorflow as tf
+    import torch
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3 * 64 * 64, 512), np.float32), rng.standard_normal((512, 1536), np.float32)
+    ta, tb, pa, pb = tf.constant(a), tf.constant(b), torch.from_numpy(a), torch.from_numpy(b)
+    calls = 10  # one timed call is 10 products (~50 ms each): long enough to time
+    load_before = os.getloadavg()
+    _, t = timed_pair({"official": lambda: [tf.matmul(ta, tb).numpy() for _ in range(calls)],
+                       "colorbench": lambda: [(pa @ pb).numpy() for _ in range(calls)]}, repeats, 1)
+    multiply_adds = calls * a.shape[0] * a.shape[1] * b.shape[1]
+    return {"stage": "matmul", "what": f"{calls} x tf.matmul vs torch @, (12288, 512) x (512, 1536) float32",
+            "threads": threads, "repeats": repeats, "official": t["official"], "colorbench": t["colorbench"],
+            "gflop_per_cpu_second": {side: 2 * multiply_adds / t[side]["cpu_median"] / 1e9 for side in t},
+            "ratio_wall_median": t["official"]["wall_median"] / t["colorbench"]["wall_median"],
+            "ratio_cpu_median": t["official"]["cpu_median"] / t["colorbench"]["cpu_median"],
+            "load_average_before": load_before, "load_average_after": os.getloadavg()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--official", type=Path, default=os.environ.get("COLTRAN_OFFICIAL"),
                     help="folder containing the official coltran/ (default: $COLTRAN_OFFICIAL)")
     ap.add_argument("--stages", nargs="+", default=["color_upsampler", "spatial_upsampler"],
-                    choices=["color_upsampler", "spatial_upsampler"])
+                    choices=["color_upsampler", "spatial_upsampler", "matmul"],
+                    help="'matmul': the dominant product alone, TensorFlow vs torch (no official code needed)")
     ap.add_argument("--batches", type=int, nargs="+", default=[1])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--layers", type=int, default=None,
@@ -190,6 +214,12 @@ def main() -> int:
     if args.append and args.out.is_file():
         report["runs"] = json.loads(args.out.read_text())["runs"]
     for stage in args.stages:
+        if stage == "matmul":
+            report["runs"].append(run_matmul(args.repeats, args.threads))
+            print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
+                  flush=True)
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            continue
         for batch in args.batches:
             report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers))
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),

@@ -36,11 +36,13 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
 
 
-# The default ``cpu_threads`` (None), chosen by ``benchmarks/coltran_threads.py`` (1 vs 2 threads per stage, full-size
-# models, alternating; benchmarks/out/coltran_threads.json): the colorizer's sampler makes ~100 tiny operations per
-# pixel, so a second thread adds synchronisation and no speed (and on a loaded machine costs many times the time);
-# the upsamplers' large matmuls and attention were faster in wall time with 2 threads than 1, so they keep torch's
-# setting (every core).
+# The default ``cpu_threads`` (None), from ``benchmarks/coltran_threads.py`` (1 vs 2 threads per stage, full-size
+# models, alternating; benchmarks/out/coltran_threads.json, a 2-core machine at load 7-9): the colorizer's sampler,
+# ~100 tiny operations per pixel, took 5.5x the wall time on 2 threads (thread hand-offs, no speed), so it runs on
+# one thread. The upsamplers were also 1.15-1.2x faster in wall time on 1 thread there, but only because 2 threads
+# competed with ~8 other busy processes: their CPU seconds grew only 1.05-1.24x with 2 threads, so on an idle machine
+# (wall ~ CPU / threads) the large matmuls gain from every core. They keep torch's setting; on a busy machine set
+# ``cpu_threads=1``.
 DEFAULT_CPU_THREADS: dict[str, int] = {"colorizer": 1}
 
 
