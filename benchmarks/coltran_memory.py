@@ -7,7 +7,13 @@ the batch sizes it implies on a Colab T4 (15 GB, no bf16) in float32 and float16
 ``--measure`` runs each upsampler's ``predict`` on ``k`` = 1 and 2 image-channels in fresh subprocesses (random
 weights, float32, ONE encoder layer: layers run one after the other and free their activations, so one layer has the
 per-item peak of four) and takes the difference of the processes' peak RSS as the measured bytes per item — the
-weights and the interpreter cancel out. Writes ``benchmarks/out/coltran_memory.json``.
+weights and the interpreter cancel out. The colorizer is measured the same way on 1 and 2 images (the full model,
+the cached official sampler over its first rows: the encoder, the outer decoder's first full pass and the
+fixed-length caches are all allocated by then, so later rows add nothing). From the measured float32 bytes it
+derives the T4 table (``t4_from_measurement``): float16 halves every activation (all activation tensors have the
+model's dtype; the integer inputs are small), the weights are the parameter count times the element size, and a
+pass may use :data:`~colorbench.methods.coltran.memory.CUDA_SHARE` of the T4. Writes
+``benchmarks/out/coltran_memory.json``.
 """
 
 from __future__ import annotations
@@ -69,10 +75,19 @@ def estimate() -> dict:
 
 
 def _child(kind: str, items: int) -> None:
-    """In a fresh process: one-layer full-width upsampler, ``items`` image-channels at once; print peak RSS bytes."""
-    cfg = full_config(kind)
-    model = build_model(replace(cfg, encoder=replace(cfg.encoder, num_layers=1)), init="random")
+    """In a fresh process: ``items`` image-channels (upsamplers, one full-width layer) or images (colorizer, the full
+    model, first rows of the cached sampler) at once; print peak RSS bytes."""
     torch.set_num_threads(1)
+    cfg = full_config(kind)
+    if kind == "colorizer":
+        from colorbench.methods.coltran.sampler import sample_colorizer
+
+        model = build_model(cfg, init="random")
+        gray = torch.randint(0, 256, (items, 64, 64))
+        sample_colorizer(model, gray, mode="sample", seeds=list(range(items)), max_rows=2)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        return
+    model = build_model(replace(cfg, encoder=replace(cfg.encoder, num_layers=1)), init="random")
     R = cfg.resolution
     values = torch.randint(0, 8 if kind == "color_upsampler" else 256, (items, R, R, 1))
     gray = torch.randint(0, 256, (items, R, R))
@@ -83,17 +98,35 @@ def _child(kind: str, items: int) -> None:
 
 def measure() -> dict:
     out = {}
-    for kind in ("color_upsampler", "spatial_upsampler"):
+    for kind in KINDS:
         peaks = {}
         for items in (1, 2):
             proc = subprocess.run([sys.executable, __file__, "--child", kind, str(items)], check=True,
                                   capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
             peaks[items] = int(proc.stdout.split()[-1])
         cfg = full_config(kind)
-        out[kind] = {"peak_rss_bytes": peaks, "measured_bytes_per_image_channel": peaks[2] - peaks[1],
-                     "estimated_bytes_per_image_channel": bytes_per_item(cfg.resolution, cfg.hidden_size,
-                                                                         cfg.encoder.ff_size, torch.float32)}
+        unit = "image" if kind == "colorizer" else "image_channel"
+        out[kind] = {"peak_rss_bytes": peaks, f"measured_bytes_per_{unit}": peaks[2] - peaks[1]}
+        if kind != "colorizer":
+            out[kind]["estimated_bytes_per_image_channel"] = bytes_per_item(cfg.resolution, cfg.hidden_size,
+                                                                            cfg.encoder.ff_size, torch.float32)
     return out
+
+
+def t4_from_measurement(stages: dict, measured: dict) -> dict:
+    """Per stage, float32 and float16: weights, measured activations per unit, and how many units fit one pass."""
+    table = {}
+    for kind in KINDS:
+        per_unit32 = next(v for k, v in measured[kind].items() if k.startswith("measured_bytes_per_"))
+        row = {"unit": "image" if kind == "colorizer" else "image-channel"}
+        for name, element in (("fp32", 4), ("fp16", 2)):
+            weights = stages[kind]["parameters"] * element
+            per_unit = per_unit32 * element // 4
+            row[name] = {"weights_gb": round(weights / 1e9, 3), "activations_gb_per_unit": round(per_unit / 1e9, 3),
+                         "t4_units_per_pass": (int(T4_BYTES * CUDA_SHARE) - weights) // per_unit,
+                         "t4_gb_at_one_unit": round((weights + per_unit) / 1e9, 3)}
+        table[kind] = row
+    return table
 
 
 def main() -> None:
@@ -109,6 +142,7 @@ def main() -> None:
               "stages": estimate(), "load_average_at_start": os.getloadavg()}
     if args.measure:
         report["cpu_measurement"] = measure()
+        report["t4_from_measurement"] = t4_from_measurement(report["stages"], report["cpu_measurement"])
         report["load_average_at_end"] = os.getloadavg()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")

@@ -22,7 +22,9 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,16 +32,65 @@ import numpy as np
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
 
 
-def timed(fn, repeats: int) -> tuple[object, dict]:
-    out = fn()  # warm-up
-    wall, cpu = [], []
+class PeakRSS:
+    """Peak resident memory above the level at entry, sampled every 20 ms from ``/proc/self/statm`` in a thread:
+    what one call adds on top of what the process already held (models, inputs), comparable for both libraries
+    (TensorFlow's and torch's CPU allocators both return to the OS-visible RSS)."""
+
+    def __init__(self):
+        self.page = os.sysconf("SC_PAGE_SIZE")
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * self.page
+
+    def __enter__(self):
+        self.base = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+        self.extra_bytes = self.peak - self.base
+
+
+def summary(wall: list[float], cpu: list[float], extra: list[int]) -> dict:
+    return {"wall_s": wall, "cpu_s": cpu, "wall_min": min(wall), "wall_median": statistics.median(wall),
+            "cpu_min": min(cpu), "cpu_median": statistics.median(cpu), "peak_extra_rss_bytes": max(extra)}
+
+
+def timed_pair(fns: dict, repeats: int, warmup: int) -> tuple[dict, dict]:
+    """Run the sides alternately (a, b, a, b, ...) so a change in the shared machine's load hits both alike."""
+    outs, times = {}, {name: ([], [], []) for name in fns}
+    first_call_extra = {}
+    for _ in range(warmup):
+        for name, fn in fns.items():
+            with PeakRSS() as mem:
+                outs[name] = fn()
+            first_call_extra.setdefault(name, mem.extra_bytes)
     for _ in range(repeats):
-        w, c = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return out, {"wall_s": wall, "cpu_s": cpu, "wall_min": min(wall), "wall_median": statistics.median(wall),
-                 "cpu_min": min(cpu), "cpu_median": statistics.median(cpu)}
+        for name, fn in fns.items():
+            with PeakRSS() as mem:
+                w, c = time.perf_counter(), time.process_time()
+                outs[name] = fn()
+                wall, cpu = time.perf_counter() - w, time.process_time() - c
+            times[name][0].append(wall)
+            times[name][1].append(cpu)
+            times[name][2].append(mem.extra_bytes)
+            first_call_extra.setdefault(name, mem.extra_bytes)
+            print(f"  {name}: wall {wall:.1f} s, cpu {cpu:.1f} s, +{mem.extra_bytes / 2**30:.2f} GiB, "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+    # TensorFlow's allocator keeps what its first call took, so later calls add ~0: the first call is the fair peak
+    return outs, {name: {**summary(*t), "first_call_peak_extra_rss_bytes": first_call_extra[name]}
+                  for name, t in times.items()}
 
 
 def official_config(kind: str):
@@ -55,7 +106,7 @@ def official_config(kind: str):
     return module.get_config()
 
 
-def run_stage(kind: str, batch: int, repeats: int, threads: int) -> dict:
+def run_stage(kind: str, batch: int, repeats: int, threads: int, warmup: int, layers: int | None = None) -> dict:
     import tensorflow as tf
     import torch
     from coltran.models import upsampler as official
@@ -66,6 +117,10 @@ def run_stage(kind: str, batch: int, repeats: int, threads: int) -> dict:
 
     side = 64 if kind == "color_upsampler" else 256
     config = official_config(kind)
+    cfg = full_config(kind)
+    if layers is not None:  # fewer encoder layers on both sides: every layer is the same work (see --layers)
+        config.model.num_encoder_layers = layers
+        cfg = replace(cfg, encoder=replace(cfg.encoder, num_layers=layers))
     tf.random.set_seed(0)
     if kind == "color_upsampler":
         tf_model = official.ColorUpsampler(config.model)
@@ -73,23 +128,53 @@ def run_stage(kind: str, batch: int, repeats: int, threads: int) -> dict:
         tf_model = official.SpatialUpsampler(config.model)
     zero = tf.zeros((1, side, side, 3), dtype=tf.int32)
     tf_model(inputs=zero, inputs_slice=zero[..., :1], training=False)  # builds it, as custom_colorize does
-    ours = build_model(full_config(kind))
+    ours = build_model(cfg)
     load_tf_named(ours, {v.name: v.numpy() for v in tf_model.variables}, source="official model")
 
     rng = np.random.default_rng(0)
     values = rng.integers(0, 8 if kind == "color_upsampler" else 256, (batch, side, side, 3)).astype(np.int32)
     gray = rng.integers(0, 256, (batch, side, side)).astype(np.int32)
     key = "bit_up_argmax" if kind == "color_upsampler" else "high_res_argmax"
-    theirs, t_official = timed(lambda: tf_model.sample(tf.constant(gray[..., None]), tf.constant(values),
-                                                       mode="argmax")[key].numpy(), repeats)
+    load_before = os.getloadavg()
     with torch.no_grad():
-        mine, t_ours = timed(lambda: ours.predict(torch.as_tensor(values), torch.as_tensor(gray)).numpy(), repeats)
-    return {"stage": kind, "batch": batch, "threads": threads, "official": t_official, "colorbench": t_ours,
+        outs, t = timed_pair({
+            "official": lambda: tf_model.sample(tf.constant(gray[..., None]), tf.constant(values),
+                                                mode="argmax")[key].numpy(),
+            "colorbench": lambda: ours.predict(torch.as_tensor(values), torch.as_tensor(gray)).numpy()},
+            repeats, warmup)
+    theirs, mine = outs["official"], outs["colorbench"]
+    t_official, t_ours = t["official"], t["colorbench"]
+    return {"stage": kind, "batch": batch, "threads": threads, "repeats": repeats, "warmup": warmup,
+            "encoder_layers": cfg.encoder.num_layers, "full_encoder_layers": full_config(kind).encoder.num_layers,
+            "official": t_official, "colorbench": t_ours,
             "ratio_wall_median": t_official["wall_median"] / t_ours["wall_median"],
             "ratio_cpu_median": t_official["cpu_median"] / t_ours["cpu_median"],
             "ratio_cpu_min": t_official["cpu_min"] / t_ours["cpu_min"],
             "argmax_values_differing": int((np.asarray(theirs) != mine).sum()), "argmax_values": int(mine.size),
-            "load_average_after": os.getloadavg()}
+            "load_average_before": load_before, "load_average_after": os.getloadavg()}
+
+
+def run_matmul(repeats: int, threads: int) -> dict:
+    """The upsamplers' dominant operation alone: a (3*64*64, 512) x (512, 1536) float32 product (the colour
+    upsampler's fused q/k/v projection for one image), in TensorFlow and torch, alternating: the ratio any layout
+    change cannot beat when a stage is made of such products."""
+    import tensorflow as tf
+    import torch
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3 * 64 * 64, 512), np.float32), rng.standard_normal((512, 1536), np.float32)
+    ta, tb, pa, pb = tf.constant(a), tf.constant(b), torch.from_numpy(a), torch.from_numpy(b)
+    calls = 10  # one timed call is 10 products (~50 ms each): long enough to time
+    load_before = os.getloadavg()
+    _, t = timed_pair({"official": lambda: [tf.matmul(ta, tb).numpy() for _ in range(calls)],
+                       "colorbench": lambda: [(pa @ pb).numpy() for _ in range(calls)]}, repeats, 1)
+    multiply_adds = calls * a.shape[0] * a.shape[1] * b.shape[1]
+    return {"stage": "matmul", "what": f"{calls} x tf.matmul vs torch @, (12288, 512) x (512, 1536) float32",
+            "threads": threads, "repeats": repeats, "official": t["official"], "colorbench": t["colorbench"],
+            "gflop_per_cpu_second": {side: 2 * multiply_adds / t[side]["cpu_median"] / 1e9 for side in t},
+            "ratio_wall_median": t["official"]["wall_median"] / t["colorbench"]["wall_median"],
+            "ratio_cpu_median": t["official"]["cpu_median"] / t["colorbench"]["cpu_median"],
+            "load_average_before": load_before, "load_average_after": os.getloadavg()}
 
 
 def main() -> int:
@@ -97,9 +182,15 @@ def main() -> int:
     ap.add_argument("--official", type=Path, default=os.environ.get("COLTRAN_OFFICIAL"),
                     help="folder containing the official coltran/ (default: $COLTRAN_OFFICIAL)")
     ap.add_argument("--stages", nargs="+", default=["color_upsampler", "spatial_upsampler"],
-                    choices=["color_upsampler", "spatial_upsampler"])
+                    choices=["color_upsampler", "spatial_upsampler", "matmul"],
+                    help="'matmul': the dominant product alone, TensorFlow vs torch (no official code needed)")
     ap.add_argument("--batches", type=int, nargs="+", default=[1])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--layers", type=int, default=None,
+                    help="encoder layers on both sides (default: the full config's); the layers are identical in "
+                         "work, so fewer of them give the per-layer speed in less time on a busy machine")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed calls per side before the timed ones")
+    ap.add_argument("--append", action="store_true", help="add the runs to an existing --out JSON")
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads for both TensorFlow and torch")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
@@ -120,9 +211,17 @@ def main() -> int:
     report = {"what": "official TF ColTran vs colorbench, argmax upsamplers, same random weights, CPU",
               "tensorflow": tf.__version__, "torch": torch.__version__, "cpu_count": os.cpu_count(),
               "load_average_at_start": os.getloadavg(), "runs": []}
+    if args.append and args.out.is_file():
+        report["runs"] = json.loads(args.out.read_text())["runs"]
     for stage in args.stages:
+        if stage == "matmul":
+            report["runs"].append(run_matmul(args.repeats, args.threads))
+            print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
+                  flush=True)
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            continue
         for batch in args.batches:
-            report["runs"].append(run_stage(stage, batch, args.repeats, args.threads))
+            report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers))
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)

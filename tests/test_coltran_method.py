@@ -248,3 +248,15 @@ def test_cpu_threads_per_stage_apply_during_that_stage_only(monkeypatch):
         torch.set_num_threads(1)
     with pytest.raises(ValueError, match="unknown stage"):
         ColTranPipeline.smoke(cpu_threads={"upsampler": 2})
+
+
+def test_cpu_threads_default_is_the_measured_per_stage_choice():
+    """Unset, the colorizer runs on one thread (benchmarks/coltran_threads.py) and the upsamplers keep torch's
+    setting; ``{}`` leaves every stage to torch; CUDA ignores it."""
+    from colorbench.methods.coltran.pipeline import DEFAULT_CPU_THREADS
+
+    assert DEFAULT_CPU_THREADS == {"colorizer": 1}
+    assert ColTranPipeline.smoke().cpu_threads == {"colorizer": 1}
+    assert ColTranPipeline.smoke(cpu_threads={}).cpu_threads == {}
+    assert ColTranPipeline.smoke(cpu_threads=2).cpu_threads == dict.fromkeys(
+        ("colorizer", "color_upsampler", "spatial_upsampler"), 2)

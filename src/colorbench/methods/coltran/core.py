@@ -40,7 +40,9 @@ class FactorizedAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pos_embed(x)
         for layer, norm in zip(self.residual_layers, self.layer_norms):
-            x = norm(x + layer(x))
+            out = layer(x)
+            out += x  # the sublayer's fresh output takes the residual in place: one activation-sized tensor less
+            x = norm(out)
         return x
 
 

@@ -73,7 +73,11 @@ class FeedForward(nn.Module):
         self.layers = nn.ModuleList([Dense(size, ff_size), Dense(ff_size, size)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers[1](F.relu(self.layers[0](x)))
+        first = self.layers[0]
+        # bias and relu in place on the matmul's output: addmm would first copy the broadcast bias into a fresh
+        # ff-sized tensor and relu would allocate another (same sums: x @ W + b, then max(., 0))
+        hidden = torch.matmul(x, first.kernel).add_(first.bias).relu_()
+        return self.layers[1](hidden)
 
 
 class DenseND(nn.Module):
@@ -174,22 +178,31 @@ class AxialAttention(nn.Module):
         return o.reshape(*o.shape[:-2], -1) @ self.project_final.matrix()
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor | None = None) -> torch.Tensor:
-        """x ``(B, H, W, D)``; ctx ``(B, H, W, C)`` (or broadcastable) when conditional."""
-        if self.axis == "col":
-            x = x.transpose(1, 2)
-            ctx = ctx.transpose(1, 2) if ctx is not None else None
+        """x ``(B, H, W, D)``; ctx ``(B, H, W, C)`` (or broadcastable) when conditional.
+
+        Why this layout: the projections always run on the image's own (B, H, W, D) memory order, so each is one
+        plain matrix product (a transposed input made torch broadcast the weight into a batched product, 1.3x slower
+        on CPU) and the residual sum adds contiguous tensors; only the attention reads q, k, v through strided views
+        (rows: a view of the batch; columns: one view per image) and the column output is re-laid out once.
+        """
         cond = self.cond_params(ctx) if self.conditional else None
-        q, k, v = self.qkv(x, cond)
-        B, R, L = q.shape[:3]
-        # (B, R, L, h, d) -> (B*R, h, L, d)
-        q, k, v = (t.reshape(B * R, L, self.heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        q, k, v = self.qkv(x, cond)  # (B, H, W, heads, head_dim)
+        B, H, W = q.shape[:3]
         # an expanded (stride-0) view of the bias: lets SDPA pick its fused kernel (6x faster on CPU than a
         # broadcast (heads, L, L) mask), at no memory cost
-        bias = self.relative_attention.matrix(self.masked).to(q.dtype).expand(B * R, -1, -1, -1)
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.head_dim**-0.5)
-        o = o.transpose(1, 2).reshape(B, R, L, self.heads, self.head_dim)
-        out = self.project_out(o)
-        return out.transpose(1, 2) if self.axis == "col" else out
+        bias = self.relative_attention.matrix(self.masked).to(q.dtype)
+        scale = self.head_dim**-0.5
+        if self.axis == "row":
+            q, k, v = (t.reshape(B * H, W, self.heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.expand(B * H, -1, -1, -1), scale=scale)
+            o = o.transpose(1, 2).reshape(B, H, W, self.heads, self.head_dim)
+        else:
+            o = torch.empty_like(q)
+            for b in range(B):  # per image: (W, heads, H, head_dim) views need no copy (a batch-wide one would)
+                qb, kb, vb = (t[b].permute(1, 2, 0, 3) for t in (q, k, v))
+                ob = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=bias.expand(W, -1, -1, -1), scale=scale)
+                o[b] = ob.permute(2, 0, 1, 3)
+        return self.project_out(o)
 
 
 class ConditionalLayerNorm(nn.Module):

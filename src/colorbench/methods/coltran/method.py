@@ -62,7 +62,8 @@ class ColTranOptions(MethodOptions):
     ``temperature`` of the colorizer's sampling; ``official``: the official sampler, row-only conditioning quirk
     included (see the module docstring); ``dtype``/``tf32``: CUDA precision (float32 on a CPU).
     ``upsampler_batch``: image-channels per upsampler pass (None: chosen from the device's free memory);
-    ``cpu_threads``: torch threads on a CPU, one number or one per stage."""
+    ``cpu_threads``: torch threads on a CPU, one number or one per stage; None: ``pipeline.DEFAULT_CPU_THREADS``,
+    measured by ``benchmarks/coltran_threads.py`` (colorizer on 1 thread, upsamplers on torch's setting)."""
 
     mode: Mode = "sample"
     temperature: float = 1.0

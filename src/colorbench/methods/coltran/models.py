@@ -108,8 +108,9 @@ class _Upsampler(nn.Module):
         w = self.input_dense.kernel
         channel_table = getattr(self, self._embedding_name).kernel @ w[:D]
         gray_table = self.gray_embedding.kernel @ w[D:] + self.input_dense.bias
-        x = F.embedding(symbols, channel_table) + F.embedding(gray.long(), gray_table).repeat(C, 1, 1, 1)
-        return self.encoder(x)
+        x = F.embedding(symbols, channel_table).view(C, B, R, R, D)
+        x += F.embedding(gray.long(), gray_table)  # broadcast over the channels, in place (no repeated copy)
+        return self.encoder(x.view(C * B, R, R, D))
 
     def logits(self, values: torch.Tensor, gray: torch.Tensor,
                channel_index: torch.Tensor | None = None) -> torch.Tensor:

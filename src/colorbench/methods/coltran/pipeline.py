@@ -36,12 +36,22 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
 
 
+# The default ``cpu_threads`` (None), from ``benchmarks/coltran_threads.py`` (1 vs 2 threads per stage, full-size
+# models, alternating; benchmarks/out/coltran_threads.json, a 2-core machine at load 7-9): the colorizer's sampler,
+# ~100 tiny operations per pixel, took 5.5x the wall time on 2 threads (thread hand-offs, no speed), so it runs on
+# one thread. The upsamplers were also 1.15-1.2x faster in wall time on 1 thread there, but only because 2 threads
+# competed with ~8 other busy processes: their CPU seconds grew only 1.05-1.24x with 2 threads, so on an idle machine
+# (wall ~ CPU / threads) the large matmuls gain from every core. They keep torch's setting; on a busy machine set
+# ``cpu_threads=1``.
+DEFAULT_CPU_THREADS: dict[str, int] = {"colorizer": 1}
+
+
 def stage_threads(cpu_threads: int | Mapping[str, int] | None) -> dict[str, int]:
     """``cpu_threads`` as {stage: torch CPU threads}: one number for every stage, or a mapping naming some stages
-    (the others keep torch's setting). Why per stage: the colorizer's sampler makes ~100 tiny operations per pixel
-    and on a loaded machine runs far faster on 1 thread, while the upsamplers' large matmuls use every core."""
+    (the others keep torch's setting; ``{}`` leaves every stage to torch). None (default): the measured
+    :data:`DEFAULT_CPU_THREADS` (the colorizer on one thread, the upsamplers on torch's setting)."""
     if cpu_threads is None:
-        return {}
+        return dict(DEFAULT_CPU_THREADS)
     if isinstance(cpu_threads, Mapping):
         unknown = set(cpu_threads) - set(STAGES)
         if unknown:
@@ -79,9 +89,9 @@ class ColTranPipeline:
     ``dtype`` "bfloat16"/"float16" runs the models in half precision (CUDA; sampling still draws from float32
     logits); ``cuda_graph`` replays the colorizer's per-pixel step from a CUDA graph; ``compile`` wraps the
     upsamplers' encoders in ``torch.compile``; ``cpu_threads`` sets torch's CPU threads per stage
-    (:func:`stage_threads`) for the duration of that stage. ``upsampler_batch`` is how many image-channels an
-    upsampler encodes at once; None (default) chooses it from the device's free memory (:mod:`.memory`), so the
-    default never asks for more memory than the machine has.
+    (:func:`stage_threads`; default :data:`DEFAULT_CPU_THREADS`, from a measurement) for the duration of that stage.
+    ``upsampler_batch`` is how many image-channels an upsampler encodes at once; None (default) chooses it from the
+    device's free memory (:mod:`.memory`), so the default never asks for more memory than the machine has.
     """
 
     def __init__(self, colorizer, color_upsampler, spatial_upsampler, *, device: str | torch.device = "cpu",
