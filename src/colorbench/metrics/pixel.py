@@ -54,7 +54,7 @@ def ssim(pred: torch.Tensor, truth: torch.Tensor, *, dtype: torch.dtype = torch.
     for batch in (pred, truth):
         if batch.is_floating_point() and not torch.equal(batch, batch.round()):
             raise ValueError("ssim: expects the integers 0..255 (uint8 images); got fractional values")
-    step = chunk or pred.shape[0]
+    step = chunk or max(pred.shape[0], 1)  # an empty batch gives an empty result
     parts = [_ssim(pred[i:i + step], truth[i:i + step], dtype) for i in range(0, pred.shape[0], step)]
     return torch.cat(parts) if parts else pred.new_zeros(0, dtype=dtype)
 
