@@ -140,6 +140,7 @@ def test_trunk_is_loaded_from_the_torch_hub_cache(monkeypatch):
     stand_in, path = _stand_in_alexnet_file(monkeypatch)
     metric = LPIPS(net="alex", trunk="imagenet")
     assert metric.calibrated and metric.label == "LPIPS v0.1 (alex)"  # the name reports show for the real metric
+    assert not any(p.requires_grad for p in metric.parameters())  # frozen: a training loss never updates it
     assert metric.trunk_provenance["file"] == str(path) and metric.trunk_provenance["source"] == "url"
     trunk = metric.model.net
     torch.testing.assert_close(getattr(trunk.slice1, "0").weight, stand_in["features.0.weight"])

@@ -106,8 +106,10 @@ def run(module: str, children: int, *, summarize_only: bool = False, names: list
     results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
     counts: dict[str, int] = {}
     survivors, untested = [], []
+    total = 0
     for line in results.stdout.splitlines():
         name, _, status = line.strip().rpartition(": ")
+        total += bool(name)
         if not name or names and status == "not checked":  # a partial run: count only the mutants it ran
             continue
         counts[status] = counts.get(status, 0) + 1
@@ -118,7 +120,7 @@ def run(module: str, children: int, *, summarize_only: bool = False, names: list
     return {"module": module, "files": TESTS[module][0], "tests": TESTS[module][1], "seconds": round(seconds),
             "generated": sum(counts.values()), "killed": counts.get("killed", 0),
             "survived": counts.get("survived", 0), "counts": counts, "survivors": survivors,
-            "no_tests": untested,
+            "no_tests": untested, "generated_total": total,
             "extra_pytest_args": TESTS[module][2], "children": children, "cpu_count": os.cpu_count(),
             "load_average_5min": [round(load_before, 1), round(load_after, 1)]}
 
@@ -129,6 +131,30 @@ def record_phase(module: str, phase: str, result: dict) -> None:
     report.setdefault(module, {})[phase] = {**result, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=1) + "\n")
+
+
+def markdown_table(report: dict) -> str:
+    """The per-module table of the report: generated, killed, survived (and untested) before and after, minutes."""
+    rows = ["| module | generated | killed before | survived before | untested before | killed after | "
+            "survived after | untested after | minutes (before + after) |", "|" + " --- |" * 9]
+    for module, phases in report.items():
+        if module.startswith("_"):
+            continue
+        b, a = phases.get("before", {}), phases.get("after")
+        if a and "counts" not in a:  # figures kept from an earlier session: survivors only
+            after = ("?", a["survived"], "?")
+        elif a:  # the after run re-checks the before survivors/untested: the rest keep their before status
+            # mutants outside the re-run keep their 'before' status (killed: same code, more tests)
+            untested = a["counts"].get("no tests", 0)
+            not_killed = sum(n for status, n in a["counts"].items() if status != "killed")
+            killed_after = a["generated_total"] - not_killed if "rerun_of" in a else a["killed"]
+            after = (killed_after, a["survived"], untested)
+        else:
+            after = ("-", "-", "-")
+        minutes = f"{b.get('seconds', 0) / 60:.0f}" + (f" + {a['seconds'] / 60:.0f}" if a and "seconds" in a else "")
+        rows.append(f"| {module} | {b.get('generated')} | {b.get('killed', '?')} | {b.get('survived')} | "
+                    f"{b.get('counts', {}).get('no tests', '?')} | {after[0]} | {after[1]} | {after[2]} | {minutes} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phase", choices=["before", "after"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
                              "('before': the tests as they were; 'after': with the tests that kill the survivors)")
+    parser.add_argument("--table", action="store_true", help="print the report's per-module table (markdown)")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(REPORT.read_text())))
+        return 0
     if args.list:
         for key, (files, tests, _) in TESTS.items():
             print(f"{key}: {', '.join(files)}  <-  {', '.join(tests)}")
