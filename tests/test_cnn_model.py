@@ -225,3 +225,6 @@ def test_config_and_stage_seconds_record_what_ran(original_weights):
                              "weights": "cnn-original-epoch186"}  # not loaded yet: no resolved precision
     real.load("cpu")
     assert real.config()["precision_resolved"] == "fp32" and "smoke" not in real.config()
+    bf16 = get_method("cnn-original", smoke=True, precision="bf16")  # the asked precision reaches the predictor
+    bf16.load("cpu")
+    assert bf16.predictor.precision == "bf16" and bf16.config()["precision_resolved"] == "bf16"

@@ -8,11 +8,21 @@ Each module runs in its own scratch copy under ``.mutation/<module>/`` (git-igno
 copies the source to ``mutants/``, collects which test covers which function, then runs each mutant against the tests
 that cover the mutated function only (in forked children of a warm process, so torch is imported once, not once per
 mutant). On top of that, each module runs only its own test files (``TESTS`` below), which is how the pass is meant
-to stay under an hour on 2 idle cores. Measured so far (2 cores shared by eight developers, load average ~11):
-``color`` 438 mutants in 14 min with one child, ``zhang-quick`` 257 in 8 min; the other modules were not run yet, and
-``zhang`` (which runs the slow official-code checks per network mutant) is the one most likely to need trimming.
-The summary (per module: generated, killed, survived, timeouts, other) is written to ``.mutation/summary.json``; the
-survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's folder.
+to stay under an hour on 2 idle cores. Measured (2 cores shared by eight developers; 5-minute load averages in
+benchmarks/out/mutation.json): ``color`` 438 mutants in 14 min with one child (load ~11), ``zhang-quick`` 257 in 8 min,
+``metrics`` 940 in 44 min with two children (load 3-14); ``cnn`` was stopped after 17 min (load 8-13) with 253 of its
+467 mutants unchecked: the network mutants run the checkpoint-reference tests, ~60 s each under that load, so it needs
+~2.5 h on this machine (or trimming to inference.py); ``coltran`` and the full ``zhang`` were not run (the official-
+logit tests cost seconds per mutant: expect hours; trim to the sampler's ``choose``/``per_image_uniforms`` first).
+
+    python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
+    python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
+    python tools/mutation.py --table                                # the per-module table (markdown)
+
+The summary (per module: generated, killed, survived, untested, timeouts) is also written to
+``.mutation/summary.json``; the survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's
+folder. mutmut maps tests to functions by what each test calls; a module-scoped fixture's calls are credited to the
+first test that uses it, so an assertion in a later test does not kill a mutant in the fixture's constructor.
 
 Why mutmut and not cosmic-ray: cosmic-ray starts the test command afresh for every mutant, and importing torch +
 collecting the tests costs seconds per mutant on a busy 2-core machine — hours for these modules; mutmut 3 forks
