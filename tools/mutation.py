@@ -146,7 +146,7 @@ def record_phase(module: str, phase: str, result: dict) -> None:
 def markdown_table(report: dict) -> str:
     """The per-module table of the report: generated, killed, survived (and untested) before and after, minutes."""
     rows = ["| module | generated | killed before | survived before | untested before | killed after | "
-            "survived after | untested after | minutes (before + after) |", "|" + " --- |" * 9]
+            "survived after | untested after | not checked | minutes (before + after) |", "|" + " --- |" * 10]
     for module, phases in report.items():
         if module.startswith("_"):
             continue
@@ -157,13 +157,15 @@ def markdown_table(report: dict) -> str:
             # mutants outside the re-run keep their 'before' status (killed: same code, more tests)
             untested = a["counts"].get("no tests", 0)
             not_killed = sum(n for status, n in a["counts"].items() if status != "killed")
+            not_killed += b["counts"].get("not checked", 0)  # a stopped 'before' run: those were never checked
             killed_after = a["generated_total"] - not_killed if "rerun_of" in a else a["killed"]
             after = (killed_after, a["survived"], untested)
         else:
             after = ("-", "-", "-")
         minutes = f"{b.get('seconds', 0) / 60:.0f}" + (f" + {a['seconds'] / 60:.0f}" if a and "seconds" in a else "")
         rows.append(f"| {module} | {b.get('generated')} | {b.get('killed', '?')} | {b.get('survived')} | "
-                    f"{b.get('counts', {}).get('no tests', '?')} | {after[0]} | {after[1]} | {after[2]} | {minutes} |")
+                    f"{b.get('counts', {}).get('no tests', '?')} | {after[0]} | {after[1]} | {after[2]} | "
+                    f"{b.get('counts', {}).get('not checked', 0)} | {minutes} |")
     return "\n".join(rows)
 
 
