@@ -157,3 +157,74 @@ def test_bf16_autocast_stays_close_to_fp32():
     bf16 = TorchAbPredictor(model, precision="bf16")(L)
     assert bf16.dtype == np.float32
     assert np.abs(bf16 - fp32).max() < 0.05 * np.abs(fp32).max() + 0.5
+
+
+def test_architecture_read_back_from_a_checkpoint_dict_and_unknown_modes_refused():
+    """Trained checkpoints store the architecture as a dict (model.json, best.pt): it must come back as it was."""
+    from colorbench.methods.cnn.model import CnnArchitecture
+
+    assert CnnArchitecture.from_dict(IMPROVED.to_dict()) == IMPROVED
+    assert CnnArchitecture.from_dict(ORIGINAL.to_dict()) == ORIGINAL
+    for mode in ("rgb", "L1", "LAB3"):
+        with pytest.raises(ValueError, match="input_mode must be 'lab3' or 'l1'"):
+            CnnArchitecture.from_dict({"input_mode": mode, "ab_scale": 1.0})
+
+
+def test_gray_to_L_is_colorbench_lab_of_the_gray_image():
+    from colorbench.color import gray_to_rgb
+
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    expected = rgb_to_lab(gray_to_rgb(gray))[..., 0]
+    L = gray_to_L(gray)
+    assert L.dtype == np.float32
+    np.testing.assert_array_equal(L, expected.astype(np.float32))
+
+
+def test_pad_to_multiple_takes_a_single_plane_too():
+    padded = pad_to_multiple(np.arange(6 * 10, dtype=np.float32).reshape(6, 10))
+    assert padded.shape == (8, 16) and padded[7, 15] == 59.0
+
+
+def test_images_are_batched_by_size_and_batch_size_and_each_computed_once():
+    """The batches decide speed, and with bn_mode='train' (batch statistics) the colours: same-size images go
+    together, at most ``batch_size`` at a time, each image once."""
+    torch.manual_seed(0)
+    net = TorchAbPredictor(ColorizationNet(IMPROVED), device="cpu")
+    calls = []
+
+    def recording(L):
+        calls.append(L.shape)
+        return net(L)
+
+    grays = [np.full(s, 100, np.uint8) for s in [(16, 16)] * 5 + [(8, 24)] * 2]
+    colorize_grays(recording, grays, batch_size=2)
+    assert calls == [(2, 1, 16, 16), (2, 1, 16, 16), (1, 1, 16, 16), (2, 1, 8, 24)]
+    method = get_method("cnn-original", smoke=True, batch_size=3)
+    method.load("cpu")
+    calls.clear()
+    network = method.predictor
+    method.predictor = lambda L: (calls.append(L.shape), network(L))[1]
+    method.colorize(grays[:5], seed=0)
+    assert [c[0] for c in calls] == [3, 2]
+
+
+def test_config_and_stage_seconds_record_what_ran(original_weights):
+    """run.json records the method's config, timings.csv its stage seconds: both must say what actually ran."""
+    import time
+
+    smoke = get_method("cnn-original", smoke=True, batch_size=4)
+    smoke.load("cpu")
+    assert smoke.config() == {"batch_size": 4, "precision": "auto", "backend": "torch", "bn_mode": "eval",
+                              "precision_resolved": "fp32", "smoke": True, "weights": None}
+    start = time.perf_counter()
+    smoke.colorize([np.full((16, 16), 90, np.uint8)], seed=0)
+    wall = time.perf_counter() - start
+    assert set(smoke.stage_seconds) == {"network"} and 0 < smoke.stage_seconds["network"] <= wall
+    real = get_method("cnn-original")
+    assert real.config() == {"batch_size": 16, "precision": "auto", "backend": "torch", "bn_mode": "eval",
+                             "weights": "cnn-original-epoch186"}  # not loaded yet: no resolved precision
+    real.load("cpu")
+    assert real.config()["precision_resolved"] == "fp32" and "smoke" not in real.config()
+    bf16 = get_method("cnn-original", smoke=True, precision="bf16")  # the asked precision reaches the predictor
+    bf16.load("cpu")
+    assert bf16.predictor.precision == "bf16" and bf16.config()["precision_resolved"] == "bf16"

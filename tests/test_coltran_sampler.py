@@ -120,3 +120,13 @@ def test_inverse_cdf_sampling_follows_the_distribution():
     torch.testing.assert_close(freq, torch.tensor([0.1, 0.6, 0.3], dtype=torch.float64), atol=0.015, rtol=0)
     cold = choose(logits, "sample", 0.05, u)  # low temperature approaches argmax
     assert (cold == 1).double().mean() > 0.99
+
+
+def test_each_image_draws_float64_uniforms_from_its_own_seed():
+    """What makes a ColTran sample reproducible per image: uniform float64 draws from a generator seeded with that
+    image's seed (seeds 5 and 131 must not collide; float32 draws would move samples near bin boundaries)."""
+    u = per_image_uniforms([5, 131], 64)
+    assert u.dtype == torch.float64
+    for row, seed in zip(u, (5, 131)):
+        assert torch.equal(row, torch.rand(64, generator=torch.Generator().manual_seed(seed), dtype=torch.float64))
+    assert not torch.equal(u[0], u[1])

@@ -29,6 +29,21 @@ def test_frechet_distance_matches_closed_form():
         frechet_distance(x[:1], y)
 
 
+def test_frechet_distance_with_two_images_and_singular_covariances():
+    """The scorer computes FID from 2 images up, and with fewer images than feature dimensions (every real run:
+    2048-d features) the covariances are singular: the result must still be the closed form, finite."""
+    from scipy.linalg import sqrtm
+
+    rng = np.random.default_rng(1)
+    for n_real, n_fake, dims in [(2, 2, 3), (5, 4, 16)]:
+        x = rng.normal(size=(n_real, dims))
+        y = rng.normal(size=(n_fake, dims)) * 2.0 + 0.5
+        s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+        expected = ((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s1 + s2 - 2 * sqrtm(s1 @ s2).real)
+        value = frechet_distance(x, y)
+        assert np.isfinite(value) and value == pytest.approx(expected, rel=1e-6)
+
+
 def test_real_inception_weights_missing_offline():
     with pytest.raises(WeightsUnavailable, match="fid-inception-v3"):
         InceptionFeatures()

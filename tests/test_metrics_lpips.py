@@ -13,7 +13,7 @@ from colorbench.weights import WeightsUnavailable
 
 @pytest.fixture(scope="module")
 def metric():
-    return LPIPS(net="alex", trunk="uncalibrated")
+    return LPIPS(trunk="uncalibrated")  # the default net: AlexNet, what the docs and the scorer use
 
 
 @pytest.fixture
@@ -25,6 +25,37 @@ def batch(real_images):
 def test_uncalibrated_is_labelled_as_such(metric):
     assert metric.calibrated is False
     assert "UNCALIBRATED" in metric.label
+    assert metric.net == "alex" and metric.trunk == "uncalibrated"
+    assert metric.trunk_provenance == {}  # no trunk file behind a random trunk
+
+
+def test_frozen_and_dropout_stays_off_inside_a_training_loop(metric, batch):
+    """LPIPS as a training loss (cnn-lpips): no parameter of its own to train, and ``train()`` (what a training loop
+    calls on every module) keeps its dropout off, so the loss is deterministic."""
+    assert not any(p.requires_grad for p in metric.parameters())
+    a, b = batch
+    before = metric(a, b)
+    try:
+        metric.train()
+        assert not metric.training and not metric.model.training
+        torch.testing.assert_close(metric(a, b), before, rtol=0, atol=0)
+    finally:
+        metric.eval()
+
+
+
+def test_vgg_net_is_a_vgg16_trunk_with_its_own_linear_layers():
+    vgg = LPIPS(net="vgg", trunk="uncalibrated")
+    assert [lin.model[-1].in_channels for lin in vgg.model.lins] == [64, 128, 256, 512, 512]  # AlexNet: 64, 192, ...
+    assert "vgg" in vgg.label
+
+
+def test_a_checkpoint_missing_trunk_weights_is_refused_naming_the_file(metric):
+    from colorbench.metrics.lpips_metric import _load_trunk
+
+    partial = {k: v for k, v in metric.model.net.state_dict().items()}  # our names, not torchvision's
+    with pytest.raises(ValueError, match=r"trunk\.pth: not a torchvision checkpoint .*features\.0\.weight"):
+        _load_trunk(metric.model.net, partial, "trunk.pth")
 
 
 def test_matches_lpips_package_on_minus_one_to_one_inputs(metric, batch):
@@ -68,6 +99,8 @@ def test_size_mismatch_is_an_error(metric):
         metric(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 48))
     with pytest.raises(ValueError, match="float"):
         metric.features(torch.zeros(1, 3, 64, 64, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="N×3×H×W"):  # RGBA is not silently fed to an RGB network
+        metric.features(torch.zeros(1, 4, 64, 64))
 
 
 def test_real_trunk_missing_offline_is_weights_unavailable():
@@ -106,7 +139,8 @@ def test_trunk_is_loaded_from_the_torch_hub_cache(monkeypatch):
     """A file at the registry path is used (no network) and lands in the trunk, key for key."""
     stand_in, path = _stand_in_alexnet_file(monkeypatch)
     metric = LPIPS(net="alex", trunk="imagenet")
-    assert metric.calibrated
+    assert metric.calibrated and metric.label == "LPIPS v0.1 (alex)"  # the name reports show for the real metric
+    assert not any(p.requires_grad for p in metric.parameters())  # frozen: a training loss never updates it
     assert metric.trunk_provenance["file"] == str(path) and metric.trunk_provenance["source"] == "url"
     trunk = metric.model.net
     torch.testing.assert_close(getattr(trunk.slice1, "0").weight, stand_in["features.0.weight"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from colorbench.metrics.colour import colorfulness, delta_e2000_map, mean_delta_e2000
+from colorbench.metrics.colour import colorfulness, delta_colorfulness, delta_e2000_map, mean_delta_e2000
 from colorbench.metrics.pixel import psnr, ssim
 
 skimage_metrics = pytest.importorskip("skimage.metrics")
@@ -86,8 +86,9 @@ def test_delta_e2000_matches_skimage_on_real_photos(pairs):
     ref = [deltaE_ciede2000(rgb2lab(t), rgb2lab(p)).mean() for p, t in zip(preds, truth)]
     np.testing.assert_allclose(ours, ref, rtol=1e-9)
     # float32 (what the scorer uses, for speed): within 1e-4 ΔE of scikit-image's float64
-    ours32 = mean_delta_e2000(nchw(preds), nchw(truth), dtype=torch.float32).double().numpy()
-    np.testing.assert_allclose(ours32, ref, rtol=0, atol=1e-4)
+    ours32 = mean_delta_e2000(nchw(preds), nchw(truth), dtype=torch.float32)
+    assert ours32.dtype == torch.float32  # both images' Lab in float32, not one silently in float64
+    np.testing.assert_allclose(ours32.double().numpy(), ref, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("lab1, lab2, expected", [
@@ -135,3 +136,31 @@ def test_shape_mismatch_is_an_error(real_images):
     for fn in (psnr, ssim, mean_delta_e2000):
         with pytest.raises(ValueError, match="shape"):
             fn(a, b)
+
+
+def test_an_empty_batch_scores_to_an_empty_result():
+    empty = torch.zeros(0, 3, 16, 16, dtype=torch.uint8)
+    for fn in (psnr, ssim, mean_delta_e2000):
+        assert fn(empty, empty).shape == (0,)
+
+
+def test_colorfulness_refuses_a_batch_without_its_image_axis():
+    # N×3×W (a row of pixels, or an image missing a dimension) must not be read as three channels
+    with pytest.raises(ValueError, match="N×3×H×W"):
+        colorfulness(torch.zeros(4, 3, 16, dtype=torch.uint8))
+
+
+def test_delta_colorfulness_is_the_absolute_difference_of_the_means():
+    assert delta_colorfulness(30.5, 42.0) == 11.5 and delta_colorfulness(42.0, 30.5) == 11.5
+
+
+def test_ssim_at_the_smallest_size_and_on_float_inputs_holding_integers(real_images):
+    a, b = real_images[0][:7, :7], real_images[1][:7, :7]  # 7x7: one window, the documented minimum
+    assert ssim(nchw([a]), nchw([b])).item() == pytest.approx(
+        skimage_metrics.structural_similarity(b, a, channel_axis=2), rel=1e-9)
+    pair = nchw([real_images[0][:40, :40]]), nchw([real_images[1][:40, :40]])
+    torch.testing.assert_close(ssim(*(x.double() for x in pair)), ssim(*pair), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="fractional"):
+        ssim(pair[0].double() + 0.5, pair[1].double())
+    with pytest.raises(ValueError, match="fractional"):
+        ssim(pair[0].double(), pair[1].double() + 0.5)

@@ -8,11 +8,21 @@ Each module runs in its own scratch copy under ``.mutation/<module>/`` (git-igno
 copies the source to ``mutants/``, collects which test covers which function, then runs each mutant against the tests
 that cover the mutated function only (in forked children of a warm process, so torch is imported once, not once per
 mutant). On top of that, each module runs only its own test files (``TESTS`` below), which is how the pass is meant
-to stay under an hour on 2 idle cores. Measured so far (2 cores shared by eight developers, load average ~11):
-``color`` 438 mutants in 14 min with one child, ``zhang-quick`` 257 in 8 min; the other modules were not run yet, and
-``zhang`` (which runs the slow official-code checks per network mutant) is the one most likely to need trimming.
-The summary (per module: generated, killed, survived, timeouts, other) is written to ``.mutation/summary.json``; the
-survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's folder.
+to stay under an hour on 2 idle cores. Measured (2 cores shared by eight developers; 5-minute load averages in
+benchmarks/out/mutation.json): ``color`` 438 mutants in 14 min with one child (load ~11), ``zhang-quick`` 257 in 8 min,
+``metrics`` 940 in 44 min with two children (load 3-14); ``cnn`` was stopped after 17 min (load 8-13) with 253 of its
+467 mutants unchecked: the network mutants run the checkpoint-reference tests, ~60 s each under that load, so it needs
+~2.5 h on this machine (or trimming to inference.py); ``coltran`` was stopped at 247 of 1228 mutants after 16 min
+(~28 a minute at load 4-8: ~45 min in all) and its survivors are mostly unexamined; the full ``zhang`` was not run.
+
+    python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
+    python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
+    python tools/mutation.py --table                                # the per-module table (markdown)
+
+The summary (per module: generated, killed, survived, untested, timeouts) is also written to
+``.mutation/summary.json``; the survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's
+folder. mutmut maps tests to functions by what each test calls; a module-scoped fixture's calls are credited to the
+first test that uses it, so an assertion in a later test does not kill a mutant in the fixture's constructor.
 
 Why mutmut and not cosmic-ray: cosmic-ray starts the test command afresh for every mutant, and importing torch +
 collecting the tests costs seconds per mutant on a busy 2-core machine — hours for these modules; mutmut 3 forks
@@ -34,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutation"
 PACKAGE = "src/colorbench"
+REPORT = ROOT / "benchmarks" / "out" / "mutation.json"
 
 # module key -> (files to mutate, relative to src/colorbench; the tests that may kill them; extra pytest arguments)
 TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
@@ -44,12 +55,20 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
     # the same tests minus the network checks against the official code: a quick pass over bins/decoding and loading
     "zhang-quick": (["methods/zhang/decoding.py", "methods/zhang/release.py"],
                     ["tests/test_zhang_decoding.py", "tests/test_zhang_release.py"], []),
-    "metrics": (["metrics/*"],
-                ["tests/test_metrics_pixel_colour.py", "tests/test_metrics_lpips.py", "tests/test_metrics_fid.py",
-                 "tests/test_metrics_scorer.py"], []),
-    "cnn": (["methods/cnn/*"], ["tests/test_cnn_model.py", "tests/test_cnn_onnx.py", "tests/test_cnn_train.py"], []),
+    # the number-producing metric modules; the scorer (orchestration, files, resume), the checkpoint/trunk loaders and
+    # the Inception weight converter are left out: they produce no number themselves, and their tests run whole
+    # scorings (30-60 s each), hours over their ~1000 mutants
+    "metrics": (["metrics/pixel.py", "metrics/colour.py", "metrics/lpips_metric.py", "metrics/fid.py"],
+                ["tests/test_metrics_pixel_colour.py", "tests/test_metrics_lpips.py", "tests/test_metrics_fid.py"],
+                ["-m", "not slow", "--deselect",
+                 "tests/test_metrics_fid.py::test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one"]),
+    # the CNN's network and inference path (what produces the ab a user sees); the checkpoint files, the ONNX export,
+    # the notebook helpers and the trained methods' option plumbing are left out (their tests train or export models)
+    "cnn": (["methods/cnn/model.py", "methods/cnn/inference.py", "methods/cnn/common.py", "methods/cnn/original.py"],
+            ["tests/test_cnn_model.py"], []),
+    # the slow variants (the 'mh' spatial upsampler, the uncached official algorithm) are left out: ~20 s a mutant
     "coltran": (["methods/coltran/layers.py", "methods/coltran/sampler.py"],
-                ["tests/test_coltran_models.py", "tests/test_coltran_sampler.py", "tests/test_coltran_method.py"], []),
+                ["tests/test_coltran_models.py", "tests/test_coltran_sampler.py"], ["-m", "not slow"]),
 }
 
 
@@ -80,29 +99,74 @@ def prepare(module: str) -> Path:
     return work
 
 
-def run(module: str, children: int, *, summarize_only: bool = False) -> dict:
+def run(module: str, children: int, *, summarize_only: bool = False, names: list[str] | None = None) -> dict:
+    """Run (or only count) the module's mutants; ``names`` (mutmut names or fnmatch patterns) limits the run to
+    those mutants, e.g. the survivors of an earlier run re-checked against new tests."""
     work = SCRATCH / module if summarize_only else prepare(module)
     env = {**os.environ, "COLORBENCH_FIXTURES": _fixtures(), "OMP_NUM_THREADS": "1"}
     mutmut = [sys.executable, "-m", "mutmut"]
+    load_before = os.getloadavg()[1]  # the 5-minute load average: the machine is shared, timings depend on it
     start = time.time()
     if not summarize_only:
         with open(work / "run.log", "w") as log:
-            subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=work, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, check=False)
+            subprocess.run([*mutmut, "run", "--max-children", str(children), *(names or [])], cwd=work, env=env,
+                           stdout=log, stderr=subprocess.STDOUT, check=False)
     seconds = time.time() - start
+    load_after = os.getloadavg()[1]
     results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
     counts: dict[str, int] = {}
-    survivors = []
+    survivors, untested = [], []
+    total = 0
     for line in results.stdout.splitlines():
         name, _, status = line.strip().rpartition(": ")
-        if not name:
+        total += bool(name)
+        if not name or names and status == "not checked":  # a partial run: count only the mutants it ran
             continue
         counts[status] = counts.get(status, 0) + 1
         if status == "survived":
             survivors.append(name)
+        elif status == "no tests":
+            untested.append(name)
     return {"module": module, "files": TESTS[module][0], "tests": TESTS[module][1], "seconds": round(seconds),
             "generated": sum(counts.values()), "killed": counts.get("killed", 0),
-            "survived": counts.get("survived", 0), "counts": counts, "survivors": survivors}
+            "survived": counts.get("survived", 0), "counts": counts, "survivors": survivors,
+            "no_tests": untested, "generated_total": total,
+            "extra_pytest_args": TESTS[module][2], "children": children, "cpu_count": os.cpu_count(),
+            "load_average_5min": [round(load_before, 1), round(load_after, 1)]}
+
+
+def record_phase(module: str, phase: str, result: dict) -> None:
+    """Keep ``result`` as ``report[module][phase]`` in the committed report (benchmarks/out/mutation.json)."""
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    report.setdefault(module, {})[phase] = {**result, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=1) + "\n")
+
+
+def markdown_table(report: dict) -> str:
+    """The per-module table of the report: generated, killed, survived (and untested) before and after, minutes."""
+    rows = ["| module | generated | killed before | survived before | untested before | killed after | "
+            "survived after | untested after | not checked | minutes (before + after) |", "|" + " --- |" * 10]
+    for module, phases in report.items():
+        if module.startswith("_"):
+            continue
+        b, a = phases.get("before", {}), phases.get("after")
+        if a and "counts" not in a:  # figures kept from an earlier session: survivors only
+            after = ("?", a["survived"], "?")
+        elif a:  # the after run re-checks the before survivors/untested: the rest keep their before status
+            # mutants outside the re-run keep their 'before' status (killed: same code, more tests)
+            untested = a["counts"].get("no tests", 0)
+            not_killed = sum(n for status, n in a["counts"].items() if status != "killed")
+            not_killed += b["counts"].get("not checked", 0)  # a stopped 'before' run: those were never checked
+            killed_after = a["generated_total"] - not_killed if "rerun_of" in a else a["killed"]
+            after = (killed_after, a["survived"], untested)
+        else:
+            after = ("-", "-", "-")
+        minutes = f"{b.get('seconds', 0) / 60:.0f}" + (f" + {a['seconds'] / 60:.0f}" if a and "seconds" in a else "")
+        rows.append(f"| {module} | {b.get('generated')} | {b.get('killed', '?')} | {b.get('survived')} | "
+                    f"{b.get('counts', {}).get('no tests', '?')} | {after[0]} | {after[1]} | {after[2]} | "
+                    f"{b.get('counts', {}).get('not checked', 0)} | {minutes} |")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,18 +177,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summarize", action="store_true",
                         help="only count the results already in .mutation/<module>/ (a run that was stopped: its "
                              "unfinished mutants count as 'not checked')")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help=f"run only the 'before' survivors and untested mutants recorded in "
+                             f"{REPORT.relative_to(ROOT)} (plus --also patterns), against the current tests")
+    parser.add_argument("--also", action="append", default=[],
+                        help="with --rerun-survivors: more mutants to run (fnmatch pattern on mutmut's names, e.g. "
+                             "'*x_ssim__mutmut_*' for a function whose source changed since, renumbering its mutants)")
+    parser.add_argument("--phase", choices=["before", "after"],
+                        help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
+                             "('before': the tests as they were; 'after': with the tests that kill the survivors)")
+    parser.add_argument("--table", action="store_true", help="print the report's per-module table (markdown)")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(REPORT.read_text())))
+        return 0
     if args.list:
         for key, (files, tests, _) in TESTS.items():
             print(f"{key}: {', '.join(files)}  <-  {', '.join(tests)}")
         return 0
     summary_path = SCRATCH / "summary.json"
     for module in args.modules or list(TESTS):
-        s = run(module, args.children, summarize_only=args.summarize)
+        names = None
+        if args.rerun_survivors:
+            before = json.loads(REPORT.read_text())[module]["before"]
+            names = [*before["survivors"], *before.get("no_tests", []), *args.also]
+        s = run(module, args.children, summarize_only=args.summarize, names=names)
+        if names is not None:
+            s["rerun_of"] = names
         # re-read just before writing: another module's run may have finished meanwhile
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         summary[module] = s
         summary_path.write_text(json.dumps(summary, indent=1))
+        if args.phase:
+            record_phase(module, args.phase, s)
         print(f"{module}: generated {s['generated']}, killed {s['killed']}, survived {s['survived']} "
               f"({s['counts']}) in {s['seconds']} s", flush=True)
     return 0

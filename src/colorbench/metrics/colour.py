@@ -1,8 +1,9 @@
 """Colour metrics: mean CIEDE2000 ΔE and colourfulness (Hasler & Süsstrunk 2003), batched in torch.
 
 * :func:`delta_e2000_map` follows scikit-image's ``deltaE_ciede2000`` (Sharma, Wu & Dalal 2005 formulation,
-  kL = kC = kH = 1) term by term, on CIELAB from :func:`colorbench.color.rgb_to_lab_torch` (skimage-exact, D65).
-  The per-image score is the mean ΔE over pixels.
+  kL = kC = kH = 1) term by term, on CIELAB from :func:`colorbench.color.rgb_to_lab_torch` (skimage's formulas, D65).
+  The per-image score is the mean ΔE over pixels: in float64 equal to skimage's to 1e-9 relative, in float32 (the
+  scorer's) within 1e-4 ΔE (both tested on real photos).
 * :func:`colorfulness` is Hasler & Süsstrunk's M on 0..255 sRGB: rg = R − G, yb = (R + G)/2 − B,
   M = sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²) (population standard deviations, whole image).
   ΔCF, per method, is |mean CF(outputs) − mean CF(truths)| over the same images (the absolute difference of

@@ -1,6 +1,6 @@
 """Batched, any-size inference for the CNN family, shared by every CNN method and both backends.
 
-Gray uint8 images -> CIELAB L (exact, through a 256-entry table built with :func:`colorbench.color.rgb_to_lab`)
+Gray uint8 images -> CIELAB L (a 256-entry table of :func:`colorbench.color.rgb_to_lab`'s L, as float32: tested)
 -> padded to a multiple of 8 by edge replication -> ab from a *predictor* (PyTorch or onnxruntime) -> cropped
 back -> RGB uint8 via :func:`colorbench.color.lab_to_rgb_uint8`. Images of the same size share a batch.
 
