@@ -145,6 +145,8 @@ def install_once(src: Path, venv: Path, extras: str, cache: str, cache_dir: Path
                       packages_in_venv=count_packages(venv))
         if report_path.exists():
             record["wheels"] = wheel_sources(report_path)
+    if cache == "warm":  # pip caches what it fetched over the network and wheels it built from sdists, nothing else
+        record["cache_dir_mib_after"] = du_mib(cache_dir, apparent=True) if cache_dir.exists() else 0
     shutil.rmtree(venv, ignore_errors=True)
     return record
 
