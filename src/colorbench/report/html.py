@@ -53,8 +53,8 @@ def _not_run_list(content) -> str:
 
 def _statistics(content, t) -> str:
     verdict = content.verdict
-    if not verdict.comparable:
-        return f'<p id="no-comparison">{_with_code(verdict.text)}</p>'
+    if not verdict.comparable:  # only the comparison's sentence: the verdict above already says the rest
+        return f'<p id="no-comparison">{_with_code(verdict.comparison or verdict.text)}</p>'
     if verdict.too_few_images:
         n = int(t["pairwise"].numbers["n"].max())
         pairwise = (f'<p class="warn" id="pairwise-too-small">With {n} image(s) per pair, no paired test can reach '
