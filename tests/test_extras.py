@@ -87,3 +87,13 @@ def test_the_run_skips_a_diffusion_method_without_diffusers_with_the_install_com
     assert outcome["controlnet-canny"].status == "skipped"
     assert "part of the optional diffusion extra" in outcome["controlnet-canny"].reason
     assert "pip install -e '.[diffusion]'" in outcome["controlnet-canny"].reason
+
+
+def test_a_method_module_that_cannot_be_imported_names_the_extra(monkeypatch):
+    from colorbench.methods import registry
+
+    monkeypatch.setitem(registry._REGISTRY, "needs-tf", "colorbench_test_absent_tf_module:Method")
+    monkeypatch.setitem(extras.OPTIONAL_STACKS, "convert", ("colorbench_test_absent_tf_module",))
+    reason = readiness("needs-tf")
+    assert reason.startswith("cannot import: No module named 'colorbench_test_absent_tf_module' — part of the "
+                             "optional convert extra: ") and "pip install -e '.[convert]'" in reason
