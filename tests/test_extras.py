@@ -97,3 +97,15 @@ def test_a_method_module_that_cannot_be_imported_names_the_extra(monkeypatch):
     reason = readiness("needs-tf")
     assert reason.startswith("cannot import: No module named 'colorbench_test_absent_tf_module' — part of the "
                              "optional convert extra: ") and "pip install -e '.[convert]'" in reason
+
+
+@pytest.mark.parametrize("argv", [["notebooks", "list"], ["notebooks", "run", "--smoke", "--only", "00"]])
+def test_notebook_commands_without_papermill_say_which_extra_in_one_line(monkeypatch, capsys, argv):
+    """The `make demo` venv has no notebooks extra: this was a ModuleNotFoundError traceback."""
+    from colorbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "papermill", None)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("colorbench: error: ") and "needs the optional notebooks extra (papermill is not installed)" \
+        in err and "pip install -e '.[notebooks]'" in err and "Traceback" not in err

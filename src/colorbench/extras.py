@@ -9,6 +9,7 @@ skips share.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 
@@ -56,3 +57,20 @@ def explain_import_error(exc: ImportError) -> str:
             return (f"{exc} — part of the optional {extra} extra: "
                     f"{install_command(extra, python=sys.executable)} from the colorbench checkout")
     return str(exc)
+
+
+class MissingExtra(ImportError, ValueError):
+    """A command needs an optional extra that is not installed. An ImportError (code that handles those, and the
+    tests' skip hook, see one) and a ValueError (the CLI prints it as one clear line, not a traceback)."""
+
+
+def import_extra(module: str, extra: str, needed_for: str):
+    """``import module``, or MissingExtra naming the extra and the command that installs it (e.g. `colorbench
+    notebooks` in a `make demo` venv, which has no papermill)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtra(f"{needed_for} needs the optional {extra} extra ({module} is not installed): "
+                           f"{install_command(extra, python=sys.executable)} from the colorbench checkout, or "
+                           f"`make setup` (it installs the test set, notebooks included)",
+                           name=module) from exc
