@@ -109,3 +109,21 @@ def test_notebook_commands_without_papermill_say_which_extra_in_one_line(monkeyp
     err = capsys.readouterr().err
     assert err.startswith("colorbench: error: ") and "needs the optional notebooks extra (papermill is not installed)" \
         in err and "pip install -e '.[notebooks]'" in err and "Traceback" not in err
+
+
+def test_the_judge_without_its_extra_names_it(monkeypatch):
+    import importlib
+
+    from colorbench.extras import MissingExtra
+    from colorbench.judge import analysis
+
+    monkeypatch.setitem(sys.modules, "choix", None)
+    with pytest.raises(MissingExtra, match=r"Bradley–Terry ranking of the eye test needs the optional judge extra "
+                                           r"\(choix is not installed\)"):
+        analysis.fit_strengths(np.array([[0.0, 3.0], [1.0, 0.0]]))
+    monkeypatch.setitem(sys.modules, "flask", None)
+    monkeypatch.delitem(sys.modules, "colorbench.judge.app", raising=False)
+    with pytest.raises(MissingExtra, match=r"the judging app needs the optional judge extra \(flask"):
+        importlib.import_module("colorbench.judge.app")
+    monkeypatch.undo()
+    importlib.import_module("colorbench.judge.app")  # back to the real module for the other tests
