@@ -2,9 +2,11 @@
 installs one: the one definition that a method's readiness (`colorbench methods`), its load error and the tests'
 skips share.
 
-    >>> from colorbench.extras import missing_modules, install_command
-    >>> missing_modules("diffusion")          # [] when diffusers & co. are importable
-    >>> install_command("diffusion")          # "pip install -e '.[diffusion]'"
+    >>> from colorbench.extras import install_command, missing_modules
+    >>> install_command("diffusion")
+    "pip install -e '.[diffusion]'"
+    >>> isinstance(missing_modules("diffusion"), list)  # [] when diffusers & co. are importable
+    True
 """
 
 from __future__ import annotations
