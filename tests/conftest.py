@@ -69,35 +69,15 @@ def one_torch_thread():
 
 
 # ------------------------------------------------------------------------------------------------- optional stacks
-#: extras that `make test` does not install (big, and only for one method each); `.ci/run` installs them so that
-#: nothing skips in CI. A test that hits an ImportError while its stack is absent is skipped with the install command.
-OPTIONAL_STACKS = {
-    "diffusion": ("diffusers", "transformers", "accelerate", "controlnet_aux", "cv2"),
-    "convert": ("tensorflow",),
-}
+# extras that `make test` does not install (big, and only for one method each); `.ci/run` installs them so that
+# nothing skips in CI. A test that hits an ImportError while its stack is absent is skipped with the install command.
+# Their one definition is colorbench.extras (the methods' readiness says the same).
+from colorbench.extras import OPTIONAL_STACKS, install_command, missing_modules  # noqa: E402
 
 
 def missing_stack() -> dict[str, list[str]]:
     """Optional extras whose modules cannot be imported here: extra -> the missing modules."""
-    import importlib.util
-
-    missing = {}
-    for extra, modules in OPTIONAL_STACKS.items():
-        absent = []
-        for module in modules:
-            try:
-                found = importlib.util.find_spec(module) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
-                absent.append(module)
-        if absent:
-            missing[extra] = absent
-    return missing
-
-
-def install_command(extra: str) -> str:
-    return f"pip install -e '.[{extra}]'"
+    return {extra: absent for extra in OPTIONAL_STACKS if (absent := missing_modules(extra))}
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -137,6 +137,12 @@ def test_one_method_and_a_skipped_one(tmp_path, sports_dir):
     assert "<details><summary>Full reasons and fixes</summary>" in protocol and "example/coltran.zip" in protocol
     coverage = page[page.index('id="coverage"'):]
     assert "Methods that did not run" in coverage and "coltran" in coverage
+    # nothing missing, nothing excluded: said in words, not as header-only tables
+    assert "<b>Missing outputs (counted, excluded from that method&#x27;s means)</b>: none.</p>" in coverage
+    assert "<b>Samples excluded from scoring</b>: none.</p>" in coverage and "<th>reason</th>" not in coverage
+    # the paired-statistics section says there is nothing to compare, without repeating why the others did not run
+    statistics = page[page.index('id="statistics"'):page.index('id="distributions"')]
+    assert "nothing to compare" in statistics and "coltran" not in statistics
 
 
 @pytest.mark.browser

@@ -133,3 +133,31 @@ def test_a_colourless_best_method_adds_no_colour_rather_than_colouring_timidly()
     v = _verdict(_frame({"gray": FLOOR}, n=20))
     assert "gray's colourfulness is 0.0 vs 40." in v.text and "it adds no colour" in v.text
     assert "timidly" not in v.text
+
+
+def test_reasons_that_differ_only_in_the_methods_own_file_are_said_once():
+    """The offline demo: three downloads failed the same way and two CNNs lack their checkpoint; one group each."""
+    offline = "downloading it failed ([Errno -2] Name or service not known; no network access?). Put the file at /x"
+    run_info = {"method_status": {
+        **{m: {"status": "skipped", "reason": f"weights '{w}' are not available: {offline}"}
+           for m, w in (("eccv16", "eccv16"), ("siggraph17", "siggraph17"), ("cnn-original", "cnn-original-e186"))},
+        **{m: {"status": "skipped", "reason": f"no trained CNN checkpoint found (looked at models/cnn/{m[4:]}/best.pt)"
+                                              ". Train one with `colorbench train cnn`"}
+           for m in ("cnn-lpips", "cnn-mse")}}}
+    text = _verdict(_frame({"gray": FLOOR, "zhang": GOOD}, n=10), run_info).text
+    assert text.endswith("eccv16, siggraph17 and cnn-original (weights are not available: downloading it failed "
+                         "([Errno -2] Name or service not known; no network access?)); cnn-lpips and cnn-mse (no "
+                         "trained CNN checkpoint found) did not run."), text
+    assert text.count("downloading it failed") == 1
+
+
+def test_one_method_whose_suggested_partner_did_not_run_says_so_and_the_section_text_is_short():
+    run_info = {"method_status": {"cnn-original": {"status": "skipped", "reason": "weights 'cnn-original-e186' are "
+                                                                                  "not available: offline"}}}
+    v = _verdict(_frame({"gray": FLOOR}, n=6), run_info)
+    assert "`colorbench run --run myrun --methods gray,cnn-original`" in v.text
+    assert "cnn-original did not run here either: make it runnable first" in v.text
+    # the paired-statistics section shows only the comparison sentence, not the not-run list again
+    assert v.comparison.startswith("Only gray produced images") and "are not available" not in v.comparison
+    assert "are not available" in v.text
+    assert "did not run here either" not in _verdict(_frame({"gray": FLOOR}, n=6)).text

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from colorbench import atomic, paths
+from colorbench.extras import import_extra
 
 # The suite, in order, and what each notebook needs to have succeeded first (by number).
 SUITE: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -116,8 +117,7 @@ def _quiet_papermill() -> None:
 
 def declared_parameters(path: Path) -> dict[str, Any]:
     """The names and defaults of a notebook's ``parameters`` cell (as papermill sees them)."""
-    import papermill
-
+    papermill = import_extra("papermill", "notebooks", "reading the notebooks' parameters")
     _quiet_papermill()
 
     found = papermill.inspect_notebook(str(path))
@@ -262,9 +262,9 @@ def run_suite(
     (``notebook-smoke`` with ``smoke``): one run folder shared by every notebook. With ``fail_fast`` the first
     failure stops the suite; otherwise only the notebooks that depend on a failed one are skipped.
     """
-    import papermill
-
     from colorbench.config import RunConfig
+
+    papermill = import_extra("papermill", "notebooks", "running the notebooks")
 
     _quiet_papermill()
     source_dir = Path(source_dir) if source_dir else notebooks_dir()

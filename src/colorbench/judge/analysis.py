@@ -79,7 +79,9 @@ def _wins_from_codes(i, j, s, n: int, weights: np.ndarray | None = None) -> np.n
 
 def fit_strengths(wins: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """Bradley–Terry log-strengths from a wins matrix (choix), centred at mean 0; ``start`` warm-starts it."""
-    import choix
+    from colorbench.extras import import_extra
+
+    choix = import_extra("choix", "judge", "the Bradley–Terry ranking of the eye test")
 
     params = choix.ilsr_pairwise_dense(wins, alpha=BT_ALPHA, initial_params=start, max_iter=1000)
     return params - params.mean()

@@ -22,11 +22,14 @@ from __future__ import annotations
 import errno
 import logging
 
-from flask import Flask, jsonify, request, send_file
-
+from colorbench.extras import import_extra
 from colorbench.judge.page import render_page
 from colorbench.judge.session import JudgingSession
 from colorbench.judge.store import AnswerRejected
+
+# the judge extra (not in `make demo`'s install): one clear line naming it instead of a ModuleNotFoundError
+_flask = import_extra("flask", "judge", "the judging app")
+Flask, jsonify, request, send_file = _flask.Flask, _flask.jsonify, _flask.request, _flask.send_file
 
 log = logging.getLogger("colorbench")
 

@@ -63,6 +63,9 @@ class Method(ABC):
     #: True when the output shows the whole input squeezed to another aspect ratio (e.g. stretched to a square
     #: canvas): the L-merge's resize to the input's size realigns it, so the runner's misalignment warning is off
     output_spans_input: bool = False
+    #: the optional extra (pyproject.toml) this method cannot run without, e.g. "diffusion": `colorbench methods`
+    #: then says to install it instead of asking for weights that could not be used anyway
+    requires_extra: ClassVar[str | None] = None
 
     #: the method's options dataclass (see the module docstring); the base one has ``smoke`` only
     Options: ClassVar[type[MethodOptions]] = MethodOptions
@@ -74,6 +77,9 @@ class Method(ABC):
         own = cls.__dict__.get("colorize")
         if own is not None and not getattr(own, "_checks_per_image_args", False):
             cls.colorize = _with_per_image_checks(own)  # type: ignore[method-assign]
+        own_load = cls.__dict__.get("load")
+        if own_load is not None and not getattr(own_load, "_explains_missing_extras", False):
+            cls.load = _with_extra_hint(own_load)  # type: ignore[method-assign]
 
     def __init__(self, options: MethodOptions | None = None, /, **values) -> None:
         """``options``: an instance of :attr:`Options`; or keyword ``values`` for its fields (strings are converted
@@ -97,7 +103,10 @@ class Method(ABC):
         The default checks :meth:`weights`; methods that need something else (e.g. a locally trained model)
         override it. Never downloads anything."""
         from colorbench import weights
+        from colorbench.extras import missing_extra_reason
 
+        if self.requires_extra and (reason := missing_extra_reason(self.requires_extra)):
+            return reason
         missing = [w for w in self.weights() if not weights.status(w)[0]]
         return f"needs weights: {', '.join(missing)}" if missing else None
 
@@ -150,6 +159,27 @@ def _with_per_image_checks(colorize):
 
     checked._checks_per_image_args = True  # type: ignore[attr-defined]
     return checked
+
+
+def _with_extra_hint(load):
+    """``load`` whose ImportError of a module from an optional extra (diffusers, tensorflow, ...) names the extra and
+    the command that installs it: the runner shows that text as the method's skip reason."""
+
+    @functools.wraps(load)
+    def loading(self, *args, **kwargs):
+        try:
+            return load(self, *args, **kwargs)
+        except ImportError as exc:
+            if getattr(exc, "_extra_explained", False):
+                raise
+            from colorbench.extras import explain_import_error
+
+            explained = ImportError(explain_import_error(exc), name=exc.name, path=exc.path)
+            explained._extra_explained = True  # type: ignore[attr-defined]  (a subclass's load calling super's)
+            raise explained from exc
+
+    loading._explains_missing_extras = True  # type: ignore[attr-defined]
+    return loading
 
 
 def check_grays(grays: Sequence[np.ndarray], who: str) -> None:

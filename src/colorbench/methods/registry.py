@@ -126,7 +126,9 @@ def readiness(name: str, **options: Any) -> str | None:
     try:
         cls = method_class(name)
     except ImportError as exc:
-        return f"cannot import: {exc}"
+        from colorbench.extras import explain_import_error
+
+        return f"cannot import: {explain_import_error(exc)}"
     try:
         method = cls(**options)
     except Exception as exc:  # noqa: BLE001 — a constructor that rejects its options says why it cannot run

@@ -52,10 +52,30 @@ def _not_run_list(content) -> str:
     return f'<ul class="notrun">{items}</ul><details><summary>Full reasons and fixes</summary>{full}</details>'
 
 
+def _unusable_inputs(content) -> list[dict[str, str]]:
+    """The dataset's files the runner could not use (skipped.csv): they are in no other table of the report."""
+    from colorbench.runfolder import read_csv
+
+    return read_csv(content.run.skipped_csv)
+
+
+def _unusable_table(content) -> str:
+    import pandas as pd
+
+    from colorbench.report.tables import Table
+    from colorbench.runfolder import SKIPPED_COLUMNS
+
+    rows = _unusable_inputs(content)
+    if not rows:
+        return ""
+    return to_html(Table("unusable", f"Input files that could not be used ({len(rows)}; from skipped.csv)",
+                         pd.DataFrame(rows, columns=SKIPPED_COLUMNS)))
+
+
 def _statistics(content, t) -> str:
     verdict = content.verdict
-    if not verdict.comparable:
-        return f'<p id="no-comparison">{_with_code(verdict.text)}</p>'
+    if not verdict.comparable:  # only the comparison's sentence: the verdict above already says the rest
+        return f'<p id="no-comparison">{_with_code(verdict.comparison or verdict.text)}</p>'
     if verdict.too_few_images:
         n = int(t["pairwise"].numbers["n"].max())
         pairwise = (f'<p class="warn" id="pairwise-too-small">With {n} image(s) per pair, no paired test can reach '
@@ -97,8 +117,11 @@ def _protocol(content, options) -> str:
     gray_only = sum("gray-only" in str(e.get("reason", "")) for e in excluded)
     why = [f"{gray_only} no colour ground truth"] if gray_only else []
     why += [f"{len(excluded) - gray_only} truth missing or unreadable"] if len(excluded) > gray_only else []
+    unusable = len(_unusable_inputs(content))
     add("Images", _e(f"{_or_unknown(summary.n_samples)} in the run, {_or_unknown(summary.n_scorable)} scored, "
-                     f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")))
+                     f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")
+                     + (f"; {unusable} input file(s) could not be used and are not in the run (see Coverage)"
+                        if unusable else "")))
     add("Resolution", _e(", ".join(summary.resolution) or "?"))
     gamut = config.get("gamut", "clip")  # run folders from before the option clipped
     add("L-merge", _e(f"input's CIELAB L + the method's ab; out-of-sRGB colours: {gamut} ("
@@ -239,7 +262,8 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
         ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
         ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
         ("coverage", "Coverage", (f"<h3>Methods that did not run</h3>{_not_run_list(content)}"
-                                  if content.verdict.not_run else "") + to_html(t["missing"]) + to_html(t["excluded"])),
+                                  if content.verdict.not_run else "") + to_html(t["missing"]) + to_html(t["excluded"])
+                                 + _unusable_table(content)),
     ] + list(getattr(content, "extra_sections", []))
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{inner}</section>' for sid, name, inner in sections)

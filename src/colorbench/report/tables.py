@@ -97,6 +97,9 @@ def to_html(table: Table, *, standalone: bool = False) -> str:
     shown = table.shown
     index_name = shown.index.name
     frame = shown.reset_index() if index_name else shown
+    if frame.empty and not standalone:  # a header-only table reads like a rendering fault: say there is nothing
+        return (f'<p class="note" id="table-{html.escape(table.name)}"><b>{html.escape(table.title)}</b>: '
+                "none.</p>")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for pos, (_, row) in enumerate(frame.iterrows()):

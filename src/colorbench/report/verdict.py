@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ class Verdict:
     not_run: list[NotRun] = field(default_factory=list)
     comparable: bool = True  # False with one method: the paired tables would be empty
     too_few_images: bool = False  # no paired test can reach significance at this n
+    comparison: str = ""  # with one method: the sentence saying so and how to add one (the paired section shows it)
 
 
 def not_run_methods(run_info: RunRecord | dict, ran) -> list[NotRun]:
@@ -152,14 +154,27 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _shared_reason(short: str) -> str:
+    """The reason without what names one method's own file, so that reasons differing only there are said once:
+    "weights 'eccv16' are not available: downloading it failed (…)" and the same for 'siggraph17' become one."""
+    short = re.sub(r"weights '[^']*' are", "weights are", short)
+    return re.sub(r"\s*\(looked at [^)]*\)", "", short)
+
+
 def _not_run_sentence(not_run: list[NotRun]) -> str:
-    """Methods with the same short reason share it: "coltran and controlnet-canny (too slow on a CPU …)"."""
+    """Methods with the same short reason share it: "coltran and controlnet-canny (too slow on a CPU …)"; reasons
+    that differ only in the method's own file name or path are shared too (a method alone keeps its own text)."""
     if not not_run:
         return ""
-    by_reason: dict[str, list[str]] = {}
+    by_reason: dict[str, list[NotRun]] = {}
     for n in not_run:
-        by_reason.setdefault(f"{'failed: ' if n.status == 'failed' else ''}{n.short.rstrip('.')}", []).append(n.method)
-    parts = [f"{_join(methods)} ({reason})" for reason, methods in by_reason.items()]
+        by_reason.setdefault(f"{'failed: ' if n.status == 'failed' else ''}{_shared_reason(n.short).rstrip('.')}",
+                             []).append(n)
+    parts = []
+    for reason, group in by_reason.items():
+        if len(group) == 1:
+            reason = f"{'failed: ' if group[0].status == 'failed' else ''}{group[0].short.rstrip('.')}"
+        parts.append(f"{_join([n.method for n in group])} ({reason})")
     return f"{'; '.join(parts)} did not run." if len(parts) > 1 else f"{parts[0]} did not run."
 
 
@@ -182,17 +197,23 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
     if headline != "lpips":
         sentences.append(f"LPIPS was unavailable, so the headline metric is {name}.")
     too_small = len(ranked) > 1 and paired_too_small(paired)
+    comparison = ""
     table = summary_table.set_index("method")
     if not ranked:
         sentences.append(f"No method has a {name} value: there is nothing to rank.")
     elif len(ranked) == 1:
         only = ranked[0]
         n = int(table.loc[only, "n_scored"])
-        sentences.append(f"Only {only} produced images, so there is nothing to compare: its mean {name} is "
-                         f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. "
-                         f"To compare, add a method to this run: `colorbench run --run {run_name} --methods "
-                         f"{only},cnn-original` (`colorbench methods` lists them), then `colorbench score {run_name}` "
-                         f"and `colorbench report {run_name}`.")
+        suggested = "cnn-original"
+        # the suggested method may be one that just failed to get its weights: then the command works only after that
+        first = (f" {suggested} did not run here either: make it runnable first (why it did not is said below)."
+                 if suggested in {m.method for m in not_run} else "")
+        comparison = (f"Only {only} produced images, so there is nothing to compare: its mean {name} is "
+                      f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. "
+                      f"To compare, add a method to this run (`colorbench methods` lists them): `colorbench run "
+                      f"--run {run_name} --methods {only},{suggested}`, then `colorbench score {run_name}` and "
+                      f"`colorbench report {run_name}`.{first}")
+        sentences.append(comparison)
     else:
         best, second = ranked[0], ranked[1]
         mean = lambda m: _num(table.loc[m, f"{headline}_mean"], headline)  # noqa: E731
@@ -232,4 +253,4 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
     if sentence:
         sentences.append(sentence)
     return Verdict(text=" ".join(sentences), ran=ranked, not_run=not_run, comparable=len(ranked) > 1,
-                   too_few_images=too_small)
+                   too_few_images=too_small, comparison=comparison or " ".join(sentences))

@@ -99,6 +99,7 @@ class ControlNetCanny(Method):
     name = "controlnet-canny"
     stochastic = True
     heavy_on_cpu = True  # minutes per 512² image on a CPU: not part of the automatic CPU selection
+    requires_extra = "diffusion"  # diffusers & co.: not in `make demo`'s or `make test`'s install
     description = ("Stable Diffusion 1.5 + Canny ControlNet (diffusers): generated from noise, steered by the "
                    "input's edges and a prompt; L-merged onto the input.")
     pipeline_kind = "txt2img"
