@@ -5,6 +5,7 @@ controlnet-canny-sd15" and "No module named 'diffusers'" before)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +128,37 @@ def test_the_judge_without_its_extra_names_it(monkeypatch):
         importlib.import_module("colorbench.judge.app")
     monkeypatch.undo()
     importlib.import_module("colorbench.judge.app")  # back to the real module for the other tests
+
+
+def test_the_run_skips_a_method_whose_module_needs_an_absent_extra_with_the_install_command(monkeypatch, tmp_path):
+    from colorbench.methods import registry
+    from colorbench.run import run
+
+    monkeypatch.setitem(registry._REGISTRY, "needs-tf", "colorbench_test_absent_tf_module:Method")
+    monkeypatch.setitem(extras.OPTIONAL_STACKS, "convert", ("colorbench_test_absent_tf_module",))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(photos / "a.png")
+    cfg = RunConfig(run="no-tf", dataset=str(photos), split=None, methods=["gray", "needs-tf"],
+                    device="cpu", smoke=True, results_dir=str(tmp_path / "results"))
+    outcome = {m.name: m for m in run(cfg, progress=False).methods}
+    assert outcome["gray"].status == "done"
+    assert outcome["needs-tf"].status == "skipped"
+    assert outcome["needs-tf"].reason.count("part of the optional convert extra") == 1
+    assert "pip install -e '.[convert]'" in outcome["needs-tf"].reason
+
+
+def test_the_demo_summary_gives_each_skip_reason_in_one_line(capsys):
+    from types import SimpleNamespace
+
+    from colorbench.cli.run import _print_summary
+
+    long_reason = "needs weights: sd15\n" + "fetch them with `colorbench weights fetch sd15` " * 10
+    summary = SimpleNamespace(path=Path("results/demo"), samples=2, skipped_images=0,
+                              methods=[SimpleNamespace(name="controlnet-canny", status="skipped", reason=long_reason)])
+    _print_summary(summary, brief=True)
+    brief = capsys.readouterr().out
+    _print_summary(summary)
+    full = capsys.readouterr().out
+    assert len(brief.splitlines()) == 2 and len(brief) < len(full)
+    assert long_reason in full

@@ -53,6 +53,8 @@ def missing_extra_reason(extra: str) -> str | None:
 
 def explain_import_error(exc: ImportError) -> str:
     """The error's text, plus the extra and the command that installs it when the missing module belongs to one."""
+    if getattr(exc, "_extra_explained", False):  # already explained (a method's load): not twice
+        return str(exc)
     top = (getattr(exc, "name", None) or "").split(".")[0]
     for extra, modules in OPTIONAL_STACKS.items():
         if top in modules:

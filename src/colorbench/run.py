@@ -35,6 +35,7 @@ from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
 from colorbench.data.index import DatasetIndex, Sample, open_dataset
 from colorbench.distributed import Shard
 from colorbench.distributed import describe as describe_launch
+from colorbench.extras import explain_import_error
 from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
@@ -546,9 +547,10 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm, shard: Shar
     options = options_for(name, cfg)
     try:
         k_count = cfg.samples_per_image if method_class(name).stochastic else 1
-    except ImportError as exc:
-        log.warning("%s: skipped — %s", name, exc)
-        return MethodOutcome(name, "skipped", reason=str(exc))
+    except ImportError as exc:  # an optional extra is not installed: say which, and the command that installs it
+        reason = explain_import_error(exc)
+        log.warning("%s: skipped — %s", name, one_line(reason))
+        return MethodOutcome(name, "skipped", reason=reason)
     todo, reused = [], 0
     for k in range(k_count):
         for p in prepared:
@@ -565,8 +567,9 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm, shard: Shar
         method.load(device)
     except (WeightsUnavailable, ImportError) as exc:
         # the short reason now; the run summary repeats the full message with the fix once, at the end
-        log.warning("%s: skipped — %s", name, one_line(getattr(exc, "reason", None) or str(exc)))
-        return MethodOutcome(name, "skipped", reason=str(exc))
+        reason = explain_import_error(exc) if isinstance(exc, ImportError) else str(exc)
+        log.warning("%s: skipped — %s", name, one_line(getattr(exc, "reason", None) or reason))
+        return MethodOutcome(name, "skipped", reason=reason)
     except Exception as exc:  # e.g. a corrupt checkpoint or out of memory: the other methods still run
         log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)
         log.debug("".join(traceback.format_exception(exc)))

@@ -95,14 +95,17 @@ def _register_run(subparsers) -> None:
     add_run_arguments(p)
 
 
-def _print_summary(summary, explicit: bool = False) -> int:
+def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
     """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
-    named explicitly in --methods was skipped (so that `run && score` does not go on without it)."""
+    named explicitly in --methods was skipped (so that `run && score` does not go on without it). ``brief``: a skip
+    reason in one line (the demo, whose report and verdict carry the full text with its fix)."""
+    from colorbench.messages import one_line
+
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
     print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
     for m in summary.methods:
         if m.status == "skipped":
-            print(f"  - {m.name}: SKIPPED — {m.reason}")
+            print(f"  - {m.name}: SKIPPED — {one_line(m.reason) if brief else m.reason}")
         elif m.status == "failed":
             print(f"  - {m.name}: FAILED — {m.reason} (rerun with -v for the traceback)")
         else:
@@ -139,8 +142,8 @@ def _register_demo(subparsers) -> None:
         help="the main job: every available method on the bundled samples, then score and report",
         description="Runs every registered method whose weights can be had on the bundled samples (methods "
                     "whose weights cannot be fetched are listed as skipped, never faked), then scores the run "
-                    "and writes the report. Under torchrun / accelerate launch every process colorizes and scores "
-                    "its share; rank 0 writes the report.",
+                    "and writes the report. Under torchrun / accelerate launch every process colorizes its share; "
+                    "rank 0 then scores the whole run and writes the report.",
     )
     add_run_arguments(p)
 
@@ -154,7 +157,7 @@ def _demo(args) -> int:
     result = run_demo(cfg)
     if not result.is_main:  # a sharded demo: rank 0 prints the whole run's outcome
         return 0
-    status = _print_summary(result.summary, explicit=_methods_named(cfg))
+    status = _print_summary(result.summary, explicit=_methods_named(cfg), brief=True)
     print_unavailable_metrics(result.scored.summary)
     print(f"report: {result.report}")
     print_verdict(RunFolder(result.summary.path).verdict_md)
