@@ -144,6 +144,39 @@ def _write(path: str | os.PathLike, version: int, data: dict) -> None:
     atomic.write_json(Path(path), {SCHEMA_KEY: version, **data})
 
 
+class _FileRecord(_Record):
+    """A record stored as one JSON file of a run folder, with a schema version: read, written and coerced here."""
+
+    FILE: ClassVar[str]  # the file's name, for messages
+    SCHEMA_VERSION: ClassVar[int]
+    FIX: ClassVar[str]  # what to do when the file cannot be read
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def read(cls, path: str | os.PathLike):
+        """The record in ``path``; :class:`RecordError` naming the file and the fix when it cannot be read."""
+        data = _read_versioned(Path(path), cls.SCHEMA_VERSION, cls.FILE, cls.FIX, cls.REQUIRED)
+        try:
+            return cls.from_dict(data)
+        except _TypeProblem as exc:
+            raise RecordError(f"{path}: {exc}: {cls.FIX}") from None
+
+    @classmethod
+    def coerce(cls, value):
+        """A record from a record, the file's dict (e.g. given to a report function directly), or None / {} (no
+        file: a run not yet made, or scored before metrics.json existed)."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls.from_dict(value or {})
+        except _TypeProblem as exc:
+            raise RecordError(f"{cls.FILE} record: {exc}") from None
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Write atomically (temp file + rename), with this colorbench's schema version."""
+        _write(path, self.SCHEMA_VERSION, self.to_dict())
+
+
 # ------------------------------------------------------------------------------------------------ run.json
 @dataclass
 class MethodStatus(_Record):
@@ -173,7 +206,7 @@ class MethodStatus(_Record):
 
 
 @dataclass
-class RunRecord(_Record):
+class RunRecord(_FileRecord):
     """``run.json`` of a run folder (see the module docstring for the fields)."""
 
     run: str | None = None
@@ -203,29 +236,9 @@ class RunRecord(_Record):
     _NESTED: ClassVar = {"method_status": MethodStatus}
     _STRING_LISTS: ClassVar = ("methods",)
     REQUIRED: ClassVar = ("methods",)
-
-    @classmethod
-    def read(cls, path: str | os.PathLike) -> RunRecord:
-        """The record in ``path``; :class:`RecordError` naming the file and the fix when it cannot be read."""
-        data = _read_versioned(Path(path), RUN_SCHEMA_VERSION, "run.json", _RUN_JSON_FIX, cls.REQUIRED)
-        try:
-            return cls.from_dict(data)
-        except _TypeProblem as exc:
-            raise RecordError(f"{path}: {exc}: {_RUN_JSON_FIX}") from None
-
-    @classmethod
-    def coerce(cls, value: RunRecord | dict | None) -> RunRecord:
-        """A record from a record, a run.json dict (e.g. given to a report function directly) or None (no run.json)."""
-        if isinstance(value, RunRecord):
-            return value
-        try:
-            return cls.from_dict(value or {})
-        except _TypeProblem as exc:
-            raise RecordError(f"run record: {exc}") from None
-
-    def write(self, path: str | os.PathLike) -> None:
-        """Write atomically (temp file + rename), with this colorbench's schema version."""
-        _write(path, RUN_SCHEMA_VERSION, self.to_dict())
+    FILE: ClassVar = "run.json"
+    SCHEMA_VERSION: ClassVar = RUN_SCHEMA_VERSION
+    FIX: ClassVar = _RUN_JSON_FIX
 
     def status_of(self, method: str) -> MethodStatus:
         """The method's status (an empty one when run.json says nothing about it)."""
@@ -279,7 +292,7 @@ class MetricInfo(_Record):
 
 
 @dataclass
-class ScoreSummary(_Record):
+class ScoreSummary(_FileRecord):
     """The scorer's ``metrics.json``: how the scores in metrics.csv were made (see the module docstring)."""
 
     scored_at: str | None = None
@@ -303,6 +316,9 @@ class ScoreSummary(_Record):
                         "fid": (dict,), "device": (str,), "batch_size": (int,), "seconds": (float,),
                         "versions": (dict,), "conventions": (dict,)}
     REQUIRED: ClassVar = ("methods", "lpips", "fid")
+    FILE: ClassVar = "metrics.json"
+    SCHEMA_VERSION: ClassVar = SCORE_SCHEMA_VERSION
+    FIX: ClassVar = _METRICS_JSON_FIX
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "") -> ScoreSummary:
@@ -313,25 +329,3 @@ class ScoreSummary(_Record):
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "lpips": self.lpips.to_dict(), "fid": self.fid.to_dict()}
-
-    @classmethod
-    def read(cls, path: str | os.PathLike) -> ScoreSummary:
-        """The summary in ``path``; :class:`RecordError` naming the file and the fix when it cannot be read."""
-        data = _read_versioned(Path(path), SCORE_SCHEMA_VERSION, "metrics.json", _METRICS_JSON_FIX, cls.REQUIRED)
-        try:
-            return cls.from_dict(data)
-        except _TypeProblem as exc:
-            raise RecordError(f"{path}: {exc}: {_METRICS_JSON_FIX}") from None
-
-    @classmethod
-    def coerce(cls, value: ScoreSummary | dict | None) -> ScoreSummary:
-        """A summary from a summary, a metrics.json dict, or None / {} (a run scored before metrics.json existed)."""
-        if isinstance(value, ScoreSummary):
-            return value
-        try:
-            return cls.from_dict(value or {})
-        except _TypeProblem as exc:
-            raise RecordError(f"scoring summary: {exc}") from None
-
-    def write(self, path: str | os.PathLike) -> None:
-        _write(path, SCORE_SCHEMA_VERSION, self.to_dict())
