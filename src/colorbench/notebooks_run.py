@@ -46,6 +46,8 @@ SMOKE_PARAMETERS: dict[str, Any] = {"SMOKE": True, "DATASET": "samples", "N_PER_
                                     "BATCH_SIZE": 4, "FID": False, "BOOTSTRAP": 200, "TRAIN": True, "EPOCHS": 1,
                                     "TRAIN_LIMIT": 4, "STAGE_IMAGES": 1}
 KERNEL_NAME = "colorbench-python"
+DEFAULT_RUN = "notebook-run"  # one run folder shared by every notebook of the suite
+DEFAULT_SMOKE_RUN = "notebook-smoke"  # its smoke twin: smoke and real images never share a folder
 
 
 @dataclass
@@ -244,6 +246,11 @@ def _execution_error(exc: BaseException, max_lines: int = 25) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- the suite
+def default_run_name(smoke: bool) -> str:
+    """The run folder the suite uses when none is named."""
+    return DEFAULT_SMOKE_RUN if smoke else DEFAULT_RUN
+
+
 def run_suite(
     *,
     run: str | None = None,
@@ -272,7 +279,7 @@ def run_suite(
     user_params = dict(params or {})
     if "RUN" in user_params and run is None:
         run = str(user_params.pop("RUN"))
-    run = run or ("notebook-smoke" if smoke else "notebook-run")
+    run = run or default_run_name(smoke)
     base = dict(SMOKE_PARAMETERS) if smoke else {}
     base.update(user_params)
     base["RUN"] = run

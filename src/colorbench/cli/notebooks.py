@@ -9,6 +9,8 @@ from colorbench.cli.common import ColorbenchError, command, group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from colorbench.notebooks_run import default_run_name  # light: papermill is imported only when the suite runs
+
     sub = group(subparsers, "notebooks", help="run the notebook suite (papermill) and export it to HTML")
 
     run = command(
@@ -25,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE",
                      help="notebook parameters (values are YAML), e.g. LIMIT=8 DEVICE=cuda; NN.KEY=VALUE sets "
                           "one notebook's, e.g. 01.METHODS=[cnn-lpips]")
-    run.add_argument("--run", help="run folder name (default: notebook-run, or notebook-smoke with --smoke)")
+    run.add_argument("--run", help=f"run folder name (default: {default_run_name(False)}, or "
+                                   f"{default_run_name(True)} with --smoke)")
     run.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 00,04")
     run.add_argument("--fail-fast", action="store_true", help="stop at the first failing notebook")
     run.add_argument("--no-html", action="store_true", help="skip the HTML export")
