@@ -74,16 +74,21 @@ def test_an_import_error_outside_the_extras_is_left_as_it_is():
         Plain().load("cpu")
 
 
-def test_the_run_skips_a_diffusion_method_without_diffusers_with_the_install_command(monkeypatch, tmp_path):
+def _run_on_one_photo(tmp_path, methods: list[str]) -> dict:
+    """A smoke run of ``methods`` on one random photo; each method's outcome by name."""
     from colorbench.run import run
 
-    monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers -> ImportError, as in the demo venv
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(photos / "a.png")
-    cfg = RunConfig(run="no-diffusers", dataset=str(photos), split=None, methods=["gray", "controlnet-canny"],
-                    device="cpu", smoke=True, results_dir=str(tmp_path / "results"))
-    outcome = {m.name: m for m in run(cfg, progress=False).methods}
+    cfg = RunConfig(run="one-photo", dataset=str(photos), split=None, methods=methods, device="cpu", smoke=True,
+                    results_dir=str(tmp_path / "results"))
+    return {m.name: m for m in run(cfg, progress=False).methods}
+
+
+def test_the_run_skips_a_diffusion_method_without_diffusers_with_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers -> ImportError, as in the demo venv
+    outcome = _run_on_one_photo(tmp_path, ["gray", "controlnet-canny"])
     assert outcome["gray"].status == "done"
     assert outcome["controlnet-canny"].status == "skipped"
     assert "part of the optional diffusion extra" in outcome["controlnet-canny"].reason
@@ -132,16 +137,10 @@ def test_the_judge_without_its_extra_names_it(monkeypatch):
 
 def test_the_run_skips_a_method_whose_module_needs_an_absent_extra_with_the_install_command(monkeypatch, tmp_path):
     from colorbench.methods import registry
-    from colorbench.run import run
 
     monkeypatch.setitem(registry._REGISTRY, "needs-tf", "colorbench_test_absent_tf_module:Method")
     monkeypatch.setitem(extras.OPTIONAL_STACKS, "convert", ("colorbench_test_absent_tf_module",))
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(photos / "a.png")
-    cfg = RunConfig(run="no-tf", dataset=str(photos), split=None, methods=["gray", "needs-tf"],
-                    device="cpu", smoke=True, results_dir=str(tmp_path / "results"))
-    outcome = {m.name: m for m in run(cfg, progress=False).methods}
+    outcome = _run_on_one_photo(tmp_path, ["gray", "needs-tf"])
     assert outcome["gray"].status == "done"
     assert outcome["needs-tf"].status == "skipped"
     assert outcome["needs-tf"].reason.count("part of the optional convert extra") == 1
