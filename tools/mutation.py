@@ -68,7 +68,8 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
             ["tests/test_cnn_model.py"], []),
     # the slow variants (the 'mh' spatial upsampler, the uncached official algorithm) are left out: ~20 s a mutant
     "coltran": (["methods/coltran/layers.py", "methods/coltran/sampler.py"],
-                ["tests/test_coltran_models.py", "tests/test_coltran_sampler.py"], ["-m", "not slow"]),
+                ["tests/test_coltran_models.py", "tests/test_coltran_sampler.py", "tests/test_coltran_fast_paths.py"],
+                ["-m", "not slow"]),
 }
 
 
