@@ -8,8 +8,8 @@ import json
 import pytest
 
 import colorbench.notebook as nb
-from colorbench.data.index import open_dataset
-from colorbench.data.kaggle import KaggleDownloadError, choose_auto_dataset
+from colorbench.data.kaggle import KaggleDownloadError
+from colorbench.data.specs import choose_auto_dataset, open_dataset
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorbench.data.index import index_folder, index_kaggle, index_samples, open_dataset, sample_id_from_relpath
+from colorbench.data.index import index_folder, index_kaggle, index_samples, sample_id_from_relpath
+from colorbench.data.specs import open_dataset
 
 
 def test_kaggle_index_from_real_csv_reports_absent_splits(sports_dir):

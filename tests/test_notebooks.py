@@ -315,7 +315,7 @@ def test_thumbnails_keep_the_aspect_ratio():
 
 def test_dataset_grid_shows_the_subset_the_runner_draws():
     grid = nb.dataset_grid("samples", limit=4, seed=0, show=3)
-    from colorbench.data.index import open_dataset
+    from colorbench.data.specs import open_dataset
 
     expected = open_dataset("samples").subset(split="test", limit=4, seed=0).samples[:3]
     text = repr(grid)

@@ -32,7 +32,8 @@ from colorbench import atomic
 from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
 from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
-from colorbench.data.index import DatasetIndex, Sample, open_dataset
+from colorbench.data.index import DatasetIndex, Sample
+from colorbench.data.specs import open_dataset
 from colorbench.distributed import Shard
 from colorbench.distributed import describe as describe_launch
 from colorbench.extras import explain_import_error

@@ -41,7 +41,8 @@ def _data_download(args) -> int:
 def _data_info(args) -> int:
     from collections import Counter
 
-    from colorbench.data.index import describe_classes, open_dataset
+    from colorbench.data.index import describe_classes
+    from colorbench.data.specs import open_dataset
 
     index = open_dataset(args.dataset)
     if args.split:

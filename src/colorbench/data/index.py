@@ -1,12 +1,7 @@
 """Dataset indexes: one :class:`DatasetIndex` type built from the Kaggle layout, any folder of images, or the
 bundled samples; deterministic stratified subsets.
 
-Example::
-
-    >>> index = open_dataset("samples")                      # or "sports", or a path
-    >>> subset = index.subset(split="test", n_per_class=2, seed=0)
-    >>> len(subset.samples)                                  # the 8 bundled photos
-    8
+A dataset *name* ("samples", "sports", "auto", a path) is opened by :func:`colorbench.data.specs.open_dataset`.
 """
 
 from __future__ import annotations
@@ -269,30 +264,6 @@ def index_samples() -> DatasetIndex:
 
 def sports_dir() -> Path:
     return data_dir() / "sports"
-
-
-def open_dataset(spec: str | os.PathLike) -> DatasetIndex:
-    """``"samples"`` (bundled), ``"sports"`` (the Kaggle download in ``data/sports``), ``"auto"`` (sports when it is
-    there or credentials can fetch it, else samples), or a path (Kaggle layout if it has ``sports.csv``, else a
-    folder of images)."""
-    if str(spec) == "auto":
-        from colorbench.data.kaggle import choose_auto_dataset
-
-        spec = choose_auto_dataset()[0]
-    if str(spec) == "samples":
-        return index_samples()
-    if str(spec) == "sports":
-        root = sports_dir()
-        if not (root / KAGGLE_CSV).is_file():
-            raise FileNotFoundError(f"the sports dataset is not in {root}: run `colorbench data download` first "
-                                    f"(or set COLORBENCH_DATA to the folder that holds sports/)")
-        return index_kaggle(root)
-    path = Path(spec).expanduser()
-    if (path / KAGGLE_CSV).is_file():
-        return index_kaggle(path, name=path.name)
-    if not path.exists():
-        raise FileNotFoundError(f"dataset {str(spec)!r} not found: use 'samples', 'sports' or a folder of images")
-    return index_folder(path)
 
 
 def describe_classes(n: int) -> str:

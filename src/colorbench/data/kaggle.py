@@ -90,22 +90,6 @@ def credentials_available() -> bool:
     return False
 
 
-def choose_auto_dataset() -> tuple[str, str]:
-    """What ``dataset="auto"`` means here: ``("sports", why)`` when the sports data is already in place or Kaggle
-    credentials are there to download it, else ``("samples", note)`` with a note saying how to get the sports data."""
-    from colorbench.data.index import sports_dir
-
-    root = sports_dir()
-    if (root / KAGGLE_CSV).is_file():
-        return "sports", f"the sports dataset is already in {root}"
-    if credentials_available():
-        return "sports", "Kaggle credentials found: the sports dataset is downloaded once"
-    return "samples", ("No Kaggle credentials and no sports data here, so this run uses the bundled samples (a few "
-                       "images, for trying things out). For the real benchmark, add Kaggle credentials (README, "
-                       "'Kaggle credentials': in Colab the key icon, secrets KAGGLE_USERNAME and KAGGLE_KEY) and run "
-                       f"again, or put the dataset in {root}.")
-
-
 # ------------------------------------------------------------------------------------------------- verification
 def is_complete(root: Path) -> bool:
     return (root / COMPLETE_MARKER).is_file() and (root / KAGGLE_CSV).is_file()

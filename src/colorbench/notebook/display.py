@@ -231,7 +231,7 @@ def dataset_grid(
     them: colour original and the gray input methods see."""
     from colorbench.color import to_gray
     from colorbench.data.images import ImageLoadError, load_image
-    from colorbench.data.index import open_dataset
+    from colorbench.data.specs import open_dataset
 
     subset = open_dataset(dataset).subset(split=split, n_per_class=n_per_class, limit=limit, seed=seed)
     headers = ["colour (truth)", "gray (what methods see)"]
@@ -290,8 +290,8 @@ def ensure_dataset(dataset: str = "samples"):
     never downloaded again). ``"auto"``: sports when it is here or credentials can fetch it, else the bundled samples
     with a visible note saying how to get the sports data. Errors name the notebook's ``DATASET`` setting. Returns
     the DatasetIndex."""
-    from colorbench.data.index import open_dataset
-    from colorbench.data.kaggle import KaggleDownloadError, choose_auto_dataset, download
+    from colorbench.data.kaggle import KaggleDownloadError, download
+    from colorbench.data.specs import choose_auto_dataset, open_dataset
 
     if dataset == "auto":
         dataset, why = choose_auto_dataset()
@@ -314,7 +314,7 @@ def dataset_table(dataset: str = "samples", *, split: str | None = None):
     """Images and classes per split of a dataset, plus how many listed files are missing (a partial download)."""
     import pandas as pd
 
-    from colorbench.data.index import open_dataset
+    from colorbench.data.specs import open_dataset
 
     index = open_dataset(dataset)
     missing = index.missing_by_split()

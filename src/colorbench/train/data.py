@@ -40,7 +40,7 @@ def training_splits(data: str | os.PathLike, valid: str | os.PathLike | None = N
     ``valid``: the same kinds (its ``valid`` split, else all its images); default: ``data``'s ``valid`` split.
     Returns ``{"train": [...], "valid": [...], "train_source": str, "valid_source": str | None}``.
     """
-    from colorbench.data.index import open_dataset
+    from colorbench.data.specs import open_dataset
 
     index = open_dataset(data)
     for problem in index.problems[:5]:
