@@ -30,6 +30,10 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
+# The official spatial upsampler's peak memory per image (it runs the channels one after another): 2.30 GiB
+# measured for one image (first_call_peak_extra_rss_bytes of the 2026-11 runs, 1 and 0 encoder layers alike ~ the
+# 256-way logits and one layer's activations), so batch 8 needs ~18 GiB: more than one process may take here
+OFFICIAL_SPATIAL_GIB_PER_IMAGE = 2.3
 
 
 class PeakRSS:
@@ -177,6 +181,21 @@ def run_matmul(repeats: int, threads: int) -> dict:
             "load_average_before": load_before, "load_average_after": os.getloadavg()}
 
 
+def git_commit() -> str | None:
+    """The checked-out colorbench commit (with ``+dirty`` for uncommitted changes): which code the figures are of."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--official", type=Path, default=os.environ.get("COLTRAN_OFFICIAL"),
@@ -193,6 +212,9 @@ def main() -> int:
     ap.add_argument("--append", action="store_true", help="add the runs to an existing --out JSON")
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads for both TensorFlow and torch")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--max-official-gib", type=float, default=6.0,
+                    help="skip (and record as not run) an official spatial-upsampler batch whose estimated peak "
+                         f"memory ({OFFICIAL_SPATIAL_GIB_PER_IMAGE} GiB per image) exceeds this")
     args = ap.parse_args()
     if not args.official or not (Path(args.official) / "coltran" / "models" / "upsampler.py").is_file():
         print(f"skipped: no official ColTran code (got {args.official!r}); pass --official DIR or set COLTRAN_OFFICIAL "
@@ -210,7 +232,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     report = {"what": "official TF ColTran vs colorbench, argmax upsamplers, same random weights, CPU",
               "tensorflow": tf.__version__, "torch": torch.__version__, "cpu_count": os.cpu_count(),
-              "load_average_at_start": os.getloadavg(), "runs": []}
+              "load_average_at_start": os.getloadavg(), "colorbench_commit": git_commit(), "runs": []}
     if args.append and args.out.is_file():
         report["runs"] = json.loads(args.out.read_text())["runs"]
     for stage in args.stages:
@@ -221,6 +243,14 @@ def main() -> int:
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             continue
         for batch in args.batches:
+            need = OFFICIAL_SPATIAL_GIB_PER_IMAGE * batch
+            if stage == "spatial_upsampler" and need > args.max_official_gib:
+                report["runs"].append({
+                    "stage": stage, "batch": batch, "threads": args.threads, "not_run":
+                        f"the official code would need ~{need:.0f} GiB ({OFFICIAL_SPATIAL_GIB_PER_IMAGE} GiB per "
+                        f"image), over --max-official-gib {args.max_official_gib:g} on this shared machine"})
+                print(json.dumps(report["runs"][-1]), flush=True)
+                continue
             report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers))
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from colorbench.methods.coltran.config import ColorizerConfig, ModelConfig, UpsamplerConfig
@@ -100,17 +99,17 @@ class _Upsampler(nn.Module):
             offsets = (channel_index.long() * self.symbols_per_channel).view(B, 1, 1, 1)
         else:
             offsets = torch.arange(C, device=values.device).view(1, 1, 1, C) * self.symbols_per_channel
-        symbols = (values.long() + offsets).permute(3, 0, 1, 2).reshape(C * B, R, R)  # channel-major batch
+        symbols = (values.long() + offsets).permute(3, 0, 1, 2)  # (C, B, R, R): the channel-major batch
         # input_dense(concat(one_hot-embeddings)) folded into two table lookups: concat(e_c, e_g) @ W + b is
         # e_c @ W_top + e_g @ W_bottom + b, and a one-hot embedding times a matrix is a row of (table @ matrix); this
-        # skips the (R*R, 2D) x (2D, D) matmul and the concatenated copy per item (same sums, other rounding order)
+        # skips the (R*R, 2D) x (2D, D) matmul and the concatenated copy per item (same sums, other rounding order).
+        # The encoder takes the two lookups as they are (the gray one broadcast over the channels) and folds them
+        # into its first projection too
         D = self.cfg.hidden_size
         w = self.input_dense.kernel
         channel_table = getattr(self, self._embedding_name).kernel @ w[:D]
         gray_table = self.gray_embedding.kernel @ w[D:] + self.input_dense.bias
-        x = F.embedding(symbols, channel_table).view(C, B, R, R, D)
-        x += F.embedding(gray.long(), gray_table)  # broadcast over the channels, in place (no repeated copy)
-        return self.encoder(x.view(C * B, R, R, D))
+        return self.encoder.forward_lookups([(channel_table, symbols), (gray_table, gray.long())])
 
     def logits(self, values: torch.Tensor, gray: torch.Tensor,
                channel_index: torch.Tensor | None = None) -> torch.Tensor:
