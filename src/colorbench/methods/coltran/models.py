@@ -15,12 +15,14 @@ Example (tiny random model)::
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import torch
 from torch import nn
 
 from colorbench.methods.coltran.config import ColorizerConfig, ModelConfig, UpsamplerConfig
 from colorbench.methods.coltran.core import FactorizedAttention, GrayScaleEncoder, InnerDecoder, OuterDecoder
+from colorbench.methods.coltran.heap import reused_heap
 from colorbench.methods.coltran.layers import Dense, LayerNorm
 
 NUM_COARSE_BINS = 512
@@ -141,12 +143,14 @@ class _Upsampler(nn.Module):
         item_gray = gray.repeat(C, 1, 1)
         item_channel = torch.arange(C, device=values.device).repeat_interleave(B)
         out = torch.empty(n, R, R, dtype=torch.uint8, device=values.device)
-        for lo in range(0, n, step):
-            h = self.encode(item_values[lo:lo + step], item_gray[lo:lo + step], item_channel[lo:lo + step])
-            for start in range(0, R, row_chunk):
-                rows = self.final_dense(h[:, start:start + row_chunk]).argmax(-1)
-                out[lo:lo + step, start:start + row_chunk] = rows.to(torch.uint8)
-            del h
+        # on a CPU the activations reuse heap memory instead of page-faulting fresh blocks in at every layer
+        with reused_heap() if values.device.type == "cpu" else nullcontext():
+            for lo in range(0, n, step):
+                h = self.encode(item_values[lo:lo + step], item_gray[lo:lo + step], item_channel[lo:lo + step])
+                for start in range(0, R, row_chunk):
+                    rows = self.final_dense(h[:, start:start + row_chunk]).argmax(-1)
+                    out[lo:lo + step, start:start + row_chunk] = rows.to(torch.uint8)
+                del h
         return out.reshape(C, B, R, R).permute(1, 2, 3, 0)
 
 
