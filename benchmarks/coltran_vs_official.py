@@ -66,14 +66,22 @@ class PeakRSS:
         self.extra_bytes = self.peak - self.base
 
 
-def summary(wall: list[float], cpu: list[float], extra: list[int]) -> dict:
+def summary(wall: list[float], cpu: list[float], extra: list[int], faults: list[int]) -> dict:
     return {"wall_s": wall, "cpu_s": cpu, "wall_min": min(wall), "wall_median": statistics.median(wall),
-            "cpu_min": min(cpu), "cpu_median": statistics.median(cpu), "peak_extra_rss_bytes": max(extra)}
+            "cpu_min": min(cpu), "cpu_median": statistics.median(cpu), "peak_extra_rss_bytes": max(extra),
+            "minor_page_faults": faults}
+
+
+def minor_faults() -> int:
+    """Minor page faults of this process so far: fresh memory pages, whose kernel time counts as CPU time."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def timed_pair(fns: dict, repeats: int, warmup: int) -> tuple[dict, dict]:
     """Run the sides alternately (a, b, a, b, ...) so a change in the shared machine's load hits both alike."""
-    outs, times = {}, {name: ([], [], []) for name in fns}
+    outs, times = {}, {name: ([], [], [], []) for name in fns}
     first_call_extra = {}
     for _ in range(warmup):
         for name, fn in fns.items():
@@ -83,9 +91,10 @@ def timed_pair(fns: dict, repeats: int, warmup: int) -> tuple[dict, dict]:
     for _ in range(repeats):
         for name, fn in fns.items():
             with PeakRSS() as mem:
-                w, c = time.perf_counter(), time.process_time()
+                w, c, f = time.perf_counter(), time.process_time(), minor_faults()
                 outs[name] = fn()
                 wall, cpu = time.perf_counter() - w, time.process_time() - c
+                times[name][3].append(minor_faults() - f)
             times[name][0].append(wall)
             times[name][1].append(cpu)
             times[name][2].append(mem.extra_bytes)
