@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
-# The official spatial upsampler's peak memory per image (it runs the channels one after another): 2.30 GiB
-# measured for one image (first_call_peak_extra_rss_bytes of the 2026-11 runs, 1 and 0 encoder layers alike ~ the
+# The official spatial upsampler's peak memory per image (it runs the channels one after another): 2.30-2.31 GiB
+# measured for one image (first_call_peak_extra_rss_bytes, with 1 and with all 3 encoder layers alike: the
 # 256-way logits and one layer's activations), so batch 8 needs ~18 GiB: more than one process may take here
 OFFICIAL_SPATIAL_GIB_PER_IMAGE = 2.3
 
