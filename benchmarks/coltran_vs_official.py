@@ -30,6 +30,10 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
+# The official spatial upsampler's peak memory per image (it runs the channels one after another): 2.30-2.31 GiB
+# measured for one image (first_call_peak_extra_rss_bytes, with 1 and with all 3 encoder layers alike: the
+# 256-way logits and one layer's activations), so batch 8 needs ~18 GiB: more than one process may take here
+OFFICIAL_SPATIAL_GIB_PER_IMAGE = 2.3
 
 
 class PeakRSS:
@@ -62,14 +66,22 @@ class PeakRSS:
         self.extra_bytes = self.peak - self.base
 
 
-def summary(wall: list[float], cpu: list[float], extra: list[int]) -> dict:
+def summary(wall: list[float], cpu: list[float], extra: list[int], faults: list[int]) -> dict:
     return {"wall_s": wall, "cpu_s": cpu, "wall_min": min(wall), "wall_median": statistics.median(wall),
-            "cpu_min": min(cpu), "cpu_median": statistics.median(cpu), "peak_extra_rss_bytes": max(extra)}
+            "cpu_min": min(cpu), "cpu_median": statistics.median(cpu), "peak_extra_rss_bytes": max(extra),
+            "minor_page_faults": faults}
+
+
+def minor_faults() -> int:
+    """Minor page faults of this process so far: fresh memory pages, whose kernel time counts as CPU time."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def timed_pair(fns: dict, repeats: int, warmup: int) -> tuple[dict, dict]:
     """Run the sides alternately (a, b, a, b, ...) so a change in the shared machine's load hits both alike."""
-    outs, times = {}, {name: ([], [], []) for name in fns}
+    outs, times = {}, {name: ([], [], [], []) for name in fns}
     first_call_extra = {}
     for _ in range(warmup):
         for name, fn in fns.items():
@@ -79,9 +91,10 @@ def timed_pair(fns: dict, repeats: int, warmup: int) -> tuple[dict, dict]:
     for _ in range(repeats):
         for name, fn in fns.items():
             with PeakRSS() as mem:
-                w, c = time.perf_counter(), time.process_time()
+                w, c, f = time.perf_counter(), time.process_time(), minor_faults()
                 outs[name] = fn()
                 wall, cpu = time.perf_counter() - w, time.process_time() - c
+                times[name][3].append(minor_faults() - f)
             times[name][0].append(wall)
             times[name][1].append(cpu)
             times[name][2].append(mem.extra_bytes)
@@ -177,6 +190,21 @@ def run_matmul(repeats: int, threads: int) -> dict:
             "load_average_before": load_before, "load_average_after": os.getloadavg()}
 
 
+def git_commit() -> str | None:
+    """The checked-out colorbench commit (with ``+dirty`` for uncommitted changes): which code the figures are of."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--official", type=Path, default=os.environ.get("COLTRAN_OFFICIAL"),
@@ -193,6 +221,9 @@ def main() -> int:
     ap.add_argument("--append", action="store_true", help="add the runs to an existing --out JSON")
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads for both TensorFlow and torch")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--max-official-gib", type=float, default=6.0,
+                    help="skip (and record as not run) an official spatial-upsampler batch whose estimated peak "
+                         f"memory ({OFFICIAL_SPATIAL_GIB_PER_IMAGE} GiB per image) exceeds this")
     args = ap.parse_args()
     if not args.official or not (Path(args.official) / "coltran" / "models" / "upsampler.py").is_file():
         print(f"skipped: no official ColTran code (got {args.official!r}); pass --official DIR or set COLTRAN_OFFICIAL "
@@ -210,7 +241,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     report = {"what": "official TF ColTran vs colorbench, argmax upsamplers, same random weights, CPU",
               "tensorflow": tf.__version__, "torch": torch.__version__, "cpu_count": os.cpu_count(),
-              "load_average_at_start": os.getloadavg(), "runs": []}
+              "load_average_at_start": os.getloadavg(), "colorbench_commit": git_commit(), "runs": []}
     if args.append and args.out.is_file():
         report["runs"] = json.loads(args.out.read_text())["runs"]
     for stage in args.stages:
@@ -221,6 +252,14 @@ def main() -> int:
             args.out.write_text(json.dumps(report, indent=2) + "\n")
             continue
         for batch in args.batches:
+            need = OFFICIAL_SPATIAL_GIB_PER_IMAGE * batch
+            if stage == "spatial_upsampler" and need > args.max_official_gib:
+                report["runs"].append({
+                    "stage": stage, "batch": batch, "threads": args.threads, "not_run":
+                        f"the official code would need ~{need:.0f} GiB ({OFFICIAL_SPATIAL_GIB_PER_IMAGE} GiB per "
+                        f"image), over --max-official-gib {args.max_official_gib:g} on this shared machine"})
+                print(json.dumps(report["runs"][-1]), flush=True)
+                continue
             report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers))
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)

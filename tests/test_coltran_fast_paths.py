@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorbench.methods.coltran import core, layers, models
+from colorbench.methods.coltran import core, heap, layers, models
 from colorbench.methods.coltran.config import smoke_config
 from colorbench.methods.coltran.models import build_model
 
@@ -112,3 +112,44 @@ def test_colorizer_teacher_forcing_equals_the_pre_change_code(reference_code):
     for name in ("encoder_out", "outer_decoder_out", "inner_decoder_out"):
         torch.testing.assert_close(new[name], ref[name], rtol=1e-5, atol=1e-5, msg=name)
     assert_same_logits_and_argmax(new["logits"], ref["logits"])
+
+
+def _minor_faults() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _rss_bytes() -> int:
+    import os
+
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _fewest_faults_refilling_a_freed_block(numel: int, rounds: int = 6) -> int:
+    """Allocate, fill and free a block of ``numel`` floats ``rounds`` times: the fewest page faults of one round
+    (glibc may take a few rounds to settle on reusing the freed block, as a layer stack does after its first layers)."""
+    faults = []
+    for _ in range(rounds):
+        before = _minor_faults()
+        block = torch.ones(numel)  # same size each time: reused memory needs no fresh pages
+        faults.append(_minor_faults() - before)
+        del block
+    return min(faults)
+
+
+@pytest.mark.skipif(heap._glibc() is None, reason="reused_heap is a no-op without glibc")
+def test_reused_heap_reuses_large_blocks_inside_and_gives_the_memory_back_after():
+    """The upsamplers' predict runs inside reused_heap (models.py): a 64 MiB block (over glibc's 32 MiB mmap cap)
+    freed and allocated again must stop being page-faulted in anew inside, and be again after (the memory returned
+    to the OS), so the setting helps the call and holds nothing afterwards."""
+    numel = 16 << 20  # 64 MiB of float32: 16,384 pages
+    pages = numel * 4 // 4096
+    rss_before = _rss_bytes()
+    with heap.reused_heap():
+        inside = _fewest_faults_refilling_a_freed_block(numel)
+    assert _rss_bytes() - rss_before < 16 << 20  # the freed 64 MiB went back to the OS on exit
+    after = _fewest_faults_refilling_a_freed_block(numel)
+    assert inside < pages // 10
+    assert after > pages // 2

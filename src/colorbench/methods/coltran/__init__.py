@@ -9,6 +9,7 @@ Modules, one job each:
 * :mod:`.preprocess` — the official input pipeline, bit-exact (centre crop, TF area resize, TF gray, 3-bit bins);
 * :mod:`.config` — model configs (released, test, smoke) and the ``config.yaml`` reader;
 * :mod:`.layers`, :mod:`.core`, :mod:`.models` — the networks, parameters at the official attribute paths;
+* :mod:`.heap` — large CPU tensors reused on the heap during an upsampler call (no page faults per layer);
 * :mod:`.naming` — the rule that names every official variable for any config (checked against the manifests);
 * :mod:`.convert` — TF checkpoint -> safetensors (the only TensorFlow user), and TF-free loading;
 * :mod:`.sampler` — the official sampler (reference) and its KV-cached equivalent;

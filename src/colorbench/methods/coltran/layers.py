@@ -164,11 +164,20 @@ class AxialAttention(nn.Module):
             out.extend(c.split(self.head_dim, dim=-1))
         return tuple(out)
 
-    def qkv(self, x: torch.Tensor, cond: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, ...]:
-        """Projected (and conditioned) q, k, v: ``(..., heads, head_dim)`` each; q not yet scaled."""
+    def fused_qkv_matrix(self) -> torch.Tensor:
+        """The q, k and v projections side by side, ``(D, 3 * D)``: ``x @ fused`` is ``[x @ Wq, x @ Wk, x @ Wv]``."""
+        return torch.cat([self.project_q.matrix(), self.project_k.matrix(), self.project_v.matrix()], dim=1)
+
+    def qkv(self, x: torch.Tensor, cond: tuple[torch.Tensor, ...] | None,
+            projected: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """Projected (and conditioned) q, k, v: ``(..., heads, head_dim)`` each; q not yet scaled.
+
+        ``projected``: ``x @ fused_qkv_matrix()`` when the caller has it already (see
+        ``FactorizedAttention.forward_lookups``)."""
         # one matmul for the three projections: reads x once instead of three times (same dot products)
-        fused = torch.cat([self.project_q.matrix(), self.project_k.matrix(), self.project_v.matrix()], dim=1)
-        q, k, v = (self._split_heads(t) for t in (x @ fused).chunk(3, dim=-1))
+        if projected is None:
+            projected = x @ self.fused_qkv_matrix()
+        q, k, v = (self._split_heads(t) for t in projected.chunk(3, dim=-1))
         if cond is not None:
             qs, qb, ks, kb, vs, vb = cond
             q, k, v = q * qs + qb, k * ks + kb, v * vs + vb
@@ -177,8 +186,10 @@ class AxialAttention(nn.Module):
     def project_out(self, o: torch.Tensor) -> torch.Tensor:
         return o.reshape(*o.shape[:-2], -1) @ self.project_final.matrix()
 
-    def forward(self, x: torch.Tensor, ctx: torch.Tensor | None = None) -> torch.Tensor:
-        """x ``(B, H, W, D)``; ctx ``(B, H, W, C)`` (or broadcastable) when conditional.
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor | None = None,
+                projected: torch.Tensor | None = None) -> torch.Tensor:
+        """x ``(B, H, W, D)``; ctx ``(B, H, W, C)`` (or broadcastable) when conditional; ``projected`` as in
+        :meth:`qkv`.
 
         Why this layout: the projections always run on the image's own (B, H, W, D) memory order, so each is one
         plain matrix product (a transposed input made torch broadcast the weight into a batched product, 1.3x slower
@@ -186,7 +197,7 @@ class AxialAttention(nn.Module):
         (rows: a view of the batch; columns: one view per image) and the column output is re-laid out once.
         """
         cond = self.cond_params(ctx) if self.conditional else None
-        q, k, v = self.qkv(x, cond)  # (B, H, W, heads, head_dim)
+        q, k, v = self.qkv(x, cond, projected)  # (B, H, W, heads, head_dim)
         B, H, W = q.shape[:3]
         # an expanded (stride-0) view of the bias: lets SDPA pick its fused kernel (6x faster on CPU than a
         # broadcast (heads, L, L) mask), at no memory cost

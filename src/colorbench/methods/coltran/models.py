@@ -15,13 +15,14 @@ Example (tiny random model)::
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from colorbench.methods.coltran.config import ColorizerConfig, ModelConfig, UpsamplerConfig
 from colorbench.methods.coltran.core import FactorizedAttention, GrayScaleEncoder, InnerDecoder, OuterDecoder
+from colorbench.methods.coltran.heap import reused_heap
 from colorbench.methods.coltran.layers import Dense, LayerNorm
 
 NUM_COARSE_BINS = 512
@@ -100,17 +101,17 @@ class _Upsampler(nn.Module):
             offsets = (channel_index.long() * self.symbols_per_channel).view(B, 1, 1, 1)
         else:
             offsets = torch.arange(C, device=values.device).view(1, 1, 1, C) * self.symbols_per_channel
-        symbols = (values.long() + offsets).permute(3, 0, 1, 2).reshape(C * B, R, R)  # channel-major batch
+        symbols = (values.long() + offsets).permute(3, 0, 1, 2)  # (C, B, R, R): the channel-major batch
         # input_dense(concat(one_hot-embeddings)) folded into two table lookups: concat(e_c, e_g) @ W + b is
         # e_c @ W_top + e_g @ W_bottom + b, and a one-hot embedding times a matrix is a row of (table @ matrix); this
-        # skips the (R*R, 2D) x (2D, D) matmul and the concatenated copy per item (same sums, other rounding order)
+        # skips the (R*R, 2D) x (2D, D) matmul and the concatenated copy per item (same sums, other rounding order).
+        # The encoder takes the two lookups as they are (the gray one broadcast over the channels) and folds them
+        # into its first projection too
         D = self.cfg.hidden_size
         w = self.input_dense.kernel
         channel_table = getattr(self, self._embedding_name).kernel @ w[:D]
         gray_table = self.gray_embedding.kernel @ w[D:] + self.input_dense.bias
-        x = F.embedding(symbols, channel_table).view(C, B, R, R, D)
-        x += F.embedding(gray.long(), gray_table)  # broadcast over the channels, in place (no repeated copy)
-        return self.encoder(x.view(C * B, R, R, D))
+        return self.encoder.forward_lookups([(channel_table, symbols), (gray_table, gray.long())])
 
     def logits(self, values: torch.Tensor, gray: torch.Tensor,
                channel_index: torch.Tensor | None = None) -> torch.Tensor:
@@ -142,12 +143,14 @@ class _Upsampler(nn.Module):
         item_gray = gray.repeat(C, 1, 1)
         item_channel = torch.arange(C, device=values.device).repeat_interleave(B)
         out = torch.empty(n, R, R, dtype=torch.uint8, device=values.device)
-        for lo in range(0, n, step):
-            h = self.encode(item_values[lo:lo + step], item_gray[lo:lo + step], item_channel[lo:lo + step])
-            for start in range(0, R, row_chunk):
-                rows = self.final_dense(h[:, start:start + row_chunk]).argmax(-1)
-                out[lo:lo + step, start:start + row_chunk] = rows.to(torch.uint8)
-            del h
+        # on a CPU the activations reuse heap memory instead of page-faulting fresh blocks in at every layer
+        with reused_heap() if values.device.type == "cpu" else nullcontext():
+            for lo in range(0, n, step):
+                h = self.encode(item_values[lo:lo + step], item_gray[lo:lo + step], item_channel[lo:lo + step])
+                for start in range(0, R, row_chunk):
+                    rows = self.final_dense(h[:, start:start + row_chunk]).argmax(-1)
+                    out[lo:lo + step, start:start + row_chunk] = rows.to(torch.uint8)
+                del h
         return out.reshape(C, B, R, R).permute(1, 2, 3, 0)
 
 

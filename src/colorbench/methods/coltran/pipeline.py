@@ -42,7 +42,8 @@ STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
 # one thread. The upsamplers were also 1.15-1.2x faster in wall time on 1 thread there, but only because 2 threads
 # competed with ~8 other busy processes: their CPU seconds grew only 1.05-1.24x with 2 threads, so on an idle machine
 # (wall ~ CPU / threads) the large matmuls gain from every core. They keep torch's setting; on a busy machine set
-# ``cpu_threads=1``.
+# ``cpu_threads=1``. Re-measured in benchmarks/out/coltran_vs_official.json (full-size colour upsampler, batch 1,
+# load ~5.5): 2 threads 11.7 s wall / 7.5 s CPU, 1 thread 13.4 s / 6.7 s, so 2 threads stay the shorter wait.
 DEFAULT_CPU_THREADS: dict[str, int] = {"colorizer": 1}
 
 
