@@ -101,6 +101,24 @@ def test_cached_equals_uncached_when_sampling(smoke_colorizer, official):
     assert len(torch.unique(fast.bins[:, :6])) > 20  # actually sampling, not collapsing to one colour
 
 
+def test_uncached_equals_cached_when_greedy_and_when_replaying_bins(smoke_colorizer):
+    """The uncached official algorithm (``ColTranPipeline(cached=False)``) in its other two modes: greedy, and
+    replaying given bins; int64 bins and float32 logits (only when asked for) as the cached sampler gives."""
+    gen = torch.Generator().manual_seed(4)
+    gray = torch.randint(0, 256, (2, 64, 64), generator=gen)
+    forced = torch.randint(0, 512, (2, 64, 64), generator=gen)
+    greedy = [sample_colorizer(smoke_colorizer, gray, mode="argmax", cached=cached, max_rows=2)
+              for cached in (True, False)]
+    assert greedy[1].logits is None and greedy[1].bins.dtype == torch.int64
+    assert torch.equal(greedy[0].bins, greedy[1].bins)
+    replay = [sample_colorizer(smoke_colorizer, gray, mode="argmax", cached=cached, force_bins=forced,
+                               return_logits=True, max_rows=2) for cached in (True, False)]
+    assert replay[1].logits.dtype == torch.float32 and replay[1].bins.dtype == torch.int64
+    torch.testing.assert_close(replay[0].logits, replay[1].logits, atol=1e-4, rtol=0)
+    assert torch.equal(replay[1].bins[:, :2], forced[:, :2])
+    assert not torch.equal(replay[1].logits.argmax(-1)[:, :2], forced[:, :2])  # the replayed path is not greedy's
+
+
 def test_samples_depend_on_the_image_seed_only(smoke_colorizer):
     gray = torch.randint(0, 256, (3, 64, 64), generator=torch.Generator().manual_seed(2))
     batch = sample_colorizer(smoke_colorizer, gray, mode="sample", seeds=[5, 6, 7], max_rows=8).bins
