@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -99,6 +101,42 @@ def test_cached_equals_uncached_when_sampling(smoke_colorizer, official):
     torch.testing.assert_close(fast.logits, slow.logits, atol=1e-4, rtol=0)
     assert torch.equal(fast.bins, slow.bins)
     assert len(torch.unique(fast.bins[:, :6])) > 20  # actually sampling, not collapsing to one colour
+
+
+def test_uncached_equals_cached_when_greedy_and_when_replaying_bins(smoke_colorizer):
+    """The uncached official algorithm (``ColTranPipeline(cached=False)``) in its other two modes: greedy, and
+    replaying given bins; int64 bins and float32 logits (only when asked for) as the cached sampler gives."""
+    gen = torch.Generator().manual_seed(4)
+    gray = torch.randint(0, 256, (2, 64, 64), generator=gen)
+    forced = torch.randint(0, 512, (2, 64, 64), generator=gen)
+    greedy = [sample_colorizer(smoke_colorizer, gray, mode="argmax", cached=cached, max_rows=2)
+              for cached in (True, False)]
+    assert greedy[1].logits is None and greedy[1].bins.dtype == torch.int64
+    assert torch.equal(greedy[0].bins, greedy[1].bins)
+    replay = [sample_colorizer(smoke_colorizer, gray, mode="argmax", cached=cached, force_bins=forced,
+                               return_logits=True, max_rows=2) for cached in (True, False)]
+    assert replay[1].logits.dtype == torch.float32 and replay[1].bins.dtype == torch.int64
+    torch.testing.assert_close(replay[0].logits, replay[1].logits, atol=1e-4, rtol=0)
+    assert torch.equal(replay[1].bins[:, :2], forced[:, :2])
+    assert not torch.equal(replay[1].logits.argmax(-1)[:, :2], forced[:, :2])  # the replayed path is not greedy's
+
+
+def test_half_precision_model_keeps_float32_logits_and_int64_bins(smoke_colorizer):
+    """``dtype="bfloat16"`` (a CUDA option of the method; the dtypes are the same on CPU): along a fixed path the
+    cached and the uncached sampler give float32 logits within bfloat16 rounding of the float32 model's, and sampling
+    gives int64 bins in 0..511."""
+    half = copy.deepcopy(smoke_colorizer).to(torch.bfloat16)
+    gen = torch.Generator().manual_seed(4)
+    gray = torch.randint(0, 256, (2, 64, 64), generator=gen)
+    forced = torch.randint(0, 512, (2, 64, 64), generator=gen)
+    kwargs = dict(mode="argmax", force_bins=forced, return_logits=True, max_rows=2)
+    want = sample_colorizer(smoke_colorizer, gray, **kwargs).logits[:, :2]
+    for cached in (True, False):
+        got = sample_colorizer(half, gray, cached=cached, **kwargs).logits
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got[:, :2], want, atol=0.08, rtol=0)  # observed 0.02 (logits up to ~1)
+        bins = sample_colorizer(half, gray, mode="sample", seeds=[1, 2], cached=cached, max_rows=1).bins
+        assert bins.dtype == torch.int64 and 0 <= bins.min() and bins.max() < 512
 
 
 def test_samples_depend_on_the_image_seed_only(smoke_colorizer):

@@ -12,8 +12,11 @@ to stay under an hour on 2 idle cores. Measured (2 cores shared by eight develop
 benchmarks/out/mutation.json): ``color`` 438 mutants in 14 min with one child (load ~11), ``zhang-quick`` 257 in 8 min,
 ``metrics`` 940 in 44 min with two children (load 3-14); ``cnn`` was stopped after 17 min (load 8-13) with 253 of its
 467 mutants unchecked: the network mutants run the checkpoint-reference tests, ~60 s each under that load, so it needs
-~2.5 h on this machine (or trimming to inference.py); ``coltran`` was stopped at 247 of 1228 mutants after 16 min
-(~28 a minute at load 4-8: ~45 min in all) and its survivors are mostly unexamined; the full ``zhang`` was not run.
+~2.5 h on this machine (or trimming to inference.py); ``coltran`` (1259 mutants) was stopped after 50 min with 410
+checked (two children, 5-minute load 1-5 with two other developers' runs on the 2 cores): ~25 a minute at first, 3-10 a
+minute later, as mutmut takes the mutants with the shortest tests first and those left (most of layers.py, the cached
+sampler's per-row/per-pixel step) run the fixture tests, 1-4 min a surviving mutant at that load; the full ``zhang``
+was not run.
 
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
