@@ -4,17 +4,18 @@ the batch sizes it implies on a Colab T4 (15 GB, no bf16) in float32 and float16
     PYTHONPATH=src python benchmarks/coltran_memory.py              # arithmetic only (seconds)
     PYTHONPATH=src python benchmarks/coltran_memory.py --measure    # + peak RSS of the upsamplers on this CPU
 
-``--measure`` runs each upsampler's ``predict`` on ``k`` = 1 and 2 image-channels in fresh subprocesses (random
-weights, float32, ONE encoder layer: layers run one after the other and free their activations, so one layer has the
-per-item peak of four) and takes the difference of the processes' peak RSS as the measured bytes per item — the
-weights and the interpreter cancel out. The colorizer is measured the same way on 1 and 2 images (the full model,
-the cached official sampler over its first rows: the encoder, the outer decoder's first full pass and the
-fixed-length caches are all allocated by then, so later rows add nothing). From the measured float32 bytes it
-derives the T4 table (``t4_from_measurement``): float16 halves every activation (all activation tensors have the
-model's dtype; the integer inputs are small), the weights are the parameter count times the element size, and a
-pass may use :data:`~colorbench.methods.coltran.memory.CUDA_SHARE` of the T4. Writes
-``benchmarks/out/coltran_memory.json``.
-"""
+``--measure`` runs each upsampler's ``predict`` on ``k`` = 1 and 2 image-channels in fresh subprocesses (random weights,
+float32, ONE encoder layer: layers run one after the other and free their activations, so one layer has the per-item
+peak of four) and takes the difference of the processes' peak RSS as the measured bytes per item — the weights and the
+interpreter cancel out. The upsamplers are measured without and with the reused heap
+(:mod:`colorbench.methods.coltran.heap`, on by default on a CPU): without it is the activations' own size, which the T4
+table uses (a GPU's caching allocator is not glibc's heap); with it is what a CPU run peaks at. The colorizer is
+measured the same way on 1 and 2 images (the full model, the cached official sampler over its first rows: the encoder,
+the outer decoder's first full pass and the fixed-length caches are all allocated by then, so later rows add nothing).
+From the measured float32 bytes it derives the T4 table (``t4_from_measurement``): float16 halves every activation (all
+activation tensors have the model's dtype; the integer inputs are small), the weights are the parameter count times the
+element size, and a pass may use :data:`~colorbench.methods.coltran.memory.CUDA_SHARE` of the T4. Writes
+``benchmarks/out/coltran_memory.json``."""
 
 from __future__ import annotations
 
@@ -74,10 +75,18 @@ def estimate() -> dict:
     return stages
 
 
-def _child(kind: str, items: int) -> None:
+def _child(kind: str, items: int, reused_heap: bool = True) -> None:
     """In a fresh process: ``items`` image-channels (upsamplers, one full-width layer) or images (colorizer, the full
-    model, first rows of the cached sampler) at once; print peak RSS bytes."""
+    model, first rows of the cached sampler) at once; print peak RSS bytes. ``reused_heap=False`` runs the upsampler
+    without :func:`~colorbench.methods.coltran.heap.reused_heap` (glibc's default large-block handling), which
+    measures the live activations alone, as a GPU's caching allocator holds them."""
     torch.set_num_threads(1)
+    if not reused_heap:
+        import contextlib
+
+        import colorbench.methods.coltran.models as models
+
+        models.reused_heap = contextlib.nullcontext
     cfg = full_config(kind)
     if kind == "colorizer":
         from colorbench.methods.coltran.sampler import sample_colorizer
@@ -96,20 +105,33 @@ def _child(kind: str, items: int) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
+def _peaks(kind: str, reused_heap: bool) -> dict[int, int]:
+    peaks = {}
+    for items in (1, 2):
+        cmd = [sys.executable, __file__, "--child", kind, str(items)] + ([] if reused_heap else ["--no-reused-heap"])
+        proc = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        peaks[items] = int(proc.stdout.split()[-1])
+    return peaks
+
+
 def measure() -> dict:
+    """Per stage, peak RSS at 1 and 2 units and their difference. The upsamplers are measured twice: without the
+    reused heap (the activations themselves: what the T4 table is derived from) and with it (what a CPU run really
+    peaks at, which :data:`~colorbench.methods.coltran.memory.CPU_HEAP_OVERHEAD` must cover)."""
     out = {}
     for kind in KINDS:
-        peaks = {}
-        for items in (1, 2):
-            proc = subprocess.run([sys.executable, __file__, "--child", kind, str(items)], check=True,
-                                  capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-            peaks[items] = int(proc.stdout.split()[-1])
+        peaks = _peaks(kind, reused_heap=False)
         cfg = full_config(kind)
         unit = "image" if kind == "colorizer" else "image_channel"
         out[kind] = {"peak_rss_bytes": peaks, f"measured_bytes_per_{unit}": peaks[2] - peaks[1]}
         if kind != "colorizer":
-            out[kind]["estimated_bytes_per_image_channel"] = bytes_per_item(cfg.resolution, cfg.hidden_size,
-                                                                            cfg.encoder.ff_size, torch.float32)
+            estimated = bytes_per_item(cfg.resolution, cfg.hidden_size, cfg.encoder.ff_size, torch.float32)
+            heap = _peaks(kind, reused_heap=True)
+            out[kind]["estimated_bytes_per_image_channel"] = estimated
+            out[kind]["with_reused_heap"] = {
+                "peak_rss_bytes": heap, "measured_bytes_per_image_channel": heap[2] - heap[1],
+                "ratio_to_estimate": round((heap[2] - heap[1]) / estimated, 3)}
     return out
 
 
@@ -130,8 +152,8 @@ def t4_from_measurement(stages: dict, measured: dict) -> dict:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        _child(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--child":
+        _child(sys.argv[2], int(sys.argv[3]), reused_heap="--no-reused-heap" not in sys.argv[4:])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--measure", action="store_true")

@@ -9,6 +9,9 @@ Chunking by items instead of by images lets a machine that cannot hold three cha
 Available memory: CUDA — the driver's free memory (``torch.cuda.mem_get_info``) plus what torch's cache already
 holds; CPU — ``MemAvailable`` from ``/proc/meminfo`` (the kernel's estimate of what can be allocated without
 swapping). Only :data:`CPU_SHARE` of it on a CPU (other processes share the machine) and :data:`CUDA_SHARE` on a GPU.
+On a CPU an item is also counted :data:`CPU_HEAP_OVERHEAD` times: the upsamplers run there inside
+:func:`~colorbench.methods.coltran.heap.reused_heap`, which keeps freed blocks in the heap for reuse, so a pass peaks
+above its live tensors.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ import torch
 LIVE_ACTIVATIONS = 10  # (R x R x hidden)-sized tensors alive at a layer's peak, per item (see the module docstring)
 CPU_SHARE = 0.5
 CUDA_SHARE = 0.8
+#: the whole full-size spatial upsampler on one image (three image-channels in one pass) peaked 5.80e9 bytes above
+#: its resting memory on a CPU with the reused heap, 1.31x three times the estimate
+#: (benchmarks/out/coltran_vs_official.json, first_call_peak_extra_rss_bytes); coltran_memory.json's
+#: with_reused_heap gives the one-layer ratios
+CPU_HEAP_OVERHEAD = 1.35
 
 
 def bytes_per_item(resolution: int, hidden: int, ff_size: int, dtype: torch.dtype) -> int:
@@ -46,5 +54,8 @@ def available_bytes(device: torch.device) -> int:
 def auto_items(per_item: int, n_items: int, device: torch.device, available: int | None = None) -> int:
     """Items per chunk that fit the device's share of free memory: at least 1, at most ``n_items``."""
     available = available_bytes(device) if available is None else available
-    share = CUDA_SHARE if device.type == "cuda" else CPU_SHARE
+    if device.type == "cuda":
+        share = CUDA_SHARE
+    else:
+        share, per_item = CPU_SHARE, int(per_item * CPU_HEAP_OVERHEAD)
     return max(1, min(n_items, int(available * share) // max(1, per_item)))
