@@ -71,6 +71,11 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
                 ["-m", "not slow"]),
 }
 
+# Modules a module's code imports lazily (inside a function) and that are slow to import: imported by the scratch
+# copy's conftest, so mutmut's warm process (which only collects the tests) has them and each forked mutant does not
+# import them again. torchvision.models: ~6 s per mutant under load (ColorizationNet builds its trunk with it).
+PRELOAD: dict[str, list[str]] = {"cnn": ["torchvision.models"]}
+
 
 def _fixtures() -> str:
     env = os.environ.get("COLORBENCH_FIXTURES")
@@ -87,6 +92,10 @@ def prepare(module: str) -> Path:
     for part in ("src", "tests"):
         shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    if PRELOAD.get(module):
+        with open(work / "tests" / "conftest.py", "a") as conftest:
+            conftest.write("\n# added by tools/mutation.py (scratch copy only): preloaded in mutmut's warm process\n"
+                           + "".join(f"import {name}  # noqa: E402, F401\n" for name in PRELOAD[module]))
     cfg = configparser.ConfigParser()
     cfg["mutmut"] = {
         "source_paths": PACKAGE,
