@@ -22,6 +22,7 @@ from colorbench.methods.zhang.method import (
     colorize_with_temperatures,
     join_full_resolution,
     lightness,
+    network_input,
 )
 from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
 
@@ -197,6 +198,24 @@ def test_notebook_helper_and_class_probabilities(eccv16_smoke):
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-4)
     sharp = colorize_with_temperatures([gray], (0.38,), model="siggraph17", smoke=True)[0][0.38]
     assert sharp.shape == gray.shape + (3,)
+
+
+def test_class_probabilities_are_the_annealed_softmax_of_the_logits_colorize_sees():
+    """The notebook's colour-distribution plot: softmax(logits / T) over the logits of the method's own input size,
+    T = 1 by default, T = 0 the mode (no division by zero)."""
+    method = ECCV16Method(smoke=True, input_size=32)
+    method.load("cpu")
+    gray = _grays()[0]
+    with torch.inference_mode():
+        logits = method.net.class_logits(network_input([gray], 32))[0]
+    centres, plain = method.class_probabilities(gray)
+    np.testing.assert_array_equal(centres, method.centres.numpy())
+    np.testing.assert_allclose(plain, torch.softmax(logits, dim=0).numpy(), atol=1e-6)
+    _, sharp = method.class_probabilities(gray, temperature=0.5)
+    np.testing.assert_allclose(sharp, torch.softmax(logits / 0.5, dim=0).numpy(), atol=1e-6)
+    _, mode = method.class_probabilities(gray, temperature=0.0)
+    assert np.isfinite(mode).all() and np.array_equal(mode.argmax(axis=0), logits.argmax(dim=0).numpy())
+    assert mode.max(axis=0).min() > 0.99
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
