@@ -49,6 +49,16 @@ def test_centre_check_catches_tables_that_are_not_the_release(corrupt, expected)
     assert any(expected in p for p in problems), problems
 
 
+def test_distance_outside_the_srgb_hull_is_per_point_and_signed():
+    """The centre check and the stand-in bins rank grid cells by it: one signed distance per point."""
+    points = np.array([[0.0, 0.0], [150.0, 150.0], [0.0, 10.0], [-150.0, 0.0]])
+    distance = decoding.distance_outside_srgb_hull(points)
+    assert distance.shape == (4,)
+    assert distance[0] < -10 and distance[2] < 0  # gray and a pale yellow lie well inside
+    assert distance[1] > 50 and distance[3] > 50  # far outside in two directions
+    assert distance[1] != distance[3]
+
+
 def test_missing_srgb_cell_is_reported():
     centres = decoding.standin_eccv16_centres()
     neutral = np.flatnonzero(np.all(centres == [0, 0], axis=1))[0]

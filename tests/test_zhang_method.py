@@ -200,6 +200,22 @@ def test_notebook_helper_and_class_probabilities(eccv16_smoke):
     assert sharp.shape == gray.shape + (3,)
 
 
+def test_notebook_helper_runs_the_named_model_on_the_released_weights_by_default():
+    """colorize_with_temperatures: ECCV16 unless told otherwise, the released weights unless smoke=True (a smoke
+    network must never be shown silently), and the same outputs as the method itself."""
+    gray = _grays()[2]
+    with pytest.raises(weights.WeightsUnavailable, match="colorization_release_v2"):
+        colorize_with_temperatures([gray], (1.0,))
+    with pytest.raises(weights.WeightsUnavailable, match="siggraph17-df00044c"):
+        colorize_with_temperatures([gray], (1.0,), model="siggraph17")
+    for model, method_class in (("eccv16", ECCV16Method), ("siggraph17", SIGGRAPH17Method)):
+        outs = colorize_with_temperatures([gray], (0.38, 0.0), model=model, smoke=True)[0]
+        method = method_class(decode="annealed", smoke=True)
+        method.load("cpu")
+        expected = method.colorize_temperatures([gray], (0.38, 0.0))[0]
+        assert all(np.array_equal(outs[t], expected[t]) for t in (0.38, 0.0)), model
+
+
 def test_class_probabilities_are_the_annealed_softmax_of_the_logits_colorize_sees():
     """The notebook's colour-distribution plot: softmax(logits / T) over the logits of the method's own input size,
     T = 1 by default, T = 0 the mode (no division by zero)."""
