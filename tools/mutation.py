@@ -196,9 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--also", action="append", default=[],
                         help="with --rerun-survivors: more mutants to run (fnmatch pattern on mutmut's names, e.g. "
                              "'*x_ssim__mutmut_*' for a function whose source changed since, renumbering its mutants)")
-    parser.add_argument("--phase", choices=["before", "after"],
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only the mutants matching this fnmatch pattern on mutmut's names (repeatable), "
+                             "e.g. the functions a stopped pass left unchecked; record them with --phase unchecked")
+    parser.add_argument("--phase", choices=["before", "after", "unchecked"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
-                             "('before': the tests as they were; 'after': with the tests that kill the survivors)")
+                             "('before': the tests as they were; 'after': with the tests that kill the survivors; "
+                             "'unchecked': an --only run over what a stopped 'before' pass left unchecked)")
     parser.add_argument("--table", action="store_true", help="print the report's per-module table (markdown)")
     args = parser.parse_args(argv)
     if args.table:
@@ -210,12 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     summary_path = SCRATCH / "summary.json"
     for module in args.modules or list(TESTS):
-        names = None
+        names = list(args.only) or None
         if args.rerun_survivors:
             before = json.loads(REPORT.read_text())[module]["before"]
             names = [*before["survivors"], *before.get("no_tests", []), *args.also]
         s = run(module, args.children, summarize_only=args.summarize, names=names)
-        if names is not None:
+        if args.only:
+            s["only"] = args.only
+        elif names is not None:
             s["rerun_of"] = names
         # re-read just before writing: another module's run may have finished meanwhile
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
