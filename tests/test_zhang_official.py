@@ -17,6 +17,7 @@ upsample bicubic (3 levels on 12 % of values) or antialiased (1 level on 3.6 %);
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import warnings
@@ -96,9 +97,17 @@ def ref(name):
         return {key: data[key] for key in data.files}
 
 
+@functools.lru_cache(maxsize=2)
+def _formula_weights_of(name: str) -> OrderedDict:
+    # Kept for the process (read-only: load_state_dict and torch.save copy): 1-3 s per network otherwise, which the
+    # module-scoped fixture would pay once per photo group, and mutmut's forked mutants once each (the cache is
+    # filled in its warm process).
+    return formula_weights(json.loads(fixture_path("zhang", f"state_dict_keys_{name}.json").read_text()))
+
+
 @pytest.fixture(scope="module")
-def state(spec):
-    return formula_weights(spec)
+def state(name):
+    return _formula_weights_of(name)
 
 
 @pytest.fixture(scope="module")
