@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import fnmatch
 import json
 import os
 import shutil
@@ -198,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                              "'*x_ssim__mutmut_*' for a function whose source changed since, renumbering its mutants)")
     parser.add_argument("--only", action="append", default=[],
                         help="run only the mutants matching this fnmatch pattern on mutmut's names (repeatable), "
-                             "e.g. the functions a stopped pass left unchecked; record them with --phase unchecked")
+                             "e.g. the functions a stopped pass left unchecked (record them with --phase unchecked); "
+                             "with --rerun-survivors: re-check only the survivors that match, the others are "
+                             "recorded with their 'before' status (for functions no new test reaches)")
     parser.add_argument("--phase", choices=["before", "after", "unchecked"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
                              "('before': the tests as they were; 'after': with the tests that kill the survivors; "
@@ -214,12 +217,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     summary_path = SCRATCH / "summary.json"
     for module in args.modules or list(TESTS):
-        names = list(args.only) or None
+        names, carried = list(args.only) or None, []
         if args.rerun_survivors:
             before = json.loads(REPORT.read_text())[module]["before"]
             names = [*before["survivors"], *before.get("no_tests", []), *args.also]
+            if args.only:  # re-check just these; the others keep their 'before' status (no new test reaches them)
+                carried = [n for n in names if not any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
+                names = [n for n in names if n not in carried]
         s = run(module, args.children, summarize_only=args.summarize, names=names)
-        if args.only:
+        for name in carried:
+            status, key = ("survived", "survivors") if name in before["survivors"] else ("no tests", "no_tests")
+            s["counts"][status] = s["counts"].get(status, 0) + 1
+            s[key].append(name)
+        if carried:
+            s["generated"], s["survived"] = sum(s["counts"].values()), s["counts"].get("survived", 0)
+            s["carried_over"] = carried
+        if args.only and not args.rerun_survivors:
             s["only"] = args.only
         elif names is not None:
             s["rerun_of"] = names
