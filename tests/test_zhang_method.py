@@ -216,6 +216,31 @@ def test_notebook_helper_runs_the_named_model_on_the_released_weights_by_default
         assert all(np.array_equal(outs[t], expected[t]) for t in (0.38, 0.0)), model
 
 
+def test_input_size_option_is_the_processing_size():
+    """input_size replaces the authors' 256 (e.g. for speed): the network sees the gray resized to it."""
+    gray = _grays()[0]
+    for name in ("eccv16", "siggraph17"):
+        method = get_method(name, smoke=True, input_size=32)
+        method.load("cpu")
+        with torch.inference_mode():
+            ab = method.predict_ab(network_input([gray], 32))[0][0]
+        assert ab.shape == (2, 32, 32)
+        assert np.array_equal(method.colorize([gray], seed=0)[0], join_full_resolution(gray, ab)), name
+
+
+def test_stage_seconds_add_up_every_batch(monkeypatch):
+    """timings.csv's preprocess / network / postprocess seconds: each stage's time summed over the batches (a fake
+    clock that ticks one second per reading: three batches of one image give 3 s per stage)."""
+    import colorbench.methods.zhang.method as zhang_method
+
+    method = ECCV16Method(smoke=True, input_size=32, batch_size=1)
+    method.load("cpu")
+    ticks = iter(range(1000))
+    monkeypatch.setattr(zhang_method.time, "perf_counter", lambda: float(next(ticks)))
+    method.colorize(_grays()[:3], seed=0)
+    assert method.stage_seconds == {"preprocess": 3.0, "network": 3.0, "postprocess": 3.0}
+
+
 def test_class_probabilities_are_the_annealed_softmax_of_the_logits_colorize_sees():
     """The notebook's colour-distribution plot: softmax(logits / T) over the logits of the method's own input size,
     T = 1 by default, T = 0 the mode (no division by zero)."""
