@@ -216,6 +216,22 @@ def test_notebook_helper_runs_the_named_model_on_the_released_weights_by_default
         assert all(np.array_equal(outs[t], expected[t]) for t in (0.38, 0.0)), model
 
 
+def test_config_records_what_runs():
+    """run.json's config (shown in the report's protocol): the decoding, its temperature only where it is used, the
+    processing size, the weights and where ECCV16's bins come from."""
+    common = {"input_size": 256, "smoke": False}
+    assert get_method("eccv16").config() == {"decode": "annealed", "temperature": 0.38, "weights": "eccv16",
+                                             "bins": "from checkpoint model_out", **common}
+    assert get_method("eccv16", decode="mean").config() == {"decode": "mean", "temperature": None, "weights": "eccv16",
+                                                            "bins": "from checkpoint model_out", **common}
+    assert get_method("siggraph17").config() == {"decode": "regression", "temperature": None,
+                                                 "weights": "siggraph17", **common}
+    assert get_method("siggraph17", decode="annealed", temperature=0.5, input_size=64).config() == {
+        "decode": "annealed", "temperature": 0.5, "weights": "siggraph17", **common, "input_size": 64}
+    assert get_method("eccv16", smoke=True).config() == {"decode": "annealed", "temperature": 0.38, "weights": None,
+                                                         "bins": "stand-in (smoke)", "input_size": 256, "smoke": True}
+
+
 def test_input_size_option_is_the_processing_size():
     """input_size replaces the authors' 256 (e.g. for speed): the network sees the gray resized to it."""
     gray = _grays()[0]
