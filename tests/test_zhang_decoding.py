@@ -72,6 +72,8 @@ def test_model_out_round_trip_is_exact_to_float32():
     weight = torch.from_numpy(decoding.centres_to_model_out(centres))
     assert weight.shape == (2, 313, 1, 1)
     np.testing.assert_allclose(decoding.centres_from_model_out(weight), centres, atol=1e-4)
+    # a numpy weight (e.g. read from a file without torch) gives the same centres
+    assert np.array_equal(decoding.centres_from_model_out(weight.numpy()), decoding.centres_from_model_out(weight))
 
 
 def test_siggraph17_centres_follow_the_training_encoding():

@@ -53,12 +53,12 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
     # the network checks against the official code's outputs run on the fixture's photo 0 only (one 256 x 256 forward
     # per check; photos 1-3 repeat the same checks in CI). Left out (CI runs them): the official check of colorize on
     # the runner's gray (19 s; test_zhang_method checks the same pipeline with the smoke nets in 2 s) and the
-    # full-size random-release loads (15 s; the official checks load the formula weights through the same release
-    # path). Supersedes the earlier 'zhang-quick' (decoding.py, release.py with their own tests only)
+    # two full-size random-release loads (10 s; the official checks load the formula weights through the same
+    # release path). Supersedes the earlier 'zhang-quick' (decoding.py, release.py with their own tests only)
     "zhang": (["methods/zhang/*"],
               ["tests/test_zhang_official.py", "tests/test_zhang_decoding.py", "tests/test_zhang_release.py",
                "tests/test_zhang_method.py"],
-              ["-k", "not photos1to3 and not runners_gray and not release_loads and not without_bin_table"]),
+              ["-k", "not photos1to3 and not runners_gray and not release_loads"]),
     # the number-producing metric modules; the scorer (orchestration, files, resume), the checkpoint/trunk loaders and
     # the Inception weight converter are left out: they produce no number themselves, and their tests run whole
     # scorings (30-60 s each), hours over their ~1000 mutants
