@@ -23,6 +23,9 @@ The summary (per module: generated, killed, survived, untested, timeouts) is als
 ``.mutation/summary.json``; the survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's
 folder. mutmut maps tests to functions by what each test calls; a module-scoped fixture's calls are credited to the
 first test that uses it, so an assertion in a later test does not kill a mutant in the fixture's constructor.
+mutmut does not mutate decorated functions (the ``lru_cache`` tables, e.g. zhang's stand-in bins), and their caches
+are filled in its warm process before it forks the mutants, so a mutant reached only through a cached call survives
+there: such functions need a test that calls them directly (zhang's ``distance_outside_srgb_hull`` has one).
 
 Why mutmut and not cosmic-ray: cosmic-ray starts the test command afresh for every mutant, and importing torch +
 collecting the tests costs seconds per mutant on a busy 2-core machine — hours for these modules; mutmut 3 forks
