@@ -18,6 +18,7 @@ from colorbench.methods.zhang import decoding, release
 from colorbench.methods.zhang.eccv16 import ECCV16Net
 from colorbench.methods.zhang.method import (
     ECCV16Method,
+    ECCV16Options,
     SIGGRAPH17Method,
     colorize_with_temperatures,
     join_full_resolution,
@@ -230,6 +231,10 @@ def test_config_records_what_runs():
         "decode": "annealed", "temperature": 0.5, "weights": "siggraph17", **common, "input_size": 64}
     assert get_method("eccv16", smoke=True).config() == {"decode": "annealed", "temperature": 0.38, "weights": None,
                                                          "bins": "stand-in (smoke)", "input_size": 256, "smoke": True}
+    # an options object works like the keywords, and T = 0 (the mode) is a valid temperature
+    given = ECCV16Method(ECCV16Options(decode="mean", temperature=0.0, input_size=64, smoke=True)).config()
+    assert (given["decode"], given["input_size"], given["smoke"]) == ("mean", 64, True)
+    assert get_method("eccv16", temperature=0.0).config()["temperature"] == 0.0
 
 
 def test_input_size_option_is_the_processing_size():
