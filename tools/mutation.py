@@ -15,6 +15,14 @@ benchmarks/out/mutation.json): ``color`` 438 mutants in 14 min with one child (l
 ~2.5 h on this machine (or trimming to inference.py); ``coltran`` was stopped at 247 of 1228 mutants after 16 min
 (~28 a minute at load 4-8: ~45 min in all) and its survivors are mostly unexamined; the full ``zhang`` was not run.
 
+Measured on 2026-11-26 (the same 2 cores, shared with another mutation pass and benchmarks; 5-minute load 4-5.6):
+``zhang`` (all of methods/zhang, 1053 mutants, the official-code checks on the fixture's photo 0) ran 55 min with
+one child and was stopped with 849 checked: ~15 mutants a minute overall, 4-10 s each for the network mutants (the
+256 x 256 forwards of the official checks); the 204 left (the costliest: join_lightness, SIGGRAPH17's forward,
+network_input) would take ~20-25 min more, so ~75-80 min with one child at that load (two children on idle cores
+should halve it: not measured). It supersedes ``zhang-quick``. ``cnn`` and ``color`` were not re-run that day (the
+cores went to zhang); ``cnn`` now preloads torchvision.models (``PRELOAD``), which each mutant re-imported (~6 s).
+
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
     python tools/mutation.py --table                                # the per-module table (markdown)
