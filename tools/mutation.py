@@ -20,8 +20,9 @@ Measured on 2026-11-26 (the same 2 cores, shared with another mutation pass and 
 one child and was stopped with 849 checked: ~15 mutants a minute overall, 4-10 s each for the network mutants (the
 256 x 256 forwards of the official checks); the 204 left (the costliest: join_lightness, SIGGRAPH17's forward,
 network_input) would take ~20-25 min more, so ~75-80 min with one child at that load (two children on idle cores
-should halve it: not measured). It supersedes ``zhang-quick``. ``cnn`` and ``color`` were not re-run that day (the
-cores went to zhang); ``cnn`` now preloads torchvision.models (``PRELOAD``), which each mutant re-imported (~6 s).
+should halve it: not measured). It supersedes ``zhang-quick``. ``color`` (518 mutants now) took 6 min with one child
+(load 4.5 -> 3.3). ``cnn`` was not re-run that day (the cores went to zhang); it now preloads torchvision.models
+(``PRELOAD``), which each of its mutants re-imported (~6 s under load).
 
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
