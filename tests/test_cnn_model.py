@@ -243,3 +243,11 @@ def test_improved_member_normalises_L_like_an_imagenet_gray_and_scales_ab_by_100
     with torch.no_grad():
         last_layer = net.upsample(net.midlevel_resnet(net.network_input(L)))
         np.testing.assert_allclose(net(L).numpy(), 100 * last_layer.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_options_object_is_honoured_like_keywords():
+    from colorbench.methods.cnn.common import CnnOptions
+    from colorbench.methods.cnn.original import CnnOriginal
+
+    method = CnnOriginal(CnnOptions(batch_size=3, bn_mode="train", smoke=True))
+    assert (method.config()["batch_size"], method.config()["bn_mode"], method.config()["smoke"]) == (3, "train", True)
