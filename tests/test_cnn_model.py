@@ -228,3 +228,26 @@ def test_config_and_stage_seconds_record_what_ran(original_weights):
     bf16 = get_method("cnn-original", smoke=True, precision="bf16")  # the asked precision reaches the predictor
     bf16.load("cpu")
     assert bf16.predictor.precision == "bf16" and bf16.config()["precision_resolved"] == "bf16"
+
+
+def test_improved_member_normalises_L_like_an_imagenet_gray_and_scales_ab_by_100():
+    """cnn-lpips / cnn-mse (IMPROVED): the trunk sees L/100 normalised with ImageNet's gray statistics (what its
+    ImageNet initialisation expects) and the network's ab is the last layer's output x 100: a trained checkpoint's
+    colours depend on both. (ORIGINAL's (L, 0, 0) input and unit scale are checked by the reference outputs.)"""
+    torch.manual_seed(0)
+    net = ColorizationNet(IMPROVED).eval()
+    L = torch.tensor([0.0, 44.9, 67.5, 100.0]).view(1, 1, 2, 2)  # 44.9: the gray mean; 67.5: mean + one std
+    np.testing.assert_allclose(net.network_input(L).flatten().numpy(), [-0.449 / 0.226, 0.0, 1.0, 0.551 / 0.226],
+                               atol=1e-5)
+    L = torch.from_numpy(np.random.default_rng(0).uniform(0, 100, (1, 1, 16, 16)).astype(np.float32))
+    with torch.no_grad():
+        last_layer = net.upsample(net.midlevel_resnet(net.network_input(L)))
+        np.testing.assert_allclose(net(L).numpy(), 100 * last_layer.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_options_object_is_honoured_like_keywords():
+    from colorbench.methods.cnn.common import CnnOptions
+    from colorbench.methods.cnn.original import CnnOriginal
+
+    method = CnnOriginal(CnnOptions(batch_size=3, bn_mode="train", smoke=True))
+    assert (method.config()["batch_size"], method.config()["bn_mode"], method.config()["smoke"]) == (3, "train", True)

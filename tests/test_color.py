@@ -221,3 +221,17 @@ def test_rgb_to_lab_takes_float_rgb_in_unit_range(real_images):
     rgb = real_images[0][:16, :16]
     np.testing.assert_allclose(rgb_to_lab(rgb.astype(np.float64) / 255.0), rgb_to_lab(rgb), atol=1e-12)
     np.testing.assert_allclose(rgb_to_lab(rgb.astype(np.float32) / np.float32(255)), rgb_to_lab(rgb), atol=1e-4)
+
+
+def test_gamut_check_keeps_the_srgb_cube_corners_and_flags_colours_just_outside():
+    """The corners of the sRGB cube (a channel at exactly 0 or 1) are in gamut: the chroma mode must leave pure
+    primaries alone; a colour a few 1e-4 outside the cube is out."""
+    from colorbench.color import out_of_gamut, reduce_chroma_into_gamut
+
+    corners = np.array([[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], np.uint8)
+    lab = rgb_to_lab(corners)
+    assert not out_of_gamut(lab).any()
+    assert np.array_equal(reduce_chroma_into_gamut(lab), lab)
+    red = rgb_to_lab(np.array([1.0, 0.0, 0.0]))
+    for outside in (red + [0.0, 0.0, 0.5], red + [0.0, 0.5, 0.0]):  # pushes blue below 0 / red above 1
+        assert out_of_gamut(outside)

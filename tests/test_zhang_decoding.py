@@ -49,6 +49,16 @@ def test_centre_check_catches_tables_that_are_not_the_release(corrupt, expected)
     assert any(expected in p for p in problems), problems
 
 
+def test_distance_outside_the_srgb_hull_is_per_point_and_signed():
+    """The centre check and the stand-in bins rank grid cells by it: one signed distance per point."""
+    points = np.array([[0.0, 0.0], [150.0, 150.0], [0.0, 10.0], [-150.0, 0.0]])
+    distance = decoding.distance_outside_srgb_hull(points)
+    assert distance.shape == (4,)
+    assert distance[0] < -10 and distance[2] < 0  # gray and a pale yellow lie well inside
+    assert distance[1] > 50 and distance[3] > 50  # far outside in two directions
+    assert distance[1] != distance[3]
+
+
 def test_missing_srgb_cell_is_reported():
     centres = decoding.standin_eccv16_centres()
     neutral = np.flatnonzero(np.all(centres == [0, 0], axis=1))[0]
@@ -62,6 +72,8 @@ def test_model_out_round_trip_is_exact_to_float32():
     weight = torch.from_numpy(decoding.centres_to_model_out(centres))
     assert weight.shape == (2, 313, 1, 1)
     np.testing.assert_allclose(decoding.centres_from_model_out(weight), centres, atol=1e-4)
+    # a numpy weight (e.g. read from a file without torch) gives the same centres
+    assert np.array_equal(decoding.centres_from_model_out(weight.numpy()), decoding.centres_from_model_out(weight))
 
 
 def test_siggraph17_centres_follow_the_training_encoding():

@@ -18,10 +18,12 @@ from colorbench.methods.zhang import decoding, release
 from colorbench.methods.zhang.eccv16 import ECCV16Net
 from colorbench.methods.zhang.method import (
     ECCV16Method,
+    ECCV16Options,
     SIGGRAPH17Method,
     colorize_with_temperatures,
     join_full_resolution,
     lightness,
+    network_input,
 )
 from colorbench.methods.zhang.siggraph17 import SIGGRAPH17Net
 
@@ -197,6 +199,85 @@ def test_notebook_helper_and_class_probabilities(eccv16_smoke):
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-4)
     sharp = colorize_with_temperatures([gray], (0.38,), model="siggraph17", smoke=True)[0][0.38]
     assert sharp.shape == gray.shape + (3,)
+
+
+def test_notebook_helper_runs_the_named_model_on_the_released_weights_by_default():
+    """colorize_with_temperatures: ECCV16 unless told otherwise, the released weights unless smoke=True (a smoke
+    network must never be shown silently), and the same outputs as the method itself."""
+    gray = _grays()[2]
+    with pytest.raises(weights.WeightsUnavailable, match="colorization_release_v2"):
+        colorize_with_temperatures([gray], (1.0,))
+    with pytest.raises(weights.WeightsUnavailable, match="siggraph17-df00044c"):
+        colorize_with_temperatures([gray], (1.0,), model="siggraph17")
+    for model, method_class in (("eccv16", ECCV16Method), ("siggraph17", SIGGRAPH17Method)):
+        outs = colorize_with_temperatures([gray], (0.38, 0.0), model=model, smoke=True)[0]
+        method = method_class(decode="annealed", smoke=True)
+        method.load("cpu")
+        expected = method.colorize_temperatures([gray], (0.38, 0.0))[0]
+        assert all(np.array_equal(outs[t], expected[t]) for t in (0.38, 0.0)), model
+
+
+def test_config_records_what_runs():
+    """run.json's config (shown in the report's protocol): the decoding, its temperature only where it is used, the
+    processing size, the weights and where ECCV16's bins come from."""
+    common = {"input_size": 256, "smoke": False}
+    assert get_method("eccv16").config() == {"decode": "annealed", "temperature": 0.38, "weights": "eccv16",
+                                             "bins": "from checkpoint model_out", **common}
+    assert get_method("eccv16", decode="mean").config() == {"decode": "mean", "temperature": None, "weights": "eccv16",
+                                                            "bins": "from checkpoint model_out", **common}
+    assert get_method("siggraph17").config() == {"decode": "regression", "temperature": None,
+                                                 "weights": "siggraph17", **common}
+    assert get_method("siggraph17", decode="annealed", temperature=0.5, input_size=64).config() == {
+        "decode": "annealed", "temperature": 0.5, "weights": "siggraph17", **common, "input_size": 64}
+    assert get_method("eccv16", smoke=True).config() == {"decode": "annealed", "temperature": 0.38, "weights": None,
+                                                         "bins": "stand-in (smoke)", "input_size": 256, "smoke": True}
+    # an options object works like the keywords, and T = 0 (the mode) is a valid temperature
+    given = ECCV16Method(ECCV16Options(decode="mean", temperature=0.0, input_size=64, smoke=True)).config()
+    assert (given["decode"], given["input_size"], given["smoke"]) == ("mean", 64, True)
+    assert get_method("eccv16", temperature=0.0).config()["temperature"] == 0.0
+
+
+def test_input_size_option_is_the_processing_size():
+    """input_size replaces the authors' 256 (e.g. for speed): the network sees the gray resized to it."""
+    gray = _grays()[0]
+    for name in ("eccv16", "siggraph17"):
+        method = get_method(name, smoke=True, input_size=32)
+        method.load("cpu")
+        with torch.inference_mode():
+            ab = method.predict_ab(network_input([gray], 32))[0][0]
+        assert ab.shape == (2, 32, 32)
+        assert np.array_equal(method.colorize([gray], seed=0)[0], join_full_resolution(gray, ab)), name
+
+
+def test_stage_seconds_add_up_every_batch(monkeypatch):
+    """timings.csv's preprocess / network / postprocess seconds: each stage's time summed over the batches (a fake
+    clock that ticks one second per reading: three batches of one image give 3 s per stage)."""
+    import colorbench.methods.zhang.method as zhang_method
+
+    method = ECCV16Method(smoke=True, input_size=32, batch_size=1)
+    method.load("cpu")
+    ticks = iter(range(1000))
+    monkeypatch.setattr(zhang_method.time, "perf_counter", lambda: float(next(ticks)))
+    method.colorize(_grays()[:3], seed=0)
+    assert method.stage_seconds == {"preprocess": 3.0, "network": 3.0, "postprocess": 3.0}
+
+
+def test_class_probabilities_are_the_annealed_softmax_of_the_logits_colorize_sees():
+    """The notebook's colour-distribution plot: softmax(logits / T) over the logits of the method's own input size,
+    T = 1 by default, T = 0 the mode (no division by zero)."""
+    method = ECCV16Method(smoke=True, input_size=32)
+    method.load("cpu")
+    gray = _grays()[0]
+    with torch.inference_mode():
+        logits = method.net.class_logits(network_input([gray], 32))[0]
+    centres, plain = method.class_probabilities(gray)
+    np.testing.assert_array_equal(centres, method.centres.numpy())
+    np.testing.assert_allclose(plain, torch.softmax(logits, dim=0).numpy(), atol=1e-6)
+    _, sharp = method.class_probabilities(gray, temperature=0.5)
+    np.testing.assert_allclose(sharp, torch.softmax(logits / 0.5, dim=0).numpy(), atol=1e-6)
+    _, mode = method.class_probabilities(gray, temperature=0.0)
+    assert np.isfinite(mode).all() and np.array_equal(mode.argmax(axis=0), logits.argmax(dim=0).numpy())
+    assert mode.max(axis=0).min() > 0.99
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")

@@ -18,6 +18,15 @@ minute later, as mutmut takes the mutants with the shortest tests first and thos
 sampler's per-row/per-pixel step) run the fixture tests, 1-4 min a surviving mutant at that load; the full ``zhang``
 was not run.
 
+Measured on 2026-11-26 (the same 2 cores, shared with another mutation pass and benchmarks; 5-minute load 4-5.6):
+``zhang`` (all of methods/zhang, 1053 mutants, the official-code checks on the fixture's photo 0) ran 55 min with
+one child and was stopped with 849 checked: ~15 mutants a minute overall, 4-10 s each for the network mutants (the
+256 x 256 forwards of the official checks); the 204 left (the costliest: join_lightness, SIGGRAPH17's forward,
+network_input) would take ~20-25 min more, so ~75-80 min with one child at that load (two children on idle cores
+should halve it: not measured). It supersedes ``zhang-quick``. ``color`` (518 mutants now) took 6 min with one child
+(load 4.5 -> 3.3). ``cnn`` was not re-run that day (the cores went to zhang); it now preloads torchvision.models
+(``PRELOAD``), which each of its mutants re-imported (~6 s under load).
+
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
     python tools/mutation.py --table                                # the per-module table (markdown)
@@ -26,6 +35,9 @@ The summary (per module: generated, killed, survived, untested, timeouts) is als
 ``.mutation/summary.json``; the survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's
 folder. mutmut maps tests to functions by what each test calls; a module-scoped fixture's calls are credited to the
 first test that uses it, so an assertion in a later test does not kill a mutant in the fixture's constructor.
+mutmut does not mutate decorated functions (the ``lru_cache`` tables, e.g. zhang's stand-in bins), and their caches
+are filled in its warm process before it forks the mutants, so a mutant reached only through a cached call survives
+there: such functions need a test that calls them directly (zhang's ``distance_outside_srgb_hull`` has one).
 
 Why mutmut and not cosmic-ray: cosmic-ray starts the test command afresh for every mutant, and importing torch +
 collecting the tests costs seconds per mutant on a busy 2-core machine — hours for these modules; mutmut 3 forks
@@ -36,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import fnmatch
 import json
 import os
 import shutil
@@ -52,12 +65,15 @@ REPORT = ROOT / "benchmarks" / "out" / "mutation.json"
 # module key -> (files to mutate, relative to src/colorbench; the tests that may kill them; extra pytest arguments)
 TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "color": (["color.py"], ["tests/test_color.py"], []),
+    # the network checks against the official code's outputs run on the fixture's photo 0 only (one 256 x 256 forward
+    # per check; photos 1-3 repeat the same checks in CI). Left out (CI runs them): the official check of colorize on
+    # the runner's gray (19 s; test_zhang_method checks the same pipeline with the smoke nets in 2 s) and the
+    # two full-size random-release loads (10 s; the official checks load the formula weights through the same
+    # release path). Supersedes the earlier 'zhang-quick' (decoding.py, release.py with their own tests only)
     "zhang": (["methods/zhang/*"],
               ["tests/test_zhang_official.py", "tests/test_zhang_decoding.py", "tests/test_zhang_release.py",
-               "tests/test_zhang_method.py"], []),
-    # the same tests minus the network checks against the official code: a quick pass over bins/decoding and loading
-    "zhang-quick": (["methods/zhang/decoding.py", "methods/zhang/release.py"],
-                    ["tests/test_zhang_decoding.py", "tests/test_zhang_release.py"], []),
+               "tests/test_zhang_method.py"],
+              ["-k", "not photos1to3 and not runners_gray and not release_loads"]),
     # the number-producing metric modules; the scorer (orchestration, files, resume), the checkpoint/trunk loaders and
     # the Inception weight converter are left out: they produce no number themselves, and their tests run whole
     # scorings (30-60 s each), hours over their ~1000 mutants
@@ -75,6 +91,11 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
                 ["-m", "not slow"]),
 }
 
+# Modules a module's code imports lazily (inside a function) and that are slow to import: imported by the scratch
+# copy's conftest, so mutmut's warm process (which only collects the tests) has them and each forked mutant does not
+# import them again. torchvision.models: ~6 s per mutant under load (ColorizationNet builds its trunk with it).
+PRELOAD: dict[str, list[str]] = {"cnn": ["torchvision.models"]}
+
 
 def _fixtures() -> str:
     env = os.environ.get("COLORBENCH_FIXTURES")
@@ -91,6 +112,10 @@ def prepare(module: str) -> Path:
     for part in ("src", "tests"):
         shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    if PRELOAD.get(module):
+        with open(work / "tests" / "conftest.py", "a") as conftest:
+            conftest.write("\n# added by tools/mutation.py (scratch copy only): preloaded in mutmut's warm process\n"
+                           + "".join(f"import {name}  # noqa: E402, F401\n" for name in PRELOAD[module]))
     cfg = configparser.ConfigParser()
     cfg["mutmut"] = {
         "source_paths": PACKAGE,
@@ -187,9 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--also", action="append", default=[],
                         help="with --rerun-survivors: more mutants to run (fnmatch pattern on mutmut's names, e.g. "
                              "'*x_ssim__mutmut_*' for a function whose source changed since, renumbering its mutants)")
-    parser.add_argument("--phase", choices=["before", "after"],
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only the mutants matching this fnmatch pattern on mutmut's names (repeatable), "
+                             "e.g. the functions a stopped pass left unchecked (record them with --phase unchecked); "
+                             "with --rerun-survivors: re-check only the survivors that match, the others are "
+                             "recorded with their 'before' status (for functions no new test reaches)")
+    parser.add_argument("--phase", choices=["before", "after", "unchecked"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
-                             "('before': the tests as they were; 'after': with the tests that kill the survivors)")
+                             "('before': the tests as they were; 'after': with the tests that kill the survivors; "
+                             "'unchecked': an --only run over what a stopped 'before' pass left unchecked)")
     parser.add_argument("--table", action="store_true", help="print the report's per-module table (markdown)")
     args = parser.parse_args(argv)
     if args.table:
@@ -201,12 +232,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     summary_path = SCRATCH / "summary.json"
     for module in args.modules or list(TESTS):
-        names = None
+        names, carried = list(args.only) or None, []
         if args.rerun_survivors:
             before = json.loads(REPORT.read_text())[module]["before"]
             names = [*before["survivors"], *before.get("no_tests", []), *args.also]
+            if args.only:  # re-check just these; the others keep their 'before' status (no new test reaches them)
+                carried = [n for n in names if not any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
+                names = [n for n in names if n not in carried]
         s = run(module, args.children, summarize_only=args.summarize, names=names)
-        if names is not None:
+        for name in carried:
+            status, key = ("survived", "survivors") if name in before["survivors"] else ("no tests", "no_tests")
+            s["counts"][status] = s["counts"].get(status, 0) + 1
+            s[key].append(name)
+        if carried:
+            s["generated"], s["survived"] = sum(s["counts"].values()), s["counts"].get("survived", 0)
+            s["carried_over"] = carried
+        if args.only and not args.rerun_survivors:
+            s["only"] = args.only
+        elif names is not None:
             s["rerun_of"] = names
         # re-read just before writing: another module's run may have finished meanwhile
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
