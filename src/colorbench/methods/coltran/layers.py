@@ -121,10 +121,6 @@ class RelativeBias(nn.Module):
             bias = bias + torch.where(future, MASK_VALUE, 0.0).to(bias.dtype)
         return bias
 
-    def row(self, query: int, num_keys: int) -> torch.Tensor:
-        """Bias of one query against keys ``0..num_keys-1`` (the cached decoding step): ``(heads, num_keys)``."""
-        return self.weight[:, self.length - 1 - query: self.length - 1 - query + num_keys]
-
 
 class AxialAttention(nn.Module):
     """``SelfAttentionND`` restricted to one image axis: rows (``nd_block_size=[1, W]``) or columns (``[H, 1]``).

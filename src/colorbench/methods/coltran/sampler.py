@@ -176,11 +176,7 @@ class _CachedSampler:
         self.row_bias = [idec.residual_layers[2 * i].relative_attention.matrix(masked=True).to(dt)
                          for i in range(n_inner)]
         # q, k and v of the per-pixel step in one matmul (D, 3 * heads * head_dim)
-        self.qkv_weight = []
-        for i in range(n_inner):
-            att = idec.residual_layers[2 * i]
-            self.qkv_weight.append(
-                torch.cat([att.project_q.matrix(), att.project_k.matrix(), att.project_v.matrix()], 1))
+        self.qkv_weight = [idec.residual_layers[2 * i].fused_qkv_matrix() for i in range(n_inner)]
         # static per-pixel buffers (row-constant parts are refilled in place by prepare_row)
         self.x = z.new_zeros(B, D)  # embedding of the previous pixel (zero at column 0)
         self.col = torch.zeros((), dtype=torch.long, device=dev)
