@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorbench.methods.coltran.cpu_blas import linear, matmul
+
 LN_EPS = 1e-3  # Keras LayerNormalization default
 MASK_VALUE = -1e6  # the official future mask adds -1e6 (not -inf)
 
@@ -30,7 +32,7 @@ class Dense(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.kernel.t(), self.bias)
+        return linear(x, self.kernel, self.bias)
 
     def embed(self, index: torch.Tensor) -> torch.Tensor:
         """``one_hot(index) @ kernel (+ bias)`` as a row lookup (exact: one-hot products add only zeros)."""
@@ -76,7 +78,7 @@ class FeedForward(nn.Module):
         first = self.layers[0]
         # bias and relu in place on the matmul's output: addmm would first copy the broadcast bias into a fresh
         # ff-sized tensor and relu would allocate another (same sums: x @ W + b, then max(., 0))
-        hidden = torch.matmul(x, first.kernel).add_(first.bias).relu_()
+        hidden = matmul(x, first.kernel).add_(first.bias).relu_()
         return self.layers[1](hidden)
 
 
@@ -156,7 +158,7 @@ class AxialAttention(nn.Module):
         """Per-position (scale, shift) for q, k, v: each ``(..., heads, head_dim)``."""
         out = []
         for proj in (self.project_cond_q, self.project_cond_k, self.project_cond_v):
-            c = (ctx @ proj.matrix()).reshape(*ctx.shape[:-1], self.heads, 2 * self.head_dim)
+            c = matmul(ctx, proj.matrix()).reshape(*ctx.shape[:-1], self.heads, 2 * self.head_dim)
             out.extend(c.split(self.head_dim, dim=-1))
         return tuple(out)
 
@@ -172,7 +174,7 @@ class AxialAttention(nn.Module):
         ``FactorizedAttention.forward_lookups``)."""
         # one matmul for the three projections: reads x once instead of three times (same dot products)
         if projected is None:
-            projected = x @ self.fused_qkv_matrix()
+            projected = matmul(x, self.fused_qkv_matrix())
         q, k, v = (self._split_heads(t) for t in projected.chunk(3, dim=-1))
         if cond is not None:
             qs, qb, ks, kb, vs, vb = cond
@@ -180,7 +182,7 @@ class AxialAttention(nn.Module):
         return q, k, v
 
     def project_out(self, o: torch.Tensor) -> torch.Tensor:
-        return o.reshape(*o.shape[:-2], -1) @ self.project_final.matrix()
+        return matmul(o.reshape(*o.shape[:-2], -1), self.project_final.matrix())
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor | None = None,
                 projected: torch.Tensor | None = None) -> torch.Tensor:

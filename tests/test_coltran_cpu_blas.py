@@ -1,0 +1,136 @@
+"""ColTran's CPU products through numpy's OpenBLAS (methods/coltran/cpu_blas.py): same numbers as torch's product up
+to float32 rounding, only where they may (CPU, float32, large, no autograd), one thread knob for both libraries, and a
+clear error for a wrong setting."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from colorbench.methods.coltran import cpu_blas
+from colorbench.methods.coltran.config import smoke_config
+from colorbench.methods.coltran.models import build_model
+
+needs_openblas = pytest.mark.skipif(cpu_blas._numpy_openblas() is None, reason="numpy's BLAS is not OpenBLAS here")
+
+
+@pytest.fixture
+def force(monkeypatch):
+    def choose(value: str) -> None:
+        monkeypatch.setenv(cpu_blas.ENV, value)
+    return choose
+
+
+def _calls(monkeypatch) -> list:
+    """Record every product that goes through OpenBLAS."""
+    calls, real = [], cpu_blas._openblas_matmul
+
+    def spy(x, w):
+        calls.append(tuple(x.shape))
+        return real(x, w)
+    monkeypatch.setattr(cpu_blas, "_openblas_matmul", spy)
+    return calls
+
+
+@needs_openblas
+def test_openblas_product_equals_torchs_for_image_shaped_inputs_and_a_transposed_kernel(force, monkeypatch):
+    force("openblas")
+    calls = _calls(monkeypatch)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 16, 24, 32, generator=gen)  # (B, H, W, K): 768 rows
+    w = torch.randn(48, 32, generator=gen).t()  # a (K, N) view of an (N, K) kernel, as Dense's kernel.t() was
+    bias = torch.randn(48, generator=gen)
+    with torch.no_grad():
+        got, got_linear = cpu_blas.matmul(x, w), cpu_blas.linear(x, w, bias)
+    assert calls == [(2, 16, 24, 32)] * 2
+    torch.testing.assert_close(got, x @ w, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got_linear, F.linear(x, w.t(), bias), rtol=1e-5, atol=1e-5)
+    assert got.shape == (2, 16, 24, 48)
+
+
+@needs_openblas
+def test_torch_keeps_small_products_autograd_other_dtypes_and_the_torch_setting(force, monkeypatch):
+    force("openblas")
+    calls = _calls(monkeypatch)
+    big, w = torch.randn(cpu_blas.MIN_ROWS, 8), torch.randn(8, 4)
+    with torch.no_grad():
+        cpu_blas.matmul(big[:-1], w)  # one row short
+        cpu_blas.matmul(big.double(), w.double())
+        cpu_blas.matmul(big.bfloat16(), w.bfloat16())
+    grad_w = w.clone().requires_grad_()
+    out = cpu_blas.linear(big, grad_w, None)
+    out.sum().backward()  # autograd must keep working: torch's path
+    assert grad_w.grad is not None
+    assert calls == []
+    force("torch")
+    with torch.no_grad():
+        cpu_blas.matmul(big, w)
+    assert calls == []
+    force("openblas")
+    with torch.no_grad():
+        cpu_blas.matmul(big, w)
+    assert calls == [(cpu_blas.MIN_ROWS, 8)]
+
+
+@needs_openblas
+def test_openblas_threads_follow_torchs_thread_count(force):
+    force("openblas")
+    blas = cpu_blas._numpy_openblas()
+    before = torch.get_num_threads()
+    x, w = torch.randn(cpu_blas.MIN_ROWS, 8), torch.randn(8, 4)
+    try:
+        for threads in sorted({1, min(2, os.cpu_count() or 1)}):
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                cpu_blas.matmul(x, w)
+            assert blas.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_auto_uses_openblas_on_amd_only_and_a_wrong_setting_is_named(force, monkeypatch):
+    force("auto")
+    monkeypatch.setattr(cpu_blas, "_numpy_openblas", lambda: object())
+    monkeypatch.setattr(cpu_blas, "_cpu_vendor", lambda: "AuthenticAMD")
+    assert cpu_blas.uses_openblas()
+    monkeypatch.setattr(cpu_blas, "_cpu_vendor", lambda: "GenuineIntel")
+    assert not cpu_blas.uses_openblas()
+    force("openblas")
+    assert cpu_blas.uses_openblas()
+    monkeypatch.setattr(cpu_blas, "_numpy_openblas", lambda: None)
+    with pytest.raises(RuntimeError, match="not OpenBLAS"):
+        cpu_blas.uses_openblas()
+    force("auto")
+    assert not cpu_blas.uses_openblas()
+    force("mkl")
+    with pytest.raises(ValueError, match=r"COLORBENCH_CPU_BLAS='mkl'.*auto, torch, openblas"):
+        cpu_blas.uses_openblas()
+
+
+@needs_openblas
+@pytest.mark.parametrize("kind", ["colorizer", "color_upsampler", "spatial_upsampler"])
+def test_logits_agree_between_the_two_libraries(force, monkeypatch, kind):
+    """The layers route every large product (q/k/v, conditioning, output projection, MLP, final dense) through
+    cpu_blas: the logits must match torch's within float32 rounding, and OpenBLAS must have done products."""
+    model = build_model(smoke_config(kind), init="random", seed=3)
+    gen = torch.Generator().manual_seed(0)
+    if kind == "colorizer":
+        gray = torch.randint(0, 256, (2, 64, 64), generator=gen)
+        bins = torch.randint(0, 512, (2, 64, 64), generator=gen)
+        run = lambda: model.teacher_forcing(gray, bins)["logits"]  # noqa: E731
+    else:
+        side = model.cfg.resolution
+        values = torch.randint(0, model.symbols_per_channel, (1, side, side, 3), generator=gen)
+        gray = torch.randint(0, 256, (1, side, side), generator=gen)
+        run = lambda: model.logits(values, gray)  # noqa: E731
+    logits = {}
+    for setting in ("torch", "openblas"):
+        force(setting)
+        calls = _calls(monkeypatch)
+        with torch.no_grad():
+            logits[setting] = run()
+        assert bool(calls) == (setting == "openblas")
+    torch.testing.assert_close(logits["openblas"], logits["torch"], rtol=1e-4, atol=1e-4)
