@@ -1,4 +1,4 @@
-"""colorbench's ColTran upsamplers side by side with Google's official TensorFlow code, same CPU, same weights.
+"""colorbench's ColTran stages side by side with Google's official TensorFlow code, same CPU, same weights.
 
 Needs a local copy of the official ``coltran/`` folder (google-research/google-research; public repositories carry
 it unchanged) — never committed here. Point at the folder that *contains* ``coltran/``::
@@ -6,8 +6,9 @@ it unchanged) — never committed here. Point at the folder that *contains* ``co
     pip install tf_keras ml_collections        # beside tensorflow(-cpu) 2.x; not a colorbench dependency
     COLTRAN_OFFICIAL=/tmp/official PYTHONPATH=src python benchmarks/coltran_vs_official.py --stages color_upsampler
 
-Without it the script says so and exits 0 (nothing to compare). Each stage is built the official way
-(``custom_colorize.build_model``: one call on zeros) with its full config and random initial weights; the same
+Without it the script says so and exits 0 (nothing to compare). Each stage (the colorizer's greedy sampling, or an
+upsampler's argmax) is built the official way (``custom_colorize.build_model``: one call on zeros) with its full
+config (or ``--config test|mh``, the shared fixtures' tiny configs) and random initial weights; the same
 weights are copied into colorbench's model through the converter's name mapping, so the two must also give the same
 argmax (the JSON records how many values differ). Each side runs ``--repeats`` times after one warm-up; the JSON has
 wall and process-CPU seconds, min and median, their ratios (official ÷ colorbench, > 1 = colorbench faster), the
@@ -30,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "coltran"  # ../shared beside the checkout
+STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
 # The official spatial upsampler's peak memory per image (it runs the channels one after another): 2.30-2.31 GiB
 # measured for one image (first_call_peak_extra_rss_bytes, with 1 and with all 3 encoder layers alike: the
 # 256-way logits and one layer's activations), so batch 8 needs ~18 GiB: more than one process may take here
@@ -106,11 +109,20 @@ def timed_pair(fns: dict, repeats: int, warmup: int) -> tuple[dict, dict]:
                   for name, t in times.items()}
 
 
-def official_config(kind: str):
-    """``coltran/configs/<kind>.py``'s get_config(), loaded by path as the official runner does (no package)."""
+def official_config(kind: str, config: str = "full"):
+    """``coltran/configs/<kind>.py``'s get_config(), loaded by path as the official runner does (no package); for
+    ``config`` "test"/"mh", the tiny config the shared ColTran fixtures were made with (their manifest's copy)."""
     import importlib.util
 
     import coltran
+
+    if config != "full":
+        import ml_collections
+
+        manifest = FIXTURES / f"manifest_{config}_{kind}.json"
+        if not manifest.is_file():
+            raise SystemExit(f"{manifest} is missing: the tiny configs come from ../shared/fixtures/coltran")
+        return ml_collections.ConfigDict(json.loads(manifest.read_text())["config"])
 
     path = Path(next(iter(coltran.__path__))) / "configs" / f"{kind}.py"
     spec = importlib.util.spec_from_file_location(f"official_{kind}_config", path)
@@ -119,46 +131,57 @@ def official_config(kind: str):
     return module.get_config()
 
 
-def run_stage(kind: str, batch: int, repeats: int, threads: int, warmup: int, layers: int | None = None) -> dict:
+def run_stage(kind: str, batch: int, repeats: int, threads: int, warmup: int, layers: int | None = None,
+              config_name: str = "full") -> dict:
     import tensorflow as tf
     import torch
+    from coltran.models import colorizer as official_colorizer
     from coltran.models import upsampler as official
 
-    from colorbench.methods.coltran.config import full_config
+    from colorbench.methods.coltran.config import config_from_dict, full_config
     from colorbench.methods.coltran.models import build_model
     from colorbench.methods.coltran.naming import load_tf_named
+    from colorbench.methods.coltran.preprocess import bins_to_rgb
+    from colorbench.methods.coltran.sampler import sample_colorizer
 
-    side = 64 if kind == "color_upsampler" else 256
-    config = official_config(kind)
-    cfg = full_config(kind)
-    if layers is not None:  # fewer encoder layers on both sides: every layer is the same work (see --layers)
+    side = 256 if kind == "spatial_upsampler" else 64
+    config = official_config(kind, config_name)
+    cfg = full_config(kind) if config_name == "full" else config_from_dict(kind, config.model.to_dict())
+    if layers is not None and kind != "colorizer":  # fewer encoder layers on both sides: the same work each
         config.model.num_encoder_layers = layers
         cfg = replace(cfg, encoder=replace(cfg.encoder, num_layers=layers))
     tf.random.set_seed(0)
-    if kind == "color_upsampler":
-        tf_model = official.ColorUpsampler(config.model)
-    else:
-        tf_model = official.SpatialUpsampler(config.model)
     zero = tf.zeros((1, side, side, 3), dtype=tf.int32)
-    tf_model(inputs=zero, inputs_slice=zero[..., :1], training=False)  # builds it, as custom_colorize does
+    if kind == "colorizer":
+        tf_model = official_colorizer.ColTranCore(config.model)
+        tf_model(zero, training=False)  # builds it, as custom_colorize does
+    else:
+        tf_model = (official.ColorUpsampler if kind == "color_upsampler" else official.SpatialUpsampler)(config.model)
+        tf_model(inputs=zero, inputs_slice=zero[..., :1], training=False)
     ours = build_model(cfg)
     load_tf_named(ours, {v.name: v.numpy() for v in tf_model.variables}, source="official model")
 
     rng = np.random.default_rng(0)
     values = rng.integers(0, 8 if kind == "color_upsampler" else 256, (batch, side, side, 3)).astype(np.int32)
     gray = rng.integers(0, 256, (batch, side, side)).astype(np.int32)
-    key = "bit_up_argmax" if kind == "color_upsampler" else "high_res_argmax"
+    if kind == "colorizer":  # greedy sampling on both sides, compared as the coarse RGB the official code returns
+        sides = {"official": lambda: tf_model.sample(tf.constant(gray[..., None]), mode="argmax")["auto_argmax"]
+                 .numpy(),
+                 "colorbench": lambda: bins_to_rgb(
+                     sample_colorizer(ours, torch.as_tensor(gray), mode="argmax").bins.numpy())}
+    else:
+        key = "bit_up_argmax" if kind == "color_upsampler" else "high_res_argmax"
+        sides = {"official": lambda: tf_model.sample(tf.constant(gray[..., None]), tf.constant(values),
+                                                     mode="argmax")[key].numpy(),
+                 "colorbench": lambda: ours.predict(torch.as_tensor(values), torch.as_tensor(gray)).numpy()}
     load_before = os.getloadavg()
     with torch.no_grad():
-        outs, t = timed_pair({
-            "official": lambda: tf_model.sample(tf.constant(gray[..., None]), tf.constant(values),
-                                                mode="argmax")[key].numpy(),
-            "colorbench": lambda: ours.predict(torch.as_tensor(values), torch.as_tensor(gray)).numpy()},
-            repeats, warmup)
+        outs, t = timed_pair(sides, repeats, warmup)
     theirs, mine = outs["official"], outs["colorbench"]
     t_official, t_ours = t["official"], t["colorbench"]
-    return {"stage": kind, "batch": batch, "threads": threads, "repeats": repeats, "warmup": warmup,
-            "encoder_layers": cfg.encoder.num_layers, "full_encoder_layers": full_config(kind).encoder.num_layers,
+    return {"stage": kind, "config": config_name, "batch": batch, "threads": threads, "repeats": repeats,
+            "warmup": warmup, "encoder_layers": cfg.encoder.num_layers,
+            "full_encoder_layers": (full_config(kind) if config_name == "full" else cfg).encoder.num_layers,
             "official": t_official, "colorbench": t_ours,
             "ratio_wall_median": t_official["wall_median"] / t_ours["wall_median"],
             "ratio_cpu_median": t_official["cpu_median"] / t_ours["cpu_median"],
@@ -210,8 +233,12 @@ def main() -> int:
     ap.add_argument("--official", type=Path, default=os.environ.get("COLTRAN_OFFICIAL"),
                     help="folder containing the official coltran/ (default: $COLTRAN_OFFICIAL)")
     ap.add_argument("--stages", nargs="+", default=["color_upsampler", "spatial_upsampler"],
-                    choices=["color_upsampler", "spatial_upsampler", "matmul"],
-                    help="'matmul': the dominant product alone, TensorFlow vs torch (no official code needed)")
+                    choices=[*STAGES, "matmul"],
+                    help="'colorizer': greedy sampling of the 64x64 coarse colours; 'matmul': the dominant product "
+                         "alone, TensorFlow vs torch (no official code needed)")
+    ap.add_argument("--config", choices=["full", "test", "mh"], default="full",
+                    help="'full': the released models' configs; 'test'/'mh': the tiny configs of the shared ColTran "
+                         "fixtures (../shared/fixtures/coltran/manifest_*.json)")
     ap.add_argument("--batches", type=int, nargs="+", default=[1])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--layers", type=int, default=None,
@@ -253,14 +280,15 @@ def main() -> int:
             continue
         for batch in args.batches:
             need = OFFICIAL_SPATIAL_GIB_PER_IMAGE * batch
-            if stage == "spatial_upsampler" and need > args.max_official_gib:
+            if stage == "spatial_upsampler" and args.config == "full" and need > args.max_official_gib:
                 report["runs"].append({
-                    "stage": stage, "batch": batch, "threads": args.threads, "not_run":
+                    "stage": stage, "config": args.config, "batch": batch, "threads": args.threads, "not_run":
                         f"the official code would need ~{need:.0f} GiB ({OFFICIAL_SPATIAL_GIB_PER_IMAGE} GiB per "
                         f"image), over --max-official-gib {args.max_official_gib:g} on this shared machine"})
                 print(json.dumps(report["runs"][-1]), flush=True)
                 continue
-            report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers))
+            report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers,
+                                            args.config))
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)

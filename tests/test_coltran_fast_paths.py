@@ -9,6 +9,8 @@ maps must be equal except where the top two logits are a near-tie.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -121,24 +123,10 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _mallinfo2():
-    """glibc's ``mallinfo2()``: ``hblkhd`` is what malloc holds in blocks of their own (mmap), ``fordblks`` the
-    free bytes inside the heap."""
-    import ctypes
-
-    class MallInfo2(ctypes.Structure):
-        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                           "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-    libc = heap._glibc()
-    libc.mallinfo2.restype = MallInfo2
-    return libc.mallinfo2()
-
-
 def _mmapped_by_a_new_block(numel: int, touch: bool = True) -> int:
-    before = _mallinfo2().hblkhd
+    before = heap.mallinfo2().hblkhd
     block = torch.ones(numel) if touch else torch.empty(numel)
-    grown = _mallinfo2().hblkhd - before
+    grown = heap.mallinfo2().hblkhd - before
     del block
     return grown
 
@@ -161,7 +149,23 @@ def test_reused_heap_keeps_large_blocks_in_the_heap_inside_and_gives_the_memory_
     # returns the pages of a chunk below the heap top but keeps the chunk), whatever the threshold. Left untouched
     # (empty), so its size costs no memory; it stays far below the in-call threshold, so a threshold left at the
     # in-call value would serve it from the heap and fail here.
-    after_bytes = _mallinfo2().fordblks + numel * 4
+    after_bytes = heap.mallinfo2().fordblks + numel * 4
     assert after_bytes < heap.IN_CALL_MMAP_THRESHOLD // 2, "the heap holds too much free memory for this test"
     after = _mmapped_by_a_new_block(-(-after_bytes // 4), touch=False)
     assert after >= after_bytes
+
+
+@pytest.mark.skipif(heap.live_bytes() is None, reason="live_bytes needs glibc >= 2.33 (mallinfo2)")
+def test_live_bytes_count_a_block_while_it_lives_with_and_without_the_reused_heap():
+    """coltran_memory.py measures the upsamplers' activations as the peak of live_bytes: a freed block the reused heap
+    keeps must not count, a live one must, wherever glibc put it (heap inside, mmap outside)."""
+    numel = 16 << 20  # 64 MiB of float32
+    for context in (heap.reused_heap, contextlib.nullcontext):
+        with context():
+            before = heap.live_bytes()
+            block = torch.ones(numel)
+            grown = heap.live_bytes() - before
+            del block
+            after = heap.live_bytes() - before
+        assert numel * 4 <= grown < numel * 4 + (1 << 20), context
+        assert abs(after) < 1 << 20, context

@@ -39,6 +39,30 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
+class MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (glibc >= 2.33): ``uordblks`` bytes in use in the heap, ``fordblks`` free there,
+    ``hblkhd`` in use in blocks of their own (mmap)."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                       "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def mallinfo2() -> MallInfo2 | None:
+    """glibc's allocator statistics now, or None without glibc >= 2.33."""
+    libc = _glibc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        return None
+    libc.mallinfo2.restype = MallInfo2
+    return libc.mallinfo2()
+
+
+def live_bytes() -> int | None:
+    """Bytes malloc has handed out and not yet had back (heap + mmap): the live allocations, without the freed
+    blocks glibc keeps, so it means the same with and without :func:`reused_heap`; None without glibc >= 2.33."""
+    info = mallinfo2()
+    return None if info is None else info.uordblks + info.hblkhd
+
+
 @contextmanager
 def reused_heap() -> Iterator[None]:
     """Inside: large blocks from the heap, nothing trimmed; after: free memory returned (see the module doc)."""
