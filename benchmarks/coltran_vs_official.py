@@ -150,6 +150,9 @@ def run_stage(kind: str, batch: int, repeats: int, threads: int, warmup: int, la
     if layers is not None and kind != "colorizer":  # fewer encoder layers on both sides: the same work each
         config.model.num_encoder_layers = layers
         cfg = replace(cfg, encoder=replace(cfg.encoder, num_layers=layers))
+    # a second model in one process would get Keras's uniquified layer names (color_upsampler_1/...), which the
+    # converter's name mapping rejects: start each stage from a fresh Keras session
+    tf.keras.backend.clear_session()
     tf.random.set_seed(0)
     zero = tf.zeros((1, side, side, 3), dtype=tf.int32)
     if kind == "colorizer":

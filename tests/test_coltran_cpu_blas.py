@@ -14,7 +14,7 @@ from colorbench.methods.coltran import cpu_blas
 from colorbench.methods.coltran.config import smoke_config
 from colorbench.methods.coltran.models import build_model
 
-needs_openblas = pytest.mark.skipif(cpu_blas._numpy_openblas() is None, reason="numpy's BLAS is not OpenBLAS here")
+needs_openblas = pytest.mark.skipif(not cpu_blas._openblas_libs(), reason="numpy's BLAS is not OpenBLAS here")
 
 
 @pytest.fixture
@@ -77,8 +77,11 @@ def test_torch_keeps_small_products_autograd_other_dtypes_and_the_torch_setting(
 
 @needs_openblas
 def test_openblas_threads_follow_torchs_thread_count(force):
+    """Every OpenBLAS loaded, scipy's copy included (imported here so there are two where scipy has its own)."""
+    import scipy.linalg  # noqa: F401
+
     force("openblas")
-    blas = cpu_blas._numpy_openblas()
+    cpu_blas._openblas_libs.cache_clear()
     before = torch.get_num_threads()
     x, w = torch.randn(cpu_blas.MIN_ROWS, 8), torch.randn(8, 4)
     try:
@@ -86,21 +89,22 @@ def test_openblas_threads_follow_torchs_thread_count(force):
             torch.set_num_threads(threads)
             with torch.no_grad():
                 cpu_blas.matmul(x, w)
-            assert blas.get_num_threads() == threads
+            assert [blas.get_num_threads() for blas in cpu_blas._openblas_libs()] == \
+                [threads] * len(cpu_blas._openblas_libs())
     finally:
         torch.set_num_threads(before)
 
 
 def test_auto_uses_openblas_on_amd_only_and_a_wrong_setting_is_named(force, monkeypatch):
     force("auto")
-    monkeypatch.setattr(cpu_blas, "_numpy_openblas", lambda: object())
+    monkeypatch.setattr(cpu_blas, "_openblas_libs", lambda: (object(),))
     monkeypatch.setattr(cpu_blas, "_cpu_vendor", lambda: "AuthenticAMD")
     assert cpu_blas.uses_openblas()
     monkeypatch.setattr(cpu_blas, "_cpu_vendor", lambda: "GenuineIntel")
     assert not cpu_blas.uses_openblas()
     force("openblas")
     assert cpu_blas.uses_openblas()
-    monkeypatch.setattr(cpu_blas, "_numpy_openblas", lambda: None)
+    monkeypatch.setattr(cpu_blas, "_openblas_libs", lambda: ())
     with pytest.raises(RuntimeError, match="not OpenBLAS"):
         cpu_blas.uses_openblas()
     force("auto")

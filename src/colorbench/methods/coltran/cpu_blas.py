@@ -44,12 +44,17 @@ def _cpu_vendor() -> str | None:
 
 
 @functools.cache
-def _numpy_openblas():
-    """threadpoolctl's controller of the OpenBLAS numpy uses, or None when numpy uses another BLAS."""
+def _openblas_libs() -> tuple:
+    """threadpoolctl's controllers of every OpenBLAS loaded (numpy's, and e.g. scipy's own copy), when numpy's BLAS
+    is OpenBLAS; empty otherwise. All of them get torch's thread count: which one is numpy's is not reliably known
+    from the list's order, and a pool left at the core count makes a "1 thread" run use them all."""
     from threadpoolctl import ThreadpoolController
 
-    libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
-    return libs[0] if libs else None
+    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}) if hasattr(np.__config__, "CONFIG") \
+        else {"name": "openblas"}  # numpy < 1.26 has no CONFIG; its wheels carry OpenBLAS
+    if "openblas" not in str(blas.get("name", "")).lower():
+        return ()
+    return tuple(ThreadpoolController().select(internal_api="openblas").lib_controllers)
 
 
 def choice() -> str:
@@ -65,7 +70,7 @@ def uses_openblas() -> bool:
     setting = choice()
     if setting == "torch":
         return False
-    if _numpy_openblas() is None:
+    if not _openblas_libs():
         if setting == "openblas":
             raise RuntimeError(f"{ENV}=openblas, but numpy's BLAS is not OpenBLAS here; unset {ENV} or use 'torch'")
         return False
@@ -81,10 +86,10 @@ def _takes(x: torch.Tensor, w: torch.Tensor) -> bool:
 
 
 def _openblas_matmul(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    blas = _numpy_openblas()
     threads = torch.get_num_threads()
-    if blas.get_num_threads() != threads:  # two C calls: cheap beside a product of this size
-        blas.set_num_threads(threads)
+    for blas in _openblas_libs():
+        if blas.get_num_threads() != threads:  # C calls: cheap beside a product of this size
+            blas.set_num_threads(threads)
     rows = x.reshape(-1, x.shape[-1])
     out = np.matmul(rows.numpy(), w.detach().numpy())
     return torch.from_numpy(out).reshape(*x.shape[:-1], w.shape[-1])
