@@ -6,15 +6,17 @@ the batch sizes it implies on a Colab T4 (15 GB, no bf16) in float32 and float16
 
 ``--measure`` runs each upsampler's ``predict`` on ``k`` = 1 and 2 image-channels in fresh subprocesses (random weights,
 float32, ONE encoder layer: layers run one after the other and free their activations, so one layer has the per-item
-peak of four) and takes the difference of the processes' peak RSS as the measured bytes per item — the weights and the
-interpreter cancel out. The upsamplers are measured without and with the reused heap
-(:mod:`colorbench.methods.coltran.heap`, on by default on a CPU): without it is the activations' own size, which the T4
-table uses (a GPU's caching allocator is not glibc's heap); with it is what a CPU run peaks at. The colorizer is
+peak of four) and takes the difference of two peaks as the measured bytes per item — the weights and the interpreter
+cancel out. Two peaks per process: the peak RSS, and the peak of the live allocations (``heap.live_bytes``: what
+malloc has handed out and not had back, sampled every millisecond), which leaves out the freed blocks glibc keeps in
+its heap. The live bytes are the tensors themselves, what the T4 table uses (a GPU's caching allocator holds tensors,
+not glibc's free blocks). The upsamplers run without and with the reused heap (:mod:`colorbench.methods.coltran.heap`,
+on by default on a CPU): its RSS is what a CPU run peaks at. The colorizer is
 measured the same way on 1 and 2 images (the full model, the cached official sampler over its first rows: the encoder,
 the outer decoder's first full pass and the fixed-length caches are all allocated by then, so later rows add nothing).
-From the measured float32 bytes it derives the T4 table (``t4_from_measurement``): float16 halves every activation (all
-activation tensors have the model's dtype; the integer inputs are small), the weights are the parameter count times the
-element size, and a pass may use :data:`~colorbench.methods.coltran.memory.CUDA_SHARE` of the T4. Writes
+From the measured float32 live bytes it derives the T4 table (``t4_from_measurement``): float16 halves every
+activation (all activation tensors have the model's dtype; the integer inputs are small), the weights are the parameter
+count times the element size, and a pass may use :data:`~colorbench.methods.coltran.memory.CUDA_SHARE` of the T4. Writes
 ``benchmarks/out/coltran_memory.json``."""
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from colorbench.methods.coltran import heap
 from colorbench.methods.coltran.config import full_config
 from colorbench.methods.coltran.memory import CUDA_SHARE, bytes_per_item
 from colorbench.methods.coltran.models import build_model
@@ -75,11 +78,34 @@ def estimate() -> dict:
     return stages
 
 
+class LivePeak:
+    """The peak of :func:`~colorbench.methods.coltran.heap.live_bytes` while the block runs, sampled every
+    millisecond in a thread (torch's operations release the GIL, so it samples during them)."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak = heap.live_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, heap.live_bytes())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, heap.live_bytes())
+
+
 def _child(kind: str, items: int, reused_heap: bool = True) -> None:
     """In a fresh process: ``items`` image-channels (upsamplers, one full-width layer) or images (colorizer, the full
-    model, first rows of the cached sampler) at once; print peak RSS bytes. ``reused_heap=False`` runs the upsampler
-    without :func:`~colorbench.methods.coltran.heap.reused_heap` (glibc's default large-block handling), which
-    measures the live activations alone, as a GPU's caching allocator holds them."""
+    model, first rows of the cached sampler) at once; print the peak RSS and the peak live bytes.
+    ``reused_heap=False`` runs the upsampler without :func:`~colorbench.methods.coltran.heap.reused_heap` (glibc's
+    default large-block handling)."""
     torch.set_num_threads(1)
     if not reused_heap:
         import contextlib
@@ -93,45 +119,50 @@ def _child(kind: str, items: int, reused_heap: bool = True) -> None:
 
         model = build_model(cfg, init="random")
         gray = torch.randint(0, 256, (items, 64, 64))
-        sample_colorizer(model, gray, mode="sample", seeds=list(range(items)), max_rows=2)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        with LivePeak() as live:
+            sample_colorizer(model, gray, mode="sample", seeds=list(range(items)), max_rows=2)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, live.peak)
         return
     model = build_model(replace(cfg, encoder=replace(cfg.encoder, num_layers=1)), init="random")
     R = cfg.resolution
     values = torch.randint(0, 8 if kind == "color_upsampler" else 256, (items, R, R, 1))
     gray = torch.randint(0, 256, (items, R, R))
-    with torch.no_grad():
+    with torch.no_grad(), LivePeak() as live:
         model.predict(values, gray)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, live.peak)
 
 
-def _peaks(kind: str, reused_heap: bool) -> dict[int, int]:
-    peaks = {}
+def _peaks(kind: str, reused_heap: bool) -> tuple[dict[int, int], dict[int, int]]:
+    """{items: peak RSS} and {items: peak live bytes}, each from its own fresh process."""
+    rss, live = {}, {}
     for items in (1, 2):
         cmd = [sys.executable, __file__, "--child", kind, str(items)] + ([] if reused_heap else ["--no-reused-heap"])
         proc = subprocess.run(cmd, check=True, capture_output=True, text=True,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
-        peaks[items] = int(proc.stdout.split()[-1])
-    return peaks
+        rss[items], live[items] = (int(v) for v in proc.stdout.split()[-2:])
+    return rss, live
 
 
 def measure() -> dict:
-    """Per stage, peak RSS at 1 and 2 units and their difference. The upsamplers are measured twice: without the
-    reused heap (the activations themselves: what the T4 table is derived from) and with it (what a CPU run really
-    peaks at, which :data:`~colorbench.methods.coltran.memory.CPU_HEAP_OVERHEAD` must cover)."""
+    """Per stage, the peaks at 1 and 2 units and their differences: live bytes (the tensors: what the T4 table is
+    derived from) and RSS. The upsamplers run twice: without the reused heap and with it (what a CPU run really peaks
+    at, which :data:`~colorbench.methods.coltran.memory.CPU_HEAP_OVERHEAD` must cover)."""
     out = {}
     for kind in KINDS:
-        peaks = _peaks(kind, reused_heap=False)
+        rss, live = _peaks(kind, reused_heap=False)
         cfg = full_config(kind)
         unit = "image" if kind == "colorizer" else "image_channel"
-        out[kind] = {"peak_rss_bytes": peaks, f"measured_bytes_per_{unit}": peaks[2] - peaks[1]}
+        out[kind] = {"peak_live_bytes": live, f"live_bytes_per_{unit}": live[2] - live[1],
+                     "peak_rss_bytes": rss, f"rss_bytes_per_{unit}": rss[2] - rss[1]}
         if kind != "colorizer":
             estimated = bytes_per_item(cfg.resolution, cfg.hidden_size, cfg.encoder.ff_size, torch.float32)
-            heap = _peaks(kind, reused_heap=True)
+            heap_rss, heap_live = _peaks(kind, reused_heap=True)
             out[kind]["estimated_bytes_per_image_channel"] = estimated
+            out[kind]["live_ratio_to_estimate"] = round((live[2] - live[1]) / estimated, 3)
             out[kind]["with_reused_heap"] = {
-                "peak_rss_bytes": heap, "measured_bytes_per_image_channel": heap[2] - heap[1],
-                "ratio_to_estimate": round((heap[2] - heap[1]) / estimated, 3)}
+                "peak_rss_bytes": heap_rss, "rss_bytes_per_image_channel": heap_rss[2] - heap_rss[1],
+                "rss_ratio_to_estimate": round((heap_rss[2] - heap_rss[1]) / estimated, 3),
+                "peak_live_bytes": heap_live, "live_bytes_per_image_channel": heap_live[2] - heap_live[1]}
     return out
 
 
@@ -139,7 +170,7 @@ def t4_from_measurement(stages: dict, measured: dict) -> dict:
     """Per stage, float32 and float16: weights, measured activations per unit, and how many units fit one pass."""
     table = {}
     for kind in KINDS:
-        per_unit32 = next(v for k, v in measured[kind].items() if k.startswith("measured_bytes_per_"))
+        per_unit32 = next(v for k, v in measured[kind].items() if k.startswith("live_bytes_per_"))
         row = {"unit": "image" if kind == "colorizer" else "image-channel"}
         for name, element in (("fp32", 4), ("fp16", 2)):
             weights = stages[kind]["parameters"] * element
@@ -158,6 +189,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--measure", action="store_true")
     args = ap.parse_args()
+    if args.measure and heap.live_bytes() is None:
+        raise SystemExit("--measure needs glibc >= 2.33 (mallinfo2) to count live allocations")
     report = {"t4_bytes": T4_BYTES, "share_of_gpu_memory_used": CUDA_SHARE,
               "note": "activation estimates from colorbench.methods.coltran.memory (upsamplers) and "
                       "colorizer_bytes_per_image; t4_items_per_pass = (T4 share - weights) / unit",
