@@ -2,8 +2,8 @@
 
 Why: torch's x86 wheels multiply float32 matrices with Intel MKL, which runs a generic path on AMD CPUs; numpy's
 wheels carry OpenBLAS, which picks a kernel for the CPU it finds. On this project's AMD EPYC (AVX2) the upsamplers'
-(12288, 512) x (512, 1536) product runs at ~49 GFLOP/s in torch and ~71 in numpy on one thread
-(``benchmarks/cpu_blas.py``, ``benchmarks/out/cpu_blas.json``), and products are ~85 % of an upsampler's CPU time.
+products run at 45-57 GFLOP/s in torch and 67-75 in numpy, on 1 or 2 threads (``benchmarks/cpu_blas.py``,
+``benchmarks/out/cpu_blas.json``), and products are ~85 % of an upsampler's CPU time (torch.profiler).
 So on an AMD (or Hygon) CPU, when numpy's BLAS is OpenBLAS, products of at least :data:`MIN_ROWS` rows go through
 ``numpy.matmul`` on the tensors' own memory (no copy); anywhere else (GPU, other dtypes, small products such as the
 sampler's per-pixel steps, autograd, Intel CPUs where MKL is at home) torch does the product as before.
@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 ENV = "COLORBENCH_CPU_BLAS"
 CHOICES = ("auto", "torch", "openblas")
-# Below this many rows torch's per-call overhead is smaller than numpy's round trip, and the sampler's per-pixel
-# products (batch-sized rows) keep torch's path, which its CUDA graphs and tests were written for
+# Below this many rows a product is too small for the library to matter and the round trip through numpy would be
+# a noticeable share: the sampler's per-pixel products (batch-sized rows) keep torch's path
 MIN_ROWS = 256
 OPENBLAS_FRIENDLY_VENDORS = ("AuthenticAMD", "HygonGenuine")  # MKL's fast paths check for Intel CPUs
 
