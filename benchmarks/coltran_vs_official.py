@@ -195,10 +195,13 @@ def run_stage(kind: str, batch: int, repeats: int, threads: int, warmup: int, la
 
 def run_matmul(repeats: int, threads: int) -> dict:
     """The upsamplers' dominant operation alone: a (3*64*64, 512) x (512, 1536) float32 product (the colour
-    upsampler's fused q/k/v projection for one image), in TensorFlow and torch, alternating: the ratio any layout
-    change cannot beat when a stage is made of such products."""
+    upsampler's fused q/k/v projection for one image), in TensorFlow and as colorbench's layers do it
+    (``cpu_blas.matmul``: OpenBLAS or torch, whichever this CPU gets), alternating: the ratio a stage made of such
+    products approaches."""
     import tensorflow as tf
     import torch
+
+    from colorbench.methods.coltran import cpu_blas
 
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((3 * 64 * 64, 512), np.float32), rng.standard_normal((512, 1536), np.float32)
@@ -206,9 +209,11 @@ def run_matmul(repeats: int, threads: int) -> dict:
     calls = 10  # one timed call is 10 products (~50 ms each): long enough to time
     load_before = os.getloadavg()
     _, t = timed_pair({"official": lambda: [tf.matmul(ta, tb).numpy() for _ in range(calls)],
-                       "colorbench": lambda: [(pa @ pb).numpy() for _ in range(calls)]}, repeats, 1)
+                       "colorbench": lambda: [cpu_blas.matmul(pa, pb).numpy() for _ in range(calls)]}, repeats, 1)
     multiply_adds = calls * a.shape[0] * a.shape[1] * b.shape[1]
-    return {"stage": "matmul", "what": f"{calls} x tf.matmul vs torch @, (12288, 512) x (512, 1536) float32",
+    library = "numpy (OpenBLAS)" if cpu_blas.uses_openblas() else "torch"
+    return {"stage": "matmul",
+            "what": f"{calls} x tf.matmul vs cpu_blas.matmul ({library}), (12288, 512) x (512, 1536) float32",
             "threads": threads, "repeats": repeats, "official": t["official"], "colorbench": t["colorbench"],
             "gflop_per_cpu_second": {side: 2 * multiply_adds / t[side]["cpu_median"] / 1e9 for side in t},
             "ratio_wall_median": t["official"]["wall_median"] / t["colorbench"]["wall_median"],
