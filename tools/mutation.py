@@ -51,6 +51,7 @@ import configparser
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,8 +169,115 @@ def record_phase(module: str, phase: str, result: dict) -> None:
     """Keep ``result`` as ``report[module][phase]`` in the committed report (benchmarks/out/mutation.json)."""
     report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
     report.setdefault(module, {})[phase] = {**result, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    write_report(report)
+
+
+def write_report(report: dict) -> None:
+    """The report as UTF-8 (mutmut's names contain 'ǁ'; ensure_ascii would write it as an escape)."""
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps(report, indent=1) + "\n")
+    REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _expand_braces(token: str) -> list[str]:
+    """Shell-style brace expansion: 'f__mutmut_{3,7}' -> two names, '{1..4}' -> a range."""
+    match = re.search(r"\{([^{}]*)\}", token)
+    if not match:
+        return [token]
+    inner = match.group(1)
+    span = re.fullmatch(r"(\d+)\.\.(\d+)", inner)
+    parts = [str(i) for i in range(int(span[1]), int(span[2]) + 1)] if span else inner.split(",")
+    return [name for part in parts for name in _expand_braces(token[:match.start()] + part + token[match.end():])]
+
+
+def module_prefix(module: str) -> tuple[str, str | None]:
+    """mutmut's dotted prefix of the module's files ('colorbench.methods.zhang.') and the file a pattern names when
+    it names none (only for a one-file module: 'color')."""
+    files = TESTS[module][0]
+    folder = os.path.dirname(files[0])
+    prefix = "colorbench." + (folder.replace("/", ".") + "." if folder else "")
+    return prefix, Path(files[0]).stem if len(files) == 1 and "*" not in files[0] else None
+
+
+def judged_patterns(module: str, key: str) -> list[str]:
+    """The fnmatch patterns (on mutmut's full names) that a ``judged_harmless`` key lists. A key is free text in
+    which each word containing '__mutmut_' names mutants: '[file.]x_function__mutmut_{3,7..9}' or '...__mutmut_*';
+    a word without 'file.' takes the file of the word before it. Words without '__mutmut_' are prose."""
+    prefix, file = module_prefix(module)
+    patterns = []
+    for word in key.split():
+        word = word.strip(",;:()")
+        if "__mutmut_" not in word:
+            continue
+        named = re.match(r"^(\w+)\.(x[_ǁ].*)$", word)
+        if named:
+            file, word = named[1], named[2]
+        if file is None:
+            raise ValueError(f"{module}: judged_harmless word {word!r} names no file (write file.x_function...)")
+        patterns += [f"{prefix}{file}.{name}" for name in _expand_braces(word)]
+    return patterns
+
+
+def compact(names: list[str]) -> list[str]:
+    """Mutmut names grouped by function in judged_patterns' notation: 'file.x_f__mutmut_{1..3,7}'."""
+    numbers: dict[str, list[int]] = {}
+    for name in names:
+        function, _, number = name.rpartition("__mutmut_")
+        numbers.setdefault(function.split(".", 1)[1] if function.startswith("colorbench.") else function,
+                           []).append(int(number))
+    out = []
+    for function, found in numbers.items():
+        runs: list[list[int]] = []
+        for n in sorted(found):
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        parts = [str(r[0]) if len(r) == 1 else f"{r[0]},{r[1]}" if len(r) == 2 else f"{r[0]}..{r[-1]}" for r in runs]
+        inner = ",".join(parts)
+        out.append(f"{function}__mutmut_" + (inner if len(found) == 1 else "{" + inner + "}") + f" ({len(found)})")
+    return out
+
+
+def unjudged(report: dict, module: str) -> dict[str, list[str]]:
+    """The recorded survivors and untested mutants of ``module`` (its 'after' phase, or 'before' where there is
+    none, and its 'unchecked' phase) that no ``judged_harmless`` or ``killed_outside_pass`` pattern covers, by phase.
+    Each entry in those two maps must name its mutants (see judged_patterns), so this is what is left to judge."""
+    entry = report[module]
+    patterns = [p for group in ("judged_harmless", "killed_outside_pass") for key in entry.get(group, {})
+                for p in judged_patterns(module, key)]
+    left = {}
+    for phase in ("after" if "after" in entry else "before", "unchecked"):
+        recorded = entry.get(phase, {})
+        names = [*recorded.get("survivors", []), *recorded.get("no_tests", [])]
+        left[phase] = [n for n in names if not any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    return left
+
+
+def show(module: str, patterns: list[str]) -> None:
+    """Print the diffs of the module's mutants matching ``patterns``, generated afresh from the current source (the
+    numbering is mutmut's: the n-th mutation of a function, so it holds while that function is unchanged)."""
+    work = prepare(module)
+    script = (
+        "import contextlib, fnmatch, io, json, os, sys\n"
+        "from pathlib import Path\n"
+        "from mutmut.__main__ import create_mutants\n"
+        "from mutmut.utils.file_utils import copy_src_dir, copy_also_copy_files, setup_source_paths\n"
+        "from mutmut.mutation.diff_apply import get_diff_for_mutant\n"
+        "os.makedirs('mutants', exist_ok=True)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):  # mutmut prints every file it copies\n"
+        "    copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)\n"
+        "for meta in sorted(Path('mutants').rglob('*.py.meta')):\n"
+        "    source = str(meta.relative_to('mutants'))[:-len('.meta')]\n"
+        "    for name in json.loads(meta.read_text())['exit_code_by_key']:\n"
+        "        if any(fnmatch.fnmatchcase(name, p) for p in sys.argv[1:]):\n"
+        "            print(f'# {name}'); print(get_diff_for_mutant(name, path=source)); print()\n")
+    prefix, file = module_prefix(module)
+    full = [p if p.startswith("colorbench.") else f"{prefix}{p}" if "." in p or file is None else f"{prefix}{file}.{p}"
+            for p in patterns]
+    result = subprocess.run([sys.executable, "-c", script, *full], cwd=work, capture_output=True, text=True)
+    if result.returncode:
+        sys.stderr.write(result.stderr)
+    print(result.stdout, end="")
 
 
 def markdown_table(report: dict) -> str:
@@ -177,7 +285,7 @@ def markdown_table(report: dict) -> str:
     rows = ["| module | generated | killed before | survived before | untested before | killed after | "
             "survived after | untested after | not checked | minutes (before + after) |", "|" + " --- |" * 10]
     for module, phases in report.items():
-        if module.startswith("_"):
+        if module.startswith("_") or "superseded_by" in phases:  # e.g. zhang-quick: its files are in zhang's pass
             continue
         b, a = phases.get("before", {}), phases.get("after")
         if a and "counts" not in a:  # figures kept from an earlier session: survivors only
@@ -222,9 +330,27 @@ def main(argv: list[str] | None = None) -> int:
                              "('before': the tests as they were; 'after': with the tests that kill the survivors; "
                              "'unchecked': an --only run over what a stopped 'before' pass left unchecked)")
     parser.add_argument("--table", action="store_true", help="print the report's per-module table (markdown)")
+    parser.add_argument("--unjudged", action="store_true",
+                        help="list, per module, the recorded survivors and untested mutants that no judged_harmless "
+                             "or killed_outside_pass entry names (what is left to kill or judge); exit 1 if any")
+    parser.add_argument("--show", action="append", default=[], metavar="PATTERN",
+                        help="print the diff of the module's mutants matching this fnmatch pattern (repeatable); "
+                             "generates the mutants in .mutation/<module>/ from the current source, runs no test")
     args = parser.parse_args(argv)
     if args.table:
         print(markdown_table(json.loads(REPORT.read_text())))
+        return 0
+    if args.unjudged:
+        report = json.loads(REPORT.read_text())
+        left = 0
+        for module in args.modules or list(TESTS):
+            for phase, names in unjudged(report, module).items():
+                left += len(names)
+                print(f"{module} {phase}: {len(names)} unjudged" + "".join(f"\n    {n}" for n in compact(names)))
+        return 1 if left else 0
+    if args.show:
+        for module in args.modules or list(TESTS):
+            show(module, args.show)
         return 0
     if args.list:
         for key, (files, tests, _) in TESTS.items():
