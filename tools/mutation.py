@@ -179,13 +179,14 @@ def write_report(report: dict) -> None:
 
 
 def _expand_braces(token: str) -> list[str]:
-    """Shell-style brace expansion: 'f__mutmut_{3,7}' -> two names, '{1..4}' -> a range."""
+    """Shell-style brace expansion: 'f__mutmut_{3,7}' -> two names, '{1..4,9}' -> a range and 9."""
     match = re.search(r"\{([^{}]*)\}", token)
     if not match:
         return [token]
-    inner = match.group(1)
-    span = re.fullmatch(r"(\d+)\.\.(\d+)", inner)
-    parts = [str(i) for i in range(int(span[1]), int(span[2]) + 1)] if span else inner.split(",")
+    parts = []
+    for part in match.group(1).split(","):
+        span = re.fullmatch(r"(\d+)\.\.(\d+)", part)
+        parts += [str(i) for i in range(int(span[1]), int(span[2]) + 1)] if span else [part]
     return [name for part in parts for name in _expand_braces(token[:match.start()] + part + token[match.end():])]
 
 
@@ -249,23 +250,36 @@ def unjudged(report: dict, module: str) -> dict[str, list[str]]:
     for phase in ("after" if "after" in entry else "before", "unchecked"):
         recorded = entry.get(phase, {})
         names = [*recorded.get("survivors", []), *recorded.get("no_tests", [])]
+        names = [n for n in names if n not in rechecked_killed(entry)]
         left[phase] = [n for n in names if not any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     return left
+
+
+def rechecked_killed(entry: dict) -> set[str]:
+    """The 'after'/'unchecked' survivors and untested mutants that a later 'recheck' run (--recheck-after) killed."""
+    recheck = entry.get("recheck")
+    if not recheck:
+        return set()
+    return set(recheck["rerun_of"]) - set(recheck["survivors"]) - set(recheck.get("no_tests", []))
+
+
+_GENERATE = (  # mutmut's own generation step, without running any test (run in the scratch copy)
+    "import contextlib, io, os\n"
+    "from mutmut.__main__ import create_mutants\n"
+    "from mutmut.utils.file_utils import copy_src_dir, copy_also_copy_files, setup_source_paths\n"
+    "os.makedirs('mutants', exist_ok=True)\n"
+    "with contextlib.redirect_stdout(io.StringIO()):  # mutmut prints every file it copies\n"
+    "    copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)\n")
 
 
 def show(module: str, patterns: list[str]) -> None:
     """Print the diffs of the module's mutants matching ``patterns``, generated afresh from the current source (the
     numbering is mutmut's: the n-th mutation of a function, so it holds while that function is unchanged)."""
     work = prepare(module)
-    script = (
-        "import contextlib, fnmatch, io, json, os, sys\n"
+    script = _GENERATE + (
+        "import fnmatch, json, sys\n"
         "from pathlib import Path\n"
-        "from mutmut.__main__ import create_mutants\n"
-        "from mutmut.utils.file_utils import copy_src_dir, copy_also_copy_files, setup_source_paths\n"
         "from mutmut.mutation.diff_apply import get_diff_for_mutant\n"
-        "os.makedirs('mutants', exist_ok=True)\n"
-        "with contextlib.redirect_stdout(io.StringIO()):  # mutmut prints every file it copies\n"
-        "    copy_src_dir(); copy_also_copy_files(); setup_source_paths(); create_mutants(1)\n"
         "for meta in sorted(Path('mutants').rglob('*.py.meta')):\n"
         "    source = str(meta.relative_to('mutants'))[:-len('.meta')]\n"
         "    for name in json.loads(meta.read_text())['exit_code_by_key']:\n"
@@ -278,6 +292,41 @@ def show(module: str, patterns: list[str]) -> None:
     if result.returncode:
         sys.stderr.write(result.stderr)
     print(result.stdout, end="")
+
+
+def estimate(module: str, children: int) -> dict:
+    """How long a full pass of ``module`` takes at most and at least, from mutmut's own per-test durations (its
+    stats run: every test of the scope once, under its tracer, here and now) and its test-to-function map. Each
+    mutant runs the tests that call its function, fastest first, stopping at the first failure: a survivor runs
+    them all (the upper bound: every mutant survives), a killed mutant at least the fastest (the lower bound)."""
+    work = prepare(module)
+    env = {**os.environ, "COLORBENCH_FIXTURES": _fixtures(), "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-c", _GENERATE], cwd=work, env=env, check=True)
+    load_before = os.getloadavg()[1]
+    start = time.time()
+    subprocess.run([sys.executable, "-m", "mutmut", "print-time-estimates"], cwd=work, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text())
+    durations, tests_of = stats["duration_by_test"], stats["tests_by_mangled_function_name"]
+    upper = lower = 0.0
+    per_function: dict[str, list] = {}
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        for name in json.loads(meta.read_text())["exit_code_by_key"]:
+            function = name.rpartition("__mutmut_")[0]
+            times = [durations[t] for t in tests_of.get(function, []) if t in durations]
+            upper, lower = upper + sum(times), lower + min(times, default=0.0)
+            row = per_function.setdefault(function.removeprefix(module_prefix(module)[0]), [0, round(sum(times), 1)])
+            row[0] += 1
+    heaviest = sorted(per_function.items(), key=lambda item: -item[1][0] * item[1][1])[:12]
+    return {"mutants": sum(n for n, _ in per_function.values()), "children": children,
+            "scope_tests_seconds": round(sum(durations.values())), "stats_run_seconds": round(time.time() - start),
+            "upper_minutes": round(upper / children / 60), "lower_minutes": round(lower / children / 60),
+            "heaviest_functions": {f: f"{n} mutants x {t} s" for f, (n, t) in heaviest},
+            "tests_over_5s": {t: round(d, 1) for t, d in sorted(durations.items(), key=lambda x: -x[1]) if d > 5},
+            "load_average_5min": [round(load_before, 1), round(os.getloadavg()[1], 1)],
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "scope": TESTS[module][1:],
+            "note": "mutmut's fork per mutant and its per-test setup are not included; the durations are this "
+                    "machine's at the recorded load"}
 
 
 def markdown_table(report: dict) -> str:
@@ -296,13 +345,28 @@ def markdown_table(report: dict) -> str:
             not_killed = sum(n for status, n in a["counts"].items() if status != "killed")
             not_killed += b["counts"].get("not checked", 0)  # a stopped 'before' run: those were never checked
             killed_after = a["generated_total"] - not_killed if "rerun_of" in a else a["killed"]
-            after = (killed_after, a["survived"], untested)
+            if "recheck" in phases:  # a later run of some after survivors/untested against newer tests
+                gone, now_tested = rechecked_killed(phases), set(phases["recheck"]["survivors"])
+                killed = [n for n in [*a["survivors"], *a.get("no_tests", [])] if n in gone]
+                survived = [n for n in a["survivors"] if n not in gone]
+                survived += [n for n in a.get("no_tests", []) if n in now_tested]
+                untested = len([n for n in a.get("no_tests", []) if n not in gone and n not in now_tested])
+                after = (killed_after + len(killed), f"{len(survived)} (recheck: {len(killed)} killed)", untested)
+            else:
+                after = (killed_after, a["survived"], untested)
         else:
             after = ("-", "-", "-")
         minutes = f"{b.get('seconds', 0) / 60:.0f}" + (f" + {a['seconds'] / 60:.0f}" if a and "seconds" in a else "")
+        not_checked = b.get("counts", {}).get("not checked", 0)
+        u = phases.get("unchecked")
+        if u:  # an --only run over some of the mutants the stopped 'before' pass left unchecked
+            gone = rechecked_killed(phases)
+            survived = [n for n in u["survivors"] if n not in gone]
+            not_checked = (f"{not_checked - u['generated']} ({u['generated']} checked later: "
+                           f"{u['generated'] - len(survived)} killed, {len(survived)} survived)")
         rows.append(f"| {module} | {b.get('generated')} | {b.get('killed', '?')} | {b.get('survived')} | "
                     f"{b.get('counts', {}).get('no tests', '?')} | {after[0]} | {after[1]} | {after[2]} | "
-                    f"{b.get('counts', {}).get('not checked', 0)} | {minutes} |")
+                    f"{not_checked} | {minutes} |")
     return "\n".join(rows)
 
 
@@ -325,7 +389,12 @@ def main(argv: list[str] | None = None) -> int:
                              "e.g. the functions a stopped pass left unchecked (record them with --phase unchecked); "
                              "with --rerun-survivors: re-check only the survivors that match, the others are "
                              "recorded with their 'before' status (for functions no new test reaches)")
-    parser.add_argument("--phase", choices=["before", "after", "unchecked"],
+    parser.add_argument("--recheck-after", action="store_true",
+                        help="run only the 'after' (and 'unchecked') phases' survivors and untested mutants that match "
+                             "--only, against "
+                             "tests written since the after run (record with --phase recheck: the after figures are "
+                             "kept, the table and --unjudged subtract what the recheck killed)")
+    parser.add_argument("--phase", choices=["before", "after", "unchecked", "recheck"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
                              "('before': the tests as they were; 'after': with the tests that kill the survivors; "
                              "'unchecked': an --only run over what a stopped 'before' pass left unchecked)")
@@ -336,7 +405,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="append", default=[], metavar="PATTERN",
                         help="print the diff of the module's mutants matching this fnmatch pattern (repeatable); "
                              "generates the mutants in .mutation/<module>/ from the current source, runs no test")
+    parser.add_argument("--estimate", action="store_true",
+                        help="run mutmut's stats (every scope test once) and record how long a full pass of each "
+                             "module would take with --children (upper: every mutant survives; lower: every mutant "
+                             "killed by its fastest test) as report[module]['estimate']")
     args = parser.parse_args(argv)
+    if args.estimate:
+        for module in args.modules or list(TESTS):
+            result = estimate(module, args.children)
+            report = json.loads(REPORT.read_text())
+            report.setdefault(module, {})["estimate"] = result
+            write_report(report)
+            print(module, json.dumps(result, indent=1, ensure_ascii=False))
+        return 0
     if args.table:
         print(markdown_table(json.loads(REPORT.read_text())))
         return 0
@@ -365,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.only:  # re-check just these; the others keep their 'before' status (no new test reaches them)
                 carried = [n for n in names if not any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
                 names = [n for n in names if n not in carried]
+        if args.recheck_after:
+            entry = json.loads(REPORT.read_text())[module]
+            recorded = [n for phase in ("after", "unchecked") for key in ("survivors", "no_tests")
+                        for n in entry.get(phase, {}).get(key, [])]
+            names = [n for n in recorded if any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
         s = run(module, args.children, summarize_only=args.summarize, names=names)
         for name in carried:
             status, key = ("survived", "survivors") if name in before["survivors"] else ("no tests", "no_tests")
@@ -373,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         if carried:
             s["generated"], s["survived"] = sum(s["counts"].values()), s["counts"].get("survived", 0)
             s["carried_over"] = carried
-        if args.only and not args.rerun_survivors:
+        if args.only and not args.rerun_survivors and not args.recheck_after:
             s["only"] = args.only
         elif names is not None:
             s["rerun_of"] = names
