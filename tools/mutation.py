@@ -30,6 +30,16 @@ should halve it: not measured). It supersedes ``zhang-quick``. ``color`` (518 mu
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
     python tools/mutation.py --table                                # the per-module table (markdown)
+    python tools/mutation.py --unjudged                             # survivors no judged entry names (exit 1 if any)
+    python tools/mutation.py cnn --show '*state_digest__mutmut_5'    # a mutant's diff (mutants generated afresh)
+    python tools/mutation.py cnn --recheck-after --only '*unload*' --phase recheck  # after survivors vs new tests
+    python tools/mutation.py coltran --estimate                     # how long a full pass takes (mutmut's stats)
+
+Accounting (benchmarks/out/mutation.json, per module): ``judged_harmless`` and ``killed_outside_pass`` map a key
+that names mutants (``file.x_function__mutmut_{3,7..9}``, ``...__mutmut_*``; a name without ``file.`` takes the
+file of the name before it) to the reason; ``--unjudged`` lists the recorded survivors and untested mutants (after,
+unchecked, less what a recheck killed) that no key names. mutmut numbers the mutants of a function in order, so a
+name holds while its function's source is unchanged (``source_changed_since`` records where that no longer holds).
 
 The summary (per module: generated, killed, survived, untested, timeouts) is also written to
 ``.mutation/summary.json``; the survivors are listed with ``mutmut results`` / ``mutmut show NAME`` in the module's
