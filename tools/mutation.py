@@ -404,8 +404,8 @@ def markdown_table(report: dict) -> str:
         if u:  # an --only run over some of the mutants the stopped 'before' pass left unchecked
             gone = rechecked_killed(phases)
             survived = [n for n in u["survivors"] if n not in gone]
-            not_checked = (f"{not_checked - u['generated']} ({u['generated']} checked later: "
-                           f"{u['generated'] - len(survived)} killed, {len(survived)} survived)")
+            not_checked = (f"{not_checked}; an --only run later: {u['generated']} checked, "
+                           f"{u['generated'] - len(survived)} killed, {len(survived)} survived")
         rows.append(f"| {module} | {b.get('generated')} | {b.get('killed', '?')} | {b.get('survived')} | "
                     f"{b.get('counts', {}).get('no tests', '?')} | {after[0]} | {after[1]} | {after[2]} | "
                     f"{not_checked} | {minutes} |")
