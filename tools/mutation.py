@@ -201,7 +201,30 @@ def run(module: str, children: int, *, summarize_only: bool = False, names: list
 def record_phase(module: str, phase: str, result: dict) -> None:
     """Keep ``result`` as ``report[module][phase]`` in the committed report (benchmarks/out/mutation.json)."""
     report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
-    report.setdefault(module, {})[phase] = {**result, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {**result, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    earlier = report.get(module, {}).get(phase)
+    if phase == "unchecked" and earlier:  # --only runs over other functions: one entry, each run listed in 'runs'
+        overlap = set(earlier.get("only", [])) & set(result.get("only", []))  # the same pattern twice
+        if overlap or not result.get("only"):
+            raise SystemExit(f"{module}: an 'unchecked' run is recorded already; a second one must be an --only run "
+                             f"over other mutants (the two overlap: {sorted(overlap)[:3]})")
+        fields = ("only", "seconds", "generated", "killed", "survived", "counts", "children", "load_average_5min",
+                  "date", "stopped", "scope_note")
+        runs = earlier.get("runs") or [{k: earlier[k] for k in fields if k in earlier}]
+        runs.append({k: result[k] for k in fields if k in result})
+        counts: dict[str, int] = {}
+        for run_ in runs:
+            for status, n in run_["counts"].items():
+                counts[status] = counts.get(status, 0) + n
+        result = {**result, "runs": runs, "counts": counts, "generated": sum(counts.values()),
+                  "killed": counts.get("killed", 0), "survived": counts.get("survived", 0),
+                  "seconds": sum(run_["seconds"] for run_ in runs),
+                  "survivors": [*earlier["survivors"], *result["survivors"]],
+                  "no_tests": [*earlier.get("no_tests", []), *result.get("no_tests", [])],
+                  "only": [p for run_ in runs for p in run_["only"]]}
+        for key in ("stopped", "scope_note"):
+            result.pop(key, None)
+    report.setdefault(module, {})[phase] = result
     write_report(report)
 
 
