@@ -30,9 +30,10 @@ should halve it: not measured). It supersedes ``zhang-quick``. ``color`` (518 mu
 Later on 2026-11-26 (one child, 5-minute load 2-3.5): the untested metrics functions that new tests reach (78
 mutants) in 4 min; zhang's mostly unchecked functions (join_lightness, forward_with_classes, network_input,
 predict_ab: 195) in 14 min; coltran, its scope trimmed (four duplicate tests out: 44 s of tests instead of 119 s),
-all of layers.py and four small sampler functions (532 mutants) in 21 min, ~2.3 s a mutant: a full coltran pass
-(1248) would take ~50 min with one child at that rate, more for the cached sampler's functions (not run: slower
-tests). ``--estimate`` records mutmut's per-test durations and the bounds in the report.
+all of layers.py and four small sampler functions (532 mutants) in 21 min, ~2.3 s a mutant; the cached sampler's
+prepare_row/outer_row (138) in 8 min and step/_sample_cached (230, many CUDA-only survivors at ~35 s each) in
+17 min. A full coltran pass (1248) would take about 50-60 min with one child at those rates. ``--estimate``
+records mutmut's per-test durations and the bounds in the report.
 
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
