@@ -251,3 +251,31 @@ def test_an_options_object_is_honoured_like_keywords():
 
     method = CnnOriginal(CnnOptions(batch_size=3, bn_mode="train", smoke=True))
     assert (method.config()["batch_size"], method.config()["bn_mode"], method.config()["smoke"]) == (3, "train", True)
+
+
+
+def test_unloaded_method_asks_for_load():
+    method = get_method("cnn-original", smoke=True)
+    method.load("cpu")
+    method.unload()
+    assert method.model is None
+    with pytest.raises(RuntimeError, match="call load"):
+        method.colorize([np.full((16, 16), 90, np.uint8)], seed=0)
+
+
+def test_native_bf16_means_an_ampere_or_newer_cuda_device(monkeypatch):
+    """precision='auto' picks bf16 only where it is native (compute capability >= 8): on a T4 (7.5) emulated bf16 is
+    much slower than fp16. torch.cuda is faked: no GPU here."""
+    from colorbench.methods.cnn.inference import cuda_has_native_bf16
+
+    asked = []
+    for available, capability, native in [(True, (8, 0), True), (True, (9, 0), True), (True, (7, 5), False),
+                                          (True, (8, 9), True), (False, (8, 0), False)]:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda available=available: available)
+        monkeypatch.setattr(torch.cuda, "get_device_capability",
+                            lambda device=None, capability=capability: (asked.append(device), capability)[1])
+        assert cuda_has_native_bf16() is native, (available, capability)
+    assert set(asked) == {"cuda"}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cuda_has_native_bf16("cuda:1")
+    assert asked[-1] == "cuda:1"

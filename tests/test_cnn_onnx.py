@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from conftest import fixture_path
 
 pytest.importorskip("onnxruntime")
@@ -62,3 +63,26 @@ def test_onnx_backend_of_the_method_matches_the_torch_backend(original_weights, 
 def test_onnx_backend_refuses_batch_statistics():
     with pytest.raises(ValueError, match="bn_mode='train' needs backend='torch'"):
         get_method("cnn-original", backend="onnx", bn_mode="train")
+    assert get_method("cnn-original", backend="onnx", bn_mode="eval").backend == "onnx"  # only that pair is refused
+
+
+def test_onnx_backend_gives_the_torch_backends_colours_from_an_export_named_by_the_weights():
+    """backend='onnx' exports the loaded network and runs it with onnxruntime: the same colours as the torch backend
+    (ab within 1e-3, so uint8 within rounding). The export's file name carries state_digest, which changes with any
+    weight, so a retrained network never reuses a stale export. Smoke networks, exported to a temporary folder
+    (the real checkpoint's export, cached under models/cnn/onnx/, is the test above)."""
+    from colorbench.methods.cnn.common import state_digest
+
+    grays = [np.random.default_rng(0).integers(0, 256, (24, 40), dtype=np.uint8)]
+    torch_method, onnx_method = get_method("cnn-original", smoke=True), get_method("cnn-original", smoke=True,
+                                                                                   backend="onnx")
+    torch_method.load("cpu")
+    onnx_method.load("cpu")
+    assert onnx_method.onnx_path.is_file() and onnx_method.config()["backend"] == "onnx"
+    assert onnx_method.onnx_path.name == f"cnn-original-{state_digest(torch_method.model)}.onnx"
+    a, b = torch_method.colorize(grays, seed=0)[0], onnx_method.colorize(grays, seed=0)[0]
+    assert a.shape == b.shape == (24, 40, 3) and np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    digest = state_digest(torch_method.model)
+    with torch.no_grad():
+        next(reversed(list(torch_method.model.parameters())))[0] += 1e-3  # one weight of the last layer
+    assert state_digest(torch_method.model) != digest

