@@ -51,6 +51,9 @@ class StepClock:
 
         self.cuda, self.marks = cuda, []
         self._torch = torch
+        # on the outermost module (torch.compile's wrapper when compiled) and kept out of the graph: a hook inside
+        # a compiled UNet is traced, and its events were never recorded (gpu_check, H100, 2026-11-26)
+        self._mark = torch.compiler.disable(self._mark)
         self.handle = unet.register_forward_pre_hook(self._mark)
 
     def _mark(self, module, args):
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
     if cuda:
         torch.cuda.reset_peak_memory_stats(torch.device(device))
     steps_per_batch = int(method.steps * getattr(method, "strength", 1.0))
-    clock = StepClock(getattr(method.pipe.unet, "_orig_mod", method.pipe.unet), cuda)
+    clock = StepClock(method.pipe.unet, cuda)
     start = time.perf_counter()
     method.colorize(timed, seed=1)
     if cuda:
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {
         "what": ("TINY UNTRAINED PIPELINE (smoke): plumbing check only; its speed says nothing about SD 1.5"
-                 if args.smoke else "Stable Diffusion 1.5 + Canny ControlNet, real weights"),
+                 if args.smoke else "Stable Diffusion 1.5 + Canny ControlNet, weights from "
+                 f"{args.base_model or 'the hub (SD 1.5)'} and {args.controlnet_model or 'the hub (sd-controlnet-canny)'}"),
         "method": args.method,
         "machine": machine_info(device),
         "config": method.config(),

@@ -1,18 +1,22 @@
 """The GPU check in one command: every GPU-relevant figure colorbench has targets for, in one JSON per run.
 
 On a CUDA machine (``make gpu-check`` or ``PYTHONPATH=src python benchmarks/gpu_check.py``), in this order, each
-section within its own time budget so the whole check stays under ~10 minutes on one H100:
+section within its own time budget so the whole check stays under ~10 minutes on one H100 (its sections took ~6
+minutes together there on 2026-11-26, ``benchmarks/out/gpu_check-cuda-2026112*.json``). It needs diffusers,
+transformers, controlnet_aux, lpips and torch-fidelity importable; nothing is downloaded.
 
-1. ``cuda_tests`` — the CUDA-only tests (test files with a CUDA skip condition), run with pytest on the GPU.
+1. ``cuda_tests`` — the CUDA-only tests (test files with a CUDA skip condition; ``-k cuda``), run with pytest.
 2. ``coltran`` — the three stages at full size with random weights (speed does not depend on the values): batch
    1…128 with TF32 + CUDA graphs, then at batch 64 exact fp32, bf16, fp16, CUDA graphs off, ``torch.compile`` on;
    images/s per stage, the whole pipeline's images/s and each stage's peak memory.
-3. ``diffusion`` — SD 1.5 + Canny ControlNet at full size with random weights built from the real configs
+3. ``agreement`` — how far TF32, bf16, fp16, CUDA graphs and compile move ColTran's logits and argmax colours from
+   exact float32, per stage (``benchmarks/precision_agreement.py``).
+4. ``diffusion`` — SD 1.5 + Canny ControlNet at full size with random weights built from the real configs
    (``benchmarks/configs/sd15/*.json``, no download), 512², 20 UniPC steps, batch 1/4/8, fp16, PyTorch SDPA
    attention (diffusers' default on torch 2), ``torch.compile`` off and on: images/s, it/s, peak memory.
-4. ``scoring`` — 500 images × 3 methods = 1500 pairs: LPIPS (AlexNet and VGG trunks, seeded random: the same
+5. ``scoring`` — 500 images × 3 methods = 1500 pairs: LPIPS (AlexNet and VGG trunks, seeded random: the same
    computation as LPIPS), PSNR, SSIM, CIEDE2000, colourfulness and FID features (stand-in Inception) on the GPU.
-5. ``cnn`` and ``zhang`` — the CNN (fp32/bf16/fp16) and the two Zhang baselines, images/s.
+6. ``cnn`` and ``zhang`` — the CNN (fp32/bf16/fp16) and the two Zhang baselines, images/s.
 
 ``--dry-run`` runs every section on the CPU at tiny sizes (tiny ColTran and SD configs, 4 images to score, no
 pytest run) in well under a minute: CI runs it (tests/test_gpu_check.py) so the script cannot rot unnoticed. Its
@@ -44,7 +48,7 @@ BENCHMARKS = ROOT / "benchmarks"
 SD15_CONFIGS = BENCHMARKS / "configs" / "sd15"
 sys.path[:0] = [str(ROOT / "src"), str(BENCHMARKS), str(ROOT / "tests")]
 
-SECTIONS = ("cuda_tests", "coltran", "diffusion", "scoring", "cnn", "zhang")
+SECTIONS = ("cuda_tests", "coltran", "agreement", "diffusion", "scoring", "cnn", "zhang")
 
 
 def versions() -> dict:
@@ -94,7 +98,8 @@ def cuda_tests(dry: bool, device: str, work: Path, budget: Budget) -> dict:
         out["why_not"] = "dry run: listed only (the CPU suite runs them and they skip there)"
         return out
     junit = work / "cuda-tests.xml"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *files]
+    # only the CUDA tests themselves ("-k cuda"): the rest of those files is the CPU suite's job and would eat the budget
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", f"--junitxml={junit}", *files]
     proc = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, timeout=max(30, budget.left()))
     import xml.etree.ElementTree as ET
 
@@ -142,6 +147,13 @@ def coltran(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     return {"weights": "random (speed does not depend on the values)", "runs": runs}
 
 
+def agreement(dry: bool, device: str, work: Path, budget: Budget) -> dict:
+    """ColTran's TF32/bf16/fp16, CUDA graphs and compile against exact float32 (benchmarks/precision_agreement.py)."""
+    from precision_agreement import run
+
+    return run(device, dry)
+
+
 def save_random_sd15(folder: Path) -> tuple[Path, Path]:
     """SD 1.5 + Canny ControlNet with random weights from the real configs, saved in the hub layout (fp16)."""
     from diffusers import AutoencoderKL, ControlNetModel, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
@@ -154,16 +166,17 @@ def save_random_sd15(folder: Path) -> tuple[Path, Path]:
         return {k: v for k, v in data.items() if not k.startswith("_")}  # "_class_name", "_source": notes
 
     torch.manual_seed(0)
-    parts = dict(unet=UNet2DConditionModel(**config("unet")), vae=AutoencoderKL(**config("vae")),
+    # from_config, not Class(**config): it drops keys a diffusers version no longer takes (PNDM's clip_sample in 0.42)
+    parts = dict(unet=UNet2DConditionModel.from_config(config("unet")), vae=AutoencoderKL.from_config(config("vae")),
                  text_encoder=CLIPTextModel(CLIPTextConfig(**config("text_encoder"))))
     parts = {k: m.half() for k, m in parts.items()}
     # the tokenizer's vocabulary only decides which ids the prompt becomes, not the cost: a small offline one
     base = StableDiffusionPipeline(**parts, tokenizer=build_tiny_tokenizer(),
-                                   scheduler=PNDMScheduler(**config("scheduler")), safety_checker=None,
+                                   scheduler=PNDMScheduler.from_config(config("scheduler")), safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
     base_dir, controlnet_dir = folder / "sd15-random", folder / "controlnet-canny-random"
     base.save_pretrained(base_dir)
-    ControlNetModel(**config("controlnet")).half().save_pretrained(controlnet_dir)
+    ControlNetModel.from_config(config("controlnet")).half().save_pretrained(controlnet_dir)
     return base_dir, controlnet_dir
 
 
@@ -186,7 +199,12 @@ def diffusion(dry: bool, device: str, work: Path, budget: Budget) -> dict:
         if budget.left() <= 0:
             runs.append({"argv": argv, "skipped": "section time budget spent"})
             continue
-        result = bench.main(argv + ["--out", str(work / f"diffusion-{i}.json")])
+        try:  # one failing configuration (a compile error, say) must not lose the others' figures
+            result = bench.main(argv + ["--out", str(work / f"diffusion-{i}.json")])
+        except Exception as exc:  # noqa: BLE001
+            runs.append({"argv": argv, "error": f"{type(exc).__name__}: {exc}",
+                         "traceback": traceback.format_exc()[-2000:]})
+            continue
         result["what"] = what
         result["compile"] = "--compile" in argv
         result["attention"] = "diffusers' default AttnProcessor2_0 (torch scaled_dot_product_attention)"
@@ -253,7 +271,7 @@ def zhang(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     return {"weights": "random", "runs": runs}
 
 
-BUDGETS_S = {"cuda_tests": 90, "coltran": 200, "diffusion": 180, "scoring": 60, "cnn": 30, "zhang": 30}
+BUDGETS_S = {"cuda_tests": 90, "coltran": 200, "agreement": 120, "diffusion": 180, "scoring": 60, "cnn": 30, "zhang": 30}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -279,7 +297,7 @@ def main(argv: list[str] | None = None) -> dict:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
-    functions = {"cuda_tests": cuda_tests, "coltran": coltran, "diffusion": diffusion, "scoring": scoring,
+    functions = {"cuda_tests": cuda_tests, "coltran": coltran, "agreement": agreement, "diffusion": diffusion, "scoring": scoring,
                  "cnn": cnn, "zhang": zhang}
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         for name in args.sections:  # in SECTIONS order as given; zhang changes TORCH_HOME, so it belongs last

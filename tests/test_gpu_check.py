@@ -26,7 +26,8 @@ def dry_run(tmp_path_factory):
 
 def test_every_section_ran_without_error(dry_run):
     assert dry_run["dry_run"] is True and "DRY RUN" in dry_run["note"]
-    assert list(dry_run["sections"]) == ["cuda_tests", "coltran", "diffusion", "scoring", "cnn", "zhang"]
+    assert list(dry_run["sections"]) == ["cuda_tests", "coltran", "agreement", "diffusion", "scoring", "cnn",
+                                        "zhang"]
     for name, section in dry_run["sections"].items():
         assert "error" not in section, (name, section.get("traceback"))
         assert section["section_seconds"] >= 0
@@ -41,6 +42,10 @@ def test_sections_hold_the_figures_the_gpu_run_reports(dry_run):
     [coltran] = s["coltran"]["runs"]
     assert coltran["batch"] == 2 and coltran["colorizer_seconds_per_row"] > 0
     assert coltran["color_upsampler_images_per_s"] > 0 and coltran["spatial_upsampler_images_per_s"] > 0
+    for stage in ("color_upsampler", "spatial_upsampler"):  # the CPU dry run compares bfloat16 with float32
+        bf16 = s["agreement"][stage]["bf16"]
+        assert bf16["positions"] > 0 and 0 < bf16["max_abs_logit_diff"] < bf16["reference_logit_std"]
+    assert s["agreement"]["colorizer"]["bf16"]["greedy_positions"] == 2 * 64 * 64
     [diffusion] = s["diffusion"]["runs"]
     assert diffusion["images_per_s"] > 0 and diffusion["denoise_it_per_s"] > 0 and "tiny" in diffusion["what"]
     assert s["scoring"]["pairs"] == 6 and s["scoring"]["total_s"] > 0 and s["scoring"]["pairs_per_s"] > 0
@@ -55,3 +60,23 @@ def test_without_cuda_the_real_check_says_what_to_do():
     if "no CUDA device here" not in proc.stderr:
         pytest.skip("a CUDA device is present")
     assert proc.returncode == 2 and "--dry-run" in proc.stderr
+
+
+def test_agreement_counts_flips_and_the_margin_they_happened_at():
+    """The precision check's arithmetic on logits whose answer is known by hand."""
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("precision_agreement",
+                                                  PROJECT_ROOT / "benchmarks" / "precision_agreement.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ref = torch.tensor([[1.0, 0.9, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 1.0]])
+    other = torch.tensor([[0.9, 1.0, 0.0], [2.0, 0.0, 0.5], [0.0, 3.0, 1.0]], dtype=torch.bfloat16)
+    out = module.compare_logits(ref, other)
+    assert out["positions"] == 3 and out["argmax_differs"] == 1
+    assert out["max_reference_margin_where_argmax_differs"] == pytest.approx(0.1, abs=1e-6)
+    assert out["max_abs_logit_diff"] == pytest.approx(0.5, abs=1e-6)
+    assert out["mean_abs_logit_diff"] == pytest.approx((0.1 + 0.1 + 0.5) / 9, abs=1e-3)
+    assert module.compare_logits(ref, ref)["max_reference_margin_where_argmax_differs"] is None
