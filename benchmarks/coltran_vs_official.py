@@ -28,6 +28,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import colorbench  # noqa: F401, I001  (first: its OpenBLAS thread setting must precede numpy's load, as in a user's run)
 import numpy as np
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"

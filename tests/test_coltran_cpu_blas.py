@@ -138,3 +138,18 @@ def test_logits_agree_between_the_two_libraries(force, monkeypatch, kind):
             logits[setting] = run()
         assert bool(calls) == (setting == "openblas")
     torch.testing.assert_close(logits["openblas"], logits["torch"], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("preset", [None, "9"])
+def test_importing_colorbench_makes_idle_openblas_threads_sleep_unless_the_user_chose(preset):
+    """OPENBLAS_THREAD_TIMEOUT is read once, when numpy loads OpenBLAS: colorbench sets it on import (first), and a
+    value the user set is kept."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    code = "import colorbench, os; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == (preset or "4")

@@ -10,7 +10,8 @@ sampler's per-pixel steps, autograd, Intel CPUs where MKL is at home) torch does
 The two libraries sum in other orders, so the logits differ in the last bits (~1e-6 relative) and an argmax can
 differ only at a near-tie. ``COLORBENCH_CPU_BLAS=torch`` (or ``openblas``) overrides the choice. OpenBLAS keeps its
 own thread pool: every product sets it to torch's current thread count first, so ``cpu_threads`` (or
-``torch.set_num_threads``) governs both libraries.
+``torch.set_num_threads``) governs both libraries. Its idle threads would spin while torch's pool works (and torch's
+while OpenBLAS works); ``import colorbench`` sets ``OPENBLAS_THREAD_TIMEOUT=4`` (unless set) so they sleep at once.
 """
 
 from __future__ import annotations
