@@ -28,8 +28,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import colorbench  # noqa: F401, I001  (first: its OpenBLAS thread setting must precede numpy's load, as in a user's run)
+# isort: off
+import colorbench  # noqa: F401  (first: its OpenBLAS thread setting must precede numpy's load, as in a user's run)
 import numpy as np
+# isort: on
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "coltran"  # ../shared beside the checkout

@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "what": ("TINY UNTRAINED PIPELINE (smoke): plumbing check only; its speed says nothing about SD 1.5"
                  if args.smoke else "Stable Diffusion 1.5 + Canny ControlNet, weights from "
-                 f"{args.base_model or 'the hub (SD 1.5)'} and {args.controlnet_model or 'the hub (sd-controlnet-canny)'}"),
+                 f"{args.base_model or 'the hub (SD 1.5)'} and "
+                 f"{args.controlnet_model or 'the hub (sd-controlnet-canny)'}"),
         "method": args.method,
         "machine": machine_info(device),
         "config": method.config(),

@@ -98,7 +98,7 @@ def cuda_tests(dry: bool, device: str, work: Path, budget: Budget) -> dict:
         out["why_not"] = "dry run: listed only (the CPU suite runs them and they skip there)"
         return out
     junit = work / "cuda-tests.xml"
-    # only the CUDA tests themselves ("-k cuda"): the rest of those files is the CPU suite's job and would eat the budget
+    # only the CUDA tests themselves ("-k cuda"): the rest of those files is the CPU suite's job, and eats the budget
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", f"--junitxml={junit}", *files]
     proc = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, timeout=max(30, budget.left()))
     import xml.etree.ElementTree as ET
@@ -271,7 +271,8 @@ def zhang(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     return {"weights": "random", "runs": runs}
 
 
-BUDGETS_S = {"cuda_tests": 90, "coltran": 200, "agreement": 120, "diffusion": 180, "scoring": 60, "cnn": 30, "zhang": 30}
+BUDGETS_S = {"cuda_tests": 90, "coltran": 200, "agreement": 120, "diffusion": 180, "scoring": 60, "cnn": 30,
+             "zhang": 30}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -297,8 +298,8 @@ def main(argv: list[str] | None = None) -> dict:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
-    functions = {"cuda_tests": cuda_tests, "coltran": coltran, "agreement": agreement, "diffusion": diffusion, "scoring": scoring,
-                 "cnn": cnn, "zhang": zhang}
+    functions = {"cuda_tests": cuda_tests, "coltran": coltran, "agreement": agreement, "diffusion": diffusion,
+                 "scoring": scoring, "cnn": cnn, "zhang": zhang}
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         for name in args.sections:  # in SECTIONS order as given; zhang changes TORCH_HOME, so it belongs last
             t0 = time.perf_counter()
