@@ -281,10 +281,13 @@ def main() -> int:
               "tensorflow": tf.__version__, "torch": torch.__version__, "cpu_count": os.cpu_count(),
               "load_average_at_start": os.getloadavg(), "colorbench_commit": git_commit(), "runs": []}
     if args.append and args.out.is_file():
-        report["runs"] = json.loads(args.out.read_text())["runs"]
+        earlier = json.loads(args.out.read_text())
+        report["runs"] = earlier["runs"]
+        for run in report["runs"]:  # each run keeps the commit it measured; the top-level one is this process's
+            run.setdefault("colorbench_commit", earlier.get("colorbench_commit"))
     for stage in args.stages:
         if stage == "matmul":
-            report["runs"].append(run_matmul(args.repeats, args.threads))
+            report["runs"].append({**run_matmul(args.repeats, args.threads), "colorbench_commit": report["colorbench_commit"]})
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
             args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -298,8 +301,8 @@ def main() -> int:
                         f"image), over --max-official-gib {args.max_official_gib:g} on this shared machine"})
                 print(json.dumps(report["runs"][-1]), flush=True)
                 continue
-            report["runs"].append(run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers,
-                                            args.config))
+            report["runs"].append({**run_stage(stage, batch, args.repeats, args.threads, args.warmup, args.layers,
+                                               args.config), "colorbench_commit": report["colorbench_commit"]})
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
