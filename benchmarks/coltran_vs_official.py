@@ -287,7 +287,8 @@ def main() -> int:
             run.setdefault("colorbench_commit", earlier.get("colorbench_commit"))
     for stage in args.stages:
         if stage == "matmul":
-            report["runs"].append({**run_matmul(args.repeats, args.threads), "colorbench_commit": report["colorbench_commit"]})
+            report["runs"].append({**run_matmul(args.repeats, args.threads),
+                                   "colorbench_commit": report["colorbench_commit"]})
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
             args.out.write_text(json.dumps(report, indent=2) + "\n")
