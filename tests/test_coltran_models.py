@@ -103,3 +103,34 @@ def test_axial_attention_on_a_non_square_grid_spans_the_attended_axis():
         assert layer.relative_attention.matrix(masked=True).shape == (2, length, length)
         with torch.no_grad():
             assert layer(x).shape == x.shape
+
+
+def _half_smoke(kind: str, scale: float = 1.0):
+    model = models.build_model(config.smoke_config(kind), init="random", seed=0)
+    with torch.no_grad():
+        model.final_dense.kernel.mul_(scale)  # a huge last layer: logits past float16's 65504, as an overflow would
+    return model.half().eval()
+
+
+@pytest.mark.parametrize("kind", ["color_upsampler", "spatial_upsampler"])
+def test_float16_overflow_in_an_upsampler_is_an_error_not_silent_colour_zero(kind):
+    R, top = (64, 8) if kind == "color_upsampler" else (256, 256)
+    rng = np.random.default_rng(0)
+    values = torch.as_tensor(rng.integers(0, top, (1, R, R, 3)))
+    gray = torch.as_tensor(rng.integers(0, 256, (1, R, R)))
+    assert _half_smoke(kind).predict(values, gray).shape == (1, R, R, 3)  # in range: no complaint
+    with pytest.raises(FloatingPointError, match="overflowed float16.*bfloat16"):
+        _half_smoke(kind, scale=1e9).predict(values, gray)
+    model = models.build_model(config.smoke_config(kind), init="random", seed=0).to(torch.bfloat16).eval()
+    with torch.no_grad():
+        model.final_dense.kernel.mul_(1e9)
+    model.predict(values, gray)  # bfloat16 has float32's range: nothing to check
+
+
+def test_float16_overflow_in_the_colorizer_is_an_error():
+    from colorbench.methods.coltran.sampler import sample_colorizer
+
+    gray = torch.as_tensor(np.random.default_rng(0).integers(0, 256, (1, 64, 64)))
+    assert sample_colorizer(_half_smoke("colorizer"), gray, mode="argmax", max_rows=2).bins.shape == (1, 64, 64)
+    with pytest.raises(FloatingPointError, match="colorizer overflowed float16"):
+        sample_colorizer(_half_smoke("colorizer", scale=1e9), gray, mode="argmax", max_rows=2)

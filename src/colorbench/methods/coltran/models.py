@@ -28,6 +28,28 @@ from colorbench.methods.coltran.layers import Dense, LayerNorm
 NUM_COARSE_BINS = 512
 
 
+class Float16Overflow:
+    """Whether any float16 logits were inf/NaN, gathered on the device and read once at the end (no sync per step).
+
+    float16 stops at ±65504, and an activation beyond it turns the logits into inf/NaN, whose argmax is silently 0: a
+    wrong colour, not an error. The released weights' range was never checked in float16 (README "Speed"), so the
+    runs that use it check every logit they choose from; bfloat16 and float32 have float32's range and skip it."""
+
+    def __init__(self, dtype: torch.dtype, device: torch.device, stage: str):
+        self.stage = stage
+        self.finite = torch.ones((), dtype=torch.bool, device=device) if dtype == torch.float16 else None
+
+    def see(self, logits: torch.Tensor) -> None:
+        if self.finite is not None:
+            self.finite &= torch.isfinite(logits).all()
+
+    def raise_if_any(self) -> None:
+        if self.finite is not None and not bool(self.finite):
+            raise FloatingPointError(
+                f"ColTran's {self.stage} overflowed float16 (a value beyond ±65504 became inf/NaN), so its colours "
+                "would be wrong: run it with dtype='bfloat16' (as fast on a GPU, float32's range) or 'float32'")
+
+
 class Colorizer(nn.Module):
     """Autoregressive axial transformer over 64x64 coarse colours (512 bins), conditioned on the 64 px gray."""
 
@@ -143,14 +165,17 @@ class _Upsampler(nn.Module):
         item_gray = gray.repeat(C, 1, 1)
         item_channel = torch.arange(C, device=values.device).repeat_interleave(B)
         out = torch.empty(n, R, R, dtype=torch.uint8, device=values.device)
+        overflow = Float16Overflow(self.final_dense.kernel.dtype, values.device, self.cfg.kind.replace("_", " "))
         # on a CPU the activations reuse heap memory instead of page-faulting fresh blocks in at every layer
         with reused_heap() if values.device.type == "cpu" else nullcontext():
             for lo in range(0, n, step):
                 h = self.encode(item_values[lo:lo + step], item_gray[lo:lo + step], item_channel[lo:lo + step])
                 for start in range(0, R, row_chunk):
-                    rows = self.final_dense(h[:, start:start + row_chunk]).argmax(-1)
-                    out[lo:lo + step, start:start + row_chunk] = rows.to(torch.uint8)
+                    logits = self.final_dense(h[:, start:start + row_chunk])
+                    overflow.see(logits)
+                    out[lo:lo + step, start:start + row_chunk] = logits.argmax(-1).to(torch.uint8)
                 del h
+        overflow.raise_if_any()
         return out.reshape(C, B, R, R).permute(1, 2, 3, 0)
 
 

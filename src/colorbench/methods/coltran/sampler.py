@@ -32,7 +32,7 @@ from typing import Literal, Sequence, get_args
 import torch
 
 from colorbench.methods.coltran.layers import AxialAttention
-from colorbench.methods.coltran.models import Colorizer
+from colorbench.methods.coltran.models import Colorizer, Float16Overflow
 
 Mode = Literal["sample", "argmax"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -302,10 +302,12 @@ def _sample_cached(model: Colorizer, z: torch.Tensor, *, mode, temperature, offi
         step = _GraphedStep(s)
     upper_row = z.new_zeros(B, W, s.D)
     emb_row = z.new_zeros(B, W, s.D)
+    overflow = Float16Overflow(z.dtype, z.device, "colorizer")
     for r in range(max_rows):
         s.prepare_row(r, upper_row)
         for c in range(W):
             logits = step()
+            overflow.see(logits)
             if force_bins is not None:
                 pick = force_bins[:, r, c]
             else:
@@ -315,4 +317,5 @@ def _sample_cached(model: Colorizer, z: torch.Tensor, *, mode, temperature, offi
                 all_logits[:, r, c] = logits
             emb_row[:, c] = s.advance(pick)
         upper_row = s.outer_row(r, emb_row)
+    overflow.raise_if_any()
     return bins, all_logits
