@@ -31,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from peak import PollingPeak
 
 from colorbench.methods.coltran import heap
 from colorbench.methods.coltran.config import full_config
@@ -78,27 +79,10 @@ def estimate() -> dict:
     return stages
 
 
-class LivePeak:
+def LivePeak() -> "PollingPeak":
     """The peak of :func:`~colorbench.methods.coltran.heap.live_bytes` while the block runs, sampled every
-    millisecond in a thread (torch's operations release the GIL, so it samples during them)."""
-
-    def __enter__(self):
-        import threading
-
-        self.peak = heap.live_bytes()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def _poll(self) -> None:
-        while not self._stop.wait(0.001):
-            self.peak = max(self.peak, heap.live_bytes())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, heap.live_bytes())
+    millisecond (``peak.PollingPeak``)."""
+    return PollingPeak(heap.live_bytes, 0.001)
 
 
 def _child(kind: str, items: int, reused_heap: bool = True) -> None:

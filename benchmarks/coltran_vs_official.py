@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import colorbench  # noqa: F401  (first: its OpenBLAS thread setting must precede numpy's load, as in a user's run)
 import numpy as np
 # isort: on
+from peak import PollingPeak, rss_bytes
 
 OUT = Path(__file__).resolve().parent / "out" / "coltran_vs_official.json"
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "coltran"  # ../shared beside the checkout
@@ -42,34 +42,11 @@ STAGES = ("colorizer", "color_upsampler", "spatial_upsampler")
 OFFICIAL_SPATIAL_GIB_PER_IMAGE = 2.3
 
 
-class PeakRSS:
-    """Peak resident memory above the level at entry, sampled every 20 ms from ``/proc/self/statm`` in a thread:
-    what one call adds on top of what the process already held (models, inputs), comparable for both libraries
-    (TensorFlow's and torch's CPU allocators both return to the OS-visible RSS)."""
-
-    def __init__(self):
-        self.page = os.sysconf("SC_PAGE_SIZE")
-
-    def _rss(self) -> int:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * self.page
-
-    def __enter__(self):
-        self.base = self.peak = self._rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def _poll(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-        self.extra_bytes = self.peak - self.base
+def PeakRSS() -> PollingPeak:
+    """Peak resident memory above the level at entry, sampled every 20 ms (``peak.PollingPeak``): what one call adds
+    on top of what the process already held (models, inputs), comparable for both libraries (TensorFlow's and torch's
+    CPU allocators both return to the OS-visible RSS)."""
+    return PollingPeak(rss_bytes, 0.02)
 
 
 def summary(wall: list[float], cpu: list[float], extra: list[int], faults: list[int]) -> dict:
