@@ -46,6 +46,8 @@ clean-venv:
 
 # On a CUDA machine: every GPU figure (CUDA tests, ColTran, SD1.5+ControlNet, scoring, CNN, Zhang) in one JSON under
 # benchmarks/out/. `make gpu-check ARGS=--dry-run` checks the script itself on a CPU at tiny sizes.
+# NO_SETUP=1: no .venv, no pip: $(PYTHON) as it is, with src/ on the path (an offline GPU machine that already has
+# torch, diffusers, transformers, controlnet_aux, lpips and torch-fidelity; pip can build nothing there).
 .PHONY: gpu-check
-gpu-check: setup
-	$(BIN)/python benchmarks/gpu_check.py $(ARGS)
+gpu-check: $(if $(NO_SETUP),,setup)
+	$(if $(NO_SETUP),PYTHONPATH=src $(PYTHON),$(BIN)/python) benchmarks/gpu_check.py $(ARGS)
