@@ -124,22 +124,21 @@ def coltran_plan(dry: bool) -> list[dict]:
 def coltran(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     from coltran import bench_stages, make_pipeline
 
+    from colorbench.methods.coltran.pipeline import tf32_products
+
     runs = []
     for cfg in coltran_plan(dry):
         if budget.left() <= 0:
             runs.append({**cfg, "skipped": "section time budget spent"})
             continue
         dtype = {"bf16": "bfloat16", "fp16": "float16"}.get(cfg["precision"], "float32")
-        tf32 = cfg["precision"] == "tf32"
-        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
         try:
-            pipe = make_pipeline(cfg["size"], device, dtype, cfg["cuda_graph"], cfg["compile"])
-            runs.append({**cfg, **bench_stages(pipe, cfg["batch"], device, cfg.get("rows"))})
+            with tf32_products(cfg["precision"] == "tf32"):
+                pipe = make_pipeline(cfg["size"], device, dtype, cfg["cuda_graph"], cfg["compile"])
+                runs.append({**cfg, **bench_stages(pipe, cfg["batch"], device, cfg.get("rows"))})
         except torch.cuda.OutOfMemoryError as exc:
             runs.append({**cfg, "error": f"out of memory: {str(exc).splitlines()[0]}"})
         finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
             pipe = None
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +31,10 @@ sys.path[:0] = [str(ROOT / "src")]
 
 from colorbench.methods.coltran.config import full_config, smoke_config  # noqa: E402
 from colorbench.methods.coltran.models import build_model  # noqa: E402
+from colorbench.methods.coltran.pipeline import tf32_products as tf32  # noqa: E402
 from colorbench.methods.coltran.sampler import sample_colorizer  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-@contextmanager
-def tf32(on: bool):
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = on
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
 
 def compare_logits(ref: torch.Tensor, other: torch.Tensor) -> dict:

@@ -152,14 +152,10 @@ class ColTran(Method):
         if not (self.tf32 and self.device.startswith("cuda")):
             yield
             return
-        import torch
+        from colorbench.methods.coltran.pipeline import tf32_products
 
-        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        try:
+        with tf32_products(True):
             yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
     def config(self) -> dict:
         cfg = {"mode": self.mode, "temperature": self.temperature, "official": self.official,

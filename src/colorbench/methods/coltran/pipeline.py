@@ -79,6 +79,18 @@ class StageOutputs:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+@contextmanager
+def tf32_products(on: bool) -> Iterator[None]:
+    """float32 matrix products and convolutions in TensorFloat-32 (tensor cores) or exact, for the block only:
+    torch's flags are process-wide, so they are restored after it, leaving other methods and the scorer as they were."""
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = on
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
