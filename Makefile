@@ -48,6 +48,9 @@ clean-venv:
 # benchmarks/out/. `make gpu-check ARGS=--dry-run` checks the script itself on a CPU at tiny sizes.
 # NO_SETUP=1: no .venv, no pip: $(PYTHON) as it is, with src/ on the path (an offline GPU machine that already has
 # torch, diffusers, transformers, controlnet_aux, lpips and torch-fidelity; pip can build nothing there).
+# It installs the diffusion extra (SD1.5 + ControlNet is one of its three targets) beside the test tools.
+GPU_EXTRAS ?= metrics,cnn,coltran,diffusion,test
 .PHONY: gpu-check
-gpu-check: $(if $(NO_SETUP),,setup)
+gpu-check:
+	$(if $(NO_SETUP),,$(MAKE) setup EXTRAS=$(GPU_EXTRAS))
 	$(if $(NO_SETUP),PYTHONPATH=src $(PYTHON),$(BIN)/python) benchmarks/gpu_check.py $(ARGS)

@@ -274,6 +274,22 @@ BUDGETS_S = {"cuda_tests": 90, "coltran": 200, "agreement": 120, "diffusion": 18
              "zhang": 30}
 
 
+def failures(section: dict) -> list[str]:
+    """The section's own error and each failed configuration's, so a section whose runs all failed is not "done"."""
+    errors = [section["error"]] if "error" in section else []
+    return errors + [run["error"] for run in section.get("runs", []) if isinstance(run, dict) and "error" in run]
+
+
+def outcome(section: dict) -> str:
+    errors = failures(section)
+    runs = section.get("runs", [])
+    skipped = sum(1 for run in runs if isinstance(run, dict) and "skipped" in run)
+    if "error" in section:
+        return f"ERROR {section['error']}"
+    text = f"ERROR in {len(errors)} of {len(runs)} runs: {errors[0]}" if errors else "done"
+    return text + (f" ({skipped} of {len(runs)} runs skipped: time budget spent)" if skipped else "")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny sizes: checks the script itself")
@@ -308,8 +324,7 @@ def main(argv: list[str] | None = None) -> dict:
                 result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
             result["section_seconds"] = round(time.perf_counter() - t0, 2)
             report["sections"][name] = result
-            print(f"[gpu_check] {name}: {'ERROR ' + result['error'] if 'error' in result else 'done'} "
-                  f"in {result['section_seconds']} s", flush=True)
+            print(f"[gpu_check] {name}: {outcome(result)} in {result['section_seconds']} s", flush=True)
             save()
     report["load_average_at_end"] = os.getloadavg()
     save()
@@ -318,4 +333,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(1 if any("error" in s for s in main()["sections"].values()) else 0)
+    sys.exit(1 if any(failures(s) for s in main()["sections"].values()) else 0)

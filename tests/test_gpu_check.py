@@ -80,3 +80,18 @@ def test_agreement_counts_flips_and_the_margin_they_happened_at():
     assert out["max_abs_logit_diff"] == pytest.approx(0.5, abs=1e-6)
     assert out["mean_abs_logit_diff"] == pytest.approx((0.1 + 0.1 + 0.5) / 9, abs=1e-3)
     assert module.compare_logits(ref, ref)["max_reference_margin_where_argmax_differs"] is None
+
+
+def test_a_section_whose_runs_failed_is_reported_as_failed_not_done():
+    """A diffusion section whose every run failed (say, diffusers missing) once printed "done" and exited 0."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", PROJECT_ROOT / "benchmarks" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    failed = {"runs": [{"images_per_s": 3.4}, {"error": "ImportError: No module named 'diffusers'"}]}
+    assert module.failures(failed) == ["ImportError: No module named 'diffusers'"]
+    assert module.outcome(failed) == "ERROR in 1 of 2 runs: ImportError: No module named 'diffusers'"
+    assert module.outcome({"error": "boom"}) == "ERROR boom" and module.failures({"error": "boom"}) == ["boom"]
+    assert module.outcome({"runs": [{"skipped": "section time budget spent"}, {}]}).startswith("done (1 of 2 runs skip")
+    assert module.failures({"pairs": 6}) == [] and module.outcome({"pairs": 6}) == "done"
