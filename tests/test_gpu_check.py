@@ -30,6 +30,7 @@ def test_every_section_ran_without_error(dry_run):
                                         "zhang"]
     for name, section in dry_run["sections"].items():
         assert "error" not in section, (name, section.get("traceback"))
+        assert not [run for run in section.get("runs", []) if "error" in run], (name, section["runs"])
         assert section["section_seconds"] >= 0
     assert {"device", "cpu", "cpu_count"} <= set(dry_run["machine"])
     assert {"torch", "diffusers", "transformers", "python"} <= set(dry_run["versions"])
