@@ -159,5 +159,7 @@ def test_the_demo_summary_gives_each_skip_reason_in_one_line(capsys):
     brief = capsys.readouterr().out
     _print_summary(summary)
     full = capsys.readouterr().out
-    assert len(brief.splitlines()) == 2 and len(brief) < len(full)
-    assert long_reason in full
+    assert len(brief.splitlines()) == 3 and len(brief) < len(full)
+    # the line the one-line reason lost its fix to points at where the whole text is
+    assert "results/demo/report.html" in brief.splitlines()[2] and "colorbench weights list" in brief
+    assert long_reason in full and "how to make them run" not in full

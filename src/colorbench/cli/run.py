@@ -111,6 +111,10 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
         else:
             extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
             print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
+    if brief and any(m.status == "skipped" for m in summary.methods):
+        # the one-line reasons above drop their fix: say where the whole text is
+        print(f"  how to make them run: the report's \"Did not run\" section ({summary.path / 'report.html'}), "
+              "or `colorbench weights list` (where each file goes, and whether it is there)")
     skipped = [m.name for m in summary.methods if m.status == "skipped"] if explicit else []
     if skipped:
         print(f"exit status 1: {', '.join(skipped)} named in --methods but skipped (see above)")
