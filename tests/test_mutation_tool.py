@@ -52,3 +52,15 @@ def test_a_stopped_run_without_names_blocks_only_its_known_survivors(tool):
     assert json.loads(tool.REPORT.read_text())["coltran"]["unchecked"]["generated"] == 8
     with pytest.raises(SystemExit):
         tool.record_phase("coltran", "unchecked", _run(tool, "x_choose", [2], []))
+
+
+def test_a_second_recheck_keeps_what_the_first_killed(tool):
+    names = [f"{PREFIX}x_choose__mutmut_{n}" for n in range(1, 5)]
+    common = {"seconds": 30, "children": 1, "load_average_5min": [1.0, 1.0], "no_tests": []}
+    tool.record_phase("coltran", "recheck", {**common, "rerun_of": names[:2], "survivors": [names[1]],
+                                             "counts": {"killed": 1, "survived": 1}})
+    tool.record_phase("coltran", "recheck", {**common, "rerun_of": names[1:], "survivors": [names[3]],
+                                             "counts": {"killed": 2, "survived": 1}})
+    entry = json.loads(tool.REPORT.read_text())["coltran"]
+    assert tool.rechecked_killed(entry) == set(names[:3])  # 1 by the first run, 2 and 3 by the second
+    assert entry["recheck"]["survivors"] == [names[3]]

@@ -232,6 +232,7 @@ def record_phase(module: str, phase: str, result: dict, source_changed: str | No
     in 'runs'. It must not check a mutant an earlier run checked (counted twice), found by name: the names a run
     checked ('checked', recorded since 2026-11-26 07:00 UTC), else its survivors and, for a run that finished, its
     patterns (a stopped run without 'checked' reached only part of its patterns: only its survivors are known).
+    A second 'recheck' run is merged likewise (each mutant keeps the status of its latest recheck).
     ``source_changed`` (a git revision): the run re-checks functions whose source changed since the earlier runs
     checked them at that revision; their earlier results (that revision's mutants of those functions, all checked:
     killed unless a survivor) are subtracted and recorded in the run as 'supersedes'."""
@@ -280,6 +281,19 @@ def record_phase(module: str, phase: str, result: dict, source_changed: str | No
                   "only": [p for run_ in runs for p in run_["only"]]}
         for key in ("stopped", "scope_note", "checked", "supersedes"):
             result.pop(key, None)
+    if phase == "recheck" and earlier:  # another --recheck-after run: add its names, the latest status of each wins
+        fields = ("rerun_of", "seconds", "killed", "survived", "counts", "children", "load_average_5min", "date")
+        runs = earlier.get("runs") or [{k: earlier[k] for k in fields if k in earlier}]
+        runs.append({k: result[k] for k in fields if k in result})
+        rerun = set(result["rerun_of"])
+        keep = {key: [n for n in earlier.get(key, []) if n not in rerun] + result.get(key, [])
+                for key in ("survivors", "no_tests")}
+        rerun_of = [n for n in earlier["rerun_of"] if n not in rerun] + result["rerun_of"]
+        killed = len(set(rerun_of) - set(keep["survivors"]) - set(keep["no_tests"]))
+        result = {**result, **keep, "runs": runs, "rerun_of": rerun_of, "killed": killed,
+                  "survived": len(keep["survivors"]), "generated": len(rerun_of),
+                  "counts": {"killed": killed, "survived": len(keep["survivors"]), "no tests": len(keep["no_tests"])},
+                  "seconds": sum(run_["seconds"] for run_ in runs)}
     report.setdefault(module, {})[phase] = result
     write_report(report)
 
