@@ -35,6 +35,11 @@ prepare_row/outer_row (138) in 8 min and step/_sample_cached (230, many CUDA-onl
 17 min. A full coltran pass (1248) would take about 50-60 min with one child at those rates. ``--estimate``
 records mutmut's per-test durations and the bounds in the report.
 
+Later still (07:15-08:05 UTC, one child, 5-minute load 1.4-2.3, the integrator's benchmarks beside): coltran's
+_CachedSampler.__init__ (151 mutants) in 9.3 min; cnn's network path (ColorizationNet, _conv_bn_relu,
+TorchAbPredictor, resolve_precision: 195) in 8.6 min, ~2.7 s a mutant now that torchvision is preloaded (its scope's
+tests take 6 s in all); zhang's stats run (every scope test once) 38 s, its scope's tests 18 s.
+
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
     python tools/mutation.py --table                                # the per-module table (markdown)
