@@ -38,7 +38,10 @@ records mutmut's per-test durations and the bounds in the report.
 Later still (07:15-08:05 UTC, one child, 5-minute load 1.4-2.3, the integrator's benchmarks beside): coltran's
 _CachedSampler.__init__ (151 mutants) in 9.3 min; cnn's network path (ColorizationNet, _conv_bn_relu,
 TorchAbPredictor, resolve_precision: 195) in 8.6 min, ~2.7 s a mutant now that torchvision is preloaded (its scope's
-tests take 6 s in all); zhang's stats run (every scope test once) 38 s, its scope's tests 18 s.
+tests take 6 s in all); zhang's _block/_require_loaded (41) in 4.8 min; coltran's five layers.py functions changed
+by 3d02b1f (75) in 2.4 min and cpu_blas.py (113, in the coltran scope since) in 7.0 min; zhang's stats run (every
+scope test once) 38 s, its scope's tests 18 s. A recheck of 2-3 mutants costs the scope's stats run (~2.5 min for
+coltran).
 
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
