@@ -230,6 +230,58 @@ def test_config_and_stage_seconds_record_what_ran(original_weights):
     assert bf16.predictor.precision == "bf16" and bf16.config()["precision_resolved"] == "bf16"
 
 
+def test_bf16_precision_runs_the_network_in_bfloat16_not_float16():
+    """precision='bf16' on the CPU gives exactly the network's output under bfloat16 autocast (float16 autocast also
+    runs on a CPU, and gives other colours: a request must not silently get the other half-precision type)."""
+    torch.manual_seed(0)
+    model = ColorizationNet(IMPROVED).eval()
+    L = np.random.default_rng(2).uniform(0, 100, (1, 1, 32, 32)).astype(np.float32)
+    with torch.inference_mode():
+        by_type = {}
+        for dtype in (torch.bfloat16, torch.float16):
+            with torch.autocast(device_type="cpu", dtype=dtype):
+                by_type[dtype] = model(torch.from_numpy(L)).float().numpy()
+    assert np.abs(by_type[torch.bfloat16] - by_type[torch.float16]).max() > 1e-3  # the test tells the two apart
+    np.testing.assert_array_equal(TorchAbPredictor(model, precision="bf16")(L), by_type[torch.bfloat16])
+    # L in float64 (e.g. from skimage's rgb2lab) is taken as float32, not refused by the float32 network
+    fp32 = TorchAbPredictor(model, precision="fp32")
+    np.testing.assert_array_equal(fp32(L.astype(np.float64)), fp32(L))
+
+
+def test_auto_precision_on_cuda_is_bf16_where_native_else_fp16(monkeypatch):
+    """No GPU here: only the choice is checked (cuda_has_native_bf16 faked), for the device string it is given."""
+    from colorbench.methods.cnn import inference
+
+    asked = []
+    for native, expected in [(True, "bf16"), (False, "fp16")]:
+        monkeypatch.setattr(inference, "cuda_has_native_bf16", lambda device, native=native: (asked.append(device),
+                                                                                             native)[1])
+        assert inference.resolve_precision("auto", "cuda:1") == expected
+    assert asked == ["cuda:1", "cuda:1"]
+    assert inference.resolve_precision("fp16", "cuda") == "fp16"  # allowed on CUDA, refused on CPU (above)
+    assert inference.resolve_precision("auto", "cpu") == "fp32"
+
+
+def test_improved_trunk_sees_a_gray_like_the_imagenet_trunk_sees_it_in_rgb():
+    """cnn-lpips / cnn-mse: the 1-channel conv1 (its RGB filters summed by load_imagenet_trunk) on L gives what
+    torchvision's ImageNet ResNet-18 gives on the same gray replicated to RGB: same stride, padding, kernel, so an
+    ImageNet-initialised (and a trained) trunk computes the features it was trained for."""
+    from torchvision.models import resnet18
+
+    from colorbench.methods.cnn.model import load_imagenet_trunk
+
+    torch.manual_seed(0)
+    imagenet = resnet18(weights=None).eval()
+    net = ColorizationNet(IMPROVED).eval()
+    load_imagenet_trunk(net, imagenet.state_dict())
+    x = torch.randn(2, 1, 40, 56)
+    with torch.no_grad():
+        ours = net.midlevel_resnet(x)
+        theirs = torch.nn.Sequential(*list(imagenet.children())[:6])(x.expand(-1, 3, -1, -1))
+    assert ours.shape == theirs.shape == (2, 128, 5, 7)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0, atol=1e-4)
+
+
 def test_improved_member_normalises_L_like_an_imagenet_gray_and_scales_ab_by_100():
     """cnn-lpips / cnn-mse (IMPROVED): the trunk sees L/100 normalised with ImageNet's gray statistics (what its
     ImageNet initialisation expects) and the network's ab is the last layer's output x 100: a trained checkpoint's

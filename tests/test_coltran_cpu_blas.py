@@ -112,6 +112,9 @@ def test_auto_uses_openblas_on_amd_only_and_a_wrong_setting_is_named(force, monk
     force("mkl")
     with pytest.raises(ValueError, match=r"COLORBENCH_CPU_BLAS='mkl'.*auto, torch, openblas"):
         cpu_blas.uses_openblas()
+    for empty in ("", "  "):  # set but empty (e.g. COLORBENCH_CPU_BLAS= in a shell line) means the default
+        force(empty)
+        assert cpu_blas.choice() == "auto"
 
 
 @needs_openblas

@@ -35,6 +35,14 @@ prepare_row/outer_row (138) in 8 min and step/_sample_cached (230, many CUDA-onl
 17 min. A full coltran pass (1248) would take about 50-60 min with one child at those rates. ``--estimate``
 records mutmut's per-test durations and the bounds in the report.
 
+Later still (07:15-08:05 UTC, one child, 5-minute load 1.4-2.3, the integrator's benchmarks beside): coltran's
+_CachedSampler.__init__ (151 mutants) in 9.3 min; cnn's network path (ColorizationNet, _conv_bn_relu,
+TorchAbPredictor, resolve_precision: 195) in 8.6 min, ~2.7 s a mutant now that torchvision is preloaded (its scope's
+tests take 6 s in all); zhang's _block/_require_loaded (41) in 4.8 min; coltran's five layers.py functions changed
+by 3d02b1f (75) in 2.4 min and cpu_blas.py (113, in the coltran scope since) in 7.0 min; zhang's stats run (every
+scope test once) 38 s, its scope's tests 18 s. A recheck of 2-3 mutants costs the scope's stats run (~2.5 min for
+coltran).
+
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
     python tools/mutation.py --table                                # the per-module table (markdown)
@@ -42,6 +50,15 @@ records mutmut's per-test durations and the bounds in the report.
     python tools/mutation.py cnn --show '*state_digest__mutmut_5'    # a mutant's diff (mutants generated afresh)
     python tools/mutation.py cnn --recheck-after --only '*unload*' --phase recheck  # after survivors vs new tests
     python tools/mutation.py coltran --estimate                     # how long a full pass takes (mutmut's stats)
+
+Several --only runs of one module recorded with ``--phase unchecked`` are merged into its 'unchecked' entry (each run
+kept in 'runs'); a run that would check a mutant an earlier one checked is refused (names compared: each run keeps the
+names it checked in 'checked'). After a function's source changed, re-run it with ``--source-changed REV`` (REV: the
+revision the earlier run checked): that revision's mutants of the function are regenerated and their earlier results
+subtracted (the run's 'supersedes'), the new ones counted instead:
+
+    python tools/mutation.py coltran --only '*layers.xǁDenseǁforward__mutmut_*' --children 1 --phase unchecked \
+        --source-changed 3d02b1f~1
 
 Accounting (benchmarks/out/mutation.json, per module): ``judged_harmless`` and ``killed_outside_pass`` map a key
 that names mutants (``file.x_function__mutmut_{3,7..9}``, ``...__mutmut_*``; a name without ``file.`` takes the
@@ -116,8 +133,11 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
     # variant on the whole fixture image (13.7 s; official=False through the cached sampler is compared with the
     # separate uncached algorithm by test_cached_equals_uncached_when_sampling[False]). Every layers.py mutant
     # that survives re-runs the scope's tests: 119 s before this trim, 54 s after
-    "coltran": (["methods/coltran/layers.py", "methods/coltran/sampler.py"],
-                ["tests/test_coltran_models.py", "tests/test_coltran_sampler.py", "tests/test_coltran_fast_paths.py"],
+    # cpu_blas.py (the OpenBLAS product layers.py calls since 3d02b1f) and its tests joined the scope on 2026-11-26,
+    # after the before pass: its mutants were run with --only (recorded as an 'unchecked' run)
+    "coltran": (["methods/coltran/layers.py", "methods/coltran/sampler.py", "methods/coltran/cpu_blas.py"],
+                ["tests/test_coltran_models.py", "tests/test_coltran_sampler.py", "tests/test_coltran_fast_paths.py",
+                 "tests/test_coltran_cpu_blas.py"],
                 ["-m", "not slow", "--deselect",
                  "tests/test_coltran_fast_paths.py::test_upsampler_logits_and_argmax_equal_the_pre_change_code"
                  "[spatial_upsampler]",
@@ -144,16 +164,22 @@ def _fixtures() -> str:
     return env or str(ROOT.parent / "shared" / "fixtures")
 
 
-def prepare(module: str) -> Path:
-    """A fresh scratch copy (source, tests, pytest config) with a setup.cfg that scopes mutmut to ``module``."""
+def prepare(module: str, rev: str | None = None) -> Path:
+    """A fresh scratch copy (source, tests, pytest config) with a setup.cfg that scopes mutmut to ``module``; with
+    ``rev``, the copy is of that git revision (in ``.mutation/<module>@<rev>/``, to generate its mutants only)."""
     files, tests, extra = TESTS[module]
-    work = SCRATCH / module
+    work = SCRATCH / (f"{module}@{rev}" if rev else module)
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    for part in ("src", "tests"):
-        shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    if rev:
+        archive = subprocess.run(["git", "archive", rev, "src", "tests", "pyproject.toml"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    else:
+        for part in ("src", "tests"):
+            shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
     if PRELOAD.get(module):
         with open(work / "tests" / "conftest.py", "a") as conftest:
             conftest.write("\n# added by tools/mutation.py (scratch copy only): preloaded in mutmut's warm process\n"
@@ -186,13 +212,14 @@ def run(module: str, children: int, *, summarize_only: bool = False, names: list
     load_after = os.getloadavg()[1]
     results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
     counts: dict[str, int] = {}
-    survivors, untested = [], []
+    survivors, untested, checked = [], [], []
     total = 0
     for line in results.stdout.splitlines():
         name, _, status = line.strip().rpartition(": ")
         total += bool(name)
         if not name or names and status == "not checked":  # a partial run: count only the mutants it ran
             continue
+        checked.append(name)
         counts[status] = counts.get(status, 0) + 1
         if status == "survived":
             survivors.append(name)
@@ -201,39 +228,95 @@ def run(module: str, children: int, *, summarize_only: bool = False, names: list
     return {"module": module, "files": TESTS[module][0], "tests": TESTS[module][1], "seconds": round(seconds),
             "generated": sum(counts.values()), "killed": counts.get("killed", 0),
             "survived": counts.get("survived", 0), "counts": counts, "survivors": survivors,
-            "no_tests": untested, "generated_total": total,
+            "no_tests": untested, "generated_total": total, **({"checked": compact(checked)} if names else {}),
             "extra_pytest_args": TESTS[module][2], "children": children, "cpu_count": os.cpu_count(),
             "load_average_5min": [round(load_before, 1), round(load_after, 1)]}
 
 
-def record_phase(module: str, phase: str, result: dict) -> None:
-    """Keep ``result`` as ``report[module][phase]`` in the committed report (benchmarks/out/mutation.json)."""
+def record_phase(module: str, phase: str, result: dict, source_changed: str | None = None) -> None:
+    """Keep ``result`` as ``report[module][phase]`` in the committed report (benchmarks/out/mutation.json).
+
+    A second 'unchecked' run (--only) is merged into the first: its counts and survivors are added, each run is kept
+    in 'runs'. It must not check a mutant an earlier run checked (counted twice), found by name: the names a run
+    checked ('checked', recorded since 2026-11-26 07:00 UTC), else its survivors and, for a run that finished, its
+    patterns (a stopped run without 'checked' reached only part of its patterns: only its survivors are known).
+    A second 'recheck' run is merged likewise (each mutant keeps the status of its latest recheck).
+    ``source_changed`` (a git revision): the run re-checks functions whose source changed since the earlier runs
+    checked them at that revision; their earlier results (that revision's mutants of those functions, all checked:
+    killed unless a survivor) are subtracted and recorded in the run as 'supersedes'."""
     report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
     result = {**result, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     earlier = report.get(module, {}).get(phase)
     if phase == "unchecked" and earlier:  # --only runs over other functions: one entry, each run listed in 'runs'
-        overlap = set(earlier.get("only", [])) & set(result.get("only", []))  # the same pattern twice
-        if overlap or not result.get("only"):
-            raise SystemExit(f"{module}: an 'unchecked' run is recorded already; a second one must be an --only run "
-                             f"over other mutants (the two overlap: {sorted(overlap)[:3]})")
+        if not result.get("only"):
+            raise SystemExit(f"{module}: an 'unchecked' run is recorded already; a second one must be an --only run")
         fields = ("only", "seconds", "generated", "killed", "survived", "counts", "children", "load_average_5min",
-                  "date", "stopped", "scope_note")
+                  "date", "stopped", "scope_note", "checked", "supersedes")
         runs = earlier.get("runs") or [{k: earlier[k] for k in fields if k in earlier}]
+        new_names = expand_compact(result["checked"])
+        earlier_survivors = [*earlier["survivors"], *earlier.get("no_tests", [])]
+        superseded: list[str] = []
+        if source_changed:
+            old_names = [n for n in generated_names(prepare(module, source_changed))
+                         if any(fnmatch.fnmatchcase(n, p) for p in result["only"])]
+            superseded = [n for n in earlier_survivors if n in old_names]
+            result["supersedes"] = {"rev": source_changed, "generated": len(old_names),
+                                    "killed": len(old_names) - len(superseded), "survived": len(superseded),
+                                    "survivors": superseded}
+        else:
+            known = set(earlier_survivors)
+            for run_ in runs:
+                if run_.get("checked"):
+                    known |= set(expand_compact(run_["checked"]))
+                elif not run_.get("stopped") and "stopped" not in earlier:
+                    known |= {n for n in new_names if any(fnmatch.fnmatchcase(n, p) for p in run_["only"])}
+            overlap = sorted(known & set(new_names))
+            if overlap:
+                raise SystemExit(f"{module}: this --only run checked {len(overlap)} mutants an earlier 'unchecked' run "
+                                 f"checked (e.g. {overlap[:3]}); a function changed since: --source-changed REV")
         runs.append({k: result[k] for k in fields if k in result})
         counts: dict[str, int] = {}
         for run_ in runs:
             for status, n in run_["counts"].items():
                 counts[status] = counts.get(status, 0) + n
+            for status in ("killed", "survived"):  # what a later run re-checked after a source change
+                counts[status] = counts.get(status, 0) - run_.get("supersedes", {}).get(status, 0)
         result = {**result, "runs": runs, "counts": counts, "generated": sum(counts.values()),
                   "killed": counts.get("killed", 0), "survived": counts.get("survived", 0),
                   "seconds": sum(run_["seconds"] for run_ in runs),
-                  "survivors": [*earlier["survivors"], *result["survivors"]],
+                  "survivors": [n for n in earlier["survivors"] if n not in superseded] + result["survivors"],
                   "no_tests": [*earlier.get("no_tests", []), *result.get("no_tests", [])],
                   "only": [p for run_ in runs for p in run_["only"]]}
-        for key in ("stopped", "scope_note"):
+        for key in ("stopped", "scope_note", "checked", "supersedes"):
             result.pop(key, None)
+    if phase == "recheck" and earlier:  # another --recheck-after run: add its names, the latest status of each wins
+        fields = ("rerun_of", "seconds", "killed", "survived", "counts", "children", "load_average_5min", "date")
+        runs = earlier.get("runs") or [{k: earlier[k] for k in fields if k in earlier}]
+        runs.append({k: result[k] for k in fields if k in result})
+        rerun = set(result["rerun_of"])
+        keep = {key: [n for n in earlier.get(key, []) if n not in rerun] + result.get(key, [])
+                for key in ("survivors", "no_tests")}
+        rerun_of = [n for n in earlier["rerun_of"] if n not in rerun] + result["rerun_of"]
+        killed = len(set(rerun_of) - set(keep["survivors"]) - set(keep["no_tests"]))
+        result = {**result, **keep, "runs": runs, "rerun_of": rerun_of, "killed": killed,
+                  "survived": len(keep["survivors"]), "generated": len(rerun_of),
+                  "counts": {"killed": killed, "survived": len(keep["survivors"]), "no tests": len(keep["no_tests"])},
+                  "seconds": sum(run_["seconds"] for run_ in runs)}
     report.setdefault(module, {})[phase] = result
     write_report(report)
+
+
+def generated_names(work: Path) -> list[str]:
+    """Every mutant name mutmut generates in the scratch copy ``work`` (runs no test)."""
+    env = {**os.environ, "COLORBENCH_FIXTURES": _fixtures(), "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-c", _GENERATE], cwd=work, env=env, check=True)
+    return [name for meta in sorted((work / "mutants").rglob("*.py.meta"))
+            for name in json.loads(meta.read_text())["exit_code_by_key"]]
+
+
+def expand_compact(entries: list[str]) -> list[str]:
+    """The full mutmut names of compact()'s entries ('methods.x.f.x_g__mutmut_{1..3} (3)')."""
+    return [f"colorbench.{name}" for entry in entries for name in _expand_braces(entry.split(" (")[0])]
 
 
 def write_report(report: dict) -> None:
@@ -471,6 +554,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
                              "('before': the tests as they were; 'after': with the tests that kill the survivors; "
                              "'unchecked': an --only run over what a stopped 'before' pass left unchecked)")
+    parser.add_argument("--source-changed", metavar="REV",
+                        help="with --only --phase unchecked: the matched functions changed since an earlier "
+                             "'unchecked' run checked them at git revision REV; their earlier results (REV's mutants "
+                             "of those functions) are replaced by this run's")
     parser.add_argument("--table", action="store_true", help="print the report's per-module table (markdown)")
     parser.add_argument("--unjudged", action="store_true",
                         help="list, per module, the recorded survivors and untested mutants that no judged_harmless "
@@ -541,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
         summary[module] = s
         summary_path.write_text(json.dumps(summary, indent=1))
         if args.phase:
-            record_phase(module, args.phase, s)
+            record_phase(module, args.phase, s, source_changed=args.source_changed)
         print(f"{module}: generated {s['generated']}, killed {s['killed']}, survived {s['survived']} "
               f"({s['counts']}) in {s['seconds']} s", flush=True)
     return 0

@@ -1,0 +1,66 @@
+"""tools/mutation.py's accounting: --only runs recorded as one module's 'unchecked' phase are merged, not
+overwritten, and a mutant is never counted twice (no mutmut run here: the results are written by hand)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "mutation.py"
+PREFIX = "colorbench.methods.coltran.sampler."
+
+
+@pytest.fixture
+def tool(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("mutation_tool", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "REPORT", tmp_path / "mutation.json")
+    return module
+
+
+def _run(tool, function, numbers, survivors, *, stopped=False):
+    names = [f"{PREFIX}{function}__mutmut_{n}" for n in numbers]
+    result = {"only": [f"*{function}__mutmut_*"], "seconds": 60, "counts": {"killed": len(names) - len(survivors),
+              "survived": len(survivors)}, "survivors": [names[i] for i in survivors], "no_tests": [],
+              "children": 1, "load_average_5min": [1.0, 1.0], "checked": tool.compact(names)}
+    result.update(generated=len(names), killed=result["counts"]["killed"], survived=len(survivors))
+    if stopped:
+        result["stopped"] = "stopped early"
+    return result
+
+
+def test_a_second_only_run_is_merged_and_a_repeated_mutant_is_refused(tool):
+    tool.record_phase("coltran", "unchecked", _run(tool, "x_choose", range(1, 11), [2]))
+    tool.record_phase("coltran", "unchecked", _run(tool, "xǁ_CachedSamplerǁ__init__", range(1, 21), [0, 5]))
+    entry = json.loads(tool.REPORT.read_text())["coltran"]["unchecked"]
+    assert (entry["generated"], entry["killed"], entry["survived"], len(entry["runs"])) == (30, 27, 3, 2)
+    assert entry["survivors"] == [f"{PREFIX}x_choose__mutmut_3", f"{PREFIX}xǁ_CachedSamplerǁ__init____mutmut_1",
+                                  f"{PREFIX}xǁ_CachedSamplerǁ__init____mutmut_6"]
+    assert entry["seconds"] == 120
+    with pytest.raises(SystemExit, match="checked 1 mutants an earlier"):  # 10 was checked already, 11 not
+        tool.record_phase("coltran", "unchecked", _run(tool, "x_choose", [10, 11], []))
+    assert len(json.loads(tool.REPORT.read_text())["coltran"]["unchecked"]["runs"]) == 2  # nothing written
+
+
+def test_a_stopped_run_without_names_blocks_only_its_known_survivors(tool):
+    first = _run(tool, "x_choose", range(1, 6), [1], stopped=True)
+    del first["checked"]  # recorded before runs kept their names: only the survivor is known by name
+    tool.record_phase("coltran", "unchecked", first)
+    tool.record_phase("coltran", "unchecked", _run(tool, "x_choose", range(6, 9), []))  # not reached before: fine
+    assert json.loads(tool.REPORT.read_text())["coltran"]["unchecked"]["generated"] == 8
+    with pytest.raises(SystemExit):
+        tool.record_phase("coltran", "unchecked", _run(tool, "x_choose", [2], []))
+
+
+def test_a_second_recheck_keeps_what_the_first_killed(tool):
+    names = [f"{PREFIX}x_choose__mutmut_{n}" for n in range(1, 5)]
+    common = {"seconds": 30, "children": 1, "load_average_5min": [1.0, 1.0], "no_tests": []}
+    tool.record_phase("coltran", "recheck", {**common, "rerun_of": names[:2], "survivors": [names[1]],
+                                             "counts": {"killed": 1, "survived": 1}})
+    tool.record_phase("coltran", "recheck", {**common, "rerun_of": names[1:], "survivors": [names[3]],
+                                             "counts": {"killed": 2, "survived": 1}})
+    entry = json.loads(tool.REPORT.read_text())["coltran"]
+    assert tool.rechecked_killed(entry) == set(names[:3])  # 1 by the first run, 2 and 3 by the second
+    assert entry["recheck"]["survivors"] == [names[3]]
