@@ -11,6 +11,20 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_script(relpath: str):
+    """A script of the checkout (``benchmarks/peak.py``, ``tools/mutation.py``, ...) imported as a module under its
+    stem: those folders are not packages. Registered in ``sys.modules`` (dataclasses look their module up there)."""
+    import importlib.util
+    import sys
+
+    path = PROJECT_ROOT / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def fixtures_dir() -> Path:
     """``$COLORBENCH_FIXTURES``, else ``<project root>/../shared/fixtures``."""
     env = os.environ.get("COLORBENCH_FIXTURES")

@@ -3,17 +3,13 @@ only the background thread saw, and the reading at entry as the base."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
-from conftest import PROJECT_ROOT
+from conftest import load_script
 
 
 def _peak_module():
-    spec = importlib.util.spec_from_file_location("peak", PROJECT_ROOT / "benchmarks" / "peak.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/peak.py")
 
 
 def test_the_peak_seen_only_while_the_block_runs_is_kept():

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, load_script
 
 pytestmark = pytest.mark.slow
 
@@ -65,14 +65,9 @@ def test_without_cuda_the_real_check_says_what_to_do():
 
 def test_agreement_counts_flips_and_the_margin_they_happened_at():
     """The precision check's arithmetic on logits whose answer is known by hand."""
-    import importlib.util
-
     import torch
 
-    spec = importlib.util.spec_from_file_location("precision_agreement",
-                                                  PROJECT_ROOT / "benchmarks" / "precision_agreement.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/precision_agreement.py")
     ref = torch.tensor([[1.0, 0.9, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 1.0]])
     other = torch.tensor([[0.9, 1.0, 0.0], [2.0, 0.0, 0.5], [0.0, 3.0, 1.0]], dtype=torch.bfloat16)
     out = module.compare_logits(ref, other)
@@ -85,11 +80,7 @@ def test_agreement_counts_flips_and_the_margin_they_happened_at():
 
 def test_a_section_whose_runs_failed_is_reported_as_failed_not_done():
     """A diffusion section whose every run failed (say, diffusers missing) once printed "done" and exited 0."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gpu_check", PROJECT_ROOT / "benchmarks" / "gpu_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/gpu_check.py")
     failed = {"runs": [{"images_per_s": 3.4}, {"error": "ImportError: No module named 'diffusers'"}]}
     assert module.failures(failed) == ["ImportError: No module named 'diffusers'"]
     assert module.outcome(failed) == "ERROR in 1 of 2 runs: ImportError: No module named 'diffusers'"

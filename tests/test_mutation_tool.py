@@ -1,21 +1,17 @@
 """tools/mutation.py's accounting: --only runs recorded as one module's 'unchecked' phase are merged, not
 overwritten, and a mutant is never counted twice (no mutmut run here: the results are written by hand)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from conftest import load_script
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "mutation.py"
 PREFIX = "colorbench.methods.coltran.sampler."
 
 
 @pytest.fixture
 def tool(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("mutation_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("tools/mutation.py")
     monkeypatch.setattr(module, "REPORT", tmp_path / "mutation.json")
     return module
 

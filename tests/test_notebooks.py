@@ -5,7 +5,6 @@ outputs; each has the badge, a papermill-parsable parameters cell and the setup 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import sys
@@ -15,7 +14,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, load_script
 
 import colorbench.notebook as nb
 from colorbench import notebooks_run
@@ -32,11 +31,7 @@ SHARED_PARAMETERS = ["RUN", "DATASET", "SPLIT", "N_PER_CLASS", "LIMIT", "METHODS
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOKS_DIR / "build_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_notebooks"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("notebooks/build_notebooks.py")
 
 
 def _notebooks() -> list[Path]:
