@@ -154,6 +154,26 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
 PRELOAD: dict[str, list[str]] = {"cnn": ["torchvision.models"]}
 
 
+# Appended to the scratch copy's conftest. mutmut hands pytest a mutant's tests in set order and stops at the first
+# failure (-x), so a killed mutant cost whatever tests happened to come before the one that fails. Sorted cheapest
+# first by mutmut's own stats run (mutants/mutmut-stats.json, call time per test; absent during the stats run
+# itself), a mutant a cheap test kills costs that test. tryfirst: pytest's own reordering, which groups the tests of
+# a parametrized module-scoped fixture (zhang's two networks), runs after this and keeps the fixture built once.
+_CHEAPEST_FIRST = """
+
+# added by tools/mutation.py (scratch copy only): each mutant's tests run cheapest first
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    import json as _json
+    import pathlib as _pathlib
+
+    stats = _pathlib.Path("mutmut-stats.json")  # the cwd is mutmut's mutants/ folder
+    if stats.exists():
+        seconds = _json.loads(stats.read_text())["duration_by_test"]
+        items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
+"""
+
+
 # mutmut's cost per mutant on top of its tests (fork, pytest's run of the selected tests); a rough figure, used only
 # for the estimate (see estimate())
 PER_MUTANT_S = 3.0
@@ -180,8 +200,9 @@ def prepare(module: str, rev: str | None = None) -> Path:
         for part in ("src", "tests"):
             shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
-    if PRELOAD.get(module):
-        with open(work / "tests" / "conftest.py", "a") as conftest:
+    with open(work / "tests" / "conftest.py", "a") as conftest:
+        conftest.write(_CHEAPEST_FIRST)
+        if PRELOAD.get(module):
             conftest.write("\n# added by tools/mutation.py (scratch copy only): preloaded in mutmut's warm process\n"
                            + "".join(f"import {name}  # noqa: E402, F401\n" for name in PRELOAD[module]))
     cfg = configparser.ConfigParser()
@@ -394,7 +415,9 @@ def unjudged(report: dict, module: str) -> dict[str, list[str]]:
     patterns = [p for group in ("judged_harmless", "killed_outside_pass") for key in entry.get(group, {})
                 for p in judged_patterns(module, key)]
     left = {}
-    for phase in ("after" if "after" in entry else "before", "unchecked"):
+    # a full pass checked every mutant against today's tests: the earlier phases are history
+    phases = ("full",) if "full" in entry else ("after" if "after" in entry else "before", "unchecked")
+    for phase in phases:
         recorded = entry.get(phase, {})
         names = [*recorded.get("survivors", []), *recorded.get("no_tests", [])]
         names = [n for n in names if n not in rechecked_killed(entry)]
@@ -485,6 +508,23 @@ def estimate(module: str, children: int) -> dict:
                     "machine's at the recorded load"}
 
 
+def full_pass_table(report: dict) -> str:
+    """The per-module table of the latest full passes (--phase full): every mutant against today's tests."""
+    rows = ["| module | mutants | killed | survived | no tests | timeout | minutes | children | 5-min load |",
+            "|" + " --- |" * 9]
+    total = 0
+    for module, phases in report.items():
+        full = phases.get("full") if not module.startswith("_") else None
+        if not full:
+            continue
+        counts, total = full["counts"], total + full["seconds"]
+        rows.append(f"| {module} | {full['generated']} | {counts.get('killed', 0)} | {counts.get('survived', 0)} | "
+                    f"{counts.get('no tests', 0)} | {counts.get('timeout', 0)} | {full['seconds'] / 60:.1f} | "
+                    f"{full['children']} | {full['load_average_5min'][0]} -> {full['load_average_5min'][1]} |")
+    rows.append(f"| all | | | | | | {total / 60:.1f} | | |")
+    return "\n".join(rows)
+
+
 def markdown_table(report: dict) -> str:
     """The per-module table of the report: generated, killed, survived (and untested) before and after, minutes."""
     rows = ["| module | generated | killed before | survived before | untested before | killed after | "
@@ -550,10 +590,12 @@ def main(argv: list[str] | None = None) -> int:
                              "--only, against "
                              "tests written since the after run (record with --phase recheck: the after figures are "
                              "kept, the table and --unjudged subtract what the recheck killed)")
-    parser.add_argument("--phase", choices=["before", "after", "unchecked", "recheck"],
+    parser.add_argument("--phase", choices=["before", "after", "unchecked", "recheck", "full"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
                              "('before': the tests as they were; 'after': with the tests that kill the survivors; "
-                             "'unchecked': an --only run over what a stopped 'before' pass left unchecked)")
+                             "'unchecked': an --only run over what a stopped 'before' pass left unchecked; 'full': "
+                             "every mutant of the module against today's tests, one pass, which then alone decides "
+                             "what --unjudged lists)")
     parser.add_argument("--source-changed", metavar="REV",
                         help="with --only --phase unchecked: the matched functions changed since an earlier "
                              "'unchecked' run checked them at git revision REV; their earlier results (REV's mutants "
@@ -579,7 +621,10 @@ def main(argv: list[str] | None = None) -> int:
             print(module, json.dumps(result, indent=1, ensure_ascii=False))
         return 0
     if args.table:
-        print(markdown_table(json.loads(REPORT.read_text())))
+        report = json.loads(REPORT.read_text())
+        print(markdown_table(report))
+        if any("full" in phases for phases in report.values()):
+            print("\nFull pass (every mutant, today's tests):\n\n" + full_pass_table(report))
         return 0
     if args.unjudged:
         report = json.loads(REPORT.read_text())
