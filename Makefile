@@ -20,8 +20,10 @@ STAMP = $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
 setup: $(STAMP)
 
 # --system-site-packages: reuse what a machine (e.g. Colab, a lab server) already has; pip installs the rest.
+# An existing .venv is kept (another extra set, e.g. gpu-check after demo, only adds packages): re-creating it
+# rewrote its interpreter under a `colorbench` command running from it.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
-	$(PYTHON) -m venv --system-site-packages $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv --system-site-packages $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[$(EXTRAS)]"
 	touch $@

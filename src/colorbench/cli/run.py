@@ -148,6 +148,12 @@ def _register_demo(subparsers) -> None:
                     "whose weights cannot be fetched are listed as skipped, never faked), then scores the run "
                     "and writes the report. Under torchrun / accelerate launch every process colorizes its share; "
                     "rank 0 then scores the whole run and writes the report.",
+        epilog="writes (RUN: the --run name, default demo):\n"
+               "  results/RUN/report.html   the report: one file, open it in a browser\n"
+               "  results/RUN/verdict.md    the verdict in words (also printed at the end)\n"
+               "  results/RUN/metrics.csv   every score, one row per image, method and sample\n"
+               "results/ is relative to the current folder; COLORBENCH_RESULTS puts it elsewhere.\n"
+               "Run the same command again to resume: finished outputs and scores are kept.",
     )
     add_run_arguments(p)
 
