@@ -60,3 +60,32 @@ def test_a_second_recheck_keeps_what_the_first_killed(tool):
     entry = json.loads(tool.REPORT.read_text())["coltran"]
     assert tool.rechecked_killed(entry) == set(names[:3])  # 1 by the first run, 2 and 3 by the second
     assert entry["recheck"]["survivors"] == [names[3]]
+
+
+def test_each_mutants_tests_run_cheapest_first_once_mutmut_has_timed_them(tool, tmp_path, monkeypatch):
+    """The hook the scratch conftest gets: mutmut stops at the first failing test, so the order is the cost."""
+    hooks: dict = {"pytest": pytest}
+    exec(tool._CHEAPEST_FIRST, hooks)
+    items = [type("Item", (), {"nodeid": nodeid}) for nodeid in ("t.py::slow", "t.py::new", "t.py::fast")]
+    monkeypatch.chdir(tmp_path)
+    hooks["pytest_collection_modifyitems"](items)  # mutmut's stats run: no timings yet, pytest's order stays
+    assert [i.nodeid for i in items] == ["t.py::slow", "t.py::new", "t.py::fast"]
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": {"t.py::slow": 9.0,
+                                                                                 "t.py::fast": 0.5}}))
+    hooks["pytest_collection_modifyitems"](items)
+    assert [i.nodeid for i in items] == ["t.py::new", "t.py::fast", "t.py::slow"]
+
+
+def test_a_full_pass_alone_decides_what_is_left_to_judge(tool):
+    name = f"{PREFIX}x_choose__mutmut_"
+    tool.record_phase("coltran", "after", {"survivors": [name + "1"], "counts": {"survived": 1}})
+    report = json.loads(tool.REPORT.read_text())
+    assert tool.unjudged(report, "coltran")["after"] == [name + "1"]
+    full = {"generated": 3, "counts": {"killed": 1, "survived": 2}, "survivors": [name + "2", name + "3"],
+            "no_tests": [], "seconds": 90, "children": 2, "load_average_5min": [0.1, 2.0]}
+    tool.record_phase("coltran", "full", full)
+    report = json.loads(tool.REPORT.read_text())
+    report["coltran"]["judged_harmless"] = {"sampler.x_choose__mutmut_3: a message": "why"}
+    assert tool.unjudged(report, "coltran") == {"full": [name + "2"]}  # the after survivor is history
+    table = tool.full_pass_table(report)
+    assert "| coltran | 3 | 1 | 2 | 0 | 0 | 1.5 | 2 |" in table and "| all | | | | | | 1.5 |" in table
