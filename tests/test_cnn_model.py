@@ -331,3 +331,17 @@ def test_native_bf16_means_an_ampere_or_newer_cuda_device(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cuda_has_native_bf16("cuda:1")
     assert asked[-1] == "cuda:1"
+
+
+def test_colorizing_before_load_or_after_unload_says_to_call_load():
+    """A clear message, not a TypeError from calling a placeholder, before load() and after unload()."""
+    method = get_method("cnn-original", smoke=True)
+    gray = np.full((16, 16), 90, np.uint8)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=r"cnn-original: call load\(device\) first"):
+            method.colorize([gray], seed=0)
+        with pytest.raises(RuntimeError, match=r"call load\(device\) first"):
+            method.predict_ab(np.zeros((1, 1, 16, 16), np.float32))
+        method.load("cpu")
+        assert method.colorize([gray], seed=0)[0].shape == (16, 16, 3)
+        method.unload()

@@ -89,3 +89,17 @@ def test_a_full_pass_alone_decides_what_is_left_to_judge(tool):
     assert tool.unjudged(report, "coltran") == {"full": [name + "2"]}  # the after survivor is history
     table = tool.full_pass_table(report)
     assert "| coltran | 3 | 1 | 2 | 0 | 0 | 1.5 | 2 |" in table and "| all | | | | | | 1.5 |" in table
+
+
+def test_only_a_recheck_after_the_full_pass_takes_mutants_off_its_survivors(tool):
+    name = f"{PREFIX}x_choose__mutmut_"
+    common = {"seconds": 30, "children": 1, "load_average_5min": [1.0, 1.0], "no_tests": []}
+    # an earlier recheck killed 1: if the full pass finds it surviving after all, it must still be listed
+    tool.record_phase("coltran", "recheck", {**common, "rerun_of": [name + "1"], "survivors": [],
+                                             "counts": {"killed": 1}})
+    tool.record_phase("coltran", "full", {**common, "generated": 3, "survivors": [name + "1", name + "2"],
+                                          "counts": {"killed": 1, "survived": 2}})
+    assert tool.unjudged(json.loads(tool.REPORT.read_text()), "coltran") == {"full": [name + "1", name + "2"]}
+    tool.record_phase("coltran", "full_recheck", {**common, "rerun_of": [name + "2"], "survivors": [],
+                                                  "counts": {"killed": 1}})
+    assert tool.unjudged(json.loads(tool.REPORT.read_text()), "coltran") == {"full": [name + "1"]}

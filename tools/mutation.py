@@ -310,7 +310,7 @@ def record_phase(module: str, phase: str, result: dict, source_changed: str | No
                   "only": [p for run_ in runs for p in run_["only"]]}
         for key in ("stopped", "scope_note", "checked", "supersedes"):
             result.pop(key, None)
-    if phase == "recheck" and earlier:  # another --recheck-after run: add its names, the latest status of each wins
+    if phase in ("recheck", "full_recheck") and earlier:  # another --recheck-after run: the latest status wins
         fields = ("rerun_of", "seconds", "killed", "survived", "counts", "children", "load_average_5min", "date")
         runs = earlier.get("runs") or [{k: earlier[k] for k in fields if k in earlier}]
         runs.append({k: result[k] for k in fields if k in result})
@@ -420,14 +420,15 @@ def unjudged(report: dict, module: str) -> dict[str, list[str]]:
     for phase in phases:
         recorded = entry.get(phase, {})
         names = [*recorded.get("survivors", []), *recorded.get("no_tests", [])]
-        names = [n for n in names if n not in rechecked_killed(entry)]
+        names = [n for n in names if n not in rechecked_killed(entry, "full_recheck" if phase == "full" else "recheck")]
         left[phase] = [n for n in names if not any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     return left
 
 
-def rechecked_killed(entry: dict) -> set[str]:
-    """The 'after'/'unchecked' survivors and untested mutants that a later 'recheck' run (--recheck-after) killed."""
-    recheck = entry.get("recheck")
+def rechecked_killed(entry: dict, phase: str = "recheck") -> set[str]:
+    """The 'after'/'unchecked' survivors and untested mutants that a later 'recheck' run (--recheck-after) killed;
+    with phase='full_recheck', the full pass's that a recheck after it killed (the earlier rechecks are history)."""
+    recheck = entry.get(phase)
     if not recheck:
         return set()
     return set(recheck["rerun_of"]) - set(recheck["survivors"]) - set(recheck.get("no_tests", []))
@@ -586,16 +587,17 @@ def main(argv: list[str] | None = None) -> int:
                              "with --rerun-survivors: re-check only the survivors that match, the others are "
                              "recorded with their 'before' status (for functions no new test reaches)")
     parser.add_argument("--recheck-after", action="store_true",
-                        help="run only the 'after' (and 'unchecked') phases' survivors and untested mutants that match "
+                        help="run only the 'after' (and 'unchecked') phases' survivors and untested mutants (the "
+                             "'full' phase's, where there is one: record with --phase full_recheck) that match "
                              "--only, against "
                              "tests written since the after run (record with --phase recheck: the after figures are "
                              "kept, the table and --unjudged subtract what the recheck killed)")
-    parser.add_argument("--phase", choices=["before", "after", "unchecked", "recheck", "full"],
+    parser.add_argument("--phase", choices=["before", "after", "unchecked", "recheck", "full", "full_recheck"],
                         help=f"also record the result as this phase of the module in {REPORT.relative_to(ROOT)} "
                              "('before': the tests as they were; 'after': with the tests that kill the survivors; "
                              "'unchecked': an --only run over what a stopped 'before' pass left unchecked; 'full': "
                              "every mutant of the module against today's tests, one pass, which then alone decides "
-                             "what --unjudged lists)")
+                             "what --unjudged lists; 'full_recheck': --recheck-after of a full pass's survivors)")
     parser.add_argument("--source-changed", metavar="REV",
                         help="with --only --phase unchecked: the matched functions changed since an earlier "
                              "'unchecked' run checked them at git revision REV; their earlier results (REV's mutants "
@@ -653,7 +655,8 @@ def main(argv: list[str] | None = None) -> int:
                 names = [n for n in names if n not in carried]
         if args.recheck_after:
             entry = json.loads(REPORT.read_text())[module]
-            recorded = [n for phase in ("after", "unchecked") for key in ("survivors", "no_tests")
+            phases = ("full",) if "full" in entry else ("after", "unchecked")
+            recorded = [n for phase in phases for key in ("survivors", "no_tests")
                         for n in entry.get(phase, {}).get(key, [])]
             names = [n for n in recorded if any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
         s = run(module, args.children, summarize_only=args.summarize, names=names)
