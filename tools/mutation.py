@@ -7,41 +7,20 @@
 Each module runs in its own scratch copy under ``.mutation/<module>/`` (git-ignored; never inside ``src/``): mutmut
 copies the source to ``mutants/``, collects which test covers which function, then runs each mutant against the tests
 that cover the mutated function only (in forked children of a warm process, so torch is imported once, not once per
-mutant). On top of that, each module runs only its own test files (``TESTS`` below), which is how the pass is meant
-to stay under an hour on 2 idle cores. Measured (2 cores shared by eight developers; 5-minute load averages in
-benchmarks/out/mutation.json): ``color`` 438 mutants in 14 min with one child (load ~11), ``zhang-quick`` 257 in 8 min,
-``metrics`` 940 in 44 min with two children (load 3-14); ``cnn`` was stopped after 17 min (load 8-13) with 253 of its
-467 mutants unchecked: the network mutants run the checkpoint-reference tests, ~60 s each under that load, so it needs
-~2.5 h on this machine (or trimming to inference.py); ``coltran`` (1259 mutants) was stopped after 50 min with 410
-checked (two children, 5-minute load 1-5 with two other developers' runs on the 2 cores): ~25 a minute at first, 3-10 a
-minute later, as mutmut takes the mutants with the shortest tests first and those left (most of layers.py, the cached
-sampler's per-row/per-pixel step) run the fixture tests, 1-4 min a surviving mutant at that load; the full ``zhang``
-was not run.
+mutant), cheapest first (the hook ``_CHEAPEST_FIRST`` adds to the scratch conftest), stopping at the first failure.
+On top of that, each module runs only its own test files (``TESTS`` below, which also leaves out slow duplicates).
 
-Measured on 2026-11-26 (the same 2 cores, shared with another mutation pass and benchmarks; 5-minute load 4-5.6):
-``zhang`` (all of methods/zhang, 1053 mutants, the official-code checks on the fixture's photo 0) ran 55 min with
-one child and was stopped with 849 checked: ~15 mutants a minute overall, 4-10 s each for the network mutants (the
-256 x 256 forwards of the official checks); the 204 left (the costliest: join_lightness, SIGGRAPH17's forward,
-network_input) would take ~20-25 min more, so ~75-80 min with one child at that load (two children on idle cores
-should halve it: not measured). It supersedes ``zhang-quick``. ``color`` (518 mutants now) took 6 min with one child
-(load 4.5 -> 3.3). ``cnn`` was not re-run that day (the cores went to zhang); it now preloads torchvision.models
-(``PRELOAD``), which each of its mutants re-imported (~6 s under load).
+The whole pass, measured (benchmarks/out/mutation.json, each module's 'full' entry):
 
-Later on 2026-11-26 (one child, 5-minute load 2-3.5): the untested metrics functions that new tests reach (78
-mutants) in 4 min; zhang's mostly unchecked functions (join_lightness, forward_with_classes, network_input,
-predict_ab: 195) in 14 min; coltran, its scope trimmed (four duplicate tests out: 44 s of tests instead of 119 s),
-all of layers.py and four small sampler functions (532 mutants) in 21 min, ~2.3 s a mutant; the cached sampler's
-prepare_row/outer_row (138) in 8 min and step/_sample_cached (230, many CUDA-only survivors at ~35 s each) in
-17 min. A full coltran pass (1248) would take about 50-60 min with one child at those rates. ``--estimate``
-records mutmut's per-test durations and the bounds in the report.
+    python tools/mutation.py --children 2 --phase full      # 2026-11-26 09:39-10:36 UTC, 2 cores (AMD EPYC)
 
-Later still (07:15-08:05 UTC, one child, 5-minute load 1.4-2.3, the integrator's benchmarks beside): coltran's
-_CachedSampler.__init__ (151 mutants) in 9.3 min; cnn's network path (ColorizationNet, _conv_bn_relu,
-TorchAbPredictor, resolve_precision: 195) in 8.6 min, ~2.7 s a mutant now that torchvision is preloaded (its scope's
-tests take 6 s in all); zhang's _block/_require_loaded (41) in 4.8 min; coltran's five layers.py functions changed
-by 3d02b1f (75) in 2.4 min and cpu_blas.py (113, in the coltran scope since) in 7.0 min; zhang's stats run (every
-scope test once) 38 s, its scope's tests 18 s. A recheck of 2-3 mutants costs the scope's stats run (~2.5 min for
-coltran).
+4,350 mutants in 57.0 minutes, 5-minute load 0.9-2.2 (the pass itself, and a few seconds of other tests beside
+it): color 518 in 1.9 min, zhang 1053 in 16.4, metrics 945 in 8.8, cnn 451 in 6.1, coltran 1383 in 23.8. Survivors
+cost the most: they run every test of their function (coltran: 76 survivors took 1653 child-seconds, its 1297 killed
+mutants 960; all the tests of the killed ones' functions would take 38,119 s each time). Earlier sessions ran the
+modules in parts on the same 2 cores shared with other jobs (load 2-14, one child): 223 minutes, without the
+cheapest-first order; those runs are the 'before', 'after', 'unchecked' and 'recheck' entries, kept as the history
+of which tests were written for which survivors.
 
     python tools/mutation.py metrics --phase before                 # record the pass in benchmarks/out/mutation.json
     python tools/mutation.py metrics --rerun-survivors --phase after  # re-check only its survivors with new tests
@@ -50,6 +29,8 @@ coltran).
     python tools/mutation.py cnn --show '*state_digest__mutmut_5'    # a mutant's diff (mutants generated afresh)
     python tools/mutation.py cnn --recheck-after --only '*unload*' --phase recheck  # after survivors vs new tests
     python tools/mutation.py coltran --estimate                     # how long a full pass takes (mutmut's stats)
+    python tools/mutation.py cnn --recheck-after --only '*__init____mutmut_18' --phase full_recheck  # a full pass's
+                                                                    # survivor against a test written after it
 
 Several --only runs of one module recorded with ``--phase unchecked`` are merged into its 'unchecked' entry (each run
 kept in 'runs'); a run that would check a mutant an earlier one checked is refused (names compared: each run keeps the
@@ -519,7 +500,9 @@ def full_pass_table(report: dict) -> str:
         if not full:
             continue
         counts, total = full["counts"], total + full["seconds"]
-        rows.append(f"| {module} | {full['generated']} | {counts.get('killed', 0)} | {counts.get('survived', 0)} | "
+        later = len(rechecked_killed(phases, "full_recheck"))  # killed since by tests written after the pass
+        survived = f"{counts.get('survived', 0)}" + (f" (recheck: {later} killed)" if later else "")
+        rows.append(f"| {module} | {full['generated']} | {counts.get('killed', 0)} | {survived} | "
                     f"{counts.get('no tests', 0)} | {counts.get('timeout', 0)} | {full['seconds'] / 60:.1f} | "
                     f"{full['children']} | {full['load_average_5min'][0]} -> {full['load_average_5min'][1]} |")
     rows.append(f"| all | | | | | | {total / 60:.1f} | | |")
