@@ -65,7 +65,7 @@ def test_a_second_recheck_keeps_what_the_first_killed(tool):
 def test_each_mutants_tests_run_cheapest_first_once_mutmut_has_timed_them(tool, tmp_path, monkeypatch):
     """The hook the scratch conftest gets: mutmut stops at the first failing test, so the order is the cost."""
     hooks: dict = {"pytest": pytest}
-    exec(tool._CHEAPEST_FIRST, hooks)
+    exec(tool._SCRATCH_HOOKS, hooks)
     items = [type("Item", (), {"nodeid": nodeid}) for nodeid in ("t.py::slow", "t.py::new", "t.py::fast")]
     monkeypatch.chdir(tmp_path)
     hooks["pytest_collection_modifyitems"](items)  # mutmut's stats run: no timings yet, pytest's order stays
@@ -103,3 +103,23 @@ def test_only_a_recheck_after_the_full_pass_takes_mutants_off_its_survivors(tool
     tool.record_phase("coltran", "full_recheck", {**common, "rerun_of": [name + "2"], "survivors": [],
                                                   "counts": {"killed": 1}})
     assert tool.unjudged(json.loads(tool.REPORT.read_text()), "coltran") == {"full": [name + "1"]}
+
+
+def test_each_pytest_session_of_the_pass_removes_its_temporary_folder(tool, tmp_path):
+    """One pytest session per mutant: without this, a full pass left 62 GB in /tmp and filled the disk."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "conftest.py").write_text("import pytest\n" + tool._SCRATCH_HOOKS)
+    (tmp_path / "test_writes.py").write_text("def test_writes(tmp_path):\n"
+                                             "    (tmp_path / 'x').write_bytes(b'1' * 1000)\n")
+    root = tmp_path / "temproot"
+    root.mkdir()
+    env = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(root)}
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_writes.py"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    left = [p for p in root.rglob("*") if p.is_file()]
+    assert left == [] and not list(root.glob("pytest-of-*/pytest-[0-9]*"))

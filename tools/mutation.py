@@ -7,7 +7,7 @@
 Each module runs in its own scratch copy under ``.mutation/<module>/`` (git-ignored; never inside ``src/``): mutmut
 copies the source to ``mutants/``, collects which test covers which function, then runs each mutant against the tests
 that cover the mutated function only (in forked children of a warm process, so torch is imported once, not once per
-mutant), cheapest first (the hook ``_CHEAPEST_FIRST`` adds to the scratch conftest), stopping at the first failure.
+mutant), cheapest first (a hook in ``_SCRATCH_HOOKS``, added to the scratch conftest), stopping at the first failure.
 On top of that, each module runs only its own test files (``TESTS`` below, which also leaves out slow duplicates).
 
 The whole pass, measured (benchmarks/out/mutation.json, each module's 'full' entry):
@@ -135,12 +135,17 @@ TESTS: dict[str, tuple[list[str], list[str], list[str]]] = {
 PRELOAD: dict[str, list[str]] = {"cnn": ["torchvision.models"]}
 
 
-# Appended to the scratch copy's conftest. mutmut hands pytest a mutant's tests in set order and stops at the first
-# failure (-x), so a killed mutant cost whatever tests happened to come before the one that fails. Sorted cheapest
-# first by mutmut's own stats run (mutants/mutmut-stats.json, call time per test; absent during the stats run
-# itself), a mutant a cheap test kills costs that test. tryfirst: pytest's own reordering, which groups the tests of
-# a parametrized module-scoped fixture (zhang's two networks), runs after this and keeps the fixture built once.
-_CHEAPEST_FIRST = """
+# Appended to the scratch copy's conftest (mutmut copies it into mutants/):
+# - each mutant's tests cheapest first. mutmut hands pytest a mutant's tests in set order and stops at the first
+#   failure (-x), so a killed mutant cost whatever tests happened to come before the one that fails. Sorted by
+#   mutmut's own stats run (mutants/mutmut-stats.json, call time per test; absent during the stats run itself), a
+#   mutant a cheap test kills costs that test. tryfirst: pytest's own reordering, which groups the tests of a
+#   parametrized module-scoped fixture (zhang's two networks), runs after this and keeps the fixture built once.
+# - each pytest session removes its own temporary folder when it ends. pytest keeps the last three and cleans
+#   older ones when a session starts, but mutmut's forked children never got there: the full pass of 2026-11-26
+#   left ~4,100 folders, 62 GB in /tmp/pytest-of-<user> (the Zhang release tests write 129 MB checkpoints), and
+#   filled the disk.
+_SCRATCH_HOOKS = """
 
 # added by tools/mutation.py (scratch copy only): each mutant's tests run cheapest first
 @pytest.hookimpl(tryfirst=True)
@@ -152,8 +157,16 @@ def pytest_collection_modifyitems(items):
     if stats.exists():
         seconds = _json.loads(stats.read_text())["duration_by_test"]
         items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
-"""
 
+
+# added by tools/mutation.py (scratch copy only): one pytest session per mutant, each leaves no temporary files
+@pytest.fixture(scope="session", autouse=True)
+def _mutation_pass_removes_its_basetemp(tmp_path_factory):
+    import shutil as _shutil
+
+    yield
+    _shutil.rmtree(tmp_path_factory.getbasetemp(), ignore_errors=True)
+"""
 
 # mutmut's cost per mutant on top of its tests (fork, pytest's run of the selected tests); a rough figure, used only
 # for the estimate (see estimate())
@@ -182,7 +195,7 @@ def prepare(module: str, rev: str | None = None) -> Path:
             shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
     with open(work / "tests" / "conftest.py", "a") as conftest:
-        conftest.write(_CHEAPEST_FIRST)
+        conftest.write(_SCRATCH_HOOKS)
         if PRELOAD.get(module):
             conftest.write("\n# added by tools/mutation.py (scratch copy only): preloaded in mutmut's warm process\n"
                            + "".join(f"import {name}  # noqa: E402, F401\n" for name in PRELOAD[module]))
