@@ -349,3 +349,16 @@ def test_full_size_siggraph17_release_loads_both_heads(tmp_path, monkeypatch):
         assert out.shape == gray.shape + (3,)
         if decode == "regression":
             assert np.abs(out.astype(int) - _authors_pipeline(gray, net.eval(), size=64)).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["eccv16", "siggraph17"])
+def test_colorizing_before_load_or_after_unload_says_to_call_load(name):
+    """A clear message, not a TypeError from a placeholder network, before load() and after unload()."""
+    method = get_method(name, smoke=True)
+    gray = _grays()[0]
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=rf"{name}: call load\(device\) before colorize"):
+            method.colorize([gray], seed=0)
+        method.load("cpu")
+        assert method.colorize([gray], seed=0)[0].shape == (*gray.shape, 3)
+        method.unload()
