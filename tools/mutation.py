@@ -652,6 +652,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.recheck_after:
             entry = json.loads(REPORT.read_text())[module]
             phases = ("full",) if "full" in entry else ("after", "unchecked")
+            if "full" in entry and args.phase == "recheck":
+                raise SystemExit(f"{module} has a full pass: record its recheck with --phase full_recheck")
             recorded = [n for phase in phases for key in ("survivors", "no_tests")
                         for n in entry.get(phase, {}).get(key, [])]
             names = [n for n in recorded if any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
