@@ -409,14 +409,22 @@ def unjudged(report: dict, module: str) -> dict[str, list[str]]:
     patterns = [p for group in ("judged_harmless", "killed_outside_pass") for key in entry.get(group, {})
                 for p in judged_patterns(module, key)]
     left = {}
-    # a full pass checked every mutant against today's tests: the earlier phases are history
-    phases = ("full",) if "full" in entry else ("after" if "after" in entry else "before", "unchecked")
+    phases, recheck = open_phases(entry)
     for phase in phases:
         recorded = entry.get(phase, {})
         names = [*recorded.get("survivors", []), *recorded.get("no_tests", [])]
-        names = [n for n in names if n not in rechecked_killed(entry, "full_recheck" if phase == "full" else "recheck")]
+        names = [n for n in names if n not in rechecked_killed(entry, recheck)]
         left[phase] = [n for n in names if not any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     return left
+
+
+def open_phases(entry: dict) -> tuple[tuple[str, ...], str]:
+    """The phases of a module's entry whose survivors and untested mutants are still open, and the recheck phase that
+    takes mutants off them. A full pass checked every mutant against today's tests, so where there is one it alone
+    counts (and only rechecks since it, 'full_recheck'); the partial runs before it are history."""
+    if "full" in entry:
+        return ("full",), "full_recheck"
+    return ("after" if "after" in entry else "before", "unchecked"), "recheck"
 
 
 def rechecked_killed(entry: dict, phase: str = "recheck") -> set[str]:
@@ -651,9 +659,9 @@ def main(argv: list[str] | None = None) -> int:
                 names = [n for n in names if n not in carried]
         if args.recheck_after:
             entry = json.loads(REPORT.read_text())[module]
-            phases = ("full",) if "full" in entry else ("after", "unchecked")
-            if "full" in entry and args.phase == "recheck":
-                raise SystemExit(f"{module} has a full pass: record its recheck with --phase full_recheck")
+            phases, recheck = open_phases(entry)
+            if args.phase == "recheck" != recheck:
+                raise SystemExit(f"{module} has a full pass: record its recheck with --phase {recheck}")
             recorded = [n for phase in phases for key in ("survivors", "no_tests")
                         for n in entry.get(phase, {}).get(key, [])]
             names = [n for n in recorded if any(fnmatch.fnmatch(n, pattern) for pattern in args.only)]
