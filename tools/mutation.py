@@ -573,7 +573,9 @@ def markdown_table(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("modules", nargs="*", choices=[[], *TESTS], help="modules to mutate (default: all)")
+    parser.add_argument("modules", nargs="*", choices=[[], *TESTS], metavar="MODULE",
+                        help=f"modules to mutate: {', '.join(TESTS)} (default: all). Nothing is recorded in "
+                             f"{REPORT.relative_to(ROOT)} without --phase")
     parser.add_argument("--children", type=int, default=2, help="mutants run in parallel (default 2)")
     parser.add_argument("--list", action="store_true", help="show the modules and their tests, run nothing")
     parser.add_argument("--summarize", action="store_true",
