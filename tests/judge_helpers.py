@@ -38,6 +38,7 @@ def judge_by_metric(session, table: dict, metric: str, lower_is_better: bool, n:
     """Answer ``n`` items through ``session`` as judges who prefer what ``metric`` prefers ('tie' when unscored)."""
     for i in range(n):
         shown = session.next_for(judges[i % len(judges)])
+        session.images_for(shown)  # a judge sees both images before answering (the store refuses otherwise)
         left = table.get((shown.left_method, shown.image_id, shown.left_k))
         right = table.get((shown.right_method, shown.image_id, shown.right_k))
         if left is None or right is None or left[metric] == right[metric]:

@@ -116,6 +116,7 @@ def judged_run(tmp_path_factory):
     rof = JudgingSession(root, mode="real-or-fake", seed=0)
     for i in range(30):
         item = rof.next_for("ana")
+        rof.images_for(item)
         rof.answer(item.token, "real" if item.left_method in ("__truth__", "chroma-blur") else "fake")
     return root, table
 

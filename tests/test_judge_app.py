@@ -41,6 +41,14 @@ def client(run):
     return session, create_app(session).test_client()
 
 
+def look(c, item: dict) -> dict:
+    """What the page does before it offers an answer: load every image of the item."""
+    for side in ("left", "right"):
+        if item.get(side):
+            assert c.get(item[side]).status_code == 200
+    return item
+
+
 # --- storage ---------------------------------------------------------------------------------------------------
 
 def test_answer_is_stored_once_with_the_sides_the_page_was_given(client):
@@ -67,9 +75,11 @@ def test_truth_peek_is_recorded_even_when_the_page_does_not_say_so(client):
     session, c = client
     item = c.get("/api/next?judge=ana").get_json()
     while item["truth"] is None:  # the gray-only source has no truth: answer it and take the next
+        look(c, item)
         c.post("/api/answer", json={"token": item["token"], "answer": "tie"})
         item = c.get("/api/next?judge=ana").get_json()
     assert c.get(item["truth"]).status_code == 200
+    look(c, item)
     c.post("/api/answer", json={"token": item["token"], "answer": "right", "truth_peeked": False})
     assert session.store.judgements().set_index("token").loc[item["token"], "truth_peeked"] == 1
 
@@ -93,7 +103,8 @@ def test_reload_shows_the_unanswered_pair_again(client):
 ])
 def test_malformed_posts_get_a_clear_4xx_and_no_row(client, body, kind, status):
     session, c = client
-    token = c.get("/api/next?judge=ana").get_json()["token"]
+    item = c.get("/api/next?judge=ana").get_json()
+    token = look(c, item)["token"]
     if isinstance(body, dict):
         body = {k: (token if v == "TOKEN" else v) for k, v in body.items()}
     if kind == "json":
@@ -123,6 +134,7 @@ def test_a_killed_writer_loses_nothing_committed(run):
     tokens = []
     for _ in range(5):
         shown = session.next_for("ana")
+        session.images_for(shown)
         session.answer(shown.token, "left")
         tokens.append(shown.token)
     # another connection (another process after a crash) sees every committed answer, and the file is in WAL mode
@@ -171,6 +183,7 @@ def test_two_methods_only_schedules_their_one_pair_on_every_image(tmp_path):
     seen = []
     for _ in range(6):
         shown = session.next_for("ana")
+        session.images_for(shown)
         session.answer(shown.token, "right")
         seen.append((shown.image_id, frozenset((shown.left_method, shown.right_method))))
     assert Counter(seen[:3]) == Counter({(i, frozenset({"gray",
@@ -186,6 +199,7 @@ def test_scheduler_covers_every_pair_and_image_before_repeating_and_never_shows_
     shown = []
     for i in range(combos + 3):
         item = session.next_for(["ana", "ben", "cy"][i % 3])
+        session.images_for(item)
         session.answer(item.token, "left")
         shown.append(item)
     first_round = Counter((s.image_id, frozenset((s.left_method, s.right_method))) for s in shown[:combos])
@@ -203,6 +217,7 @@ def test_judges_get_repeats_with_sides_swapped(run):
     items = []
     for _ in range(6):
         item = session.next_for("ana")
+        session.images_for(item)
         session.answer(item.token, "left")
         items.append(item)
     repeat = items[-1]
@@ -217,6 +232,7 @@ def test_real_or_fake_mixes_truths_in(run):
     for _ in range(2 * (len(session.catalogue.methods) + 1) * len(session.catalogue.truth_images)):
         item = session.next_for("ana")
         assert item.right_method is None and session.store.shown(item.token).image_id in session.catalogue.truth_images
+        session.images_for(item)
         session.answer(item.token, "real")
         sources[item.left_method] += 1
     assert len(set(sources.values())) == 1 and "__truth__" in sources  # every source equally often, truths included
@@ -272,6 +288,8 @@ def test_simultaneous_judges_and_simultaneous_replays_over_http(run):
     def judge(name):
         for _ in range(10):
             token = json.load(urllib.request.urlopen(f"{base}/api/next?judge={name}", timeout=30))["token"]
+            for side in ("left", "right"):  # the page shows both images before it offers an answer
+                urllib.request.urlopen(f"{base}/image/{token}/{side}", timeout=30).read()
             results = []
             racers = [threading.Thread(target=lambda: results.append(post(token))) for _ in range(2)]
             for r in racers:

@@ -60,11 +60,12 @@ def _free_port() -> int:
 class Server:
     """`colorbench judge RUN --port P` in a subprocess of its own (so SIGKILL hits only it)."""
 
-    def __init__(self, run: Path, port: int, log: Path):
+    def __init__(self, run: Path | str, port: int, log: Path, cwd: Path | None = None):
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+        env.pop("COLORBENCH_RESULTS", None)
         self.log = open(log, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "colorbench", "judge", str(run), "--port", str(port),
-                                      "--seed", "0"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+                                      "--seed", "0"], env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd)
         self.url = f"http://127.0.0.1:{port}/"
         for _ in range(300):  # bounded wait for the server to answer
             if self.proc.poll() is not None:
@@ -134,6 +135,10 @@ class Judge:
         self.d.refresh()
         self.token = self._wait_token(None)
 
+    def reload_without_waiting(self):
+        self.d.refresh()
+        self._wait(lambda: self.d.execute_script("return document.body.dataset.token || null"))
+
 
 @pytest.fixture(scope="module")
 def judge_run(tmp_path_factory):
@@ -186,4 +191,39 @@ def test_two_judges_keyboard_mouse_reload_and_sigkill(judge_run, tmp_path):
     finally:
         for d in drivers:
             d.quit()
+        server.kill()
+
+
+def test_judge_demo_as_readme_types_it_shows_images_and_offers_no_answer_before_they_load(judge_run, tmp_path):
+    """`colorbench judge demo` from the project folder (a relative run name): the images load and answers count;
+    with one method's images gone, the page keeps its answers off, says why, and nothing is stored."""
+    project = tmp_path / "project"
+    shutil.copytree(judge_run, project / "results" / "demo", ignore=shutil.ignore_patterns("judgements.sqlite*"))
+    port = _free_port()
+    server = Server("demo", port, tmp_path / "server.log", cwd=project)
+    driver = _browser(tmp_path / "profile")
+    try:
+        judge = Judge(driver, server.url, "Ana")  # waits until the buttons are on, i.e. both images loaded
+        assert driver.execute_script("return document.getElementById('img-left').naturalWidth") > 0
+        assert driver.execute_script("return document.getElementById('img-right').naturalWidth") > 0
+        judge.answer("left", "keyboard")
+        store = JudgementStore.open(project / "results" / "demo")
+        assert len(store.judgements()) == 1 and store.judgements().iloc[0]["seen"] == 1
+
+        for method in RunFolder(project / "results" / "demo").methods():  # every image gone: nothing can load
+            for png in (project / "results" / "demo" / "images" / method).glob("*.png"):
+                png.unlink()
+        judge.reload_without_waiting()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 60).until(
+            lambda d: "could not be loaded" in d.find_element(judge.By.ID, "status").text)
+        assert driver.execute_script("return document.querySelector('.answers button').disabled")
+        from selenium.webdriver.common.keys import Keys
+
+        driver.find_element(judge.By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+        time.sleep(1)
+        assert len(store.judgements(include_unverified=True)) == 1  # the key press stored nothing
+    finally:
+        driver.quit()
         server.kill()

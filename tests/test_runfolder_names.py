@@ -16,7 +16,7 @@ def test_a_bare_name_goes_under_the_results_folder_and_a_path_stays_a_path(tmp_p
     assert new_run_path("merged") == results / "merged"
     monkeypatch.chdir(tmp_path)
     for given in ("./merged", "runs/merged", str(tmp_path / "merged")):
-        assert new_run_path(given) == Path(given)
+        assert new_run_path(given) == tmp_path / given  # a relative path resolves against the working folder
     monkeypatch.setenv("HOME", str(tmp_path))
     assert new_run_path("~/merged") == tmp_path / "merged"
 
@@ -27,6 +27,6 @@ def test_resolve_run_prefers_the_named_run_over_a_folder_of_the_same_name_here(t
     monkeypatch.chdir(tmp_path)
     (tmp_path / "demo").mkdir()
     assert resolve_run("demo") == results / "demo"
-    assert resolve_run("./demo") == Path("./demo")
+    assert resolve_run("./demo") == tmp_path / "demo"  # absolute: a server or subprocess must find the same folder
     with pytest.raises(FileNotFoundError, match="colorbench run --run NAME"):
         resolve_run("absent")

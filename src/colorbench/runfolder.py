@@ -37,7 +37,10 @@ FAILURE_COLUMNS = ["method", "id", "k", "error"]
 
 class RunFolder:
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        # absolute, against the working folder of the moment: a relative path handed on (to the judging server,
+        # whose file responses resolve relative names against the package's own folder; to a subprocess; to a
+        # notebook that later changes folder) must still name the same run
+        self.path = Path(path).expanduser().absolute()
 
     # files
     @property
@@ -163,15 +166,16 @@ class RunFolder:
 
 
 def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: bool = True) -> Path:
-    """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``).
+    """A run folder from a path, or from a run name under ``$COLORBENCH_RESULTS`` (default ``results/``), as an
+    absolute path resolved against the current working folder (the one resolver every command uses).
 
     A plain name that is not a run may still be a folder in the working directory, as any path argument of a
     command is; ``names_in_working_folder=False`` turns that off (notebooks: ``setup()`` moves into the checkout,
     whose ``notebooks/`` and ``data/`` must never pass for runs)."""
     from colorbench.paths import results_dir
 
-    path = Path(name_or_path).expanduser()
-    named = results_dir() / str(name_or_path)
+    path = Path(name_or_path).expanduser().absolute()
+    named = (results_dir() / str(name_or_path)).absolute()
     if _is_run_name(name_or_path) and named.is_dir():  # a run name wins over a same-named folder in the working dir
         return named
     plain_name = _is_run_name(name_or_path)
@@ -187,7 +191,8 @@ def new_run_path(name_or_path: str | os.PathLike) -> Path:
     ``$COLORBENCH_RESULTS`` (default ``results/``), anything else taken as a path."""
     from colorbench.paths import results_dir
 
-    return results_dir() / str(name_or_path) if _is_run_name(name_or_path) else Path(name_or_path).expanduser()
+    path = results_dir() / str(name_or_path) if _is_run_name(name_or_path) else Path(name_or_path).expanduser()
+    return path.absolute()
 
 
 def _is_run_name(name_or_path: str | os.PathLike) -> bool:

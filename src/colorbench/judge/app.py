@@ -8,7 +8,8 @@ Routes:
 * ``GET /`` — the page (asks for a name once and keeps it in the browser's localStorage);
 * ``GET /api/next?judge=NAME`` — the judge's next item: a token and image URLs, never the method names;
 * ``POST /api/answer`` — JSON or form ``token``, ``answer``, ``truth_peeked``: 201 when stored, 400 malformed,
-  404 unknown token, 409 already answered (a replay never adds a row);
+  404 unknown token, 409 already answered (a replay never adds a row), 412 an image of the item was never served
+  (the page offers no answer until both images have loaded; the server checks it too);
 * ``GET /image/<token>/<left|right|truth>`` — the image behind a side (fetching the truth records a peek).
 
 Example::

@@ -54,8 +54,23 @@ _SCRIPT = """
 const MODE = document.body.dataset.mode;
 const KEYS = JSON.parse(document.body.dataset.keys);
 let judge = localStorage.getItem('colorbench-judge') || '';
-let current = null, peeked = false, busy = false;
+let current = null, peeked = false, busy = false, waiting = new Set();
 const $ = id => document.getElementById(id);
+// No answer is offered until every image of the item has loaded: the server also refuses (412) an answer whose
+// images it never delivered, so a page that cannot show the pictures can never record a judgement.
+function imageSettled(side, ok) {
+  if (!current || !waiting.has(side)) return;
+  if (!ok) {
+    status('the ' + side + ' image could not be loaded: answers are off until it is (reload the page)', true);
+    return;
+  }
+  waiting.delete(side);
+  if (waiting.size === 0) { setBusy(false); document.body.dataset.ready = current.token; }
+}
+['left', 'right'].forEach(side => {
+  $('img-' + side).addEventListener('load', () => imageSettled(side, true));
+  $('img-' + side).addEventListener('error', () => imageSettled(side, false));
+});
 
 function status(text, isError) {
   const s = $('status'); s.textContent = text; s.className = 'status' + (isError ? ' error' : '');
@@ -68,13 +83,15 @@ async function loadNext() {
   const body = await r.json();
   if (!r.ok) { status(body.error || ('error ' + r.status), true); return; }
   current = body; peeked = false;
-  $('img-left').src = body.left;
-  if (body.right) $('img-right').src = body.right;
+  waiting = new Set(body.right ? ['left', 'right'] : ['left']);
+  delete document.body.dataset.ready;
+  // a query string per token: the same URL twice in a row must still fire 'load' for this item
+  $('img-left').src = body.left + '?t=' + encodeURIComponent(body.token);
+  if (body.right) $('img-right').src = body.right + '?t=' + encodeURIComponent(body.token);
   $('truth-toggle').checked = false; $('truth-figure').hidden = true; $('img-truth').removeAttribute('src');
   $('truth-box').hidden = !body.truth;
   $('count').textContent = body.answered;
   document.body.dataset.token = body.token;
-  setBusy(false);
 }
 
 async function answer(value) {
@@ -83,6 +100,7 @@ async function answer(value) {
   const r = await fetch('/api/answer', {method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({token: current.token, answer: value, truth_peeked: peeked})});
   const body = await r.json();
+  if (r.status === 412) { status(body.error, true); await loadNext(); return; }
   if (!r.ok && r.status !== 409) { status(body.error || ('error ' + r.status), true); setBusy(false); return; }
   status(r.status === 409 ? 'already stored' : 'saved', false);
   await loadNext();

@@ -41,8 +41,21 @@ class JudgeContent:
 
 
 def has_judgements(run_path) -> bool:
+    """Whether the run has answers known to rest on delivered images (the ones the eye test reports)."""
     path = RunFolder(run_path).path / DB_NAME
     return path.exists() and not JudgementStore.open(RunFolder(run_path).path, create=False).judgements().empty
+
+
+def unverified_note(run_path) -> str | None:
+    """The sentence saying how many stored answers are left out because nothing shows their images were ever
+    delivered (databases of colorbench before schema 2), or None when there are none."""
+    path = RunFolder(run_path).path / DB_NAME
+    n = JudgementStore.open(path.parent, create=False).unverified_count() if path.exists() else 0
+    if not n:
+        return None
+    return (f"{n} stored answer(s) are left out: they were recorded before colorbench checked that a judge's images "
+            "had loaded (an older eye test could store answers to pages that showed no image), so nothing shows "
+            "they rest on what was seen.")
 
 
 def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2) -> list[str]:
@@ -55,12 +68,17 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
     run = RunFolder(run_path)
     store = JudgementStore.open(run.path, create=False)
     judged = store.judgements()
+    left_out = unverified_note(run.path)
     if judged.empty:
-        raise ValueError(f"{store.path} holds no judgements yet: collect some with `colorbench judge {run.path}`")
+        raise ValueError(f"{store.path} holds no judgements {'that can be used ' if left_out else ''}yet"
+                         f"{' (' + left_out + ')' if left_out else ''}: collect some with "
+                         f"`colorbench judge {run.path}`")
     methods = run.methods() + sorted(set(judged["left_method"]) - set(run.methods()) - {"__truth__"})
     outcomes = an.pair_outcomes(judged, methods)
     content = JudgeContent(len(outcomes), int((judged["mode"] == "real-or-fake").sum()),
                            sorted(set(judged["judge"])))
+    if left_out:
+        content.notes.append(left_out)
     t = content.tables
     strengths = an.bradley_terry(outcomes, methods, n_boot=n_boot, seed=seed)
     if len(strengths):

@@ -7,6 +7,7 @@ Example::
     from colorbench.judge.session import JudgingSession
     session = JudgingSession("results/demo")
     shown = session.next_for("ana")                 # a Shown row: token, image, methods and sides
+    session.images_for(shown)                       # the files to show; an answer is refused until they were
     session.answer(shown.token, "left")
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from colorbench.judge import store as _store
 from colorbench.judge.catalogue import Catalogue
 from colorbench.judge.scheduling import Scheduler
 from colorbench.judge.store import MODES, TRUTH, AnswerRejected, JudgementStore, Shown, clean_judge_name, run_version
@@ -49,7 +51,8 @@ class JudgingSession:
         return self.store.record_answer(token, answer, truth_peeked=truth_peeked)
 
     def image_path(self, token: str, side: str) -> Path:
-        """The file shown on ``side`` of ``token``; asking for the truth is recorded as a peek."""
+        """The file shown on ``side`` of ``token``, recorded as delivered (the store accepts an answer only for an
+        item whose images were all delivered); asking for the truth is recorded as a peek."""
         shown = self.store.shown(token) if isinstance(token, str) else None
         if shown is None:
             raise AnswerRejected(f"no item with token {token!r} was shown", 404)
@@ -62,7 +65,17 @@ class JudgingSession:
             self.store.mark_peeked(token)
             return path
         method, k = (shown.left_method, shown.left_k) if side == "left" else (shown.right_method, shown.right_k)
-        return self.catalogue.image_path(method, shown.image_id, k)
+        path = self.catalogue.image_path(method, shown.image_id, k)
+        if not path.is_file():  # never let an answer through for an image the judge could not have seen
+            raise AnswerRejected(f"the image behind the {side} side is missing ({path}): the run folder changed "
+                                 "since the judging started; restart `colorbench judge`", 404)
+        self.store.mark_served(token, side)  # an answer is accepted only once every side it compares was served
+        return path
+
+    def images_for(self, shown: Shown) -> dict[str, Path]:
+        """The files a judge must see before answering ``shown`` (both sides of a pair, the one image in
+        real-or-fake mode), each recorded as delivered: what a front end calls to put the item on screen."""
+        return {side: self.image_path(shown.token, side) for side in _store.REQUIRED_SIDES[shown.mode]}
 
     def has_truth(self, shown: Shown) -> bool:
         """Whether the "show the true colours" toggle is offered (never in real-or-fake mode: it would give it away)."""

@@ -9,6 +9,12 @@ at any moment loses nothing that was answered. Two tables:
   which method was on which side.
 * ``judgements`` — one row per answer; ``token`` is UNIQUE, so a replayed post can never add a second row.
 
+An answer counts only if the judge saw what it judges: ``shown.served`` records each side whose image the server (or
+the notebook widget) actually delivered, and :meth:`JudgementStore.record_answer` refuses an answer until every
+side it compares was served (a page whose images failed to load must not produce findings). Databases written
+before this was recorded (schema 1) keep their answers with ``seen`` NULL: :meth:`JudgementStore.judgements` leaves
+them out by default and :meth:`JudgementStore.unverified_count` says how many.
+
 Nothing about a judge is stored but the name they typed.
 
 Example::
@@ -35,7 +41,7 @@ from colorbench.records import RunRecord
 DB_NAME = "judgements.sqlite"
 #: PRAGMA application_id: "CBJG" — tells our database from any other SQLite file at the same path
 APPLICATION_ID = 0x43424A47
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: shown.served and judgements.seen (answers whose images were delivered)
 TRUTH = "__truth__"  # the "method" of a true-colour image shown in real-or-fake mode
 PAIR_ANSWERS = ("left", "right", "tie", "both-bad")
 REAL_OR_FAKE_ANSWERS = ("real", "fake")
@@ -52,7 +58,8 @@ CREATE TABLE IF NOT EXISTS shown (
     left_method TEXT NOT NULL, left_k INTEGER NOT NULL,
     right_method TEXT, right_k INTEGER,
     shown_at TEXT NOT NULL,
-    truth_peeked INTEGER NOT NULL DEFAULT 0
+    truth_peeked INTEGER NOT NULL DEFAULT 0,
+    served TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS judgements (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,12 +74,17 @@ CREATE TABLE IF NOT EXISTS judgements (
     answered_at TEXT NOT NULL,
     truth_peeked INTEGER NOT NULL,
     app_version TEXT NOT NULL,
-    run_version TEXT NOT NULL
+    run_version TEXT NOT NULL,
+    seen INTEGER
 );
 CREATE INDEX IF NOT EXISTS shown_judge ON shown(judge);
 """
 JUDGEMENT_COLUMNS = ["id", "token", "mode", "judge", "image_id", "left_method", "left_k", "right_method", "right_k",
-                     "answer", "shown_at", "answered_at", "truth_peeked", "app_version", "run_version"]
+                     "answer", "shown_at", "answered_at", "truth_peeked", "app_version", "run_version", "seen"]
+#: the sides a judge must have been served before an answer counts, per mode
+REQUIRED_SIDES = {"pair": ("left", "right"), "real-or-fake": ("left",)}
+# schema 1 -> 2: columns added in place; old answers get seen = NULL (not known to have been seen)
+_MIGRATIONS = {"shown": ("served", "TEXT NOT NULL DEFAULT ''"), "judgements": ("seen", "INTEGER")}
 
 
 class JudgementStoreError(ValueError):
@@ -99,6 +111,7 @@ class Shown:
     right_k: int | None
     shown_at: str
     truth_peeked: bool = False
+    served: frozenset[str] = frozenset()  # the sides whose image was delivered to the judge
 
 
 def now() -> str:
@@ -157,8 +170,13 @@ class JudgementStore:
                 con.execute("BEGIN IMMEDIATE")
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     con.execute(statement)
+                for table, (column, decl) in _MIGRATIONS.items():  # a schema-1 file: add the columns in place
+                    if column not in {r[1] for r in con.execute(f"PRAGMA table_info({table})")}:
+                        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
                 con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+                            (str(SCHEMA_VERSION), SCHEMA_VERSION))
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('created_by', ?)", (f"colorbench {__version__}",))
                 con.execute("COMMIT")
                 version = int(con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
@@ -177,10 +195,20 @@ class JudgementStore:
         shown = Shown(secrets.token_urlsafe(16), mode, clean_judge_name(judge), image_id, left[0], int(left[1]),
                       right[0] if right else None, int(right[1]) if right else None, now())
         with _closing(self.connect()) as con:
-            con.execute("INSERT INTO shown VALUES (?,?,?,?,?,?,?,?,?,0)",
+            con.execute("INSERT INTO shown VALUES (?,?,?,?,?,?,?,?,?,0,'')",
                         (shown.token, shown.mode, shown.judge, shown.image_id, shown.left_method, shown.left_k,
                          shown.right_method, shown.right_k, shown.shown_at))
         return shown
+
+    def mark_served(self, token: str, side: str) -> None:
+        """Record that ``side``'s image of ``token`` was delivered (called once the file is known to exist)."""
+        with _closing(self.connect()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            row = con.execute("SELECT served FROM shown WHERE token = ?", (token,)).fetchone()
+            if row is not None:
+                sides = sorted(set(filter(None, row["served"].split(","))) | {side})
+                con.execute("UPDATE shown SET served = ? WHERE token = ?", (",".join(sides), token))
+            con.execute("COMMIT")
 
     def mark_peeked(self, token: str) -> None:
         with _closing(self.connect()) as con:
@@ -189,7 +217,8 @@ class JudgementStore:
     def record_answer(self, token, answer, *, truth_peeked: bool = False) -> int:
         """Store the answer to ``token`` in one transaction; returns the new row id.
 
-        Raises :class:`AnswerRejected` (400 malformed, 404 unknown token, 409 already answered)."""
+        Raises :class:`AnswerRejected` (400 malformed, 404 unknown token, 409 already answered, 412 an image of
+        the item was never delivered to the judge)."""
         if not isinstance(token, str) or not token or len(token) > 64:
             raise AnswerRejected("missing or malformed token", 400)
         con = self.connect()
@@ -201,11 +230,17 @@ class JudgementStore:
                                      "reload the page for a new pair", 404)
             if answer not in MODES[row["mode"]]:
                 raise AnswerRejected(f"answer {answer!r} is not one of {', '.join(MODES[row['mode']])}", 400)
+            served = set(filter(None, row["served"].split(",")))
+            unseen = [side for side in REQUIRED_SIDES[row["mode"]] if side not in served]
+            if unseen:
+                raise AnswerRejected(f"the {' and '.join(unseen)} image of this item was never delivered, so the "
+                                     "answer cannot rest on what was seen: reload the page (if it persists, the "
+                                     "images cannot be read: check the run folder)", 412)
             try:
                 cur = con.execute(
                     "INSERT INTO judgements (token, mode, judge, image_id, left_method, left_k, right_method, right_k, "
-                    "answer, shown_at, answered_at, truth_peeked, app_version, run_version) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "answer, shown_at, answered_at, truth_peeked, app_version, run_version, seen) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
                     (token, row["mode"], row["judge"], row["image_id"], row["left_method"], row["left_k"],
                      row["right_method"], row["right_k"], answer, row["shown_at"], now(),
                      int(bool(truth_peeked) or bool(row["truth_peeked"])), f"colorbench {__version__}",
@@ -239,16 +274,27 @@ class JudgementStore:
                                "WHERE s.mode = ? AND j.token IS NULL", (mode,)).fetchall()
         return [_shown(r) for r in rows]
 
-    def judgements(self, mode: str | None = None) -> pd.DataFrame:
+    def judgements(self, mode: str | None = None, *, include_unverified: bool = False) -> pd.DataFrame:
+        """One row per answer; by default only answers known to rest on delivered images (``seen = 1``): those of
+        a schema-1 database cannot be shown to have been seen (:meth:`unverified_count`)."""
+        where = ([] if include_unverified else ["seen = 1"]) + (["mode = ?"] if mode else [])
+        query = "SELECT * FROM judgements" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         with _closing(self.connect()) as con:
-            query = "SELECT * FROM judgements" + (" WHERE mode = ?" if mode else "") + " ORDER BY id"
             rows = con.execute(query, (mode,) if mode else ()).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=JUDGEMENT_COLUMNS)
+
+    def unverified_count(self, mode: str | None = None) -> int:
+        """Answers stored without a record that their images were delivered (written before schema 2; the eye
+        test of colorbench ≤ 0.1 served no image for a relative run folder yet stored every key press)."""
+        query = "SELECT COUNT(*) FROM judgements WHERE seen IS NOT 1" + (" AND mode = ?" if mode else "")
+        with _closing(self.connect()) as con:
+            return int(con.execute(query, (mode,) if mode else ()).fetchone()[0])
 
 
 def _shown(row) -> Shown:
     return Shown(row["token"], row["mode"], row["judge"], row["image_id"], row["left_method"], row["left_k"],
-                 row["right_method"], row["right_k"], row["shown_at"], bool(row["truth_peeked"]))
+                 row["right_method"], row["right_k"], row["shown_at"], bool(row["truth_peeked"]),
+                 frozenset(filter(None, row["served"].split(","))))
 
 
 class _closing:

@@ -60,9 +60,10 @@ class JudgingWidget:
     def _load_next(self) -> None:
         self.current = self.session.next_for(self.judge)
         self._peeked = False
-        self.left.value = self.session.image_path(self.current.token, "left").read_bytes()
-        if self.current.right_method:
-            self.right.value = self.session.image_path(self.current.token, "right").read_bytes()
+        files = self.session.images_for(self.current)  # recorded as delivered: the answer buttons then count
+        self.left.value = files["left"].read_bytes()
+        if "right" in files:
+            self.right.value = files["right"].read_bytes()
         self.truth_toggle.value = False
         self.truth_toggle.disabled = not self.session.has_truth(self.current)
         self.truth.value = b""

@@ -287,12 +287,16 @@ def _add_eye_test(content: ReportContent, embedded: dict, options: ReportOptions
     written like the report's own."""
     import html
 
-    from colorbench.judge.report import has_judgements, section_html, write_judge_report
+    from colorbench.judge.report import has_judgements, section_html, unverified_note, write_judge_report
     from colorbench.judge.store import JudgementStoreError
     from colorbench.report.html import figure_html
 
     try:
         if not has_judgements(content.run.path):
+            left_out = unverified_note(content.run.path)
+            if left_out:  # only answers that cannot be shown to have been seen: say so instead of reporting them
+                content.extra_sections.append(("eye-test", "Eye test: people vs metrics",
+                                               f'<p class="warn">{html.escape(left_out)}</p>'))
             return
     except JudgementStoreError as exc:  # a damaged judgements file must not cost the rest of the report
         content.extra_sections.append(("eye-test", "Eye test: people vs metrics",
