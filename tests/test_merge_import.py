@@ -17,7 +17,6 @@ from colorbench.data.images import read_png_rgb
 from colorbench.distributed import Shard
 from colorbench.external import ImportRefused, import_outputs
 from colorbench.merge import MergeRefused, merge_runs
-from colorbench.methods import registry
 from colorbench.metrics import score_run
 from colorbench.report.aggregate import PSNR_CAP_DB, per_image
 from colorbench.run import read_gray, run
@@ -27,8 +26,8 @@ SCORE = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=4
 
 
 @pytest.fixture
-def tint(monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "tint", "test_run:TintMethod")
+def tint(add_method, monkeypatch):
+    add_method("tint", "test_run:TintMethod")
 
 
 def _run(tmp_path, name, methods, data, **options):

@@ -12,7 +12,7 @@ import pytest
 
 from colorbench.cli import main
 from colorbench.config import RunConfig
-from colorbench.methods import get_method, method_class, registry
+from colorbench.methods import get_method, method_class
 from colorbench.methods.options import OptionError, option_defaults, speed_only_names
 from colorbench.methods.zhang.method import ECCV16Method, ECCV16Options, SIGGRAPH17Method, ZhangOptions
 from colorbench.run import check_method_options, made_with, run
@@ -139,8 +139,8 @@ class ColdEccv16(ECCV16Method):
     Options = ColdEccv16Options
 
 
-def test_a_variant_that_only_changes_defaults_runs_with_them(tmp_path, monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "eccv16-cold", f"{__name__}:ColdEccv16")
+def test_a_variant_that_only_changes_defaults_runs_with_them(add_method, tmp_path, monkeypatch):
+    add_method("eccv16-cold", f"{__name__}:ColdEccv16")
     method = get_method("eccv16-cold", smoke=True)
     assert (method.temperature, method.decode, method.input_size) == (0.05, "annealed", 256)
     assert get_method("eccv16-cold", temperature="0.2").temperature == 0.2
