@@ -124,7 +124,7 @@ def test_the_zhang_methods_differ_only_in_their_options_defaults():
     assert differ == {"decode"}
     for cls in (ECCV16Method, SIGGRAPH17Method):  # no constructor of their own: the base's reads the options
         assert "__init__" not in cls.__dict__
-    assert get_method("eccv16").decode == "annealed" and get_method("siggraph17").decode == "regression"
+    assert get_method("eccv16").options.decode == "annealed" and get_method("siggraph17").options.decode == "regression"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,8 +142,8 @@ class ColdEccv16(ECCV16Method):
 def test_a_variant_that_only_changes_defaults_runs_with_them(add_method, tmp_path, monkeypatch):
     add_method("eccv16-cold", f"{__name__}:ColdEccv16")
     method = get_method("eccv16-cold", smoke=True)
-    assert (method.temperature, method.decode, method.input_size) == (0.05, "annealed", 256)
-    assert get_method("eccv16-cold", temperature="0.2").temperature == 0.2
+    assert (method.options.temperature, method.options.decode, method.options.input_size) == (0.05, "annealed", 256)
+    assert get_method("eccv16-cold", temperature="0.2").options.temperature == 0.2
     # the runner sees its defaults: the default spelled out is no change, another value is
     assert made_with("eccv16-cold", RunConfig(method_options={"eccv16-cold": {"temperature": 0.05}}))["options"] == {}
     assert made_with("eccv16-cold", RunConfig(method_options={"eccv16-cold": {"temperature": 0.38}}))["options"] == {

@@ -38,7 +38,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from colorbench.methods.options import MethodOptions, OptionError, parse_options
+from colorbench.methods.options import MethodOptions, OptionError, options_record, parse_options
 
 #: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
 SMOKE_LABEL = "smoke: untrained, numbers meaningless"
@@ -126,8 +126,9 @@ class Method(ABC):
         """Colorize a batch of uint8 ``HxW`` gray images; return uint8 ``HxWx3`` RGB at the native size."""
 
     def config(self) -> dict:
-        """Method settings worth recording in run.json (temperature, steps, prompt preset, ...)."""
-        return {}
+        """Method settings worth recording in run.json: by default its options, less the speed-only ones (what
+        its images depend on). A method adds what the options do not say (a resolved precision, weights' source)."""
+        return options_record(self.options)
 
     def unload(self) -> None:
         """Free memory (called by the runner after the method has run). Subclasses drop their models first, then
