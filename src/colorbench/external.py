@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench import atomic
-from colorbench.data.images import ImageLoadError, is_image_file, load_image
+from colorbench.data.images import ImageLoadError, is_image_file, load_image, read_gray
 from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
-from colorbench.records import MethodStatus, RunRecord
+from colorbench.records import MethodState, MethodStatus, RunRecord
 from colorbench.runfolder import FAILURE_COLUMNS, RunFolder, ensure_writable
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     docstring. ``l_merge=False`` keeps the files as they are (they must be at the input's size): for oracles and
     checks, not for comparing colorizers (their luminance then differs from the others')."""
     from colorbench.methods import method_names
-    from colorbench.run import read_gray, write_output
+    from colorbench.run import write_output
 
     folder = RunFolder(run_path)
     if match not in MATCH_MODES:
@@ -145,7 +145,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
         hashes = {}
         for row in samples:
             sample_id = row["id"]
-            label = sample_id if k == 0 else f"{sample_id}__k{k}"
+            label = RunFolder.output_stem(sample_id, k)
             path = matched.get(sample_id)
             if path is None:
                 report.missing.append(label)
@@ -154,7 +154,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
                 continue
             try:
                 rgb = load_image(path, fix="export it again from the tool that made it").rgb
-                gray = read_gray(folder, sample_id)
+                gray = read_gray(folder.gray_path(sample_id))
                 h, w = gray.shape
                 if abs((rgb.shape[1] / rgb.shape[0]) / (w / h) - 1) > 0.02:
                     report.other_aspect += 1
@@ -172,7 +172,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     if method not in record.methods:
         record.methods.append(method)
     record.method_status[method] = MethodStatus(
-        status="partial" if problems else "done",
+        status=MethodState.PARTIAL if problems else MethodState.DONE,
         reason=f"{problems} outputs missing or unreadable (see failures.csv)" if problems else "",
         written=report.written, reused=0, failed=problems, samples_per_image=len(paths),
         imported={"from": provenance, "match": match, "note": note, "l_merged": l_merge, "at": now_iso(),

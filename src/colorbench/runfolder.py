@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -36,8 +37,27 @@ FAILURE_COLUMNS = ["method", "id", "k", "error"]
 
 
 class RunFolder:
+    #: an output's file name, ``<id>.png`` or ``<id>__k<k>.png``: :meth:`output_name` builds it,
+    #: :meth:`parse_output_name` reads it back (the runner, the importer, the scorer and the judge go through these)
+    OUTPUT_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
+
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+
+    @staticmethod
+    def output_stem(sample_id: str, k: int = 0) -> str:
+        """Sample ``k`` of image ``sample_id`` without the extension: ``<id>``, or ``<id>__k<k>`` for k > 0."""
+        return sample_id if k == 0 else f"{sample_id}__k{k}"
+
+    @classmethod
+    def output_name(cls, sample_id: str, k: int = 0) -> str:
+        return f"{cls.output_stem(sample_id, k)}.png"
+
+    @classmethod
+    def parse_output_name(cls, name: str) -> tuple[str, int] | None:
+        """``(sample id, k)`` of an output file name, or None for a file that is not one."""
+        match = cls.OUTPUT_NAME.match(name)
+        return (match["id"], int(match["k"] or 0)) if match else None
 
     # files
     @property
@@ -113,10 +133,10 @@ class RunFolder:
         return self.path / "inputs" / "truth" / f"{sample_id}.png"
 
     def output_path(self, method: str, sample_id: str, k: int = 0) -> Path:
-        return self.path / "images" / method / _image_name(sample_id, k)
+        return self.path / "images" / method / self.output_name(sample_id, k)
 
     def raw_path(self, method: str, sample_id: str, k: int = 0) -> Path:
-        return self.path / "raw" / method / _image_name(sample_id, k)
+        return self.path / "raw" / method / self.output_name(sample_id, k)
 
     # reading
     def run_record(self) -> RunRecord | None:
@@ -213,10 +233,6 @@ def ensure_writable(path: str | os.PathLike) -> Path:
             f"cannot write to {path} ({exc.strerror or exc}): make it writable, or put runs elsewhere with "
             f"COLORBENCH_RESULTS=/a/writable/folder (a run folder given as a path must be writable too)") from None
     return path
-
-
-def _image_name(sample_id: str, k: int) -> str:
-    return f"{sample_id}.png" if k == 0 else f"{sample_id}__k{k}.png"
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
