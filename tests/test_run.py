@@ -434,7 +434,8 @@ def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(
 
 def test_cpu_peak_memory_is_per_batch_on_linux():
     """The CPU peak resets before each batch (Linux VmHWM), so a method is not charged for what ran before it."""
-    from colorbench.run import _peak_memory_mb, _reset_peak
+    from colorbench.peak_memory import peak_memory_mb as _peak_memory_mb
+    from colorbench.peak_memory import reset_peak as _reset_peak
 
     if not os.path.exists("/proc/self/clear_refs"):
         pytest.skip("needs Linux /proc/self/clear_refs")

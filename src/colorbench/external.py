@@ -9,7 +9,7 @@ Every file is accounted for: matched, ambiguous (two files for one image, or one
 file are missing (a ``failures.csv`` row, so the score says why). Several ``--from`` folders give K samples per
 image (folder i is sample k=i), for stochastic methods.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder and another tool's outputs)::
 
     from colorbench.external import import_outputs
     report = import_outputs("results/demo", "ddcolor", ["~/ddcolor_out"], note="DDColor tiny, official repo")
@@ -135,7 +135,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     ensure_writable(folder.path)
     samples = folder.read_samples()
     record = RunRecord.read(folder.run_json)  # before any work (the run-folder lock holds it current till the end)
-    # the run's own choice for colours outside sRGB, so imported outputs are merged as its methods' were
+    # the run's own choice for colours outside sRGB, so imported outputs are L-merged as its methods' were
     gamut = record.config.get("gamut") or "clip"
     report = ImportReport(method)
     provenance = []

@@ -8,7 +8,7 @@ mixed. A method made in several runs with the same settings is the union of its 
 be the same bytes). ``run.json`` of OUT records where every method came from (``merged_from``: path, machine,
 device, versions and the whole run.json of origin; ``method_status.<m>.origin``).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs two run folders)::
 
     from colorbench.merge import merge_runs
     merge_runs("results/all", ["results/coltran-box", "results/diffusion-box"])

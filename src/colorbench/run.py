@@ -4,11 +4,14 @@ Resumable by construction: every output is written atomically under its final na
 rerun skips outputs that exist. One bad image is listed in ``skipped.csv``; one failing image is listed in
 ``failures.csv``; neither stops the run.
 
-Example::
+Example (the bundled samples, the gray floor, a throw-away results folder)::
 
-    from colorbench.config import RunConfig
-    from colorbench.run import run
-    summary = run(RunConfig(run="demo", methods=["gray"]))
+    >>> import tempfile
+    >>> from colorbench.config import RunConfig
+    >>> summary = run(RunConfig(run="demo", methods=["gray"], limit=2, results_dir=tempfile.mkdtemp()),
+    ...               progress=False)
+    >>> [(m.name, str(m.status), m.written) for m in summary.methods]
+    [('gray', 'done', 2)]
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ import dataclasses
 import gc
 import json
 import logging
-import resource
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -41,10 +42,12 @@ from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
-from colorbench.methods.options import option_defaults, speed_only_names
+from colorbench.methods.options import option_defaults
 from colorbench.methods.registry import check_method_options, typed_options
+from colorbench.peak_memory import peak_memory_mb, reset_peak, sync
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.records import MethodState, MethodStatus, RunRecord
+from colorbench.resume import check_resume, made_with
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
     SAMPLE_COLUMNS,
@@ -216,52 +219,6 @@ def instantiate(name: str, options: dict, smoke: bool) -> Method:
     return get_method(name, **options)
 
 
-def _peak_memory_mb(device: str) -> float:
-    """Peak memory since the last :func:`_reset_peak`: CUDA allocator peak, or on a CPU the process's peak resident
-    set (Linux: VmHWM, which :func:`_reset_peak` resets, so each batch reports its own peak; elsewhere the peak
-    since the process started)."""
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
-    hwm = _linux_vm_hwm_kib()
-    if hwm is not None:
-        return hwm / 2**10
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS reports bytes, Linux KiB
-    return peak / (2**20 if sys.platform == "darwin" else 2**10)
-
-
-def _linux_vm_hwm_kib() -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.reset_peak_memory_stats(torch.device(device))
-        return
-    try:  # Linux: "5" resets the peak resident set size (VmHWM) to the current one (proc(5), clear_refs)
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        pass  # not Linux, or not allowed: the peak then covers the whole process so far
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize(torch.device(device))
-
-
 def _batches(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -274,7 +231,7 @@ def run_method(method: Method, todo: list[Item], ctx: RunContext, batch_size: in
     """Colorize ``todo`` (sample, k) pairs in batches of ``batch_size``. Returns (written, timing rows, failure rows).
 
     In a sharded run, this process's timings and failures go to its own files (:meth:`RunFolder.rank_csv`), which
-    rank 0 merges."""
+    rank 0 collects."""
     folder, rank = ctx.folder, ctx.shard.rank if ctx.shard.sharded else None
     written, timing_rows, failures = 0, [], []
     timings_csv = folder.timings_csv if rank is None else folder.rank_csv(folder.timings_csv, rank)
@@ -284,10 +241,10 @@ def run_method(method: Method, todo: list[Item], ctx: RunContext, batch_size: in
     for batch in _batches(todo, batch_size):
         t0 = time.perf_counter()
         grays = [read_gray(folder.gray_path(p.sample.id)) for p, _ in batch]
-        _reset_peak(ctx.device)
+        reset_peak(ctx.device)
         t1 = time.perf_counter()
         results = _colorize_batch(method, batch, grays, ctx.cfg.seed, failures)
-        _sync(ctx.device)
+        sync(ctx.device)
         t2 = time.perf_counter()
         n_ok = _write_batch(method, results, ctx, failures, left=len(todo) - written)
         written += n_ok
@@ -361,7 +318,7 @@ def _timing_row(method: Method, batch: list[Item], index: int, n_ok: int, times:
     return {
         "method": method.name, "batch": index, "k": ";".join(sorted({str(k) for _, k in batch})),
         "n_images": n_ok, "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
-        "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(_peak_memory_mb(device), 1),
+        "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(peak_memory_mb(device), 1),
         "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}), "rank": rank or 0,
     }
 
@@ -408,75 +365,13 @@ def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) 
     return {"method": method, "id": prepared.sample.id, "k": k, "error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
-# ------------------------------------------------------------------------------------------------- resume
-def made_with(name: str, cfg: RunConfig, options: dict | None = None) -> dict:
-    """What a method's images depend on besides the input: its options (except those its options dataclass marks
-    speed-only, and those given at their default) and, if it is stochastic, the run seed. ``options``: the method's,
-    as :func:`options_for` gives them (asked here when not given)."""
-    options_cls = method_class(name).Options  # ImportError: check_resume leaves a method that cannot run alone
-    defaults, speed = option_defaults(options_cls), speed_only_names(options_cls)
-    given = options_for(name, cfg) if options is None else options
-    options = {k: v for k, v in given.items()
-               if k not in speed and not (k in defaults and defaults[k] == v)}  # default = not given
-    made: dict = {"options": json.loads(json.dumps(options, default=str))}
-    if cfg.gamut != RunConfig.gamut:  # recorded only when not the default, so older run folders still resume
-        made["gamut"] = cfg.gamut
-    if method_class(name).stochastic:
-        made["seed"] = cfg.seed
-    return made
-
-
-def check_smoke_kind(folder: RunFolder, recorded_smoke: bool | None, smoke: bool, *, run_setting: str = "--run"
-                     ) -> None:
-    """Refuse a smoke run in a folder that holds a real run's images, and the other way round: resume reuses every
-    image that exists, so untrained outputs would be scored as the real method. ``recorded_smoke``: run.json's
-    ``smoke`` (None: no run.json yet). The one smoke/real guard: the runner calls it on resume, a notebook's
-    ``setup()`` before anything runs (``run_setting``: how the user names the run there, for the fix)."""
-    has_images = any((folder.path / "images").glob("*/*.png"))
-    if recorded_smoke is not None and has_images and bool(recorded_smoke) != bool(smoke):
-        kind = "a SMOKE run (tiny untrained models)" if recorded_smoke else "a real (non-smoke) run"
-        this = "smoke run" if smoke else "real run"
-        raise ValueError(f"run folder {folder.path} holds {kind}; this {this} must not reuse its images: choose "
-                         f"another {run_setting} name, or delete {folder.path} to start over")
-
-
-def check_resume(folder: RunFolder, previous: RunRecord | None, cfg: RunConfig, names: Sequence[str],
-                 dataset_root: Path, options: dict[str, dict] | None = None) -> None:
-    """Refuse to resume into a folder whose images were made differently: resume reuses every image that exists,
-    so a smoke run's untrained outputs would be scored as the real method, and images made with other options or
-    another seed would be labelled with this command's settings."""
-    start_over = f"choose another --run name, or delete {folder.path} to start over"
-    check_smoke_kind(folder, previous.smoke if previous else None, cfg.smoke)
-    before = previous.dataset_root if previous else None
-    if (before and any((folder.path / "inputs").glob("*/*.png"))
-            and Path(before).resolve() != Path(dataset_root).resolve()):
-        raise ValueError(f"run folder {folder.path} holds a run of the dataset in {before}, "
-                         f"not {dataset_root}: {start_over}")
-    for name in names:
-        made = previous.status_of(name).made_with if previous else None
-        images = folder.output_path(name, "x").parent
-        if made is None or not any(images.glob("*.png")):
-            continue
-        try:
-            now = made_with(name, cfg, None if options is None else options[name])
-        except ImportError:
-            continue  # cannot run here at all: it will be skipped with the reason, its images left alone
-        if made == now:
-            continue
-        changed = "; ".join(f"{key} {made.get(key)!r} -> {now.get(key)!r}" for key in sorted({*made, *now})
-                            if made.get(key) != now.get(key))
-        raise ValueError(f"{images} was made with other settings ({changed}); resuming would label those images "
-                         f"with this command's settings: choose another --run name, or delete {images} and "
-                         f"{folder.raw_path(name, 'x').parent} to redo {name}")
-
-
 # ------------------------------------------------------------------------------------------------- the run
 def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) -> RunSummary:
     """Run every requested method on the configured dataset subset; see the module docstring.
 
     Under ``torchrun``/``accelerate launch``/Slurm (``RANK``/``WORLD_SIZE`` set) every process runs this with the
     same config: each colorizes its share of the images into the same folder, rank 0 alone writes run.json and
-    merges the per-rank timings. An image's seed depends only on the run seed and its id, so the images equal a
+    collects the per-rank timings. An image's seed depends only on the run seed and its id, so the images equal a
     single-process run's."""
     shard = Shard.from_env() if shard is None else shard
     # Every check that can fail does so before anything is written (a typo must not cost an hour of work).
@@ -547,8 +442,8 @@ def _start_record(ctx: RunContext, subset: DatasetIndex, names: list[str], previ
     leftovers while no rank writes: half-written files and a killed sharded run's per-rank rows."""
     cfg, folder = ctx.cfg, ctx.folder
     atomic.remove_stale_temps(folder.path)
-    folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
-    folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
+    folder.collect_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
+    folder.collect_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
     before = previous or RunRecord()
     record = RunRecord(
         run=cfg.run,
@@ -576,8 +471,8 @@ def _record_outcome(ctx: RunContext, record: RunRecord, outcome: MethodOutcome) 
     """Rank 0 writes one method's outcome (every rank's, combined) into run.json."""
     folder, name = ctx.folder, outcome.name
     if ctx.shard.sharded:
-        folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
-        folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
+        folder.collect_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
+        folder.collect_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
     entry = outcome.entry()
     before = record.status_of(name)
     if outcome.status in (MethodState.SKIPPED, MethodState.FAILED) and before.ran:

@@ -6,7 +6,7 @@ samples.csv               the samples of the run (SAMPLE_COLUMNS)
 inputs/gray/<id>.png      the gray input each method saw (uint8 HxW)
 inputs/truth/<id>.png     the colour ground truth as loaded (EXIF-rotated RGB); absent for gray-only sources
 images/<method>/<id>.png  L-merged output at the input's size (sample k>0 of a stochastic method: <id>__k<k>.png)
-raw/<method>/<id>.png     the method's native output, when it differs from the merged one
+raw/<method>/<id>.png     the method's native output, when it differs from the L-merged one
 timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
 .ranks/<name>.rank<r>.csv  a sharded run's per-rank timings/failures, merged into timings.csv/failures.csv by rank 0
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
@@ -107,10 +107,10 @@ class RunFolder:
 
     def rank_csv(self, csv_path: Path, rank: int) -> Path:
         """Where rank ``rank`` of a sharded run keeps its rows of ``csv_path`` (timings, failures) until rank 0
-        merges them: one writer per file, so ranks never rewrite each other's rows."""
+        collects them: one writer per file, so ranks never rewrite each other's rows."""
         return self.path / ".ranks" / f"{csv_path.stem}.rank{rank}.csv"
 
-    def merge_rank_csvs(self, csv_path: Path, columns: list[str]) -> int:
+    def collect_rank_csvs(self, csv_path: Path, columns: list[str]) -> int:
         """Append every rank's rows of ``csv_path`` to it and delete the rank files (rank 0 only, when no rank is
         writing: at the end of a sharded method, or when a run starts). Returns how many rows moved."""
         from colorbench import atomic

@@ -15,7 +15,7 @@ cost table, the run folder is found by the package's one resolver.
 What ``setup`` looks up at call time (``in_colab``, ``mount_drive``, ``DRIVE_MOUNTPOINT``) is not re-exported here:
 set or patch it on :mod:`colorbench.notebook.environment`, where ``setup`` reads it.
 
-Example::
+Usage (a sketch, not run by the doctests: it changes the working folder and caches)::
 
     import colorbench.notebook as nb
     env = nb.setup(run="demo", smoke=True)      # prints where weights/data/results go, warns on a CPU runtime

@@ -97,7 +97,7 @@ def image_grid(
     format of :func:`colorbench.report.grids.metric_captions`).
     Stamped when the run is a smoke run.
 
-    Example::
+    Usage (a sketch, not run by the doctests: it needs a run folder)::
 
         image_grid("demo", methods=["gray"], limit=3)
     """
@@ -125,7 +125,11 @@ def array_grid(
 
     Example::
 
-        array_grid({"gray": grays, "edges": edges}, row_names=ids, caption="Canny edges")
+        >>> import numpy as np
+        >>> grays = [np.zeros((8, 8), np.uint8), np.full((8, 8), 200, np.uint8)]
+        >>> print(array_grid({"gray": grays, "inverted": [255 - g for g in grays]}, row_names=["a", "b"],
+        ...                  caption="inverted"))
+        inverted: gray, inverted x 2 rows
     """
     import numpy as np
 

@@ -44,7 +44,7 @@ class RunInputs:
 def run_inputs(run: str | os.PathLike | RunFolder, *, limit: int | None = 3) -> RunInputs:
     """The gray inputs a run wrote (``inputs/gray``), in samples.csv order, for trying a method by hand.
 
-    Example::
+    Usage (a sketch, not run by the doctests: it needs a run folder)::
 
         inputs = run_inputs("demo", limit=2)
         method.colorize(inputs.grays, seed=0, labels=inputs.labels)

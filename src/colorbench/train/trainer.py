@@ -1,7 +1,7 @@
 """The CNN trainer: LPIPS (or MSE) loss, AdamW + warmup/cosine, AMP on CUDA, validation each epoch, best/last
 checkpoints, exact resume after a kill, a CSV log and a loss-curve figure.
 
-Example::
+Usage (a sketch, not run by the doctests: it trains for minutes on a dataset)::
 
     from colorbench.train import TrainConfig, train_cnn
     result = train_cnn(TrainConfig(data="data/sports", loss="lpips", epochs=12, pretrained_trunk=True))
@@ -122,7 +122,7 @@ class Trainer:
         """
         ab_pred = ab_pred.float()
         ab_true = rgb_to_lab_torch(rgb)[:, 1:]
-        pred_rgb = lab_to_rgb_torch(torch.cat([L, ab_pred], dim=1))  # L of the gray input, as the runner merges
+        pred_rgb = lab_to_rgb_torch(torch.cat([L, ab_pred], dim=1))  # L of the gray input, as the runner L-merges
         if self.config.loss == "mse":
             return ((ab_pred - ab_true) / AB_UNIT).pow(2).flatten(1).mean(1), pred_rgb, None
         with self._autocast():

@@ -7,7 +7,7 @@ Pipeline (``colorizers/util.py`` + ``demo_release.py`` in richzhang/colorization
 Why the output is full resolution: that joined image is what the authors' code produces, so it is the method's
 native output. The runner's ``merge_luminance`` then finds the same size and the same L and, on in-gamut pixels,
 changes at most a level or two of uint8 rounding (tested); out-of-gamut pixels were clipped to sRGB by the authors'
-step already, and the runner's re-merge of the clipped colour may move them a little more (the suite-wide rule).
+step already, and the runner's L-merge of the clipped colour may move them a little more (the suite-wide rule).
 Returning the 256 x 256 image instead would make the runner resize ab a second time (with PIL's antialiased filter,
 not the authors' bilinear) after an sRGB round trip that clips out-of-gamut ab at low resolution.
 
@@ -38,7 +38,7 @@ Decoding (see :mod:`.decoding`):
   ``decode="annealed"`` — annealed mean over the classification head's 529 = 23 x 23 bins (a, b in -110..110), a
   secondary decoding the port does not use (the authors trained this head as an auxiliary/for colour suggestions).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs the released weights)::
 
     from colorbench.methods.registry import get_method
     m = get_method("eccv16", temperature=0.38)      # needs the released weights (or smoke=True)
@@ -352,11 +352,12 @@ def colorize_with_temperatures(grays: list[np.ndarray], temperatures: Sequence[f
                                smoke: bool = False) -> list[dict[float, np.ndarray]]:
     """Colorize with the annealed mean at several temperatures, to show what T does (one network pass per image).
 
-    Example::
+    Example (``smoke=True``: a tiny untrained network, no weights needed)::
 
-        from colorbench.methods.zhang import colorize_with_temperatures
-        outs = colorize_with_temperatures([gray], (1.0, 0.38, 0.0), smoke=True)
-        outs[0][0.38]          # uint8 HxWx3 at the input's size
+        >>> import numpy as np
+        >>> outs = colorize_with_temperatures([np.full((32, 48), 128, np.uint8)], (1.0, 0.38, 0.0), smoke=True)
+        >>> sorted(outs[0]), outs[0][0.38].shape, outs[0][0.38].dtype  # uint8 HxWx3 at the input's size
+        ([0.0, 0.38, 1.0], (32, 48, 3), dtype('uint8'))
     """
     method = (ECCV16Method if model == "eccv16" else SIGGRAPH17Method)(decode="annealed", smoke=smoke)
     method.load(device)
