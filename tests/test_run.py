@@ -526,3 +526,22 @@ def test_corrupt_weights_skip_every_method_alike(tmp_path, monkeypatch):
         assert outcome[name].status == "skipped", (name, outcome[name].status, outcome[name].reason)
         assert "corrupt or a different file" in outcome[name].reason and "weights fetch" in outcome[name].reason
     assert outcome["gray"].status == "done"
+
+
+def test_each_method_gets_calls_of_its_own_batch_size_unless_the_run_sets_one(add_method, tmp_path, tint_registered):
+    """RunConfig.batch_size None: a colorize call is the method's own batch_size (ColTran's 64 on a GPU); a method
+    without one gets DEFAULT_BATCH_SIZE; --batch-size applies to every method."""
+    from colorbench.run import DEFAULT_BATCH_SIZE
+
+    add_method("batched", f"{__name__}:BatchedTint")
+    data = _image_dir(tmp_path, n=7)
+    base = dict(dataset=str(data), methods=["batched", "tint"], results_dir=str(tmp_path / "res"))
+    TintMethod.calls = []
+    run(RunConfig(run="own", method_options={"batched": {"batch_size": 3}}, **base), progress=False)
+    assert TintMethod.calls == [3, 3, 1, 7]  # batched: its own 3; tint (no batch_size option): DEFAULT_BATCH_SIZE
+    assert DEFAULT_BATCH_SIZE >= 7
+    TintMethod.calls = []
+    run(RunConfig(run="given", batch_size=2, method_options={"batched": {"batch_size": 3}}, **base), progress=False)
+    assert TintMethod.calls == [2, 2, 2, 1, 2, 2, 2, 1]
+    rows = read_csv(tmp_path / "res" / "given" / "timings.csv")
+    assert [int(r["n_images"]) for r in rows if r["method"] == "batched"] == [2, 2, 2, 1]
