@@ -124,3 +124,20 @@ def chromium_or_skip() -> str:
             return found
     pytest.skip("headless Chromium is not installed: as root, `apt-get install chromium chromium-driver` "
                 "(`.ci/run` does it)")
+
+
+@pytest.fixture
+def add_method():
+    """``add_method(name, target)``: a stand-in method registered the public way (the call the ``colorbench.methods``
+    entry points go through), taken back after the test."""
+    from colorbench.methods.registry import register_method, unregister_method
+
+    added: list[str] = []
+
+    def add(name: str, target) -> None:
+        register_method(name, target)
+        added.append(name)
+
+    yield add
+    for name in reversed(added):
+        unregister_method(name)

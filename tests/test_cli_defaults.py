@@ -41,7 +41,7 @@ def test_run_and_demo_flags_leave_runconfigs_defaults():
         assert config_from_args(args) == RunConfig()  # nothing given: the dataclass, field for field
         parser = commands(build_parser())[(command,)]
         shown = parser.format_help()
-        for flag, field in (("--batch-size", "batch_size"), ("--seed", "seed"), ("--device", "device"),
+        for flag, field in (("--seed", "seed"), ("--device", "device"),
                             ("--split", "split"), ("--dataset", "dataset"), ("--gamut", "gamut"), ("--run", "run"),
                             ("--samples-per-image", "samples_per_image")):
             value = getattr(RunConfig(), field)
@@ -49,6 +49,9 @@ def test_run_and_demo_flags_leave_runconfigs_defaults():
             assert action.default is None  # not given: a --config file's value stands
             assert f"(default: {value})" in " ".join(action.help.split()), flag
         assert "(default: auto)" in " ".join(shown.split())  # --methods: RunConfig's [AUTO_METHODS]
+        # --batch-size: RunConfig's None = each method's own batch_size option, which the help says
+        assert RunConfig().batch_size is None and "(default: each method's own batch_size option" in " ".join(
+            shown.split())
 
 
 def test_a_config_file_still_wins_over_unset_flags(tmp_path):

@@ -95,10 +95,8 @@ def test_the_run_skips_a_diffusion_method_without_diffusers_with_the_install_com
     assert "pip install -e '.[diffusion]'" in outcome["controlnet-canny"].reason
 
 
-def test_a_method_module_that_cannot_be_imported_names_the_extra(monkeypatch):
-    from colorbench.methods import registry
-
-    monkeypatch.setitem(registry._REGISTRY, "needs-tf", "colorbench_test_absent_tf_module:Method")
+def test_a_method_module_that_cannot_be_imported_names_the_extra(add_method, monkeypatch):
+    add_method("needs-tf", "colorbench_test_absent_tf_module:Method")
     monkeypatch.setitem(extras.OPTIONAL_STACKS, "convert", ("colorbench_test_absent_tf_module",))
     reason = readiness("needs-tf")
     assert reason.startswith("cannot import: No module named 'colorbench_test_absent_tf_module' — part of the "
@@ -135,10 +133,9 @@ def test_the_judge_without_its_extra_names_it(monkeypatch):
     importlib.import_module("colorbench.judge.app")  # back to the real module for the other tests
 
 
-def test_the_run_skips_a_method_whose_module_needs_an_absent_extra_with_the_install_command(monkeypatch, tmp_path):
-    from colorbench.methods import registry
-
-    monkeypatch.setitem(registry._REGISTRY, "needs-tf", "colorbench_test_absent_tf_module:Method")
+def test_the_run_skips_a_method_whose_module_needs_an_absent_extra_with_the_install_command(add_method, monkeypatch,
+                                                                                            tmp_path):
+    add_method("needs-tf", "colorbench_test_absent_tf_module:Method")
     monkeypatch.setitem(extras.OPTIONAL_STACKS, "convert", ("colorbench_test_absent_tf_module",))
     outcome = _run_on_one_photo(tmp_path, ["gray", "needs-tf"])
     assert outcome["gray"].status == "done"

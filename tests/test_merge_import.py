@@ -13,22 +13,21 @@ from test_sharded import images_of, tiny_dataset
 from colorbench.cli import main
 from colorbench.color import merge_luminance
 from colorbench.config import RunConfig
-from colorbench.data.images import read_png_rgb
+from colorbench.data.images import read_gray, read_png_rgb
 from colorbench.distributed import Shard
 from colorbench.external import ImportRefused, import_outputs
 from colorbench.merge import MergeRefused, merge_runs
-from colorbench.methods import registry
 from colorbench.metrics import score_run
 from colorbench.report.aggregate import PSNR_CAP_DB, per_image
-from colorbench.run import read_gray, run
+from colorbench.run import run
 from colorbench.runfolder import RunFolder, read_csv
 
 SCORE = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=4, shard=Shard())
 
 
 @pytest.fixture
-def tint(monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "tint", "test_run:TintMethod")
+def tint(add_method, monkeypatch):
+    add_method("tint", "test_run:TintMethod")
 
 
 def _run(tmp_path, name, methods, data, **options):
@@ -194,7 +193,7 @@ def test_imported_copies_of_the_truth_score_ideally_without_l_merge_and_as_the_o
     assert (capped.loc[capped["method"] == "truth-as-is", "psnr"] == PSNR_CAP_DB).all()  # as results/README says
     # L-merged (the protocol): the truth's colours on the input's L, exactly what the protocol makes of them
     for sample_id in ids:
-        oracle = merge_luminance(read_gray(folder, sample_id), read_png_rgb(folder.truth_path(sample_id)))
+        oracle = merge_luminance(read_gray(folder.gray_path(sample_id)), read_png_rgb(folder.truth_path(sample_id)))
         assert np.array_equal(read_png_rgb(folder.output_path("truth-merged", sample_id)), oracle)
     means = frame.groupby("method")[["lpips", "delta_e2000"]].mean()
     assert means.loc["truth-merged", "lpips"] < means.loc["gray", "lpips"]

@@ -12,7 +12,7 @@ import pytest
 
 from colorbench.cli import main
 from colorbench.config import RunConfig
-from colorbench.methods import get_method, method_class, registry
+from colorbench.methods import get_method, method_class
 from colorbench.methods.options import OptionError, option_defaults, speed_only_names
 from colorbench.methods.zhang.method import ECCV16Method, ECCV16Options, SIGGRAPH17Method, ZhangOptions
 from colorbench.run import check_method_options, made_with, run
@@ -124,7 +124,7 @@ def test_the_zhang_methods_differ_only_in_their_options_defaults():
     assert differ == {"decode"}
     for cls in (ECCV16Method, SIGGRAPH17Method):  # no constructor of their own: the base's reads the options
         assert "__init__" not in cls.__dict__
-    assert get_method("eccv16").decode == "annealed" and get_method("siggraph17").decode == "regression"
+    assert get_method("eccv16").options.decode == "annealed" and get_method("siggraph17").options.decode == "regression"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,11 +139,11 @@ class ColdEccv16(ECCV16Method):
     Options = ColdEccv16Options
 
 
-def test_a_variant_that_only_changes_defaults_runs_with_them(tmp_path, monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "eccv16-cold", f"{__name__}:ColdEccv16")
+def test_a_variant_that_only_changes_defaults_runs_with_them(add_method, tmp_path, monkeypatch):
+    add_method("eccv16-cold", f"{__name__}:ColdEccv16")
     method = get_method("eccv16-cold", smoke=True)
-    assert (method.temperature, method.decode, method.input_size) == (0.05, "annealed", 256)
-    assert get_method("eccv16-cold", temperature="0.2").temperature == 0.2
+    assert (method.options.temperature, method.options.decode, method.options.input_size) == (0.05, "annealed", 256)
+    assert get_method("eccv16-cold", temperature="0.2").options.temperature == 0.2
     # the runner sees its defaults: the default spelled out is no change, another value is
     assert made_with("eccv16-cold", RunConfig(method_options={"eccv16-cold": {"temperature": 0.05}}))["options"] == {}
     assert made_with("eccv16-cold", RunConfig(method_options={"eccv16-cold": {"temperature": 0.38}}))["options"] == {

@@ -12,7 +12,7 @@ from conftest import PROJECT_ROOT
 import colorbench.notebook as nb
 from colorbench import atomic
 from colorbench.config import RunConfig
-from colorbench.notebook import display as nb_display
+from colorbench.notebook import runs as nb_runs
 from colorbench.report import grids
 from colorbench.report.aggregate import cost_table
 from colorbench.run import run
@@ -64,7 +64,7 @@ def test_the_run_summary_shows_the_report_cost_table(monkeypatch):
     per_stage = nb.stage_table("shared-cost").set_index("method")
     assert per_stage.loc["coltran", "colorizer"] == pytest.approx(3.25)
     shown = []
-    monkeypatch.setattr(nb_display, "_show", shown.append)
+    monkeypatch.setattr(nb_runs, "_show", shown.append)
     nb.show_run("shared-cost")
     cost_shown = shown[1].to_html()
     assert "as the report computes it" in cost_shown and "stages_s_per_image" in cost_shown

@@ -21,8 +21,8 @@ from colorbench import notebooks_run
 from colorbench.cli import main as cli_main
 from colorbench.config import RunConfig
 from colorbench.metrics.scorer import smoke_scoring
-from colorbench.notebook import display as nb_display
 from colorbench.notebook import environment as nb_environment
+from colorbench.notebook import grids as nb_grids
 from colorbench.run import run
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -303,7 +303,7 @@ def test_thumbnails_keep_the_aspect_ratio():
 
     from PIL import Image
 
-    uri = nb_display._thumbnail_uri(np.zeros((50, 200, 3), np.uint8), 40)
+    uri = nb_grids._thumbnail_uri(np.zeros((50, 200, 3), np.uint8), 40)
     img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert img.size == (160, 40)
 

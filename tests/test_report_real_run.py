@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from colorbench.config import RunConfig
-from colorbench.methods import registry
 from colorbench.methods.base import Method
 from colorbench.metrics import load_metrics, score_run
 from colorbench.report import ReportOptions, build_report, load_tables
@@ -30,8 +29,8 @@ class SepiaSampler(Method):
         return out
 
 
-def test_score_and_report_a_real_run(tmp_path, sports_dir, monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "sepia", f"{__name__}:SepiaSampler")
+def test_score_and_report_a_real_run(add_method, tmp_path, sports_dir, monkeypatch):
+    add_method("sepia", f"{__name__}:SepiaSampler")
     data = tmp_path / "data"
     for label in ("ski jumping", "archery"):  # ski jumping/2.jpg is a real gray-only JPEG
         (data / label).mkdir(parents=True)

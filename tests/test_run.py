@@ -16,7 +16,6 @@ from PIL import Image
 
 from colorbench.config import RunConfig
 from colorbench.data.images import load_image
-from colorbench.methods import registry
 from colorbench.methods.base import Method
 from colorbench.methods.options import MethodOptions, speed_only
 from colorbench.run import run
@@ -60,8 +59,8 @@ class TintMethod(Method):
 
 
 @pytest.fixture
-def tint_registered(monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "tint", f"{__name__}:TintMethod")
+def tint_registered(add_method, monkeypatch):
+    add_method("tint", f"{__name__}:TintMethod")
     TintMethod.calls = []
 
 
@@ -142,7 +141,7 @@ def test_failing_image_is_recorded_and_others_finish(tmp_path, tint_registered):
     assert summary.methods[0].status == "partial" and summary.methods[0].failed == 1
 
 
-def test_unavailable_weights_skip_the_method_with_reason(tmp_path, monkeypatch):
+def test_unavailable_weights_skip_the_method_with_reason(add_method, tmp_path, monkeypatch):
     from colorbench import weights
 
     class NeedsWeights(Method):
@@ -154,7 +153,7 @@ def test_unavailable_weights_skip_the_method_with_reason(tmp_path, monkeypatch):
         def colorize(self, grays, *, seed, item_seeds=None, labels=None):
             raise AssertionError("must not run")
 
-    monkeypatch.setitem(registry._REGISTRY, "needs-weights", f"{__name__}:NeedsWeights")
+    add_method("needs-weights", f"{__name__}:NeedsWeights")
     globals()["NeedsWeights"] = NeedsWeights
     cfg = RunConfig(run="w", methods=["gray", "needs-weights"], results_dir=str(tmp_path / "results"))
     summary = run(cfg, progress=False)
@@ -195,7 +194,7 @@ SLOW_RUN = textwrap.dedent("""
             time.sleep(delay)
             return [np.repeat(g[:, :, None], 3, 2) // 2 + 60 for g in grays]
 
-    registry._REGISTRY["slow"] = "__main__:Slow"
+    registry.register_method("slow", Slow)
     run(RunConfig(run="killed", dataset=sys.argv[1], methods=["slow"], batch_size=1, results_dir=sys.argv[3]), progress=False)
 """)  # noqa: E501 (the script's text is data: wrapping it would change the script the test runs)
 
@@ -235,8 +234,8 @@ class HeavyMethod(TintMethod):
     heavy_on_cpu = True
 
 
-def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", {"gray": registry._REGISTRY["gray"], "heavy": f"{__name__}:HeavyMethod"})
+def test_auto_selection_skips_cpu_heavy_methods_but_explicit_names_run(tmp_path, add_method):
+    add_method("heavy", f"{__name__}:HeavyMethod")  # auto takes every registered method: this one and the built-ins
     auto = run(RunConfig(run="a", limit=1, device="cpu", results_dir=str(tmp_path)), progress=False)
     outcome = {m.name: m for m in auto.methods}
     assert outcome["gray"].status == "done"
@@ -258,8 +257,8 @@ class ForwardsSmoke(TintMethod):
     Options = ForwardsSmokeOptions
 
 
-def test_smoke_reaches_methods_that_forward_it_through_options(tmp_path, monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "forwards-smoke", f"{__name__}:ForwardsSmoke")
+def test_smoke_reaches_methods_that_forward_it_through_options(add_method, tmp_path, monkeypatch):
+    add_method("forwards-smoke", f"{__name__}:ForwardsSmoke")
     summary = run(RunConfig(run="fs", methods=["forwards-smoke"], smoke=True, limit=1, results_dir=str(tmp_path)),
                   progress=False)
     assert summary.methods[0].config["smoke"] is True
@@ -281,7 +280,7 @@ class BatchedTint(TintMethod):
     Options = BatchedTintOptions
 
 
-def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, tint_registered, monkeypatch):
+def test_resume_refuses_a_folder_whose_images_were_made_differently(add_method, tmp_path, tint_registered, monkeypatch):
     """Resume reuses every image that exists: it must not reuse smoke outputs in a real run, nor images made with
     other options, another seed (stochastic methods) or another dataset, under this command's settings."""
     data = _image_dir(tmp_path, n=4)
@@ -303,7 +302,7 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
     with pytest.raises(ValueError, match=r"tint was made with other settings \(seed 1 -> 2\)"):
         run(RunConfig(**{**real, "seed": 2}), progress=False)
     run(RunConfig(**{**real, "seed": 2, "methods": ["gray"]}), progress=False)  # deterministic: the seed is irrelevant
-    monkeypatch.setitem(registry._REGISTRY, "batched", f"{__name__}:BatchedTint")
+    add_method("batched", f"{__name__}:BatchedTint")
     batched = {**real, "methods": ["batched"]}
     run(RunConfig(**batched, method_options={"batched": {"batch_size": 4}}), progress=False)
     run(RunConfig(**batched, method_options={"batched": {"batch_size": 1}}), progress=False)  # speed only: resumes
@@ -317,7 +316,7 @@ def test_resume_refuses_a_folder_whose_images_were_made_differently(tmp_path, ti
             and record["method_status"]["tint"]["made_with"] == {"options": {}, "seed": 1})
 
 
-def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, monkeypatch):
+def test_method_options_are_checked_before_any_work(add_method, tmp_path, tint_registered, monkeypatch):
     cfg = dict(run="o", methods=["gray"], limit=1, results_dir=str(tmp_path / "res"))
     with pytest.raises(ValueError, match="tint has no option 'fail_onn'; its options: fail_on, smoke"):
         run(RunConfig(**cfg, method_options={"tint": {"fail_onn": 1}}), progress=False)
@@ -325,7 +324,7 @@ def test_method_options_are_checked_before_any_work(tmp_path, tint_registered, m
         run(RunConfig(**cfg, method_options={"tnit": {"fail_on": 1}}), progress=False)
     assert not (tmp_path / "res" / "o").exists()
     # options an options subclass inherits from its base's are accepted
-    monkeypatch.setitem(registry._REGISTRY, "forwards-smoke", f"{__name__}:ForwardsSmoke")
+    add_method("forwards-smoke", f"{__name__}:ForwardsSmoke")
     run(RunConfig(**cfg, method_options={"forwards-smoke": {"extra": 1, "fail_on": 999}}), progress=False)
 
 
@@ -349,8 +348,8 @@ class InterruptedMethod(TintMethod):
         return super().colorize(grays, seed=seed, item_seeds=item_seeds, labels=labels)
 
 
-def test_interrupted_run_says_so_and_keeps_finished_images(tmp_path, tint_registered, monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "interrupted", f"{__name__}:InterruptedMethod")
+def test_interrupted_run_says_so_and_keeps_finished_images(add_method, tmp_path, tint_registered, monkeypatch):
+    add_method("interrupted", f"{__name__}:InterruptedMethod")
     cfg = RunConfig(run="i", dataset=str(_image_dir(tmp_path, n=4)), methods=["interrupted"], batch_size=2,
                     results_dir=str(tmp_path / "res"))
     with pytest.raises(KeyboardInterrupt):
@@ -373,8 +372,8 @@ class BadOutputMethod(TintMethod):
         return [np.zeros(g.shape + (4,), np.float32) if g.shape[0] == 31 else o for g, o in zip(grays, out)]
 
 
-def test_one_unusable_output_is_a_failure_not_the_end_of_the_run(tmp_path, tint_registered, monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "bad-output", f"{__name__}:BadOutputMethod")
+def test_one_unusable_output_is_a_failure_not_the_end_of_the_run(add_method, tmp_path, tint_registered, monkeypatch):
+    add_method("bad-output", f"{__name__}:BadOutputMethod")
     cfg = RunConfig(run="b", dataset=str(_image_dir(tmp_path, n=4)), methods=["bad-output", "gray"], batch_size=4,
                     results_dir=str(tmp_path / "res"))
     summary = run(cfg, progress=False)  # image im1 is 31 pixels high
@@ -413,12 +412,12 @@ class StrictOptionMethod(TintMethod):
             raise ValueError(f"level must be 1 or 2, got {self.options.level}")
 
 
-def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(tmp_path, tint_registered,
+def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(add_method, tmp_path, tint_registered,
                                                                                   monkeypatch, capsys):
     from colorbench.cli import main
 
-    monkeypatch.setitem(registry._REGISTRY, "broken-load", f"{__name__}:BrokenLoadMethod")
-    monkeypatch.setitem(registry._REGISTRY, "strict-option", f"{__name__}:StrictOptionMethod")
+    add_method("broken-load", f"{__name__}:BrokenLoadMethod")
+    add_method("strict-option", f"{__name__}:StrictOptionMethod")
     monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path / "res"))
     data = str(_image_dir(tmp_path, n=2))
     assert main(["run", "--run", "l", "--dataset", data, "--methods", "broken-load,gray"]) == 1
@@ -435,7 +434,8 @@ def test_a_method_that_cannot_load_fails_alone_and_bad_option_values_fail_first(
 
 def test_cpu_peak_memory_is_per_batch_on_linux():
     """The CPU peak resets before each batch (Linux VmHWM), so a method is not charged for what ran before it."""
-    from colorbench.run import _peak_memory_mb, _reset_peak
+    from colorbench.peak_memory import peak_memory_mb as _peak_memory_mb
+    from colorbench.peak_memory import reset_peak as _reset_peak
 
     if not os.path.exists("/proc/self/clear_refs"):
         pytest.skip("needs Linux /proc/self/clear_refs")
@@ -466,10 +466,9 @@ def test_a_method_skipped_on_a_rerun_keeps_the_record_of_its_images(tmp_path, ti
     assert status["made_with"] == {"options": {}, "seed": 0} and "not available offline" in status["last_attempt"]
 
 
-def test_a_method_whose_module_cannot_be_imported_is_skipped_not_fatal(tmp_path, monkeypatch):
+def test_a_method_whose_module_cannot_be_imported_is_skipped_not_fatal(tmp_path, add_method):
     """E.g. diffusers not installed: `--methods auto` still runs the others and says why that one was skipped."""
-    monkeypatch.setattr(registry, "_REGISTRY", {"gray": registry._REGISTRY["gray"],
-                                                "needs-missing-package": "colorbench_no_such_module:Method"})
+    add_method("needs-missing-package", "colorbench_no_such_module:Method")
     cfg = RunConfig(run="m", limit=1, device="cpu", results_dir=str(tmp_path))
     for _ in range(2):  # a fresh folder, then a resume
         outcome = {m.name: m for m in run(cfg, progress=False).methods}
@@ -527,3 +526,22 @@ def test_corrupt_weights_skip_every_method_alike(tmp_path, monkeypatch):
         assert outcome[name].status == "skipped", (name, outcome[name].status, outcome[name].reason)
         assert "corrupt or a different file" in outcome[name].reason and "weights fetch" in outcome[name].reason
     assert outcome["gray"].status == "done"
+
+
+def test_each_method_gets_calls_of_its_own_batch_size_unless_the_run_sets_one(add_method, tmp_path, tint_registered):
+    """RunConfig.batch_size None: a colorize call is the method's own batch_size (ColTran's 64 on a GPU); a method
+    without one gets DEFAULT_BATCH_SIZE; --batch-size applies to every method."""
+    from colorbench.run import DEFAULT_BATCH_SIZE
+
+    add_method("batched", f"{__name__}:BatchedTint")
+    data = _image_dir(tmp_path, n=7)
+    base = dict(dataset=str(data), methods=["batched", "tint"], results_dir=str(tmp_path / "res"))
+    TintMethod.calls = []
+    run(RunConfig(run="own", method_options={"batched": {"batch_size": 3}}, **base), progress=False)
+    assert TintMethod.calls == [3, 3, 1, 7]  # batched: its own 3; tint (no batch_size option): DEFAULT_BATCH_SIZE
+    assert DEFAULT_BATCH_SIZE >= 7
+    TintMethod.calls = []
+    run(RunConfig(run="given", batch_size=2, method_options={"batched": {"batch_size": 3}}, **base), progress=False)
+    assert TintMethod.calls == [2, 2, 2, 1, 2, 2, 2, 1]
+    rows = read_csv(tmp_path / "res" / "given" / "timings.csv")
+    assert [int(r["n_images"]) for r in rows if r["method"] == "batched"] == [2, 2, 2, 1]

@@ -24,8 +24,8 @@ class NeedsWeights(Method):
 
 
 @pytest.fixture
-def needs_weights(monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "needs-weights", f"{__name__}:NeedsWeights")
+def needs_weights(add_method, monkeypatch):
+    add_method("needs-weights", f"{__name__}:NeedsWeights")
 
 
 def test_an_explicitly_named_method_that_is_skipped_fails_the_command(needs_weights, capsys):

@@ -172,7 +172,7 @@ KILLABLE = textwrap.dedent("""
                 time.sleep(3600)  # every rank stops after 2 images: the kill lands mid-run on any machine load
             return [np.repeat(g[:, :, None], 3, 2) // 2 + 60 for g in grays]
 
-    registry._REGISTRY["slow"] = "__main__:Slow"
+    registry.register_method("slow", Slow)
     os.makedirs(sys.argv[4], exist_ok=True)
     open(os.path.join(sys.argv[4], os.environ["RANK"]), "w").write(str(os.getpid()))
     run(RunConfig(run="killed", dataset=sys.argv[1], methods=["slow"], batch_size=1, results_dir=sys.argv[2]),

@@ -175,7 +175,7 @@ def merge_luminance(gray: np.ndarray, rgb_pred: np.ndarray, gamut: str = DEFAULT
       output's L is the input's to uint8 rounding, at the cost of paler colours there.
 
     Measured (benchmarks/gamut.py -> benchmarks/out/gamut.json; 100 real Kaggle test photos, one per class, 224²):
-    with cnn-original's colours 1.3% of the merged pixels are out of gamut; clipping moves their L by 0.04 on
+    with cnn-original's colours 1.3% of the L-merged pixels are out of gamut; clipping moves their L by 0.04 on
     average, 0.32 at the 99th percentile, 1.4 at most. With each photo's own colours on its gray's L (more saturated
     than the CNN's) 3.3% are out of gamut and clipping moves their L by 0.50 on average, 3.6 at the 99th percentile,
     5.4 at most (hue by up to 8.5°). ``chroma`` keeps every pixel's L within 0.25 (uint8 rounding) and the hue within

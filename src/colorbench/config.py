@@ -36,7 +36,9 @@ class RunConfig:
     limit: int | None = None  # cap on the number of images (balanced across classes)
     methods: list[str] = field(default_factory=lambda: [AUTO_METHODS])
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    batch_size: int = 8
+    # images per colorize call (a timings.csv row, a retry unit, a shard's share); None: each method's own
+    # batch_size option, its measured-best batch on a GPU (see colorbench.run.colorize_batch_size)
+    batch_size: int | None = None
     seed: int = 0
     samples_per_image: int = 1  # K outputs per image for stochastic methods (best-of-K / mean-of-K scoring)
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"coltran": {"mode": "argmax"}}
@@ -61,7 +63,7 @@ class RunConfig:
 
         if self.gamut not in GAMUT_MODES:
             raise ValueError(f"gamut must be one of {', '.join(GAMUT_MODES)}, got {self.gamut!r}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.samples_per_image < 1:
             raise ValueError(f"samples_per_image must be >= 1, got {self.samples_per_image}")

@@ -5,7 +5,7 @@ rank 0 alone scores and reports, as one process: the launch's process group ends
 one in the same launch is not reliable (gloo ranks read the first group's addresses from the launcher's store and
 were refused, seen here). For a sharded scoring, launch ``colorbench score`` on its own.
 
-Example::
+Usage (a sketch, not run by the doctests: it runs the demo into results/)::
 
     from colorbench.config import RunConfig
     from colorbench.demo import run_demo

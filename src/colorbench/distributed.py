@@ -3,7 +3,7 @@ and ``LOCAL_RANK``; colorbench reads them, splits the work, and uses ``torch.dis
 and collect small Python objects from the other processes. A process started without those variables (or with
 ``WORLD_SIZE=1``) is a plain single-process run: nothing distributed is initialised.
 
-Example (what the runner does)::
+Usage (what the runner does) (a sketch, not run by the doctests: it needs several processes)::
 
     shard = Shard.from_env()
     mine = shard.take(todo)                 # this process's part of the work
@@ -61,7 +61,7 @@ class Shard:
 
     @property
     def is_main(self) -> bool:
-        """Rank 0: the one process that writes run.json, merges the per-rank files and prints the summary."""
+        """Rank 0: the one process that writes run.json, collects the per-rank files and prints the summary."""
         return self.rank == 0
 
     def take(self, items: Sequence) -> list:

@@ -9,7 +9,7 @@ Every file is accounted for: matched, ambiguous (two files for one image, or one
 file are missing (a ``failures.csv`` row, so the score says why). Several ``--from`` folders give K samples per
 image (folder i is sample k=i), for stochastic methods.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder and another tool's outputs)::
 
     from colorbench.external import import_outputs
     report = import_outputs("results/demo", "ddcolor", ["~/ddcolor_out"], note="DDColor tiny, official repo")
@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench import atomic
-from colorbench.data.images import ImageLoadError, is_image_file, load_image
+from colorbench.data.images import ImageLoadError, is_image_file, load_image, read_gray
 from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
-from colorbench.records import MethodStatus, RunRecord
+from colorbench.records import MethodState, MethodStatus, RunRecord
 from colorbench.runfolder import FAILURE_COLUMNS, RunFolder, ensure_writable
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     docstring. ``l_merge=False`` keeps the files as they are (they must be at the input's size): for oracles and
     checks, not for comparing colorizers (their luminance then differs from the others')."""
     from colorbench.methods import method_names
-    from colorbench.run import read_gray, write_output
+    from colorbench.run import write_output
 
     folder = RunFolder(run_path)
     if match not in MATCH_MODES:
@@ -135,7 +135,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     ensure_writable(folder.path)
     samples = folder.read_samples()
     record = RunRecord.read(folder.run_json)  # before any work (the run-folder lock holds it current till the end)
-    # the run's own choice for colours outside sRGB, so imported outputs are merged as its methods' were
+    # the run's own choice for colours outside sRGB, so imported outputs are L-merged as its methods' were
     gamut = record.config.get("gamut") or "clip"
     report = ImportReport(method)
     provenance = []
@@ -145,7 +145,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
         hashes = {}
         for row in samples:
             sample_id = row["id"]
-            label = sample_id if k == 0 else f"{sample_id}__k{k}"
+            label = RunFolder.output_stem(sample_id, k)
             path = matched.get(sample_id)
             if path is None:
                 report.missing.append(label)
@@ -154,7 +154,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
                 continue
             try:
                 rgb = load_image(path, fix="export it again from the tool that made it").rgb
-                gray = read_gray(folder, sample_id)
+                gray = read_gray(folder.gray_path(sample_id))
                 h, w = gray.shape
                 if abs((rgb.shape[1] / rgb.shape[0]) / (w / h) - 1) > 0.02:
                     report.other_aspect += 1
@@ -172,7 +172,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     if method not in record.methods:
         record.methods.append(method)
     record.method_status[method] = MethodStatus(
-        status="partial" if problems else "done",
+        status=MethodState.PARTIAL if problems else MethodState.DONE,
         reason=f"{problems} outputs missing or unreadable (see failures.csv)" if problems else "",
         written=report.written, reused=0, failed=problems, samples_per_image=len(paths),
         imported={"from": provenance, "match": match, "note": note, "l_merged": l_merge, "at": now_iso(),

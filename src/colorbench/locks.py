@@ -15,7 +15,7 @@ Sharded runs: the ranks of one ``torchrun`` / ``accelerate launch`` write one fo
 ``launch_id`` (the default, :func:`launch_id_from_env`, derives it from the launcher's environment): the first rank
 takes the lock, the others see the holder's launch id and go ahead. An unrelated process still gets "busy". The
 OS lock lives as long as the rank that took it: launchers end all ranks together, and a rank that must outlive the
-others (say, one that merges their work) should be the one to enter first, or take the lock again for its merge.
+others (say, one that collects their work) should be the one to enter first, or take the lock again for that.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def run_folder_lock(folder: str | os.PathLike, *, command: str = "", launch_id: 
     ``wait``: seconds to wait for a holder to finish (default ``$COLORBENCH_LOCK_WAIT`` or 0: stop at once).
     Raises :class:`FolderBusy` naming the holder. Re-entrant within a process (``demo`` runs, scores, reports).
 
-    Example (a rank of a sharded run)::
+    Usage in a rank of a sharded run (a sketch, not run by the doctests: it needs a sharded launch)::
 
         with run_folder_lock(folder, command="colorbench run --shard", launch_id=launch_id_from_env()):
             ...  # write this rank's share of the folder

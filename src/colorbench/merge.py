@@ -8,7 +8,7 @@ mixed. A method made in several runs with the same settings is the union of its 
 be the same bytes). ``run.json`` of OUT records where every method came from (``merged_from``: path, machine,
 device, versions and the whole run.json of origin; ``method_status.<m>.origin``).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs two run folders)::
 
     from colorbench.merge import merge_runs
     merge_runs("results/all", ["results/coltran-box", "results/diffusion-box"])
@@ -23,7 +23,7 @@ from pathlib import Path
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
 from colorbench.provenance import now_iso
-from colorbench.records import MethodStatus, RunRecord
+from colorbench.records import MethodState, MethodStatus, RunRecord
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
     SAMPLE_COLUMNS,
@@ -84,37 +84,8 @@ def _check_same_inputs(runs: list[RunFolder]) -> None:
 def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
     """Merge ``sources`` into the new run folder ``out``; see the module docstring. Returns ``out``."""
     out_folder = RunFolder(out)
-    if len(sources) < 2:
-        raise MergeRefused("give at least two run folders to merge")
-    runs = [RunFolder(s) for s in sources]
-    for run in runs:
-        if not run.run_json.exists() or not run.samples_csv.exists():
-            raise MergeRefused(f"{run.path} is not a run folder (no run.json/samples.csv)")
-        if run.path.resolve() == out_folder.path.resolve():
-            raise MergeRefused(f"{run.path} is both a source and OUT: merge into a new folder")
-    if out_folder.run_json.exists() or any(out_folder.path.glob("images/*/*.png")):
-        raise MergeRefused(f"{out_folder.path} already holds a run: merge into a new folder (or delete it first)")
-    records = [RunRecord.read(run.run_json) for run in runs]
-    smoke = {r.smoke for r in records}
-    if len(smoke) > 1:
-        kinds = ", ".join(f"{run.path} ({'smoke' if r.smoke else 'real'})" for run, r in zip(runs, records))
-        raise MergeRefused(f"smoke runs (tiny untrained models) and real runs cannot be one comparison: {kinds}")
-    _check_same_inputs(runs)
-
-    # every method, from every run that made it (with the same settings)
-    origin: dict[str, list[int]] = {}
-    for i, (run, record) in enumerate(zip(runs, records)):
-        for method in run.methods():
-            status = record.status_of(method)
-            for j in origin.get(method, []):
-                before = records[j].status_of(method)
-                if _settings(before) != _settings(status):
-                    raise MergeRefused(
-                        f"{method} was made with other settings in {runs[j].path} ({_settings(before)}) than in "
-                        f"{run.path} ({_settings(status)}): one comparison needs one setting per method; leave one "
-                        f"of them out, or rerun it with the other's settings")
-            origin.setdefault(method, []).append(i)
-
+    runs, records = _checked_sources(out_folder, sources)
+    origin = _method_origins(runs, records)
     ensure_writable(out_folder.path)
     first = runs[0]
     for sample_id in inputs_fingerprint(first):
@@ -126,35 +97,8 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
 
     timings, failures, method_status = [], [], {}
     for method, indices in origin.items():
-        conflicts = 0
-        for i in indices:
-            run = runs[i]
-            for kind in ("images", "raw"):
-                for path in sorted((run.path / kind / method).glob("*.png")):
-                    if path.name.startswith(atomic.TMP_PREFIX):
-                        continue
-                    target = out_folder.path / kind / method / path.name
-                    if target.exists():
-                        conflicts += target.read_bytes() != path.read_bytes()
-                        continue
-                    atomic.write_bytes(target, path.read_bytes())
-            timings += [r for r in read_csv(run.timings_csv) if r["method"] == method]
-        for i in indices:  # failures only where no run made the image
-            failures += [r for r in read_csv(runs[i].failures_csv) if r["method"] == method
-                         and not out_folder.output_path(method, r["id"], int(r.get("k") or 0)).exists()]
-        if conflicts:
-            sources_text = ", ".join(str(runs[i].path) for i in indices)
-            raise MergeRefused(f"{method}: {conflicts} images differ between {sources_text} "
-                               f"although made with the same settings (a nondeterministic method?): merge only one "
-                               f"of these runs' {method}")
-        entry = dataclasses.replace(records[indices[0]].status_of(method),
-                                    written=len(list((out_folder.path / "images" / method).glob("*.png"))),
-                                    reused=0, origin=[str(runs[i].path.resolve()) for i in indices])
-        if len(indices) > 1:  # what is still missing after the union
-            left = sum(f["method"] == method for f in failures)
-            entry = dataclasses.replace(entry, status="partial" if left else "done", failed=left,
-                                        reason=f"{left} images failed (see failures.csv)" if left else "")
-        method_status[method] = entry
+        method_status[method] = _copy_method(out_folder, method, [runs[i] for i in indices],
+                                             records[indices[0]].status_of(method), timings, failures)
     atomic.write_csv(out_folder.timings_csv, timings, TIMING_COLUMNS)
     atomic.write_csv(out_folder.failures_csv, failures, FAILURE_COLUMNS)
 
@@ -167,7 +111,7 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
         methods=list(origin),
         method_status=method_status,
         seed=base.seed,
-        smoke=smoke.pop(),
+        smoke=base.smoke,
         versions=base.versions,
         device=base.device,
         merged_from=[{"path": str(run.path.resolve()), "run": r.run, "methods": origin_methods,
@@ -182,6 +126,79 @@ def merge_runs(out: str | Path, sources: Sequence[str | Path]) -> Path:
     )
     record.write(out_folder.run_json)
     return out_folder.path
+
+
+def _checked_sources(out_folder: RunFolder, sources: Sequence[str | Path]) -> tuple[list[RunFolder], list[RunRecord]]:
+    """The source run folders and their run.json, refused before anything is written when they cannot be one
+    comparison: fewer than two, not run folders, OUT among them or already a run, smoke and real runs mixed, other
+    inputs."""
+    if len(sources) < 2:
+        raise MergeRefused("give at least two run folders to merge")
+    runs = [RunFolder(s) for s in sources]
+    for run in runs:
+        if not run.run_json.exists() or not run.samples_csv.exists():
+            raise MergeRefused(f"{run.path} is not a run folder (no run.json/samples.csv)")
+        if run.path.resolve() == out_folder.path.resolve():
+            raise MergeRefused(f"{run.path} is both a source and OUT: merge into a new folder")
+    if out_folder.run_json.exists() or any(out_folder.path.glob("images/*/*.png")):
+        raise MergeRefused(f"{out_folder.path} already holds a run: merge into a new folder (or delete it first)")
+    records = [RunRecord.read(run.run_json) for run in runs]
+    if len({r.smoke for r in records}) > 1:
+        kinds = ", ".join(f"{run.path} ({'smoke' if r.smoke else 'real'})" for run, r in zip(runs, records))
+        raise MergeRefused(f"smoke runs (tiny untrained models) and real runs cannot be one comparison: {kinds}")
+    _check_same_inputs(runs)
+    return runs, records
+
+
+def _method_origins(runs: list[RunFolder], records: list[RunRecord]) -> dict[str, list[int]]:
+    """Every method, with the indices of the runs that made it; refused where two made it with other settings."""
+    origin: dict[str, list[int]] = {}
+    for i, (run, record) in enumerate(zip(runs, records)):
+        for method in run.methods():
+            status = record.status_of(method)
+            for j in origin.get(method, []):
+                before = records[j].status_of(method)
+                if _settings(before) != _settings(status):
+                    raise MergeRefused(
+                        f"{method} was made with other settings in {runs[j].path} ({_settings(before)}) than in "
+                        f"{run.path} ({_settings(status)}): one comparison needs one setting per method; leave one "
+                        f"of them out, or rerun it with the other's settings")
+            origin.setdefault(method, []).append(i)
+    return origin
+
+
+def _copy_method(out_folder: RunFolder, method: str, sources: list[RunFolder], status: MethodStatus,
+                 timings: list[dict], failures: list[dict]) -> MethodStatus:
+    """Copy ``method``'s images (and raw outputs) from every run in ``sources`` that made it into ``out_folder``;
+    add its timing rows and the failures no run made up for; return its run.json entry (``status``: the first
+    source's)."""
+    conflicts = 0
+    for run in sources:
+        for kind in ("images", "raw"):
+            for path in sorted((run.path / kind / method).glob("*.png")):
+                if path.name.startswith(atomic.TMP_PREFIX):
+                    continue
+                target = out_folder.path / kind / method / path.name
+                if target.exists():
+                    conflicts += target.read_bytes() != path.read_bytes()
+                    continue
+                atomic.write_bytes(target, path.read_bytes())
+        timings += [r for r in read_csv(run.timings_csv) if r["method"] == method]
+    for run in sources:  # failures only where no run made the image
+        failures += [r for r in read_csv(run.failures_csv) if r["method"] == method
+                     and not out_folder.output_path(method, r["id"], int(r.get("k") or 0)).exists()]
+    if conflicts:
+        sources_text = ", ".join(str(run.path) for run in sources)
+        raise MergeRefused(f"{method}: {conflicts} images differ between {sources_text} "
+                           f"although made with the same settings (a nondeterministic method?): merge only one "
+                           f"of these runs' {method}")
+    entry = dataclasses.replace(status, written=len(list((out_folder.path / "images" / method).glob("*.png"))),
+                                reused=0, origin=[str(run.path.resolve()) for run in sources])
+    if len(sources) > 1:  # what is still missing after the union
+        left = sum(f["method"] == method for f in failures)
+        entry = dataclasses.replace(entry, status=MethodState.PARTIAL if left else MethodState.DONE, failed=left,
+                                    reason=f"{left} images failed (see failures.csv)" if left else "")
+    return entry
 
 
 def method_origins(run_path: str | Path) -> object:

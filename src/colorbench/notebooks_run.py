@@ -5,7 +5,7 @@ environment's ``python3`` kernel) with this checkout's ``src/`` importable. A fa
 others: notebooks that do not depend on it still run; its dependants are skipped, and the summary names the
 notebook, the cell and the error. Failed notebooks are still exported, so the HTML shows where it broke.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs papermill and executes notebooks)::
 
     from colorbench.notebooks_run import run_suite
     result = run_suite(run="nb-smoke", smoke=True, only=["00"])

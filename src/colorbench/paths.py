@@ -1,7 +1,7 @@
 """Where colorbench keeps weights, data and results.
 
-Every location has a default relative to the working directory (the project layout of DESIGN.md) and an
-environment variable that points elsewhere — e.g. a mounted Google Drive in Colab.
+Every location has a default relative to the working directory (a checkout's ``models/``, ``data/`` and
+``results/``) and an environment variable that points elsewhere — e.g. a mounted Google Drive in Colab.
 """
 
 from __future__ import annotations

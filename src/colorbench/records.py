@@ -27,7 +27,8 @@ Example::
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.json"
-    >>> RunRecord(run="demo", methods=["gray"], method_status={"gray": MethodStatus(status="done")}).write(path)
+    >>> done = MethodStatus(status=MethodState.DONE)
+    >>> RunRecord(run="demo", methods=["gray"], method_status={"gray": done}).write(path)
     >>> RunRecord.read(path).method_status["gray"].ran
     True
 """
@@ -35,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import os
 from dataclasses import dataclass, field
@@ -178,11 +180,32 @@ class _FileRecord(_Record):
 
 
 # ------------------------------------------------------------------------------------------------ run.json
+class MethodState(str, enum.Enum):
+    """What happened to a method in a run folder: run.json's ``method_status.<method>.status``, the runner's outcome
+    and what the report, the notebooks and the CLI say. A ``str``: it is written to and compared with the JSON text
+    as it is (``MethodState.DONE == "done"``)."""
+
+    DONE = "done"  # every image made (or reused)
+    PARTIAL = "partial"  # some images failed (failures.csv says which and why)
+    SKIPPED = "skipped"  # could not run here (a missing extra, missing weights, too slow on a CPU), with the reason
+    FAILED = "failed"  # it started but could not load (a corrupt checkpoint, out of memory), with the error
+
+    def __str__(self) -> str:  # "done", not "MethodState.DONE", in messages and f-strings on every Python
+        return self.value
+
+    __format__ = str.__format__
+
+    @classmethod
+    def made_images(cls) -> tuple[MethodState, ...]:
+        """The states in which the method made images in the folder (all of them, or some)."""
+        return cls.DONE, cls.PARTIAL
+
+
 @dataclass
 class MethodStatus(_Record):
     """``run.json``'s ``method_status.<method>``: what happened to one method in this run folder."""
 
-    status: str | None = None  # done, partial (some images failed), skipped (could not run here), failed
+    status: str | None = None  # a MethodState (a plain string as read from run.json)
     reason: str | None = None
     written: int | None = None
     reused: int | None = None
@@ -202,7 +225,7 @@ class MethodStatus(_Record):
     @property
     def ran(self) -> bool:
         """The method made images in this folder (all of them, or some)."""
-        return self.status in ("done", "partial")
+        return self.status in MethodState.made_images()
 
 
 @dataclass

@@ -4,11 +4,14 @@ Resumable by construction: every output is written atomically under its final na
 rerun skips outputs that exist. One bad image is listed in ``skipped.csv``; one failing image is listed in
 ``failures.csv``; neither stops the run.
 
-Example::
+Example (the bundled samples, the gray floor, a throw-away results folder)::
 
-    from colorbench.config import RunConfig
-    from colorbench.run import run
-    summary = run(RunConfig(run="demo", methods=["gray"]))
+    >>> import tempfile
+    >>> from colorbench.config import RunConfig
+    >>> summary = run(RunConfig(run="demo", methods=["gray"], limit=2, results_dir=tempfile.mkdtemp()),
+    ...               progress=False)
+    >>> [(m.name, str(m.status), m.written) for m in summary.methods]
+    [('gray', 'done', 2)]
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ import dataclasses
 import gc
 import json
 import logging
-import resource
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import numpy as np
 from colorbench import atomic
 from colorbench.color import merge_luminance, to_gray
 from colorbench.config import AUTO_METHODS, RunConfig
-from colorbench.data.images import ImageLoadError, load_image, read_png_rgb
+from colorbench.data.images import ImageLoadError, load_image, read_gray
 from colorbench.data.index import DatasetIndex, Sample
 from colorbench.data.specs import open_dataset
 from colorbench.distributed import Shard
@@ -41,10 +42,12 @@ from colorbench.locks import run_folder_lock
 from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
-from colorbench.methods.options import option_defaults, speed_only_names
+from colorbench.methods.options import option_defaults
 from colorbench.methods.registry import check_method_options, typed_options
+from colorbench.peak_memory import peak_memory_mb, reset_peak, sync
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
-from colorbench.records import MethodStatus, RunRecord
+from colorbench.records import MethodState, MethodStatus, RunRecord
+from colorbench.resume import check_resume, made_with
 from colorbench.runfolder import (
     FAILURE_COLUMNS,
     SAMPLE_COLUMNS,
@@ -60,15 +63,22 @@ log = logging.getLogger("colorbench.run")
 
 
 @dataclass
-class MethodOutcome:
-    name: str
-    status: str  # "done", "skipped" (cannot run here, with reason), "partial" (some images failed)
-    reason: str = ""
-    written: int = 0
-    reused: int = 0
-    failed: int = 0
-    samples_per_image: int = 0  # outputs expected per image (K for stochastic methods, else 1; 0 if not run)
-    config: dict = field(default_factory=dict)
+class MethodOutcome(MethodStatus):
+    """What this call did with one method: its run.json entry (a :class:`MethodStatus`, whose ``status`` is a
+    :class:`MethodState`: done, partial, skipped or failed) and its name. Counts are 0, not "not recorded", when it
+    did not run: this call knows them."""
+
+    name: str = ""
+    reason: str | None = ""
+    written: int | None = 0
+    reused: int | None = 0
+    failed: int | None = 0
+    samples_per_image: int | None = 0  # outputs expected per image (K for stochastic methods, else 1; 0 if not run)
+    config: dict | None = field(default_factory=dict)
+
+    def entry(self) -> MethodStatus:
+        """The run.json entry: the same fields, less the name (which is its key there)."""
+        return MethodStatus(**{f.name: getattr(self, f.name) for f in dataclasses.fields(MethodStatus)})
 
 
 @dataclass
@@ -77,6 +87,28 @@ class RunSummary:
     samples: int
     skipped_images: int
     methods: list[MethodOutcome]
+
+
+#: images per ``colorize`` call for a method without a ``batch_size`` option, when ``--batch-size`` is not given
+DEFAULT_BATCH_SIZE = 8
+
+
+@dataclass
+class RunContext:
+    """What every step of one run shares, settled once in :func:`run` before any work: the config (its
+    ``method_options`` typed), the folder, the device, this process's shard, and each method's options, checked
+    and typed once (command-line strings converted; a group's ``diffusion.*`` resolved)."""
+
+    cfg: RunConfig
+    folder: RunFolder
+    device: str
+    shard: Shard
+    options: dict[str, dict]  # method -> the options it runs with
+    progress: bool = True
+
+    def batch_size(self, name: str) -> int:
+        """See :func:`colorize_batch_size`."""
+        return colorize_batch_size(name, self.cfg, self.options.get(name, {}))
 
 
 # ------------------------------------------------------------------------------------------------- inputs
@@ -121,11 +153,6 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
     return prepared, skipped
 
 
-def read_gray(folder: RunFolder, sample_id: str) -> np.ndarray:
-    """The gray input exactly as the run wrote it (a PNG round trip is lossless)."""
-    return read_png_rgb(folder.gray_path(sample_id))[..., 0].copy()
-
-
 # ------------------------------------------------------------------------------------------------- methods
 def resolve_methods(requested: Sequence[str]) -> list[str]:
     if list(requested) in ([], [AUTO_METHODS]):
@@ -138,8 +165,24 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
 
 
 def options_for(name: str, cfg: RunConfig) -> dict:
-    """The options method ``name`` runs with, typed (see :func:`colorbench.methods.registry.typed_options`)."""
+    """The options method ``name`` runs with, typed (see :func:`colorbench.methods.registry.typed_options`). The
+    runner asks once per method (:attr:`RunContext.options`)."""
     return typed_options(name, cfg.method_options)
+
+
+def colorize_batch_size(name: str, cfg: RunConfig, options: dict) -> int:
+    """Images per ``colorize`` call of method ``name``: ``--batch-size`` (``RunConfig.batch_size``) when given;
+    otherwise the method's own ``batch_size`` option (the batch its model runs at once, set to its measured-best on a
+    GPU), or :data:`DEFAULT_BATCH_SIZE` for a method without one.
+
+    The two meanings: the run's batch is the unit of work (a ``timings.csv`` row, a retry one image at a time when a
+    batch fails, a share of a sharded run); a method's ``batch_size`` is how many images its model holds at once
+    (the memory knob). A method runs a call of N images in chunks of its own batch size, so a ``--batch-size``
+    smaller than the method's caps it."""
+    if cfg.batch_size is not None:
+        return cfg.batch_size
+    own = options.get("batch_size", option_defaults(method_class(name).Options).get("batch_size"))
+    return own if isinstance(own, int) and not isinstance(own, bool) and own >= 1 else DEFAULT_BATCH_SIZE
 
 
 def too_slow_here(names: Sequence[str], *, auto: bool, device: str, smoke: bool) -> set[str]:
@@ -155,13 +198,13 @@ def _heavy_on_cpu(name: str) -> bool:
         return False  # its optional dependency is missing: the run reports it as skipped with the reason
 
 
-def check_constructible(names: Sequence[str], cfg: RunConfig) -> None:
+def check_constructible(names: Sequence[str], cfg: RunConfig, options: dict[str, dict] | None = None) -> None:
     """Construct each method once before any work: constructors check option values and load nothing, so a bad
     value fails now rather than when that method's turn comes (a missing optional dependency is left for the run
-    to report as a skip)."""
+    to report as a skip). ``options``: each method's, as :func:`options_for` gives them (asked here when not given)."""
     for name in names:
         try:
-            instantiate(name, options_for(name, cfg), cfg.smoke)
+            instantiate(name, options[name] if options is not None else options_for(name, cfg), cfg.smoke)
         except ImportError:
             continue
         except (TypeError, ValueError) as exc:
@@ -176,129 +219,36 @@ def instantiate(name: str, options: dict, smoke: bool) -> Method:
     return get_method(name, **options)
 
 
-def _peak_memory_mb(device: str) -> float:
-    """Peak memory since the last :func:`_reset_peak`: CUDA allocator peak, or on a CPU the process's peak resident
-    set (Linux: VmHWM, which :func:`_reset_peak` resets, so each batch reports its own peak; elsewhere the peak
-    since the process started)."""
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
-    hwm = _linux_vm_hwm_kib()
-    if hwm is not None:
-        return hwm / 2**10
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS reports bytes, Linux KiB
-    return peak / (2**20 if sys.platform == "darwin" else 2**10)
-
-
-def _linux_vm_hwm_kib() -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.reset_peak_memory_stats(torch.device(device))
-        return
-    try:  # Linux: "5" resets the peak resident set size (VmHWM) to the current one (proc(5), clear_refs)
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        pass  # not Linux, or not allowed: the peak then covers the whole process so far
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize(torch.device(device))
-
-
 def _batches(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def run_method(
-    method: Method,
-    todo: list[tuple[PreparedSample, int]],
-    folder: RunFolder,
-    cfg: RunConfig,
-    device: str,
-    *,
-    on_batch: Callable[[int], None] | None = None,
-    rank: int | None = None,
-) -> tuple[int, list[dict], list[dict]]:
-    """Colorize ``todo`` (sample, k) pairs in batches. Returns (written, timing rows, failure rows).
+Item = tuple[PreparedSample, int]  # one output to make: (sample, k)
 
-    ``rank``: in a sharded run, this process's rank; its timings and failures then go to its own files
-    (:meth:`RunFolder.rank_csv`), which rank 0 merges."""
+
+def run_method(method: Method, todo: list[Item], ctx: RunContext, batch_size: int, *,
+               on_batch: Callable[[int], None] | None = None) -> tuple[int, list[dict], list[dict]]:
+    """Colorize ``todo`` (sample, k) pairs in batches of ``batch_size``. Returns (written, timing rows, failure rows).
+
+    In a sharded run, this process's timings and failures go to its own files (:meth:`RunFolder.rank_csv`), which
+    rank 0 collects."""
+    folder, rank = ctx.folder, ctx.shard.rank if ctx.shard.sharded else None
     written, timing_rows, failures = 0, [], []
     timings_csv = folder.timings_csv if rank is None else folder.rank_csv(folder.timings_csv, rank)
     failures_csv = folder.failures_csv if rank is None else folder.rank_csv(folder.failures_csv, rank)
     batch_index = len([r for path in {folder.timings_csv, timings_csv} for r in read_csv(path)
                        if r["method"] == method.name])
-    for batch in _batches(todo, cfg.batch_size):
+    for batch in _batches(todo, batch_size):
         t0 = time.perf_counter()
-        grays = [read_gray(folder, p.sample.id) for p, _ in batch]
-        seeds = [item_seed(cfg.seed, p.sample.id, k) for p, k in batch]
-        labels = [p.sample.label for p, _ in batch]
-        _reset_peak(device)
+        grays = [read_gray(folder.gray_path(p.sample.id)) for p, _ in batch]
+        reset_peak(ctx.device)
         t1 = time.perf_counter()
-        method.stage_seconds = {}
-        try:
-            outputs = method.colorize(grays, seed=cfg.seed, item_seeds=seeds, labels=labels)
-            if len(outputs) != len(grays):
-                raise RuntimeError(f"{method.name} returned {len(outputs)} images for {len(grays)} inputs")
-            results = list(zip(batch, grays, outputs))
-        except Exception as exc:
-            if len(batch) == 1:
-                results = []
-                failures.append(_failure(method.name, batch[0], exc))
-            else:  # find the culprit: one image at a time, the others still get done
-                log.warning("%s: batch failed (%s); retrying its images one at a time", method.name, exc)
-                results = []
-                for item, gray, seed, label in zip(batch, grays, seeds, labels):
-                    try:
-                        [out] = method.colorize([gray], seed=cfg.seed, item_seeds=[seed], labels=[label])
-                        results.append((item, gray, out))
-                    except Exception as exc_one:  # noqa: PERF203 - per-image isolation is the point
-                        failures.append(_failure(method.name, item, exc_one))
-        _sync(device)
+        results = _colorize_batch(method, batch, grays, ctx.cfg.seed, failures)
+        sync(ctx.device)
         t2 = time.perf_counter()
-        n_ok = 0
-        for (prepared, k), gray, raw in results:
-            try:
-                write_output(folder, method.name, prepared.sample.id, k, gray, np.asarray(raw), gamut=cfg.gamut,
-                             spans_input=method.output_spans_input)
-            except atomic.DiskFull as exc:  # say how much the rest of this method needs, roughly
-                left = len(todo) - written
-                if exc.needed:
-                    about = atomic.format_size(exc.needed * left)
-                    raise atomic.DiskFull(exc.folder, exc.needed, remaining=f"; {method.name} still has {left} images "
-                                          f"to write, about {about} (twice that where raw/ keeps a copy)") from None
-                raise
-            except OSError:
-                raise  # the disk, not the image: every further write would fail too
-            except Exception as exc:  # one unusable output must not cost the batch's other images or the run
-                failures.append(_failure(method.name, (prepared, k), exc))
-                continue
-            written += 1
-            n_ok += 1
-        t3 = time.perf_counter()
-        row = {
-            "method": method.name, "batch": batch_index, "k": ";".join(sorted({str(k) for _, k in batch})),
-            "n_images": n_ok, "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
-            "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(_peak_memory_mb(device), 1),
-            "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}), "rank": rank or 0,
-        }
+        n_ok = _write_batch(method, results, ctx, failures, left=len(todo) - written)
+        written += n_ok
+        row = _timing_row(method, batch, batch_index, n_ok, (t0, t1, t2, time.perf_counter()), ctx.device, rank)
         atomic.append_csv_rows(timings_csv, [row], TIMING_COLUMNS)
         timing_rows.append(row)
         batch_index += 1
@@ -307,6 +257,70 @@ def run_method(
     if failures:
         atomic.append_csv_rows(failures_csv, failures, FAILURE_COLUMNS)
     return written, timing_rows, failures
+
+
+def _colorize_batch(method: Method, batch: list[Item], grays: list[np.ndarray], run_seed: int,
+                    failures: list[dict]) -> list[tuple[Item, np.ndarray, np.ndarray]]:
+    """(item, gray, output) for each image of ``batch`` the method colorized; a failing batch is retried one image
+    at a time, so one bad image costs only itself (its failure row is added to ``failures``)."""
+    seeds = [item_seed(run_seed, p.sample.id, k) for p, k in batch]
+    labels = [p.sample.label for p, _ in batch]
+    method.stage_seconds = {}
+    try:
+        outputs = method.colorize(grays, seed=run_seed, item_seeds=seeds, labels=labels)
+        if len(outputs) != len(grays):
+            raise RuntimeError(f"{method.name} returned {len(outputs)} images for {len(grays)} inputs")
+        return list(zip(batch, grays, outputs))
+    except Exception as exc:
+        if len(batch) == 1:
+            failures.append(_failure(method.name, batch[0], exc))
+            return []
+        log.warning("%s: batch failed (%s); retrying its images one at a time", method.name, exc)
+    results = []
+    for item, gray, seed, label in zip(batch, grays, seeds, labels):
+        try:
+            [out] = method.colorize([gray], seed=run_seed, item_seeds=[seed], labels=[label])
+            results.append((item, gray, out))
+        except Exception as exc_one:  # noqa: PERF203 - per-image isolation is the point
+            failures.append(_failure(method.name, item, exc_one))
+    return results
+
+
+def _write_batch(method: Method, results: list[tuple[Item, np.ndarray, np.ndarray]], ctx: RunContext,
+                 failures: list[dict], *, left: int) -> int:
+    """Write each output through :func:`write_output`; returns how many were written. ``left``: images this method
+    still had to write before the batch (for the disk-full message)."""
+    n_ok = 0
+    for (prepared, k), gray, raw in results:
+        try:
+            write_output(ctx.folder, method.name, prepared.sample.id, k, gray, np.asarray(raw), gamut=ctx.cfg.gamut,
+                         spans_input=method.output_spans_input)
+        except atomic.DiskFull as exc:  # say how much the rest of this method needs, roughly
+            still = left - n_ok
+            if exc.needed:
+                about = atomic.format_size(exc.needed * still)
+                raise atomic.DiskFull(exc.folder, exc.needed, remaining=f"; {method.name} still has {still} images "
+                                      f"to write, about {about} (twice that where raw/ keeps a copy)") from None
+            raise
+        except OSError:
+            raise  # the disk, not the image: every further write would fail too
+        except Exception as exc:  # one unusable output must not cost the batch's other images or the run
+            failures.append(_failure(method.name, (prepared, k), exc))
+            continue
+        n_ok += 1
+    return n_ok
+
+
+def _timing_row(method: Method, batch: list[Item], index: int, n_ok: int, times: tuple[float, float, float, float],
+                device: str, rank: int | None) -> dict:
+    """One ``timings.csv`` row (TIMING_COLUMNS): read inputs t0-t1, colorize t1-t2, write t2-t3."""
+    t0, t1, t2, t3 = times
+    return {
+        "method": method.name, "batch": index, "k": ";".join(sorted({str(k) for _, k in batch})),
+        "n_images": n_ok, "preprocess_s": round(t1 - t0, 6), "inference_s": round(t2 - t1, 6),
+        "postprocess_s": round(t3 - t2, 6), "device": device, "peak_memory_mb": round(peak_memory_mb(device), 1),
+        "stages": json.dumps({k: round(v, 6) for k, v in method.stage_seconds.items()}), "rank": rank or 0,
+    }
 
 
 def write_output(folder: RunFolder, method: str, sample_id: str, k: int, gray: np.ndarray, raw: np.ndarray,
@@ -351,85 +365,25 @@ def _failure(method: str, item: tuple[PreparedSample, int], exc: BaseException) 
     return {"method": method, "id": prepared.sample.id, "k": k, "error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
-# ------------------------------------------------------------------------------------------------- resume
-def made_with(name: str, cfg: RunConfig) -> dict:
-    """What a method's images depend on besides the input: its options (except those its options dataclass marks
-    speed-only, and those given at their default) and, if it is stochastic, the run seed."""
-    options_cls = method_class(name).Options  # ImportError: check_resume leaves a method that cannot run alone
-    defaults, speed = option_defaults(options_cls), speed_only_names(options_cls)
-    options = {k: v for k, v in options_for(name, cfg).items()
-               if k not in speed and not (k in defaults and defaults[k] == v)}  # default = not given
-    made: dict = {"options": json.loads(json.dumps(options, default=str))}
-    if cfg.gamut != RunConfig.gamut:  # recorded only when not the default, so older run folders still resume
-        made["gamut"] = cfg.gamut
-    if method_class(name).stochastic:
-        made["seed"] = cfg.seed
-    return made
-
-
-def check_smoke_kind(folder: RunFolder, recorded_smoke: bool | None, smoke: bool, *, run_setting: str = "--run"
-                     ) -> None:
-    """Refuse a smoke run in a folder that holds a real run's images, and the other way round: resume reuses every
-    image that exists, so untrained outputs would be scored as the real method. ``recorded_smoke``: run.json's
-    ``smoke`` (None: no run.json yet). The one smoke/real guard: the runner calls it on resume, a notebook's
-    ``setup()`` before anything runs (``run_setting``: how the user names the run there, for the fix)."""
-    has_images = any((folder.path / "images").glob("*/*.png"))
-    if recorded_smoke is not None and has_images and bool(recorded_smoke) != bool(smoke):
-        kind = "a SMOKE run (tiny untrained models)" if recorded_smoke else "a real (non-smoke) run"
-        this = "smoke run" if smoke else "real run"
-        raise ValueError(f"run folder {folder.path} holds {kind}; this {this} must not reuse its images: choose "
-                         f"another {run_setting} name, or delete {folder.path} to start over")
-
-
-def check_resume(folder: RunFolder, previous: RunRecord | None, cfg: RunConfig, names: Sequence[str],
-                 dataset_root: Path) -> None:
-    """Refuse to resume into a folder whose images were made differently: resume reuses every image that exists,
-    so a smoke run's untrained outputs would be scored as the real method, and images made with other options or
-    another seed would be labelled with this command's settings."""
-    start_over = f"choose another --run name, or delete {folder.path} to start over"
-    check_smoke_kind(folder, previous.smoke if previous else None, cfg.smoke)
-    before = previous.dataset_root if previous else None
-    if (before and any((folder.path / "inputs").glob("*/*.png"))
-            and Path(before).resolve() != Path(dataset_root).resolve()):
-        raise ValueError(f"run folder {folder.path} holds a run of the dataset in {before}, "
-                         f"not {dataset_root}: {start_over}")
-    for name in names:
-        made = previous.status_of(name).made_with if previous else None
-        images = folder.output_path(name, "x").parent
-        if made is None or not any(images.glob("*.png")):
-            continue
-        try:
-            now = made_with(name, cfg)
-        except ImportError:
-            continue  # cannot run here at all: it will be skipped with the reason, its images left alone
-        if made == now:
-            continue
-        changed = "; ".join(f"{key} {made.get(key)!r} -> {now.get(key)!r}" for key in sorted({*made, *now})
-                            if made.get(key) != now.get(key))
-        raise ValueError(f"{images} was made with other settings ({changed}); resuming would label those images "
-                         f"with this command's settings: choose another --run name, or delete {images} and "
-                         f"{folder.raw_path(name, 'x').parent} to redo {name}")
-
-
 # ------------------------------------------------------------------------------------------------- the run
 def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) -> RunSummary:
     """Run every requested method on the configured dataset subset; see the module docstring.
 
     Under ``torchrun``/``accelerate launch``/Slurm (``RANK``/``WORLD_SIZE`` set) every process runs this with the
     same config: each colorizes its share of the images into the same folder, rank 0 alone writes run.json and
-    merges the per-rank timings. An image's seed depends only on the run seed and its id, so the images equal a
+    collects the per-rank timings. An image's seed depends only on the run seed and its id, so the images equal a
     single-process run's."""
-    from tqdm.auto import tqdm
-
     shard = Shard.from_env() if shard is None else shard
     # Every check that can fail does so before anything is written (a typo must not cost an hour of work).
     device = resolve_device(shard.device(cfg.device))
     names = resolve_methods(cfg.methods)
-    # typed once (command-line strings converted by the options' types): run.json records what the methods got
+    # typed once (command-line strings converted by the options' types): run.json records what the methods got,
+    # and every later step reads each method's options from the context
     cfg = dataclasses.replace(cfg, method_options=check_method_options(cfg.method_options))
+    options = {name: options_for(name, cfg) for name in names}
     auto = list(cfg.methods) in ([], [AUTO_METHODS])
     skip_on_cpu = too_slow_here(names, auto=auto, device=device, smoke=cfg.smoke)
-    check_constructible([name for name in names if name not in skip_on_cpu], cfg)
+    check_constructible([name for name in names if name not in skip_on_cpu], cfg, options)
     index = open_dataset(cfg.dataset)
     subset = index.subset(split=cfg.split, n_per_class=cfg.n_per_class, limit=cfg.limit, seed=cfg.seed)
     if not subset.samples:
@@ -437,77 +391,35 @@ def run(cfg: RunConfig, *, progress: bool = True, shard: Shard | None = None) ->
                          f"n_per_class={cfg.n_per_class}, limit={cfg.limit}")
     folder = RunFolder(cfg.run_path())
     ensure_writable(folder.path)
+    ctx = RunContext(cfg, folder, device, shard, options, progress)
     with run_folder_lock(folder.path, command=f"colorbench run --run {cfg.run}"):  # one writer per folder
-        return _run_locked(cfg, folder, subset, names, skip_on_cpu, device, progress=progress, tqdm=tqdm, shard=shard)
+        return _run_locked(ctx, subset, names, skip_on_cpu)
 
 
-def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tqdm, shard: Shard) -> RunSummary:
+def _run_locked(ctx: RunContext, subset: DatasetIndex, names: list[str], skip_on_cpu: set[str]) -> RunSummary:
+    folder, shard = ctx.folder, ctx.shard
     previous = folder.run_record()
-    check_resume(folder, previous, cfg, names, subset.root)
+    check_resume(folder, previous, ctx.cfg, names, subset.root, ctx.options)
     shard.init()  # after the checks: every rank refuses the same way, alone
-    devices = shard.gather(device_description(device))
-    progress = progress and shard.is_main
-
-    record = RunRecord()
-    if shard.is_main:
-        # the earlier call's leftovers, while no rank writes: half-written files and a killed sharded run's rows
-        atomic.remove_stale_temps(folder.path)
-        folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
-        folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
-        before = previous or RunRecord()
-        record = RunRecord(
-            run=cfg.run,
-            status="running",
-            config=cfg.to_dict(),
-            dataset={"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
-                     "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
-            methods=list(dict.fromkeys([*before.methods, *names])),  # every method the folder has run
-            method_status=before.method_status,
-            seed=cfg.seed,
-            smoke=cfg.smoke,
-            versions=package_versions(),
-            git_sha=git_sha(),
-            device=devices[0],
-            launch={**describe_launch(shard), "devices": devices},
-            started=before.started or now_iso(),
-            resumed=previous is not None,
-            updated=now_iso(),
-        )
-        record.write(folder.run_json)
-
+    devices = shard.gather(device_description(ctx.device))
+    ctx.progress = ctx.progress and shard.is_main
+    record = _start_record(ctx, subset, names, previous, devices) if shard.is_main else RunRecord()
     try:
-        prepared, skipped = (prepare_inputs(subset, folder, progress=progress, max_pixels=cfg.max_pixels)
+        prepared, skipped = (prepare_inputs(subset, folder, progress=ctx.progress, max_pixels=ctx.cfg.max_pixels)
                              if shard.is_main else (None, None))
         prepared, skipped = shard.broadcast((prepared, skipped))  # the others wait until the inputs exist
         outcomes = []
         for name in names:
             if name in skip_on_cpu:
-                outcome = MethodOutcome(name, "skipped", reason="too slow on a CPU for the automatic selection; "
-                                        "name it in --methods to run it anyway, or use a GPU")
+                outcome = MethodOutcome(name=name, status=MethodState.SKIPPED, reason="too slow on a CPU for the "
+                                        "automatic selection; name it in --methods to run it anyway, or use a GPU")
             else:
-                outcome = _run_one(name, cfg, prepared, folder, device, progress=progress, tqdm=tqdm, shard=shard)
+                outcome = _run_one(name, ctx, prepared)
             per_rank = shard.gather(outcome)  # rank 0 waits here until every rank has finished this method
-            if not shard.is_main:
-                outcomes.append(outcome)
-                continue
-            outcome = combine_outcomes(per_rank)
+            if shard.is_main:
+                outcome = combine_outcomes(per_rank)
+                _record_outcome(ctx, record, outcome)
             outcomes.append(outcome)
-            if shard.sharded:
-                folder.merge_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
-                folder.merge_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
-            entry = MethodStatus(status=outcome.status, reason=outcome.reason, written=outcome.written,
-                                 reused=outcome.reused, failed=outcome.failed,
-                                 samples_per_image=outcome.samples_per_image, config=outcome.config)
-            before = record.status_of(name)
-            if outcome.status in ("skipped", "failed") and before.ran:
-                # images from an earlier call are still here and still scored: run.json keeps saying how they
-                # were made, and notes why this call could not add to them
-                entry = dataclasses.replace(before, last_attempt=f"{outcome.status}: {outcome.reason}")
-            elif entry.ran:
-                entry.made_with = made_with(name, cfg)
-            record.method_status[name] = entry
-            record.updated = now_iso()
-            record.write(folder.run_json)
     except BaseException as exc:  # run.json must not claim "running" for a run that stopped
         if shard.is_main:
             record.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}"
@@ -524,34 +436,111 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
     return RunSummary(folder.path, len(prepared), len(skipped), outcomes)
 
 
+def _start_record(ctx: RunContext, subset: DatasetIndex, names: list[str], previous: RunRecord | None,
+                  devices: list) -> RunRecord:
+    """Rank 0's run.json for this call, written at once (status "running"), after clearing the earlier call's
+    leftovers while no rank writes: half-written files and a killed sharded run's per-rank rows."""
+    cfg, folder = ctx.cfg, ctx.folder
+    atomic.remove_stale_temps(folder.path)
+    folder.collect_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
+    folder.collect_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
+    before = previous or RunRecord()
+    record = RunRecord(
+        run=cfg.run,
+        status="running",
+        config=cfg.to_dict(),
+        dataset={"name": subset.name, "root": str(Path(subset.root).resolve()), "split": cfg.split,
+                 "n": len(subset), "classes": len(subset.labels()), "has_splits": bool(subset.splits())},
+        methods=list(dict.fromkeys([*before.methods, *names])),  # every method the folder has run
+        method_status=before.method_status,
+        seed=cfg.seed,
+        smoke=cfg.smoke,
+        versions=package_versions(),
+        git_sha=git_sha(),
+        device=devices[0],
+        launch={**describe_launch(ctx.shard), "devices": devices},
+        started=before.started or now_iso(),
+        resumed=previous is not None,
+        updated=now_iso(),
+    )
+    record.write(folder.run_json)
+    return record
+
+
+def _record_outcome(ctx: RunContext, record: RunRecord, outcome: MethodOutcome) -> None:
+    """Rank 0 writes one method's outcome (every rank's, combined) into run.json."""
+    folder, name = ctx.folder, outcome.name
+    if ctx.shard.sharded:
+        folder.collect_rank_csvs(folder.timings_csv, TIMING_COLUMNS)
+        folder.collect_rank_csvs(folder.failures_csv, FAILURE_COLUMNS)
+    entry = outcome.entry()
+    before = record.status_of(name)
+    if outcome.status in (MethodState.SKIPPED, MethodState.FAILED) and before.ran:
+        # images from an earlier call are still here and still scored: run.json keeps saying how they were made,
+        # and notes why this call could not add to them
+        entry = dataclasses.replace(before, last_attempt=f"{outcome.status}: {outcome.reason}")
+    elif entry.ran:
+        entry.made_with = made_with(name, ctx.cfg, ctx.options[name])
+    record.method_status[name] = entry
+    record.updated = now_iso()
+    record.write(folder.run_json)
+
+
 def combine_outcomes(per_rank: list[MethodOutcome]) -> MethodOutcome:
     """One method's outcome over every rank of a sharded run (a single process: its own outcome)."""
     first = per_rank[0]
     if len(per_rank) == 1:
         return first
-    ran = [o for o in per_rank if o.status in ("done", "partial")]
+    ran = [o for o in per_rank if o.ran]
     if not ran:  # no rank could run it (same missing weights everywhere): rank 0's reason says why
         return first
-    lost = [f"rank {r}: {o.status}: {o.reason}" for r, o in enumerate(per_rank) if o.status not in ("done", "partial")]
+    lost = [f"rank {r}: {o.status}: {o.reason}" for r, o in enumerate(per_rank) if not o.ran]
     if lost:  # the others' images are there; this rank's share is not: the same command again fills it in
         log.warning("%s: not every rank could run it, its share of the images is missing (rerun the same command to "
                     "fill it in): %s", first.name, "; ".join(lost))
     failed = sum(o.failed for o in per_rank)
     reasons = ([f"{failed} images failed (see failures.csv)"] if failed else []) + lost
-    return MethodOutcome(first.name, "partial" if reasons else "done", reason="; ".join(reasons),
-                         written=sum(o.written for o in per_rank), reused=ran[0].reused, failed=failed,
-                         samples_per_image=ran[0].samples_per_image, config=ran[0].config)
+    return MethodOutcome(name=first.name, status=MethodState.PARTIAL if reasons else MethodState.DONE,
+                         reason="; ".join(reasons), written=sum(o.written for o in per_rank), reused=ran[0].reused,
+                         failed=failed, samples_per_image=ran[0].samples_per_image, config=ran[0].config)
 
 
-def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm, shard: Shard | None = None) -> MethodOutcome:
-    shard = shard or Shard()
-    options = options_for(name, cfg)
+def _run_one(name: str, ctx: RunContext, prepared: list[PreparedSample]) -> MethodOutcome:
+    from tqdm.auto import tqdm
+
     try:
-        k_count = cfg.samples_per_image if method_class(name).stochastic else 1
+        k_count = ctx.cfg.samples_per_image if method_class(name).stochastic else 1
     except ImportError as exc:  # an optional extra is not installed: say which, and the command that installs it
         reason = explain_import_error(exc)
         log.warning("%s: skipped — %s", name, one_line(reason))
-        return MethodOutcome(name, "skipped", reason=reason)
+        return MethodOutcome(name=name, status=MethodState.SKIPPED, reason=reason)
+    todo, reused = _left_to_do(name, ctx.folder, prepared, k_count)
+    ctx.shard.barrier()  # every rank has listed what is left before any writes a new image: they split one list
+    # whole batches are dealt out, so every image is colorized in the batch a single process would put it in
+    # (a model's numbers can depend on the batch it runs in: same batches, same bytes)
+    batch_size = ctx.batch_size(name)
+    todo = [item for batch in ctx.shard.take(_batches(todo, batch_size)) for item in batch]
+    method = _loaded(name, ctx)
+    if isinstance(method, MethodOutcome):
+        return method
+    with tqdm(total=len(todo), desc=name, unit="img", disable=not ctx.progress or not todo) as bar:
+        written, _, failures = run_method(method, todo, ctx, batch_size, on_batch=bar.update)
+    config = method.config()
+    method.unload()
+    del method
+    gc.collect()
+    if ctx.device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+    return MethodOutcome(name=name, status=MethodState.PARTIAL if failures else MethodState.DONE, written=written,
+                         reused=reused, failed=len(failures), samples_per_image=k_count, config=config,
+                         reason=f"{len(failures)} images failed (see failures.csv)" if failures else "")
+
+
+def _left_to_do(name: str, folder: RunFolder, prepared: list[PreparedSample], k_count: int
+                ) -> tuple[list[Item], int]:
+    """The (sample, k) outputs of method ``name`` not in the folder yet, and how many are (resume reuses them)."""
     todo, reused = [], 0
     for k in range(k_count):
         for p in prepared:
@@ -559,35 +548,24 @@ def _run_one(name, cfg, prepared, folder, device, *, progress, tqdm, shard: Shar
                 reused += 1
             else:
                 todo.append((p, k))
-    shard.barrier()  # every rank has listed what is left before any writes a new image: they split one list
-    # whole batches are dealt out, so every image is colorized in the batch a single process would put it in
-    # (a model's numbers can depend on the batch it runs in: same batches, same bytes)
-    todo = [item for batch in shard.take(_batches(todo, cfg.batch_size)) for item in batch]
+    return todo, reused
+
+
+def _loaded(name: str, ctx: RunContext) -> Method | MethodOutcome:
+    """Method ``name`` built with its options and loaded on the device; or, when it cannot be, its outcome: skipped
+    (missing weights or optional extra, with the fix) or failed (e.g. a corrupt checkpoint, out of memory)."""
     try:
-        method = instantiate(name, options, cfg.smoke)
-        method.load(device)
+        method = instantiate(name, ctx.options[name], ctx.cfg.smoke)
+        method.load(ctx.device)
+        return method
     except (WeightsUnavailable, ImportError) as exc:
         # the short reason now; the run summary repeats the full message with the fix once, at the end
         reason = explain_import_error(exc) if isinstance(exc, ImportError) else str(exc)
         log.warning("%s: skipped — %s", name, one_line(getattr(exc, "reason", None) or reason))
-        return MethodOutcome(name, "skipped", reason=reason)
-    except Exception as exc:  # e.g. a corrupt checkpoint or out of memory: the other methods still run
+        return MethodOutcome(name=name, status=MethodState.SKIPPED, reason=reason)
+    except Exception as exc:  # the other methods still run
         log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)
         log.debug("".join(traceback.format_exception(exc)))
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        return MethodOutcome(name, "failed", reason=f"failed to load: {type(exc).__name__}: {first_line}"[:500])
-    with tqdm(total=len(todo), desc=name, unit="img", disable=not progress or not todo) as bar:
-        written, _, failures = run_method(method, todo, folder, cfg, device, on_batch=bar.update,
-                                          rank=shard.rank if shard.sharded else None)
-    config = method.config()
-    method.unload()
-    del method
-    gc.collect()
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.empty_cache()
-    status = "partial" if failures else "done"
-    return MethodOutcome(name, status, written=written, reused=reused, failed=len(failures),
-                         samples_per_image=k_count, config=config,
-                         reason=f"{len(failures)} images failed (see failures.csv)" if failures else "")
+        return MethodOutcome(name=name, status=MethodState.FAILED,
+                             reason=f"failed to load: {type(exc).__name__}: {first_line}"[:500])

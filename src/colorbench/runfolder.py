@@ -6,7 +6,7 @@ samples.csv               the samples of the run (SAMPLE_COLUMNS)
 inputs/gray/<id>.png      the gray input each method saw (uint8 HxW)
 inputs/truth/<id>.png     the colour ground truth as loaded (EXIF-rotated RGB); absent for gray-only sources
 images/<method>/<id>.png  L-merged output at the input's size (sample k>0 of a stochastic method: <id>__k<k>.png)
-raw/<method>/<id>.png     the method's native output, when it differs from the merged one
+raw/<method>/<id>.png     the method's native output, when it differs from the L-merged one
 timings.csv               TIMING_COLUMNS, one row per (method, batch, k)
 .ranks/<name>.rank<r>.csv  a sharded run's per-rank timings/failures, merged into timings.csv/failures.csv by rank 0
 skipped.csv               images that could not be used (SKIPPED_COLUMNS)
@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -36,11 +37,30 @@ FAILURE_COLUMNS = ["method", "id", "k", "error"]
 
 
 class RunFolder:
+    #: an output's file name, ``<id>.png`` or ``<id>__k<k>.png``: :meth:`output_name` builds it,
+    #: :meth:`parse_output_name` reads it back (the runner, the importer, the scorer and the judge go through these)
+    OUTPUT_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
+
     def __init__(self, path: str | os.PathLike):
         # absolute, against the working folder of the moment: a relative path handed on (to the judging server,
         # whose file responses resolve relative names against the package's own folder; to a subprocess; to a
         # notebook that later changes folder) must still name the same run
         self.path = Path(path).expanduser().absolute()
+
+    @staticmethod
+    def output_stem(sample_id: str, k: int = 0) -> str:
+        """Sample ``k`` of image ``sample_id`` without the extension: ``<id>``, or ``<id>__k<k>`` for k > 0."""
+        return sample_id if k == 0 else f"{sample_id}__k{k}"
+
+    @classmethod
+    def output_name(cls, sample_id: str, k: int = 0) -> str:
+        return f"{cls.output_stem(sample_id, k)}.png"
+
+    @classmethod
+    def parse_output_name(cls, name: str) -> tuple[str, int] | None:
+        """``(sample id, k)`` of an output file name, or None for a file that is not one."""
+        match = cls.OUTPUT_NAME.match(name)
+        return (match["id"], int(match["k"] or 0)) if match else None
 
     # files
     @property
@@ -90,10 +110,10 @@ class RunFolder:
 
     def rank_csv(self, csv_path: Path, rank: int) -> Path:
         """Where rank ``rank`` of a sharded run keeps its rows of ``csv_path`` (timings, failures) until rank 0
-        merges them: one writer per file, so ranks never rewrite each other's rows."""
+        collects them: one writer per file, so ranks never rewrite each other's rows."""
         return self.path / ".ranks" / f"{csv_path.stem}.rank{rank}.csv"
 
-    def merge_rank_csvs(self, csv_path: Path, columns: list[str]) -> int:
+    def collect_rank_csvs(self, csv_path: Path, columns: list[str]) -> int:
         """Append every rank's rows of ``csv_path`` to it and delete the rank files (rank 0 only, when no rank is
         writing: at the end of a sharded method, or when a run starts). Returns how many rows moved."""
         from colorbench import atomic
@@ -116,10 +136,10 @@ class RunFolder:
         return self.path / "inputs" / "truth" / f"{sample_id}.png"
 
     def output_path(self, method: str, sample_id: str, k: int = 0) -> Path:
-        return self.path / "images" / method / _image_name(sample_id, k)
+        return self.path / "images" / method / self.output_name(sample_id, k)
 
     def raw_path(self, method: str, sample_id: str, k: int = 0) -> Path:
-        return self.path / "raw" / method / _image_name(sample_id, k)
+        return self.path / "raw" / method / self.output_name(sample_id, k)
 
     # reading
     def run_record(self) -> RunRecord | None:
@@ -218,10 +238,6 @@ def ensure_writable(path: str | os.PathLike) -> Path:
             f"cannot write to {path} ({exc.strerror or exc}): make it writable, or put runs elsewhere with "
             f"COLORBENCH_RESULTS=/a/writable/folder (a run folder given as a path must be writable too)") from None
     return path
-
-
-def _image_name(sample_id: str, k: int) -> str:
-    return f"{sample_id}.png" if k == 0 else f"{sample_id}__k{k}.png"
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -12,15 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _methods_list(args) -> int:
-    from colorbench.methods import method_class, method_names, readiness
+    from colorbench.methods.listing import method_rows
 
-    for name in method_names():
-        try:
-            cls = method_class(name)
-        except ImportError as exc:
-            print(f"  {name:26s} (cannot import: {exc})")
+    for row in method_rows():  # the same rows as the notebooks' methods table
+        if not row.importable:
+            print(f"  {row.name:26s} ({row.why_not})")
             continue
-        state = readiness(name) or "ready"  # the same answer as the notebooks' methods table
-        kind = "stochastic" if cls.stochastic else "deterministic"
-        print(f"  {name:26s} {kind:13s} {state}\n      {cls.description}")
+        print(f"  {row.name:26s} {row.kind:13s} {row.why_not or 'ready'}\n      {row.description}")
     return 0

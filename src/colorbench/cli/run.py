@@ -41,7 +41,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     option("--methods", "comma-separated method names, or 'auto': every method whose weights can be had, except the "
                         "slow ones (ColTran, diffusion) on a CPU outside --smoke; see `colorbench methods`")
     option("--device", "auto | cpu | cuda | cuda:N")
-    option("--batch-size", "images per batch", type=int)
+    option("--batch-size", "images per colorize call, for every method (default: each method's own batch_size "
+                           "option, its measured-best batch on a GPU; a smaller value here caps it)", type=int,
+           show=False)
     option("--seed", "run seed; per-image seeds derive from it and the sample id", type=int)
     option("--samples-per-image", "K outputs per image for stochastic methods", type=int)
     p.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
@@ -100,25 +102,26 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
     named explicitly in --methods was skipped (so that `run && score` does not go on without it). ``brief``: a skip
     reason in one line (the demo, whose report and verdict carry the full text with its fix)."""
     from colorbench.messages import one_line
+    from colorbench.records import MethodState
 
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
     print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
     for m in summary.methods:
-        if m.status == "skipped":
+        if m.status == MethodState.SKIPPED:
             print(f"  - {m.name}: SKIPPED — {one_line(m.reason) if brief else m.reason}")
-        elif m.status == "failed":
+        elif m.status == MethodState.FAILED:
             print(f"  - {m.name}: FAILED — {m.reason} (rerun with -v for the traceback)")
         else:
             extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
             print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
-    if brief and any(m.status == "skipped" for m in summary.methods):
+    if brief and any(m.status == MethodState.SKIPPED for m in summary.methods):
         # the one-line reasons above drop their fix: say where the whole text is
         print(f"  how to make them run: the report's \"Did not run\" section ({summary.path / 'report.html'}), "
               "or `colorbench weights list` (where each file goes, and whether it is there)")
-    skipped = [m.name for m in summary.methods if m.status == "skipped"] if explicit else []
+    skipped = [m.name for m in summary.methods if m.status == MethodState.SKIPPED] if explicit else []
     if skipped:
         print(f"exit status 1: {', '.join(skipped)} named in --methods but skipped (see above)")
-    return 1 if skipped or any(m.status == "failed" for m in summary.methods) else 0
+    return 1 if skipped or any(m.status == MethodState.FAILED for m in summary.methods) else 0
 
 
 def _run(args) -> int:

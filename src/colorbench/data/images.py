@@ -139,5 +139,18 @@ def read_png_rgb(path: str | os.PathLike) -> np.ndarray:
     return load_image(path, fix=fix, max_pixels=OWN_FILES_MAX_PIXELS).rgb
 
 
+def read_gray(path: str | os.PathLike) -> np.ndarray:
+    """A gray input colorbench wrote (a run folder's ``inputs/gray/<id>.png``) as uint8 ``HxW``, exactly as written
+    (a PNG round trip is lossless)."""
+    return read_png_rgb(path)[..., 0].copy()
+
+
+def data_uri(raw: bytes, mime: str) -> str:
+    """Encoded image bytes as a ``data:`` URI, for HTML that carries its images inline (notebook grids, figures)."""
+    import base64
+
+    return f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
+
+
 def is_image_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS

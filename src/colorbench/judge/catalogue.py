@@ -10,13 +10,10 @@ Example::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorbench.runfolder import RunFolder, resolve_run
-
-_SAMPLE_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")  # the runner's <id>__k<k>.png naming
 
 
 class NothingToJudge(ValueError):
@@ -44,9 +41,9 @@ class Catalogue:
         for method in methods:
             found: dict[str, list[int]] = {}
             for path in sorted((images_dir / method).glob("*.png")):
-                m = _SAMPLE_NAME.match(path.name)
-                if m:
-                    found.setdefault(m["id"], []).append(int(m["k"] or 0))
+                parsed = RunFolder.parse_output_name(path.name)
+                if parsed:
+                    found.setdefault(parsed[0], []).append(parsed[1])
             samples[method] = {i: sorted(ks) for i, ks in found.items()}
         ids = sorted(set().union(*(set(s) for s in samples.values())))
         pair_images, skipped = [], {}

@@ -1,15 +1,17 @@
-"""The method contract (DESIGN.md): ``name``, ``stochastic``, ``Options``, ``load(device)``,
-``colorize(grays, *, seed, item_seeds=None, labels=None)``, and ``stage_seconds``.
+"""The method contract, stated here and held to by ``tests/test_method_conformance.py`` for every registered method:
+``name`` (the registry's), ``stochastic``, ``Options``, ``load(device)``, ``unload()``,
+``colorize(grays, *, seed, item_seeds=None, labels=None)``, ``config()``, ``weights()`` and ``stage_seconds``.
 
-A new method is one module (a :class:`Method` subclass), one line in :mod:`colorbench.methods.registry` and one
-options dataclass: a frozen ``@dataclass(frozen=True, kw_only=True)`` subclass of
-:class:`~colorbench.methods.options.MethodOptions` (which has ``smoke``), named by the class attribute
-``Options``. Its fields are the method's ``--option METHOD.KEY=VALUE`` keys (also a config file's
-``method_options`` and the notebooks' ``METHOD_OPTIONS``), checked and converted by their types before any work;
-mark the ones that change only speed or memory with :func:`~colorbench.methods.options.speed_only`, so resuming
-with another value is allowed. The constructor takes the options, as an instance or as keywords
-(``Method(Options(...))`` or ``Method(temperature=0.1)``); ``self.options`` holds them. A subclass that only changes
-defaults declares an options subclass with other defaults and no constructor.
+A new method is one module (a :class:`Method` subclass), one line in :mod:`colorbench.methods.registry` (or, from
+another package, one ``colorbench.methods`` entry point) and one options dataclass: a frozen
+``@dataclass(frozen=True, kw_only=True)`` subclass of :class:`~colorbench.methods.options.MethodOptions` (which has
+``smoke``), named by the class attribute ``Options``. Its fields are the method's ``--option METHOD.KEY=VALUE`` keys
+(also a config file's ``method_options`` and the notebooks' ``METHOD_OPTIONS``), checked and converted by their
+types before any work; mark the ones that change only speed or memory with
+:func:`~colorbench.methods.options.speed_only`, so resuming with another value is allowed. The constructor takes the
+options, as an instance or as keywords (``Method(Options(...))`` or ``Method(temperature=0.1)``); ``self.options``
+holds them. A subclass that only changes defaults declares an options subclass with other defaults and no
+constructor.
 
 ``colorize`` takes uint8 ``HxW`` gray images and returns uint8 ``HxWx3`` RGB at the method's *native* size; the
 runner L-merges the result back onto the input. Methods never see colour.
@@ -38,7 +40,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from colorbench.methods.options import MethodOptions, OptionError, parse_options
+from colorbench.methods.options import MethodOptions, OptionError, options_record, parse_options
 
 #: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
 SMOKE_LABEL = "smoke: untrained, numbers meaningless"
@@ -51,7 +53,8 @@ def item_seed(run_seed: int, sample_id: str, k: int = 0) -> int:
 
 
 class Method(ABC):
-    #: registry name, e.g. ``"coltran"``
+    #: the registry name, e.g. ``"coltran"``: set from the registration when the class declares none, and checked
+    #: against it when it does (:func:`colorbench.methods.registry.method_class`)
     name: ClassVar[str]
     #: True when outputs depend on the seed (several samples per image make sense)
     stochastic: ClassVar[bool] = False
@@ -126,8 +129,9 @@ class Method(ABC):
         """Colorize a batch of uint8 ``HxW`` gray images; return uint8 ``HxWx3`` RGB at the native size."""
 
     def config(self) -> dict:
-        """Method settings worth recording in run.json (temperature, steps, prompt preset, ...)."""
-        return {}
+        """Method settings worth recording in run.json: by default its options, less the speed-only ones (what
+        its images depend on). A method adds what the options do not say (a resolved precision, weights' source)."""
+        return options_record(self.options)
 
     def unload(self) -> None:
         """Free memory (called by the runner after the method has run). Subclasses drop their models first, then

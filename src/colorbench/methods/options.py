@@ -73,6 +73,16 @@ def speed_only_names(options_cls: type[MethodOptions]) -> frozenset[str]:
     return frozenset(name for name, f in option_fields(options_cls).items() if f.metadata.get("speed_only"))
 
 
+def options_record(options: MethodOptions) -> dict[str, Any]:
+    """``options`` as run.json records them: every field but the speed-only ones, values made JSON-able (a path or
+    other object as its text)."""
+    import json
+
+    speed = speed_only_names(type(options))
+    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options) if f.name not in speed}
+    return json.loads(json.dumps(values, default=str))
+
+
 def type_name(tp: Any) -> str:
     """``int``, ``str | None``, ``'sample' | 'argmax'``: how the error messages spell a type."""
     if tp is type(None):

@@ -1,16 +1,31 @@
-"""One registry of methods, by name. Adding a method = one module + one line in ``_REGISTRY`` + one options dataclass
-(see :mod:`colorbench.methods.base`).
+"""One registry of methods, by name: colorbench's own, and those other packages ship through entry points.
 
-Entries are import paths, so listing methods never imports torch, diffusers or TensorFlow.
+Adding a method to colorbench = one module + one line in ``_REGISTRY`` + one options dataclass (see
+:mod:`colorbench.methods.base`). Another package adds one without touching colorbench: it declares an entry point in
+the group ``colorbench.methods`` (in its ``pyproject.toml``: ``[project.entry-points."colorbench.methods"]`` then
+``my-method = "my_package.module:MyMethod"``); once it is installed, ``colorbench methods`` lists it and runs take it
+by name. :func:`register_method` is the same registration as a call (what the entry-point loader uses, and tests).
+
+The name is the registry's: a class that declares no ``name`` gets it from its registration; one that declares
+another name is refused when it is looked up.
+
+Entries are import paths, so listing methods never imports torch, diffusers or TensorFlow (nor a plug-in's module).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import logging
 from typing import Any
 
 from colorbench.methods.base import Method
 from colorbench.methods.options import MethodOptions, OptionError, check_values, option_fields
+
+#: the entry-point group through which other packages add methods
+ENTRY_POINT_GROUP = "colorbench.methods"
+
+log = logging.getLogger("colorbench.methods")
 
 # name -> "module:Class"
 _REGISTRY: dict[str, str] = {
@@ -42,17 +57,93 @@ class UnknownMethod(KeyError):
         return str(self.args[0])
 
 
+# registered at run time: entry points of installed packages, and :func:`register_method` calls
+_ADDED: dict[str, str | type[Method]] = {}
+_ENTRY_POINTS_READ = False
+_NAME_CHECKED: set[tuple[str, type]] = set()
+
+
+def register_method(name: str, target: str | type[Method], *, replace: bool = False) -> None:
+    """Add method ``name``: ``target`` is ``"module:Class"`` (imported only when the method is used) or the class.
+
+    A name colorbench or another registration already uses is refused unless ``replace`` (a plug-in must not
+    silently stand in for a built-in method). :func:`unregister_method` takes it back."""
+    if not isinstance(name, str) or not name or any(c.isspace() or c in ",=:" for c in name):
+        raise ValueError(f"method name {name!r}: give a non-empty name without spaces, ',', '=' or ':' "
+                         f"(it is typed in --methods and --option NAME.KEY=VALUE)")
+    if isinstance(target, str) and target.count(":") != 1:
+        raise ValueError(f"method {name!r}: target {target!r} must be 'module:Class'")
+    if not isinstance(target, str) and not (isinstance(target, type) and issubclass(target, Method)):
+        raise TypeError(f"method {name!r}: target must be 'module:Class' or a Method subclass, got {target!r}")
+    _read_entry_points()
+    if not replace and name in _entries():
+        raise ValueError(f"method {name!r} is already registered ({_describe(_entries()[name])}); pick another "
+                         f"name, or pass replace=True")
+    _ADDED[name] = target
+
+
+def unregister_method(name: str) -> None:
+    """Take back a :func:`register_method` registration (colorbench's own methods cannot be removed)."""
+    if _ADDED.pop(name, None) is None:
+        raise UnknownMethod(f"method {name!r} was not added by register_method or an entry point")
+
+
+def _read_entry_points() -> None:
+    """Register each installed package's ``colorbench.methods`` entry points, once, without importing them. A broken
+    one (a clash with another method's name, a malformed target) is left out with a warning naming its package:
+    one bad plug-in must not stop colorbench."""
+    global _ENTRY_POINTS_READ
+    if _ENTRY_POINTS_READ:
+        return
+    _ENTRY_POINTS_READ = True
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        package = ep.dist.name if ep.dist is not None else "an installed package"
+        try:
+            register_method(ep.name, ep.value)
+        except (TypeError, ValueError) as exc:
+            log.warning("ignoring the %s entry point %r of %s: %s", ENTRY_POINT_GROUP, ep.name, package, exc)
+
+
+def _entries() -> dict[str, str | type[Method]]:
+    _read_entry_points()
+    return {**_REGISTRY, **_ADDED}
+
+
+def _describe(target: str | type[Method]) -> str:
+    return target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+
+
 def method_names() -> list[str]:
-    return list(_REGISTRY)
+    return list(_entries())
 
 
 def method_class(name: str) -> type[Method]:
+    entries = _entries()
     try:
-        target = _REGISTRY[name]
+        target = entries[name]
     except KeyError:
-        raise UnknownMethod(f"unknown method {name!r}; known methods: {', '.join(_REGISTRY)}") from None
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+        raise UnknownMethod(f"unknown method {name!r}; known methods: {', '.join(entries)}") from None
+    if isinstance(target, str):
+        module_name, class_name = target.split(":")
+        target = getattr(importlib.import_module(module_name), class_name)
+    return _named(name, target)
+
+
+def _named(name: str, cls: type[Method]) -> type[Method]:
+    """``cls`` carrying its registry name: set where the class declares none, checked (once) where it does."""
+    if (name, cls) in _NAME_CHECKED:
+        return cls
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(f"method {name!r} is registered as {cls!r}, which is not a colorbench Method subclass")
+    declared = cls.__dict__.get("name")
+    if declared is None:
+        cls.name = name
+    elif declared != name:
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__} declares name {declared!r} but is registered as "
+                        f"{name!r}: the registry's name is the one; drop the class's name or register it as "
+                        f"{declared!r}")
+    _NAME_CHECKED.add((name, cls))
+    return cls
 
 
 def get_method(name: str, **options: Any) -> Method:

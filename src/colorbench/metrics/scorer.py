@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ from colorbench.weights import WeightsUnavailable
 SCORER_VERSION = 2
 REQUIRABLE = ("lpips", "fid")
 log = logging.getLogger(__name__)
-_SAMPLE_NAME = re.compile(r"^(?P<id>.+?)(?:__k(?P<k>\d+))?\.png$")
+_SAMPLE_NAME = RunFolder.OUTPUT_NAME  # the run folder's <id>__k<k>.png, read back
 
 
 @dataclass
@@ -87,11 +86,17 @@ class TruthBatch:
 class BatchScorer:
     """Batched per-image metrics against a batch of truths (the engine under :func:`score_run`).
 
-    Example::
+    Example (truths and predictions are uint8 ``HxWx3`` arrays; ``score`` gives metric -> one value per image)::
 
-        scorer = BatchScorer(lpips=None, device="cpu")
-        truth = scorer.prepare_truth(["a", "b"], [truth_a, truth_b])          # uint8 HxWx3 arrays
-        scores = scorer.score(truth, [0, 1], [pred_a, pred_b])               # dict metric -> np.ndarray
+        >>> import numpy as np
+        >>> truth_a, truth_b = np.full((8, 8, 3), 120, np.uint8), np.full((8, 8, 3), 60, np.uint8)
+        >>> scorer = BatchScorer(lpips=None, device="cpu")
+        >>> truth = scorer.prepare_truth(["a", "b"], [truth_a, truth_b])
+        >>> scores = scorer.score(truth, [0, 1], [truth_a, np.full((8, 8, 3), 70, np.uint8)])
+        >>> sorted(scores)
+        ['colorfulness', 'colorfulness_truth', 'delta_e2000', 'psnr', 'ssim']
+        >>> bool(scores["delta_e2000"][0] == 0 and scores["delta_e2000"][1] > 0)
+        True
     """
 
     lpips: "torch.nn.Module | None" = None

@@ -1,7 +1,7 @@
 """Setting up a notebook session: :func:`setup` (Colab, Google Drive and the caches on it, the working folder, the
 GPU check, the smoke banner, the smoke/real guard of the run folder).
 
-Example::
+Usage (a sketch, not run by the doctests: it changes the working folder and caches)::
 
     from colorbench.notebook.environment import setup
     env = setup(run="demo", smoke=True)      # prints where weights/data/results go, warns on a CPU runtime
@@ -151,7 +151,7 @@ def check_gpu(device: str = "auto") -> tuple[str, str | None, str | None]:
 def check_run_folder(run_path: Path, smoke: bool) -> None:
     """The runner's smoke/real guard, before anything runs: a smoke run must not reuse a real run's images, nor a
     real run a smoke run's."""
-    from colorbench.run import check_smoke_kind
+    from colorbench.resume import check_smoke_kind
 
     folder = RunFolder(run_path)
     recorded = (folder.run_record() or RunRecord()).smoke if folder.run_json.exists() else None
@@ -179,7 +179,7 @@ def setup(
     * Refuses a run folder that holds the other kind of run (smoke vs real).
     * With ``smoke``: a loud banner — smoke numbers are meaningless.
 
-    Example::
+    Usage (a sketch, not run by the doctests: it changes the working folder and caches)::
 
         env = setup(run="demo", smoke=True, show=False)
         assert env.smoke and env.run_path.name == "demo"

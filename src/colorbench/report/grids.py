@@ -2,7 +2,7 @@
 
 One row model (:class:`GridRow` of :class:`GridCell`: which image stands in each cell, and the caption under it)
 and two renderers: :func:`image_grid` draws it as a matplotlib figure for the report, and
-``colorbench.notebook.display`` writes it as an HTML table for the notebooks, so both show the same cells.
+``colorbench.notebook.grids`` writes it as an HTML table for the notebooks, so both show the same cells.
 
 Rows come from a fixed random selection (seeded, so every report of a run shows the same images) or from each
 method's best and worst images by the headline metric.

@@ -275,3 +275,8 @@ def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, gener
         f"<code>{_e(content.run.path)}</code>. Lower is better for ↓ metrics, higher for ↑.</p>"
         f"{_verdict(content)}{_banners(content)}<nav>{nav}</nav>{body}</body></html>\n"
     )
+
+
+# public names for the notebooks' report views (colorbench.notebook.report_views), which show these pieces alone
+with_code = _with_code
+statistics_section = _statistics

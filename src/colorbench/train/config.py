@@ -17,7 +17,7 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 class TrainConfig:
     """Everything that defines a CNN training run (recorded in the checkpoint sidecar).
 
-    Example::
+    Usage (a sketch, not run by the doctests: it trains for minutes on a dataset)::
 
         from colorbench.train import TrainConfig, train_cnn
         result = train_cnn(TrainConfig(data="data/sports", loss="lpips", epochs=12))

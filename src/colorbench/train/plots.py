@@ -26,7 +26,7 @@ def plot_history(histories, labels: Sequence[str] | None = None, ax=None):
 
     ``histories``: a DataFrame, a list of row dicts, a model name/folder, or a list of those (one line per run).
 
-    Example::
+    Usage (a sketch, not run by the doctests: it needs trained runs)::
 
         from colorbench.train import plot_history
         plot_history(["lpips", "mse"])      # the LPIPS-vs-MSE ablation side by side

@@ -1,7 +1,7 @@
 """The CNN trainer: LPIPS (or MSE) loss, AdamW + warmup/cosine, AMP on CUDA, validation each epoch, best/last
 checkpoints, exact resume after a kill, a CSV log and a loss-curve figure.
 
-Example::
+Usage (a sketch, not run by the doctests: it trains for minutes on a dataset)::
 
     from colorbench.train import TrainConfig, train_cnn
     result = train_cnn(TrainConfig(data="data/sports", loss="lpips", epochs=12, pretrained_trunk=True))
@@ -122,7 +122,7 @@ class Trainer:
         """
         ab_pred = ab_pred.float()
         ab_true = rgb_to_lab_torch(rgb)[:, 1:]
-        pred_rgb = lab_to_rgb_torch(torch.cat([L, ab_pred], dim=1))  # L of the gray input, as the runner merges
+        pred_rgb = lab_to_rgb_torch(torch.cat([L, ab_pred], dim=1))  # L of the gray input, as the runner L-merges
         if self.config.loss == "mse":
             return ((ab_pred - ab_true) / AB_UNIT).pow(2).flatten(1).mean(1), pred_rgb, None
         with self._autocast():
@@ -223,7 +223,6 @@ class Trainer:
         :class:`TrainingStopped` there to stop cleanly).
         """
         import pandas as pd
-        from tqdm.auto import tqdm
 
         from colorbench.atomic import write_csv, write_json
 
@@ -270,20 +269,8 @@ class Trainer:
 
         figure = None
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
-            train_set.set_epoch(epoch)
             t0 = time.perf_counter()
-            total, seen, skipped = 0.0, 0, 0
-            bar = tqdm(self._loader(train_set, shuffle_epoch=epoch), total=steps_per_epoch,
-                       desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.progress, leave=False)
-            for batch in bar:
-                loss = self.train_step(batch)
-                n = int(batch["valid"].sum())
-                total += loss * n
-                seen += n
-                skipped += len(batch["valid"]) - n
-                bar.set_postfix(loss=f"{loss:.4f}")
-            row = {"epoch": epoch, "train_loss": total / max(seen, 1), "lr": self.optimizer.param_groups[0]["lr"],
-                   "skipped_images": skipped, "valid_lpips": None, "valid_psnr": None, "valid_loss": None}
+            row = self._train_epoch(train_set, epoch, steps_per_epoch)
             if valid_loader is not None:
                 row.update(self.evaluate(valid_loader))
             row["seconds"] = time.perf_counter() - t0
@@ -307,6 +294,24 @@ class Trainer:
         return TrainResult(out_dir=out, history=pd.DataFrame(history, columns=HISTORY_COLUMNS),
                            history_csv=out / "history.csv", best_checkpoint=best_path, last_checkpoint=last_path,
                            figure=figure)
+
+    def _train_epoch(self, train_set: ColorizationDataset, epoch: int, steps_per_epoch: int) -> dict:
+        """One pass over ``train_set``: the epoch's history row, its validation columns still empty."""
+        from tqdm.auto import tqdm
+
+        train_set.set_epoch(epoch)
+        total, seen, skipped = 0.0, 0, 0
+        bar = tqdm(self._loader(train_set, shuffle_epoch=epoch), total=steps_per_epoch,
+                   desc=f"epoch {epoch}/{self.config.epochs}", disable=not self.progress, leave=False)
+        for batch in bar:
+            loss = self.train_step(batch)
+            n = int(batch["valid"].sum())
+            total += loss * n
+            seen += n
+            skipped += len(batch["valid"]) - n
+            bar.set_postfix(loss=f"{loss:.4f}")
+        return {"epoch": epoch, "train_loss": total / max(seen, 1), "lr": self.optimizer.param_groups[0]["lr"],
+                "skipped_images": skipped, "valid_lpips": None, "valid_psnr": None, "valid_loss": None}
 
     def _loss_detail(self) -> str:
         if self.config.loss == "mse":

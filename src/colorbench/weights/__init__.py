@@ -14,7 +14,7 @@ Methods and metrics ask this package for a checked local file (:func:`ensure`) o
 none downloads, hashes or unpickles on its own. A file already at its place (and passing its check) is used with no
 network access — that is also how offline users and tests provide weights.
 
-Example::
+Usage (a sketch, not run by the doctests: it downloads)::
 
     from colorbench import weights
     path = weights.ensure("cnn-original-epoch186")   # downloads once, hash-checked, atomic

@@ -15,7 +15,7 @@ users and tests provide weights); otherwise :func:`fetch` downloads it. Each kin
 
 :func:`load_state` is :func:`ensure` followed by the one safe loader (:mod:`colorbench.weights.loading`).
 
-Example::
+Usage (a sketch, not run by the doctests: it downloads)::
 
     from colorbench import weights
     path = weights.ensure("cnn-original-epoch186")   # downloads once, hash-checked, atomic

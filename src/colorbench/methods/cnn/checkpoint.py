@@ -7,7 +7,7 @@ colorbench's trained models live in ``$COLORBENCH_MODELS/cnn/<name>/``:
 * ``model.json`` — the sidecar: architecture, loss, data, epochs, metrics, package version
 * ``history.csv``, ``loss_curve.png`` — the training log and its figure
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a trained checkpoint)::
 
     from colorbench.methods.cnn.checkpoint import load_trained
     model, meta = load_trained("lpips")          # a name under models/cnn/, a folder, or a .pt file

@@ -4,7 +4,7 @@ Gray uint8 images -> CIELAB L (a 256-entry table of :func:`colorbench.color.rgb_
 -> padded to a multiple of 8 by edge replication -> ab from a *predictor* (PyTorch or onnxruntime) -> cropped
 back -> RGB uint8 via :func:`colorbench.color.lab_to_rgb_uint8`. Images of the same size share a batch.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a loaded model and images)::
 
     from colorbench.methods.cnn.model import ColorizationNet, ORIGINAL
     from colorbench.methods.cnn.inference import TorchAbPredictor, colorize_grays

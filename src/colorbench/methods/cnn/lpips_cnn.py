@@ -3,7 +3,7 @@
 Both load a checkpoint from ``models/cnn/<name>/best.pt``: option ``checkpoint`` is a name under ``models/cnn/``
 (default ``"lpips"`` / ``"mse"``, what the trainer writes by default), a model folder or a ``.pt`` file.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a trained checkpoint)::
 
     from colorbench.methods import get_method
     m = get_method("cnn-lpips", checkpoint="lpips")   # after `colorbench train cnn --loss lpips --data DIR`

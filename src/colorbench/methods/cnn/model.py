@@ -14,10 +14,10 @@ multiples of 8; the adapters live inside the graph so the ONNX export carries th
 
 Example::
 
-    import torch
-    from colorbench.methods.cnn.model import ColorizationNet, ORIGINAL
-    net = ColorizationNet(ORIGINAL).eval()
-    ab = net(torch.full((1, 1, 64, 64), 50.0))   # -> 1×2×64×64
+    >>> import torch
+    >>> net = ColorizationNet(ORIGINAL).eval()
+    >>> tuple(net(torch.full((1, 1, 64, 64), 50.0)).shape)
+    (1, 2, 64, 64)
 """
 
 from __future__ import annotations

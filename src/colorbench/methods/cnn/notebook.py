@@ -1,6 +1,6 @@
 """Helpers for notebook 01 (no logic lives in the notebook): load a CNN method and colorize a few images.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs trained checkpoints and photos)::
 
     from colorbench.methods.cnn.notebook import colorize_examples, show_examples
     panels = colorize_examples(["cnn-original", "cnn-lpips"], image_paths[:4])
@@ -67,7 +67,7 @@ def use_trained_checkpoints(method_options: dict, trained: dict) -> dict:
     set to the best checkpoint just trained, unless an option already names one: notebook 01's run then colorizes
     with what it trained (run.json records the path) — in smoke runs too. Returns the same dict, updated.
 
-    Example::
+    Usage (a sketch, not run by the doctests: it needs trained checkpoints and photos)::
 
         METHOD_OPTIONS = use_trained_checkpoints(METHOD_OPTIONS, {"cnn-lpips": lpips_run, "cnn-mse": mse_run})
     """

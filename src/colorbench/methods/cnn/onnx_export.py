@@ -5,7 +5,7 @@ dynamic) and returns ``ab`` (``N×2×H×W``); the input adapter and output scale
 pre/post-processing is the same code for both backends (:mod:`colorbench.methods.cnn.inference`).
 BatchNorm is exported in eval mode (running statistics).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs onnxruntime and writes a file)::
 
     from colorbench.methods.cnn.onnx_export import export_onnx, OnnxAbPredictor
     export_onnx(model, "models/cnn/onnx/original.onnx")

@@ -5,7 +5,7 @@ input ``(L, 0, 0)`` in CIELAB units, output ab in CIELAB units, BatchNorm in
 eval mode. The original inference script ran the network in train mode (per-batch BatchNorm statistics); pass
 ``bn_mode="train"`` to get that behaviour deliberately.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs the released weights)::
 
     from colorbench.methods import get_method
     m = get_method("cnn-original")          # weights: `colorbench weights fetch cnn-original-epoch186`

@@ -7,7 +7,7 @@ Pipeline (``colorizers/util.py`` + ``demo_release.py`` in richzhang/colorization
 Why the output is full resolution: that joined image is what the authors' code produces, so it is the method's
 native output. The runner's ``merge_luminance`` then finds the same size and the same L and, on in-gamut pixels,
 changes at most a level or two of uint8 rounding (tested); out-of-gamut pixels were clipped to sRGB by the authors'
-step already, and the runner's re-merge of the clipped colour may move them a little more (the suite-wide rule).
+step already, and the runner's L-merge of the clipped colour may move them a little more (the suite-wide rule).
 Returning the 256 x 256 image instead would make the runner resize ab a second time (with PIL's antialiased filter,
 not the authors' bilinear) after an sRGB round trip that clips out-of-gamut ab at low resolution.
 
@@ -38,7 +38,7 @@ Decoding (see :mod:`.decoding`):
   ``decode="annealed"`` — annealed mean over the classification head's 529 = 23 x 23 bins (a, b in -110..110), a
   secondary decoding the port does not use (the authors trained this head as an auxiliary/for colour suggestions).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs the released weights)::
 
     from colorbench.methods.registry import get_method
     m = get_method("eccv16", temperature=0.38)      # needs the released weights (or smoke=True)
@@ -173,21 +173,19 @@ class _ZhangMethod(Method):
             raise ValueError(f"{self.name}: temperature must be >= 0 (0 = mode, 1 = mean), got {o.temperature}")
         if o.input_size % 8:
             raise ValueError(f"{self.name}: input_size must be a multiple of 8, got {o.input_size}")
-        self.decode, self.temperature, self.smoke = o.decode, o.temperature, o.smoke
-        self.batch_size, self.input_size = o.batch_size, o.input_size
         self.net = None
-        if self.smoke:
+        if o.smoke:
             self.description = f"{type(self).description} [{SMOKE_LABEL}]"
 
     # -- contract
     def weights(self) -> list[str]:
-        return [] if self.smoke else [self.weights_name]
+        return [] if self.options.smoke else [self.weights_name]
 
     def build(self) -> torch.nn.Module:
         raise NotImplementedError
 
     def load(self, device: str) -> None:
-        if self.smoke:
+        if self.options.smoke:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(SMOKE_SEED)
                 net = self.build()
@@ -210,18 +208,14 @@ class _ZhangMethod(Method):
         super().unload()
 
     def config(self) -> dict:
-        return {
-            "decode": self.decode,
-            "temperature": self.temperature if self.decode == "annealed" else None,
-            "input_size": self.input_size,
-            "weights": None if self.smoke else self.weights_name,
-            "smoke": self.smoke,
-        }
+        o = self.options  # the options (Method.config), with the temperature only where the decoding uses it
+        return {**super().config(), "temperature": o.temperature if o.decode == "annealed" else None,
+                "weights": None if o.smoke else self.weights_name}
 
     def colorize(self, grays: list[np.ndarray], *, seed: int, item_seeds: Sequence[int] | None = None,
                  labels: Sequence[str | None] | None = None) -> list[np.ndarray]:
         """Colorize uint8 ``HxW`` gray images; returns uint8 ``HxWx3`` at the input's size (see module docstring)."""
-        return [out[0] for out in self._run(grays, [self.temperature])]
+        return [out[0] for out in self._run(grays, [self.options.temperature])]
 
     # -- shared machinery
     def _require_loaded(self) -> torch.nn.Module:
@@ -235,10 +229,10 @@ class _ZhangMethod(Method):
         self._require_loaded()
         stages = {"preprocess": 0.0, "network": 0.0, "postprocess": 0.0}
         outputs: list[list[np.ndarray]] = []
-        for start in range(0, len(grays), self.batch_size):
-            chunk = grays[start:start + self.batch_size]
+        for start in range(0, len(grays), self.options.batch_size):
+            chunk = grays[start:start + self.options.batch_size]
             t0 = time.perf_counter()
-            l_small = network_input(chunk, self.input_size).to(self.device)
+            l_small = network_input(chunk, self.options.input_size).to(self.device)
             t1 = time.perf_counter()
             with torch.inference_mode():
                 abs_per_t = self.predict_ab(l_small, temperatures)  # list (per T) of N x 2 x s x s
@@ -259,7 +253,8 @@ class _ZhangMethod(Method):
         """The network part of :meth:`colorize`: L ``N x 1 x s x s`` (0..100, from :func:`network_input`) -> one ab
         ``N x 2 x s x s`` per temperature (default: the method's own), on the method's device."""
         net = self._require_loaded()
-        return self._predict_ab(net, L.to(self.device), [self.temperature] if temperatures is None else temperatures)
+        temperatures = [self.options.temperature] if temperatures is None else temperatures
+        return self._predict_ab(net, L.to(self.device), temperatures)
 
     def _predict_ab(self, net: torch.nn.Module, L: torch.Tensor, temperatures: Sequence[float]) -> list[torch.Tensor]:
         raise NotImplementedError
@@ -271,9 +266,9 @@ class _ZhangMethod(Method):
 
         Needs ``decode="annealed"``. T = 1 is the plain mean, T = 0 the mode, 0.38 the paper's choice.
         """
-        if self.decode != "annealed":
+        if self.options.decode != "annealed":
             raise ValueError(f"{self.name}: temperatures only matter with decode='annealed' (this one has "
-                             f"{self.decode!r})")
+                             f"{self.options.decode!r})")
         for t in temperatures:
             if not t >= 0:
                 raise ValueError(f"temperature must be >= 0, got {t}")
@@ -290,7 +285,7 @@ class ECCV16Method(_ZhangMethod):
     centres: torch.Tensor | None = None  # the bin centres, set by load
 
     def build(self) -> ECCV16Net:
-        return ECCV16Net(width=SMOKE_WIDTH if self.smoke else 64)
+        return ECCV16Net(width=SMOKE_WIDTH if self.options.smoke else 64)
 
     def _init_smoke(self, net: torch.nn.Module) -> None:
         # The released model_out is the fixed table of bin centres / 110; a smoke model gets the stand-in table.
@@ -304,18 +299,18 @@ class ECCV16Method(_ZhangMethod):
         if problems:
             message = (f"eccv16: the checkpoint's model_out does not look like the 313 bin centres / 110 "
                        f"({'; '.join(problems)})")
-            if self.decode == "annealed":
+            if self.options.decode == "annealed":
                 raise CheckpointMismatch(message + "; the annealed mean needs them. "
                                                    "decode='mean' still reproduces the port.")
             warnings.warn(message, stacklevel=3)
         self.centres = torch.from_numpy(centres).float()
 
     def config(self) -> dict:
-        return {**super().config(), "bins": "stand-in (smoke)" if self.smoke else "from checkpoint model_out"}
+        return {**super().config(), "bins": "stand-in (smoke)" if self.options.smoke else "from checkpoint model_out"}
 
     def _predict_ab(self, net, L, temperatures):
         logits = net.class_logits(L)
-        if self.decode == "mean":
+        if self.options.decode == "mean":
             return [net.upsample4(net.model_out(torch.softmax(logits, dim=1))) * decoding.AB_NORM]
         return [net.upsample4(decoding.annealed_mean(logits, self.centres, t)) for t in temperatures]
 
@@ -325,7 +320,7 @@ class ECCV16Method(_ZhangMethod):
         net = self._require_loaded()
         check_grays([gray], self.name)
         with torch.inference_mode():
-            logits = net.class_logits(network_input([gray], self.input_size).to(self.device))[0].float()
+            logits = net.class_logits(network_input([gray], self.options.input_size).to(self.device))[0].float()
             probs = torch.softmax(logits / max(temperature, 1e-6), dim=0)
         return self.centres.numpy().copy(), probs.cpu().numpy()
 
@@ -342,10 +337,10 @@ class SIGGRAPH17Method(_ZhangMethod):
         return torch.from_numpy(decoding.siggraph17_centres()).float()
 
     def build(self) -> SIGGRAPH17Net:
-        return SIGGRAPH17Net(width=SMOKE_WIDTH if self.smoke else 64)
+        return SIGGRAPH17Net(width=SMOKE_WIDTH if self.options.smoke else 64)
 
     def _predict_ab(self, net, L, temperatures):
-        if self.decode == "regression":
+        if self.options.decode == "regression":
             return [net(L)]
         _, logits = net.forward_with_classes(L)
         return [ECCV16Net.upsample4(decoding.annealed_mean(logits, self.centres, t)) for t in temperatures]
@@ -357,11 +352,12 @@ def colorize_with_temperatures(grays: list[np.ndarray], temperatures: Sequence[f
                                smoke: bool = False) -> list[dict[float, np.ndarray]]:
     """Colorize with the annealed mean at several temperatures, to show what T does (one network pass per image).
 
-    Example::
+    Example (``smoke=True``: a tiny untrained network, no weights needed)::
 
-        from colorbench.methods.zhang import colorize_with_temperatures
-        outs = colorize_with_temperatures([gray], (1.0, 0.38, 0.0), smoke=True)
-        outs[0][0.38]          # uint8 HxWx3 at the input's size
+        >>> import numpy as np
+        >>> outs = colorize_with_temperatures([np.full((32, 48), 128, np.uint8)], (1.0, 0.38, 0.0), smoke=True)
+        >>> sorted(outs[0]), outs[0][0.38].shape, outs[0][0.38].dtype  # uint8 HxWx3 at the input's size
+        ([0.0, 0.38, 1.0], (32, 48, 3), dtype('uint8'))
     """
     method = (ECCV16Method if model == "eccv16" else SIGGRAPH17Method)(decode="annealed", smoke=smoke)
     method.load(device)
