@@ -1,4 +1,4 @@
-"""Functions notebook 03 calls: edge maps, the prompt presets, a grid of results per preset, raw vs L-merged.
+"""Functions notebook 03 calls: control images, the prompt presets, a grid of results per preset, raw vs L-merged.
 
 They hold no logic of their own beyond wiring the method's parts together, so what a notebook shows is what a run
 computes.
@@ -33,10 +33,22 @@ def preset_table(label: str = "basketball") -> list[dict[str, str]]:
     return rows
 
 
-def _method(img2img: bool, options: dict[str, Any]):
-    from colorbench.methods.diffusion.method import ControlNetCanny, ControlNetCannyImg2Img
+def _method(name: str, options: dict[str, Any]):
+    from colorbench.methods.registry import OPTION_GROUPS, get_method
 
-    return (ControlNetCannyImg2Img if img2img else ControlNetCanny)(**options)
+    if name not in OPTION_GROUPS["diffusion"]:
+        raise ValueError(f"{name!r} is not a diffusion method; diffusion methods: "
+                         f"{', '.join(OPTION_GROUPS['diffusion'])}")
+    return get_method(name, **options)
+
+
+def control_images(method, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """What ``method``'s ControlNet sees for each gray input (Canny edges, or the framed gray input itself), at the
+    pipeline's canvas size: the same function the method's ``colorize`` calls."""
+    from colorbench.methods.diffusion.framing import Framing
+
+    framings = [Framing.fit(*g.shape, canvas=method.resolution, aspect=method.aspect) for g in grays]
+    return method.control_images(framings, [f.place(g) for f, g in zip(framings, grays)])
 
 
 def colorize_presets(
@@ -47,6 +59,7 @@ def colorize_presets(
     seed: int = 0,
     item_seeds: Sequence[int] | None = None,
     img2img: bool = False,
+    method_name: str | None = None,
     device: str | None = None,
     method=None,
     **options: Any,
@@ -54,12 +67,13 @@ def colorize_presets(
     """Raw outputs (native size) for each prompt preset, with one pipeline load for all of them.
 
     Same seeds for every preset, so differences come from the prompt alone. ``options`` are the method's
-    constructor options (``smoke=True``, ``steps``, ``base_model``, ...); or pass a loaded ``method``.
+    constructor options (``smoke=True``, ``steps``, ``base_model``, ...); ``method_name`` picks the diffusion method
+    (default ``controlnet-canny``, or its img2img twin with ``img2img=True``); or pass a loaded ``method``.
     """
     if method is None:
         from colorbench.provenance import resolve_device
 
-        method = _method(img2img, options)
+        method = _method(method_name or ("controlnet-canny-img2img" if img2img else "controlnet-canny"), options)
         method.load(resolve_device(device or "auto"))
     saved = (method.preset, method.prompt, method.negative_prompt)
     results = {}
