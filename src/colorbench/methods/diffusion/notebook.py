@@ -95,3 +95,72 @@ def raw_vs_merged(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.nda
     """(raw output resized to the input's size, L-merged output as the runner scores it), both uint8 ``HxWx3``."""
     resized = np.clip(np.rint(resize_channels(raw.astype(np.float64), *gray.shape)), 0, 255).astype(np.uint8)
     return resized, merge_luminance(gray, raw)
+
+
+def _options(name: str, method_options: dict[str, dict] | None, smoke: bool) -> dict[str, Any]:
+    """Method ``name``'s options as a run gives them: its group's (``diffusion``) and its own, typed; plus smoke."""
+    from colorbench.methods.registry import typed_options
+
+    return {"smoke": smoke, **typed_options(name, method_options or {})}
+
+
+def _cannot_show(methods: Sequence[str]) -> str | None:
+    """Why notebook 03's pictures cannot be made here (the diffusion extra missing), or None."""
+    from colorbench.extras import missing_extra_reason
+
+    reason = missing_extra_reason("diffusion")
+    return f"{', '.join(methods)}: {reason}" if reason else None
+
+
+def conditioning_grid(grays: Sequence[np.ndarray], *, row_names: Sequence[str], methods: Sequence[str],
+                      method_options: dict[str, dict] | None = None, smoke: bool = False):
+    """The gray inputs next to what each diffusion method's ControlNet sees (Canny edges; the framed gray input),
+    made by the methods' own :meth:`control_images` with their options (no pipeline is loaded). Without the
+    diffusion extra: a banner with the command that installs it, so the notebook goes on."""
+    from colorbench.notebook.display import array_grid
+    from colorbench.notebook.render import banner
+
+    methods = [m for m in dict.fromkeys(methods) if not m.endswith("-img2img")]  # img2img sees Canny's edges too
+    if reason := _cannot_show(methods):
+        return banner(f"What the ControlNet sees cannot be shown here — {reason}", kind="warning")
+    columns: dict[str, list[np.ndarray]] = {"gray input": list(grays)}
+    for name in methods:
+        method = _method(name, _options(name, method_options, smoke))
+        columns[f"{name} sees"] = control_images(method, grays)
+    return array_grid(columns, row_names=row_names, caption="ControlNet conditioning, on the model's canvas")
+
+
+def preset_grid(grays: Sequence[np.ndarray], *, labels: Sequence[str | None], row_names: Sequence[str],
+                methods: Sequence[str], presets: Sequence[str], seed: int = 0,
+                method_options: dict[str, dict] | None = None, smoke: bool = False, device: str | None = None):
+    """Raw outputs of each method under each prompt preset (same images and seeds, so the differences come from the
+    prompt), one pipeline load per method. A method that cannot run here (no diffusion extra, no weights) is named
+    in a banner instead of stopping the notebook."""
+    from colorbench.methods.registry import readiness
+    from colorbench.notebook.display import array_grid
+    from colorbench.notebook.render import banner
+    from colorbench.provenance import resolve_device
+
+    if reason := _cannot_show(methods):
+        return banner(f"The prompt presets cannot be compared here — {reason}", kind="warning")
+    columns: dict[str, list[np.ndarray]] = {"gray input": list(grays)}
+    skipped = []
+    for name in dict.fromkeys(methods):
+        options = _options(name, method_options, smoke)
+        if why_not := readiness(name, **options):
+            skipped.append(f"{name}: {why_not}")
+            continue
+        method = _method(name, options)
+        method.load(resolve_device(device or "auto"))
+        try:
+            outputs = colorize_presets(grays, labels=labels, presets=presets, seed=seed, method=method)
+        finally:
+            method.unload()
+        columns.update({f"{name} · {preset}": images for preset, images in outputs.items()})
+    grid = array_grid(columns, row_names=row_names, caption="raw outputs by prompt preset", smoke=smoke)
+    if not skipped:
+        return grid
+    from colorbench.notebook.render import Html
+
+    note = banner("Not compared: " + "; ".join(skipped), kind="warning")
+    return Html(note.html + grid.html, f"{note.text}\n{grid.text}")
