@@ -4,9 +4,10 @@ Unlike the Canny ControlNet, which sees only edges, ``ioclab/control_v1p_sd15_br
 grayscale photo back into its colour original (ioclab/grayscale_image_aesthetic_3M: about 3 million aesthetic
 photos, each paired with its grayscale version as the control image). So the control image is the gray input itself:
 framed on the square canvas like every diffusion method's input (:mod:`.framing`; the padding repeats the border
-pixels and is cropped off afterwards), replicated to three channels as the training images were (diffusers' control
-image processor scales it to [0, 1], as the training script's ``ToTensor`` did). The output is L-merged onto the
-input like every method's.
+pixels and is cropped off afterwards) and replicated to three channels. That is what the ControlNet was trained on:
+diffusers' ControlNet training scripts (the model is released in diffusers' format) convert each conditioning image
+to RGB and scale it to [0, 1] with ``ToTensor``, and the pipeline's control-image processor does the same at
+inference (RGB, no normalisation to [-1, 1]). The output is L-merged onto the input like every method's.
 
 Defaults, and where they come from (the measurement that would tune them: ``benchmarks/brightness_defaults.py``):
 
