@@ -1,4 +1,5 @@
-"""Speed and memory of ``controlnet-canny`` (or its img2img twin): images/s, denoising it/s, peak memory.
+"""Speed and memory of ``controlnet-canny`` (or its img2img twin, or ``controlnet-brightness``): images/s, denoising
+it/s, peak memory.
 
 Real weights on a GPU (what the numbers are for; the issue's target is >= 2 images/s at 512², 20 steps, on an
 H100/H200)::
@@ -97,7 +98,7 @@ def machine_info(device: str) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--method", default="controlnet-canny",
-                        choices=["controlnet-canny", "controlnet-canny-img2img"])
+                        choices=["controlnet-canny", "controlnet-canny-img2img", "controlnet-brightness"])
     parser.add_argument("--smoke", action="store_true", help="tiny untrained pipeline (plumbing only)")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
     parser.add_argument("--resolution", type=int, default=None, help="canvas side (default 512; 64 with --smoke)")
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cpu-offload", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--base-model", default=None, help="hub id or folder (default SD 1.5)")
-    parser.add_argument("--controlnet-model", default=None, help="hub id or folder (default sd-controlnet-canny)")
+    parser.add_argument("--controlnet-model", default=None, help="hub id or folder (default: the method's)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "diffusion.json")
     args = parser.parse_args(argv)
 
@@ -158,9 +159,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {
         "what": ("TINY UNTRAINED PIPELINE (smoke): plumbing check only; its speed says nothing about SD 1.5"
-                 if args.smoke else "Stable Diffusion 1.5 + Canny ControlNet, weights from "
+                 if args.smoke else f"Stable Diffusion 1.5 + ControlNet ({args.method}), weights from "
                  f"{args.base_model or 'the hub (SD 1.5)'} and "
-                 f"{args.controlnet_model or 'the hub (sd-controlnet-canny)'}"),
+                 f"{args.controlnet_model or 'the hub (' + str(method.controlnet_model) + ')'}"),
         "method": args.method,
         "machine": machine_info(device),
         "config": method.config(),

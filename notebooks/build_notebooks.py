@@ -72,14 +72,14 @@ env = nb.setup(run=RUN, smoke=SMOKE, use_drive=USE_DRIVE, device=DEVICE)'''
 RUN_CONFIG = '''from colorbench.config import RunConfig
 from colorbench.run import run
 
-config = RunConfig(run=RUN, dataset=DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, methods=METHODS,
+config = RunConfig(run=RUN, dataset=DATASET, split=SPLIT, n_per_class=N_PER_CLASS, limit=LIMIT, methods={methods},
                    device=DEVICE, batch_size=BATCH_SIZE, seed=SEED, smoke=SMOKE{extra})
 summary = run(config, progress=env.progress)
 nb.show_run(RUN, methods=[m.name for m in summary.methods])'''
 
 
-def run_cell(extra: str = "") -> str:
-    return RUN_CONFIG.format(extra=extra)
+def run_cell(extra: str = "", methods: str = "METHODS") -> str:
+    return RUN_CONFIG.format(extra=extra, methods=methods)
 
 
 NOTEBOOKS: dict[str, Spec] = {
@@ -172,28 +172,40 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
         ],
     ),
     "02_coltran": Spec(
-        title="02 · ColTran: the Colorization Transformer",
+        title="02 · The transformers: ColTran and DDColor",
         purpose=(
-            "Runs Google's ColTran (Kumar, Weissenborn & Kalchbrenner, ICLR 2021) on the run's images: an axial "
-            "transformer that samples a coarse 64×64 colouring (512 colours), then a colour upsampler and a spatial "
-            "upsampler to 256×256 — a PyTorch port of the released checkpoints, checked against the official code "
-            "(greedy samples equal except at near-ties). ColTran sees the centre "
-            "square of each photo; its colours are L-merged onto the full input. It samples, so several outputs "
-            "per image are possible (`SAMPLES_PER_IMAGE`). Needs a GPU for real runs (minutes per image on a CPU)."
+            "Runs the transformer family on the run's images. **ColTran** (Kumar, Weissenborn & Kalchbrenner, ICLR "
+            "2021): an axial transformer that samples a coarse 64×64 colouring (512 colours), then a colour upsampler "
+            "and a spatial upsampler to 256×256 — a PyTorch port of the released checkpoints, checked against the "
+            "official code (greedy samples equal except at near-ties); it sees the centre square of each photo and "
+            "samples, so several outputs per image are possible (`SAMPLES_PER_IMAGE`). **DDColor** (Kang et al., "
+            "ICCV 2023): a ConvNeXt encoder and a transformer colour decoder whose queries predict the colours in one "
+            "pass. Both are L-merged onto the full input. Shows the family's images, its cost per image and stage, "
+            "and ColTran stage by stage. Needs a GPU for ColTran's real runs (minutes per image on a CPU)."
         ),
         extras="coltran",
-        methods='["coltran"]',
+        methods='["coltran", "ddcolor"]',
         gpu=True,
         params='''SAMPLES_PER_IMAGE = 1     # K outputs per image (04 scores mean-of-K and best-of-K)
-METHOD_OPTIONS = {}       # e.g. {"coltran": {"mode": "argmax"}} or {"coltran": {"temperature": 0.9}}
+METHOD_OPTIONS = {}       # e.g. {"coltran": {"mode": "argmax"}, "ddcolor": {"variant": "paper_tiny"}}
 STAGE_IMAGES = 3          # images shown stage by stage (each is sampled again)''',
         cells=[
-            ("md", "## Run\n\nThe converted weights live in `models/coltran/`. If they are absent, the release "
+            ("md", "## The family\n\nWhich transformer colorizers this installation has and whether each can run "
+                   "here (a method this colorbench does not know is listed and left out of the run)."),
+            ("code", "from colorbench.notebook.family import family_table, known_methods\n\n"
+                     "nb.styled(family_table(METHODS), caption=\"the transformer methods\")"),
+            ("md", "## Run\n\nColTran's converted weights live in `models/coltran/`; if they are absent, the release "
                    "(about 1 GB) is downloaded once and converted with TensorFlow (preinstalled in Colab; locally "
-                   "`pip install 'colorbench[convert]'`, or `colorbench coltran convert`)."),
+                   "`pip install 'colorbench[convert]'`, or `colorbench coltran convert`). DDColor's come from the "
+                   "Hugging Face hub (`piddnad/...`, into `HF_HOME`). A method whose weights cannot be had is "
+                   "skipped with the fix, never faked."),
             ("code", run_cell(", samples_per_image=SAMPLES_PER_IMAGE,\n                   "
-                              "method_options=METHOD_OPTIONS")),
-            ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
+                              "method_options=METHOD_OPTIONS", methods="known_methods(METHODS)")),
+            ("code", "nb.image_grid(RUN, methods=config.methods, limit=SHOW)"),
+            ("md", "## Cost\n\nSeconds per image in each stage the methods report (ColTran: colorizer and the two "
+                   "upsamplers), from the run's `timings.csv`."),
+            ("code", "nb.styled(nb.stage_table(RUN, methods=config.methods), caption=\"seconds per image by stage\", "
+                     "smoke=SMOKE, precision=3)"),
             ("md", "## Inside ColTran: the three stages\n\nStage 1 samples a coarse colouring at 64×64 from 512 "
                    "colours (3 bits per channel); stage 2 refines the colours at 64×64; stage 3 upsamples to "
                    "256×256. Same seeds as the run, so stage 3 is what the run's output was made from (before the "
@@ -214,50 +226,53 @@ STAGE_IMAGES = 3          # images shown stage by stage (each is sampled again)'
         ],
     ),
     "03_controlnet": Spec(
-        title="03 · Stable Diffusion 1.5 + Canny ControlNet",
+        title="03 · The diffusion models: Stable Diffusion 1.5 with a Canny or a brightness ControlNet",
         purpose=(
-            "Runs the diffusion colorizers on the run's images: Stable Diffusion 1.5 steered by a Canny ControlNet, "
-            "generated from noise (`controlnet-canny`) or starting from the gray photo (`controlnet-canny-img2img`). "
-            "The model never sees colour — only the edges of the gray input and a prompt — and its output is "
-            "L-merged onto the input's lightness before scoring. Also shows what the ControlNet sees and how the "
-            "prompt preset changes the result. Needs a GPU for real runs (minutes per image on a CPU)."
+            "Runs the diffusion family on the run's images, all Stable Diffusion 1.5 steered by a ControlNet: "
+            "`controlnet-canny` (generated from noise, steered by the Canny edges of the gray input), "
+            "`controlnet-canny-img2img` (the same, starting from the gray photo) and `controlnet-brightness` "
+            "(ioclab's ControlNet trained to colorize: it is conditioned on the gray input itself). The models never "
+            "see colour — only the gray input (or its edges) and a prompt — and every output is L-merged onto the "
+            "input's lightness before scoring. Shows the family's images and cost, what each ControlNet sees, and "
+            "how the prompt preset changes the result. Needs a GPU for real runs (minutes per image on a CPU)."
         ),
         extras="diffusion",
-        methods='["controlnet-canny", "controlnet-canny-img2img"]',
+        methods='["controlnet-canny", "controlnet-canny-img2img", "controlnet-brightness"]',
         gpu=True,
         params='''SAMPLES_PER_IMAGE = 1     # K outputs per image (stochastic: 04 scores mean-of-K and best-of-K)
-METHOD_OPTIONS = {}       # per method, e.g. {"controlnet-canny": {"steps": 30, "preset": "label"}}
-PRESETS = ["original", "label"]  # prompt presets compared on a few images below''',
+METHOD_OPTIONS = {}       # per method, e.g. {"controlnet-brightness": {"controlnet_scale": 0.8}}, or
+                          # {"diffusion": {"steps": 30}} for every diffusion method
+PRESETS = ["original", "label"]  # prompt presets compared on a few images below
+PRESET_METHODS = ["controlnet-canny", "controlnet-brightness"]  # the methods compared under each preset''',
         cells=[
-            ("md", "## Run\n\nWeights (about 6 GB) are downloaded once into the Hugging Face cache (`HF_HOME`; on "
-                   "Drive with `USE_DRIVE`). Each image is generated with its own seed, so any image can be "
-                   "regenerated alone."),
+            ("md", "## The family\n\nWhich diffusion colorizers this installation has and whether each can run here "
+                   "(without the `diffusion` extra they are listed with the command that installs it)."),
+            ("code", "from colorbench.notebook.family import family_table, known_methods\n\n"
+                     "nb.styled(family_table(METHODS), caption=\"the diffusion methods\")"),
+            ("md", "## Run\n\nWeights (SD 1.5 about 4 GB, each ControlNet about 1.5 GB) are downloaded once into the "
+                   "Hugging Face cache (`HF_HOME`; on Drive with `USE_DRIVE`). Each image is generated with its own "
+                   "seed, so any image can be regenerated alone."),
             ("code", run_cell(", samples_per_image=SAMPLES_PER_IMAGE,\n                   "
-                              "method_options=METHOD_OPTIONS")),
-            ("code", "nb.image_grid(RUN, methods=METHODS, limit=SHOW)"),
-            ("md", "## What the ControlNet sees\n\nThe gray input framed on the model's square canvas (padding keeps "
-                   "the aspect ratio) and its Canny edges: the only thing, besides the prompt, that steers the "
-                   "colours."),
-            ("code", "from colorbench.methods import get_method\n"
-                     "from colorbench.methods.diffusion.edges import edge_map\n\n"
-                     "method = get_method(\"controlnet-canny\", smoke=SMOKE, "
-                     "**METHOD_OPTIONS.get(\"controlnet-canny\", {}))\n"
-                     "method.load(env.device)\n"
+                              "method_options=METHOD_OPTIONS", methods="known_methods(METHODS)")),
+            ("code", "nb.image_grid(RUN, methods=config.methods, limit=SHOW)"),
+            ("md", "## Cost\n\nSeconds per image in each stage (making the control image; denoising and decoding), "
+                   "from the run's `timings.csv`."),
+            ("code", "nb.styled(nb.stage_table(RUN, methods=config.methods), caption=\"seconds per image by stage\", "
+                     "smoke=SMOKE, precision=3)"),
+            ("md", "## What the ControlNets see\n\nThe gray input framed on the model's square canvas (padding keeps "
+                   "the aspect ratio): the Canny ControlNet sees its edges, the brightness ControlNet the gray input "
+                   "itself. Besides the prompt, that is all that steers the colours."),
+            ("code", "from colorbench.methods.diffusion.notebook import conditioning_grid, preset_grid, "
+                     "preset_table\n\n"
                      "inputs = nb.run_inputs(RUN, limit=3)\n"
-                     "edges = [edge_map(gray, method.resolution, low_threshold=method.canny_low, "
-                     "high_threshold=method.canny_high,\n                   aspect=method.aspect) for gray in "
-                     "inputs.grays]\n"
-                     "nb.array_grid({\"gray input\": inputs.grays, \"Canny edges\": edges}, row_names=inputs.ids, "
-                     "caption=\"ControlNet conditioning\")"),
+                     "conditioning_grid(inputs.grays, row_names=inputs.ids, methods=config.methods, "
+                     "method_options=METHOD_OPTIONS, smoke=SMOKE)"),
             ("md", "## Prompt presets\n\nThe same images and seeds under each preset, so the differences come from "
                    "the prompt alone (raw outputs, before the L-merge)."),
-            ("code", "from colorbench.methods.diffusion.notebook import colorize_presets, preset_table\n\n"
-                     "nb.styled(preset_table(inputs.labels[0] or \"a scene\"), caption=\"prompt presets\")"),
-            ("code", "outputs = colorize_presets(inputs.grays, labels=inputs.labels, presets=PRESETS, seed=SEED, "
-                     "method=method)\n"
-                     "method.unload()\n"
-                     "nb.array_grid({\"gray input\": inputs.grays, **outputs}, row_names=inputs.ids, "
-                     "caption=\"controlnet-canny by prompt preset\", smoke=SMOKE)"),
+            ("code", "nb.styled(preset_table(inputs.labels[0] or \"a scene\"), caption=\"prompt presets\")"),
+            ("code", "preset_grid(inputs.grays, labels=inputs.labels, row_names=inputs.ids, methods=PRESET_METHODS, "
+                     "presets=PRESETS,\n            seed=SEED, method_options=METHOD_OPTIONS, smoke=SMOKE, "
+                     "device=env.device)"),
         ],
     ),
     "04_evaluate": Spec(

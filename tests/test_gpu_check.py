@@ -47,8 +47,10 @@ def test_sections_hold_the_figures_the_gpu_run_reports(dry_run):
         bf16 = s["agreement"][stage]["bf16"]
         assert bf16["positions"] > 0 and 0 < bf16["max_abs_logit_diff"] < bf16["reference_logit_std"]
     assert s["agreement"]["colorizer"]["bf16"]["greedy_positions"] == 2 * 64 * 64
-    [diffusion] = s["diffusion"]["runs"]
+    diffusion, brightness = s["diffusion"]["runs"]
     assert diffusion["images_per_s"] > 0 and diffusion["denoise_it_per_s"] > 0 and "tiny" in diffusion["what"]
+    assert (diffusion["method"], brightness["method"]) == ("controlnet-canny", "controlnet-brightness")
+    assert brightness["images_per_s"] > 0 and "control" in brightness["stage_seconds_last_call"]
     assert s["scoring"]["pairs"] == 6 and s["scoring"]["total_s"] > 0 and s["scoring"]["pairs_per_s"] > 0
     assert {"lpips_alex_all_metrics_s", "lpips_vgg_all_metrics_s"} <= set(s["scoring"])
     assert s["cnn"]["runs"][0]["images_per_s"] > 0 and s["cnn"]["runs"][0]["backend"] == "torch-fp32"

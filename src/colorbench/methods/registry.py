@@ -42,13 +42,15 @@ _REGISTRY: dict[str, str] = {
     # diffusion
     "controlnet-canny": "colorbench.methods.diffusion.method:ControlNetCanny",
     "controlnet-canny-img2img": "colorbench.methods.diffusion.method:ControlNetCannyImg2Img",
+    "controlnet-brightness": "colorbench.methods.diffusion.brightness:ControlNetBrightness",
 }
 
 
 # Option groups: ``--option diffusion.base_model=...`` (or a ``diffusion:`` section of ``method_options``) reaches
-# every member that takes the option; a member's own option wins over its group's.
+# every member that takes the option; a member's own option wins over its group's. A member lists in its class
+# attribute ``not_from_groups`` the options it takes from no group (e.g. the brightness ControlNet's own model).
 OPTION_GROUPS: dict[str, tuple[str, ...]] = {
-    "diffusion": ("controlnet-canny", "controlnet-canny-img2img"),
+    "diffusion": ("controlnet-canny", "controlnet-canny-img2img", "controlnet-brightness"),
 }
 
 
@@ -163,7 +165,7 @@ def check_method_options(method_options: dict[str, dict]) -> dict[str, dict]:
     for name, options in method_options.items():
         if name in OPTION_GROUPS:
             members = OPTION_GROUPS[name]
-            fields = {m: option_fields(_options_class(m) or MethodOptions) for m in members}
+            fields = {m: group_fields(m) for m in members}
             for key, value in options.items():
                 takers = [m for m in members if key in fields[m]]
                 if not takers:
@@ -188,6 +190,15 @@ def _options_class(name: str) -> type[MethodOptions] | None:
         return None
 
 
+def group_fields(name: str) -> set[str]:
+    """The options of method ``name`` that its option groups (``diffusion.*``) may set."""
+    try:
+        exempt = getattr(method_class(name), "not_from_groups", frozenset())
+    except ImportError:
+        exempt = frozenset()
+    return set(option_fields(_options_class(name) or MethodOptions)) - set(exempt)
+
+
 def _check_given(name: str, options: dict, *, prefix: str | None = None) -> dict:
     """``options`` checked and converted by method ``name``'s options dataclass; errors say ``--option KEY``."""
     options_cls = _options_class(name)
@@ -203,7 +214,7 @@ def typed_options(name: str, method_options: dict[str, dict]) -> dict:
     """The options method ``name`` runs with, typed, from a run's ``method_options``: those of its groups
     (``diffusion.*``) that it has, then its own (which win)."""
     options: dict = {}
-    fields = option_fields(_options_class(name) or MethodOptions)
+    fields = group_fields(name)
     for group, members in OPTION_GROUPS.items():
         if name in members and method_options.get(group):
             options.update({k: v for k, v in method_options[group].items() if k in fields})

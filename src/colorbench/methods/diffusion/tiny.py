@@ -64,6 +64,7 @@ def build_tiny_components(seed: int = 0) -> dict:
                                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"))
     # Four embedding stages downscale the control image 8×, matching the VAE's latent grid, as in the real model.
     controlnet = ControlNetModel(**blocks, conditioning_embedding_out_channels=(4, 8, 8, 16))
+    _wake_zero_convolutions(controlnet)
     vae = AutoencoderKL(block_out_channels=(4, 4, 8, 8), in_channels=3, out_channels=3, latent_channels=4,
                         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
                         norm_num_groups=2, layers_per_block=1, sample_size=64)
@@ -72,6 +73,21 @@ def build_tiny_components(seed: int = 0) -> dict:
                                         num_train_timesteps=1000, steps_offset=1)
     return dict(tokenizer=tokenizer, text_encoder=text_encoder, unet=unet, controlnet=controlnet, vae=vae,
                 scheduler=scheduler)
+
+
+def _wake_zero_convolutions(controlnet) -> None:
+    """A fresh ControlNet's output convolutions are zero (so training starts from the unchanged base model), and at
+    PyTorch's default initialisation its 8-layer control-image encoder shrinks the signal ~10⁴-fold: the tiny model's
+    output would not depend on its control image, and no test could see what the ControlNet is given. A trained
+    ControlNet's does; these layers get variance-keeping random weights so the tiny one's does too."""
+    import torch
+
+    embedding = controlnet.controlnet_cond_embedding
+    with torch.no_grad():
+        for conv in [embedding.conv_in, *embedding.blocks, embedding.conv_out, *controlnet.controlnet_down_blocks,
+                     controlnet.controlnet_mid_block]:
+            torch.nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            conv.bias.zero_()
 
 
 def save_tiny_weights(folder: str | Path, seed: int = 0) -> tuple[Path, Path]:
