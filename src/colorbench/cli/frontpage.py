@@ -4,7 +4,9 @@ from a run, so a fork remakes its front page from its own run. Thin over :mod:`c
 
 from __future__ import annotations
 
-from colorbench.cli.common import command, group, int_at_least
+from colorbench.cli.common import add_option, command, group, int_at_least
+
+PICTURE = "colorbench.report.front_page:front_page_picture"  # where the picture's defaults are, read lazily
 
 
 def register(subparsers) -> None:
@@ -14,12 +16,13 @@ def register(subparsers) -> None:
         help="gray input | true colours | each method for a few photos, with the verdict, as one small JPEG",
         description="Draws the report's image grid for a few scored photos of a reported run (every method the run "
                     "has, the headline metric under each output) with the run's verdict below, into OUT/NAME.jpg.",
-        epilog="example:\n  colorbench frontpage picture sports-test --out docs/img")
+        epilog="example:\n  colorbench frontpage picture sports-test --out docs/img",
+        interrupt_hint="nothing was written; rerun the same command")
     picture.add_argument("run", help="run name (under results/) or run folder path; scored and reported")
-    picture.add_argument("--out", default="docs/img", help="folder for the picture (default: docs/img)")
-    picture.add_argument("--name", default="front-page", help="file name without .jpg (default: front-page)")
-    picture.add_argument("--images", type=int_at_least(1), default=4, help="photos shown (default: 4)")
-    picture.add_argument("--seed", type=int, default=0, help="seed of the photos' selection (default: 0)")
+    add_option(picture, "--out", PICTURE, "out_dir", help="folder for the picture")
+    add_option(picture, "--name", PICTURE, help="file name without .jpg")
+    add_option(picture, "--images", PICTURE, "n_images", type=int_at_least(1), help="photos shown")
+    add_option(picture, "--seed", PICTURE, type=int, help="seed of the photos' selection")
 
     table = command(
         sub, "table", _table,
@@ -29,7 +32,8 @@ def register(subparsers) -> None:
                     "--readme, rewrites every table README marks with `<!-- results-table: FOLDER -->` instead; "
                     "--check only says whether they are current (exit 1 if not).",
         epilog="example:\n  colorbench frontpage table docs/results/sports-test\n"
-               "  colorbench frontpage table --readme README.md")
+               "  colorbench frontpage table --readme README.md",
+        interrupt_hint="rerun the same command")
     table.add_argument("folder", nargs="?", help="results folder (not needed with --readme)")
     table.add_argument("--readme", help="Markdown file whose marked tables to regenerate")
     table.add_argument("--check", action="store_true", help="with --readme: change nothing, exit 1 if out of date")

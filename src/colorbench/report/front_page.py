@@ -28,7 +28,8 @@ JPEG_QUALITY = 82
 CHARS_PER_INCH = 13  # of 8-pt text, to wrap the verdict to the figure's width
 
 
-def front_page_picture(run_path, out_dir, *, n_images: int = 4, seed: int = 0, name: str = "front-page") -> Path:
+def front_page_picture(run_path, out_dir="docs/img", *, n_images: int = 4, seed: int = 0,
+                       name: str = "front-page") -> Path:
     """Write ``out_dir/<name>.jpg``: ``n_images`` scored photos drawn with ``seed`` (the report's fixed random
     selection), one column per method in the run's order, the headline metric under each output, the verdict below.
     Returns the file's path."""
