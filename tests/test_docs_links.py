@@ -62,6 +62,13 @@ def test_every_relative_link_and_image_exists(path):
     assert broken_links(path) == []
 
 
+def test_readme_shows_the_picture():
+    images = [t for t in links((PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
+              if t.lower().endswith((".jpg", ".jpeg", ".png", ".webp", ".svg"))]
+    assert images and all((PROJECT_ROOT / t).is_file() for t in images)
+    assert sum((PROJECT_ROOT / t).stat().st_size for t in images) < 1_000_000  # the committed pictures stay small
+
+
 def test_the_checker_finds_a_broken_link_an_image_and_an_anchor(tmp_path, monkeypatch):
     """The checker itself: a missing file, a missing image and a missing heading are each reported; code is not."""
     import test_docs_links as checker

@@ -9,13 +9,13 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import fixture_path
+from conftest import PROJECT_ROOT, fixture_path
 from evalrun_helpers import make_run
 
 from colorbench.cli import main
 from colorbench.metrics import score_run
 from colorbench.report import ReportOptions, build_report
-from colorbench.report.results_table import results_table, update_readme
+from colorbench.report.results_table import marked_tables, results_table, update_readme
 
 METHODS = ("chroma-blur", "hue-shift", "gray")
 
@@ -152,3 +152,12 @@ def test_readme_block_is_regenerated_and_checked(reported, tmp_path, capsys):
                                   + "<!-- /results-table -->\nafter\n")
     assert main(["frontpage", "table", "--readme", str(readme), "--check"]) == 0
 
+
+def test_readmes_results_table_is_generated_from_the_committed_run():
+    readme = PROJECT_ROOT / "README.md"
+    marked = marked_tables(readme)
+    assert marked, "README must carry its results table between <!-- results-table: FOLDER --> markers"
+    for folder, body in marked:
+        assert body == results_table(PROJECT_ROOT / folder), (
+            f"README's table of {folder} is not what the command makes: run `colorbench frontpage table --readme "
+            "README.md`")
