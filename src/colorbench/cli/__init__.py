@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "colorbench.cli.evaluate",  # score, report
     "colorbench.cli.judge",  # judge, judge-report (the eye test)
     "colorbench.cli.merge",  # merge, import
+    "colorbench.cli.frontpage",  # frontpage picture | table (README's picture and results table)
 ]
 
 

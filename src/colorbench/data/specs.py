@@ -29,7 +29,7 @@ def choose_auto_dataset() -> tuple[str, str]:
     if kaggle.credentials_available():
         return "sports", "Kaggle credentials found: the sports dataset is downloaded once"
     return "samples", ("No Kaggle credentials and no sports data here, so this run uses the bundled samples (a few "
-                       "images, for trying things out). For the real benchmark, add Kaggle credentials (README, "
+                       "images, for trying things out). For the real benchmark, add Kaggle credentials (docs/data.md, "
                        "'Kaggle credentials': in Colab the key icon, secrets KAGGLE_USERNAME and KAGGLE_KEY) and run "
                        f"again, or put the dataset in {root}.")
 

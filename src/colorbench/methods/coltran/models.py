@@ -32,7 +32,7 @@ class Float16Overflow:
     """Whether any float16 logits were inf/NaN, gathered on the device and read once at the end (no sync per step).
 
     float16 stops at ±65504, and an activation beyond it turns the logits into inf/NaN, whose argmax is silently 0: a
-    wrong colour, not an error. The released weights' range was never checked in float16 (README "Speed"), so the
+    wrong colour, not an error. The released weights' range was never checked in float16 (benchmarks/README.md), so the
     runs that use it check every logit they choose from; bfloat16 and float32 have float32's range and skip it."""
 
     def __init__(self, dtype: torch.dtype, device: torch.device, stage: str):
