@@ -29,12 +29,16 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from colorbench.metrics.specs import COMPARED_METRICS, LOWER_IS_BETTER, label
+
 BT_ALPHA = 1e-3
 DEFAULT_BOOTSTRAP = 1000
-#: metric -> True when lower is better; ``colorfulness_gap`` is |CF(output) − CF(truth)|
-AGREEMENT_METRICS = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": False,
+#: metric -> True when lower is better: the quality metrics of colorbench.metrics.specs, and colourfulness read two
+#: ways (it has no direction of its own): more is better, and ``colorfulness_gap`` = |CF(output) − CF(truth)|
+AGREEMENT_METRICS = {**{m: bool(LOWER_IS_BETTER[m]) for m in COMPARED_METRICS}, "colorfulness": False,
                      "colorfulness_gap": True}
-AGREEMENT_LABELS = {"lpips": "LPIPS ↓", "psnr": "PSNR ↑", "ssim": "SSIM ↑", "delta_e2000": "ΔE2000 ↓",
+#: short labels (no units: the table is about direction, not size)
+AGREEMENT_LABELS = {**{m: f"{label(m)} {'↓' if LOWER_IS_BETTER[m] else '↑'}" for m in COMPARED_METRICS},
                     "colorfulness": "colourfulness (more is better) ↑",
                     "colorfulness_gap": "|colourfulness − truth's| ↓"}
 SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5, "both-bad": 0.5}

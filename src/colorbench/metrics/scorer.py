@@ -50,6 +50,7 @@ from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract
     LOWER_IS_BETTER,
     METRIC_COLUMNS,
     METRICS,
+    NUMERIC_COLUMNS,
     ScoringError,
     load_metrics,
     load_summary,
@@ -135,24 +136,40 @@ class BatchScorer:
         else:
             idx = torch.as_tensor(list(index), device=self.device, dtype=torch.long)
             pick = lambda t: t.index_select(0, idx)  # noqa: E731
-        t_rgb, t_lab = pick(truth.rgb), pick(truth.lab)
-        out = {
-            "psnr": psnr(pred, t_rgb, dtype=self.dtype),
-            "ssim": ssim(pred, t_rgb, dtype=self.dtype, chunk=self._chunk),
-            "delta_e2000": torch.cat([
-                delta_e2000_map(lab_of(p, self.colour_dtype), t).flatten(1).mean(1)
-                for p, t in zip(_split(pred, self._chunk), _split(t_lab, self._chunk))]),
-            "colorfulness": colorfulness(pred, dtype=self.dtype),
-            "colorfulness_truth": pick(truth.colorfulness),
-        }
-        if self.lpips is not None:
-            feats = self._lpips_features(pred)
-            out["lpips"] = self.lpips.distance_from_features(feats, [pick(f) for f in truth.lpips_features])
+        picked = TruthBatch(ids=truth.ids, rgb=pick(truth.rgb), lab=pick(truth.lab),
+                            colorfulness=pick(truth.colorfulness),
+                            lpips_features=None if truth.lpips_features is None else
+                            [pick(f) for f in truth.lpips_features])
+        out = {name: function(self, pred, picked) for name, function in METRIC_FUNCTIONS.items()}
+        out = {name: value for name, value in out.items() if value is not None}  # LPIPS without its weights
         return {name: value.detach().double().cpu().numpy() for name, value in out.items()}
 
 
 def _split(batch: torch.Tensor, size: int | None) -> tuple[torch.Tensor, ...]:
     return batch.split(size) if size else (batch,)
+
+
+def _delta_e2000(s: BatchScorer, pred: torch.Tensor, truth: TruthBatch) -> torch.Tensor:
+    return torch.cat([delta_e2000_map(lab_of(p, s.colour_dtype), t).flatten(1).mean(1)
+                      for p, t in zip(_split(pred, s._chunk), _split(truth.lab, s._chunk))])
+
+
+def _lpips(s: BatchScorer, pred: torch.Tensor, truth: TruthBatch) -> torch.Tensor | None:
+    if s.lpips is None:
+        return None
+    return s.lpips.distance_from_features(s._lpips_features(pred), truth.lpips_features)
+
+
+#: the function of each per-image metric of :mod:`colorbench.metrics.specs` (``kind="image"``), by name:
+#: ``(scorer, outputs uint8 N×3×H×W, their truths) -> N values`` (None: the metric is unavailable in this scoring)
+METRIC_FUNCTIONS = {
+    "lpips": _lpips,
+    "psnr": lambda s, pred, truth: psnr(pred, truth.rgb, dtype=s.dtype),
+    "ssim": lambda s, pred, truth: ssim(pred, truth.rgb, dtype=s.dtype, chunk=s._chunk),
+    "delta_e2000": _delta_e2000,
+    "colorfulness": lambda s, pred, truth: colorfulness(pred, dtype=s.dtype),
+    "colorfulness_truth": lambda s, pred, truth: truth.colorfulness,
+}
 
 
 # ------------------------------------------------------------------------------------------------ run scanning
@@ -521,7 +538,7 @@ def _resolutions(rows: list[dict]) -> list[str]:
 def _record(method: str, row: dict, k: int, status: str, error: str = "", **scores) -> dict:
     rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""),
            "class_id": row.get("class_id", ""), "status": status, "error": error}
-    for name in METRIC_COLUMNS[6:-1]:
+    for name in NUMERIC_COLUMNS:
         rec[name] = scores.get(name, math.nan)
     return rec
 

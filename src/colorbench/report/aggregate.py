@@ -30,7 +30,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.metrics.specs import COMPARED_METRICS, IMAGE_METRICS, LOWER_IS_BETTER, METRIC_SPECS, SUMMARISED_METRICS
 from colorbench.records import ScoreSummary
 from colorbench.report.stats import (
     DEFAULT_BOOTSTRAP,
@@ -46,13 +46,10 @@ from colorbench.report.stats import (
 #: one channel of a 224×224 image (≈ 99.9 dB), so an exact copy still ranks first among ordinary outputs.
 PSNR_CAP_DB = 100.0
 
-QUALITY_METRICS = ("lpips", "psnr", "ssim", "delta_e2000")
-METRIC_LABELS = {
-    "lpips": "LPIPS ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "delta_e2000": "ΔE2000 ↓",
-    "colorfulness": "Colourfulness", "delta_cf": "ΔCF ↓", "fid": "FID ↓", "lpips_best_of_k": "best-of-K LPIPS ↓",
-}
-METRIC_DECIMALS = {"lpips": 4, "psnr": 2, "ssim": 4, "delta_e2000": 2, "colorfulness": 1, "delta_cf": 2, "fid": 2,
-                   "lpips_best_of_k": 4}
+QUALITY_METRICS = COMPARED_METRICS
+#: table labels and decimals, read from :mod:`colorbench.metrics.specs` (kept as names for notebooks and tools)
+METRIC_LABELS = {s.name: s.heading for s in METRIC_SPECS}
+METRIC_DECIMALS = {s.name: s.decimals for s in METRIC_SPECS}
 
 
 def available_metrics(frame: pd.DataFrame) -> list[str]:
@@ -68,7 +65,7 @@ def headline_metric(frame: pd.DataFrame) -> str:
 def per_image(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (method, image): metrics averaged over the method's samples; best-of-K LPIPS; sample count."""
     ok = frame[frame["status"] == "ok"]
-    cols = [c for c in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth") if c in ok]
+    cols = [c for c in IMAGE_METRICS if c in ok]
     if "psnr" in ok:
         ok = ok.assign(psnr=ok["psnr"].clip(upper=PSNR_CAP_DB))  # +inf (identical images) -> the cap
     grouped = ok.groupby(["method", "id"], sort=False)
@@ -107,7 +104,7 @@ def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: ScoreSummary 
                "n_missing_samples": int((rows_m["status"] == "missing").sum()), "samples_per_image": k,
                "psnr_n_capped": (int(np.isposinf(rows_m.loc[rows_m["status"] == "ok", "psnr"]).sum())
                                  if "psnr" in rows_m else 0)}
-        for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
+        for metric in SUMMARISED_METRICS:
             values = sub[metric].dropna().to_numpy() if metric in sub else np.array([])
             row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(
                 values, n_boot=n_boot, seed=seed)

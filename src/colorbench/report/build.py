@@ -20,7 +20,8 @@ import pandas as pd
 
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
-from colorbench.metrics.table import LOWER_IS_BETTER, load_metrics
+from colorbench.metrics.specs import LOWER_IS_BETTER, SUMMARISED_METRICS, spec
+from colorbench.metrics.table import load_metrics
 from colorbench.records import RunRecord, ScoreSummary
 from colorbench.report import aggregate as agg
 from colorbench.report import figures as figs
@@ -76,7 +77,7 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
                          "missing": [_missing_text(r) for _, r in summary_table.iterrows()],
                          "K": summary_table["samples_per_image"]})
     best: dict[str, set[int]] = {}
-    for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
+    for metric in SUMMARISED_METRICS:
         label = agg.METRIC_LABELS[metric]
         if metric == "lpips" and not lpips_ok:
             show[label] = "unavailable"
@@ -85,18 +86,20 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
         show[label] = [fmt_ci(r[f"{metric}_mean"], r[f"{metric}_lo"], r[f"{metric}_hi"], d)
                        for _, r in summary_table.iterrows()]
         best[label] = best_rows(summary_table[f"{metric}_mean"], LOWER_IS_BETTER.get(metric))
-    show["ΔCF ↓"] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], 2) for _, r in summary_table.iterrows()]
-    best["ΔCF ↓"] = best_rows(summary_table["delta_cf"], True)
+    cf, fid, best_of_k = spec("delta_cf"), spec("fid"), spec("lpips_best_of_k")
+    show[cf.heading] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], cf.decimals)
+                        for _, r in summary_table.iterrows()]
+    best[cf.heading] = best_rows(summary_table["delta_cf"], cf.lower_is_better)
     if fid_info.available:
-        show["FID ↓"] = [fmt(r["fid"], 2) + ("" if r["fid_reliable"] is True
-                                                else " (unreliable: n<%d)" % (fid_info.min_reliable or 0))
-                         for _, r in summary_table.iterrows()]
+        show[fid.heading] = [fmt(r["fid"], fid.decimals) + ("" if r["fid_reliable"] is True
+                                                            else " (unreliable: n<%d)" % (fid_info.min_reliable or 0))
+                             for _, r in summary_table.iterrows()]
     else:
-        show["FID ↓"] = "unavailable"
+        show[fid.heading] = "unavailable"
     if stochastic and lpips_ok:
-        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"],
-                                            r["lpips_best_of_k_hi"], 4)
-                                     for _, r in summary_table.iterrows()]
+        show[best_of_k.heading] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"],
+                                          r["lpips_best_of_k_hi"], best_of_k.decimals)
+                                   for _, r in summary_table.iterrows()]
     notes = ["Means over images with 95% percentile-bootstrap CIs in brackets; best value per column highlighted.",
              f"Truth colourfulness (mean over all scored images): {fmt(truth_colorfulness, 1)}; ΔCF = |mean "
              "CF(outputs) − "

@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from colorbench import atomic
+from colorbench.metrics.specs import LOWER_IS_BETTER
 from colorbench.report.aggregate import METRIC_LABELS
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
@@ -106,7 +107,8 @@ def per_class_heatmap(per_class: pd.DataFrame, metric: str) -> Figure:
     fig = Figure(figsize=(2.5 + 1.0 * n_cols, 1.2 + 0.16 * n_rows), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(values.to_numpy(dtype=float), aspect="auto",
-                      cmap="viridis_r" if metric in ("lpips", "delta_e2000") else "viridis")
+                      # the better end of the scale is always the bright one
+                      cmap="viridis_r" if LOWER_IS_BETTER.get(metric) else "viridis")
     ax.set_xticks(range(n_cols), values.columns, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(n_rows), values.index, fontsize=6 if n_rows > 30 else 8)
     fig.colorbar(image, ax=ax, label=METRIC_LABELS.get(metric, metric), shrink=0.6)

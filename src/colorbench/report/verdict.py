@@ -23,14 +23,11 @@ import numpy as np
 import pandas as pd
 
 from colorbench.messages import one_line
-from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.metrics.specs import LOWER_IS_BETTER, decimals, label
 from colorbench.records import RunRecord
 from colorbench.report.stats import smallest_holm_p
 
 ALPHA = 0.05
-#: plain names for sentences (the table labels carry arrows)
-METRIC_NAMES = {"lpips": "LPIPS", "psnr": "PSNR", "ssim": "SSIM", "delta_e2000": "ΔE2000"}
-DECIMALS = {"lpips": 4, "psnr": 2, "ssim": 4, "delta_e2000": 2}
 
 
 @dataclass
@@ -87,7 +84,7 @@ def fmt_p(p: float) -> str:
 
 
 def _num(value: float, metric: str) -> str:
-    d = DECIMALS.get(metric, 3)
+    d = decimals(metric)
     return f"{value:.{d}f}".replace("-", "−")
 
 
@@ -136,7 +133,7 @@ def _agreement(paired: pd.DataFrame, metrics: list[str], headline: str, best: st
         row = _pair_row(paired, metric, best, other)
         if row is None:
             continue
-        name = METRIC_NAMES.get(metric, metric)
+        name = label(metric)
         (agree if row["better"] == best else against if row["better"] == other else unclear).append(name)
     parts = []
     if agree and headline_significant:
@@ -188,7 +185,7 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
     the smoke flag).
     """
     run_info = RunRecord.coerce(run_info)
-    name = METRIC_NAMES.get(headline, headline)
+    name = label(headline)
     ranked = _ranked(summary_table, headline)
     not_run = not_run_methods(run_info, summary_table["method"])
     sentences = []
