@@ -42,7 +42,7 @@ from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.options import option_defaults, speed_only_names
-from colorbench.methods.registry import check_method_options, typed_options
+from colorbench.methods.registry import check_method_options, method_family, typed_options
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.records import MethodStatus, RunRecord
 from colorbench.runfolder import (
@@ -505,6 +505,7 @@ def _run_locked(cfg, folder, subset, names, skip_on_cpu, device, *, progress, tq
                 entry = dataclasses.replace(before, last_attempt=f"{outcome.status}: {outcome.reason}")
             elif entry.ran:
                 entry.made_with = made_with(name, cfg)
+            entry.family = method_family(name)
             record.method_status[name] = entry
             record.updated = now_iso()
             record.write(folder.run_json)

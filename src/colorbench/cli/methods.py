@@ -22,5 +22,6 @@ def _methods_list(args) -> int:
             continue
         state = readiness(name) or "ready"  # the same answer as the notebooks' methods table
         kind = "stochastic" if cls.stochastic else "deterministic"
-        print(f"  {name:26s} {kind:13s} {state}\n      {cls.description}")
+        family = getattr(cls, "family", "?")  # unset only on a method that breaks the contract (a test catches it)
+        print(f"  {name:26s} {family:12s} {kind:13s} {state}\n      {cls.description}")
     return 0

@@ -1,4 +1,4 @@
-"""The method contract (DESIGN.md): ``name``, ``stochastic``, ``Options``, ``load(device)``,
+"""The method contract (DESIGN.md): ``name``, ``family``, ``stochastic``, ``Options``, ``load(device)``,
 ``colorize(grays, *, seed, item_seeds=None, labels=None)``, and ``stage_seconds``.
 
 A new method is one module (a :class:`Method` subclass), one line in :mod:`colorbench.methods.registry` and one
@@ -38,6 +38,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
+from colorbench.methods.families import check_family
 from colorbench.methods.options import MethodOptions, OptionError, parse_options
 
 #: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
@@ -53,6 +54,9 @@ def item_seed(run_seed: int, sample_id: str, k: int = 0) -> int:
 class Method(ABC):
     #: registry name, e.g. ``"coltran"``
     name: ClassVar[str]
+    #: one of :data:`colorbench.methods.families.FAMILIES` ("floor", "cnn", "transformer", "diffusion"): the report
+    #: answers per family. No default: a registered method without one fails the registry's test
+    family: ClassVar[str]
     #: True when outputs depend on the seed (several samples per image make sense)
     stochastic: ClassVar[bool] = False
     #: one line for ``colorbench methods`` and the report
@@ -74,6 +78,8 @@ class Method(ABC):
         super().__init_subclass__(**kwargs)
         if not (isinstance(cls.Options, type) and issubclass(cls.Options, MethodOptions)):
             raise TypeError(f"{cls.__name__}.Options must be a MethodOptions dataclass, got {cls.Options!r}")
+        if "family" in cls.__dict__:  # a typo fails at import, not in the report
+            check_family(cls.family, who=cls.__name__)
         own = cls.__dict__.get("colorize")
         if own is not None and not getattr(own, "_checks_per_image_args", False):
             cls.colorize = _with_per_image_checks(own)  # type: ignore[method-assign]

@@ -97,6 +97,7 @@ class Img2ImgOptions(DiffusionOptions):
 
 class ControlNetCanny(Method):
     name = "controlnet-canny"
+    family = "diffusion"
     stochastic = True
     heavy_on_cpu = True  # minutes per 512² image on a CPU: not part of the automatic CPU selection
     requires_extra = "diffusion"  # diffusers & co.: not in `make demo`'s or `make test`'s install
