@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from colorbench.metrics.specs import COMPARED_METRICS, LOWER_IS_BETTER, label
+from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED  # noqa: F401  (one set of settings, re-exported)
 
 BT_ALPHA = 1e-3
-DEFAULT_BOOTSTRAP = 1000
 #: metric -> True when lower is better: the quality metrics of colorbench.metrics.specs, and colourfulness read two
 #: ways (it has no direction of its own): more is better, and ``colorfulness_gap`` = |CF(output) − CF(truth)|
 AGREEMENT_METRICS = {**{m: bool(LOWER_IS_BETTER[m]) for m in COMPARED_METRICS}, "colorfulness": False,
@@ -92,7 +92,7 @@ def fit_strengths(wins: np.ndarray, start: np.ndarray | None = None) -> np.ndarr
 
 
 def bradley_terry(outcomes: pd.DataFrame, methods: list[str], *, n_boot: int = DEFAULT_BOOTSTRAP,
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Per method: strength (log scale, mean 0) with a 95% percentile-bootstrap CI over judgements, rank, and the
     number of judgements it took part in. Methods never judged are left out."""
     judged = [m for m in methods if ((outcomes["a"] == m) | (outcomes["b"] == m)).any()]

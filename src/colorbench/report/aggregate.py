@@ -150,22 +150,27 @@ def paired_table(pi: pd.DataFrame, metrics: list[str], *, n_boot: int = DEFAULT_
                            "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon,
                            "_direction": res.rank_direction})
         adjusted = holm([r["p_wilcoxon"] for r in family])
-        lower = LOWER_IS_BETTER.get(metric)
         for r, p in zip(family, adjusted):
             r["p_holm"] = p
-            direction = r.pop("_direction")
-            if np.isnan(p) or p >= 0.05:
-                r["better"] = "no significant difference"
-            elif direction != np.sign(r["mean_diff"]):
-                # the test says one method tends to win image by image, the mean says the other: name neither
-                winner = r["method_a"] if (direction < 0) == bool(lower) else r["method_b"]
-                r["better"] = f"mixed: {winner} wins by signed ranks, not by the mean"
-            else:
-                a_better = (r["mean_diff"] < 0) == bool(lower)
-                r["better"] = r["method_a"] if a_better else r["method_b"]
+            r["better"] = better_of(r["method_a"], r["method_b"], r["mean_diff"], r.pop("_direction"), p,
+                                    lower_is_better=bool(LOWER_IS_BETTER.get(metric)))
             rows.append(r)
     return pd.DataFrame(rows, columns=["metric", "method_a", "method_b", "n", "mean_diff", "ci_low", "ci_high",
                                        "p_wilcoxon", "p_holm", "better"])
+
+
+def better_of(a: str, b: str, mean_diff: float, rank_direction: int, p_holm: float, *, lower_is_better: bool,
+              alpha: float = 0.05) -> str:
+    """Which of ``a``, ``b`` is better, the one rule of every paired table: the better one's name when the
+    Holm-adjusted p is below ``alpha`` and the signed ranks and the mean difference (a − b) point the same way;
+    "mixed: X wins by signed ranks, not by the mean" when they point opposite ways (name neither as better);
+    otherwise "no significant difference"."""
+    if np.isnan(p_holm) or p_holm >= alpha:
+        return "no significant difference"
+    if rank_direction != np.sign(mean_diff):
+        winner = a if (rank_direction < 0) == lower_is_better else b
+        return f"mixed: {winner} wins by signed ranks, not by the mean"
+    return a if (mean_diff < 0) == lower_is_better else b
 
 
 def win_rate_matrix(pi: pd.DataFrame, metric: str) -> pd.DataFrame:
