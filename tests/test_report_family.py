@@ -164,3 +164,14 @@ def test_a_report_shows_the_family_section_and_a_newly_registered_one(tmp_path, 
     assert '<section id="counted"><h2>Counted</h2><p>3 methods ran</p></section>' in page
     assert page.index('id="coverage"') < page.index('id="counted"')
     assert (root / "verdict.md").read_text().startswith("Family answer (")
+
+
+def test_the_eye_test_section_is_declared_in_the_entry_point_group_the_report_reads():
+    import importlib
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = pyproject["project"]["entry-points"][sections.ENTRY_POINT_GROUP]
+    module, _, name = declared["eye-test"].partition(":")
+    section = getattr(importlib.import_module(module), name)
+    assert isinstance(section, sections.Section) and section.id == "eye-test" and section.build is not None
