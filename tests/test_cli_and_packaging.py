@@ -37,7 +37,7 @@ def test_methods_list_says_what_each_method_still_needs(capsys):
         assert main(["methods"]) == 0
         lines = [line.split() for line in capsys.readouterr().out.splitlines()
                  if line.startswith("  ") and not line.startswith("      ")]
-        return {parts[0]: " ".join(parts[2:]) for parts in lines}
+        return {parts[0]: " ".join(parts[3:]) for parts in lines}  # name, family, kind, state
 
     before = states()
     assert before["gray"] == "ready"

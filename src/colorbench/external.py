@@ -28,6 +28,7 @@ from pathlib import Path
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, is_image_file, load_image, read_gray
 from colorbench.locks import locks_run_folder
+from colorbench.methods.families import check_family
 from colorbench.provenance import now_iso
 from colorbench.records import MethodState, MethodStatus, RunRecord
 from colorbench.runfolder import FAILURE_COLUMNS, RunFolder, ensure_writable
@@ -105,10 +106,12 @@ def match_files(folder: Path, samples: list[dict], match: str, report: ImportRep
 
 @locks_run_folder("colorbench import")
 def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, match: str = "id", note: str = "",
-                   l_merge: bool = True) -> ImportReport:
+                   l_merge: bool = True, family: str | None = None) -> ImportReport:
     """Add the images in ``sources`` (one folder per sample k) to the run as method ``method``; see the module
     docstring. ``l_merge=False`` keeps the files as they are (they must be at the input's size): for oracles and
-    checks, not for comparing colorizers (their luminance then differs from the others')."""
+    checks, not for comparing colorizers (their luminance then differs from the others'). ``family``: one of
+    :data:`colorbench.methods.families.FAMILIES`, recorded in run.json for the report's family answer; None
+    leaves the method out of that answer as family "unknown" (the report says so)."""
     from colorbench.methods import method_names
     from colorbench.run import write_output
 
@@ -116,6 +119,11 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     if match not in MATCH_MODES:
         raise ImportRefused(f"--match {match!r}: choose id (files named <sample id>.<ext>) or filename "
                             f"(files named like the original images)")
+    if family is not None:
+        try:
+            check_family(family, who=f"--family for imported method {method!r}")
+        except ValueError as exc:
+            raise ImportRefused(str(exc)) from None
     if not _SAFE_NAME.match(method):
         raise ImportRefused(f"--method {method!r}: a method name is a plain folder name (letters, digits, . _ + -)")
     if method in method_names():
@@ -174,7 +182,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
     record.method_status[method] = MethodStatus(
         status=MethodState.PARTIAL if problems else MethodState.DONE,
         reason=f"{problems} outputs missing or unreadable (see failures.csv)" if problems else "",
-        written=report.written, reused=0, failed=problems, samples_per_image=len(paths),
+        written=report.written, reused=0, failed=problems, samples_per_image=len(paths), family=family,
         imported={"from": provenance, "match": match, "note": note, "l_merged": l_merge, "at": now_iso(),
                   "unmatched": report.unmatched, "ambiguous": report.ambiguous, "not_images": report.not_images},
     )

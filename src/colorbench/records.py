@@ -216,11 +216,14 @@ class MethodStatus(_Record):
     imported: dict | None = None  # `colorbench import`: sources with file hashes, match mode, note, l_merged
     origin: list | None = None  # `colorbench merge`: the source run folders its images came from
     last_attempt: str | None = None  # a later call that could not add to its images, and why
+    #: the method's family (colorbench.methods.families); None in run.json files from before families were recorded
+    #: (the report then asks the registry) and for imported outputs given no ``--family``
+    family: str | None = None
     extra: dict = field(default_factory=dict)
 
     _TYPES: ClassVar = {"status": (str,), "reason": (str,), "written": (int,), "reused": (int,), "failed": (int,),
                         "samples_per_image": (int,), "config": (dict,), "made_with": (dict,), "imported": (dict,),
-                        "origin": (list,), "last_attempt": (str,)}
+                        "origin": (list,), "last_attempt": (str,), "family": (str,)}
 
     @property
     def ran(self) -> bool:

@@ -43,7 +43,7 @@ from colorbench.messages import one_line
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.options import option_defaults
-from colorbench.methods.registry import check_method_options, typed_options
+from colorbench.methods.registry import check_method_options, method_family, typed_options
 from colorbench.peak_memory import peak_memory_mb, reset_peak, sync
 from colorbench.provenance import device_description, git_sha, now_iso, package_versions, resolve_device
 from colorbench.records import MethodState, MethodStatus, RunRecord
@@ -481,6 +481,7 @@ def _record_outcome(ctx: RunContext, record: RunRecord, outcome: MethodOutcome) 
         entry = dataclasses.replace(before, last_attempt=f"{outcome.status}: {outcome.reason}")
     elif entry.ran:
         entry.made_with = made_with(name, ctx.cfg, ctx.options[name])
+    entry.family = method_family(name)
     record.method_status[name] = entry
     record.updated = now_iso()
     record.write(folder.run_json)

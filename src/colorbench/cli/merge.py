@@ -4,6 +4,7 @@ from runs made on several machines, and from outputs made by other tools."""
 from __future__ import annotations
 
 from colorbench.cli.common import add_option, command
+from colorbench.methods.families import FAMILIES
 
 IMPORT = "colorbench.external:import_outputs"  # where import's defaults are, read lazily
 
@@ -35,6 +36,9 @@ def register(subparsers) -> None:
     add_option(imp, "--match", IMPORT, choices=["id", "filename"],
                help="id: files named <sample id>.<ext>; filename: named like the original images")
     add_option(imp, "--note", IMPORT, help="free text recorded in run.json (tool, version, settings)")
+    add_option(imp, "--family", IMPORT, choices=list(FAMILIES), show=False,
+               help="the imported method's family, for the report's family answer; without it the method is "
+                    "shown as family 'unknown' and left out of the family answer (the report says so)")
     imp.add_argument("--no-l-merge", action="store_true",
                      help="keep the files as they are (input's size required): for oracles and checks only — "
                           "their luminance is not the input's, so they do not compare fairly with L-merged methods")
@@ -54,6 +58,6 @@ def _import(args) -> int:
     from colorbench.runfolder import resolve_run
 
     report = import_outputs(resolve_run(args.run), args.method, args.sources, match=args.match, note=args.note,
-                            l_merge=not args.no_l_merge)
+                            l_merge=not args.no_l_merge, family=args.family)
     print(report.text())
     return 0 if report.written else 1

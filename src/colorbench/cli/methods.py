@@ -18,5 +18,5 @@ def _methods_list(args) -> int:
         if not row.importable:
             print(f"  {row.name:26s} ({row.why_not})")
             continue
-        print(f"  {row.name:26s} {row.kind:13s} {row.why_not or 'ready'}\n      {row.description}")
+        print(f"  {row.name:26s} {row.family:12s} {row.kind:13s} {row.why_not or 'ready'}\n      {row.description}")
     return 0

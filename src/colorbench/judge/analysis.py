@@ -29,12 +29,16 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from colorbench.metrics.specs import COMPARED_METRICS, LOWER_IS_BETTER, label
+from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED  # noqa: F401  (one set of settings, re-exported)
+
 BT_ALPHA = 1e-3
-DEFAULT_BOOTSTRAP = 1000
-#: metric -> True when lower is better; ``colorfulness_gap`` is |CF(output) − CF(truth)|
-AGREEMENT_METRICS = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": False,
+#: metric -> True when lower is better: the quality metrics of colorbench.metrics.specs, and colourfulness read two
+#: ways (it has no direction of its own): more is better, and ``colorfulness_gap`` = |CF(output) − CF(truth)|
+AGREEMENT_METRICS = {**{m: bool(LOWER_IS_BETTER[m]) for m in COMPARED_METRICS}, "colorfulness": False,
                      "colorfulness_gap": True}
-AGREEMENT_LABELS = {"lpips": "LPIPS ↓", "psnr": "PSNR ↑", "ssim": "SSIM ↑", "delta_e2000": "ΔE2000 ↓",
+#: short labels (no units: the table is about direction, not size)
+AGREEMENT_LABELS = {**{m: f"{label(m)} {'↓' if LOWER_IS_BETTER[m] else '↑'}" for m in COMPARED_METRICS},
                     "colorfulness": "colourfulness (more is better) ↑",
                     "colorfulness_gap": "|colourfulness − truth's| ↓"}
 SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5, "both-bad": 0.5}
@@ -88,7 +92,7 @@ def fit_strengths(wins: np.ndarray, start: np.ndarray | None = None) -> np.ndarr
 
 
 def bradley_terry(outcomes: pd.DataFrame, methods: list[str], *, n_boot: int = DEFAULT_BOOTSTRAP,
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Per method: strength (log scale, mean 0) with a 95% percentile-bootstrap CI over judgements, rank, and the
     number of judgements it took part in. Methods never judged are left out."""
     judged = [m for m in methods if ((outcomes["a"] == m) | (outcomes["b"] == m)).any()]

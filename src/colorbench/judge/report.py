@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from colorbench.judge import analysis as an
 from colorbench.judge.store import DB_NAME, JudgementStore
+from colorbench.report.sections import Section, register_section
 from colorbench.report.tables import Table, fmt, fmt_ci, to_html, write_table
 from colorbench.runfolder import RunFolder
 
@@ -62,7 +63,7 @@ def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2) -> list[str]:
     return [fmt_ci(v, lo, hi, decimals) for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
 
 
-def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = 0,
+def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = an.DEFAULT_SEED,
                         grid_images: int = 6) -> JudgeContent:
     """Every table and figure of the eye test (nothing written). Raises when the run has no judgements."""
     run = RunFolder(run_path)
@@ -254,7 +255,47 @@ def _fmt_frame(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
     return frame.apply(lambda c: c.map(lambda v: fmt(v, decimals))).astype(str)
 
 
-def eye_test_view(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = 0, smoke: bool = False):
+def _build_section(content, options) -> None:
+    """The eye test's part of ``colorbench report``: its tables and figures join the report's (written and
+    embedded the same way), with the report's bootstrap settings; a damaged judgements file is kept to be named
+    in the section, never fatal to the rest of the report."""
+    from colorbench.judge.store import JudgementStoreError
+
+    try:
+        if not has_judgements(content.run.path):
+            # only answers that cannot be shown to have been seen: the section says so instead of reporting them
+            left_out = unverified_note(content.run.path)
+            if left_out:
+                content.section_data["eye-test"] = left_out
+            return
+        judged = build_judge_content(content.run.path, n_boot=options.n_boot, seed=options.seed)
+    except JudgementStoreError as exc:
+        content.section_data["eye-test"] = exc
+        return
+    content.tables.update(judged.tables)
+    content.figures.update(judged.figures)
+    content.figure_captions.update(judged.captions)
+    content.section_data["eye-test"] = judged
+
+
+def _render_section(content, page) -> str | None:
+    judged = content.section_data.get("eye-test")
+    if judged is None:
+        return None
+    if isinstance(judged, Exception):
+        return f'<div class="bad">{html.escape(str(judged))}</div>'
+    if isinstance(judged, str):
+        return f'<p class="warn">{html.escape(judged)}</p>'
+    return section_html(judged, lambda name, caption: page.figure(name))
+
+
+#: report.html's "Eye test" section, found by the report through the ``colorbench.report_sections`` entry point
+#: (pyproject.toml), and registered here too for a process that imported the judge before building a report
+EYE_TEST = register_section(Section("eye-test", "Eye test: people vs metrics", render=_render_section,
+                                    build=_build_section, order=100))
+
+
+def eye_test_view(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = an.DEFAULT_SEED, smoke: bool = False):
     """For notebooks: the eye test's tables and figures as one HTML display object, or a banner saying how to
     collect judgements when there are none yet (a "Run all" before anyone judged)."""
     from colorbench import notebook as nb

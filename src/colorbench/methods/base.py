@@ -1,5 +1,5 @@
 """The method contract, stated here and held to by ``tests/test_method_conformance.py`` for every registered method:
-``name`` (the registry's), ``stochastic``, ``Options``, ``load(device)``, ``unload()``,
+``name`` (the registry's), ``family``, ``stochastic``, ``Options``, ``load(device)``, ``unload()``,
 ``colorize(grays, *, seed, item_seeds=None, labels=None)``, ``config()``, ``weights()`` and ``stage_seconds``.
 
 A new method is one module (a :class:`Method` subclass), one line in :mod:`colorbench.methods.registry` (or, from
@@ -40,6 +40,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
+from colorbench.methods.families import check_family
 from colorbench.methods.options import MethodOptions, OptionError, options_record, parse_options
 
 #: the one stamp of smoke runs (tiny untrained models): method descriptions, notebooks and the report use it
@@ -56,6 +57,9 @@ class Method(ABC):
     #: the registry name, e.g. ``"coltran"``: set from the registration when the class declares none, and checked
     #: against it when it does (:func:`colorbench.methods.registry.method_class`)
     name: ClassVar[str]
+    #: one of :data:`colorbench.methods.families.FAMILIES` ("floor", "cnn", "transformer", "diffusion"): the report
+    #: answers per family. No default: a registered method without one fails the registry's test
+    family: ClassVar[str]
     #: True when outputs depend on the seed (several samples per image make sense)
     stochastic: ClassVar[bool] = False
     #: one line for ``colorbench methods`` and the report
@@ -77,6 +81,8 @@ class Method(ABC):
         super().__init_subclass__(**kwargs)
         if not (isinstance(cls.Options, type) and issubclass(cls.Options, MethodOptions)):
             raise TypeError(f"{cls.__name__}.Options must be a MethodOptions dataclass, got {cls.Options!r}")
+        if "family" in cls.__dict__:  # a typo fails at import, not in the report
+            check_family(cls.family, who=cls.__name__)
         own = cls.__dict__.get("colorize")
         if own is not None and not getattr(own, "_checks_per_image_args", False):
             cls.colorize = _with_per_image_checks(own)  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from colorbench.methods.base import Method, check_grays
 
 class GrayBaseline(Method):
     name = "gray"
+    family = "floor"
     stochastic = False
     description = "No colour at all: the gray input replicated to RGB (the floor)."
 

@@ -16,6 +16,7 @@ class MethodRow:
     why_not: str | None  # why it cannot run here (readiness), None when it can
     description: str
     importable: bool = True
+    family: str = "?"  # floor, cnn, transformer or diffusion (methods/families.py); "?" when it cannot be imported
 
 
 def method_rows() -> list[MethodRow]:
@@ -32,5 +33,5 @@ def method_rows() -> list[MethodRow]:
         except Exception:  # noqa: BLE001 — a constructor that needs arguments: weights unknown until configured
             needs = []
         rows.append(MethodRow(name, "stochastic" if cls.stochastic else "deterministic", needs, readiness(name),
-                              cls.description))
+                              cls.description, family=cls.family))
     return rows

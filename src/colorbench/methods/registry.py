@@ -148,6 +148,17 @@ def _named(name: str, cls: type[Method]) -> type[Method]:
     return cls
 
 
+def method_family(name: str) -> str | None:
+    """The family a registered method declares; None for a name the registry does not know (an imported method)
+    or a method whose module cannot be imported here (its optional dependency is missing)."""
+    if name not in _REGISTRY:
+        return None
+    try:
+        return getattr(method_class(name), "family", None)
+    except ImportError:
+        return None
+
+
 def get_method(name: str, **options: Any) -> Method:
     """Instantiate method ``name`` with its options (e.g. ``get_method("coltran", mode="argmax")``)."""
     return method_class(name)(**options)

@@ -32,7 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -49,6 +49,7 @@ from colorbench.metrics.table import (  # noqa: F401  (re-exported: the contract
     LOWER_IS_BETTER,
     METRIC_COLUMNS,
     METRICS,
+    NUMERIC_COLUMNS,
     ScoringError,
     load_metrics,
     load_summary,
@@ -140,24 +141,40 @@ class BatchScorer:
         else:
             idx = torch.as_tensor(list(index), device=self.device, dtype=torch.long)
             pick = lambda t: t.index_select(0, idx)  # noqa: E731
-        t_rgb, t_lab = pick(truth.rgb), pick(truth.lab)
-        out = {
-            "psnr": psnr(pred, t_rgb, dtype=self.dtype),
-            "ssim": ssim(pred, t_rgb, dtype=self.dtype, chunk=self._chunk),
-            "delta_e2000": torch.cat([
-                delta_e2000_map(lab_of(p, self.colour_dtype), t).flatten(1).mean(1)
-                for p, t in zip(_split(pred, self._chunk), _split(t_lab, self._chunk))]),
-            "colorfulness": colorfulness(pred, dtype=self.dtype),
-            "colorfulness_truth": pick(truth.colorfulness),
-        }
-        if self.lpips is not None:
-            feats = self._lpips_features(pred)
-            out["lpips"] = self.lpips.distance_from_features(feats, [pick(f) for f in truth.lpips_features])
+        picked = TruthBatch(ids=truth.ids, rgb=pick(truth.rgb), lab=pick(truth.lab),
+                            colorfulness=pick(truth.colorfulness),
+                            lpips_features=None if truth.lpips_features is None else
+                            [pick(f) for f in truth.lpips_features])
+        out = {name: function(self, pred, picked) for name, function in METRIC_FUNCTIONS.items()}
+        out = {name: value for name, value in out.items() if value is not None}  # LPIPS without its weights
         return {name: value.detach().double().cpu().numpy() for name, value in out.items()}
 
 
 def _split(batch: torch.Tensor, size: int | None) -> tuple[torch.Tensor, ...]:
     return batch.split(size) if size else (batch,)
+
+
+def _delta_e2000(s: BatchScorer, pred: torch.Tensor, truth: TruthBatch) -> torch.Tensor:
+    return torch.cat([delta_e2000_map(lab_of(p, s.colour_dtype), t).flatten(1).mean(1)
+                      for p, t in zip(_split(pred, s._chunk), _split(truth.lab, s._chunk))])
+
+
+def _lpips(s: BatchScorer, pred: torch.Tensor, truth: TruthBatch) -> torch.Tensor | None:
+    if s.lpips is None:
+        return None
+    return s.lpips.distance_from_features(s._lpips_features(pred), truth.lpips_features)
+
+
+#: the function of each per-image metric of :mod:`colorbench.metrics.specs` (``kind="image"``), by name:
+#: ``(scorer, outputs uint8 N×3×H×W, their truths) -> N values`` (None: the metric is unavailable in this scoring)
+METRIC_FUNCTIONS = {
+    "lpips": _lpips,
+    "psnr": lambda s, pred, truth: psnr(pred, truth.rgb, dtype=s.dtype),
+    "ssim": lambda s, pred, truth: ssim(pred, truth.rgb, dtype=s.dtype, chunk=s._chunk),
+    "delta_e2000": _delta_e2000,
+    "colorfulness": lambda s, pred, truth: colorfulness(pred, dtype=s.dtype),
+    "colorfulness_truth": lambda s, pred, truth: truth.colorfulness,
+}
 
 
 # ------------------------------------------------------------------------------------------------ run scanning
@@ -320,14 +337,57 @@ def score_run(
 
         result = score_run("results/demo", device="cpu", batch_size=16)
         print(result.frame.head())
+
+    The steps, one function each: check the request, load the metric models (:func:`_load_metric_models`), resume
+    an interrupted scoring (:func:`_resume`), score batch by batch (:func:`_score_batch`), gather the ranks' rows
+    (:func:`_gather`), FID over the whole set (:func:`_fid_info`), then the summary and the files.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
-
-    from colorbench.metrics.fid import FID_MIN_RELIABLE, FID_PROTOCOL, FID_WEIGHTS, InceptionFeatures, frechet_distance
-    from colorbench.metrics.lpips_metric import LPIPS_VERSION, get_lpips, trunk_weights_name
 
     started = time.perf_counter()
+    run, shard, device = _check_request(run_path, require, batch_size, device, shard)
+    rows, excluded = scorable_samples(run)
+    ran = methods_that_ran(run)
+    methods = run.methods()
+    methods += [m for m in ran if m not in methods]  # failed on every image: scored as all missing
+    if not methods:
+        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score "
+                           "(run `colorbench run` first)")
+    models = _load_metric_models(lpips_net, lpips_trunk, require, device, fid, fid_weights)
+    scorer = BatchScorer(lpips=models.lpips, device=device, inception=models.inception)
+    outputs = {m: scan_outputs(run, m, ran.get(m, 1)) for m in methods}
+    shard.init()
+    state = _resume(run, rows, outputs, models, fid_weights, keep_checkpoint=write and not shard.sharded)
+    failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error", "")
+                for f in read_csv(run.failures_csv)}
+    bar = _progress_bar(sum(outputs[m].n_samples for m in methods) * len(state.todo),
+                        progress and shard.is_main)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for chunk, truths in _batches(state.todo, batch_size, run, pool, state.unreadable,
+                                      shard if shard.sharded else None):
+            _score_batch(state, scorer, chunk, truths, outputs, failures, pool, bar)
+    bar.close()
+    if shard.sharded and not _gather(state, shard):  # the other ranks are done: rank 0 goes on with every row
+        return ScoreResult(frame=pd.DataFrame.from_records(state.records, columns=METRIC_COLUMNS), summary={})
+    if state.unreadable:
+        gone = {r["id"] for r in state.unreadable}
+        rows = [r for r in rows if r["id"] not in gone]
+        excluded = excluded + state.unreadable
+    frame = _ordered_frame(state.records, methods, rows)
+    fid_info = _fid_info(models, state, rows, methods, fid, fid_weights)
+    summary = _summary(run, frame, rows, excluded, methods, outputs, models.lpips_info, fid_info, device, batch_size,
+                       time.perf_counter() - started)
+    result = ScoreResult(frame=frame, summary=summary)
+    if write:
+        write_metrics_csv(run.metrics_csv, frame)
+        ScoreSummary.from_dict(summary).write(run.metrics_json)
+        result.metrics_csv = run.metrics_csv
+        state.ckpt.discard()
+    return result
+
+
+def _check_request(run_path, require: Sequence[str], batch_size: int, device: str,
+                   shard: Shard | None) -> tuple[RunFolder, Shard, str]:
     unknown = [r for r in require if r not in REQUIRABLE]
     if unknown:
         raise ScoringError(f"--require accepts {', '.join(REQUIRABLE)}; got {', '.join(unknown)}")
@@ -341,15 +401,25 @@ def score_run(
         device = resolve_device(shard.device(device))
     except ValueError as exc:
         raise ScoringError(str(exc)) from None
-    rows, excluded = scorable_samples(run)
-    ran = methods_that_ran(run)
-    methods = run.methods()
-    methods += [m for m in ran if m not in methods]  # failed on every image: scored as all missing
-    if not methods:
-        raise ScoringError(f"{run.path / 'images'} has no method folders: nothing to score "
-                           "(run `colorbench run` first)")
+    return run, shard, device
 
-    # metrics that need weights: unavailable is recorded (or fatal with --require), never faked
+
+@dataclass
+class MetricModels:
+    """The metric models that need weights, and what the summary says about them (unavailable: why, and the fix)."""
+
+    lpips: "torch.nn.Module | None"
+    lpips_info: dict
+    inception: "torch.nn.Module | None"
+    fid_error: Exception | None
+
+
+def _load_metric_models(lpips_net: str, lpips_trunk: str, require: Sequence[str], device: str, fid: bool,
+                        fid_weights) -> MetricModels:
+    """LPIPS and FID's Inception: unavailable weights are recorded (or fatal with ``--require``), never faked."""
+    from colorbench.metrics.fid import InceptionFeatures
+    from colorbench.metrics.lpips_metric import LPIPS_VERSION, get_lpips, trunk_weights_name
+
     lpips_model, lpips_error = None, None
     try:
         lpips_model = get_lpips(net=lpips_net, trunk=lpips_trunk, device=device)
@@ -373,11 +443,29 @@ def score_run(
             fid_error = exc
     elif "fid" in require:
         raise ScoringError("--require fid contradicts --no-fid")
+    return MetricModels(lpips_model, lpips_info, inception, fid_error)
 
-    scorer = BatchScorer(lpips=lpips_model, device=device, inception=inception)
-    outputs = {m: scan_outputs(run, m, ran.get(m, 1)) for m in methods}
-    failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error",
-                                                                           "") for f in read_csv(run.failures_csv)}
+
+@dataclass
+class ScoringState:
+    """What the batches add to: the rows, the Inception features per image (of the truths, and of each method's
+    first sample), the truths that could not be read, and the checkpoint an interrupted scoring resumes from."""
+
+    run: RunFolder
+    ckpt: ScoringCheckpoint
+    files_of: Callable[[str], list]
+    todo: list[dict]
+    records: list[dict]
+    real_by_id: dict[str, np.ndarray]
+    fake_by_id: dict[str, dict[str, np.ndarray]]
+    keep_checkpoint: bool
+    unreadable: list[dict] = field(default_factory=list)
+
+
+def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs], models: MetricModels, fid_weights,
+            *, keep_checkpoint: bool) -> ScoringState:
+    """An interrupted scoring continues: the rows of images whose files are all unchanged are reused."""
+    methods = list(outputs)
 
     def files_of(sample_id: str) -> list:
         """Every file a row of ``sample_id`` depends on: its truth and each expected output (present or not)."""
@@ -387,107 +475,123 @@ def score_run(
                 found.append(stamp(outputs[m].files.get(sample_id, {}).get(k) or run.output_path(m, sample_id, k)))
         return found
 
-    # an interrupted scoring continues: rows of images whose files are all unchanged are reused
-    settings = {"scorer": SCORER_VERSION, "lpips": lpips_model.label if lpips_model is not None else None,
+    inception = models.inception
+    settings = {"scorer": SCORER_VERSION, "lpips": models.lpips.label if models.lpips is not None else None,
                 "fid": str(fid_weights) if inception is not None and fid_weights else bool(inception is not None),
                 "methods": {m: outputs[m].n_samples for m in methods}}
-    shard.init()
-    keep_checkpoint = write and not shard.sharded  # ranks would number their batch files alike
-    # write=False, or sharded: touch nothing
+    # write=False, or sharded (ranks would number their batch files alike): touch nothing
     ckpt = ScoringCheckpoint.open(run, settings) if keep_checkpoint else ScoringCheckpoint(run, settings)
     reused = ckpt.reusable(files_of) & {r["id"] for r in rows}
-    records: list[dict] = [rec for i in reused for rec in ckpt.records[i]]
-    real_by_id: dict[str, np.ndarray] = {i: ckpt.real[i] for i in reused if i in ckpt.real}
-    fake_by_id: dict[str, dict[str, np.ndarray]] = {
-        m: {i: v for i, v in ckpt.fake.get(m, {}).items() if i in reused} for m in methods}
-    todo = [r for r in rows if r["id"] not in reused]
     if reused:
         log.info("scoring: %d of %d images reused from the interrupted scoring", len(reused), len(rows))
-    n_pairs = sum(outputs[m].n_samples for m in methods) * len(todo)
-    bar = tqdm(total=n_pairs, desc="scoring", unit="img", disable=not progress or not shard.is_main)
-    unreadable: list[dict] = []
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for chunk, truths in _batches(todo, batch_size, run, pool, unreadable, shard if shard.sharded else None):
-            first_record = len(records)
-            batch_real: dict[str, np.ndarray] = {}
-            batch_fake: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
-            truth = scorer.prepare_truth([r["id"] for r in chunk], truths)
-            if inception is not None:
-                batch_real = dict(zip(truth.ids, inception(truth.rgb).cpu().numpy()))
-            for method in methods:
-                found = outputs[method]
-                for k in range(found.n_samples):
-                    present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
-                    for i, r in enumerate(chunk):
-                        if i not in present:
-                            error = failures.get((method, r["id"], str(k)),
-                                                 "no output file (the method did not produce it)")
-                            records.append(_record(method, r, k, "missing", error=error))
-                    if not present:
-                        bar.update(len(chunk))
-                        continue
-                    paths = [found.files[chunk[i]["id"]][k] for i in present]
-                    preds = _load_many(paths, pool)
-                    readable = []
-                    for i, path, pred in zip(present, paths, preds):
-                        if isinstance(pred, ImageLoadError):  # a damaged output: that image is missing, not the run
-                            log.warning("scoring: %s", pred)
-                            records.append(_record(method, chunk[i], k, "missing", error=f"output unreadable: {pred}"))
-                        else:
-                            readable.append((i, path, pred))
-                    present, paths, preds = (list(column) for column in zip(*readable)) if readable else ([], [], [])
-                    if not present:
-                        bar.update(len(chunk))
-                        continue
-                    for i, path, pred in zip(present, paths, preds):
-                        if pred.shape != truths[i].shape:
-                            raise ScoringError(
-                                f"{path}: size {pred.shape[1]}x{pred.shape[0]} differs from its truth "
-                                f"{run.truth_path(chunk[i]['id'])} ({truths[i].shape[1]}x{truths[i].shape[0]}); "
-                                "outputs must be L-merged at the input's size (the runner does this) — "
-                                "re-run the method")
-                    scores = scorer.score(truth, present, preds)
-                    _check_finite(method, [chunk[i] for i in present], paths, scores)
-                    for j, i in enumerate(present):
-                        records.append(_record(method, chunk[i], k, "ok",
-                                               **{n: float(v[j]) for n, v in scores.items()}))
-                    if inception is not None and k == 0:
-                        feats = inception(scorer.to_tensor(preds)).cpu().numpy()
-                        batch_fake[method].update({chunk[i]["id"]: f for i, f in zip(present, feats)})
-                    bar.update(len(chunk))
-            real_by_id.update(batch_real)
-            for m in methods:
-                fake_by_id[m].update(batch_fake[m])
-            if keep_checkpoint:
-                ckpt.add([r["id"] for r in chunk], records[first_record:], files_of, batch_real, batch_fake)
-    bar.close()
-    if shard.sharded:  # rank 0 goes on with every rank's rows and features; the others are done
-        parts = shard.gather((records, real_by_id, fake_by_id, unreadable))
-        if not shard.is_main:
-            shard.close()
-            return ScoreResult(frame=pd.DataFrame.from_records(records, columns=METRIC_COLUMNS), summary={})
-        records = [rec for part in parts for rec in part[0]]
-        unreadable = [row for part in parts for row in part[3]]
-        for part in parts:
-            real_by_id.update(part[1])
-            for m in methods:
-                fake_by_id[m].update(part[2].get(m, {}))
+    return ScoringState(
+        run=run, ckpt=ckpt, files_of=files_of, todo=[r for r in rows if r["id"] not in reused],
+        records=[rec for i in reused for rec in ckpt.records[i]],
+        real_by_id={i: ckpt.real[i] for i in reused if i in ckpt.real},
+        fake_by_id={m: {i: v for i, v in ckpt.fake.get(m, {}).items() if i in reused} for m in methods},
+        keep_checkpoint=keep_checkpoint)
+
+
+def _progress_bar(total: int, show: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="scoring", unit="img", disable=not show)
+
+
+def _score_batch(state: ScoringState, scorer: BatchScorer, chunk: list[dict], truths: list[np.ndarray],
+                 outputs: dict[str, MethodOutputs], failures: dict, pool: ThreadPoolExecutor, bar) -> None:
+    """Every method's every sample against one batch of truths; rows, features and the checkpoint updated."""
+    first_record = len(state.records)
+    batch_real: dict[str, np.ndarray] = {}
+    batch_fake: dict[str, dict[str, np.ndarray]] = {m: {} for m in outputs}
+    truth = scorer.prepare_truth([r["id"] for r in chunk], truths)
+    if scorer.inception is not None:
+        batch_real = dict(zip(truth.ids, scorer.inception(truth.rgb).cpu().numpy()))
+    for method, found in outputs.items():
+        for k in range(found.n_samples):
+            present, paths, preds = _outputs_of(state, method, found, k, chunk, failures, pool)
+            if present:
+                _check_sizes(state.run, chunk, truths, present, paths, preds)
+                scores = scorer.score(truth, present, preds)
+                _check_finite(method, [chunk[i] for i in present], paths, scores)
+                state.records += [_record(method, chunk[i], k, "ok", **{n: float(v[j]) for n, v in scores.items()})
+                                  for j, i in enumerate(present)]
+                if scorer.inception is not None and k == 0:
+                    feats = scorer.inception(scorer.to_tensor(preds)).cpu().numpy()
+                    batch_fake[method].update({chunk[i]["id"]: f for i, f in zip(present, feats)})
+            bar.update(len(chunk))
+    state.real_by_id.update(batch_real)
+    for m in outputs:
+        state.fake_by_id[m].update(batch_fake[m])
+    if state.keep_checkpoint:
+        state.ckpt.add([r["id"] for r in chunk], state.records[first_record:], state.files_of, batch_real, batch_fake)
+
+
+def _outputs_of(state: ScoringState, method: str, found: MethodOutputs, k: int, chunk: list[dict], failures: dict,
+                pool: ThreadPoolExecutor) -> tuple[list[int], list[Path], list[np.ndarray]]:
+    """Sample ``k`` of ``method`` for the batch's images that have it, read; an absent or unreadable output is a
+    ``missing`` row (with the runner's error when it recorded one): that image is missing, not the run."""
+    present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
+    for i, r in enumerate(chunk):
+        if i not in present:
+            error = failures.get((method, r["id"], str(k)), "no output file (the method did not produce it)")
+            state.records.append(_record(method, r, k, "missing", error=error))
+    paths = [found.files[chunk[i]["id"]][k] for i in present]
+    readable = []
+    for i, path, pred in zip(present, paths, _load_many(paths, pool)):
+        if isinstance(pred, ImageLoadError):
+            log.warning("scoring: %s", pred)
+            state.records.append(_record(method, chunk[i], k, "missing", error=f"output unreadable: {pred}"))
+        else:
+            readable.append((i, path, pred))
+    return tuple(list(column) for column in zip(*readable)) if readable else ([], [], [])
+
+
+def _check_sizes(run: RunFolder, chunk: list[dict], truths: list[np.ndarray], present: list[int],
+                 paths: list[Path], preds: list[np.ndarray]) -> None:
+    for i, path, pred in zip(present, paths, preds):
+        if pred.shape != truths[i].shape:
+            raise ScoringError(
+                f"{path}: size {pred.shape[1]}x{pred.shape[0]} differs from its truth "
+                f"{run.truth_path(chunk[i]['id'])} ({truths[i].shape[1]}x{truths[i].shape[0]}); "
+                "outputs must be L-merged at the input's size (the runner does this) — re-run the method")
+
+
+def _gather(state: ScoringState, shard: Shard) -> bool:
+    """Rank 0 receives every rank's rows, features and unreadable truths (True); the other ranks are done (False).
+    What each metric sends follows its spec's ``gather``: per-image rows, and the features FID is computed from."""
+    parts = shard.gather((state.records, state.real_by_id, state.fake_by_id, state.unreadable))
+    if not shard.is_main:
         shard.close()
-    if unreadable:
-        gone = {r["id"] for r in unreadable}
-        rows = [r for r in rows if r["id"] not in gone]
-        excluded = excluded + unreadable
-    order_of_ids = [r["id"] for r in rows]
-    real_feats = [real_by_id[i][None] for i in order_of_ids if i in real_by_id]
-    fake_feats = {m: [fake_by_id[m][i][None] for i in order_of_ids if i in fake_by_id[m]] for m in methods}
+        return False
+    state.records = [rec for part in parts for rec in part[0]]
+    state.unreadable = [row for part in parts for row in part[3]]
+    for part in parts:
+        state.real_by_id.update(part[1])
+        for m in state.fake_by_id:
+            state.fake_by_id[m].update(part[2].get(m, {}))
+    shard.close()
+    return True
+
+
+def _ordered_frame(records: list[dict], methods: list[str], rows: list[dict]):
+    """The rows as metrics.csv orders them: methods in the run's order, images in samples.csv's, then k."""
+    import pandas as pd
 
     frame = pd.DataFrame.from_records(records, columns=METRIC_COLUMNS)
     order = {m: i for i, m in enumerate(methods)}
     ids_order = {r["id"]: i for i, r in enumerate(rows)}
-    frame = frame.sort_values(by=["method", "id", "k"], key=lambda s: s.map(order) if s.name == "method"
-                              else (s.map(ids_order) if s.name == "id" else s)).reset_index(drop=True)
+    return frame.sort_values(by=["method", "id", "k"], key=lambda s: s.map(order) if s.name == "method"
+                             else (s.map(ids_order) if s.name == "id" else s)).reset_index(drop=True)
 
-    fid_info = _availability("fid", fid_error, protocol=FID_PROTOCOL, weights=FID_WEIGHTS,
+
+def _fid_info(models: MetricModels, state: ScoringState, rows: list[dict], methods: list[str], fid: bool,
+              fid_weights) -> dict:
+    """FID per method over every scored image (the set metric of the specs), with its protocol and provenance."""
+    from colorbench.metrics.fid import FID_MIN_RELIABLE, FID_PROTOCOL, FID_WEIGHTS, frechet_distance
+
+    inception = models.inception
+    fid_info = _availability("fid", models.fid_error, protocol=FID_PROTOCOL, weights=FID_WEIGHTS,
                              calibrated=fid_weights is None, min_reliable=FID_MIN_RELIABLE)
     if inception is not None and inception.provenance:  # which Inception file: its source and sha256
         fid_info["weights_file"] = inception.provenance
@@ -497,26 +601,21 @@ def score_run(
                                         "not against TensorFlow's output")
     if not fid:
         fid_info = {"available": False, "reason": "not computed (--no-fid)", "protocol": FID_PROTOCOL}
-    if inception is not None:
-        real = np.concatenate(real_feats) if real_feats else np.zeros((0, 2048))
-        per_method = {}
-        for method in methods:
-            fake = np.concatenate(fake_feats[method]) if fake_feats[method] else np.zeros((0, 2048))
-            value = frechet_distance(real, fake) if len(real) >= 2 and len(fake) >= 2 else None
-            per_method[method] = {"fid": value, "n_real": int(len(real)), "n_fake": int(len(fake)),
-                                  "reliable": bool(value is not None and min(len(real), len(fake)) >= FID_MIN_RELIABLE)}
-        fid_info["per_method"] = per_method
-        fid_info["resolution"] = _resolutions(rows)
-
-    summary = _summary(run, frame, rows, excluded, methods, outputs, lpips_info, fid_info, device, batch_size,
-                       time.perf_counter() - started)
-    result = ScoreResult(frame=frame, summary=summary)
-    if write:
-        write_metrics_csv(run.metrics_csv, frame)
-        ScoreSummary.from_dict(summary).write(run.metrics_json)
-        result.metrics_csv = run.metrics_csv
-        ckpt.discard()
-    return result
+    if inception is None:
+        return fid_info
+    order_of_ids = [r["id"] for r in rows]
+    real_feats = [state.real_by_id[i][None] for i in order_of_ids if i in state.real_by_id]
+    real = np.concatenate(real_feats) if real_feats else np.zeros((0, 2048))
+    per_method = {}
+    for method in methods:
+        fake_feats = [state.fake_by_id[method][i][None] for i in order_of_ids if i in state.fake_by_id[method]]
+        fake = np.concatenate(fake_feats) if fake_feats else np.zeros((0, 2048))
+        value = frechet_distance(real, fake) if len(real) >= 2 and len(fake) >= 2 else None
+        per_method[method] = {"fid": value, "n_real": int(len(real)), "n_fake": int(len(fake)),
+                              "reliable": bool(value is not None and min(len(real), len(fake)) >= FID_MIN_RELIABLE)}
+    fid_info["per_method"] = per_method
+    fid_info["resolution"] = _resolutions(rows)
+    return fid_info
 
 
 def _resolutions(rows: list[dict]) -> list[str]:
@@ -526,7 +625,7 @@ def _resolutions(rows: list[dict]) -> list[str]:
 def _record(method: str, row: dict, k: int, status: str, error: str = "", **scores) -> dict:
     rec = {"method": method, "id": row["id"], "k": k, "label": row.get("label", ""),
            "class_id": row.get("class_id", ""), "status": status, "error": error}
-    for name in METRIC_COLUMNS[6:-1]:
+    for name in NUMERIC_COLUMNS:
         rec[name] = scores.get(name, math.nan)
     return rec
 

@@ -16,18 +16,17 @@ import math
 from pathlib import Path
 
 from colorbench import atomic
+from colorbench.metrics.specs import IMAGE_METRICS, LOWER_IS_BETTER, SUMMARISED_METRICS  # noqa: F401 (re-exported)
 from colorbench.runfolder import RunFolder
 
+#: the columns that say which output a row is about, and what happened to it
+ROW_COLUMNS = ["method", "id", "k", "label", "class_id", "status"]
+#: the numeric columns (empty cell = no value): one per per-image metric of :mod:`colorbench.metrics.specs`
+NUMERIC_COLUMNS = list(IMAGE_METRICS)
 #: columns of metrics.csv, in order (documented in results/README.md)
-METRIC_COLUMNS = [
-    "method", "id", "k", "label", "class_id", "status",
-    "lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth", "error",
-]
-#: the numeric columns (empty cell = no value)
-NUMERIC_COLUMNS = METRIC_COLUMNS[6:-1]
-#: per-image quality metrics and their direction
-METRICS = ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness")
-LOWER_IS_BETTER = {"lpips": True, "psnr": False, "ssim": False, "delta_e2000": True, "colorfulness": None}
+METRIC_COLUMNS = [*ROW_COLUMNS, *NUMERIC_COLUMNS, "error"]
+#: per-image quality metrics with a mean per method
+METRICS = SUMMARISED_METRICS
 
 
 class ScoringError(ValueError):

@@ -30,7 +30,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.metrics.specs import COMPARED_METRICS, IMAGE_METRICS, LOWER_IS_BETTER, METRIC_SPECS, SUMMARISED_METRICS
 from colorbench.records import ScoreSummary
 from colorbench.report.stats import (
     DEFAULT_BOOTSTRAP,
@@ -46,13 +46,10 @@ from colorbench.report.stats import (
 #: one channel of a 224×224 image (≈ 99.9 dB), so an exact copy still ranks first among ordinary outputs.
 PSNR_CAP_DB = 100.0
 
-QUALITY_METRICS = ("lpips", "psnr", "ssim", "delta_e2000")
-METRIC_LABELS = {
-    "lpips": "LPIPS ↓", "psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "delta_e2000": "ΔE2000 ↓",
-    "colorfulness": "Colourfulness", "delta_cf": "ΔCF ↓", "fid": "FID ↓", "lpips_best_of_k": "best-of-K LPIPS ↓",
-}
-METRIC_DECIMALS = {"lpips": 4, "psnr": 2, "ssim": 4, "delta_e2000": 2, "colorfulness": 1, "delta_cf": 2, "fid": 2,
-                   "lpips_best_of_k": 4}
+QUALITY_METRICS = COMPARED_METRICS
+#: table labels and decimals, read from :mod:`colorbench.metrics.specs` (kept as names for notebooks and tools)
+METRIC_LABELS = {s.name: s.heading for s in METRIC_SPECS}
+METRIC_DECIMALS = {s.name: s.decimals for s in METRIC_SPECS}
 
 
 def available_metrics(frame: pd.DataFrame) -> list[str]:
@@ -68,7 +65,7 @@ def headline_metric(frame: pd.DataFrame) -> str:
 def per_image(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (method, image): metrics averaged over the method's samples; best-of-K LPIPS; sample count."""
     ok = frame[frame["status"] == "ok"]
-    cols = [c for c in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness", "colorfulness_truth") if c in ok]
+    cols = [c for c in IMAGE_METRICS if c in ok]
     if "psnr" in ok:
         ok = ok.assign(psnr=ok["psnr"].clip(upper=PSNR_CAP_DB))  # +inf (identical images) -> the cap
     grouped = ok.groupby(["method", "id"], sort=False)
@@ -107,7 +104,7 @@ def method_summary(pi: pd.DataFrame, frame: pd.DataFrame, summary: ScoreSummary 
                "n_missing_samples": int((rows_m["status"] == "missing").sum()), "samples_per_image": k,
                "psnr_n_capped": (int(np.isposinf(rows_m.loc[rows_m["status"] == "ok", "psnr"]).sum())
                                  if "psnr" in rows_m else 0)}
-        for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
+        for metric in SUMMARISED_METRICS:
             values = sub[metric].dropna().to_numpy() if metric in sub else np.array([])
             row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"] = bootstrap_ci(
                 values, n_boot=n_boot, seed=seed)
@@ -153,22 +150,27 @@ def paired_table(pi: pd.DataFrame, metrics: list[str], *, n_boot: int = DEFAULT_
                            "ci_low": res.ci_low, "ci_high": res.ci_high, "p_wilcoxon": res.p_wilcoxon,
                            "_direction": res.rank_direction})
         adjusted = holm([r["p_wilcoxon"] for r in family])
-        lower = LOWER_IS_BETTER.get(metric)
         for r, p in zip(family, adjusted):
             r["p_holm"] = p
-            direction = r.pop("_direction")
-            if np.isnan(p) or p >= 0.05:
-                r["better"] = "no significant difference"
-            elif direction != np.sign(r["mean_diff"]):
-                # the test says one method tends to win image by image, the mean says the other: name neither
-                winner = r["method_a"] if (direction < 0) == bool(lower) else r["method_b"]
-                r["better"] = f"mixed: {winner} wins by signed ranks, not by the mean"
-            else:
-                a_better = (r["mean_diff"] < 0) == bool(lower)
-                r["better"] = r["method_a"] if a_better else r["method_b"]
+            r["better"] = better_of(r["method_a"], r["method_b"], r["mean_diff"], r.pop("_direction"), p,
+                                    lower_is_better=bool(LOWER_IS_BETTER.get(metric)))
             rows.append(r)
     return pd.DataFrame(rows, columns=["metric", "method_a", "method_b", "n", "mean_diff", "ci_low", "ci_high",
                                        "p_wilcoxon", "p_holm", "better"])
+
+
+def better_of(a: str, b: str, mean_diff: float, rank_direction: int, p_holm: float, *, lower_is_better: bool,
+              alpha: float = 0.05) -> str:
+    """Which of ``a``, ``b`` is better, the one rule of every paired table: the better one's name when the
+    Holm-adjusted p is below ``alpha`` and the signed ranks and the mean difference (a − b) point the same way;
+    "mixed: X wins by signed ranks, not by the mean" when they point opposite ways (name neither as better);
+    otherwise "no significant difference"."""
+    if np.isnan(p_holm) or p_holm >= alpha:
+        return "no significant difference"
+    if rank_direction != np.sign(mean_diff):
+        winner = a if (rank_direction < 0) == lower_is_better else b
+        return f"mixed: {winner} wins by signed ranks, not by the mean"
+    return a if (mean_diff < 0) == lower_is_better else b
 
 
 def win_rate_matrix(pi: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -20,13 +20,16 @@ import pandas as pd
 
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
-from colorbench.metrics.table import LOWER_IS_BETTER, load_metrics
+from colorbench.metrics.specs import LOWER_IS_BETTER, SUMMARISED_METRICS, spec
+from colorbench.metrics.table import load_metrics
 from colorbench.records import RunRecord, ScoreSummary
 from colorbench.report import aggregate as agg
 from colorbench.report import figures as figs
 from colorbench.report import grids
-from colorbench.report.html import render_report
-from colorbench.report.stats import DEFAULT_BOOTSTRAP
+from colorbench.report.family import FamilyAnswer, family_answer
+from colorbench.report.html import CORE_SECTIONS, render_report
+from colorbench.report.sections import report_sections
+from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 from colorbench.report.tables import Table, best_rows, fmt, fmt_ci, format_frame, write_table
 from colorbench.report.verdict import Verdict, write_verdict
 from colorbench.runfolder import RunFolder, read_csv
@@ -35,7 +38,7 @@ from colorbench.runfolder import RunFolder, read_csv
 @dataclass
 class ReportOptions:
     n_boot: int = DEFAULT_BOOTSTRAP
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     grid_images: int = 6  # fixed random selection
     grid_extremes: int = 3  # best and worst images per method
     classes_best_worst: int = 5
@@ -53,8 +56,9 @@ class ReportContent:
     tables: dict[str, Table] = field(default_factory=dict)
     figures: dict[str, object] = field(default_factory=dict)  # name -> matplotlib Figure
     figure_captions: dict[str, str] = field(default_factory=dict)
-    extra_sections: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, html) after the rest
     verdict: Verdict | None = None  # the paragraph that says what the run found (report, notebook 05, CLI)
+    family: FamilyAnswer | None = None  # which family colorizes best (the verdict's first sentence, its section)
+    section_data: dict[str, object] = field(default_factory=dict)  # what a section's build keeps for its render
 
 
 def _missing_text(row) -> str:
@@ -76,7 +80,7 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
                          "missing": [_missing_text(r) for _, r in summary_table.iterrows()],
                          "K": summary_table["samples_per_image"]})
     best: dict[str, set[int]] = {}
-    for metric in ("lpips", "psnr", "ssim", "delta_e2000", "colorfulness"):
+    for metric in SUMMARISED_METRICS:
         label = agg.METRIC_LABELS[metric]
         if metric == "lpips" and not lpips_ok:
             show[label] = "unavailable"
@@ -85,18 +89,20 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
         show[label] = [fmt_ci(r[f"{metric}_mean"], r[f"{metric}_lo"], r[f"{metric}_hi"], d)
                        for _, r in summary_table.iterrows()]
         best[label] = best_rows(summary_table[f"{metric}_mean"], LOWER_IS_BETTER.get(metric))
-    show["ΔCF ↓"] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], 2) for _, r in summary_table.iterrows()]
-    best["ΔCF ↓"] = best_rows(summary_table["delta_cf"], True)
+    cf, fid, best_of_k = spec("delta_cf"), spec("fid"), spec("lpips_best_of_k")
+    show[cf.heading] = [fmt_ci(r["delta_cf"], r["delta_cf_lo"], r["delta_cf_hi"], cf.decimals)
+                        for _, r in summary_table.iterrows()]
+    best[cf.heading] = best_rows(summary_table["delta_cf"], cf.lower_is_better)
     if fid_info.available:
-        show["FID ↓"] = [fmt(r["fid"], 2) + ("" if r["fid_reliable"] is True
-                                                else " (unreliable: n<%d)" % (fid_info.min_reliable or 0))
-                         for _, r in summary_table.iterrows()]
+        show[fid.heading] = [fmt(r["fid"], fid.decimals) + ("" if r["fid_reliable"] is True
+                                                            else " (unreliable: n<%d)" % (fid_info.min_reliable or 0))
+                             for _, r in summary_table.iterrows()]
     else:
-        show["FID ↓"] = "unavailable"
+        show[fid.heading] = "unavailable"
     if stochastic and lpips_ok:
-        show["best-of-K LPIPS ↓"] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"],
-                                            r["lpips_best_of_k_hi"], 4)
-                                     for _, r in summary_table.iterrows()]
+        show[best_of_k.heading] = [fmt_ci(r["lpips_best_of_k_mean"], r["lpips_best_of_k_lo"],
+                                          r["lpips_best_of_k_hi"], best_of_k.decimals)
+                                   for _, r in summary_table.iterrows()]
     notes = ["Means over images with 95% percentile-bootstrap CIs in brackets; best value per column highlighted.",
              f"Truth colourfulness (mean over all scored images): {fmt(truth_colorfulness, 1)}; ΔCF = |mean "
              "CF(outputs) − "
@@ -128,7 +134,8 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
 
 
 def build_content(run_path, options: ReportOptions | None = None) -> ReportContent:
-    """Compute every table and figure of the report (nothing written)."""
+    """Compute every table and figure of the report (nothing written): the headline, the family answer and the
+    verdict, then each section's own build (:mod:`colorbench.report.sections`)."""
     options = options or ReportOptions()
     run = RunFolder(run_path)
     frame = load_metrics(run.path)
@@ -142,10 +149,27 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
 
     pi = agg.per_image(frame)
     table = agg.method_summary(pi, frame, summary, n_boot=options.n_boot, seed=options.seed)
-    t = content.tables
-    t["headline"] = headline_table(table, summary, agg.truth_colorfulness(pi))
-
+    content.tables["headline"] = headline_table(table, summary, agg.truth_colorfulness(pi))
     paired = agg.paired_table(pi, metrics, n_boot=options.n_boot, seed=options.seed)
+    content.family = family_answer(pi, table, run_info, metric=metric, n_boot=options.n_boot, seed=options.seed)
+    content.verdict = write_verdict(table, paired, headline=metric, metrics=metrics,
+                                    truth_colorfulness=agg.truth_colorfulness(pi), run_info=run_info,
+                                    run_name=run_info.name or run.path.name, family=content.family)
+    if not content.verdict.comparable:  # one method: a highlighted "best" among one is meaningless
+        content.tables["headline"].best = {}
+        content.tables["headline"].notes[0] = "Means over images with 95% percentile-bootstrap CIs in brackets."
+    content.tables["pairwise"] = _pairwise_table(paired)
+    per_class = _class_tables(content, pi, metric, options)
+    cost = _cost_table(content, table, metric)
+    _coverage_tables(content, frame, summary)
+    _figures(content, frame, pi, table, per_class, cost, options)
+    for section in report_sections(CORE_SECTIONS):
+        if section.build is not None:
+            section.build(content, options)
+    return content
+
+
+def _pairwise_table(paired: pd.DataFrame) -> Table:
     shown = paired.copy()
     shown["metric"] = shown["metric"].map(lambda m: agg.METRIC_LABELS.get(m, m))
     shown["mean(a − b) [95% CI]"] = [fmt_ci(r.mean_diff, r.ci_low, r.ci_high, agg.METRIC_DECIMALS.get(r.metric, 3))
@@ -153,36 +177,36 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     shown["p (Wilcoxon)"] = paired["p_wilcoxon"].map(lambda p: fmt(p, 4))
     shown["p (Holm)"] = paired["p_holm"].map(lambda p: fmt(p, 4))
     shown = shown[["metric", "method_a", "method_b", "n", "mean(a − b) [95% CI]", "p (Wilcoxon)", "p (Holm)", "better"]]
-    content.verdict = write_verdict(table, paired, headline=metric, metrics=metrics,
-                                    truth_colorfulness=agg.truth_colorfulness(pi), run_info=run_info,
-                                    run_name=run_info.name or run.path.name)
-    if not content.verdict.comparable:  # one method: a highlighted "best" among one is meaningless
-        t["headline"].best = {}
-        t["headline"].notes[0] = "Means over images with 95% percentile-bootstrap CIs in brackets."
-    t["pairwise"] = Table("pairwise", "Paired comparisons (same images)", paired, shown.astype(str), [
+    return Table("pairwise", "Paired comparisons (same images)", paired, shown.astype(str), [
         "Paired percentile-bootstrap CI of the mean difference over the images both methods produced; two-sided "
         "Wilcoxon signed-rank test (zero differences dropped); Holm correction over all pairs of one metric; 'better' "
         "at Holm-adjusted p < 0.05 when the signed ranks and the mean difference point the same way ('mixed' when "
-        "they do not: one method wins most images, the other has the better mean)."])
+        "they do not: one method wins most images, the other has the better mean). The CI is for one comparison on "
+        "its own and the Holm-adjusted p for all of them, so a CI may leave out 0 where p (Holm) ≥ 0.05: the "
+        "verdict says so in words."])
 
+
+def _class_tables(content: ReportContent, pi: pd.DataFrame, metric: str, options: ReportOptions) -> pd.DataFrame:
+    """Win rates and per-class tables on the headline metric; returns the per-class means (for the heatmap)."""
+    t, label, decimals = content.tables, agg.METRIC_LABELS[metric], agg.METRIC_DECIMALS[metric]
     wr = agg.win_rate_matrix(pi, metric)
-    t["win_rate"] = Table("win_rate", f"Win rate on {agg.METRIC_LABELS[metric]} (row beats column)", wr,
+    t["win_rate"] = Table("win_rate", f"Win rate on {label} (row beats column)", wr,
                           wr.apply(lambda c: c.map(lambda v: fmt(v, 2))),
                           ["Share of common images on which the row method is better than the "
                            "column method (ties ½)."])
-
     per_class = agg.per_class_table(pi, metric)
-    t["per_class"] = Table("per_class", f"Mean {agg.METRIC_LABELS[metric]} per class", per_class,
-                           format_frame(per_class, agg.METRIC_DECIMALS[metric]))
+    t["per_class"] = Table("per_class", f"Mean {label} per class", per_class, format_frame(per_class, decimals))
     bw = agg.best_worst_classes(per_class, metric, options.classes_best_worst)
-    t["best_worst_classes"] = Table("best_worst_classes", "Each method's best and worst classes by "
-                                                          f"{agg.METRIC_LABELS[metric]}",
-                                    bw, format_frame(bw, agg.METRIC_DECIMALS[metric]),
+    t["best_worst_classes"] = Table("best_worst_classes", f"Each method's best and worst classes by {label}",
+                                    bw, format_frame(bw, decimals),
                                     [f"Classes hold {int(per_class['n_images'].median()) if len(per_class) else 0} "
                                      "image(s) each (median): "
                                      "per-class means are noisy."])
+    return per_class
 
-    cost = agg.cost_table(read_csv(run.timings_csv), table, metric)
+
+def _cost_table(content: ReportContent, table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    cost = agg.cost_table(read_csv(content.run.timings_csv), table, metric)
     cost_shown = cost.copy()
     for col in cost_shown.columns:
         if col.endswith("_per_image") and col != "stages_s_per_image" or col in ("total_s",):
@@ -201,24 +225,33 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
         cost_notes.append("peak_memory_mb on CPU is the process's peak resident memory during the method's batches "
                           "(Linux; it includes the process's baseline, e.g. the Python libraries loaded; on other "
                           "systems it is the peak since the process started); on CUDA it is the peak allocated memory.")
-    t["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str), cost_notes)
+    content.tables["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str),
+                                   cost_notes)
+    return cost
 
+
+def _coverage_tables(content: ReportContent, frame: pd.DataFrame, summary: ScoreSummary) -> None:
     missing = frame[frame["status"] == "missing"][["method", "id", "k", "label", "error"]]
-    t["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)",
-                         missing.reset_index(drop=True))
+    content.tables["missing"] = Table("missing", "Missing outputs (counted, excluded from that method's means)",
+                                      missing.reset_index(drop=True))
     excluded = pd.DataFrame(summary.excluded, columns=["id", "label", "reason"])
-    t["excluded"] = Table("excluded", "Samples excluded from scoring", excluded)
+    content.tables["excluded"] = Table("excluded", "Samples excluded from scoring", excluded)
 
-    # figures
-    f, caps = content.figures, content.figure_captions
-    f["metric_bars"] = figs.metric_bars(table, metrics)
-    caps["metric_bars"] = "Mean of each metric per method with 95% bootstrap CIs."
-    f[f"distribution_{metric}"] = figs.metric_distributions(pi, metric)
-    caps[f"distribution_{metric}"] = f"Per-image {agg.METRIC_LABELS[metric]} for each method."
+
+def _figures(content: ReportContent, frame: pd.DataFrame, pi: pd.DataFrame, table: pd.DataFrame,
+             per_class: pd.DataFrame, cost: pd.DataFrame, options: ReportOptions) -> None:
+    """Every figure, each method coloured by its family (one palette: colorbench.methods.families)."""
+    f, caps, run = content.figures, content.figure_captions, content.run
+    metric, metrics, label = content.headline_metric, content.metrics, agg.METRIC_LABELS[content.headline_metric]
+    colors = figs.family_colors(content.family.families if content.family else {}, agg.method_order(frame))
+    f["metric_bars"] = figs.metric_bars(table, metrics, colors=colors)
+    caps["metric_bars"] = "Mean of each metric per method with 95% bootstrap CIs (colour: the method's family)."
+    f[f"distribution_{metric}"] = figs.metric_distributions(pi, metric, colors=colors)
+    caps[f"distribution_{metric}"] = f"Per-image {label} for each method."
     f["per_class_heatmap"] = figs.per_class_heatmap(per_class, metric)
-    caps["per_class_heatmap"] = f"Mean {agg.METRIC_LABELS[metric]} per class and method."
+    caps["per_class_heatmap"] = f"Mean {label} per class and method."
     if len(cost):
-        f["quality_vs_time"] = figs.quality_vs_time(cost, table, metric)
+        f["quality_vs_time"] = figs.quality_vs_time(cost, table, metric, colors=colors)
         caps["quality_vs_time"] = ("Seconds per output (one colorization; a stochastic method's sample) against mean "
                                    "quality with its 95% CI: what each point of quality costs.")
     methods = agg.method_order(frame)
@@ -233,11 +266,9 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
             continue
         ids = best + [w for w in worst if w not in best]
         name = f"grid_best_worst_{_slug(method)}"
-        f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by "
-                                                                 f"{agg.METRIC_LABELS[metric]}",
+        f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by {label}",
                                    captions=grids.metric_captions(pi, ids, metric, samples=frame))
-        caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {agg.METRIC_LABELS[metric]}."
-    return content
+        caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {label}."
 
 
 def _jpeg(png: bytes, quality: int = 90) -> bytes:
@@ -274,37 +305,8 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
         png = (run.figures_dir / f"{name}.png").read_bytes()
         # photo grids are embedded as high-quality JPEG (PNG of photos is ~10x larger); lossless PNGs stay in figures/
         embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
-    _add_eye_test(content, embedded, options)
     page = render_report(content, embedded, options,
                          generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)
     atomic.write_text(run.verdict_md, content.verdict.text + "\n")
     return (run.report_html, content) if return_content else run.report_html
-
-
-def _add_eye_test(content: ReportContent, embedded: dict, options: ReportOptions) -> None:
-    """The "Eye test" section (colorbench.judge) when the run has human judgements; its tables and figures are
-    written like the report's own."""
-    import html
-
-    from colorbench.judge.report import has_judgements, section_html, unverified_note, write_judge_report
-    from colorbench.judge.store import JudgementStoreError
-    from colorbench.report.html import figure_html
-
-    try:
-        if not has_judgements(content.run.path):
-            left_out = unverified_note(content.run.path)
-            if left_out:  # only answers that cannot be shown to have been seen: say so instead of reporting them
-                content.extra_sections.append(("eye-test", "Eye test: people vs metrics",
-                                               f'<p class="warn">{html.escape(left_out)}</p>'))
-            return
-    except JudgementStoreError as exc:  # a damaged judgements file must not cost the rest of the report
-        content.extra_sections.append(("eye-test", "Eye test: people vs metrics",
-                                       f'<div class="bad">{html.escape(str(exc))}</div>'))
-        return
-    judged = write_judge_report(content.run.path, n_boot=options.n_boot, seed=options.seed)
-    for name in judged.figures:
-        png = (content.run.figures_dir / f"{name}.png").read_bytes()
-        embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
-    section = section_html(judged, lambda name, caption: figure_html(name, embedded[name], caption))
-    content.extra_sections.append(("eye-test", "Eye test: people vs metrics", section))

@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from colorbench import atomic
+from colorbench.metrics.specs import LOWER_IS_BETTER
 from colorbench.report.aggregate import METRIC_LABELS
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
@@ -28,6 +29,14 @@ DPI = 110
 
 def method_colors(methods) -> dict[str, str]:
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(methods)}
+
+
+def family_colors(families: dict[str, str], methods) -> dict[str, str]:
+    """Each method in its family's colour (colorbench.methods.families' one palette): the report's figures show
+    the family question at a glance. Methods of one family share a colour; the x labels tell them apart."""
+    from colorbench.methods.families import family_color
+
+    return {m: family_color(families.get(m)) for m in methods}
 
 
 def save_figure(fig: Figure, folder: str | Path, name: str) -> dict[str, Path]:
@@ -49,10 +58,11 @@ def png_bytes(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def metric_bars(summary: pd.DataFrame, metrics: list[str]) -> Figure:
-    """One panel per metric: each method's mean with its 95% bootstrap CI."""
+def metric_bars(summary: pd.DataFrame, metrics: list[str], colors: dict[str, str] | None = None) -> Figure:
+    """One panel per metric: each method's mean with its 95% bootstrap CI (``colors``: method -> colour, by
+    default one per method)."""
     methods = summary["method"].tolist()
-    colors = method_colors(methods)
+    colors = colors or method_colors(methods)
     fig = Figure(figsize=(3.2 * len(metrics), 3.4), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
@@ -74,10 +84,10 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str]) -> Figure:
     return fig
 
 
-def metric_distributions(per_image: pd.DataFrame, metric: str) -> Figure:
+def metric_distributions(per_image: pd.DataFrame, metric: str, colors: dict[str, str] | None = None) -> Figure:
     """Per-image distribution of one metric for each method (violin + box + points)."""
     methods = list(dict.fromkeys(per_image["method"]))
-    colors = method_colors(methods)
+    colors = colors or method_colors(methods)
     data = [per_image.loc[per_image["method"] == m, metric].dropna().to_numpy() for m in methods]
     fig = Figure(figsize=(max(4.5, 1.3 * len(methods) + 2), 3.6), layout="constrained")
     ax = fig.subplots()
@@ -106,7 +116,8 @@ def per_class_heatmap(per_class: pd.DataFrame, metric: str) -> Figure:
     fig = Figure(figsize=(2.5 + 1.0 * n_cols, 1.2 + 0.16 * n_rows), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(values.to_numpy(dtype=float), aspect="auto",
-                      cmap="viridis_r" if metric in ("lpips", "delta_e2000") else "viridis")
+                      # the better end of the scale is always the bright one
+                      cmap="viridis_r" if LOWER_IS_BETTER.get(metric) else "viridis")
     ax.set_xticks(range(n_cols), values.columns, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(n_rows), values.index, fontsize=6 if n_rows > 30 else 8)
     fig.colorbar(image, ax=ax, label=METRIC_LABELS.get(metric, metric), shrink=0.6)
@@ -114,13 +125,14 @@ def per_class_heatmap(per_class: pd.DataFrame, metric: str) -> Figure:
     return fig
 
 
-def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str) -> Figure:
+def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str,
+                    colors: dict[str, str] | None = None) -> Figure:
     """Seconds per image (log scale) against mean quality with its CI: what each point of quality costs."""
     fig = Figure(figsize=(5.2, 3.8), layout="constrained")
     ax = fig.subplots()
     merged = cost.merge(summary[["method", f"{metric}_mean", f"{metric}_lo", f"{metric}_hi"]], on="method", how="inner",
                         suffixes=("_cost", ""))
-    colors = method_colors(summary["method"].tolist())
+    colors = colors or method_colors(summary["method"].tolist())
     for _, row in merged.iterrows():
         x, y = row["s_per_image"], row[f"{metric}_mean"]
         if not (np.isfinite(x) and np.isfinite(y)) or x <= 0:

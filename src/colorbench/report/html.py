@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench import __version__
 from colorbench.records import MethodStatus
+from colorbench.report.sections import Section, report_sections
 from colorbench.report.tables import TABLE_CSS, to_html
 
 PAGE_CSS = """
@@ -243,28 +245,57 @@ def _figure(name, embedded: tuple[str, bytes], caption: str) -> str:
 figure_html = _figure  # public name for sections built elsewhere (colorbench.judge.report)
 
 
+@dataclass
+class Page:
+    """What a section's ``render`` gets besides the content: the figures to embed and the report's options."""
+
+    embedded: dict[str, tuple[str, bytes]]  # figure name -> (mime type, bytes)
+    captions: dict[str, str]
+    options: object
+
+    def figure(self, name: str) -> str:
+        """The figure as an embedded ``<figure>`` ("" when the report has no such figure)."""
+        return _figure(name, self.embedded[name], self.captions.get(name, name)) if name in self.embedded else ""
+
+
+def _scroll(table) -> str:
+    return f'<div class="scroll">{to_html(table)}</div>'
+
+
+def _classes(content, page) -> str:
+    t = content.tables
+    return (_scroll(t["best_worst_classes"]) + page.figure("per_class_heatmap")
+            + f'<details><summary>Full per-class table</summary>{_scroll(t["per_class"])}</details>')
+
+
+def _coverage(content, page) -> str:
+    t = content.tables
+    return ((f"<h3>Methods that did not run</h3>{_not_run_list(content)}" if content.verdict.not_run else "")
+            + to_html(t["missing"]) + to_html(t["excluded"]) + _unusable_table(content))
+
+
+#: the report's own sections; others register themselves (colorbench.report.sections)
+CORE_SECTIONS = (
+    Section("protocol", "Protocol", lambda c, p: _protocol(c, p.options), order=10),
+    Section("headline", "Headline", lambda c, p: _scroll(c.tables["headline"]) + p.figure("metric_bars"), order=20),
+    Section("statistics", "Paired statistics", lambda c, p: _statistics(c, c.tables), order=30),
+    Section("distributions", "Distributions", lambda c, p: p.figure(f"distribution_{c.headline_metric}"), order=40),
+    Section("classes", "Per class", _classes, order=50),
+    Section("cost", "Cost", lambda c, p: _scroll(c.tables["cost"]) + p.figure("quality_vs_time"), order=60),
+    Section("images", "Images", lambda c, p: p.figure("grid_random") + "".join(
+        p.figure(n) for n in p.embedded if n.startswith("grid_best_worst_")), order=70),
+    Section("coverage", "Coverage", _coverage, order=80),
+)
+
+
 def render_report(content, pngs: dict[str, tuple[str, bytes]], options, *, generated: str) -> str:
-    """The page. ``pngs``: figure name -> (mime type, bytes) to embed."""
-    t, caps = content.tables, content.figure_captions
-    fig = lambda name: _figure(name, pngs[name], caps.get(name, name)) if name in pngs else ""  # noqa: E731
-    grid_names = [n for n in pngs if n.startswith("grid_best_worst_")]
+    """The page: every section of :func:`colorbench.report.sections.report_sections` in order. ``pngs``: figure
+    name -> (mime type, bytes) to embed."""
+    page = Page(pngs, content.figure_captions, options)
+    rendered = [(s.id, s.title, s.render(content, page)) for s in report_sections(CORE_SECTIONS)]
+    sections = [(sid, name, inner) for sid, name, inner in rendered if inner is not None]
     title = ("colorbench report — "
              f"{content.run_info.name or content.run.path.name}")
-    sections = [
-        ("protocol", "Protocol", _protocol(content, options)),
-        ("headline", "Headline", f'<div class="scroll">{to_html(t["headline"])}</div>' + fig("metric_bars")),
-        ("statistics", "Paired statistics", _statistics(content, t)),
-        ("distributions", "Distributions", fig(f"distribution_{content.headline_metric}")),
-        ("classes", "Per class",
-         f'<div class="scroll">{to_html(t["best_worst_classes"])}</div>' + fig("per_class_heatmap")
-         + '<details><summary>Full per-class table</summary><div '
-           f'class="scroll">{to_html(t["per_class"])}</div></details>'),
-        ("cost", "Cost", f'<div class="scroll">{to_html(t["cost"])}</div>' + fig("quality_vs_time")),
-        ("images", "Images", fig("grid_random") + "".join(fig(n) for n in grid_names)),
-        ("coverage", "Coverage", (f"<h3>Methods that did not run</h3>{_not_run_list(content)}"
-                                  if content.verdict.not_run else "") + to_html(t["missing"]) + to_html(t["excluded"])
-                                 + _unusable_table(content)),
-    ] + list(getattr(content, "extra_sections", []))
     nav = "".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(name)}</h2>{inner}</section>' for sid, name, inner in sections)
     return (

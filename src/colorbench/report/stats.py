@@ -19,7 +19,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+#: the one set of bootstrap settings: `colorbench report`, `colorbench judge-report`, the eye-test section and the
+#: notebooks all default to them, so the same scores or judgements give the same intervals everywhere
 DEFAULT_BOOTSTRAP = 2000
+DEFAULT_SEED = 0
 DEFAULT_LEVEL = 0.95
 
 

@@ -23,14 +23,13 @@ import numpy as np
 import pandas as pd
 
 from colorbench.messages import one_line
-from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.methods.families import FAMILY_LABELS
+from colorbench.metrics.specs import LOWER_IS_BETTER, decimals, label
 from colorbench.records import RunRecord
+from colorbench.report.family import FamilyAnswer
 from colorbench.report.stats import smallest_holm_p
 
 ALPHA = 0.05
-#: plain names for sentences (the table labels carry arrows)
-METRIC_NAMES = {"lpips": "LPIPS", "psnr": "PSNR", "ssim": "SSIM", "delta_e2000": "ΔE2000"}
-DECIMALS = {"lpips": 4, "psnr": 2, "ssim": 4, "delta_e2000": 2}
 
 
 @dataclass
@@ -87,7 +86,7 @@ def fmt_p(p: float) -> str:
 
 
 def _num(value: float, metric: str) -> str:
-    d = DECIMALS.get(metric, 3)
+    d = decimals(metric)
     return f"{value:.{d}f}".replace("-", "−")
 
 
@@ -108,6 +107,71 @@ def _pair_row(paired: pd.DataFrame, metric: str, a: str, b: str):
 def _ranked(summary_table: pd.DataFrame, metric: str) -> list[str]:
     values = summary_table.set_index("method")[f"{metric}_mean"].dropna()
     return list(values.sort_values(ascending=bool(LOWER_IS_BETTER.get(metric)), kind="stable").index)
+
+
+def lead_sentence(best: str, second: str, row: dict, metric: str, *, n_tests: int, tests: str) -> str:
+    """The sentence comparing ``best`` with ``second`` on ``metric`` (``row``: :func:`_pair_row`, oriented
+    best − second), one story whatever the numbers.
+
+    The interval is the paired bootstrap's 95% CI of the mean difference; the decision is the Wilcoxon signed-rank
+    test, Holm-corrected over the ``n_tests`` comparisons of ``metric`` in the report. Both are kept: the mean
+    difference says *how much* (in the metric's units), the signed-rank test is robust to a few extreme images.
+    They can disagree near the edge — an interval that leaves out 0 beside "not significant" (the demo once
+    printed "−0.0359 [−0.0643, −0.0105] … p = 0.078 … is not significant"), or a significant test beside an
+    interval that reaches 0 — and then the sentence says why in plain words instead of printing both bare:
+    an interval is about one comparison on its own, the test is corrected for all the comparisons made, and the
+    test asks who wins image by image rather than on average.
+    """
+    lower = bool(LOWER_IS_BETTER.get(metric))
+    name = label(metric)
+    lead = (-row["diff"], -row["hi"], -row["lo"]) if lower else (row["diff"], row["lo"], row["hi"])
+    gap = f"{_num(lead[0], metric)} [{_num(lead[1], metric)}, {_num(lead[2], metric)}]"
+    signed = f"{_num(row['diff'], metric)} [{_num(row['lo'], metric)}, {_num(row['hi'], metric)}]"
+    over = f"over {row['n']} images ({fmt_p(row['p'])}, Holm-adjusted Wilcoxon)"
+    excludes_zero = row["lo"] > 0 or row["hi"] < 0
+    corrected = (f"this report makes {n_tests} comparisons of {tests} on {name}, and with that many some intervals "
+                 "leave out 0 by chance, so the test that decides is corrected for all of them (Holm)"
+                 if n_tests > 1 else "the test that decides asks which method wins image by image, not on average")
+    if row["better"] == best:
+        if excludes_zero:
+            return f"{best} beats {second} on {name} by {gap} {over}."
+        return (f"{best} beats {second} on {name} image by image {over}, but the 95% interval of its mean lead, "
+                f"{gap}, reaches 0: it wins on most images, while how much it leads by on average is uncertain.")
+    if row["better"].startswith("mixed"):
+        return (f"{best} has the best mean {name}, but {second} wins more images by signed ranks: mean difference "
+                f"{signed} {over} — neither is clearly better.")
+    if excludes_zero:
+        return (f"{best} has the best mean {name}, and the 95% interval of its lead, {gap}, leaves out 0 — but that "
+                f"interval looks at this one comparison on its own; {corrected}, and it finds no significant "
+                f"difference {over}: not enough evidence to call {best} better.")
+    return (f"{best} has the best mean {name} ({_num(row['mean_best'], metric)} vs {_num(row['mean_second'], metric)} "
+            f"for {second}), but the difference {signed} {over} is not significant.")
+
+
+def family_sentence(answer: FamilyAnswer) -> str:
+    """The family answer in words: the best family's best method against the runner-up family's (the same
+    :func:`lead_sentence` as the methods), the family ranking, and what each family's number rests on."""
+    ranked = answer.ranked
+    metric = answer.metric
+    rests = "; ".join(answer.rests_on())
+    if len(ranked) == 1:
+        only = ranked[0]
+        return (f"Family answer: only the {FAMILY_LABELS[only.family]} family produced images ({only.method}, mean "
+                f"{label(metric)} {_num(only.mean, metric)}), so families cannot be compared here — {rests}.")
+    first, second = ranked[0], ranked[1]
+    row = _pair_row(answer.comparisons, metric, first.method, second.method)
+    who = lambda b: f"the {FAMILY_LABELS[b.family]} family's best, {b.method}"  # noqa: E731
+    if row is None:
+        lead = (f"{who(first)}, has the best mean {label(metric)} ({_num(first.mean, metric)}); it shares no images "
+                f"with {who(second)}.")
+    else:
+        row.update(mean_best=first.mean, mean_second=second.mean)
+        lead = lead_sentence(first.method, second.method, row, metric, n_tests=len(answer.comparisons),
+                             tests="family bests")
+    order = f" Families by their best method: {', '.join(FAMILY_LABELS[b.family] for b in ranked)}." \
+        if len(ranked) > 2 else ""
+    return (f"Family answer ({FAMILY_LABELS[first.family]} vs {FAMILY_LABELS[second.family]}, each at its best): "
+            f"{lead}{order} It rests on: {rests}.")
 
 
 def _colourfulness(summary_table: pd.DataFrame, method: str, truth_cf: float) -> str:
@@ -136,7 +200,7 @@ def _agreement(paired: pd.DataFrame, metrics: list[str], headline: str, best: st
         row = _pair_row(paired, metric, best, other)
         if row is None:
             continue
-        name = METRIC_NAMES.get(metric, metric)
+        name = label(metric)
         (agree if row["better"] == best else against if row["better"] == other else unclear).append(name)
     parts = []
     if agree and headline_significant:
@@ -180,18 +244,19 @@ def _not_run_sentence(not_run: list[NotRun]) -> str:
 
 def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline: str, metrics: list[str],
                   truth_colorfulness: float = float("nan"), run_info: RunRecord | dict | None = None,
-                  run_name: str = "RUN") -> Verdict:
+                  run_name: str = "RUN", family: FamilyAnswer | None = None) -> Verdict:
     """The verdict paragraph from the report's numbers.
 
     ``summary_table``: :func:`colorbench.report.aggregate.method_summary`; ``paired``:
     :func:`colorbench.report.aggregate.paired_table`; ``run_info``: run.json (for methods that did not run and
-    the smoke flag).
+    the smoke flag); ``family``: :func:`colorbench.report.family.family_answer`, whose sentence comes first when
+    any CNN, transformer or diffusion method was scored.
     """
     run_info = RunRecord.coerce(run_info)
-    name = METRIC_NAMES.get(headline, headline)
+    name = label(headline)
     ranked = _ranked(summary_table, headline)
     not_run = not_run_methods(run_info, summary_table["method"])
-    sentences = []
+    sentences = [family_sentence(family)] if family is not None and family.ranked else []
     if run_info.is_smoke:
         sentences.append("Smoke run (tiny untrained models): the numbers only show that every code path works.")
     if headline != "lpips":
@@ -227,19 +292,9 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
         elif row is None:
             sentences.append(f"{best} has the best mean {name} ({mean(best)}); it shares no images with {second}.")
         else:
-            lower = bool(LOWER_IS_BETTER.get(headline))
-            lead = (-row["diff"], -row["hi"], -row["lo"]) if lower else (row["diff"], row["lo"], row["hi"])
-            gap = f"{_num(lead[0], headline)} [{_num(lead[1], headline)}, {_num(lead[2], headline)}]"
-            signed = f"{_num(row['diff'], headline)} [{_num(row['lo'], headline)}, {_num(row['hi'], headline)}]"
-            over = f"over {row['n']} images ({fmt_p(row['p'])}, Holm-adjusted Wilcoxon)"
-            if row["better"] == best:
-                sentences.append(f"{best} beats {second} on {name} by {gap} {over}.")
-            elif row["better"].startswith("mixed"):
-                sentences.append(f"{best} has the best mean {name}, but {second} wins more images by signed ranks: "
-                                 f"mean difference {signed} {over} — neither is clearly better.")
-            else:
-                sentences.append(f"{best} has the best mean {name} ({mean(best)} vs {mean(second)} for {second}), "
-                                 f"but the difference {signed} {over} is not significant.")
+            row.update(mean_best=table.loc[best, f"{headline}_mean"], mean_second=table.loc[second, f"{headline}_mean"])
+            n_tests = int((paired["metric"] == headline).sum())
+            sentences.append(lead_sentence(best, second, row, headline, n_tests=n_tests, tests="pairs of methods"))
             if len(ranked) > 2:
                 sentences.append(f"Ranking by mean {name}: {', '.join(ranked)}.")
             agreement = _agreement(paired, metrics, headline, best, second, headline_significant=row["better"] == best)

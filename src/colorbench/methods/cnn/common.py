@@ -42,6 +42,7 @@ class CnnMethodBase(Method):
     """Subclasses implement :meth:`build_model` (weights loaded, eval mode) and set ``name``/``description``;
     options: :class:`CnnOptions`."""
 
+    family = "cnn"
     Options = CnnOptions
 
     def __init__(self, options: CnnOptions | None = None, /, **values):

@@ -81,6 +81,7 @@ class ColTranOptions(MethodOptions):
 
 class ColTran(Method):
     name = "coltran"
+    family = "transformer"
     stochastic = True
     heavy_on_cpu = True  # the full autoregressive colorizer takes minutes per image on a CPU
     description = ("Google's ColTran (ICLR 2021): axial-transformer colorizer + colour and spatial upsamplers; "

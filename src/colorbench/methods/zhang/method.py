@@ -161,6 +161,7 @@ class SIGGRAPH17Options(ZhangOptions):
 
 
 class _ZhangMethod(Method):
+    family = "cnn"
     stochastic = False
     weights_name: ClassVar[str]
     Options: ClassVar[type[ZhangOptions]]
