@@ -52,10 +52,10 @@ def sine_position_embedding(height: int, width: int, *, channels: int = HIDDEN, 
 
 
 class CrossAttentionLayer(nn.Module):
-    def __init__(self):
+    def __init__(self, hidden: int = HIDDEN, heads: int = HEADS):
         super().__init__()
-        self.multihead_attn = nn.MultiheadAttention(HIDDEN, HEADS, batch_first=True)
-        self.norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
+        self.multihead_attn = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.norm = nn.LayerNorm(hidden, eps=LN_EPS)
 
     def forward(self, tgt, memory, pos, query_pos):
         out = self.multihead_attn(tgt + query_pos, memory + pos, memory, need_weights=False)[0]
@@ -63,10 +63,10 @@ class CrossAttentionLayer(nn.Module):
 
 
 class SelfAttentionLayer(nn.Module):
-    def __init__(self):
+    def __init__(self, hidden: int = HIDDEN, heads: int = HEADS):
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(HIDDEN, HEADS, batch_first=True)
-        self.norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
+        self.self_attn = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.norm = nn.LayerNorm(hidden, eps=LN_EPS)
 
     def forward(self, tgt, query_pos):
         q = tgt + query_pos
@@ -74,11 +74,11 @@ class SelfAttentionLayer(nn.Module):
 
 
 class FFNLayer(nn.Module):
-    def __init__(self):
+    def __init__(self, hidden: int = HIDDEN, ffn: int = FFN):
         super().__init__()
-        self.linear1 = nn.Linear(HIDDEN, FFN)
-        self.linear2 = nn.Linear(FFN, HIDDEN)
-        self.norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
+        self.linear1 = nn.Linear(hidden, ffn)
+        self.linear2 = nn.Linear(ffn, hidden)
+        self.norm = nn.LayerNorm(hidden, eps=LN_EPS)
 
     def forward(self, tgt):
         return self.norm(tgt + self.linear2(F.relu(self.linear1(tgt))))
@@ -103,25 +103,28 @@ class MultiScaleColorDecoder(nn.Module):
     """``forward(levels, pixel_features)``: ``levels`` = [out0, out1, out2], ``pixel_features`` = out3
     (``N x 256 x H x W``) -> ``N x num_queries x H x W``. See the module docstring."""
 
-    def __init__(self, in_channels=(512, 512, 256), num_queries: int = 100, num_layers: int = 9):
+    def __init__(self, in_channels=(512, 512, 256), num_queries: int = 100, num_layers: int = 9, *,
+                 hidden: int = HIDDEN, heads: int = HEADS, ffn: int = FFN):
         super().__init__()
-        self.num_layers = num_layers
-        self.transformer_self_attention_layers = nn.ModuleList(SelfAttentionLayer() for _ in range(num_layers))
-        self.transformer_cross_attention_layers = nn.ModuleList(CrossAttentionLayer() for _ in range(num_layers))
-        self.transformer_ffn_layers = nn.ModuleList(FFNLayer() for _ in range(num_layers))
-        self.decoder_norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-        self.query_feat = nn.Embedding(num_queries, HIDDEN)  # the colour queries' starting content
-        self.query_embed = nn.Embedding(num_queries, HIDDEN)  # and their position embedding
-        self.level_embed = nn.Embedding(len(in_channels), HIDDEN)
-        self.input_proj = nn.ModuleList(nn.Conv2d(c, HIDDEN, kernel_size=1) for c in in_channels)
-        self.color_embed = MLP(HIDDEN, 3)
+        self.num_layers, self.hidden = num_layers, hidden
+        self.transformer_self_attention_layers = nn.ModuleList(
+            SelfAttentionLayer(hidden, heads) for _ in range(num_layers))
+        self.transformer_cross_attention_layers = nn.ModuleList(
+            CrossAttentionLayer(hidden, heads) for _ in range(num_layers))
+        self.transformer_ffn_layers = nn.ModuleList(FFNLayer(hidden, ffn) for _ in range(num_layers))
+        self.decoder_norm = nn.LayerNorm(hidden, eps=LN_EPS)
+        self.query_feat = nn.Embedding(num_queries, hidden)  # the colour queries' starting content
+        self.query_embed = nn.Embedding(num_queries, hidden)  # and their position embedding
+        self.level_embed = nn.Embedding(len(in_channels), hidden)
+        self.input_proj = nn.ModuleList(nn.Conv2d(c, hidden, kernel_size=1) for c in in_channels)
+        self.color_embed = MLP(hidden, 3)
 
     def forward(self, levels: list[torch.Tensor], pixel_features: torch.Tensor) -> torch.Tensor:
         batch = pixel_features.shape[0]
         src, pos = [], []
         for i, level in enumerate(levels):
             height, width = level.shape[-2:]
-            embedding = sine_position_embedding(height, width, device=level.device)
+            embedding = sine_position_embedding(height, width, channels=self.hidden, device=level.device)
             pos.append(embedding.flatten(1).t()[None].to(level.dtype))  # 1 x HW x C
             projected = self.input_proj[i](level) + self.level_embed.weight[i][None, :, None, None]
             src.append(projected.flatten(2).transpose(1, 2))  # N x HW x C

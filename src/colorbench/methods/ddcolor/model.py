@@ -41,9 +41,9 @@ STEM_KEY = "encoder.arch.downsample_layers.0.0.weight"
 class DualDecoder(PixelDecoder):
     """The authors' ``Decoder``: the pixel decoder's layers plus the colour decoder, under one ``decoder.*``."""
 
-    def __init__(self, encoder_dims: tuple[int, ...], nf: int = 512, num_queries: int = NUM_QUERIES):
+    def __init__(self, encoder_dims: tuple[int, ...], nf: int = 512, num_queries: int = NUM_QUERIES, **colour):
         super().__init__(encoder_dims, nf)
-        self.color_decoder = MultiScaleColorDecoder((nf, nf, nf // 2), num_queries=num_queries)
+        self.color_decoder = MultiScaleColorDecoder((nf, nf, nf // 2), num_queries=num_queries, **colour)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         out0, out1, out2, out3 = super().forward(features)
@@ -51,14 +51,18 @@ class DualDecoder(PixelDecoder):
 
 
 class DDColorNet(nn.Module):
-    """``forward(x)``: gray RGB ``N x 3 x S x S`` in [0, 1] -> ab ``N x 2 x S x S``. ``S`` a multiple of 32."""
+    """``forward(x)``: gray RGB ``N x 3 x S x S`` in [0, 1] -> ab ``N x 2 x S x S``. ``S`` a multiple of 32.
 
-    def __init__(self, encoder: str | EncoderSize = "convnext-l", *, num_queries: int = NUM_QUERIES, nf: int = 512):
+    The keywords size the decoders; the released models use the defaults (``colour`` goes to the colour decoder:
+    ``hidden``, ``heads``, ``ffn``, ``num_layers``; smaller values make the smoke model)."""
+
+    def __init__(self, encoder: str | EncoderSize = "convnext-l", *, num_queries: int = NUM_QUERIES, nf: int = 512,
+                 **colour):
         super().__init__()
         size = ENCODERS[encoder] if isinstance(encoder, str) else encoder
         self.encoder_size = size
         self.encoder = Encoder(size.dims, size.depths)
-        self.decoder = DualDecoder(size.dims, nf, num_queries)
+        self.decoder = DualDecoder(size.dims, nf, num_queries, **colour)
         self.refine_net = nn.Sequential(nn.Sequential(SpectralConv2d(num_queries + 3, 2, bias=True)))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))

@@ -29,6 +29,17 @@ class SpectralConv2d(nn.Module):
         self.register_buffer("weight_v", torch.ones(in_channels * kernel_size * kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.padding = (kernel_size - 1) // 2
+        nn.init.kaiming_normal_(self.weight_orig)  # the authors' init; released weights replace it
+        self.init_vectors()
+
+    @torch.no_grad()
+    def init_vectors(self) -> None:
+        """``weight_v``/``weight_u`` from one power-iteration step (what a trained checkpoint holds), so that sigma is
+        positive and near the largest singular value, for a model built without released weights (smoke)."""
+        weight = self.weight_orig.reshape(self.weight_orig.shape[0], -1)
+        v = F.normalize(weight.t() @ torch.ones_like(self.weight_u), dim=0)
+        self.weight_v.copy_(v)
+        self.weight_u.copy_(F.normalize(weight @ v, dim=0))
 
     def sigma(self) -> torch.Tensor:
         weight = self.weight_orig.float().reshape(self.weight_orig.shape[0], -1)
