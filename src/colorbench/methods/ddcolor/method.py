@@ -106,9 +106,8 @@ class DDColor(Method):
         return super().not_ready()
 
     def load(self, device: str) -> None:
-        import torch
-
         import cv2  # noqa: F401 — absent: the base class names the extra and its install command, before any work
+        import torch
 
         from colorbench.methods.ddcolor.checkpoint import load_network
 
