@@ -106,6 +106,8 @@ class MultiScaleColorDecoder(nn.Module):
     def __init__(self, in_channels=(512, 512, 256), num_queries: int = 100, num_layers: int = 9, *,
                  hidden: int = HIDDEN, heads: int = HEADS, ffn: int = FFN):
         super().__init__()
+        if in_channels[-1] != hidden:  # the colour embedding is dotted with the full-size pixel features
+            raise ValueError(f"the pixel features' channels ({in_channels[-1]}) must equal hidden ({hidden})")
         self.num_layers, self.hidden = num_layers, hidden
         self.transformer_self_attention_layers = nn.ModuleList(
             SelfAttentionLayer(hidden, heads) for _ in range(num_layers))

@@ -65,7 +65,7 @@ def smoke_network():
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SMOKE_SEED)
-        return DDColorNet(EncoderSize("smoke", (8, 16, 32, 64), (1, 1, 1, 1)), num_queries=8, nf=32, hidden=32,
+        return DDColorNet(EncoderSize("smoke", (8, 16, 32, 64), (1, 1, 1, 1)), num_queries=8, nf=64, hidden=32,
                           heads=4, ffn=64, num_layers=3).eval()
 
 
