@@ -70,7 +70,12 @@ def hub_weights_file(variant: str, *, download: bool = True) -> Path:
                                                f"no {' or '.join(WEIGHT_FILES)} (an interrupted download?): delete "
                                                f"the folder and fetch again (`colorbench weights fetch {name}`), or "
                                                f"{_option_fix(variant)}") from None
-        raise DDColorWeightsError(spec.hf_repo, f"{exc}; or {_option_fix(variant)}") from None
+        raise DDColorWeightsError(spec.hf_repo, f"ddcolor: weights {name!r} are not available: {exc.reason}. "
+                                                f"Fetch them where there is network access (`colorbench weights fetch "
+                                                f"{name}`, or `huggingface-cli download {spec.hf_repo}`) and copy the "
+                                                f"Hugging Face cache, or point HF_HOME at a cache that has them; or "
+                                                f"{_option_fix(variant)}, or a saved copy of the repo's folder"
+                                  ) from None
     return weights_file_in(folder, variant)
 
 
