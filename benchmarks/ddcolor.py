@@ -78,7 +78,9 @@ def measure(method, grays: list[np.ndarray], repeats: int) -> dict:
 
 
 def bench(device: str, sizes: list[str], batches: list[int], precisions: list[str], input_size: int, repeats: int,
-          image_side: int = 224, folder: Path | None = None) -> list[dict]:
+          image_side: int = 224, folder: Path | None = None, on_run=None) -> list[dict]:
+    """One row per (model, precision, batch); ``on_run(runs)`` after each (the script saves its JSON there, so a
+    long CPU run that is stopped keeps what it measured)."""
     rng = np.random.default_rng(0)
     runs = []
     with tempfile.TemporaryDirectory(prefix="ddcolor-bench-") as tmp:
@@ -97,6 +99,8 @@ def bench(device: str, sizes: list[str], batches: list[int], precisions: list[st
                     if device.startswith("cuda"):
                         row["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
                     runs.append(row)
+                    if on_run is not None:
+                        on_run(runs)
                     print(f"DDColor-{size} {precision} batch {batch:3d}: {row['images_per_s']:7.3f} images/s end to "
                           f"end, {row['network_images_per_s']:7.3f} network", flush=True)
                 method.unload()
@@ -118,11 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     machine = machine_info(args.device)
-    runs = bench(args.device, args.models, args.batch_sizes, args.precision, args.input_size, args.repeats)
-    write_json(args.out, {
-        "benchmark": "ddcolor", "weights": "random (full-size architectures; speed only)", "machine": machine,
-        "load_average_at_end": os.getloadavg(), "image_size": [224, 224], "repeats": args.repeats,
-        "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": runs})
+    planned = len(args.models) * len(args.precision) * len(args.batch_sizes)
+
+    def save(runs: list[dict]) -> None:
+        write_json(args.out, {
+            "benchmark": "ddcolor", "weights": "random (full-size architectures; speed only)", "machine": machine,
+            "load_average_now": os.getloadavg(), "image_size": [224, 224], "repeats": args.repeats,
+            "complete": len(runs) == planned, "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "runs": runs})
+
+    save(bench(args.device, args.models, args.batch_sizes, args.precision, args.input_size, args.repeats,
+               on_run=save))
     print(f"wrote {args.out}")
     return 0
 
