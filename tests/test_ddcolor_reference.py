@@ -7,8 +7,15 @@ tolerances (section 7): the pipeline's network input, the four encoder features,
 the position embedding, the query state after every decoder layer, the colour queries and embedding, the per-query
 pixel features, ab at model resolution and at the photo's size, and the final RGB at input sizes 512 and 256.
 
-Deliberate breakages made once by hand to the code, each failing here (first failing check, error vs tolerance) —
-listed in the module's commit and the report: see ``docs/ddcolor.md``.
+Deliberate breakages made once by hand to the code, each failing the fast tests here (first failing check, error vs
+tolerance; the full table in ``docs/ddcolor.md``): ab upsampling nearest -> bilinear (ab_out 43, tol 1e-6); ConvNeXt
+LayerNorm eps 1e-5 (enc_norm3 1.4e-4, tol 1e-4; ab 6.6e-3); self- before cross-attention (queries after layer 0:
+4.8, tol 2e-4); query_embed unused (1.5) or added to self-attention values (2.1); norm_i output fed to the next
+stage (enc_norm1 0.15); the final norm applied to f3 (enc_norm3 0.27); spectral sigma = the largest singular value
+(sigma check; out0 2.9) or no sigma (out0 20); input_size 256 ignored (s256_rgb_u8 122 levels); INTER_AREA resize
+(net input 0.29); BGR output not reversed (75 levels); a BGR photo read as RGB (orig_l 18.7); tanh GELU (enc_norm0
+3.7e-4); blur padding right/bottom (out0 0.12); levels fine -> coarse (queries 5.0); the refine conv fed the
+un-normalised image (ab 0.69, tol 2e-3).
 """
 
 from __future__ import annotations
