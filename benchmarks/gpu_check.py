@@ -17,9 +17,11 @@ transformers, controlnet_aux, lpips and torch-fidelity importable; nothing is do
    ``controlnet-brightness`` (same ControlNet shapes, no Canny step) at batch 8.
 5. ``scoring`` — 500 images × 3 methods = 1500 pairs: LPIPS (AlexNet and VGG trunks, seeded random: the same
    computation as LPIPS), PSNR, SSIM, CIEDE2000, colourfulness and FID features (stand-in Inception) on the GPU.
-6. ``cnn`` and ``zhang`` — the CNN (fp32/bf16/fp16) and the two Zhang baselines, images/s.
+6. ``cnn``, ``ddcolor`` and ``zhang`` — the CNN (fp32/bf16/fp16), DDColor-T and -L at 512 (random full-size
+   weights through the method's loader; fp32 exact, fp16 and bf16 autocast; batch 1/8/32; plus how far fp16/bf16
+   move ab from fp32) and the two Zhang baselines, images/s.
 
-``--dry-run`` runs every section on the CPU at tiny sizes (tiny ColTran and SD configs, 4 images to score, no
+``--dry-run`` runs every section on the CPU at tiny sizes (tiny ColTran, SD and DDColor, 4 images to score, no
 pytest run) in well under a minute: CI runs it (tests/test_gpu_check.py) so the script cannot rot unnoticed. Its
 figures are plumbing checks, not speeds.
 
@@ -49,7 +51,7 @@ BENCHMARKS = ROOT / "benchmarks"
 SD15_CONFIGS = BENCHMARKS / "configs" / "sd15"
 sys.path[:0] = [str(ROOT / "src"), str(BENCHMARKS), str(ROOT / "tests")]
 
-SECTIONS = ("cuda_tests", "coltran", "agreement", "diffusion", "scoring", "cnn", "zhang")
+SECTIONS = ("cuda_tests", "coltran", "agreement", "diffusion", "scoring", "cnn", "ddcolor", "zhang")
 
 
 def versions() -> dict:
@@ -257,6 +259,50 @@ def cnn(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     return {"weights": "random", "runs": bench_inference(device, sizes, batches, repeats, onnx=not dry)}
 
 
+def ddcolor(dry: bool, device: str, work: Path, budget: Budget) -> dict:
+    """DDColor-T/L images/s per precision and batch, and the largest ab change of fp16/bf16 against exact fp32."""
+    import numpy as np
+    from ddcolor import ENCODERS, measure, random_release
+
+    from colorbench.methods.ddcolor.pipeline import bgr_of_gray, network_inputs
+    from colorbench.methods.registry import get_method
+
+    rng = np.random.default_rng(0)
+    grays = [rng.integers(0, 256, (224, 224), dtype=np.uint8) for _ in range(32)]
+    if dry:  # the tiny smoke model at 256 (a random full-size L takes minutes per image on a CPU)
+        plan, batches, precisions, size = [("smoke", None)], [1], ["fp32"], 256
+    else:
+        plan, batches, precisions, size = [(k, random_release(v, work)) for k, v in ENCODERS.items()], [1, 8, 32], \
+            ["fp32", "fp16", "bf16"], 512
+    runs, agreement = [], {}
+    for model, checkpoint in plan:
+        reference = None
+        for precision in precisions:
+            if budget.left() <= 0:
+                runs.append({"model": model, "precision": precision, "skipped": "time budget spent"})
+                continue
+            options = {"smoke": True} if checkpoint is None else {"checkpoint": str(checkpoint)}
+            method = get_method("ddcolor", input_size=size, precision=precision, batch_size=max(batches), **options)
+            try:
+                method.load(device)
+                for batch in batches:
+                    runs.append({"model": model, "precision": precision, "batch": batch, "input_size": size,
+                                 **measure(method, grays[:batch], 1 if dry else 3)})
+                _, x = network_inputs([bgr_of_gray(g) for g in grays[:4]], size)
+                ab = method.predict_ab(x).cpu()
+                if precision == "fp32":
+                    reference = ab
+                elif reference is not None:
+                    agreement[f"{model}/{precision}"] = {"max_abs_ab_diff": float((ab - reference).abs().max()),
+                                                         "ab_std_fp32": float(reference.std())}
+            except Exception as exc:  # noqa: BLE001 - one failing configuration must not lose the others
+                runs.append({"model": model, "precision": precision, "error": f"{type(exc).__name__}: {exc}"})
+            finally:
+                method.unload()
+    return {"weights": "smoke (tiny random)" if dry else "random full size", "runs": runs,
+            "precision_vs_fp32": agreement}
+
+
 def zhang(dry: bool, device: str, work: Path, budget: Budget) -> dict:
     import numpy as np
     from zhang import CONFIGS, install_random_release, measure
@@ -278,7 +324,7 @@ def zhang(dry: bool, device: str, work: Path, budget: Budget) -> dict:
 
 
 BUDGETS_S = {"cuda_tests": 90, "coltran": 200, "agreement": 120, "diffusion": 180, "scoring": 60, "cnn": 30,
-             "zhang": 30}
+             "ddcolor": 90, "zhang": 30}
 
 
 def failures(section: dict) -> list[str]:
@@ -321,7 +367,7 @@ def main(argv: list[str] | None = None) -> dict:
         out_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
     functions = {"cuda_tests": cuda_tests, "coltran": coltran, "agreement": agreement, "diffusion": diffusion,
-                 "scoring": scoring, "cnn": cnn, "zhang": zhang}
+                 "scoring": scoring, "cnn": cnn, "ddcolor": ddcolor, "zhang": zhang}
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         for name in args.sections:  # in SECTIONS order as given; zhang changes TORCH_HOME, so it belongs last
             t0 = time.perf_counter()

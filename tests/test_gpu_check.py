@@ -27,7 +27,7 @@ def dry_run(tmp_path_factory):
 def test_every_section_ran_without_error(dry_run):
     assert dry_run["dry_run"] is True and "DRY RUN" in dry_run["note"]
     assert list(dry_run["sections"]) == ["cuda_tests", "coltran", "agreement", "diffusion", "scoring", "cnn",
-                                        "zhang"]
+                                        "ddcolor", "zhang"]
     for name, section in dry_run["sections"].items():
         assert "error" not in section, (name, section.get("traceback"))
         assert not [run for run in section.get("runs", []) if "error" in run], (name, section["runs"])
@@ -55,6 +55,8 @@ def test_sections_hold_the_figures_the_gpu_run_reports(dry_run):
     assert {"lpips_alex_all_metrics_s", "lpips_vgg_all_metrics_s"} <= set(s["scoring"])
     assert s["cnn"]["runs"][0]["images_per_s"] > 0 and s["cnn"]["runs"][0]["backend"] == "torch-fp32"
     assert s["zhang"]["runs"][0]["images_per_s"] > 0
+    [ddcolor] = s["ddcolor"]["runs"]
+    assert ddcolor["images_per_s"] > 0 and ddcolor["model"] == "smoke" and "smoke" in s["ddcolor"]["weights"]
 
 
 def test_without_cuda_the_real_check_says_what_to_do():

@@ -19,6 +19,7 @@ import sys
 OPTIONAL_STACKS: dict[str, tuple[str, ...]] = {
     "diffusion": ("diffusers", "transformers", "accelerate", "controlnet_aux", "cv2"),
     "convert": ("tensorflow",),
+    "ddcolor": ("cv2", "huggingface_hub"),
 }
 
 

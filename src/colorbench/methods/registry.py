@@ -39,6 +39,7 @@ _REGISTRY: dict[str, str] = {
     "siggraph17": "colorbench.methods.zhang.method:SIGGRAPH17Method",
     # transformer
     "coltran": "colorbench.methods.coltran.method:ColTran",
+    "ddcolor": "colorbench.methods.ddcolor.method:DDColor",
     # diffusion
     "controlnet-canny": "colorbench.methods.diffusion.method:ControlNetCanny",
     "controlnet-canny-img2img": "colorbench.methods.diffusion.method:ControlNetCannyImg2Img",

