@@ -36,6 +36,7 @@ PLUGIN = textwrap.dedent('''
 
     class Sepia(Method):
         description = "Sepia tone from a plug-in package."
+        family = "floor"  # every method says which family it answers for (colorbench.methods.families)
         Options = SepiaOptions
 
         def load(self, device):

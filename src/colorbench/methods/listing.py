@@ -33,5 +33,5 @@ def method_rows() -> list[MethodRow]:
         except Exception:  # noqa: BLE001 — a constructor that needs arguments: weights unknown until configured
             needs = []
         rows.append(MethodRow(name, "stochastic" if cls.stochastic else "deterministic", needs, readiness(name),
-                              cls.description, family=cls.family))
+                              cls.description, family=getattr(cls, "family", "?")))
     return rows
