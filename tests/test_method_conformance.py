@@ -146,11 +146,25 @@ def test_weights_declared_agree_with_used_by(name):
     (``WeightSpec.used_by``) are the same set: `colorbench weights list` and `colorbench methods` must agree."""
     from colorbench.weights import REGISTRY
 
-    _class_or_skip(name)
+    cls = _class_or_skip(name)
     needs = set(get_method(name).weights())
+    for option, values in _choices(cls.Options).items():  # weights chosen by an option (ddcolor's variant)
+        for value in values:
+            needs |= set(get_method(name, **{option: value}).weights())
     unknown = needs - set(REGISTRY)
     assert not unknown, f"{name}.weights() names artefacts the weights registry lacks: {sorted(unknown)}"
     declared = {spec.name for spec in REGISTRY.values() if name in spec.used_by}
-    assert needs == declared, (f"{name}.weights() = {sorted(needs)} but the weights registry says it is used by "
-                               f"{sorted(declared)}: correct weights() or WeightSpec.used_by")
+    assert needs == declared, (f"{name}.weights() = {sorted(needs)} (over its options' choices) but the weights "
+                               f"registry says it is used by {sorted(declared)}: correct weights() or "
+                               "WeightSpec.used_by")
     assert not get_method(name, smoke=True).weights(), f"{name}: a smoke run needs no weights files"
+
+
+def _choices(options_cls) -> dict[str, tuple]:
+    """The options whose type is a ``Literal`` (a closed set of choices, e.g. a model variant) and their values."""
+    import typing
+
+    from colorbench.methods.options import option_types
+
+    return {key: typing.get_args(kind) for key, kind in option_types(options_cls).items()
+            if typing.get_origin(kind) is typing.Literal}
