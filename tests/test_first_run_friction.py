@@ -1,0 +1,53 @@
+"""First-run friction found by trying colorbench as a newcomer (issue 30, point 5): each fix, checked as typed."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from colorbench import weights
+from colorbench.cli import main
+
+
+def test_weights_list_gives_the_size_of_a_present_file_the_registry_has_no_size_for(capsys):
+    spec = weights.REGISTRY["eccv16"]
+    assert spec.size is None  # the case: the registry knows no size, the file is here
+    path = weights.local_path("eccv16")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"x" * 3000)
+    assert main(["weights", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if " eccv16 " in line)
+    assert "2.9 KiB" in row and "size unknown" not in row
+
+
+def _summary(tmp_path, reasons: dict[str, str]):
+    methods = [SimpleNamespace(name=name, status="skipped", reason=reason) for name, reason in reasons.items()]
+    return SimpleNamespace(path=tmp_path, samples=8, skipped_images=0, methods=methods)
+
+
+def test_an_offline_run_says_in_the_terminal_what_to_type_to_get_the_weights(tmp_path, capsys):
+    """The terminal said only "downloading it failed"; the fix was inside a collapsed box of the report."""
+    from colorbench.cli.run import _print_summary
+
+    offline = "weights {!r} are not available: downloading it failed (no network access?). Put the file at /x."
+    _print_summary(_summary(tmp_path, {"eccv16": offline.format("eccv16"), "siggraph17": offline.format("siggraph17"),
+                                       "coltran": "needs the optional convert extra"}), brief=True)
+    out = capsys.readouterr().out
+    assert "`colorbench weights fetch eccv16 siggraph17` where there is network access" in out
+    assert "`colorbench weights list` says where each file goes" in out
+
+
+def test_no_fetch_hint_when_no_weights_are_missing(tmp_path, capsys):
+    from colorbench.cli.run import _print_summary
+
+    _print_summary(_summary(tmp_path, {"coltran": "needs the optional convert extra"}), brief=True)
+    assert "weights fetch" not in capsys.readouterr().out
+
+
+def test_run_without_a_run_name_writes_a_folder_named_after_the_dataset_not_the_demos(capsys):
+    """`colorbench run` without --run wrote into results/demo, the demo's own folder."""
+    from colorbench.paths import results_dir
+
+    assert main(["run", "--methods", "gray", "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "no --run given: writing results/samples/" in out
+    assert (results_dir() / "samples" / "run.json").is_file() and not (results_dir() / "demo").exists()
