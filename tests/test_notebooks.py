@@ -395,6 +395,16 @@ def test_report_link_and_inline_report(monkeypatch):
     assert frame.count('"') == 6  # srcdoc, style, title: the page's own quotes are escaped
 
 
+def test_a_report_too_big_to_save_in_the_notebook_is_linked_not_embedded(monkeypatch):
+    """Notebook 05 embedded a real run's 11 MB report and was saved at 11 MB, slow to open in Colab."""
+    path = _gray_run("big-report", smoke=False, limit=1)
+    (path / "report.html").write_text("<html>" + "x" * 2_000_000 + "</html>", encoding="utf-8")
+    monkeypatch.setenv("COLORBENCH_NOTEBOOK_DIR", str(path / "notebooks"))
+    shown = nb.embed_report("big-report")._repr_html_()
+    assert len(shown) < 2000 and "srcdoc" not in shown
+    assert "report.html is 1.9 MB: not embedded" in shown and "href='../report.html'" in shown
+
+
 @pytest.mark.slow
 def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     """The first code that runs in Colab: clone (once), pip install -e with this notebook's extras, import from the
