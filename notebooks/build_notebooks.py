@@ -11,6 +11,7 @@ then ``colorbench.notebook.setup``); then calls into colorbench and displays. No
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,11 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
-COLAB = "https://colab.research.google.com/github/colorbench/colorbench/blob/main/notebooks/{file}"
+# The repository's one URL is pyproject.toml's [project.urls] Homepage: a fork changes it there and rebuilds (the
+# notebooks' REPO parameter and Colab badge follow), or passes REPO as a parameter (papermill / colab-check).
+REPO = re.search(r'^Homepage = "([^"]+)"', (HERE.parent / "pyproject.toml").read_text(encoding="utf-8"), re.M)[1]
+COLAB = REPO.replace("https://github.com/", "https://colab.research.google.com/github/") + "/blob/main/notebooks/{file}"
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-REPO = "https://github.com/colorbench/colorbench"
 
 
 @dataclass
@@ -49,19 +52,31 @@ BATCH_SIZE = 8
 SEED = 0
 SMOKE = False             # True: tiny untrained models, every code path in minutes on a CPU — numbers meaningless
 USE_DRIVE = True          # Colab only: keep weights, data and results in Google Drive (MyDrive/colorbench)
-SHOW = 6                  # images shown in grids'''
+SHOW = 6                  # images shown in grids
+REPO = "{REPO}"  # Colab installs colorbench from this repository (a fork: its own URL)'''
 
 
 def setup_source(extras: str) -> str:
     return f'''# Setup. In Colab: install colorbench from GitHub (about a minute, once per runtime). Locally: nothing to do.
 import importlib.util, os, subprocess, sys
-if importlib.util.find_spec("colorbench") is None:
+found = importlib.util.find_spec("colorbench")
+# origin None: only the clone folder, seen as a namespace package from /content (after a failed install) — install
+if found is None or found.origin is None:
     if importlib.util.find_spec("google.colab") is None:
         raise ImportError("colorbench is not installed in this kernel: in the checkout run `make setup` and choose "
                           "the .venv kernel, or `pip install -e '.[all]'`")
-    if not os.path.isdir("/content/colorbench"):
-        subprocess.run(["git", "clone", "--depth", "1", "{REPO}", "/content/colorbench"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/colorbench[{extras}]"], check=True)
+    import shutil, tempfile
+    from importlib.metadata import distributions
+    if not os.path.isfile("/content/colorbench/pyproject.toml"):  # none yet, or an interrupted clone
+        shutil.rmtree("/content/colorbench", ignore_errors=True)
+        subprocess.run(["git", "clone", "--depth", "1", REPO, "/content/colorbench"], check=True)
+    # Colab's preinstalled packages stay as they are: pip must pick versions that fit them (or stop, saying which)
+    keep = os.path.join(tempfile.gettempdir(), "colab-preinstalled.txt")
+    with open(keep, "w") as f:
+        f.write("\\n".join(sorted({{f"{{d.metadata['Name']}}=={{d.version}}" for d in distributions()
+                                  if d.metadata["Name"] and d.metadata["Name"].lower() != "colorbench"}})))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-c", keep, "-e",
+                    "/content/colorbench[{extras}]"], check=True)
     sys.path.insert(0, "/content/colorbench/src")  # a running kernel does not see a fresh editable install
 
 import colorbench.notebook as nb
@@ -76,6 +91,14 @@ config = RunConfig(run=RUN, dataset=DATASET, split=SPLIT, n_per_class=N_PER_CLAS
                    device=DEVICE, batch_size=BATCH_SIZE, seed=SEED, smoke=SMOKE{extra})
 summary = run(config, progress=env.progress)
 nb.show_run(RUN, methods=[m.name for m in summary.methods])'''
+
+
+def _indented(source: str) -> str:
+    """A cell's code as the body of an ``if`` (notebook 03's cells that need the diffusion stack). Its last line, an
+    expression Jupyter showed at top level, is passed to ``display`` (inside an ``if`` it would not be shown)."""
+    lines = source.splitlines()
+    lines[-1] = f"display({lines[-1]})"
+    return "\n".join("    " + line if line else line for line in lines)
 
 
 def run_cell(extra: str = "") -> str:
@@ -238,7 +261,12 @@ PRESETS = ["original", "label"]  # prompt presets compared on a few images below
             ("md", "## What the ControlNet sees\n\nThe gray input framed on the model's square canvas (padding keeps "
                    "the aspect ratio) and its Canny edges: the only thing, besides the prompt, that steers the "
                    "colours."),
-            ("code", "from colorbench.methods import get_method\n"
+            ("code", "from colorbench.extras import missing_extra_reason\n\n"
+                     "DIFFUSION_MISSING = missing_extra_reason(\"diffusion\")  # the lean install: say so, not crash\n"
+                     "if DIFFUSION_MISSING:\n"
+                     "    print(f\"Not shown: this cell {DIFFUSION_MISSING}\")\n"
+                     "else:\n" + _indented(
+                     "from colorbench.methods import get_method\n"
                      "from colorbench.methods.diffusion.edges import edge_map\n\n"
                      "method = get_method(\"controlnet-canny\", smoke=SMOKE, "
                      "**METHOD_OPTIONS.get(\"controlnet-canny\", {}))\n"
@@ -248,16 +276,17 @@ PRESETS = ["original", "label"]  # prompt presets compared on a few images below
                      "high_threshold=method.canny_high,\n                   aspect=method.aspect) for gray in "
                      "inputs.grays]\n"
                      "nb.array_grid({\"gray input\": inputs.grays, \"Canny edges\": edges}, row_names=inputs.ids, "
-                     "caption=\"ControlNet conditioning\")"),
+                     "caption=\"ControlNet conditioning\")")),
             ("md", "## Prompt presets\n\nThe same images and seeds under each preset, so the differences come from "
                    "the prompt alone (raw outputs, before the L-merge)."),
-            ("code", "from colorbench.methods.diffusion.notebook import colorize_presets, preset_table\n\n"
-                     "nb.styled(preset_table(inputs.labels[0] or \"a scene\"), caption=\"prompt presets\")"),
-            ("code", "outputs = colorize_presets(inputs.grays, labels=inputs.labels, presets=PRESETS, seed=SEED, "
+            ("code", "if not DIFFUSION_MISSING:\n" + _indented(
+                     "from colorbench.methods.diffusion.notebook import colorize_presets, preset_table\n\n"
+                     "nb.styled(preset_table(inputs.labels[0] or \"a scene\"), caption=\"prompt presets\")")),
+            ("code", "if not DIFFUSION_MISSING:\n" + _indented("outputs = colorize_presets(inputs.grays, labels=inputs.labels, presets=PRESETS, seed=SEED, "
                      "method=method)\n"
                      "method.unload()\n"
                      "nb.array_grid({\"gray input\": inputs.grays, **outputs}, row_names=inputs.ids, "
-                     "caption=\"controlnet-canny by prompt preset\", smoke=SMOKE)"),
+                     "caption=\"controlnet-canny by prompt preset\", smoke=SMOKE)")),
         ],
     ),
     "04_evaluate": Spec(
