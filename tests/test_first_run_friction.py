@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from colorbench import weights
 from colorbench.cli import main
 
@@ -51,3 +53,25 @@ def test_run_without_a_run_name_writes_a_folder_named_after_the_dataset_not_the_
     out = capsys.readouterr().out
     assert "no --run given: writing results/samples/" in out
     assert (results_dir() / "samples" / "run.json").is_file() and not (results_dir() / "demo").exists()
+
+
+@pytest.mark.browser
+def test_the_best_value_is_highlighted_on_even_rows_too(tmp_path):
+    """`tr:nth-child(even) td` (the zebra stripes) outranked `td.best`: the highlight vanished on every second row."""
+    import subprocess
+
+    from conftest import chromium_or_skip
+
+    from colorbench.report.tables import TABLE_CSS
+
+    browser = chromium_or_skip()
+    page = tmp_path / "t.html"
+    page.write_text(f"<style>{TABLE_CSS}</style><table class='cb'><tr><th>m</th></tr><tr><td class='best' id='odd'>1"
+                    "</td></tr><tr><td class='best' id='even'>2</td></tr></table><pre id='out'></pre><script>"
+                    "document.getElementById('out').textContent = ['odd', 'even'].map(i => i + '=' + "
+                    "getComputedStyle(document.getElementById(i)).backgroundColor).join(';')</script>")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "odd=rgb(227, 244, 230);even=rgb(227, 244, 230)" in dom.stdout

@@ -25,8 +25,9 @@ table.cb th,table.cb td{border:1px solid #d0d4da;padding:4px 8px;text-align:righ
 table.cb th{background:#eef1f5;text-align:center}
 table.cb td:first-child,table.cb th:first-child{text-align:left}
 table.cb tr:nth-child(even) td{background:#fafbfc}
-table.cb td.best{font-weight:700;background:#e3f4e6}
+table.cb td.best,table.cb tr:nth-child(even) td.best{font-weight:700;background:#e3f4e6}
 #table-headline td,#table-pairwise td{white-space:normal;min-width:4.5em}
+#table-cost th{white-space:normal;overflow-wrap:anywhere;min-width:3.5em}
 table.cb caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0}
 """
 
