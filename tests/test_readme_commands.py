@@ -115,7 +115,8 @@ def _venv_already_set_up(copy: Path) -> None:
     """``.venv`` as ``make setup`` leaves it, without pip: a bare venv that sees the test venv's packages and the
     copy's src/, its ``colorbench`` script, and make's stamps (newer than pyproject.toml, so make installs nothing)."""
     venv = copy / ".venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # --system-site-packages, as `make setup` makes it (the test venv itself may be one: its numpy may be the system's)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     site = next(venv.glob("lib/python*/site-packages"))
     (site / "colorbench-test.pth").write_text(f"{copy / 'src'}\n{sysconfig.get_paths()['purelib']}\n")
     script = venv / "bin" / "colorbench"
