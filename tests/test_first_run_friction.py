@@ -75,3 +75,23 @@ def test_the_best_value_is_highlighted_on_even_rows_too(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "odd=rgb(227, 244, 230);even=rgb(227, 244, 230)" in dom.stdout
+
+
+def test_exporting_a_notebook_with_a_plot_prints_no_alt_text_notice(tmp_path, capfd, caplog):
+    """nbconvert's "Alternative text is missing on 1 image(s)." was a stray line under `notebooks run`."""
+    import base64
+
+    import nbformat
+
+    from colorbench.notebooks_run import export_html
+
+    png = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c489"
+                                         "0000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"))
+    cell = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": png.decode()})])
+    path = tmp_path / "plot.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    html = export_html(path).read_text()
+    assert "No description has been provided for this image" in html  # the case: nbconvert filled one in
+    out = capfd.readouterr()
+    assert "Alternative text" not in out.out + out.err + caplog.text
