@@ -439,8 +439,8 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     head, call = setup.split("env = nb.setup(")
     # a fresh Colab runtime has no colorbench: hide one installed here (e.g. the CI venv's editable install)
     hide_installed = ("import os as _os, sys as _sys\n"
-                      "_sys.path[:] = [p for p in _sys.path if not _os.path.isdir(_os.path.join(p or '.', "
-                      "'colorbench'))]\n"
+                      "_sys.path[:] = [p for p in _sys.path if not _os.path.isfile(_os.path.join(p or '.', "
+                      "'colorbench', '__init__.py'))]\n"  # a package; the clone folder in cwd stays, as in Colab
                       "_sys.meta_path[:] = [f for f in _sys.meta_path if 'editable' not in type(f).__module__]")
     script = "\n".join([
         hide_installed,
