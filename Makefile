@@ -56,3 +56,10 @@ GPU_EXTRAS ?= metrics,cnn,coltran,diffusion,test
 gpu-check:
 	$(if $(NO_SETUP),,$(MAKE) setup EXTRAS=$(GPU_EXTRAS))
 	$(if $(NO_SETUP),PYTHONPATH=src $(PYTHON),$(BIN)/python) benchmarks/gpu_check.py $(ARGS)
+
+# Not in CI (it installs Colab's whole stack, GBs): the notebooks on a copy of Colab's published package set, with
+# Python 3.13 and a stand-in google.colab; fails when an install changes a package Colab preinstalls, a rerun after
+# a failed install fails, or a saved notebook is over 2 MB. Table: benchmarks/out/colab_check.json.
+.PHONY: colab-check
+colab-check: setup
+	$(BIN)/python tools/colab_check.py $(ARGS)

@@ -11,6 +11,7 @@ then ``colorbench.notebook.setup``); then calls into colorbench and displays. No
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,11 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
-COLAB = "https://colab.research.google.com/github/colorbench/colorbench/blob/main/notebooks/{file}"
+# The repository's one URL is pyproject.toml's [project.urls] Homepage: a fork changes it there and rebuilds (the
+# notebooks' REPO parameter and Colab badge follow), or passes REPO as a parameter (papermill / colab-check).
+REPO = re.search(r'^Homepage = "([^"]+)"', (HERE.parent / "pyproject.toml").read_text(encoding="utf-8"), re.M)[1]
+COLAB = REPO.replace("https://github.com/", "https://colab.research.google.com/github/") + "/blob/main/notebooks/{file}"
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-REPO = "https://github.com/colorbench/colorbench"
 
 
 @dataclass
@@ -49,19 +52,31 @@ BATCH_SIZE = 8
 SEED = 0
 SMOKE = False             # True: tiny untrained models, every code path in minutes on a CPU — numbers meaningless
 USE_DRIVE = True          # Colab only: keep weights, data and results in Google Drive (MyDrive/colorbench)
-SHOW = 6                  # images shown in grids'''
+SHOW = 6                  # images shown in grids
+REPO = "{REPO}"  # Colab installs colorbench from this repository (a fork: its own URL)'''
 
 
 def setup_source(extras: str) -> str:
     return f'''# Setup. In Colab: install colorbench from GitHub (about a minute, once per runtime). Locally: nothing to do.
 import importlib.util, os, subprocess, sys
-if importlib.util.find_spec("colorbench") is None:
+found = importlib.util.find_spec("colorbench")
+# origin None: only the clone folder, seen as a namespace package from /content (after a failed install) — install
+if found is None or found.origin is None:
     if importlib.util.find_spec("google.colab") is None:
         raise ImportError("colorbench is not installed in this kernel: in the checkout run `make setup` and choose "
                           "the .venv kernel, or `pip install -e '.[all]'`")
-    if not os.path.isdir("/content/colorbench"):
-        subprocess.run(["git", "clone", "--depth", "1", "{REPO}", "/content/colorbench"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "/content/colorbench[{extras}]"], check=True)
+    import shutil, tempfile
+    from importlib.metadata import distributions
+    if not os.path.isfile("/content/colorbench/pyproject.toml"):  # none yet, or an interrupted clone
+        shutil.rmtree("/content/colorbench", ignore_errors=True)
+        subprocess.run(["git", "clone", "--depth", "1", REPO, "/content/colorbench"], check=True)
+    # Colab's preinstalled packages stay as they are: pip must pick versions that fit them (or stop, saying which)
+    keep = os.path.join(tempfile.gettempdir(), "colab-preinstalled.txt")
+    with open(keep, "w") as f:
+        f.write("\\n".join(sorted({{f"{{d.metadata['Name']}}=={{d.version}}" for d in distributions()
+                                  if d.metadata["Name"] and d.metadata["Name"].lower() != "colorbench"}})))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-c", keep, "-e",
+                    "/content/colorbench[{extras}]"], check=True)
     sys.path.insert(0, "/content/colorbench/src")  # a running kernel does not see a fresh editable install
 
 import colorbench.notebook as nb

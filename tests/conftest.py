@@ -114,6 +114,16 @@ def pytest_runtest_makereport(item, call):
             return
 
 
+def skip_without(extra: str) -> None:
+    """Skip with the install command when an optional extra is absent: for a test that without it fails some other
+    way than an ImportError (an assertion on a skip reason, a subprocess's exit status), which the hook above
+    cannot tell from a real failure."""
+    absent = missing_modules(extra)
+    if absent:
+        pytest.skip(f"needs the optional {extra} stack ({', '.join(absent)} absent): {install_command(extra)} "
+                    "(`.ci/run` installs it)")
+
+
 def chromium_or_skip() -> str:
     """Path of a headless Chromium, or skip with the exact command that installs it (tests never install it)."""
     import shutil

@@ -285,7 +285,8 @@ def test_smoke_runs_default_to_their_own_folder(tmp_path, capsys, monkeypatch):
     """`colorbench demo --smoke` then `make demo` (colorbench demo) must not collide: the runner refuses to mix."""
     monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
     assert main(["run", "--smoke", "--methods", "gray", "--limit", "1"]) == 0
-    assert main(["run", "--methods", "gray", "--limit", "1"]) == 0
+    # the demo's real run (`run` without --run now names its folder after the dataset: results/samples)
+    assert main(["run", "--methods", "gray", "--limit", "1", "--run", "demo"]) == 0
     assert RunFolder(tmp_path / "demo-smoke").read_run_json()["smoke"] is True
     assert RunFolder(tmp_path / "demo").read_run_json()["smoke"] is False
     assert main(["run", "--smoke", "--run", "demo", "--methods", "gray", "--limit", "1"]) == 2

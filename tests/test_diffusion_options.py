@@ -10,6 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import skip_without
 from PIL import Image
 
 from colorbench.config import RunConfig
@@ -127,6 +128,8 @@ def test_the_shared_prefix_comes_from_the_cli_and_from_a_config_section(tmp_path
 
 def test_the_skip_message_names_the_option_with_its_prefix(tmp_path):
     from colorbench.run import run
+
+    skip_without("diffusion")  # without it, the skip reason is the missing extra, not the missing model
 
     cfg = RunConfig(run="missing", dataset=str(_photo_dir(tmp_path)), split=None, device="cpu",
                     methods=["controlnet-canny", "controlnet-canny-img2img"], results_dir=str(tmp_path / "results"),

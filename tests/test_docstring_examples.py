@@ -14,9 +14,14 @@ import warnings
 import pytest
 from conftest import PROJECT_ROOT
 
+from colorbench.extras import install_command, missing_modules
+
 PACKAGE = PROJECT_ROOT / "src" / "colorbench"
 #: modules whose examples build tiny diffusion pipelines: seconds each on a busy runner
 SLOW_PREFIXES = ("colorbench.methods.diffusion",)
+#: modules whose examples need an optional extra that `make test` leaves out: they import without it (the imports are
+#: lazy), so only the extra's modules being absent tells that the examples cannot run here
+EXTRA_OF_PREFIX = {"colorbench.methods.diffusion": "diffusion"}
 
 
 def _modules_with_examples() -> list[str]:
@@ -40,6 +45,10 @@ def test_examples_are_found_across_the_package():
 def test_docstring_examples(module):
     import torch
 
+    for prefix, extra in EXTRA_OF_PREFIX.items():
+        if module.startswith(prefix) and (absent := missing_modules(extra)):
+            pytest.skip(f"{module}'s examples need the optional {extra} extra ({', '.join(absent)} absent): "
+                        f"{install_command(extra)}")
     try:
         imported = importlib.import_module(module)
     except ModuleNotFoundError as exc:

@@ -9,13 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, load_script
+from conftest import PROJECT_ROOT, load_script, skip_without
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def dry_run(tmp_path_factory):
+    skip_without("diffusion")  # SD1.5 + ControlNet is one of the check's sections (`make gpu-check` installs it)
     out = tmp_path_factory.mktemp("gpu-check") / "check.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLORBENCH_MODELS": str(out.parent / "models")}
     proc = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--dry-run", "--out", str(out)], cwd=PROJECT_ROOT,

@@ -203,6 +203,10 @@ def test_imported_copies_of_the_truth_score_ideally_without_l_merge_and_as_the_o
 
     html = build_report(gray_run, ReportOptions(n_boot=50, grid_images=0)).read_text(encoding="utf-8")
     assert f"imported from {copies.resolve()}; NOT L-merged" in html  # the report marks imported methods
+    cost = html[html.index('id="table-cost"'):]
+    cost = cost[:cost.index("</section>") if "</section>" in cost else None]
+    # imported methods have no timings: the cost table said nothing of them, as if they were forgotten
+    assert "Not in this table: truth-as-is, truth-merged — no timings (outputs imported" in cost
 
 
 def test_import_refusals_name_the_fix(tmp_path, gray_run):
@@ -227,6 +231,7 @@ def test_import_cli_prints_the_report(tmp_path, gray_run, capsys):
     assert main(["import", str(gray_run), "--method", "x", "--from", str(copies), "--note", "n"]) == 0
     out = capsys.readouterr().out
     assert "imported 1 outputs as x" in out and "5 missing" in out
+    assert f"next: colorbench score {gray_run} && colorbench report {gray_run}" in out  # it printed no next step
     assert json.loads(RunFolder(gray_run).run_json.read_text())["method_status"]["x"]["imported"]["note"] == "n"
 
 

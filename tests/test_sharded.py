@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import skip_without
 from PIL import Image
 
 from colorbench.config import RunConfig
@@ -237,6 +238,7 @@ def test_launcher_variables_are_read_and_checked():
 # ------------------------------------------------------------------------------------------------ slow
 @pytest.fixture(scope="module")
 def smoke_reference(tmp_path_factory, one_torch_thread):
+    skip_without("diffusion")  # controlnet-canny is one of the pipelines (and accelerate, a launcher, comes with it)
     return reference(tmp_path_factory, ["gray", "cnn-lpips", "coltran", "controlnet-canny"])
 
 

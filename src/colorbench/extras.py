@@ -17,7 +17,7 @@ import sys
 
 #: extra (pyproject.toml) -> the modules it brings that colorbench imports; big, and each needed by few methods
 OPTIONAL_STACKS: dict[str, tuple[str, ...]] = {
-    "diffusion": ("diffusers", "transformers", "accelerate", "controlnet_aux", "cv2"),
+    "diffusion": ("diffusers", "transformers", "accelerate", "controlnet_aux", "cv2", "huggingface_hub"),
     "convert": ("tensorflow",),
     "ddcolor": ("cv2", "huggingface_hub"),
 }

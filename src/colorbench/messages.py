@@ -10,3 +10,16 @@ def one_line(reason: str, limit: int = 160) -> str:
     cut = first.find(". ")
     first = first[:cut + 1] if cut > 0 else first
     return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+
+
+def weights_fetch_hint(reasons: list[str]) -> str | None:
+    """What to type when weights could not be downloaded (offline, say): the one ``colorbench weights fetch`` command
+    for all of them, and where to look when there is no network. None when no reason is about missing weights."""
+    import re
+
+    names = list(dict.fromkeys(m.group(1) for r in reasons for m in re.finditer(r"weights '([^']+)' are not available",
+                                                                                  str(r))))
+    if not names:
+        return None
+    return (f"to get the weights: `colorbench weights fetch {' '.join(names)}` where there is network access; "
+            "offline, `colorbench weights list` says where each file goes (copy it there)")

@@ -221,6 +221,16 @@ def _see_base_python_jupyter_data() -> None:
         os.environ["JUPYTER_PATH"] = os.pathsep.join([*current, str(base)])
 
 
+class _NoAltTextNotice:
+    """nbconvert fills in a description for plot outputs (which have no alt text) and says so on the terminal: a
+    stray "Alternative text is missing on 1 image(s)." under `colorbench notebooks run`, with nothing to do about it
+    (colorbench's own images carry alt text)."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return not str(record.msg).startswith("Alternative text is missing")
+
+
 def export_html(ipynb: Path, html_path: Path | None = None) -> Path:
     """Export an executed notebook to standalone HTML next to it (nbconvert, lab template)."""
     import nbformat
@@ -229,7 +239,9 @@ def export_html(ipynb: Path, html_path: Path | None = None) -> Path:
     _see_base_python_jupyter_data()
     html_path = html_path or ipynb.with_suffix(".html")
     nb = nbformat.read(str(ipynb), as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.log.addFilter(_NoAltTextNotice())
+    body, _ = exporter.from_notebook_node(nb)
     atomic.write_text(html_path, body)
     return html_path
 

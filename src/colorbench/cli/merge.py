@@ -60,4 +60,6 @@ def _import(args) -> int:
     report = import_outputs(resolve_run(args.run), args.method, args.sources, match=args.match, note=args.note,
                             l_merge=not args.no_l_merge, family=args.family)
     print(report.text())
+    if report.written:  # a newcomer did not know what came next
+        print(f"next: colorbench score {args.run} && colorbench report {args.run}")
     return 0 if report.written else 1

@@ -30,8 +30,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         add_option(p, flag, Config, help=help, layered=True, **kwargs)
 
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
-    option("--run", f"run folder name under results/ ($COLORBENCH_RESULTS; {SMOKE_RUN} with --smoke); the same name "
-                    "again resumes that run")
+    option("--run", f"run folder name under results/ ($COLORBENCH_RESULTS; {SMOKE_RUN} with --smoke; `run` without "
+                    "it: the dataset's name, e.g. samples or sports-test); the same name again resumes that run")
     option("--dataset", "samples (bundled) | sports (Kaggle, after `data download`) | PATH: a folder of images "
                         "(sub-folder names are the classes; train/ valid/ test/ are splits) or a Kaggle-layout folder "
                         "with sports.csv")
@@ -56,13 +56,19 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                       "diffusion included, also on a CPU)", action="store_true")
 
 
-def config_from_args(args) -> "RunConfig":
+def config_from_args(args, name_by_dataset: bool = False) -> "RunConfig":
+    """The run's config: a --config file, then the flags. ``name_by_dataset`` (``colorbench run``): without a run
+    name, the folder is named after the dataset (see :func:`dataset_run_name`) instead of the demo's."""
     from colorbench.config import RunConfig
 
     cfg = RunConfig.from_yaml(args.config) if args.config else RunConfig()
     if args.run is None and cfg.run == RunConfig.run and (args.smoke or cfg.smoke):
         # smoke outputs must never share a folder with real ones (the runner refuses): its own default name
         args.run = SMOKE_RUN
+    elif args.run is None and cfg.run == RunConfig.run and name_by_dataset:
+        # `colorbench run` wrote into results/demo, the demo's own folder, mixing a user's runs with it
+        args.run = dataset_run_name(args.dataset or cfg.dataset, args.split or cfg.split)
+        print(f"no --run given: writing results/{args.run}/ (name the run folder with --run NAME)")
     cfg = cfg.override(run=args.run, dataset=args.dataset, split=args.split, n_per_class=args.n_per_class,
                        limit=args.limit, methods=args.methods, device=args.device, batch_size=args.batch_size,
                        seed=args.seed, samples_per_image=args.samples_per_image, smoke=args.smoke,
@@ -77,6 +83,20 @@ def config_from_args(args) -> "RunConfig":
     cfg.method_options = options
     cfg.__post_init__()
     return cfg
+
+
+def dataset_run_name(dataset: str, split: str | None) -> str:
+    """The default run name of ``colorbench run``: ``samples``, ``sports-test``, or the dataset folder's name (with
+    the split when the dataset has splits), so that the same command again resumes the same folder.
+
+    >>> dataset_run_name("sports", "test"), dataset_run_name("samples", "test"), dataset_run_name("~/photos/", None)
+    ('sports-test', 'samples', 'photos')
+    """
+    if dataset == "samples":
+        return "samples"
+    name = Path(dataset).expanduser().name or "dataset"
+    return f"{name}-{split}" if split and (dataset == "sports" or (Path(dataset).expanduser() / split).is_dir()) \
+        else name
 
 
 def _register_run(subparsers) -> None:
@@ -101,7 +121,7 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
     """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
     named explicitly in --methods was skipped (so that `run && score` does not go on without it). ``brief``: a skip
     reason in one line (the demo, whose report and verdict carry the full text with its fix)."""
-    from colorbench.messages import one_line
+    from colorbench.messages import one_line, weights_fetch_hint
     from colorbench.records import MethodState
 
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
@@ -114,6 +134,9 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
         else:
             extra = f", {m.failed} failed (see failures.csv)" if m.failed else ""
             print(f"  - {m.name}: {m.written} written, {m.reused} already there{extra}")
+    fetch_hint = weights_fetch_hint([m.reason for m in summary.methods if m.status == MethodState.SKIPPED])
+    if fetch_hint:
+        print(f"  {fetch_hint}")
     if brief and any(m.status == MethodState.SKIPPED for m in summary.methods):
         # the one-line reasons above drop their fix: say where the whole text is
         print(f"  how to make them run: the report's \"Did not run\" section ({summary.path / 'report.html'}), "
@@ -128,7 +151,7 @@ def _run(args) -> int:
     from colorbench.distributed import Shard
     from colorbench.run import run
 
-    cfg = config_from_args(args)
+    cfg = config_from_args(args, name_by_dataset=True)
     summary = run(cfg)
     if not Shard.from_env().is_main:  # a sharded run: rank 0 prints the whole run's summary
         return 0

@@ -45,11 +45,23 @@ def report_link(run: str | os.PathLike | RunFolder) -> Html:
     return relative_link(folder.report_html, label=f"Open the report of {folder.path.name}")
 
 
-def embed_report(run: str | os.PathLike | RunFolder, *, height: int = 900) -> Html:
+#: the largest report shown inline: the page is saved inside the notebook, and an 11 MB notebook 05 (a real run's
+#: report with its photo grids) was slow to open in Colab; larger reports get a link instead
+EMBED_MAX_BYTES = 1_500_000
+
+
+def embed_report(run: str | os.PathLike | RunFolder, *, height: int = 900, max_bytes: int = EMBED_MAX_BYTES) -> Html:
     """The self-contained report.html shown inline in a sandboxed frame (its styles stay inside it); works in Colab,
-    JupyterLab and the exported HTML alike."""
+    JupyterLab and the exported HTML alike. A report over ``max_bytes`` is linked, not embedded (it would be saved
+    in the notebook)."""
     folder = run_folder(run)
     page = folder.report_html.read_text(encoding="utf-8")
+    size = len(page.encode("utf-8"))
+    if size > max_bytes:
+        note = (f"report.html is {size / 2**20:.1f} MB: not embedded, so that this notebook stays small to save and "
+                f"open; the link opens it.")
+        link = relative_link(folder.report_html, label="Open the whole report")
+        return Html(f"<p>{html.escape(note)}</p>{link._repr_html_()}", f"{note}\n{link}")
     frame = (f"<iframe srcdoc=\"{html.escape(page, quote=True)}\" sandbox style=\"width:100%;height:{height}px;"
              f"border:1px solid #ccc\" title=\"colorbench report\"></iframe>")
     return Html(frame, f"report {folder.report_html} ({len(page) // 1024} KiB)")

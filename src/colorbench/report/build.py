@@ -225,6 +225,10 @@ def _cost_table(content: ReportContent, table: pd.DataFrame, metric: str) -> pd.
         cost_notes.append("peak_memory_mb on CPU is the process's peak resident memory during the method's batches "
                           "(Linux; it includes the process's baseline, e.g. the Python libraries loaded; on other "
                           "systems it is the peak since the process started); on CUDA it is the peak allocated memory.")
+    untimed = sorted(set(table["method"]) - set(cost["method"] if len(cost) else []))
+    if untimed:  # imported methods were made by another tool: left out without a word, they looked forgotten
+        cost_notes.append(f"Not in this table: {', '.join(untimed)} — no timings (outputs imported from another tool, "
+                          "or timings.csv lost); their quality is in the headline table.")
     content.tables["cost"] = Table("cost", "Cost next to quality (from timings.csv)", cost, cost_shown.astype(str),
                                    cost_notes)
     return cost

@@ -25,8 +25,9 @@ table.cb th,table.cb td{border:1px solid #d0d4da;padding:4px 8px;text-align:righ
 table.cb th{background:#eef1f5;text-align:center}
 table.cb td:first-child,table.cb th:first-child{text-align:left}
 table.cb tr:nth-child(even) td{background:#fafbfc}
-table.cb td.best{font-weight:700;background:#e3f4e6}
+table.cb td.best,table.cb tr:nth-child(even) td.best{font-weight:700;background:#e3f4e6}
 #table-headline td,#table-pairwise td{white-space:normal;min-width:4.5em}
+#table-cost th,#table-cost td{white-space:normal}
 table.cb caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0}
 """
 
@@ -100,7 +101,8 @@ def to_html(table: Table, *, standalone: bool = False) -> str:
     if frame.empty and not standalone:  # a header-only table reads like a rendering fault: say there is nothing
         return (f'<p class="note" id="table-{html.escape(table.name)}"><b>{html.escape(table.title)}</b>: '
                 "none.</p>")
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    # a column name may break after its underscores (<wbr>): the cost table's long names made it scroll sideways
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in frame.columns)
     body = []
     for pos, (_, row) in enumerate(frame.iterrows()):
         cells = []
