@@ -1,7 +1,8 @@
 # colorbench — the two quick-start commands:
 #   make demo   set up (.venv) and run the main job on the bundled samples: run -> score -> report
 #   make test   set up (.venv) and run the test suite
-# Each installs only what it needs: the demo the metrics and the CNNs, the tests that plus the notebook tools.
+# Each installs only what it needs: the demo the metrics, the CNNs, ColTran and DDColor (OpenCV), the tests that plus
+# the notebook tools.
 # TensorFlow (ColTran's one-time conversion) and the diffusion stack are left out; their tests skip with the
 # install command. `.ci/run` uses EXTRAS=all so that nothing skips in CI. No target changes the system outside .venv.
 # Override PYTHON to pick an interpreter (>= 3.10); set CONSTRAINTS= to drop the CI pins.
@@ -9,8 +10,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 CONSTRAINTS ?= .ci/constraints.txt
-DEMO_EXTRAS ?= metrics,cnn,coltran
-TEST_EXTRAS ?= metrics,cnn,coltran,notebooks,kaggle,judge,test
+DEMO_EXTRAS ?= metrics,cnn,coltran,ddcolor
+TEST_EXTRAS ?= metrics,cnn,coltran,ddcolor,notebooks,kaggle,judge,test
 EXTRAS ?= $(TEST_EXTRAS)
 BIN := $(VENV)/bin
 STAMP = $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
