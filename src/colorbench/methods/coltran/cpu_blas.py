@@ -123,12 +123,17 @@ def cache_file() -> Path:
 
 def cache_key() -> str:
     """What the choice depends on: the CPU (model, flags), torch's and OpenBLAS's versions, the thread count."""
+    return _cache_key(torch.get_num_threads())
+
+
+@functools.cache
+def _cache_key(threads: int) -> str:  # asked before every large product: built once per thread count
     model, flags = _cpu_key_parts()
     libs = sorted(f"{lib.internal_api} {lib.version} {lib.architecture}" for lib in _openblas_libs()
                   if hasattr(lib, "version"))
     torch_blas = torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0]
-    text = json.dumps([model, flags, torch.__version__, torch_blas, libs, torch.get_num_threads()])
-    return f"{model or 'cpu'} | {torch.get_num_threads()} threads | {hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    text = json.dumps([model, flags, torch.__version__, torch_blas, libs, threads])
+    return f"{model or 'cpu'} | {threads} threads | {hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def measure(repeats: int = 5) -> dict:
