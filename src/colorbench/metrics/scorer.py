@@ -497,7 +497,7 @@ def score_run(
         per_method = {}
         for method in methods:
             fake = np.concatenate(fake_feats[method]) if fake_feats[method] else np.zeros((0, 2048))
-            value = frechet_distance(real, fake) if len(real) >= 2 and len(fake) >= 2 else None
+            value = frechet_distance(real, fake, device=device) if len(real) >= 2 and len(fake) >= 2 else None
             per_method[method] = {"fid": value, "n_real": int(len(real)), "n_fake": int(len(fake)),
                                   "reliable": bool(value is not None and min(len(real), len(fake)) >= FID_MIN_RELIABLE)}
         fid_info["per_method"] = per_method
