@@ -11,7 +11,6 @@ size as the original checkpoint). Writes benchmarks/out/cnn.json and prints a su
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -140,7 +139,9 @@ def main() -> int:
     if torch.cuda.is_available():
         result["training"].append(bench_training("cuda", crop=224, batch=32, repeats=10))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(Path(args.out), result)
     print(f"wrote {args.out}")
     return 0
 

@@ -149,7 +149,9 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:  # after every configuration: a later failure (e.g. out of memory) loses nothing
-        name.write_text(json.dumps(results, indent=2) + "\n")
+        from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+        write_json(name, results)
 
     for size, batch, rows in plan:
         if cuda:

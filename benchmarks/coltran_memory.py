@@ -184,7 +184,9 @@ def main() -> None:
         report["t4_from_measurement"] = t4_from_measurement(report["stages"], report["cpu_measurement"])
         report["load_average_at_end"] = os.getloadavg()
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(OUT, report)
     print(json.dumps(report, indent=2))
 
 

@@ -87,7 +87,9 @@ def main() -> int:
                                        "fastest_wall_threads": best, "load_average_before": load_before,
                                        "load_average_after": os.getloadavg()}
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+            write_json(args.out, report)
     print(json.dumps({s: r["fastest_wall_threads"] for s, r in report["stages"].items()}))
     return 0
 

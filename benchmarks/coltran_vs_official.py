@@ -269,7 +269,9 @@ def main() -> int:
                                    "colorbench_commit": report["colorbench_commit"]})
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
-            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+            write_json(args.out, report)
             continue
         for batch in args.batches:
             need = OFFICIAL_SPATIAL_GIB_PER_IMAGE * batch
@@ -285,9 +287,13 @@ def main() -> int:
             print(json.dumps({k: v for k, v in report["runs"][-1].items() if k not in ("official", "colorbench")}),
                   flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+            write_json(args.out, report)
     report["load_average_at_end"] = os.getloadavg()
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(args.out, report)
     return 0
 
 

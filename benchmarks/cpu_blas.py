@@ -13,7 +13,6 @@ Also records the CPU vendor, numpy's BLAS and what ``cpu_blas.uses_openblas()`` 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -85,7 +84,9 @@ def main() -> int:
         report["shapes"].append(entry)
     report["load_average_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

@@ -22,7 +22,6 @@ peak RSS on CPU. Writes ``benchmarks/out/diffusion.json`` (or ``--out``) and pri
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import sys
@@ -182,7 +181,9 @@ def main(argv: list[str] | None = None) -> dict:
     result["peak_process_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(args.out, result)
     memory = (f"peak GPU {result['peak_gpu_memory_allocated_gib']} GiB allocated" if cuda
               else f"peak RSS {result['peak_process_rss_gib']} GiB")
     print(f"{result['what']}\n{args.method} on {result['machine'].get('gpu', result['machine']['cpu'])} "

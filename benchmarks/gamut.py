@@ -134,7 +134,9 @@ def main() -> None:
                     "python": platform.python_version(), "numpy": np.__version__},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(args.out, report)
     print(json.dumps(report["results"], indent=1))
     print(f"wrote {args.out}")
 

@@ -364,7 +364,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     def save() -> None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+        write_json(out_path, report)
 
     functions = {"cuda_tests": cuda_tests, "coltran": coltran, "agreement": agreement, "diffusion": diffusion,
                  "scoring": scoring, "cnn": cnn, "ddcolor": ddcolor, "zhang": zhang}

@@ -10,7 +10,6 @@ another set might have pulled in), on this platform. Writes ``benchmarks/out/ins
 
 from __future__ import annotations
 
-import json
 import platform
 import re
 import sys
@@ -120,7 +119,9 @@ def main() -> None:
         print(f"{label:48s} {extras:60s} {len(names):4d} packages {sum(sizes.values()) / 2**30:6.2f} GiB")
     out = Path(__file__).resolve().parent / "out" / "install_size.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(out, result)
     print(f"-> {out}")
 
 

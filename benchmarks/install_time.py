@@ -177,7 +177,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     def save() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+        write_json(args.out, report)
 
     with tempfile.TemporaryDirectory(prefix="colorbench-install-", dir=args.scratch) as tmp:
         src = Path(tmp) / "src"

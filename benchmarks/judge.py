@@ -89,7 +89,9 @@ def main() -> int:
     }
     result["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(OUT, result)
     print(json.dumps(result, indent=2))
     return 0
 

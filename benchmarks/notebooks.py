@@ -11,7 +11,6 @@ every notebook, and the HTML export.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -60,7 +59,9 @@ def main() -> None:
                       for r in result.notebooks],
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+    write_json(OUT, record)
     print(f"{'notebook':20s} {'status':8s} seconds")
     for r in record["notebooks"]:
         print(f"{r['name']:20s} {r['status']:8s} {r['seconds']:7.1f}")

@@ -127,11 +127,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     device = "cpu" if args.dry_run else args.device
     result = run(device, args.dry_run)
-    text = json.dumps(result, indent=2)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(text)
+        from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
+        write_json(args.out, result)
+    print(json.dumps(result, indent=2))
     return result
 
 

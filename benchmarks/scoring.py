@@ -18,6 +18,15 @@ real metric, the values are not LPIPS. With the real trunk cached, pass ``--real
 Images: the 500 real Kaggle test photos of the shared fixtures when present (``--images DIR``), else synthetic.
 
     PYTHONPATH=src python benchmarks/scoring.py --n 500        # writes benchmarks/out/scoring.json
+
+``--fid`` measures instead what FID adds to a scoring (issue 27): ``score_run`` of the same folder without FID and
+with it, alternately, ``--repeats`` times each, plus the seconds inside the Inception forward passes and inside
+``frechet_distance`` (the trace term). The Inception is a seeded stand-in (same network, same compute as the real
+weights; the values are not FIDs). The script imports the ``src/`` beside it, so a copy of it in an older checkout
+times that checkout's code (how the "before" figures were made):
+
+    PYTHONPATH=src python benchmarks/scoring.py --fid --n 500 --out benchmarks/out/scoring_fid_500.json
+    PYTHONPATH=src python benchmarks/scoring.py --fid --images data/samples --n 8   # the 8 demo photos
 """
 
 from __future__ import annotations
@@ -25,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,6 +44,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
+from _machine import write_json  # noqa: E402  (benchmarks/ is the script's folder: first on sys.path)
 
 METHODS = ("chroma-blur", "hue-shift", "gray")
 
@@ -141,15 +150,93 @@ def lpips_only_batched(folder: Path, metric, batch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def fid_cost(folder: Path, batch_size: int, repeats: int) -> dict:
+    """Wall seconds of ``score_run`` without and with FID on ``folder`` (alternating), and where FID's share went."""
+    import colorbench.metrics.fid as fid
+    from colorbench.metrics import score_run
+
+    weights = folder.parent / "inception-standin.pt"
+    if not weights.is_file():
+        fid.uncalibrated_inception_weights(weights)
+    spent = {"inception_forward_s": 0.0, "frechet_distance_s": 0.0}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - start
+        return wrapper
+
+    # the scorer imports both from the module when it runs: wrapping the module's names times every call
+    fid.frechet_distance = timed("frechet_distance_s", fid.frechet_distance)
+    fid.InceptionFeatures.forward = timed("inception_forward_s", fid.InceptionFeatures.forward)
+    runs: dict[str, list] = {"without_fid": [], "with_fid": []}
+    values = {}
+    for _ in range(repeats):
+        for label, options in (("without_fid", {"fid": False}), ("with_fid", {"fid": True, "fid_weights": weights})):
+            for key in spent:
+                spent[key] = 0.0
+            start = time.perf_counter()
+            result = score_run(folder, lpips_trunk="uncalibrated", device="cpu", batch_size=batch_size,
+                               progress=False, write=False, **options)
+            runs[label].append({"wall_s": round(time.perf_counter() - start, 2),
+                                **({k: round(v, 3) for k, v in spent.items()} if options["fid"] else {}),
+                                "load_average_at_end": os.getloadavg()[0]})
+            if options["fid"]:
+                values = {m: info["fid"] for m, info in result.summary["fid"]["per_method"].items()}
+    best = {label: min(r["wall_s"] for r in rs) for label, rs in runs.items()}
+    return {"runs": runs, "best_wall_s": best, "with_over_without": round(best["with_fid"] / best["without_fid"], 3),
+            "stand_in_fid_values": values}
+
+
+def main_fid(args) -> None:
+    image_dir = args.images if args.images.is_dir() else None
+    work = args.work if args.work != DEFAULT_WORK else DEFAULT_WORK.with_name(f"scoring-fid-run-{args.n}")
+    n = build_run(work, image_dir, args.n)
+    import colorbench
+
+    report = {"what": f"colorbench score of {n} images x {len(METHODS)} methods, without and with FID, CPU",
+              "images": str(image_dir) if image_dir else "synthetic 224x224",
+              "code": {"checkout": str(ROOT), "git": _git_head()},
+              "colorbench_src": str(Path(colorbench.__file__).parent),
+              "lpips_trunk": "uncalibrated (same compute as LPIPS-alex)",
+              "inception": "seeded stand-in (same network and compute as the FID Inception; values are not FIDs)",
+              "n_images": n, "methods": list(METHODS), "batch_size": args.batch_size, "repeats": args.repeats,
+              **fid_cost(work, args.batch_size, args.repeats),
+              "note": "wall-clock on a shared machine; the load averages show how busy it was"}
+    write_json(args.out, report)
+    print(f"{n} images x {len(METHODS)} methods: without FID {report['best_wall_s']['without_fid']} s, with FID "
+          f"{report['best_wall_s']['with_fid']} s -> {report['with_over_without']}x ({args.out})")
+
+
+def _git_head() -> str | None:
+    import subprocess
+
+    proc = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return proc.stdout.strip() or None
+
+
+DEFAULT_WORK = ROOT / "benchmarks" / "out" / "scoring-run"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--images", type=Path, default=ROOT.parent / "shared" / "fixtures" / "sports" / "test")
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "out" / "scoring-run")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--real-lpips", action="store_true", help="use the real ImageNet trunk (must be cached)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scoring.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default benchmarks/out/scoring.json (--fid: scoring_fid_<n>.json)")
+    parser.add_argument("--fid", action="store_true", help="time scoring without and with FID instead (see above)")
+    parser.add_argument("--repeats", type=int, default=1, help="--fid: scorings of each kind, alternating")
     args = parser.parse_args()
+    if args.fid:
+        args.out = args.out or ROOT / "benchmarks" / "out" / f"scoring_fid_{args.n}.json"
+        return main_fid(args)
+    args.out = args.out or ROOT / "benchmarks" / "out" / "scoring.json"
 
     from colorbench.metrics import score_run
     from colorbench.metrics.lpips_metric import get_lpips
@@ -189,13 +276,10 @@ def main() -> None:
         "speedup_bound_if_other_metrics_were_free": round(loop_s / floor_s, 2),
         "batch_size": args.batch_size, "max_abs_difference_batched_vs_loop": diffs,
         "build_run_s": round(build_s, 1),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "load_average_at_end": os.getloadavg()},
+        "load_average_at_end": os.getloadavg(),
         "note": "wall-clock on a shared machine; the load average shows how busy it was",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"{pairs} pairs: batched {batched_s:.1f} s, one-at-a-time loop {loop_s:.1f} s -> {loop_s / batched_s:.1f}x "
           f"(max |diff| {diffs}); batched LPIPS alone {floor_s:.1f} s (bound {loop_s / floor_s:.1f}x) -> {args.out}")
 

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from colorbench import weights
-from colorbench.atomic import write_json
 from colorbench.methods.registry import get_method
 from colorbench.methods.zhang import decoding, release
 from colorbench.methods.zhang.eccv16 import ECCV16Net
@@ -127,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": results,
     }
+    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
+
     write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0

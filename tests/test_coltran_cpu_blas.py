@@ -4,6 +4,7 @@ clear error for a wrong setting."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -97,12 +98,38 @@ def test_openblas_threads_follow_torchs_thread_count(force):
         torch.set_num_threads(before)
 
 
-def test_auto_uses_openblas_on_amd_only_and_a_wrong_setting_is_named(force, monkeypatch):
+class _Timings(list):
+    """The timings ``auto`` took; ``medians`` is what the next one returns."""
+    medians: dict
+
+
+@pytest.fixture
+def measured(monkeypatch, tmp_path):
+    """``auto``'s timing replaced by given medians (no real timing: the decision logic is what is tested), the
+    cache file in a temp folder, this process's memory of answers empty; returns the list of timings taken."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(cpu_blas, "_choices", {})
+    taken, medians = _Timings(), {"torch": 1.0, "openblas": 1.0}
+
+    def fake_measure(repeats: int = 5) -> dict:
+        taken.append(dict(medians))
+        return dict(medians)
+    monkeypatch.setattr(cpu_blas, "measure", fake_measure)
+    taken.medians = medians
+    return taken
+
+
+def test_auto_uses_the_library_measured_faster_and_a_wrong_setting_is_named(force, monkeypatch, measured):
+    """``auto`` follows the measurement, whatever the vendor (a Zen 4 EPYC with AVX-512 gains nothing from
+    OpenBLAS; issue 27); the settings still override it, and a wrong one is named."""
     force("auto")
     monkeypatch.setattr(cpu_blas, "_openblas_libs", lambda: (object(),))
     monkeypatch.setattr(cpu_blas, "_cpu_vendor", lambda: "AuthenticAMD")
+    measured.medians.update(torch=1.5, openblas=1.0)
     assert cpu_blas.uses_openblas()
-    monkeypatch.setattr(cpu_blas, "_cpu_vendor", lambda: "GenuineIntel")
+    monkeypatch.setattr(cpu_blas, "_choices", {})
+    cpu_blas.cache_file().unlink()
+    measured.medians.update(torch=1.0, openblas=1.0)  # an AMD CPU where the two are equal: torch's path
     assert not cpu_blas.uses_openblas()
     force("openblas")
     assert cpu_blas.uses_openblas()
@@ -117,6 +144,51 @@ def test_auto_uses_openblas_on_amd_only_and_a_wrong_setting_is_named(force, monk
     for empty in ("", "  "):  # set but empty (e.g. COLORBENCH_CPU_BLAS= in a shell line) means the default
         force(empty)
         assert cpu_blas.choice() == "auto"
+    assert len(measured) == 2  # the overrides measured nothing
+
+
+def test_decision_needs_openblas_to_win_by_the_margin():
+    assert cpu_blas.decide(torch_seconds=1.0, openblas_seconds=0.5) == "openblas"
+    assert cpu_blas.decide(torch_seconds=1.0, openblas_seconds=1.0) == "torch"
+    assert cpu_blas.decide(torch_seconds=1.0, openblas_seconds=1.0 / (cpu_blas.MARGIN * 0.99)) == "torch"
+    assert cpu_blas.decide(torch_seconds=1.0, openblas_seconds=1.0 / (cpu_blas.MARGIN * 1.01)) == "openblas"
+    assert cpu_blas.decide(torch_seconds=0.5, openblas_seconds=1.0) == "torch"
+
+
+def test_the_measurement_is_taken_once_and_kept_per_machine_and_library(monkeypatch, measured):
+    """First use measures and writes the cache file; this process, and a new one (memory cleared), read the answer
+    without measuring; another key (CPU, library versions, threads) measures again; a damaged file is rewritten."""
+    monkeypatch.setattr(cpu_blas, "_openblas_libs", lambda: (object(),))
+    measured.medians.update(torch=2.0, openblas=1.0)
+    assert cpu_blas.measured_choice() == "openblas" and len(measured) == 1
+    assert cpu_blas.measured_choice() == "openblas" and len(measured) == 1  # this process remembers
+    monkeypatch.setattr(cpu_blas, "_choices", {})  # a new process: the file answers
+    measured.medians.update(torch=1.0, openblas=2.0)
+    assert cpu_blas.measured_choice() == "openblas" and len(measured) == 1
+    kept = json.loads(cpu_blas.cache_file().read_text())
+    assert kept[cpu_blas.cache_key()]["choice"] == "openblas"
+    assert kept[cpu_blas.cache_key()]["median_seconds"] == {"torch": 2.0, "openblas": 1.0}
+    monkeypatch.setattr(cpu_blas, "cache_key", lambda: "another CPU | 2 threads | 0123")
+    assert cpu_blas.measured_choice() == "torch" and len(measured) == 2  # measured for the new key
+    assert set(json.loads(cpu_blas.cache_file().read_text())) == {"another CPU | 2 threads | 0123",
+                                                                   next(iter(kept))}  # both kept
+    monkeypatch.setattr(cpu_blas, "_choices", {})
+    cpu_blas.cache_file().write_text("{ not json")
+    assert cpu_blas.measured_choice() == "torch" and len(measured) == 3
+    assert json.loads(cpu_blas.cache_file().read_text())["another CPU | 2 threads | 0123"]["choice"] == "torch"
+
+
+def test_the_cache_key_changes_with_the_thread_count_and_the_cache_follows_xdg(monkeypatch, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = cpu_blas.cache_key()
+        torch.set_num_threads(2)
+        assert cpu_blas.cache_key() != one and cpu_blas.cache_key() == cpu_blas.cache_key()
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cpu_blas.cache_file() == tmp_path / "colorbench" / "cpu_blas.json"
 
 
 @needs_openblas

