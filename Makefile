@@ -32,10 +32,14 @@ demo:
 	$(MAKE) setup EXTRAS=$(if $(filter command line,$(origin EXTRAS)),$(EXTRAS),$(DEMO_EXTRAS))
 	$(BIN)/colorbench demo
 
-# lint first (ruff: pyflakes, pycodestyle, import order; config in pyproject.toml), then the suite
+# lint first (ruff: pyflakes, pycodestyle, import order; config in pyproject.toml), then the suite in parallel:
+# pytest-xdist, one worker per core (TEST_WORKERS=auto; set 1 for a serial run). --dist loadfile keeps each test file
+# in one worker, so a module's expensive fixtures (models, run folders, the notebook suite) are built once, not once
+# per worker. Here, not in pytest's addopts: a plain `pytest tests/test_x.py` stays one process.
+TEST_WORKERS ?= auto
 test: setup
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
