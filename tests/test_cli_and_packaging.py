@@ -185,7 +185,7 @@ def test_make_test_runs_the_suite_in_parallel_with_the_tool_it_installs():
     """`make test` (and so CI) runs pytest-xdist, one worker per core, a file per worker at a time (module fixtures
     built once); the test extra must install it, or the README's command fails on `-n`."""
     steps = _make_dry_run("test")
-    assert re.search(r"pytest -q -n auto --dist loadfile", steps), steps
+    assert re.search(r"pytest -q -n auto --dist loadfile --no-loadscope-reorder", steps), steps
     assert re.search(r"pytest -q -n 1 ", _make_dry_run("test", "TEST_WORKERS=1"))  # a serial run when asked
     toml = (ROOT / "pyproject.toml").read_text()
     test_extra = re.search(r"^test = \[(.*)\]$", toml, re.MULTILINE)[1]
