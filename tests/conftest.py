@@ -142,10 +142,11 @@ def _xdist_worker() -> str | None:
 # take files one at a time (--dist loadfile), so a long file started last would run alone at the end while the other
 # cores idle; started first, it overlaps with the many short files. A name missing here only runs in its usual place.
 HEAVY_FIRST = (
-    "test_notebooks_run.py",  # the notebook suite: one chain of kernels, minutes
-    "test_coltran_method.py", "test_coltran_sampler.py", "test_coltran_models.py", "test_zhang_official.py",
-    "test_sharded.py", "test_notebooks.py", "test_demo.py", "test_coltran_fast_paths.py", "test_coltran_convert.py",
-    "test_cnn_onnx.py", "test_cnn_train.py", "test_coltran_cpu_blas.py", "test_coltran_memory.py",
+    "test_sharded.py", "test_notebooks_run.py", "test_gpu_check.py", "test_coltran_method.py", "test_zhang_official.py",
+    "test_metrics_fid.py", "test_judge_analysis.py", "test_coltran_sampler.py", "test_coltran_models.py",
+    "test_cnn_onnx.py", "test_demo.py", "test_notebooks.py", "test_coltran_memory.py", "test_report_build.py",
+    "test_merge_import.py", "test_judge_browser.py", "test_coltran_cpu_blas.py", "test_cnn_train.py",
+    "test_coltran_fast_paths.py", "test_coltran_convert.py",
 )
 
 
