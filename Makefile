@@ -33,10 +33,16 @@ demo:
 	$(MAKE) setup EXTRAS=$(if $(filter command line,$(origin EXTRAS)),$(EXTRAS),$(DEMO_EXTRAS))
 	$(BIN)/colorbench demo
 
-# lint first (ruff: pyflakes, pycodestyle, import order; config in pyproject.toml), then the suite
+# lint first (ruff: pyflakes, pycodestyle, import order; config in pyproject.toml), then the suite in parallel:
+# pytest-xdist, one worker per core (TEST_WORKERS=auto; set 1 for a serial run). --dist loadfile keeps each test file
+# in one worker, so a module's expensive fixtures (models, run folders, the notebook suite) are built once, not once
+# per worker. --no-loadscope-reorder: files go out in the collection order, which starts the longest ones first
+# (tests/conftest.py HEAVY_FIRST); xdist's own order is by test count, which sent a long 8-test file out near the end.
+# Here, not in pytest's addopts: a plain `pytest tests/test_x.py` stays one process.
+TEST_WORKERS ?= auto
 test: setup
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

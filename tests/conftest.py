@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -55,18 +56,117 @@ def real_images(sports_dir) -> list[np.ndarray]:
     return [im.rgb for im in images if im.has_color]
 
 
+# ------------------------------------------------------------------------------------------------- isolation
+# `make test` runs the suite in parallel (pytest-xdist: one process per core), so no test may share state with
+# another through the environment, the checkout or a fixed port. The rules (tests/README.md):
+# - every test sees COLORBENCH_MODELS / RESULTS / DATA, TORCH_HOME and HF_HOME in a tmp folder of its own (below);
+#   a test that sets these up itself, for a subprocess or a module fixture, marks itself ``own_env``;
+# - nothing is written into the checkout (models/, data/, results/, benchmarks/out/): checked at the session's end;
+# - servers bind port 0; caches shared between sessions or workers are filled under :func:`machine_cache_lock`.
+ISOLATED_ENV = {"COLORBENCH_MODELS": "models", "COLORBENCH_RESULTS": "results", "COLORBENCH_DATA": "data",
+                "TORCH_HOME": "torch", "HF_HOME": "hf"}
+# set by `colorbench notebooks run` / a user's shell; a test inheriting them would depend on who started pytest
+CLEARED_ENV = ("KAGGLE_USERNAME", "KAGGLE_KEY", "COLORBENCH_NOTEBOOK_DIR", "COLORBENCH_UNATTENDED")
+
+
+def isolate_env(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """Point every cache and output location of colorbench (and torch / huggingface) into ``root``, offline.
+    ``$COLORBENCH_DATA/samples`` does not exist there, so the bundled samples are still the checkout's."""
+    for var, sub in ISOLATED_ENV.items():
+        mp.setenv(var, str(root / sub))
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setenv("COLORBENCH_OFFLINE", "1")
+    for var in CLEARED_ENV:
+        mp.delenv(var, raising=False)
+
+
 @pytest.fixture(autouse=True)
-def _isolated_caches(tmp_path_factory, monkeypatch):
+def _isolated_caches(request, tmp_path_factory, monkeypatch):
     """Tests never touch the user's caches or the network: weights/results/data caches point into tmp."""
-    root = tmp_path_factory.mktemp("caches")
-    monkeypatch.setenv("COLORBENCH_MODELS", str(root / "models"))
-    monkeypatch.setenv("COLORBENCH_RESULTS", str(root / "results"))
-    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
-    monkeypatch.setenv("HF_HOME", str(root / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("COLORBENCH_OFFLINE", "1")
-    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
-    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+    if request.node.get_closest_marker("own_env") is None:
+        isolate_env(monkeypatch, tmp_path_factory.mktemp("caches"))
+
+
+@contextlib.contextmanager
+def machine_cache_lock(folder: Path, timeout: float = 1800):
+    """Held while a cache shared by test sessions and xdist workers (e.g. the real LPIPS trunks) is checked and
+    filled: the first worker fetches, the others wait and then find the files. An OS lock, dropped if its holder
+    dies."""
+    from filelock import FileLock
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".colorbench-test.lock"), timeout=timeout):
+        yield
+
+
+# Folders of the checkout that colorbench writes by default (relative paths): a test writing there is a test that
+# escaped its isolation, and two xdist workers would race on the same files.
+CHECKOUT_OUTPUTS = ("models", "data", "results", "benchmarks/out")
+
+
+def _checkout_outputs() -> dict[str, int]:
+    files = {}
+    for name in CHECKOUT_OUTPUTS:
+        for path in (PROJECT_ROOT / name).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                files[str(path.relative_to(PROJECT_ROOT))] = path.stat().st_mtime_ns
+    return files
+
+
+def pytest_sessionstart(session):
+    if _xdist_worker() is None:  # the controller (or a plain run) checks once for all workers
+        session.config._colorbench_outputs = _checkout_outputs()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_colorbench_outputs", None)
+    if before is None:
+        return
+    after = _checkout_outputs()
+    written = sorted(name for name, mtime in after.items() if before.get(name) != mtime)
+    if written:
+        shown = ", ".join(written[:10]) + (f" and {len(written) - 10} more" if len(written) > 10 else "")
+        session.config.get_terminal_writer().line(
+            f"\nERROR: the tests wrote into the checkout: {shown}. A test must write under tmp_path (conftest's "
+            "isolation sets COLORBENCH_MODELS/RESULTS/DATA there; pass explicit paths to scripts).", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ------------------------------------------------------------------------------------------------- parallel runs
+def _xdist_worker() -> str | None:
+    """``gw0``, ``gw1``, ... inside a pytest-xdist worker, else None."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+# Test files that take longest (measured: benchmarks/out/test_suite.json's slowest tests), started first. The workers
+# take files one at a time (--dist loadfile), so a long file started last would run alone at the end while the other
+# cores idle; started first, it overlaps with the many short files. A name missing here only runs in its usual place.
+HEAVY_FIRST = (
+    "test_sharded.py", "test_notebooks_run.py", "test_gpu_check.py", "test_coltran_method.py", "test_zhang_official.py",
+    "test_metrics_fid.py", "test_judge_analysis.py", "test_coltran_sampler.py", "test_coltran_models.py",
+    "test_cnn_onnx.py", "test_demo.py", "test_notebooks.py", "test_coltran_memory.py", "test_report_build.py",
+    "test_merge_import.py", "test_judge_browser.py", "test_coltran_cpu_blas.py", "test_cnn_train.py",
+    "test_coltran_fast_paths.py", "test_coltran_convert.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    # stable: within a file the order is unchanged, and every worker computes the same order (xdist requires it)
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def pytest_configure(config):
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if _xdist_worker() is None or workers < 2:
+        return
+    # N workers share the cores: each gets its share of intra-op threads. Two workers with two threads each on a
+    # 2-core runner oversubscribe it, and torch's spinning threads made small ops many times slower.
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    os.environ.setdefault("OMP_NUM_THREADS", threads)  # processes the tests launch inherit it
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="module")

@@ -181,6 +181,17 @@ def test_make_test_changes_nothing_outside_the_venv_and_installs_only_what_tests
     assert steps.index("ruff check .") < steps.index("pytest")  # lint runs in `make test`, so in CI, before the suite
 
 
+def test_make_test_runs_the_suite_in_parallel_with_the_tool_it_installs():
+    """`make test` (and so CI) runs pytest-xdist, one worker per core, a file per worker at a time (module fixtures
+    built once); the test extra must install it, or the README's command fails on `-n`."""
+    steps = _make_dry_run("test")
+    assert re.search(r"pytest -q -n auto --dist loadfile --no-loadscope-reorder", steps), steps
+    assert re.search(r"pytest -q -n 1 ", _make_dry_run("test", "TEST_WORKERS=1"))  # a serial run when asked
+    toml = (ROOT / "pyproject.toml").read_text()
+    test_extra = re.search(r"^test = \[(.*)\]$", toml, re.MULTILINE)[1]
+    assert '"pytest-xdist' in test_extra
+
+
 def test_make_demo_installs_only_what_the_demo_needs_and_ci_installs_everything():
     installed = re.search(r'-e "\.\[([^\]]*)\]"', _make_dry_run("demo"))[1].split(",")
     assert "metrics" in installed and not {"test", "notebooks", "convert", "diffusion", "all"} & set(installed)

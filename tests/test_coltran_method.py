@@ -68,13 +68,19 @@ def official_float32_logits():
     return model_inputs, _stage_logits(fixture_pipeline("test"), model_inputs)
 
 
+# the colorizer's cached sampler steps pixel by pixel: its first rows are the same computation as all 64, at a
+# quarter of the cost (rows past max_rows are never computed)
+COLORIZER_ROWS = 16
+
+
 def _stage_logits(pipe: ColTranPipeline, model_inputs: dict) -> dict[str, torch.Tensor]:
     from colorbench.methods.coltran.sampler import sample_colorizer
 
     gray, bins = model_inputs["colorizer"]
     with torch.no_grad():
-        forced = sample_colorizer(pipe.colorizer, gray, mode="argmax", force_bins=bins, return_logits=True)
-        return {"colorizer": forced.logits,
+        forced = sample_colorizer(pipe.colorizer, gray, mode="argmax", force_bins=bins, return_logits=True,
+                                  max_rows=COLORIZER_ROWS)
+        return {"colorizer": forced.logits[:, :COLORIZER_ROWS],
                 "color_upsampler": pipe.color_upsampler.logits(*model_inputs["color_upsampler"]).float(),
                 "spatial_upsampler": pipe.spatial_upsampler.logits(*model_inputs["spatial_upsampler"]).float()}
 
@@ -96,7 +102,7 @@ def test_half_precision_models_track_the_float32_logits(dtype, tolerance, offici
         assert torch.isfinite(logits).all(), stage
         error = (logits - reference[stage]).abs().max() / reference[stage].std()
         assert error < tolerance, f"{stage}: largest logit error {error:.3f} of the spread"
-    teacher_forced = half["colorizer"].argmax(-1) == model_inputs["colorizer"][1]
+    teacher_forced = half["colorizer"].argmax(-1) == model_inputs["colorizer"][1][:, :COLORIZER_ROWS]
     assert teacher_forced.float().mean() > 0.97  # measured 99.5% (bf16), 99.9% (fp16)
 
 

