@@ -161,3 +161,15 @@ def test_one_method_whose_suggested_partner_did_not_run_says_so_and_the_section_
     assert v.comparison.startswith("Only gray produced images") and "are not available" not in v.comparison
     assert "are not available" in v.text
     assert "did not run here either" not in _verdict(_frame({"gray": FLOOR}, n=6)).text
+
+
+def test_the_verdict_names_a_missing_file_without_its_folders():
+    """A new user's verdict read "eccv16 (weights 'eccv16' are not available: /root/.cache/torch/hub/checkpoints/
+    colorization_release_v2-9b330a0b.pth does not exist and downloading is off)": the folders go to the Protocol."""
+    reason = ("weights 'eccv16' are not available: /root/.cache/torch/hub/checkpoints/colorization_release_v2-9b330a0b"
+              ".pth does not exist and downloading is off. Put the file at /root/.cache/torch/hub/checkpoints/x.pth")
+    run_info = {"method_status": {"eccv16": {"status": "skipped", "reason": reason}}}
+    text = _verdict(_frame({"gray": FLOOR, "cnn-original": GOOD}, n=10), run_info).text
+    assert text.endswith("eccv16 (weights 'eccv16' are not available: colorization_release_v2-9b330a0b.pth does not "
+                         "exist and downloading is off) did not run."), text
+

@@ -225,6 +225,12 @@ def _shared_reason(short: str) -> str:
     return re.sub(r"\s*\(looked at [^)]*\)", "", short)
 
 
+def _without_folders(text: str) -> str:
+    """A reason with each absolute path cut to its file name: the verdict says what is missing; where it goes is in
+    the Protocol's "Did not run" list with the fix (a new user read /root/.cache/... paths as a wall of errors)."""
+    return re.sub(r"(?<![\w.])/(?:[^\s/()']+/)+([^\s/()']+)", r"\1", text)
+
+
 def _not_run_sentence(not_run: list[NotRun]) -> str:
     """Methods with the same short reason share it: "coltran and controlnet-canny (too slow on a CPU …)"; reasons
     that differ only in the method's own file name or path are shared too (a method alone keeps its own text)."""
@@ -238,7 +244,7 @@ def _not_run_sentence(not_run: list[NotRun]) -> str:
     for reason, group in by_reason.items():
         if len(group) == 1:
             reason = f"{'failed: ' if group[0].status == 'failed' else ''}{group[0].short.rstrip('.')}"
-        parts.append(f"{_join([n.method for n in group])} ({reason})")
+        parts.append(f"{_join([n.method for n in group])} ({_without_folders(reason)})")
     return f"{'; '.join(parts)} did not run." if len(parts) > 1 else f"{parts[0]} did not run."
 
 
