@@ -176,3 +176,30 @@ def test_the_report_says_blind_answers_were_left_out(project):
     page = (run_path / "report.html").read_text()
     assert "5 stored answer(s) are left out" in page
     assert "collected blind" not in page  # no finding is presented from answers nobody can have seen
+
+
+def test_the_eye_test_says_which_methods_it_covers(project):
+    """A method added to the run after the judging (a new user's report said nothing about it)."""
+    from colorbench.judge.report import build_judge_content
+
+    run_path = resolve_run("demo")
+    session = JudgingSession(run_path, seed=0)
+    for _ in range(4):
+        shown = session.next_for("ana")
+        session.images_for(shown)
+        session.answer(shown.token, "left")
+    added = run_path / "images" / "late-method"
+    shutil.copytree(run_path / "images" / "gray", added)
+    content = build_judge_content(run_path, n_boot=20)
+    methods = [m for m in sorted(p.name for p in (run_path / "images").iterdir()) if m != "late-method"]
+    note = [n for n in content.notes if "covers" in n]
+    assert note == [f"The eye test covers {len(methods)} of the run's {len(methods) + 1} methods ("
+                    f"{', '.join(m for m in content_order(run_path) if m != 'late-method')}); late-method has no "
+                    "judgements (added after the judging, or never shown): judge again to include it."], note
+
+
+def content_order(run_path):
+    from colorbench.runfolder import RunFolder
+
+    return RunFolder(run_path).methods()
+

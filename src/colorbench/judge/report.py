@@ -59,6 +59,20 @@ def unverified_note(run_path) -> str | None:
             "they rest on what was seen.")
 
 
+def coverage_note(run_methods: list[str], judged: pd.DataFrame) -> str | None:
+    """Which of the run's methods the judgements cover, when not all (a method added to the run after judging, or
+    one the judges never saw): the eye test speaks only for the methods it covers. None when it covers every one."""
+    seen = set(judged["left_method"]) | set(judged["right_method"].dropna())
+    covered = [m for m in run_methods if m in seen]
+    missing = [m for m in run_methods if m not in seen]
+    if not missing:
+        return None
+    return (f"The eye test covers {len(covered)} of the run's {len(run_methods)} methods "
+            f"({', '.join(covered) or 'none'}); {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
+            "judgements (added after the judging, or never shown): judge again to include "
+            f"{'it' if len(missing) == 1 else 'them'}.")
+
+
 def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2) -> list[str]:
     return [fmt_ci(v, lo, hi, decimals) for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
 
@@ -80,6 +94,9 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
                            sorted(set(judged["judge"])))
     if left_out:
         content.notes.append(left_out)
+    coverage = coverage_note(run.methods(), judged)
+    if coverage:
+        content.notes.append(coverage)
     t = content.tables
     strengths = an.bradley_terry(outcomes, methods, n_boot=n_boot, seed=seed)
     if len(strengths):
