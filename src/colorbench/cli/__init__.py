@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorbench",
         description=(
-            "Compare colorization methods (CNN, ColTran, Stable Diffusion + ControlNet) on the same grayscale "
-            "inputs, score them against the true colours and report. Typical flow: `colorbench run` -> "
+            "Compare colorization methods, each family at its best (CNNs; transformers: DDColor, ColTran; "
+            "diffusion: Stable Diffusion + ControlNets) on the same grayscale inputs, score them against the true "
+            "colours and report, family answer first. Typical flow: `colorbench run` -> "
             "`colorbench score RUN` -> `colorbench report RUN`."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,

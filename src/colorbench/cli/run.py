@@ -31,7 +31,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
     option("--run", f"run folder name under results/ ($COLORBENCH_RESULTS; {SMOKE_RUN} with --smoke; `run` without "
-                    "it: the dataset's name, e.g. samples or sports-test); the same name again resumes that run")
+                    "it: the dataset's name, e.g. samples or sports-test); the same name again resumes that run",
+           show=False)  # its default differs by command (demo, the dataset's name): the text above says which
     option("--dataset", "samples (bundled) | sports (Kaggle, after `data download`) | PATH: a folder of images "
                         "(sub-folder names are the classes; train/ valid/ test/ are splits) or a Kaggle-layout folder "
                         "with sports.csv")

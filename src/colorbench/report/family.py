@@ -114,7 +114,8 @@ def family_answer(pi: pd.DataFrame, summary_table: pd.DataFrame, run_info: RunRe
         not_run = [(m, record.status_of(m).status) for m in members if m not in scored
                    and record.status_of(m).status in ("skipped", "failed")]
         entry = FamilyBest(family, scored[0] if scored else None, ran=scored, not_run=not_run,
-                           smoke={m for m in scored if _is_smoke(record, m)})
+                           # the floor has no model to be untrained: a smoke run's gray input is the real thing
+                           smoke={m for m in scored if family != "floor" and _is_smoke(record, m)})
         if scored:
             row = table.loc[scored[0]]
             entry.mean, entry.ci_low, entry.ci_high = (float(row[f"{metric}_{s}"]) for s in ("mean", "lo", "hi"))

@@ -28,6 +28,7 @@ table.cb tr:nth-child(even) td{background:#fafbfc}
 table.cb td.best,table.cb tr:nth-child(even) td.best{font-weight:700;background:#e3f4e6}
 #table-headline td,#table-pairwise td{white-space:normal;min-width:4.5em}
 #table-cost th,#table-cost td{white-space:normal}
+#table-family_best td:last-child,#table-family_pairwise td:last-child{white-space:normal;text-align:left;min-width:16em}
 table.cb caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0}
 """
 
