@@ -123,7 +123,7 @@ def gray_run(tmp_path):
 def test_import_reports_every_file_and_scores_the_rest(tmp_path, gray_run):
     folder = RunFolder(gray_run)
     ids = [r["id"] for r in folder.read_samples()]
-    out = tmp_path / "ddcolor"
+    out = tmp_path / "ddcolor-external"
     out.mkdir()
     for i, sample_id in enumerate(ids[:4]):  # other size and aspect, PNG and JPEG
         truth = Image.fromarray(read_png_rgb(folder.truth_path(sample_id)))
@@ -133,9 +133,9 @@ def test_import_reports_every_file_and_scores_the_rest(tmp_path, gray_run):
     (out / "zebra.png").write_bytes((out / f"{ids[1]}.png").read_bytes())  # extra
     jpeg = (out / f"{ids[0]}.jpg").read_bytes()
     (out / f"{ids[5]}.jpg").write_bytes(jpeg[: len(jpeg) // 2])  # unreadable: a truncated copy
-    (out / "log.txt").write_text("made with ddcolor")
+    (out / "log.txt").write_text("made with DDColor's own code")
 
-    report = import_outputs(gray_run, "ddcolor", [out], note="DDColor tiny")
+    report = import_outputs(gray_run, "ddcolor-external", [out], note="DDColor tiny")
     assert report.written == 4
     assert report.missing == [ids[4]]
     assert any(u.endswith(f"{ids[4]}x.png (did you mean '{ids[4]}'?)") for u in report.unmatched)
@@ -146,14 +146,14 @@ def test_import_reports_every_file_and_scores_the_rest(tmp_path, gray_run):
     text = report.text()
     for needle in ("1 missing", "2 unmatched", "1 unreadable", "1 not image", "another aspect ratio"):
         assert needle in text
-    assert read_png_rgb(folder.output_path("ddcolor", ids[0])).shape == read_png_rgb(folder.truth_path(ids[0])).shape
-    assert read_png_rgb(folder.raw_path("ddcolor", ids[0])).shape == (30, 50, 3)  # the file as imported, kept
+    assert read_png_rgb(folder.output_path("ddcolor-external", ids[0])).shape == read_png_rgb(folder.truth_path(ids[0])).shape
+    assert read_png_rgb(folder.raw_path("ddcolor-external", ids[0])).shape == (30, 50, 3)  # the file as imported, kept
 
-    record = folder.read_run_json()["method_status"]["ddcolor"]
+    record = folder.read_run_json()["method_status"]["ddcolor-external"]
     assert record["status"] == "partial" and record["imported"]["note"] == "DDColor tiny"
     assert set(record["imported"]["from"][0]["files_sha256"]) == set(ids[:4])
     frame = score_run(gray_run, **SCORE).frame
-    rows = frame[frame["method"] == "ddcolor"].set_index("id")
+    rows = frame[frame["method"] == "ddcolor-external"].set_index("id")
     assert (rows.loc[ids[:4], "status"] == "ok").all()
     assert rows.loc[ids[4], "error"].startswith("imported: no file for this image")
     assert "cannot decode" in rows.loc[ids[5], "error"]

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- run
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
+def add_run_arguments(p: argparse.ArgumentParser, *, run_default_shown: bool = True) -> None:
     """The flags of ``run`` and ``demo``; their defaults are RunConfig's (shown in --help), parsed as None when not
     given so that a --config file's values stand."""
     def option(flag: str, help: str, **kwargs) -> None:
@@ -32,7 +32,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
     option("--run", f"run folder name under results/ ($COLORBENCH_RESULTS; {SMOKE_RUN} with --smoke; `run` without "
                     "it: the dataset's name, e.g. samples or sports-test); the same name again resumes that run",
-           show=False)  # its default differs by command (demo, the dataset's name): the text above says which
+           show=run_default_shown)  # `run` writes to the dataset's name, not RunConfig's "demo": the text says so
     option("--dataset", "samples (bundled) | sports (Kaggle, after `data download`) | PATH: a folder of images "
                         "(sub-folder names are the classes; train/ valid/ test/ are splits) or a Kaggle-layout folder "
                         "with sports.csv")
@@ -115,7 +115,7 @@ def _register_run(subparsers) -> None:
                f"  colorbench run --smoke       # tiny untrained models, every code path -> results/{SMOKE_RUN}\n"
                "then: colorbench score RUN && colorbench report RUN",
     )
-    add_run_arguments(p)
+    add_run_arguments(p, run_default_shown=False)
 
 
 def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:

@@ -117,7 +117,7 @@ def conditioning_grid(grays: Sequence[np.ndarray], *, row_names: Sequence[str], 
     """The gray inputs next to what each diffusion method's ControlNet sees (Canny edges; the framed gray input),
     made by the methods' own :meth:`control_images` with their options (no pipeline is loaded). Without the
     diffusion extra: a banner with the command that installs it, so the notebook goes on."""
-    from colorbench.notebook.display import array_grid
+    from colorbench.notebook.grids import array_grid
     from colorbench.notebook.render import banner
 
     methods = [m for m in dict.fromkeys(methods) if not m.endswith("-img2img")]  # img2img sees Canny's edges too
@@ -137,7 +137,7 @@ def preset_grid(grays: Sequence[np.ndarray], *, labels: Sequence[str | None], ro
     prompt), one pipeline load per method. A method that cannot run here (no diffusion extra, no weights) is named
     in a banner instead of stopping the notebook."""
     from colorbench.methods.registry import readiness
-    from colorbench.notebook.display import array_grid
+    from colorbench.notebook.grids import array_grid
     from colorbench.notebook.render import banner
     from colorbench.provenance import resolve_device
 
