@@ -146,7 +146,8 @@ def test_import_reports_every_file_and_scores_the_rest(tmp_path, gray_run):
     text = report.text()
     for needle in ("1 missing", "2 unmatched", "1 unreadable", "1 not image", "another aspect ratio"):
         assert needle in text
-    assert read_png_rgb(folder.output_path("ddcolor-external", ids[0])).shape == read_png_rgb(folder.truth_path(ids[0])).shape
+    merged = read_png_rgb(folder.output_path("ddcolor-external", ids[0]))
+    assert merged.shape == read_png_rgb(folder.truth_path(ids[0])).shape
     assert read_png_rgb(folder.raw_path("ddcolor-external", ids[0])).shape == (30, 50, 3)  # the file as imported, kept
 
     record = folder.read_run_json()["method_status"]["ddcolor-external"]

@@ -73,9 +73,8 @@ def test_the_notebooks_share_one_run_folder_and_every_method_runs_in_smoke(smoke
     folder = RunFolder(run_path)
     record = folder.read_run_json()
     assert record["smoke"] is True
-    from colorbench.methods import method_names
-
     from colorbench.extras import missing_modules
+    from colorbench.methods import method_names
     from colorbench.methods.registry import method_class
 
     expected = _notebook_methods()  # every method, including those that forward smoke through **options
