@@ -48,7 +48,9 @@ N_PER_CLASS = 1           # images per class; the sports test split has 5 per cl
 LIMIT = None              # cap on the number of images (None: no cap)
 METHODS = {methods}
 DEVICE = "auto"           # auto | cuda | cpu
-BATCH_SIZE = 8
+BATCH_SIZE = None         # images per colorize call. None: each method runs at its own measured-best batch (ColTran
+                          # 64 on a GPU, Zhang and the CNNs 16, diffusion 4); a number caps every method and sets
+                          # the training and scoring batches
 SEED = 0
 SMOKE = False             # True: tiny untrained models, every code path in minutes on a CPU — numbers meaningless
 USE_DRIVE = True          # Colab only: keep weights, data and results in Google Drive (MyDrive/colorbench)
@@ -167,8 +169,8 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
             ("code", "from colorbench.methods.cnn.notebook import use_trained_checkpoints\n"
                      "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
                      "if TRAIN:  # smoke runs write smoke-lpips/ and smoke-mse/, never over real checkpoints\n"
-                     "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, batch_size=BATCH_SIZE, "
-                     "seed=SEED, device=DEVICE,\n"
+                     "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, seed=SEED, device=DEVICE,\n"
+                     "                  **({\"batch_size\": BATCH_SIZE} if BATCH_SIZE else {}),\n"
                      "                  lpips_calibrated=not SMOKE)\n"
                      "    lpips_run = train_cnn(TrainConfig(loss=\"lpips\", out=\"smoke-lpips\" if SMOKE else "
                      "\"lpips\", **common), progress=env.progress)\n"
@@ -309,8 +311,9 @@ FID = True                # FID per method (one Inception pass per image; the sl
                    "each metric was computed. Smoke runs use a random LPIPS trunk and stand-in Inception weights "
                    "(labelled *not LPIPS* / *not FID*) so those code paths run offline."),
             ("code", "from colorbench.metrics import score_run, smoke_scoring\n\n"
-                     "scores = score_run(env.run_path, lpips_net=LPIPS_NET, device=DEVICE, batch_size=BATCH_SIZE, "
-                     "fid=FID,\n                   progress=env.progress, **smoke_scoring(SMOKE, fid=FID))\n"
+                     "scores = score_run(env.run_path, lpips_net=LPIPS_NET, device=DEVICE, fid=FID, progress=env.progress,\n"
+                     "                   **({\"batch_size\": BATCH_SIZE} if BATCH_SIZE else {}), "
+                     "**smoke_scoring(SMOKE, fid=FID))\n"
                      "nb.styled(nb.metric_status(scores.summary), caption=\"how the scores were made\", smoke=SMOKE)"),
             ("md", "## Quality per method\n\nMeans over images with 95% bootstrap confidence intervals; the best "
                    "value of each column is highlighted. Stochastic methods are scored mean-of-K per image."),
