@@ -15,11 +15,19 @@ Conventions (also written into the report's notes):
   metric tie counts half; Kendall's τ (scipy) compares the metric's method ranking (method means over all scored
   images) with the Bradley–Terry ranking.
 
-Example::
+Example (six judgements typed in; in a run they come from ``JudgementStore.judgements("pair")``)::
 
-    from colorbench.judge.analysis import pair_outcomes, bradley_terry
-    outcomes = pair_outcomes(store.judgements("pair"), ["cnn", "coltran", "controlnet"])
-    bradley_terry(outcomes, ["cnn", "coltran", "controlnet"])
+    >>> import pandas as pd
+    >>> from colorbench.judge.analysis import pair_outcomes, bradley_terry
+    >>> judged = pd.DataFrame({"mode": "pair", "id": range(6), "judge": "ana", "image_id": "img-1",
+    ...                        "left_method": ["cnn", "coltran"] * 3, "right_method": ["coltran", "cnn"] * 3,
+    ...                        "left_k": 0, "right_k": 0, "truth_peeked": False,
+    ...                        "answer": ["right", "left", "right", "left", "tie", "left"]})
+    >>> outcomes = pair_outcomes(judged, ["cnn", "coltran"])   # oriented: a = cnn, the earlier method
+    >>> outcomes["answer"].tolist()
+    ['b', 'b', 'b', 'b', 'tie', 'b']
+    >>> bradley_terry(outcomes, ["cnn", "coltran"], n_boot=50).set_index("method")["rank"].to_dict()
+    {'coltran': 1, 'cnn': 2}
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Routes:
   (the page offers no answer until both images have loaded; the server checks it too);
 * ``GET /image/<token>/<left|right|truth>`` — the image behind a side (fetching the truth records a peek).
 
-Example::
+Usage (a sketch, not run by the doctests: it starts a web server and blocks)::
 
     from colorbench.judge.app import create_app, serve
     serve("results/demo", port=8765)      # blocks; Ctrl-C stops

@@ -1,7 +1,7 @@
 """What of a run folder can be judged: its methods, each method's samples per image, the images every method
 produced, and which of them have a true-colour image (read through :class:`colorbench.runfolder.RunFolder`).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder)::
 
     from colorbench.judge.catalogue import Catalogue
     cat = Catalogue.from_run("results/demo")

@@ -7,7 +7,7 @@ pair of judges, Fleiss' κ in the note), ``judge_consistency``, ``judge_fool_rat
 ``judge_disagreements``. Figures: ``judge_strengths`` and ``grid_judge_disagreement`` (the images where people and
 LPIPS disagree most).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a judged run folder)::
 
     from colorbench.judge.report import write_judge_report
     content = write_judge_report("results/demo")

@@ -15,7 +15,7 @@ Pair mode, in order of priority:
 Real-or-fake mode shows the least-shown (source, image) where the sources are the methods and the truths, so
 truths are mixed in at the rate 1 / (methods + 1).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run's catalogue and judgement store)::
 
     from colorbench.judge.scheduling import Scheduler
     item = Scheduler(catalogue, seed=0).next_item(store.judgements("pair"), store.pending_all("pair"), "ana", "pair")

@@ -2,7 +2,7 @@
 the three things both front ends (the web app and the notebook widget) need: the next item for a judge, the
 file behind a token's side, and storing an answer.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder and stores the answers in it)::
 
     from colorbench.judge.session import JudgingSession
     session = JudgingSession("results/demo")

@@ -17,7 +17,7 @@ them out by default and :meth:`JudgementStore.unverified_count` says how many.
 
 Nothing about a judge is stored but the name they typed.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder)::
 
     from colorbench.judge.store import JudgementStore
     store = JudgementStore.open("results/demo")

@@ -1,7 +1,7 @@
 """The same judging inside a notebook (Colab, JupyterLab) with ipywidgets — no server — writing to the same
 ``judgements.sqlite`` through the same :class:`~colorbench.judge.session.JudgingSession` as the web app.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder and a notebook)::
 
     from colorbench.judge.widget import JudgingWidget
     JudgingWidget("results/demo", judge="ana").show()        # buttons; answers are stored as they are given

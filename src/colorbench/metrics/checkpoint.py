@@ -6,7 +6,7 @@ modification time, or its absence). A rerun with the same scoring settings reuse
 files are unchanged, so a re-run method, a deleted output or a new sample is scored again. The checkpoint is a
 hidden folder of the run, ``.scoring-checkpoint/``, deleted once ``metrics.csv`` is written.
 
-Example (what ``score_run`` does)::
+Usage (a sketch, not run by the doctests: it is what ``score_run`` does, in a run folder)::
 
     ckpt = ScoringCheckpoint.open(run, settings)       # finds a matching earlier checkpoint, if any
     done = ckpt.reusable(files_of)                      # ids whose files are unchanged
@@ -33,10 +33,15 @@ FOLDER_NAME = ".scoring-checkpoint"
 FORMAT = 2
 
 #: (path, size, mtime_ns) of a file a score depends on, or (path, None, None) for an expected file that is absent
-FileStamp = tuple[str, "int | None", "int | None"]
+FileFingerprint = tuple[str, "int | None", "int | None"]
 
 
-def stamp(path: Path) -> FileStamp:
+def fingerprint(path: Path) -> FileFingerprint:
+    """What a score read from ``path``: its path, size and modification time, or ``None`` twice when it is absent.
+
+    >>> fingerprint(Path("no-such-output.png"))
+    ('no-such-output.png', None, None)
+    """
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -52,7 +57,7 @@ class ScoringCheckpoint:
     run: RunFolder
     settings: dict
     records: dict[str, list[dict]] = field(default_factory=dict)  # id -> its metrics rows
-    files: dict[str, list[list]] = field(default_factory=dict)  # id -> the stamps its rows were computed from
+    files: dict[str, list[list]] = field(default_factory=dict)  # id -> fingerprints of the files its rows came from
     real: dict[str, np.ndarray] = field(default_factory=dict)  # id -> Inception features of the truth
     fake: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # method -> id -> features of sample 0
     n_batches: int = 0  # the number the next batch file gets
@@ -82,8 +87,9 @@ class ScoringCheckpoint:
                 arrays = dict(np.load(features)) if features.exists() else {}
             except (OSError, ValueError):
                 continue  # a damaged batch is scored again
-            for sample_id, stamps in state["files"].items():  # a later batch of the same id replaces an earlier one
-                ckpt.files[sample_id] = stamps
+            # a later batch of the same id replaces an earlier one
+            for sample_id, fingerprints in state["files"].items():
+                ckpt.files[sample_id] = fingerprints
                 ckpt.records[sample_id] = [r for r in state["records"] if r["id"] == sample_id]
                 ckpt.real.pop(sample_id, None)
                 for per_id in ckpt.fake.values():
@@ -97,14 +103,14 @@ class ScoringCheckpoint:
                     ckpt.fake.setdefault(method, {})[sample_id] = value
         return ckpt
 
-    def reusable(self, files_of: Callable[[str], list[FileStamp]]) -> set[str]:
+    def reusable(self, files_of: Callable[[str], list[FileFingerprint]]) -> set[str]:
         """Ids whose rows can be reused: every file they were computed from is unchanged (and no expected file
         appeared or vanished since)."""
-        return {i for i, stamps in self.files.items() if [list(s) for s in files_of(i)] == stamps}
+        return {i for i, fingerprints in self.files.items() if [list(s) for s in files_of(i)] == fingerprints}
 
-    def add(self, ids: list[str], records: list[dict], files_of: Callable[[str], list[FileStamp]],
+    def add(self, ids: list[str], records: list[dict], files_of: Callable[[str], list[FileFingerprint]],
             real: dict[str, np.ndarray], fake: dict[str, dict[str, np.ndarray]]) -> None:
-        """Save a finished batch: its ids' rows, the stamps of their files and their FID features."""
+        """Save a finished batch: its ids' rows, the fingerprints of their files and their FID features."""
         if not (self.folder / "settings.json").exists():
             atomic.write_json(self.folder / "settings.json", {"format": FORMAT, "settings": self.settings})
         name = self.folder / f"batch-{self.n_batches:06d}"

@@ -13,12 +13,18 @@ below :data:`FID_MIN_RELIABLE` images it is flagged unreliable.
 The Inception weights are ``fid-inception-v3`` in :mod:`colorbench.weights` (torch.hub cache). Tests build an
 explicitly *uncalibrated* stand-in with :func:`uncalibrated_inception_weights`.
 
-Example::
+The features come from ``InceptionFeatures()(uint8_nchw)`` (it raises ``WeightsUnavailable`` when the weights are
+not cached); the distance between two feature sets is a pure function.
 
-    from colorbench.metrics.fid import InceptionFeatures, frechet_distance
-    extractor = InceptionFeatures()                  # raises WeightsUnavailable when not cached
-    f_real = extractor(truth_uint8_nchw); f_fake = extractor(pred_uint8_nchw)
-    fid = frechet_distance(f_real, f_fake)
+Example (random 4-d features instead of Inception's 2048-d ones)::
+
+    >>> import numpy as np
+    >>> from colorbench.metrics.fid import frechet_distance
+    >>> real = np.random.default_rng(0).normal(size=(50, 4))
+    >>> frechet_distance(real, real) < 1e-9
+    True
+    >>> round(frechet_distance(real, real + 1.0), 6)   # every mean moved by 1: ‖μ₁ - μ₂‖² = 4, covariances equal
+    4.0
 """
 
 from __future__ import annotations

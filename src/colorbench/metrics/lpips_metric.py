@@ -17,7 +17,7 @@ LPIPS is never computed with an untrained trunk by accident: ``trunk="uncalibrat
 tests and benchmarks only) must be asked for explicitly, and such a model reports ``calibrated = False`` and a name
 that says so.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs the cached LPIPS trunk weights)::
 
     from colorbench.metrics.lpips_metric import LPIPS
     metric = LPIPS(net="alex")                 # raises WeightsUnavailable if the trunk is not cached

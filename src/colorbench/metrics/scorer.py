@@ -16,7 +16,7 @@ its truth, or a metric that comes out NaN, is an error naming the file.
 ``metrics.json`` records how the scores were made: LPIPS net/trunk and whether it was available (with the reason
 and the fix when not), FID per method with its protocol, counts, device, versions.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder)::
 
     from colorbench.metrics import score_run
     result = score_run("results/my-run")          # writes metrics.csv + metrics.json, returns a DataFrame
@@ -41,7 +41,7 @@ from colorbench import atomic
 from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.distributed import Shard
 from colorbench.locks import locks_run_folder
-from colorbench.metrics.checkpoint import ScoringCheckpoint, stamp
+from colorbench.metrics.checkpoint import ScoringCheckpoint, fingerprint
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.options import ScoreOptions
 from colorbench.metrics.pixel import psnr, ssim
@@ -285,9 +285,13 @@ def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | Path | None = N
     / "not FID". Empty (the real metrics) when ``smoke`` is False. The stand-in file is built once in ``cache``
     (default: ``colorbench-smoke`` in the temp folder) and reused.
 
-    Example::
+    Example (without FID nothing is built: only the random LPIPS trunk is asked for; a run is then scored with
+    ``score_run(run_path, fid=False, **smoke_scoring(True, fid=False))``)::
 
-        score_run(run_path, fid=False, **smoke_scoring(True, fid=False))
+        >>> smoke_scoring(False)
+        {}
+        >>> smoke_scoring(True, fid=False)
+        {'lpips_trunk': 'uncalibrated'}
     """
     if not smoke:
         return {}
@@ -333,7 +337,7 @@ def score_run(
     its share of the batches; rank 0 gathers the rows and Inception features, computes FID once over all of them
     and writes the files (a sharded scoring keeps no checkpoint: an interrupted one starts again).
 
-    Example::
+    Usage (a sketch, not run by the doctests: it needs a run folder)::
 
         result = score_run("results/demo", device="cpu", batch_size=16)
         print(result.frame.head())
@@ -469,10 +473,11 @@ def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs],
 
     def files_of(sample_id: str) -> list:
         """Every file a row of ``sample_id`` depends on: its truth and each expected output (present or not)."""
-        found = [stamp(run.truth_path(sample_id))]
+        found = [fingerprint(run.truth_path(sample_id))]
         for m in methods:
             for k in range(outputs[m].n_samples):
-                found.append(stamp(outputs[m].files.get(sample_id, {}).get(k) or run.output_path(m, sample_id, k)))
+                path = outputs[m].files.get(sample_id, {}).get(k) or run.output_path(m, sample_id, k)
+                found.append(fingerprint(path))
         return found
 
     inception = models.inception

@@ -4,7 +4,7 @@ Torch-free on purpose: the report, the notebooks and any tool that only *reads* 
 ``colorbench report`` works in an environment without torch (tested with an import blocker). The scorer that
 *writes* the table (:mod:`colorbench.metrics.scorer`) imports its column list from here: one definition.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a scored run folder)::
 
     from colorbench.metrics.table import load_metrics
     frame = load_metrics("results/demo")   # one row per (method, image, sample k)

@@ -13,13 +13,19 @@ Conventions (also written into the report):
   difference's bootstrap CI folded through |·| (see :func:`colorbench.report.stats.abs_ci`);
 * the headline metric is LPIPS when it was available, otherwise CIEDE2000 (the report says which).
 
-Example::
+Example (three metrics.csv rows typed in: two samples of image ``a``, one of ``b``)::
 
-    from colorbench.metrics import load_metrics
-    from colorbench.report.aggregate import per_image, method_summary
-    from colorbench.runfolder import RunFolder
-    pi = per_image(load_metrics("results/demo"))
-    table = method_summary(pi, load_metrics("results/demo"), RunFolder("results/demo").score_summary())
+    >>> import pandas as pd
+    >>> from colorbench.report.aggregate import per_image
+    >>> frame = pd.DataFrame({"method": "cnn", "id": ["a", "a", "b"], "k": [0, 1, 0], "status": "ok",
+    ...                       "lpips": [0.2, 0.4, 0.3], "psnr": [20.0, 22.0, 24.0], "label": "dog", "class_id": 1})
+    >>> per_image(frame)[["id", "lpips", "lpips_best_of_k", "psnr", "n_samples"]]
+      id  lpips  lpips_best_of_k  psnr  n_samples
+    0  a    0.3              0.2  21.0          2
+    1  b    0.3              0.3  24.0          1
+
+On a run: ``method_summary(per_image(load_metrics(run)), load_metrics(run), RunFolder(run).score_summary())``
+gives the per-method table.
 """
 
 from __future__ import annotations

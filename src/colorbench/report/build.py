@@ -5,7 +5,7 @@ computed) and the headline table, then the paired statistics, win rates, per-cla
 and image grids. ``report.html`` is one file: CSS inline, figures embedded as base64 PNG, no scripts, no links
 needed — it can be mailed, attached to a paper review, or opened offline.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a scored run folder)::
 
     from colorbench.report import build_report
     path = build_report("results/demo")      # -> results/demo/report.html
@@ -294,7 +294,7 @@ def _slug(name: str) -> str:
 def build_report(run_path, options: ReportOptions | None = None, *, return_content: bool = False):
     """Write tables/, figures/ and report.html for a scored run; returns the report's path (or the content too).
 
-    Example::
+    Usage (a sketch, not run by the doctests: it needs a scored run folder)::
 
         path = build_report("results/demo")
     """

@@ -16,7 +16,7 @@ A method's family comes from run.json (recorded by the runner, or ``colorbench i
 from before families were recorded, from the registry; an imported method given no family is "unknown" and left
 out of the answer (listed).
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a scored run's tables)::
 
     from colorbench.report.family import family_answer
     answer = family_answer(pi, summary_table, run_info, metric="lpips")

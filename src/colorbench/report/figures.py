@@ -3,7 +3,7 @@
 Each function takes the DataFrames of :mod:`colorbench.report.aggregate` and returns a Figure, so a notebook can
 show it directly; :func:`save_figure` writes ``<name>.png`` and ``<name>.svg``.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a scored run's table and writes into the run folder)::
 
     from colorbench.report.figures import metric_bars, save_figure
     fig = metric_bars(summary_table, ["lpips", "psnr"])

@@ -4,7 +4,7 @@ Drawn from a reported run folder by the report's own grid (:mod:`colorbench.repo
 captions as the report's grids) over whatever methods the run has, with the run's verdict paragraph under it, and
 saved as one small JPEG: README embeds it, so it is committed, and photos as PNG would be ~10× larger.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder with outputs)::
 
     from colorbench.report.front_page import front_page_picture
     path = front_page_picture("results/sports-test", "docs/img")    # -> docs/img/front-page.jpg

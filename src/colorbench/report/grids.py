@@ -7,7 +7,7 @@ and two renderers: :func:`image_grid` draws it as a matplotlib figure for the re
 Rows come from a fixed random selection (seeded, so every report of a run shows the same images) or from each
 method's best and worst images by the headline metric.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a run folder's images)::
 
     from colorbench.report.grids import image_grid, random_selection
     fig = image_grid("results/demo", random_selection(ids, 6, seed=0), ["gray", "coltran"])

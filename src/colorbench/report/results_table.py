@@ -11,7 +11,7 @@ The table sits in README between two markers naming its folder, so a test can re
     ...generated...
     <!-- /results-table -->
 
-Example::
+Usage (a sketch, not run by the doctests: it needs a published results folder)::
 
     from colorbench.report.results_table import results_table
     print(results_table("docs/results/sports-test"))

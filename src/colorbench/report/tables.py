@@ -1,6 +1,6 @@
 """Tables in three forms: CSV (numbers, full precision), Markdown and styled HTML (formatted for reading).
 
-Example::
+Usage (a sketch, not run by the doctests: it writes files)::
 
     from colorbench.report.tables import Table, write_table
     write_table(Table("headline", "Headline", numbers_df, display_df), "results/demo/tables")

@@ -10,7 +10,7 @@ Mapping (:func:`colorbench.methods.coltran.naming.map_to_torch`): the naming rul
 model has for the checkpoint's config; nothing missing, nothing unused, every shape equal — or a
 :class:`~colorbench.methods.coltran.naming.CheckpointMismatch` that lists the differences.
 
-Example (needs TensorFlow: ``pip install 'colorbench[convert]'``)::
+Usage (a sketch, not run by the doctests: it needs TensorFlow: ``pip install 'colorbench[convert]'``)::
 
     from colorbench.methods.coltran.convert import convert_release
     convert_release("models/coltran/release", "models/coltran")   # writes colorizer.safetensors, ... + .json

@@ -17,7 +17,7 @@ Options (``--option ddcolor.KEY=VALUE``):
 * ``precision``: ``fp32`` (default), or ``fp16``/``bf16`` autocast on CUDA (a CPU always runs fp32);
 * ``batch_size`` (speed only): images per forward; the authors run one at a time, batches give the same colours.
 
-Example::
+Usage (a sketch, not run by the doctests: it needs the DDColor weights and a GPU)::
 
     from colorbench.methods.registry import get_method
     m = get_method("ddcolor", variant="paper_tiny", input_size=256)   # or smoke=True: tiny random weights

@@ -14,7 +14,7 @@ to ``tables/`` and ``figures/`` and embedded like the report's own), anything el
 ``content.section_data[id]``. ``render(content, page)`` returns the section's HTML (``page.figure(name)`` embeds a
 figure the way the report does); None leaves the section, and its link, out.
 
-Example (a whole section module)::
+Usage (a sketch, not run by the doctests: registering adds a section to every later report)::
 
     from colorbench.report.sections import Section, register_section
 
