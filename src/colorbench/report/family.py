@@ -32,7 +32,7 @@ import pandas as pd
 
 from colorbench.methods.families import CONTENDERS, FAMILIES, FAMILY_LABELS, UNKNOWN
 from colorbench.metrics.specs import LOWER_IS_BETTER
-from colorbench.records import RunRecord
+from colorbench.records import MethodState, RunRecord
 from colorbench.report.aggregate import better_of
 from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED, holm, paired_test
 
@@ -112,7 +112,7 @@ def family_answer(pi: pd.DataFrame, summary_table: pd.DataFrame, run_info: RunRe
         scored = [m for m in members if m in table.index and pd.notna(table.loc[m, f"{metric}_mean"])]
         scored.sort(key=lambda m: table.loc[m, f"{metric}_mean"] * (1 if lower else -1))
         not_run = [(m, record.status_of(m).status) for m in members if m not in scored
-                   and record.status_of(m).status in ("skipped", "failed")]
+                   and record.status_of(m).status in (MethodState.SKIPPED, MethodState.FAILED)]
         entry = FamilyBest(family, scored[0] if scored else None, ran=scored, not_run=not_run,
                            # the floor has no model to be untrained: a smoke run's gray input is the real thing
                            smoke={m for m in scored if family != "floor" and _is_smoke(record, m)})

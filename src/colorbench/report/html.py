@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench import __version__
-from colorbench.records import MethodStatus
+from colorbench.records import MethodState, MethodStatus
 from colorbench.report.sections import Section, report_sections
 from colorbench.report.tables import TABLE_CSS, to_html
 
@@ -141,7 +141,7 @@ def _protocol(content, options) -> str:
     add("Did not run", _not_run_list(content))
     for name, status in info.method_status.items():
         # partial runs here; skipped and failed ones are listed under "Did not run" just above
-        if status.status not in (None, "done", "finished", "skipped", "failed"):
+        if status.status not in (None, MethodState.DONE, "finished", MethodState.SKIPPED, MethodState.FAILED):
             add(f"  {name}", _e(f"{status.status}: {status.reason or ''}"))
     for name, status in info.method_status.items():
         add_origin(add, name, status)

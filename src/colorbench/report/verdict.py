@@ -7,7 +7,7 @@ photos, and which methods did not run and why. The report, notebook 05 and the C
 Two cases get a plain sentence instead of empty or meaningless comparisons: one method (nothing to compare: how to
 add one) and too few images for any paired test to reach significance (said once, instead of a row per pair).
 
-Example::
+Usage (a sketch, not run by the doctests: needs a scored run's summary and paired tables)::
 
     from colorbench.report.verdict import write_verdict
     text = write_verdict(summary_table, paired, headline="lpips", truth_colorfulness=47.9, run_info=run_json).text
@@ -25,7 +25,7 @@ import pandas as pd
 from colorbench.messages import one_line
 from colorbench.methods.families import FAMILY_LABELS
 from colorbench.metrics.specs import LOWER_IS_BETTER, decimals, label
-from colorbench.records import RunRecord
+from colorbench.records import MethodState, RunRecord
 from colorbench.report.family import FamilyAnswer
 from colorbench.report.stats import smallest_holm_p
 
@@ -61,7 +61,7 @@ def not_run_methods(run_info: RunRecord | dict, ran) -> list[NotRun]:
     out = []
     for name in dict.fromkeys([*record.methods, *record.method_status]):
         entry = record.status_of(name)
-        if name not in set(ran) and entry.status in ("skipped", "failed"):
+        if name not in set(ran) and entry.status in (MethodState.SKIPPED, MethodState.FAILED):
             out.append(NotRun(name, entry.status, entry.reason or ""))
     return out
 
@@ -238,12 +238,12 @@ def _not_run_sentence(not_run: list[NotRun]) -> str:
         return ""
     by_reason: dict[str, list[NotRun]] = {}
     for n in not_run:
-        by_reason.setdefault(f"{'failed: ' if n.status == 'failed' else ''}{_shared_reason(n.short).rstrip('.')}",
-                             []).append(n)
+        failed = "failed: " if n.status == MethodState.FAILED else ""
+        by_reason.setdefault(f"{failed}{_shared_reason(n.short).rstrip('.')}", []).append(n)
     parts = []
     for reason, group in by_reason.items():
         if len(group) == 1:
-            reason = f"{'failed: ' if group[0].status == 'failed' else ''}{group[0].short.rstrip('.')}"
+            reason = f"{'failed: ' if group[0].status == MethodState.FAILED else ''}{group[0].short.rstrip('.')}"
         parts.append(f"{_join([n.method for n in group])} ({_without_folders(reason)})")
     return f"{'; '.join(parts)} did not run." if len(parts) > 1 else f"{parts[0]} did not run."
 
