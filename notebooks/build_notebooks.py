@@ -279,8 +279,8 @@ PRESET_METHODS = ["controlnet-canny", "controlnet-brightness"]  # the methods co
             ("md", "## What the ControlNets see\n\nThe gray input framed on the model's square canvas (padding keeps "
                    "the aspect ratio): the Canny ControlNet sees its edges, the brightness ControlNet the gray input "
                    "itself. Besides the prompt, that is all that steers the colours."),
-            ("code", "from colorbench.methods.diffusion.notebook import conditioning_grid, preset_grid, "
-                     "preset_table\n\n"
+            ("code", "from colorbench.methods.diffusion.notebook import preset_table\n"
+                     "from colorbench.notebook.diffusion import conditioning_grid, preset_grid\n\n"
                      "inputs = nb.run_inputs(RUN, limit=3)\n"
                      "conditioning_grid(inputs.grays, row_names=inputs.ids, methods=config.methods, "
                      "method_options=METHOD_OPTIONS, smoke=SMOKE)"),

@@ -27,7 +27,7 @@ def test_the_family_table_lists_unknown_methods_and_the_run_list_leaves_them_out
 
 def test_without_the_diffusion_extra_notebook_03_shows_the_install_not_an_error(monkeypatch):
     from colorbench import extras
-    from colorbench.methods.diffusion.notebook import conditioning_grid, preset_grid
+    from colorbench.notebook.diffusion import conditioning_grid, preset_grid
 
     monkeypatch.setattr(extras, "missing_modules", lambda extra: ["diffusers"] if extra == "diffusion" else [])
     gray = [np.full((32, 32), 90, np.uint8)]
@@ -40,7 +40,7 @@ def test_without_the_diffusion_extra_notebook_03_shows_the_install_not_an_error(
 def test_the_conditioning_grid_shows_what_each_controlnet_is_given():
     from conftest import skip_without
 
-    from colorbench.methods.diffusion.notebook import conditioning_grid
+    from colorbench.notebook.diffusion import conditioning_grid
 
     skip_without("diffusion")  # without it the grid is the install banner (the test above)
 
@@ -56,7 +56,7 @@ def test_the_conditioning_grid_shows_what_each_controlnet_is_given():
 def test_the_preset_grid_runs_each_method_under_each_preset():
     from conftest import skip_without
 
-    from colorbench.methods.diffusion.notebook import preset_grid
+    from colorbench.notebook.diffusion import preset_grid
 
     skip_without("diffusion")
 

@@ -1,4 +1,5 @@
-"""Functions notebook 03 calls: control images, the prompt presets, a grid of results per preset, raw vs L-merged.
+"""What notebook 03 computes: control images, the prompt presets, results per preset, raw vs L-merged (the grids
+that show them are :mod:`colorbench.notebook.diffusion`, which sits above the methods).
 
 They hold no logic of their own beyond wiring the method's parts together, so what a notebook shows is what a run
 computes.
@@ -33,7 +34,7 @@ def preset_table(label: str = "basketball") -> list[dict[str, str]]:
     return rows
 
 
-def _method(name: str, options: dict[str, Any]):
+def diffusion_method(name: str, options: dict[str, Any]):
     from colorbench.methods.registry import OPTION_GROUPS, get_method
 
     if name not in OPTION_GROUPS["diffusion"]:
@@ -73,7 +74,8 @@ def colorize_presets(
     if method is None:
         from colorbench.provenance import resolve_device
 
-        method = _method(method_name or ("controlnet-canny-img2img" if img2img else "controlnet-canny"), options)
+        default = "controlnet-canny-img2img" if img2img else "controlnet-canny"
+        method = diffusion_method(method_name or default, options)
         method.load(resolve_device(device or "auto"))
     saved = (method.preset, method.prompt, method.negative_prompt)
     results = {}
@@ -97,70 +99,16 @@ def raw_vs_merged(gray: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.nda
     return resized, merge_luminance(gray, raw)
 
 
-def _options(name: str, method_options: dict[str, dict] | None, smoke: bool) -> dict[str, Any]:
+def notebook_options(name: str, method_options: dict[str, dict] | None, smoke: bool) -> dict[str, Any]:
     """Method ``name``'s options as a run gives them: its group's (``diffusion``) and its own, typed; plus smoke."""
     from colorbench.methods.registry import typed_options
 
     return {"smoke": smoke, **typed_options(name, method_options or {})}
 
 
-def _cannot_show(methods: Sequence[str]) -> str | None:
+def why_not_shown(methods: Sequence[str]) -> str | None:
     """Why notebook 03's pictures cannot be made here (the diffusion extra missing), or None."""
     from colorbench.extras import missing_extra_reason
 
     reason = missing_extra_reason("diffusion")
     return f"{', '.join(methods)}: {reason}" if reason else None
-
-
-def conditioning_grid(grays: Sequence[np.ndarray], *, row_names: Sequence[str], methods: Sequence[str],
-                      method_options: dict[str, dict] | None = None, smoke: bool = False):
-    """The gray inputs next to what each diffusion method's ControlNet sees (Canny edges; the framed gray input),
-    made by the methods' own :meth:`control_images` with their options (no pipeline is loaded). Without the
-    diffusion extra: a banner with the command that installs it, so the notebook goes on."""
-    from colorbench.notebook.grids import array_grid
-    from colorbench.notebook.render import banner
-
-    methods = [m for m in dict.fromkeys(methods) if not m.endswith("-img2img")]  # img2img sees Canny's edges too
-    if reason := _cannot_show(methods):
-        return banner(f"What the ControlNet sees cannot be shown here — {reason}", kind="warning")
-    columns: dict[str, list[np.ndarray]] = {"gray input": list(grays)}
-    for name in methods:
-        method = _method(name, _options(name, method_options, smoke))
-        columns[f"{name} sees"] = control_images(method, grays)
-    return array_grid(columns, row_names=row_names, caption="ControlNet conditioning, on the model's canvas")
-
-
-def preset_grid(grays: Sequence[np.ndarray], *, labels: Sequence[str | None], row_names: Sequence[str],
-                methods: Sequence[str], presets: Sequence[str], seed: int = 0,
-                method_options: dict[str, dict] | None = None, smoke: bool = False, device: str | None = None):
-    """Raw outputs of each method under each prompt preset (same images and seeds, so the differences come from the
-    prompt), one pipeline load per method. A method that cannot run here (no diffusion extra, no weights) is named
-    in a banner instead of stopping the notebook."""
-    from colorbench.methods.registry import readiness
-    from colorbench.notebook.grids import array_grid
-    from colorbench.notebook.render import banner
-    from colorbench.provenance import resolve_device
-
-    if reason := _cannot_show(methods):
-        return banner(f"The prompt presets cannot be compared here — {reason}", kind="warning")
-    columns: dict[str, list[np.ndarray]] = {"gray input": list(grays)}
-    skipped = []
-    for name in dict.fromkeys(methods):
-        options = _options(name, method_options, smoke)
-        if why_not := readiness(name, **options):
-            skipped.append(f"{name}: {why_not}")
-            continue
-        method = _method(name, options)
-        method.load(resolve_device(device or "auto"))
-        try:
-            outputs = colorize_presets(grays, labels=labels, presets=presets, seed=seed, method=method)
-        finally:
-            method.unload()
-        columns.update({f"{name} · {preset}": images for preset, images in outputs.items()})
-    grid = array_grid(columns, row_names=row_names, caption="raw outputs by prompt preset", smoke=smoke)
-    if not skipped:
-        return grid
-    from colorbench.notebook.render import Html
-
-    note = banner("Not compared: " + "; ".join(skipped), kind="warning")
-    return Html(note.html + grid.html, f"{note.text}\n{grid.text}")
