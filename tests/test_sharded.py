@@ -215,6 +215,35 @@ def test_killing_one_rank_then_resuming_with_another_world_size_redoes_nothing(t
     assert record["method_status"]["slow"]["reused"] == 6 and record["method_status"]["slow"]["written"] == 3
 
 
+CLOSE_ENDS_GLOO = textwrap.dedent("""
+    import os
+    from colorbench.distributed import Shard
+
+    shard = Shard.from_env()
+    shard.init()
+    import torchvision  # noqa: F401  (imports torch._dynamo, as the CNN, ColTran and diffusion methods do)
+    shard.barrier()
+    shard.close()
+    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+    print("rank", shard.rank, "threads:", sorted(names), flush=True)
+""")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the threads from /proc (Linux)")
+def test_close_ends_the_gloo_threads_even_after_torch_dynamo_is_imported(tmp_path):
+    """A process group that outlives close() is torn down at interpreter exit, where a rank aborted (SIGABRT) once
+    its peer had gone: torch._dynamo, first imported after init_process_group, held the group alive."""
+    script = tmp_path / "close_ends_gloo.py"
+    script.write_text(CLOSE_ENDS_GLOO)
+    proc = launch("torchrun", 2, [str(script)], tmp_path, module=False, stdout=subprocess.PIPE,
+                  stderr=subprocess.STDOUT, text=True)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-3000:]
+    lines = [line for line in out.splitlines() if "threads:" in line]
+    assert len(lines) == 2, out[-3000:]
+    assert not any("gloo" in line for line in lines), lines
+
+
 def test_single_process_runs_never_initialise_torch_distributed(tmp_path):
     import torch.distributed as dist
 

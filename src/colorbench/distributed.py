@@ -93,6 +93,13 @@ class Shard:
             raise LaunchError(f"WORLD_SIZE={self.world_size} but {', '.join(missing)} is not set: start sharded runs "
                               f"with `torchrun --nproc-per-node N -m colorbench ...` or `accelerate launch -m "
                               f"colorbench ...` (they set it), or unset WORLD_SIZE/RANK for one process")
+        # torch._dynamo (which torchvision, diffusers and torch.compile import) keeps references to the default
+        # process group when it is first imported after the group exists: destroy_process_group then cannot free
+        # it, gloo's threads outlive close() and are torn down during interpreter exit, where a rank whose peer has
+        # already gone aborts ("terminate called without an active exception", SIGABRT). Imported first, it
+        # holds none and close() really ends the group.
+        import torch._dynamo  # noqa: F401
+
         dist.init_process_group("gloo", rank=self.rank, world_size=self.world_size, timeout=BARRIER_TIMEOUT)
 
     def barrier(self) -> None:
@@ -122,6 +129,7 @@ class Shard:
         return box[0]
 
     def close(self) -> None:
+        """Leave the process group (every rank, after the last collective): gloo's threads end here."""
         if self.sharded:
             import torch.distributed as dist
 
