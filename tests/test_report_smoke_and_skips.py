@@ -17,7 +17,7 @@ from judge_helpers import write_synthetic_metrics
 from PIL import Image
 
 from colorbench.report import ReportOptions, build_report
-from colorbench.report.smoke import SMOKE_COLOR, SMOKE_STAMP
+from colorbench.report.smoke import SMOKE_COLOR, SMOKE_HEADING
 
 OPTIONS = ReportOptions(n_boot=50, grid_images=2, grid_extremes=1)
 FAMILIES = {"chroma-blur": "cnn", "hue-shift": "transformer", "gray": "floor"}
@@ -65,12 +65,12 @@ def test_every_table_of_a_smoke_run_says_so_in_each_of_its_forms(smoke_report):
     assert {"headline", "pairwise", "family_best", "cost", "missing"} <= set(content.tables)
     for name in content.tables:
         csv = pd.read_csv(tables / f"{name}.csv")
-        assert "smoke" in csv.columns and (csv["smoke"] == SMOKE_STAMP).all(), name
-        assert (tables / f"{name}.md").read_text().startswith(f"### {SMOKE_STAMP} — "), name
-        assert f'<span class="smoke">{html.escape(SMOKE_STAMP)}</span>' in (tables / f"{name}.html").read_text()
+        assert "smoke" in csv.columns and (csv["smoke"] == SMOKE_HEADING).all(), name
+        assert (tables / f"{name}.md").read_text().startswith(f"### {SMOKE_HEADING} — "), name
+        assert f'<span class="smoke">{html.escape(SMOKE_HEADING)}</span>' in (tables / f"{name}.html").read_text()
     page = path.read_text()
     captions = re.findall(r"<caption>(.*?)</caption>", page)
-    assert captions and all(c.startswith(f'<span class="smoke">{html.escape(SMOKE_STAMP)}</span>') for c in captions)
+    assert captions and all(c.startswith(f'<span class="smoke">{html.escape(SMOKE_HEADING)}</span>') for c in captions)
 
 
 def test_every_figure_of_a_smoke_run_carries_the_stamp_drawn_in_and_in_its_caption(smoke_report):
@@ -78,22 +78,30 @@ def test_every_figure_of_a_smoke_run_carries_the_stamp_drawn_in_and_in_its_capti
     red = np.array([int(SMOKE_COLOR[i:i + 2], 16) for i in (1, 3, 5)])
     assert {"metric_bars", "grid_random", "per_class_heatmap"} <= set(content.figures)
     for name, fig in content.figures.items():
-        assert fig.get_suptitle().startswith(SMOKE_STAMP), name
+        assert fig.get_suptitle().startswith(SMOKE_HEADING), name
         # drawn into the saved file, at the top: the stamp's red text
         pixels = np.asarray(Image.open(path.parent / "figures" / f"{name}.png").convert("RGB")).astype(int)
         top = pixels[: max(40, pixels.shape[0] // 8)]
         assert (np.abs(top - red).sum(axis=2) < 60).sum() > 30, name
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", path.read_text())
     assert len(captions) == len(content.figures)
-    assert all(c.startswith(html.escape(SMOKE_STAMP)) for c in captions)
+    assert all(c.startswith(html.escape(SMOKE_HEADING)) for c in captions)
+
+
+def test_a_notebook_shows_a_smoke_reports_figure_with_the_stamp_once(smoke_report):
+    import colorbench.notebook as nb
+
+    _, content = smoke_report
+    shown = nb.figures_html(content.figures, content.figure_captions, smoke=True, names=["metric_bars"])
+    assert repr(shown).count(SMOKE_HEADING) == 1 and shown._repr_html_().count(SMOKE_HEADING) == 1
 
 
 def test_a_real_run_carries_no_smoke_stamp(tmp_path):
     path, content = _reported(tmp_path / "real", smoke=False)
     page = path.read_text()
-    assert SMOKE_STAMP not in page and "Smoke run" not in page
+    assert SMOKE_HEADING not in page and "Smoke run" not in page
     assert "smoke" not in pd.read_csv(path.parent / "tables" / "headline.csv").columns
-    assert not content.figures["metric_bars"].get_suptitle().startswith(SMOKE_STAMP)
+    assert not content.figures["metric_bars"].get_suptitle().startswith(SMOKE_HEADING)
     assert (path.parent / "verdict.md").read_text().startswith("Family answer (")
 
 

@@ -18,12 +18,12 @@ from matplotlib.figure import Figure
 
 from colorbench.methods.base import SMOKE_LABEL
 
-#: the label as tables and figures show it: the one smoke stamp (methods, notebooks), loud
-SMOKE_STAMP = SMOKE_LABEL.upper()
+#: the one smoke label (methods, notebooks) as tables and figures head it: loud (the notebooks stamp it the same)
+SMOKE_HEADING = SMOKE_LABEL.upper()
 SMOKE_COLOR = "#b00020"
 
 
-def stamp_figure(fig: Figure, stamp: str = SMOKE_STAMP) -> Figure:
+def stamp_figure(fig: Figure, stamp: str = SMOKE_HEADING) -> Figure:
     """Put ``stamp`` as the first line of the figure's title, in red. The title is the figure's own suptitle, so a
     constrained layout makes room for it and it stays inside the saved image whatever the saving options."""
     title = fig.get_suptitle()
@@ -33,7 +33,7 @@ def stamp_figure(fig: Figure, stamp: str = SMOKE_STAMP) -> Figure:
     return fig
 
 
-def stamp_content(content, stamp: str = SMOKE_STAMP) -> None:
+def stamp_content(content, stamp: str = SMOKE_HEADING) -> None:
     """Label every table, figure and figure caption of a report's content (its sections' included)."""
     for table in content.tables.values():
         table.smoke = stamp
