@@ -298,7 +298,7 @@ def _classes(content, page) -> str:
 def _coverage(content, page) -> str:
     t = content.tables
     # the methods that did not run are said once, in the protocol (the verdict links there)
-    return (to_html(t["missing"]) + to_html(t["excluded"]) + _unusable_table(content))
+    return to_html(t["missing"]) + to_html(t["excluded"]) + _unusable_table(content)
 
 
 #: the report's own sections; others register themselves (colorbench.report.sections)
