@@ -114,7 +114,7 @@ def html_unescape(page: str) -> str:
 
 def test_one_method_and_a_skipped_one(tmp_path, sports_dir):
     """One method: no empty paired tables and no "best" highlight, but how to add a method; the protocol lists the
-    methods that made images, the skipped ones apart with a one-line reason and the full text collapsed."""
+    methods that made images, and the skipped ones apart, each reason once with its fix in sight (not collapsed)."""
     import json
 
     root = tmp_path / "solo"
@@ -132,11 +132,12 @@ def test_one_method_and_a_skipped_one(tmp_path, sports_dir):
     assert 'class="best"' not in page and "best value per column highlighted" not in page
     protocol = page[page.index('id="protocol"'):page.index('id="headline"')]
     assert "<dt>Methods</dt><dd>gray</dd>" in protocol
-    assert ("<li><b>coltran</b> — skipped: weights &#x27;coltran-release&#x27; are not available: offline.</li>"
-            in protocol)
-    assert "<details><summary>Full reasons and fixes</summary>" in protocol and "example/coltran.zip" in protocol
+    assert ("<li><b>coltran</b> — skipped: weights &#x27;coltran-release&#x27; are not available: offline.<br>"
+            '<span class="fix"><b>Fix:</b> Put the file at /m/x (download it from https://example/coltran.zip)'
+            "</span></li>" in protocol)
+    assert "<details" not in protocol and page.count("example/coltran.zip") == 1
     coverage = page[page.index('id="coverage"'):]
-    assert "Methods that did not run" in coverage and "coltran" in coverage
+    assert "Methods that did not run" not in coverage and "coltran" not in coverage  # said once, in the protocol
     # nothing missing, nothing excluded: said in words, not as header-only tables
     assert "<b>Missing outputs (counted, excluded from that method&#x27;s means)</b>: none.</p>" in coverage
     assert "<b>Samples excluded from scoring</b>: none.</p>" in coverage and "<th>reason</th>" not in coverage

@@ -45,7 +45,8 @@ def smoke_banner() -> Html:
 
 
 def stamp(caption: str, smoke: bool) -> str:
-    return f"{caption} — {SMOKE_STAMP.upper()}" if smoke else caption
+    # a smoke report's own captions carry the stamp already (colorbench.report.smoke): once is enough
+    return f"{caption} — {SMOKE_STAMP.upper()}" if smoke and SMOKE_STAMP.upper() not in caption else caption
 
 
 def display_or_print(obj: Any) -> None:

@@ -29,6 +29,7 @@ from colorbench.report import grids
 from colorbench.report.family import FamilyAnswer, family_answer
 from colorbench.report.html import CORE_SECTIONS, render_report
 from colorbench.report.sections import report_sections
+from colorbench.report.smoke import stamp_content
 from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 from colorbench.report.tables import Table, best_rows, fmt, fmt_ci, format_frame, write_table
 from colorbench.report.verdict import Verdict, write_verdict
@@ -135,7 +136,8 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
 
 def build_content(run_path, options: ReportOptions | None = None) -> ReportContent:
     """Compute every table and figure of the report (nothing written): the headline, the family answer and the
-    verdict, then each section's own build (:mod:`colorbench.report.sections`)."""
+    verdict, then each section's own build (:mod:`colorbench.report.sections`); a smoke run's are all labelled
+    (:mod:`colorbench.report.smoke`)."""
     options = options or ReportOptions()
     run = RunFolder(run_path)
     frame = load_metrics(run.path)
@@ -166,6 +168,8 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     for section in report_sections(CORE_SECTIONS):
         if section.build is not None:
             section.build(content, options)
+    if run_info.is_smoke:  # last: the sections' own tables and figures are labelled too
+        stamp_content(content)
     return content
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench import __version__
+from colorbench.messages import weights_fetch_hint
 from colorbench.records import MethodState, MethodStatus
 from colorbench.report.sections import Section, report_sections
 from colorbench.report.tables import TABLE_CSS, to_html
+from colorbench.report.verdict import NOT_RUN_TITLE
 
 PAGE_CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d232b;max-width:1180px;margin:0 auto;padding:24px;line-height:1.45}
@@ -26,7 +28,8 @@ figcaption{font-size:13px;color:#5b6570}nav a{margin-right:12px;font-size:14px}
 .scroll{overflow-x:auto}details summary{cursor:pointer;font-weight:600;margin:8px 0}
 code{background:#f2f4f7;padding:1px 4px;border-radius:3px}
 .verdict{background:#eef5ff;border:1px solid #9cbbe6;padding:10px 14px;border-radius:6px;margin:10px 0;font-size:15.5px}
-ul.notrun{margin:2px 0;padding-left:18px}
+ul.notrun{margin:2px 0;padding-left:18px}ul.notrun li{margin:0 0 6px}
+.fix{display:inline-block;margin-top:2px;padding:2px 6px;background:#eef7ee;border-left:3px solid #55A868}
 """
 
 
@@ -41,17 +44,41 @@ def _with_code(text) -> str:
 
 
 def _verdict(content) -> str:
-    return f'<div class="verdict" id="verdict"><b>Verdict.</b> {_with_code(content.verdict.text)}</div>'
+    text = _with_code(content.verdict.text)
+    pointer = _e(f'"{NOT_RUN_TITLE}"')  # the verdict's pointer to the one place with the reasons: a link there
+    text = text.replace(pointer, f'<a href="#did-not-run">{pointer}</a>', 1)
+    return f'<div class="verdict" id="verdict"><b>Verdict.</b> {text}</div>'
+
+
+def reason_and_fix(reason: str) -> tuple[str, str]:
+    """A skip or failure reason split into what went wrong and what makes the method run. The reasons read "what
+    went wrong. What to do … `command` …": the fix starts at the sentence that holds the first command (or, with
+    no command, at the second sentence); "" when the reason is one sentence (its fix, if any, is in it)."""
+    text = " ".join(str(reason).split())  # one paragraph: a library's multi-line message included
+    tick = text.find("`")
+    cut = text.rfind(". ", 0, tick) if tick > 0 else text.find(". ")
+    return (text[:cut + 1], text[cut + 2:]) if cut > 0 else (text, "")
 
 
 def _not_run_list(content) -> str:
-    """Methods that produced no images: one line each, the full reasons (with the fix) in a collapsible block."""
+    """Methods that produced no images, said once in the report: each reason in full with its fix in sight (a new
+    user found the reasons three times over and the fixes folded away). Methods with the same reason share one
+    line; one ``colorbench weights fetch`` for every missing download comes first."""
     not_run = content.verdict.not_run
     if not not_run:
         return ""
-    items = "".join(f"<li><b>{_e(n.method)}</b> — {_e(n.status)}: {_e(n.short)}</li>" for n in not_run)
-    full = "".join(f"<p><b>{_e(n.method)}</b>: {_e(n.reason)}</p>" for n in not_run)
-    return f'<ul class="notrun">{items}</ul><details><summary>Full reasons and fixes</summary>{full}</details>'
+    groups: dict[tuple[str, str], list[str]] = {}
+    for n in not_run:
+        groups.setdefault((n.status, " ".join(n.reason.split())), []).append(n.method)
+    items = []
+    for (status, reason), methods in groups.items():
+        why, fix = reason_and_fix(reason)
+        names = ", ".join(f"<b>{_e(m)}</b>" for m in methods)
+        fix_html = f'<br><span class="fix"><b>Fix:</b> {_with_code(fix)}</span>' if fix else ""
+        items.append(f"<li>{names} — {_e(status)}: {_with_code(why)}{fix_html}</li>")
+    hint = weights_fetch_hint([n.reason for n in not_run])
+    hint_html = f'<p class="fix">{_with_code(hint[0].upper() + hint[1:])}.</p>' if hint else ""  # all at once
+    return f'<div id="did-not-run">{hint_html}<ul class="notrun">{"".join(items)}</ul></div>'
 
 
 def _unusable_inputs(content) -> list[dict[str, str]]:
@@ -138,7 +165,7 @@ def _protocol(content, options) -> str:
     ran = [m for m in (info.methods or list(summary.methods)) if m in set(content.verdict.ran)]
     ran += [m for m in content.verdict.ran if m not in ran]  # e.g. imported methods run.json does not list
     add("Methods", _e(", ".join(ran)))
-    add("Did not run", _not_run_list(content))
+    add(NOT_RUN_TITLE, _not_run_list(content))
     for name, status in info.method_status.items():
         # partial runs here; skipped and failed ones are listed under "Did not run" just above
         if status.status not in (None, MethodState.DONE, "finished", MethodState.SKIPPED, MethodState.FAILED):
@@ -270,8 +297,8 @@ def _classes(content, page) -> str:
 
 def _coverage(content, page) -> str:
     t = content.tables
-    return ((f"<h3>Methods that did not run</h3>{_not_run_list(content)}" if content.verdict.not_run else "")
-            + to_html(t["missing"]) + to_html(t["excluded"]) + _unusable_table(content))
+    # the methods that did not run are said once, in the protocol (the verdict links there)
+    return to_html(t["missing"]) + to_html(t["excluded"]) + _unusable_table(content)
 
 
 #: the report's own sections; others register themselves (colorbench.report.sections)

@@ -30,6 +30,7 @@ table.cb td.best,table.cb tr:nth-child(even) td.best{font-weight:700;background:
 #table-cost th,#table-cost td{white-space:normal}
 #table-family_best td:last-child,#table-family_pairwise td:last-child{white-space:normal;text-align:left;min-width:16em}
 table.cb caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0}
+table.cb caption .smoke{color:#b00020;font-weight:700}
 """
 
 
@@ -43,6 +44,9 @@ class Table:
     display: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     best: dict[str, set[int]] = field(default_factory=dict)  # display column -> row positions to highlight
+    #: a smoke run's label (colorbench.report.smoke): before the title of the HTML and Markdown forms, and a last
+    #: column ``smoke`` of the CSV, so that the table, copied or opened alone, still says its numbers are meaningless
+    smoke: str = ""
 
     @property
     def shown(self) -> pd.DataFrame:
@@ -82,12 +86,16 @@ def to_markdown(table: Table) -> str:
     index_name = shown.index.name
     frame = shown.reset_index() if index_name else shown
     cols = [str(c) for c in frame.columns]
-    lines = [f"### {table.title}", "", "| " + " | ".join(_md(c) for c in cols) + " |",
+    lines = [f"### {_titled(table)}", "", "| " + " | ".join(_md(c) for c in cols) + " |",
              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|"]
     for _, row in frame.iterrows():
         lines.append("| " + " | ".join(_md(str(v)) for v in row.tolist()) + " |")
     lines += [""] + [f"*{n}*" for n in table.notes]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _titled(table: Table) -> str:
+    return f"{table.smoke} — {table.title}" if table.smoke else table.title
 
 
 def _md(text: str) -> str:
@@ -112,18 +120,20 @@ def to_html(table: Table, *, standalone: bool = False) -> str:
             cells.append(f"<td{cls}>{html.escape(str(value))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in table.notes)
-    fragment = (f'<table class="cb" id="table-{html.escape(table.name)}"><caption>{html.escape(table.title)}</caption>'
+    smoke = f'<span class="smoke">{html.escape(table.smoke)}</span> — ' if table.smoke else ""
+    fragment = (f'<table class="cb" id="table-{html.escape(table.name)}"><caption>{smoke}{html.escape(table.title)}'
+                "</caption>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}")
     if not standalone:
         return fragment
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(table.title)}</title>'
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(_titled(table))}</title>'
             f"<style>body{{font-family:system-ui,sans-serif}}{TABLE_CSS}</style></head><body>{fragment}</body></html>\n")
 
 
 def write_table(table: Table, folder: str | Path) -> dict[str, Path]:
     folder = Path(folder)
     paths = {ext: folder / f"{table.name}.{ext}" for ext in ("csv", "md", "html")}
-    numbers = table.numbers
+    numbers = table.numbers.assign(smoke=table.smoke) if table.smoke else table.numbers
     atomic.write_text(paths["csv"], numbers.to_csv(index=numbers.index.name is not None, float_format="%.10g"))
     atomic.write_text(paths["md"], to_markdown(table))
     atomic.write_text(paths["html"], to_html(table, standalone=True))

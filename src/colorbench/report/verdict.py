@@ -2,8 +2,10 @@
 
 It names the best method on the headline metric, its lead over the runner-up (paired mean difference with its 95%
 CI, Holm-adjusted p, n), whether the other metrics agree, how colourful the best method is next to the true
-photos, and which methods did not run and why. The report, notebook 05 and the CLI print the same text.
+photos, and which methods did not run (why, with the fix, is said once: under "Did not run" in the report's protocol).
+The report, notebook 05 and the CLI print the same text.
 
+A smoke run's verdict opens with "Smoke run" and concludes nothing: its numbers come from untrained models.
 Two cases get a plain sentence instead of empty or meaningless comparisons: one method (nothing to compare: how to
 add one) and too few images for any paired test to reach significance (said once, instead of a row per pair).
 
@@ -16,13 +18,13 @@ Usage (a sketch, not run by the doctests: needs a scored run's summary and paire
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from colorbench.messages import one_line
+from colorbench.methods.base import SMOKE_LABEL
 from colorbench.methods.families import FAMILY_LABELS
 from colorbench.metrics.specs import LOWER_IS_BETTER, decimals, label
 from colorbench.records import MethodState, RunRecord
@@ -218,34 +220,23 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _shared_reason(short: str) -> str:
-    """The reason without what names one method's own file, so that reasons differing only there are said once:
-    "weights 'eccv16' are not available: downloading it failed (…)" and the same for 'siggraph17' become one."""
-    short = re.sub(r"weights '[^']*' are", "weights are", short)
-    return re.sub(r"\s*\(looked at [^)]*\)", "", short)
-
-
-def _without_folders(text: str) -> str:
-    """A reason with each absolute path cut to its file name: the verdict says what is missing; where it goes is in
-    the Protocol's "Did not run" list with the fix (a new user read /root/.cache/... paths as a wall of errors)."""
-    return re.sub(r"(?<![\w.])/(?:[^\s/()']+/)+([^\s/()']+)", r"\1", text)
+#: where the report says, once, why each method did not run and what makes it run (the protocol's entry of that name)
+NOT_RUN_TITLE = "Did not run"
 
 
 def _not_run_sentence(not_run: list[NotRun]) -> str:
-    """Methods with the same short reason share it: "coltran and controlnet-canny (too slow on a CPU …)"; reasons
-    that differ only in the method's own file name or path are shared too (a method alone keeps its own text)."""
+    """Who did not run, and where the reasons are: "eccv16 and coltran were skipped and ddcolor failed: why, and
+    how to make each run, is under "Did not run" in the report." The reasons themselves (with their fixes) are
+    said once, there: a new user found the same reason in the verdict, the protocol and the coverage
+    section, and the fixes folded away."""
     if not not_run:
         return ""
-    by_reason: dict[str, list[NotRun]] = {}
-    for n in not_run:
-        failed = "failed: " if n.status == MethodState.FAILED else ""
-        by_reason.setdefault(f"{failed}{_shared_reason(n.short).rstrip('.')}", []).append(n)
-    parts = []
-    for reason, group in by_reason.items():
-        if len(group) == 1:
-            reason = f"{'failed: ' if group[0].status == MethodState.FAILED else ''}{group[0].short.rstrip('.')}"
-        parts.append(f"{_join([n.method for n in group])} ({_without_folders(reason)})")
-    return f"{'; '.join(parts)} did not run." if len(parts) > 1 else f"{parts[0]} did not run."
+    skipped = [n.method for n in not_run if n.status != MethodState.FAILED]
+    failed = [n.method for n in not_run if n.status == MethodState.FAILED]
+    parts = ([f"{_join(skipped)} {'was' if len(skipped) == 1 else 'were'} skipped"] if skipped else []) + \
+        ([f"{_join(failed)} failed"] if failed else [])
+    which = "it" if len(not_run) == 1 else "each"
+    return f"{' and '.join(parts)}: why, and how to make {which} run, is under \"{NOT_RUN_TITLE}\" in the report."
 
 
 def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline: str, metrics: list[str],
@@ -262,12 +253,12 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
     name = label(headline)
     ranked = _ranked(summary_table, headline)
     not_run = not_run_methods(run_info, summary_table["method"])
-    sentences = [family_sentence(family)] if family is not None and family.ranked else []
+    too_small = len(ranked) > 1 and paired_too_small(paired)
     if run_info.is_smoke:
-        sentences.append("Smoke run (tiny untrained models): the numbers only show that every code path works.")
+        return _smoke_verdict(summary_table, ranked, not_run, headline=headline, too_small=too_small)
+    sentences = [family_sentence(family)] if family is not None and family.ranked else []
     if headline != "lpips":
         sentences.append(f"LPIPS was unavailable, so the headline metric is {name}.")
-    too_small = len(ranked) > 1 and paired_too_small(paired)
     comparison = ""
     table = summary_table.set_index("method")
     if not ranked:
@@ -277,7 +268,7 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
         n = int(table.loc[only, "n_scored"])
         suggested = "cnn-original"
         # the suggested method may be one that just failed to get its weights: then the command works only after that
-        first = (f" {suggested} did not run here either: make it runnable first (why it did not is said below)."
+        first = (f" {suggested} did not run here either: make it runnable first (see below)."
                  if suggested in {m.method for m in not_run} else "")
         comparison = (f"Only {only} produced images, so there is nothing to compare: its mean {name} is "
                       f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. "
@@ -313,5 +304,30 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
     sentence = _not_run_sentence(not_run)
     if sentence:
         sentences.append(sentence)
+    return Verdict(text=" ".join(sentences), ran=ranked, not_run=not_run, comparable=len(ranked) > 1,
+                   too_few_images=too_small, comparison=comparison or " ".join(sentences))
+
+
+def _smoke_verdict(summary_table: pd.DataFrame, ranked: list[str], not_run: list[NotRun], *, headline: str,
+                   too_small: bool) -> Verdict:
+    """A smoke run's verdict opens by saying so and concludes nothing: its numbers come from tiny untrained
+    (random-weight) models, so a winner, a family answer or a ranking would present noise as a finding (a new user
+    read "Family answer: ddcolor has the best mean LPIPS …" before the smoke sentence). It says what ran (in the
+    run's order, not ranked), what did not, and how to get real numbers."""
+    sentences = [f"Smoke run ({SMOKE_LABEL}): every colorizer here is a tiny model with random weights, so this "
+                 "verdict names no winner and no family answer — the numbers only show that every code path works."]
+    if headline != "lpips":
+        sentences.append(f"LPIPS was unavailable, so the headline metric is {label(headline)}.")
+    scored = [m for m in summary_table["method"] if m in set(ranked)]
+    if scored:
+        n = int(summary_table["n_scored"].max())
+        sentences.append(f"Scored on {n} image{'s' * (n != 1)}: {', '.join(scored)}.")
+    else:
+        sentences.append(f"No method has a {label(headline)} value.")
+    sentence = _not_run_sentence(not_run)
+    if sentence:
+        sentences.append(sentence)
+    sentences.append("A real comparison is the same command without --smoke (notebooks: SMOKE = False).")
+    comparison = f"Only {ranked[0]} produced images, so there is nothing to compare." if len(ranked) == 1 else ""
     return Verdict(text=" ".join(sentences), ran=ranked, not_run=not_run, comparable=len(ranked) > 1,
                    too_few_images=too_small, comparison=comparison or " ".join(sentences))

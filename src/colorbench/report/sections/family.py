@@ -11,6 +11,7 @@ import html
 
 import pandas as pd
 
+from colorbench.methods.base import SMOKE_LABEL
 from colorbench.methods.families import FAMILY_LABELS, family_color
 from colorbench.metrics.specs import spec
 from colorbench.report.sections import Section, register_section
@@ -59,9 +60,14 @@ def render(content, page) -> str | None:
         return None
     swatches = "".join(f'<span class="family" style="border-left:14px solid {family_color(f)};padding-left:5px;'
                        f'margin-right:14px">{html.escape(FAMILY_LABELS[f])}</span>' for f in answer.best)
-    text = family_sentence(answer) if answer.ranked else ("No CNN, transformer or diffusion method produced images "
-                                                           "in this run: there is no family answer. "
-                                                           + "; ".join(answer.rests_on()) + ".")
+    if content.run_info.is_smoke:  # untrained models: a family "answer" would present noise as a finding
+        text = (f"Smoke run ({SMOKE_LABEL}): no family answer — the tables below only show that the family "
+                "comparison runs.")
+    elif answer.ranked:
+        text = family_sentence(answer)
+    else:
+        text = ("No CNN, transformer or diffusion method produced images in this run: there is no family answer. "
+                + "; ".join(answer.rests_on()) + ".")
     parts = [f'<p id="family-answer">{html.escape(text)}</p>',
              f'<p class="note">Colours in the figures: {swatches}</p>',
              f'<div class="scroll">{to_html(content.tables["family_best"])}</div>']
