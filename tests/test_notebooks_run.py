@@ -202,3 +202,16 @@ def test_parameters_reach_the_kernel_and_the_output_folder_is_the_run_folder(tmp
     assert result.output_dir == out.resolve()
     book = nbformat.read(str(out / "00_setup_and_data.ipynb"), as_version=4)
     assert str(out.resolve()) in _text(book.cells[-1].outputs[0])
+
+
+def test_the_kernel_keeps_its_log_but_not_the_tcp_eavesdropping_warning(tmp_path, capfd):
+    """ipykernel warns "Kernel is running over TCP without encryption" under every notebook, though the kernel is
+    on 127.0.0.1 with signed messages: the suite's kernel drops that one line and nothing else it logs."""
+    source = tmp_path / "src"
+    _write_suite(source, {"00_setup_and_data": "import logging\n"
+                                               "logging.getLogger('IPKernelApp').warning('a kernel warning kept')"})
+    result = notebooks_run.run_suite(source_dir=source, only=["00"], html=False, log=lambda line: None)
+    assert result.ok, result.describe()
+    err = capfd.readouterr().err
+    assert "a kernel warning kept" in err  # the kernel's log still reaches the terminal
+    assert "running over TCP" not in err

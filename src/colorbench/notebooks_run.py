@@ -183,7 +183,7 @@ def python_kernel() -> Iterator[str]:
         # interrupted cell: jupyter_client's shutdown_kernel sends every kernel a SIGINT before its shutdown request
         # (jupyter_client 8, manager.py `_async_shutdown_kernel`), and ipykernel logs it when the signal lands while
         # it is still handling a message — timing-dependent, so it shows after slow-to-stop notebooks such as 03.
-        spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        spec = {"argv": [sys.executable, "-m", "colorbench.notebook_kernel", "-f", "{connection_file}"],
                 "display_name": f"colorbench ({sys.executable})", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         values = {"JUPYTER_PATH": prepended(tmp, "JUPYTER_PATH")}
