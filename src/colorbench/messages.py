@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless n is 1 (``many`` where adding "s" is wrong): the one wording of
+    counts in messages.
+
+    >>> plural(1, "image"), plural(3, "image"), plural(0, "method"), plural(2, "class", "classes")
+    ('1 image', '3 images', '0 methods', '2 classes')
+    """
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def one_line(reason: str, limit: int = 160) -> str:
     """The first sentence of a (possibly long, multi-line) skip or failure reason."""
     first = (str(reason).strip().splitlines() or [""])[0]

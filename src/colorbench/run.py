@@ -153,6 +153,23 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
     return prepared, skipped
 
 
+class NoUsableImages(ValueError):
+    """Every image of the run's subset was unusable: nothing to colorize (a ValueError: the CLI prints it as one
+    line and exits non-zero)."""
+
+
+def nothing_usable_message(dataset: str, root: Path, skipped: list[dict], skipped_csv: Path) -> str:
+    """Why a run had nothing to work on: the folder, the first image's reason, where the others' are, the fix."""
+    from colorbench.messages import plural
+
+    first = skipped[0] if skipped else None
+    example = f" (e.g. {first['source']}: {first['reason']})" if first else ""
+    return (f"none of the {plural(len(skipped), 'image')} of dataset {dataset!r} in {Path(root).resolve()} could be "
+            f"read{example}; "
+            f"each is listed with its reason in {skipped_csv}. Replace or fix the files, or point --dataset at a "
+            "folder of readable photos (JPEG, PNG, …)")
+
+
 # ------------------------------------------------------------------------------------------------- methods
 def resolve_methods(requested: Sequence[str]) -> list[str]:
     if list(requested) in ([], [AUTO_METHODS]):
@@ -408,6 +425,8 @@ def _run_locked(ctx: RunContext, subset: DatasetIndex, names: list[str], skip_on
         prepared, skipped = (prepare_inputs(subset, folder, progress=ctx.progress, max_pixels=ctx.cfg.max_pixels)
                              if shard.is_main else (None, None))
         prepared, skipped = shard.broadcast((prepared, skipped))  # the others wait until the inputs exist
+        if not prepared:  # one bad image never stops a run, but a run with nothing to colorize is not a success
+            raise NoUsableImages(nothing_usable_message(ctx.cfg.dataset, subset.root, skipped, folder.skipped_csv))
         outcomes = []
         for name in names:
             if name in skip_on_cpu:

@@ -122,11 +122,12 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
     """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
     named explicitly in --methods was skipped (so that `run && score` does not go on without it). ``brief``: a skip
     reason in one line (the demo, whose report and verdict carry the full text with its fix)."""
-    from colorbench.messages import one_line, weights_fetch_hint
+    from colorbench.messages import one_line, plural, weights_fetch_hint
     from colorbench.records import MethodState
 
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
-    print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
+    print(f"run folder: {summary.path}  ({plural(summary.samples, 'image')}, {summary.skipped_images} skipped"
+          f"{unusable})")
     for m in summary.methods:
         if m.status == MethodState.SKIPPED:
             print(f"  - {m.name}: SKIPPED — {one_line(m.reason) if brief else m.reason}")
