@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from colorbench.judge import analysis as an
 from colorbench.judge.store import DB_NAME, JudgementStore
+from colorbench.messages import plural
 from colorbench.report.sections import Section, register_section
 from colorbench.report.tables import Table, fmt, fmt_ci, to_html, write_table
 from colorbench.runfolder import RunFolder
@@ -54,9 +55,11 @@ def unverified_note(run_path) -> str | None:
     n = JudgementStore.open(path.parent, create=False).unverified_count() if path.exists() else 0
     if not n:
         return None
-    return (f"{n} stored answer(s) are left out: they were recorded before colorbench checked that a judge's images "
-            "had loaded (an older eye test could store answers to pages that showed no image), so nothing shows "
-            "they rest on what was seen.")
+    one = n == 1
+    return (f"{plural(n, 'stored answer')} {'is' if one else 'are'} left out: {'it was' if one else 'they were'} "
+            "recorded before colorbench checked that a judge's images had loaded (an older eye test could store "
+            f"answers to pages that showed no image), so nothing shows {'it rests' if one else 'they rest'} on what "
+            "was seen.")
 
 
 def coverage_note(run_methods: list[str], judged: pd.DataFrame) -> str | None:
@@ -67,7 +70,7 @@ def coverage_note(run_methods: list[str], judged: pd.DataFrame) -> str | None:
     missing = [m for m in run_methods if m not in seen]
     if not missing:
         return None
-    return (f"The eye test covers {len(covered)} of the run's {len(run_methods)} methods "
+    return (f"The eye test covers {len(covered)} of the run's {plural(len(run_methods), 'method')} "
             f"({', '.join(covered) or 'none'}); {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
             "judgements (added after the judging, or never shown): judge again to include "
             f"{'it' if len(missing) == 1 else 'them'}.")
@@ -106,9 +109,10 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
                               "judgements": strengths["n_judgements"]})
         title = "Bradley–Terry strength from people's choices"
         t["judge_strengths"] = Table("judge_strengths", title, strengths, shown, [
-            f"Log-strengths centred at 0 (choix maximum likelihood); 95% percentile bootstrap over the {len(outcomes)} "
-            f"pair judgements ({n_boot} resamples, seed {seed}). 'Equally good' and 'both bad' count half a win each. "
-            "A strength difference d means the first is preferred with probability 1/(1+e^−d)."])
+            f"Log-strengths centred at 0 (choix maximum likelihood); 95% percentile bootstrap over the "
+            f"{plural(len(outcomes), 'pair judgement')} ({plural(n_boot, 'resample')}, seed {seed}). 'Equally good' "
+            "and 'both bad' count half a win each. A strength difference d means the first is preferred with "
+            "probability 1/(1+e^−d)."])
         content.figures["judge_strengths"] = strengths_figure(strengths)
         content.captions["judge_strengths"] = "Bradley–Terry strength of each method with its 95% bootstrap CI."
         share, count = an.win_matrix(outcomes, [m for m in methods if m in set(strengths["method"])])
@@ -157,7 +161,8 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
             "judge_1": "judge", "judge_2": "other judge", "n_common": "items both judged",
             "agreement": "same answer", "cohen_kappa": "Cohen's κ"})
         note = ("Cohen's κ per pair of judges on the items (image, pair, samples) both judged, first answer each, "
-                f"4 categories. Fleiss' κ over the {fleiss['n_items']} items judged by {fleiss['n_raters']} judges: "
+                f"4 categories. Fleiss' κ over the {plural(fleiss['n_items'], 'item')} judged by "
+                f"{plural(fleiss['n_raters'], 'judge')}: "
                 f"{fmt(fleiss['kappa'], 2)}.")
         t["judge_agreement"] = Table("judge_agreement", "Agreement between judges (same items)", agreement, shown,
                                      [note])
@@ -197,8 +202,9 @@ def write_judge_report(run_path, **kwargs) -> JudgeContent:
 def section_html(content: JudgeContent, figure_html) -> str:
     """The report's "Eye test" section; ``figure_html(name, caption)`` embeds a figure the way the report does."""
     t = content.tables
-    parts = [f'<p>{content.n_pair} pair judgement(s) and {content.n_real_or_fake} real-or-fake judgement(s) by '
-             f'{len(content.judges)} judge(s), collected blind with <code>colorbench judge</code>.</p>']
+    parts = [f'<p>{plural(content.n_pair, "pair judgement")} and '
+             f'{plural(content.n_real_or_fake, "real-or-fake judgement")} by '
+             f'{plural(len(content.judges), "judge")}, collected blind with <code>colorbench judge</code>.</p>']
     parts += [f'<p class="warn">{html.escape(n)}</p>' for n in content.notes]
     for name in ("judge_metric_agreement", "judge_strengths"):
         if name in t:
