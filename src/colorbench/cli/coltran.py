@@ -51,13 +51,13 @@ def _info(args) -> int:
     import json
 
     from colorbench.methods.coltran.convert import converted_paths
-    from colorbench.methods.coltran.method import KINDS, converted_dir
+    from colorbench.methods.coltran.method import KINDS, convert_command, converted_dir
 
     folder = args.dir or converted_dir()
     for kind in KINDS:
         weights_path, meta_path = converted_paths(folder, kind)
         if not weights_path.is_file():
-            print(f"{kind}: missing ({weights_path}); run `colorbench coltran convert`")
+            print(f"{kind}: missing ({weights_path}); run `{convert_command(folder)}`")
             continue
         meta = json.loads(meta_path.read_text())
         print(f"{kind}: {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB), from "
