@@ -140,9 +140,19 @@ def win_matrix(outcomes: pd.DataFrame, methods: list[str]) -> tuple[pd.DataFrame
     return share_f, count_f
 
 
+def _statsmodels(module: str, needed_for: str):
+    """``statsmodels.<module>``, or MissingExtra naming the judge extra (a bare ModuleNotFoundError said nothing)."""
+    import importlib
+
+    from colorbench.extras import import_extra
+
+    import_extra("statsmodels", "judge", needed_for)  # named as the package pip installs
+    return importlib.import_module(f"statsmodels.{module}")
+
+
 def wilson(successes: float, n: int) -> tuple[float, float, float]:
     """Share with its Wilson 95% interval (statsmodels); NaNs when n = 0."""
-    from statsmodels.stats.proportion import proportion_confint
+    proportion_confint = _statsmodels("stats.proportion", "Wilson intervals of the eye test").proportion_confint
 
     if n == 0:
         return float("nan"), float("nan"), float("nan")
@@ -163,7 +173,8 @@ CATEGORIES = ("a", "b", "tie", "both-bad")
 def judge_agreement(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Cohen's κ for every pair of judges on the items both judged, and Fleiss' κ over the items judged by the
     most common number (≥ 2) of judges. Returns (table, fleiss info)."""
-    from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa
+    inter_rater = _statsmodels("stats.inter_rater", "the judges' agreement (κ)")
+    cohens_kappa, fleiss_kappa = inter_rater.cohens_kappa, inter_rater.fleiss_kappa
 
     first = _item_answers(outcomes)
     wide = first.pivot(index="item", columns="judge", values="answer")
