@@ -76,8 +76,25 @@ def coverage_note(run_methods: list[str], judged: pd.DataFrame) -> str | None:
             f"{'it' if len(missing) == 1 else 'them'}.")
 
 
-def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2) -> list[str]:
-    return [fmt_ci(v, lo, hi, decimals) for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
+def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2, missing: str = "") -> list[str]:
+    """``value [lo, hi]``; ``missing`` follows the value where the interval could not be estimated (NaN)."""
+    return [fmt_ci(v, lo, hi, decimals) + (missing if pd.isna(lo) and pd.notna(v) else "")
+            for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
+
+
+def strength_ci_note(n_judgements: int, strengths: pd.DataFrame, run_path) -> str | None:
+    """Why some Bradley–Terry strengths have no interval (see :func:`colorbench.judge.analysis.bradley_terry`), and
+    what gives them one; None when all have one."""
+    if not strengths["ci_low"].isna().any():
+        return None
+    if n_judgements < an.MIN_CI_JUDGEMENTS:
+        return (f"The strengths' 95% intervals cannot be estimated from {plural(n_judgements, 'pair judgement')}: "
+                f"the bootstrap needs at least {an.MIN_CI_JUDGEMENTS} "
+                f"({an.MIN_CI_JUDGEMENTS - n_judgements} more: `colorbench judge {run_path}`).")
+    flat = ", ".join(strengths.loc[strengths["ci_low"].isna(), "method"])
+    return (f"No 95% interval for {flat}: every bootstrap resample gives the same strength (the answers all agree), "
+            "so the interval cannot be estimated; more judgements (`colorbench judge "
+            f"{run_path}`) give one.")
 
 
 def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = an.DEFAULT_SEED,
@@ -103,8 +120,10 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
     t = content.tables
     strengths = an.bradley_terry(outcomes, methods, n_boot=n_boot, seed=seed)
     if len(strengths):
+        ci_note = strength_ci_note(len(outcomes), strengths, run.path)
+        why = "too few judgements" if len(outcomes) < an.MIN_CI_JUDGEMENTS else "the answers all agree"
         shown = pd.DataFrame({"rank": strengths["rank"], "method": strengths["method"],
-                              "strength [95% CI]": _ci_column(strengths, "strength"),
+                              "strength [95% CI]": _ci_column(strengths, "strength", missing=f" (no CI: {why})"),
                               "P(beats an average method)": strengths["p_beats_average"].map(lambda v: fmt(v, 2)),
                               "judgements": strengths["n_judgements"]})
         title = "Bradley–Terry strength from people's choices"
@@ -112,7 +131,7 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
             f"Log-strengths centred at 0 (choix maximum likelihood); 95% percentile bootstrap over the "
             f"{plural(len(outcomes), 'pair judgement')} ({plural(n_boot, 'resample')}, seed {seed}). 'Equally good' "
             "and 'both bad' count half a win each. A strength difference d means the first is preferred with "
-            "probability 1/(1+e^−d)."])
+            "probability 1/(1+e^−d).", *([ci_note] if ci_note else [])])
         content.figures["judge_strengths"] = strengths_figure(strengths)
         content.captions["judge_strengths"] = "Bradley–Terry strength of each method with its 95% bootstrap CI."
         share, count = an.win_matrix(outcomes, [m for m in methods if m in set(strengths["method"])])
@@ -229,13 +248,15 @@ def strengths_figure(strengths: pd.DataFrame) -> Figure:
     y = np.arange(len(ordered))
     s = ordered["strength"].to_numpy(float)
     err = np.vstack([s - ordered["ci_low"].to_numpy(float), ordered["ci_high"].to_numpy(float) - s])
-    ax.errorbar(s, y, xerr=err, fmt="none", ecolor="#333", capsize=4, lw=1)
+    has_ci = ~np.isnan(err).any(axis=0)  # no bar where the interval cannot be estimated (too few judgements)
+    ax.errorbar(s[has_ci], y[has_ci], xerr=err[:, has_ci], fmt="none", ecolor="#333", capsize=4, lw=1)
     ax.scatter(s, y, c=[colors[m] for m in ordered["method"]], s=60, zorder=3, edgecolor="#333")
     ax.axvline(0, color="#999", lw=0.8, ls="--")
     ax.set_yticks(y, ordered["method"], fontsize=9)
     ax.set_xlabel("Bradley–Terry log-strength (0 = average method)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("People's preference with 95% bootstrap CI", fontsize=10)
+    ax.set_title("People's preference with 95% bootstrap CI" + ("" if has_ci.all() else " (where it can be estimated)"),
+                 fontsize=10)
     return fig
 
 
