@@ -183,6 +183,18 @@ def test_release_without_tensorflow_says_how_to_install(monkeypatch, tmp_path):
     assert "must be converted once (`colorbench coltran convert`)" in str(info.value)
 
 
+def test_coltran_convert_without_tensorflow_says_so_before_fetching_the_release(monkeypatch, capsys):
+    from colorbench import weights
+    from colorbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    monkeypatch.setattr(weights, "ensure", lambda *a, **k: pytest.fail("the release was fetched before the check"))
+    assert main(["coltran", "convert"]) == 2
+    err = capsys.readouterr().err
+    assert "`colorbench coltran convert` needs the optional convert extra (tensorflow is not installed)" in err
+    assert "pip install -e '.[convert]'" in err
+
+
 def test_converted_weights_load_without_tensorflow(tmp_path):
     """Converted safetensors are used directly, in a process where TensorFlow is never imported."""
     from colorbench.methods.coltran.convert import save_converted

@@ -11,7 +11,7 @@ from colorbench.cli.common import ColorbenchError, command, group
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = group(subparsers, "coltran", help="ColTran: convert the released TF checkpoints, run the stages")
     conv = command(
-        sub, "convert", _convert,
+        sub, "convert", _convert, needs=("convert", ("tensorflow",)),  # said before the release is downloaded
         help="convert the released TF checkpoints to safetensors (needs TensorFlow once)",
         description="Read colorizer/, color_upsampler/ and spatial_upsampler/ of the unpacked release with "
                     "tf.train.load_checkpoint, take the EMA weights the official inference uses, map every variable "
