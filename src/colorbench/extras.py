@@ -87,6 +87,8 @@ def require_extra(extra: str, modules: tuple[str, ...], needed_for: str) -> None
 
 
 def _needs_extra(needed_for: str, extra: str, absent: list[str]) -> str:
+    # `make setup` installs every extra but the big ones (OPTIONAL_STACKS): offered only where it brings this one
+    setup = "" if extra in OPTIONAL_STACKS else ", or `make setup` (it installs the test set, notebooks included)"
     return (f"{needed_for} needs the optional {extra} extra ({', '.join(absent)} "
             f"{'is' if len(absent) == 1 else 'are'} not installed): {install_command(extra, python=sys.executable)} "
-            "from the colorbench checkout, or `make setup` (it installs the test set, notebooks included)")
+            f"from the colorbench checkout{setup}")
