@@ -227,3 +227,18 @@ def test_judge_report_says_the_interval_cannot_be_estimated_from_one_answer(tmp_
     assert (f"cannot be estimated from 1 pair judgement: the bootstrap needs at least {an.MIN_CI_JUDGEMENTS} "
             f"({an.MIN_CI_JUDGEMENTS - 1} more: `colorbench judge {root}`)") in out
     assert "over the 1 pair judgement (20 resamples" in out
+
+
+def test_the_report_names_a_missing_judge_extra_in_its_eye_test_section_and_still_builds(judged_run, tmp_path,
+                                                                                          monkeypatch):
+    import sys
+
+    from colorbench.report import ReportOptions, build_report
+
+    src, _ = judged_run
+    root = tmp_path / "no-choix"
+    shutil.copytree(src, root)
+    monkeypatch.setitem(sys.modules, "choix", None)
+    page = build_report(root, ReportOptions(n_boot=20, grid_images=1, grid_extremes=1)).read_text()
+    assert 'id="eye-test"' in page and "needs the optional judge extra (choix is not installed)" in page
+    assert 'id="table-headline"' in page  # the rest of the report is there

@@ -301,8 +301,9 @@ def _fmt_frame(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
 
 def _build_section(content, options) -> None:
     """The eye test's part of ``colorbench report``: its tables and figures join the report's (written and
-    embedded the same way), with the report's bootstrap settings; a damaged judgements file is kept to be named
-    in the section, never fatal to the rest of the report."""
+    embedded the same way), with the report's bootstrap settings; a damaged judgements file, or the judge extra
+    missing (choix, statsmodels), is kept to be named in the section, never fatal to the rest of the report."""
+    from colorbench.extras import MissingExtra
     from colorbench.judge.store import JudgementStoreError
 
     try:
@@ -313,7 +314,7 @@ def _build_section(content, options) -> None:
                 content.section_data["eye-test"] = left_out
             return
         judged = build_judge_content(content.run.path, n_boot=options.n_boot, seed=options.seed)
-    except JudgementStoreError as exc:
+    except (JudgementStoreError, MissingExtra) as exc:
         content.section_data["eye-test"] = exc
         return
     content.tables.update(judged.tables)
