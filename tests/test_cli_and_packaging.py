@@ -49,6 +49,32 @@ def test_methods_list_says_what_each_method_still_needs(capsys):
     assert states()["cnn-lpips"] == "ready"
 
 
+def test_methods_list_columns_fit_a_long_plug_in_name(add_method, capsys):
+    """The columns had fixed widths: a plug-in's name longer than 26 characters pushed its row out of line."""
+    from colorbench.methods.gray import GrayBaseline
+
+    class LongNamed(GrayBaseline):
+        name = "a-plug-in-method-with-a-rather-long-name"
+
+    add_method(LongNamed.name, LongNamed)
+    add_method("broken-plug-in", "colorbench_test_absent_module:Method")
+    assert main(["methods"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("  ") and not line.startswith("      ")]
+    importable = [row for row in rows if not row.split()[1].startswith("(")]
+    assert any(row.split()[0] == LongNamed.name for row in importable)
+
+    def starts(row: str) -> tuple[int, int, int]:  # where family, kind and state begin
+        name, family, kind, state = row.split()[:4]
+        at_family = row.index(family, 2 + len(name))
+        at_kind = row.index(kind, at_family + len(family))
+        return at_family, at_kind, row.index(state, at_kind + len(kind))
+
+    assert len({starts(row) for row in importable}) == 1, [starts(row) for row in importable]
+    assert starts(importable[0])[0] > 2 + len(LongNamed.name)
+    assert any(row.split()[:2] == ["broken-plug-in", "(cannot"] for row in rows)
+
+
 def test_run_via_cli_with_options_and_yaml(tmp_path, capsys):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(yaml.safe_dump({"run": "from-yaml", "limit": 3, "methods": ["gray"], "batch_size": 2,

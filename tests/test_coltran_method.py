@@ -149,6 +149,27 @@ def test_missing_weights_raise_weights_unavailable():
         method.load("cpu")
 
 
+def test_the_skip_reason_names_the_convert_command_that_makes_the_missing_models(tmp_path, monkeypatch, capsys):
+    """ColTran runs from converted models; the reason named only the release, never `colorbench coltran convert`."""
+    from colorbench.cli import main
+    from colorbench.methods.coltran.method import converted_dir
+
+    with pytest.raises(WeightsUnavailable) as info:
+        get_method("coltran").load("cpu")
+    reason = str(info.value)
+    models = "converted models (colorizer, color_upsampler, spatial_upsampler .safetensors + .json in "
+    assert f"{models}{converted_dir()})" in reason
+    # the default --release and --out: no flags needed
+    assert "`colorbench coltran convert` makes once from the release" in reason
+    assert "`colorbench coltran convert --release DIR` from a coltran.zip unpacked into DIR" in reason
+    assert "pip install -e '.[convert]'" in reason and "colorbench weights fetch coltran-release" in reason
+    # the flags named are the command's own
+    with pytest.raises(SystemExit):
+        main(["coltran", "convert", "--help"])
+    usage = capsys.readouterr().out
+    assert "--release RELEASE" in usage and "--out OUT" in usage
+
+
 def test_release_without_tensorflow_says_how_to_install(monkeypatch, tmp_path):
     from colorbench.weights import local_path
 
@@ -156,8 +177,22 @@ def test_release_without_tensorflow_says_how_to_install(monkeypatch, tmp_path):
     (release / "coltran" / "colorizer").mkdir(parents=True)
     (release / "coltran" / "colorizer" / "model-1.index").write_bytes(b"")
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow -> ImportError
-    with pytest.raises(WeightsUnavailable, match=r"pip install 'colorbench\[convert\]'"):
+    install = r"pip install -e '\.\[convert\]' from the colorbench checkout"
+    with pytest.raises(WeightsUnavailable, match=install) as info:
         get_method("coltran").load("cpu")
+    assert "must be converted once (`colorbench coltran convert`)" in str(info.value)
+
+
+def test_coltran_convert_without_tensorflow_says_so_before_fetching_the_release(monkeypatch, capsys):
+    from colorbench import weights
+    from colorbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    monkeypatch.setattr(weights, "ensure", lambda *a, **k: pytest.fail("the release was fetched before the check"))
+    assert main(["coltran", "convert"]) == 2
+    err = capsys.readouterr().err
+    assert "`colorbench coltran convert` needs the optional convert extra (tensorflow is not installed)" in err
+    assert "pip install -e '.[convert]'" in err and "make setup" not in err  # make setup leaves TensorFlow out
 
 
 def test_converted_weights_load_without_tensorflow(tmp_path):

@@ -160,3 +160,25 @@ def test_the_demo_summary_gives_each_skip_reason_in_one_line(capsys):
     # the line the one-line reason lost its fix to points at where the whole text is
     assert "results/demo/report.html" in brief.splitlines()[2] and "colorbench weights list" in brief
     assert long_reason in full and "how to make them run" not in full
+
+
+@pytest.mark.parametrize("command, modules", [("judge", ["flask"]), ("judge-report", ["choix", "statsmodels"])])
+def test_each_judge_command_names_what_it_needs_of_the_judge_extra_before_any_work(command, modules, monkeypatch,
+                                                                                   capsys, tmp_path):
+    """judge-report needed choix and statsmodels but failed late (after reading the judgements; statsmodels with a
+    bare traceback); `colorbench judge` needs flask only. Each says so up front, naming every missing module."""
+    from colorbench.cli import main
+
+    for module in modules:
+        monkeypatch.setitem(sys.modules, module, None)
+    assert main([command, str(tmp_path / "no-such-run")]) == 2  # the extra is checked before the run is looked up
+    err = capsys.readouterr().err
+    assert err == (f"colorbench: error: `colorbench {command}` needs the optional judge extra ({', '.join(modules)} "
+                   f"{'is' if len(modules) == 1 else 'are'} not installed): {sys.executable} -m pip install -e "
+                   "'.[judge]' from the colorbench checkout, or `make setup` (it installs the test set, notebooks "
+                   "included)\n")
+    with pytest.raises(SystemExit) as exit_:  # --help still works, and says what the command needs
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    needs = f"Needs the optional judge extra ({', '.join(modules)}): pip install -e '.[judge]'"
+    assert needs in capsys.readouterr().out

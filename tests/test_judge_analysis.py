@@ -191,3 +191,54 @@ def test_a_damaged_judgements_file_is_named_in_the_report_not_fatal(tmp_path):
     page = build_report(root, ReportOptions(n_boot=20, grid_images=1, grid_extremes=1)).read_text()
     assert 'id="eye-test"' in page and "judgements.sqlite cannot be read as SQLite" in page
     assert 'id="table-headline"' in page  # the rest of the report is there
+
+
+def _one_sided(n: int) -> pd.DataFrame:
+    """``n`` pair judgements of x against y, all preferring x (no bootstrap resample can differ)."""
+    return pd.DataFrame([{"id": i, "judge": "j", "image_id": f"img-{i}", "a": "x", "ka": 0, "b": "y", "kb": 0,
+                          "answer": "a", "score_a": 1.0, "decisive": True, "truth_peeked": False} for i in range(n)])
+
+
+def test_too_few_judgements_give_no_interval_rather_than_a_zero_width_one():
+    """With 1 answer every bootstrap resample is that answer: the 'interval' was [x, x]."""
+    few = an.bradley_terry(_one_sided(1), ["x", "y"], n_boot=50)
+    assert few["strength"].notna().all() and few["ci_low"].isna().all() and few["ci_high"].isna().all()
+    assert list(few["method"]) == ["x", "y"]  # the ranking still stands
+    agree = an.bradley_terry(_one_sided(an.MIN_CI_JUDGEMENTS + 5), ["x", "y"], n_boot=50)
+    assert agree["ci_low"].isna().all()  # enough answers, but all the same: every resample identical, still no CI
+    mixed = an.bradley_terry(tournament(np.random.default_rng(3), an.MIN_CI_JUDGEMENTS), METHODS, n_boot=50)
+    assert (mixed["ci_high"] - mixed["ci_low"] > 0).all()  # from the minimum on, an interval
+
+
+def test_judge_report_says_the_interval_cannot_be_estimated_from_one_answer(tmp_path, capsys):
+    from colorbench.cli import main
+
+    root = tmp_path / "one-answer"
+    run = make_run(root, fixture_path("sports"), n_images=2, methods=("gray", "hue-shift"), include_gray_source=False)
+    write_synthetic_metrics(run)
+    session = JudgingSession(root, seed=0)
+    item = session.next_for("ana")
+    session.images_for(item)
+    session.answer(item.token, "left")
+    assert main(["judge-report", str(root), "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert len(rows) == 2 and all("(no CI: too few judgements)" in row and "[" not in row for row in rows), rows
+    assert (f"cannot be estimated from 1 pair judgement: the bootstrap needs at least {an.MIN_CI_JUDGEMENTS} "
+            f"({an.MIN_CI_JUDGEMENTS - 1} more: `colorbench judge {root}`)") in out
+    assert "over the 1 pair judgement (20 resamples" in out
+
+
+def test_the_report_names_a_missing_judge_extra_in_its_eye_test_section_and_still_builds(judged_run, tmp_path,
+                                                                                          monkeypatch):
+    import sys
+
+    from colorbench.report import ReportOptions, build_report
+
+    src, _ = judged_run
+    root = tmp_path / "no-choix"
+    shutil.copytree(src, root)
+    monkeypatch.setitem(sys.modules, "choix", None)
+    page = build_report(root, ReportOptions(n_boot=20, grid_images=1, grid_extremes=1)).read_text()
+    assert 'id="eye-test"' in page and "needs the optional judge extra (choix is not installed)" in page
+    assert 'id="table-headline"' in page  # the rest of the report is there

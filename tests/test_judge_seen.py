@@ -144,7 +144,7 @@ def test_judge_report_counts_and_leaves_out_blind_answers(project, capsys):
     # only blind answers: nothing to report, and the message says why
     assert main(["judge-report", "demo"]) != 0
     err = capsys.readouterr().err
-    assert "16 stored answer(s) are left out" in err
+    assert "16 stored answers are left out" in err
     # then real judging: 6 answers seen through the same session the app and the widget use
     session = JudgingSession(run_path, seed=0)
     for _ in range(6):
@@ -153,14 +153,14 @@ def test_judge_report_counts_and_leaves_out_blind_answers(project, capsys):
         session.answer(shown.token, "left")
     assert main(["judge-report", "demo"]) == 0
     out = capsys.readouterr().out
-    assert "16 stored answer(s) are left out" in out
+    assert "16 stored answers are left out" in out
     content_tables = (run_path / "tables" / "judge_strengths.csv").read_text()
     assert "ben" not in content_tables  # a table of methods, computed from the 6 seen answers only
     from colorbench.judge.report import build_judge_content
 
     content = build_judge_content(run_path, n_boot=50)
     assert content.n_pair == 6 and content.judges == ["ben"]
-    assert any("16 stored answer(s) are left out" in note for note in content.notes)
+    assert any("16 stored answers are left out" in note for note in content.notes)
 
 
 def test_the_report_says_blind_answers_were_left_out(project):
@@ -174,7 +174,7 @@ def test_the_report_says_blind_answers_were_left_out(project):
     write_synthetic_metrics(RunFolder(run_path))
     build_report(run_path)
     page = (run_path / "report.html").read_text()
-    assert "5 stored answer(s) are left out" in page
+    assert "5 stored answers are left out" in page
     assert "collected blind" not in page  # no finding is presented from answers nobody can have seen
 
 

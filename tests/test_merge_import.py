@@ -86,7 +86,7 @@ def test_merge_refuses_runs_on_other_inputs(tmp_path, tint):
     shutil.copytree(a, b)
     gray = RunFolder(b).gray_path("class0_im0")
     Image.fromarray(np.asarray(Image.open(gray)) // 2).save(gray)
-    with pytest.raises(MergeRefused, match=r"1 images whose gray input, truth, label or split differ "
+    with pytest.raises(MergeRefused, match=r"1 image whose gray input, truth, label or split differ "
                                            r"\(e\.g\. class0_im0"):
         merge_runs(tmp_path / "out", [a, b])
     assert not (tmp_path / "out").exists()  # refused before writing anything
@@ -231,7 +231,7 @@ def test_import_cli_prints_the_report(tmp_path, gray_run, capsys):
     shutil.copy(RunFolder(gray_run).truth_path("class0_im0"), copies / "class0_im0.png")
     assert main(["import", str(gray_run), "--method", "x", "--from", str(copies), "--note", "n"]) == 0
     out = capsys.readouterr().out
-    assert "imported 1 outputs as x" in out and "5 missing" in out
+    assert "imported 1 output as x" in out and "5 missing" in out
     assert f"next: colorbench score {gray_run} && colorbench report {gray_run}" in out  # it printed no next step
     assert json.loads(RunFolder(gray_run).run_json.read_text())["method_status"]["x"]["imported"]["note"] == "n"
 

@@ -43,10 +43,41 @@ def test_an_unknown_key_names_the_method_and_key_and_lists_every_key_with_type_a
 def test_a_wrong_type_from_the_command_line_is_a_one_line_error_listing_the_keys(argv, says, capsys, tmp_path,
                                                                                   monkeypatch):
     monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
-    assert main(["run", "--methods", "gray", "--limit", "1", *argv]) == 2
+    target = argv[1].partition(".")[0]  # the option's method must be in --methods (else that is the error)
+    methods = f"gray,{'controlnet-canny' if target == 'diffusion' else target}"
+    assert main(["run", "--methods", methods, "--limit", "1", *argv]) == 2
     err = capsys.readouterr().err
     assert says in err and "its options: " in err and " = " in err  # every key, with type and default
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option, says", [
+    ("eccv16.temperature=0.1", "--option eccv16.temperature=0.1: eccv16 is not in --methods (gray): add it or drop "
+                               "the option"),
+    ("diffusion.steps=3", "--option diffusion.steps=3: none of the diffusion methods (controlnet-canny, "
+                          "controlnet-canny-img2img, controlnet-brightness) is in --methods (gray): add one or drop "
+                          "the option"),
+    ("eccv61.temperature=0.1", "--option eccv61.temperature: no method 'eccv61'; known methods: gray, "),
+])
+def test_an_option_for_a_method_the_run_will_not_run_is_refused_not_ignored(option, says, capsys, tmp_path,
+                                                                            monkeypatch):
+    """It was silently ignored: the user believed the run used it. An unknown name stays the registry's error."""
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
+    assert main(["run", "--methods", "gray", "--limit", "1", "--option", option]) == 2
+    assert says in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # refused before any work
+
+
+def test_an_option_for_a_selected_method_or_group_member_is_accepted():
+    import argparse
+
+    from colorbench.cli.run import add_run_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    args = parser.parse_args(["--methods", "gray,eccv16,controlnet-canny", "--option", "eccv16.temperature=0.1",
+                              "--option", "diffusion.steps=3"])
+    assert config_from_args(args).method_options == {"eccv16": {"temperature": "0.1"}, "diffusion": {"steps": "3"}}
 
 
 def test_a_config_file_and_notebook_parameters_are_checked_against_the_same_types(tmp_path):

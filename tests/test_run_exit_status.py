@@ -42,3 +42,35 @@ def test_the_automatic_selection_still_exits_zero_when_it_skips(needs_weights, m
     monkeypatch.setattr(run_module, "method_names", lambda: ["gray", "needs-weights"])
     status = cli_main(["run", "--methods", "auto", "--limit", "1", "--run", "auto"])
     assert "needs-weights: SKIPPED" in capsys.readouterr().out and status == 0
+
+
+def _photo_folder(root, n_bad: int, good: int = 0):
+    """A dataset folder (one class) of ``n_bad`` corrupt .jpg files and ``good`` real photos from the fixtures."""
+    import shutil
+
+    from conftest import fixture_path
+
+    folder = root / "photos" / "cls"
+    folder.mkdir(parents=True)
+    for i in range(n_bad):
+        (folder / f"bad{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" * 20)
+    for path in sorted((fixture_path("sports") / "test" / "golf").glob("*.jpg"))[:good]:
+        shutil.copy(path, folder / path.name)
+    return folder.parent
+
+
+def test_a_run_whose_images_are_all_unreadable_fails_naming_the_folder_and_the_fix(tmp_path, capsys):
+    """One bad image never stops a run; a run with nothing to colorize is not a success (it exited 0)."""
+    dataset = _photo_folder(tmp_path, n_bad=3)
+    assert cli_main(["run", "--dataset", str(dataset), "--methods", "gray", "--run", "unreadable"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]  # the last line: the error (the progress bar comes before it)
+    assert err.startswith("colorbench: error: none of the 3 images of dataset") and str(dataset.resolve()) in err
+    assert "bad0.jpg: cannot decode" in err and "skipped.csv" in err
+    assert "point --dataset at a folder of readable photos" in err
+
+
+def test_one_unreadable_image_among_good_ones_still_runs_and_exits_zero(tmp_path, capsys):
+    dataset = _photo_folder(tmp_path, n_bad=1, good=1)
+    assert cli_main(["run", "--dataset", str(dataset), "--methods", "gray", "--run", "one-bad"]) == 0
+    out = capsys.readouterr().out
+    assert "(1 image, 1 skipped" in out and "gray: 1 written" in out

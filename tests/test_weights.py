@@ -369,3 +369,20 @@ def test_weights_list_columns_stay_aligned_whatever_the_state(capsys):
     assert {row[where:] for row in rows} >= {str(path), "stable-diffusion-v1-5/stable-diffusion-v1-5"}
     failing = lines.index(next(row for row in rows if " eccv16 " in row))
     assert "its name says it starts with 9b330a0b" in lines[failing + 1]  # the detail, on its own line
+
+
+def test_weights_list_columns_fit_a_long_artefact_name(monkeypatch, capsys):
+    """A name longer than any built-in one (a plug-in's artefact) widens its column; the others stay aligned."""
+    from colorbench.cli import main
+
+    long_name = "a-plugin-artefact-with-a-name-much-longer-than-the-built-in-ones"
+    spec = WeightSpec(name=long_name, relpath="plugin/a.bin", url="http://127.0.0.1:9/a.bin", size=2**20)
+    monkeypatch.setitem(weights.REGISTRY, long_name, spec)
+    assert main(["weights", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, rows = lines[0], [line for line in lines if line[:1] in ("✓", "✗")]
+    assert any(f" {long_name} " in row for row in rows)
+    for column in ("STATE", "SIZE", "WHERE"):
+        start = header.index(column)
+        assert start > len(long_name) + 2
+        assert all(row[start - 1] == " " and row[start] != " " for row in rows), column

@@ -28,6 +28,7 @@ from pathlib import Path
 from colorbench import atomic
 from colorbench.data.images import ImageLoadError, is_image_file, load_image, read_gray
 from colorbench.locks import locks_run_folder
+from colorbench.messages import plural
 from colorbench.methods.families import check_family
 from colorbench.provenance import now_iso
 from colorbench.records import MethodState, MethodStatus, RunRecord
@@ -54,17 +55,20 @@ class ImportReport:
     other_aspect: int = 0  # outputs whose aspect ratio differs from the input's (colours stretched over it)
 
     def text(self) -> str:
-        lines = [f"imported {self.written} outputs as {self.method}"]
-        for title, items in (("missing (no file for these images)", self.missing),
-                             ("unmatched files (match no image of the run)", self.unmatched),
-                             ("ambiguous", self.ambiguous), ("unreadable files (left out)", self.unreadable),
-                             ("not image files (ignored)", self.not_images)):
+        lines = [f"imported {plural(self.written, 'output')} as {self.method}"]
+        for (one, many, why), items in ((("missing", "missing", "no file for these images"), self.missing),
+                                        (("unmatched file", None, "match no image of the run"), self.unmatched),
+                                        (("ambiguous", "ambiguous", ""), self.ambiguous),
+                                        (("unreadable file", None, "left out"), self.unreadable),
+                                        (("not image file", None, "ignored"), self.not_images)):
             if items:
-                lines.append(f"  {len(items)} {title}:")
+                lines.append(f"  {plural(len(items), one, many)}{f' ({why})' if why else ''}:")
                 lines += [f"    {item}" for item in items[:20]]
                 lines += [f"    … {len(items) - 20} more"] if len(items) > 20 else []
         if self.other_aspect:
-            lines.append(f"  {self.other_aspect} outputs have another aspect ratio than their input: their colours "
+            one = self.other_aspect == 1
+            lines.append(f"  {plural(self.other_aspect, 'output')} {'has' if one else 'have'} another aspect ratio "
+                         f"than {'its' if one else 'their'} input: the colours "
                          "were stretched over it (give outputs aligned with the whole input)")
         return "\n".join(lines)
 
@@ -97,7 +101,8 @@ def match_files(folder: Path, samples: list[dict], match: str, report: ImportRep
         elif len(paths) > 1:
             report.ambiguous.append(f"{', '.join(map(str, paths))}: several files for image {ids[0]!r}; keep one")
         elif len(ids) > 1:
-            report.ambiguous.append(f"{paths[0]}: {key!r} names {len(ids)} images of the run ({', '.join(ids[:3])}"
+            report.ambiguous.append(f"{paths[0]}: {key!r} names {plural(len(ids), 'image')} of the run "
+                                    f"({', '.join(ids[:3])}"
                                     f"{', …' if len(ids) > 3 else ''}); use --match id (file names = sample ids)")
         else:
             matched[ids[0]] = paths[0]
@@ -181,7 +186,7 @@ def import_outputs(run_path, method: str, sources: Sequence[str | Path], *, matc
         record.methods.append(method)
     record.method_status[method] = MethodStatus(
         status=MethodState.PARTIAL if problems else MethodState.DONE,
-        reason=f"{problems} outputs missing or unreadable (see failures.csv)" if problems else "",
+        reason=f"{plural(problems, 'output')} missing or unreadable (see failures.csv)" if problems else "",
         written=report.written, reused=0, failed=problems, samples_per_image=len(paths), family=family,
         imported={"from": provenance, "match": match, "note": note, "l_merged": l_merge, "at": now_iso(),
                   "unmatched": report.unmatched, "ambiguous": report.ambiguous, "not_images": report.not_images},

@@ -32,15 +32,15 @@ def install_command(extra: str, python: str | None = None) -> str:
 
 def missing_modules(extra: str) -> list[str]:
     """The modules of ``extra`` that cannot be imported here (without importing them)."""
-    absent = []
-    for module in OPTIONAL_STACKS[extra]:
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            absent.append(module)
-    return absent
+    return [module for module in OPTIONAL_STACKS[extra] if not importable(module)]
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported here, found without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def missing_extra_reason(extra: str) -> str | None:
@@ -75,7 +75,20 @@ def import_extra(module: str, extra: str, needed_for: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingExtra(f"{needed_for} needs the optional {extra} extra ({module} is not installed): "
-                           f"{install_command(extra, python=sys.executable)} from the colorbench checkout, or "
-                           f"`make setup` (it installs the test set, notebooks included)",
-                           name=module) from exc
+        raise MissingExtra(_needs_extra(needed_for, extra, [module]), name=module) from exc
+
+
+def require_extra(extra: str, modules: tuple[str, ...], needed_for: str) -> None:
+    """MissingExtra, naming every one of ``modules`` that is missing and the command that installs ``extra``, before
+    a command starts its work (not when it first imports one, late and one module at a time)."""
+    absent = [module for module in modules if not importable(module)]
+    if absent:
+        raise MissingExtra(_needs_extra(needed_for, extra, absent), name=absent[0])
+
+
+def _needs_extra(needed_for: str, extra: str, absent: list[str]) -> str:
+    # `make setup` installs every extra but the big ones (OPTIONAL_STACKS): offered only where it brings this one
+    setup = "" if extra in OPTIONAL_STACKS else ", or `make setup` (it installs the test set, notebooks included)"
+    return (f"{needed_for} needs the optional {extra} extra ({', '.join(absent)} "
+            f"{'is' if len(absent) == 1 else 'are'} not installed): {install_command(extra, python=sys.executable)} "
+            f"from the colorbench checkout{setup}")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
+from colorbench.messages import plural
 from colorbench.provenance import now_iso
 from colorbench.records import MethodState, MethodStatus, RunRecord
 from colorbench.runfolder import (
@@ -69,11 +70,11 @@ def _check_same_inputs(runs: list[RunFolder]) -> None:
         if only_first or only_other or changed:
             parts = []
             if only_first:
-                parts.append(f"{len(only_first)} images only in {runs[0].path} (e.g. {only_first[0]})")
+                parts.append(f"{plural(len(only_first), 'image')} only in {runs[0].path} (e.g. {only_first[0]})")
             if only_other:
-                parts.append(f"{len(only_other)} images only in {run.path} (e.g. {only_other[0]})")
+                parts.append(f"{plural(len(only_other), 'image')} only in {run.path} (e.g. {only_other[0]})")
             if changed:
-                parts.append(f"{len(changed)} images whose gray input, truth, label or split differ "
+                parts.append(f"{plural(len(changed), 'image')} whose gray input, truth, label or split differ "
                              f"(e.g. {changed[0]})")
             raise MergeRefused(f"{run.path} and {runs[0].path} were not run on the same inputs: {'; '.join(parts)}. "
                                f"Runs merge only when made with the same --dataset, --split, --n-per-class/--limit "
@@ -189,7 +190,8 @@ def _copy_method(out_folder: RunFolder, method: str, sources: list[RunFolder], s
                      and not out_folder.output_path(method, r["id"], int(r.get("k") or 0)).exists()]
     if conflicts:
         sources_text = ", ".join(str(run.path) for run in sources)
-        raise MergeRefused(f"{method}: {conflicts} images differ between {sources_text} "
+        raise MergeRefused(f"{method}: {plural(conflicts, 'image')} differ{'s' if conflicts == 1 else ''} between "
+                           f"{sources_text} "
                            f"although made with the same settings (a nondeterministic method?): merge only one "
                            f"of these runs' {method}")
     entry = dataclasses.replace(status, written=len(list((out_folder.path / "images" / method).glob("*.png"))),
@@ -197,7 +199,7 @@ def _copy_method(out_folder: RunFolder, method: str, sources: list[RunFolder], s
     if len(sources) > 1:  # what is still missing after the union
         left = sum(f["method"] == method for f in failures)
         entry = dataclasses.replace(entry, status=MethodState.PARTIAL if left else MethodState.DONE, failed=left,
-                                    reason=f"{left} images failed (see failures.csv)" if left else "")
+                                    reason=f"{plural(left, 'image')} failed (see failures.csv)" if left else "")
     return entry
 
 

@@ -3,6 +3,30 @@
 from __future__ import annotations
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless n is 1 (``many`` where adding "s" is wrong): the one wording of
+    counts in messages.
+
+    >>> plural(1, "image"), plural(3, "image"), plural(0, "method"), plural(2, "class", "classes")
+    ('1 image', '3 images', '0 methods', '2 classes')
+    """
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def aligned(rows: list[tuple[str, ...]], indent: str = "") -> list[str]:
+    """``rows`` as lines whose columns are as wide as their widest cell, so a long name never pushes the columns
+    after it out of line. A row's last cell is not padded (it may be long: a path, a reason), and a short row's last
+    cell may span the columns it lacks.
+
+    >>> aligned([("NAME", "STATE", "WHERE"), ("a-long-name", "ok", "/x"), ("b", "missing", "/y")])
+    ['NAME        STATE   WHERE', 'a-long-name ok      /x', 'b           missing /y']
+    """
+    n_columns = max(len(row) for row in rows)
+    widths = [max((len(row[i]) for row in rows if i < len(row) - 1), default=0) for i in range(n_columns - 1)]
+    return [indent + " ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths)), row[-1]]).rstrip()
+            for row in rows]
+
+
 def one_line(reason: str, limit: int = 160) -> str:
     """The first sentence of a (possibly long, multi-line) skip or failure reason."""
     first = (str(reason).strip().splitlines() or [""])[0]

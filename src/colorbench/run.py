@@ -39,7 +39,7 @@ from colorbench.distributed import Shard
 from colorbench.distributed import describe as describe_launch
 from colorbench.extras import explain_import_error
 from colorbench.locks import run_folder_lock
-from colorbench.messages import one_line
+from colorbench.messages import one_line, plural
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.options import option_defaults
@@ -153,6 +153,21 @@ def prepare_inputs(index: DatasetIndex, folder: RunFolder, *, progress: bool = T
     return prepared, skipped
 
 
+class NoUsableImages(ValueError):
+    """Every image of the run's subset was unusable: nothing to colorize (a ValueError: the CLI prints it as one
+    line and exits non-zero)."""
+
+
+def nothing_usable_message(dataset: str, root: Path, skipped: list[dict], skipped_csv: Path) -> str:
+    """Why a run had nothing to work on: the folder, the first image's reason, where the others' are, the fix."""
+    first = skipped[0] if skipped else None
+    example = f" (e.g. {first['source']}: {first['reason']})" if first else ""
+    return (f"none of the {plural(len(skipped), 'image')} of dataset {dataset!r} in {Path(root).resolve()} could be "
+            f"read{example}; "
+            f"each is listed with its reason in {skipped_csv}. Replace or fix the files, or point --dataset at a "
+            "folder of readable photos (JPEG, PNG, …)")
+
+
 # ------------------------------------------------------------------------------------------------- methods
 def resolve_methods(requested: Sequence[str]) -> list[str]:
     if list(requested) in ([], [AUTO_METHODS]):
@@ -160,7 +175,8 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
     known = set(method_names())
     unknown = [m for m in requested if m not in known]
     if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; known methods: {', '.join(method_names())}")
+        raise ValueError(f"unknown {'method' if len(unknown) == 1 else 'methods'} {', '.join(map(repr, unknown))}; "
+                         f"known methods: {', '.join(method_names())}")
     return list(dict.fromkeys(requested))
 
 
@@ -269,7 +285,8 @@ def _colorize_batch(method: Method, batch: list[Item], grays: list[np.ndarray], 
     try:
         outputs = method.colorize(grays, seed=run_seed, item_seeds=seeds, labels=labels)
         if len(outputs) != len(grays):
-            raise RuntimeError(f"{method.name} returned {len(outputs)} images for {len(grays)} inputs")
+            raise RuntimeError(f"{method.name} returned {plural(len(outputs), 'image')} for "
+                               f"{plural(len(grays), 'input')}")
         return list(zip(batch, grays, outputs))
     except Exception as exc:
         if len(batch) == 1:
@@ -299,8 +316,9 @@ def _write_batch(method: Method, results: list[tuple[Item, np.ndarray, np.ndarra
             still = left - n_ok
             if exc.needed:
                 about = atomic.format_size(exc.needed * still)
-                raise atomic.DiskFull(exc.folder, exc.needed, remaining=f"; {method.name} still has {still} images "
-                                      f"to write, about {about} (twice that where raw/ keeps a copy)") from None
+                raise atomic.DiskFull(exc.folder, exc.needed, remaining=f"; {method.name} still has "
+                                      f"{plural(still, 'image')} to write, about {about} (twice that where raw/ "
+                                      "keeps a copy)") from None
             raise
         except OSError:
             raise  # the disk, not the image: every further write would fail too
@@ -408,6 +426,8 @@ def _run_locked(ctx: RunContext, subset: DatasetIndex, names: list[str], skip_on
         prepared, skipped = (prepare_inputs(subset, folder, progress=ctx.progress, max_pixels=ctx.cfg.max_pixels)
                              if shard.is_main else (None, None))
         prepared, skipped = shard.broadcast((prepared, skipped))  # the others wait until the inputs exist
+        if not prepared:  # one bad image never stops a run, but a run with nothing to colorize is not a success
+            raise NoUsableImages(nothing_usable_message(ctx.cfg.dataset, subset.root, skipped, folder.skipped_csv))
         outcomes = []
         for name in names:
             if name in skip_on_cpu:
@@ -500,7 +520,7 @@ def combine_outcomes(per_rank: list[MethodOutcome]) -> MethodOutcome:
         log.warning("%s: not every rank could run it, its share of the images is missing (rerun the same command to "
                     "fill it in): %s", first.name, "; ".join(lost))
     failed = sum(o.failed for o in per_rank)
-    reasons = ([f"{failed} images failed (see failures.csv)"] if failed else []) + lost
+    reasons = ([f"{plural(failed, 'image')} failed (see failures.csv)"] if failed else []) + lost
     return MethodOutcome(name=first.name, status=MethodState.PARTIAL if reasons else MethodState.DONE,
                          reason="; ".join(reasons), written=sum(o.written for o in per_rank), reused=ran[0].reused,
                          failed=failed, samples_per_image=ran[0].samples_per_image, config=ran[0].config)
@@ -536,7 +556,7 @@ def _run_one(name: str, ctx: RunContext, prepared: list[PreparedSample]) -> Meth
         torch.cuda.empty_cache()
     return MethodOutcome(name=name, status=MethodState.PARTIAL if failures else MethodState.DONE, written=written,
                          reused=reused, failed=len(failures), samples_per_image=k_count, config=config,
-                         reason=f"{len(failures)} images failed (see failures.csv)" if failures else "")
+                         reason=f"{plural(len(failures), 'image')} failed (see failures.csv)" if failures else "")
 
 
 def _left_to_do(name: str, folder: RunFolder, prepared: list[PreparedSample], k_count: int

@@ -11,7 +11,7 @@ from colorbench.cli.common import ColorbenchError, command, group
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = group(subparsers, "coltran", help="ColTran: convert the released TF checkpoints, run the stages")
     conv = command(
-        sub, "convert", _convert,
+        sub, "convert", _convert, needs=("convert", ("tensorflow",)),  # said before the release is downloaded
         help="convert the released TF checkpoints to safetensors (needs TensorFlow once)",
         description="Read colorizer/, color_upsampler/ and spatial_upsampler/ of the unpacked release with "
                     "tf.train.load_checkpoint, take the EMA weights the official inference uses, map every variable "
@@ -51,13 +51,13 @@ def _info(args) -> int:
     import json
 
     from colorbench.methods.coltran.convert import converted_paths
-    from colorbench.methods.coltran.method import KINDS, converted_dir
+    from colorbench.methods.coltran.method import KINDS, convert_command, converted_dir
 
     folder = args.dir or converted_dir()
     for kind in KINDS:
         weights_path, meta_path = converted_paths(folder, kind)
         if not weights_path.is_file():
-            print(f"{kind}: missing ({weights_path}); run `colorbench coltran convert`")
+            print(f"{kind}: missing ({weights_path}); run `{convert_command(folder)}`")
             continue
         meta = json.loads(meta_path.read_text())
         print(f"{kind}: {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB), from "

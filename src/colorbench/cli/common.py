@@ -44,15 +44,27 @@ def int_at_least(minimum: int):
 
 def command(subparsers: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int], *,
             help: str, description: str | None = None, epilog: str | None = None,
-            interrupt_hint: str | None = None) -> argparse.ArgumentParser:
+            interrupt_hint: str | None = None, needs: tuple[str, tuple[str, ...]] | None = None
+            ) -> argparse.ArgumentParser:
     """Register the command ``name`` that runs ``func(args)`` (with every lazy :class:`Default` of ``args`` resolved).
     Descriptions and epilogs keep their line breaks (examples), and ``interrupt_hint`` is what Ctrl-C prints
-    (default: rerun to resume)."""
+    (default: rerun to resume). ``needs``: (extra, the modules of it the command imports), checked first: a missing
+    one is one line naming them all and the install command, before any work (not a late ImportError)."""
+    if needs:  # --help says it too
+        from colorbench.extras import install_command
+
+        extra, modules = needs
+        needed = f"Needs the optional {extra} extra ({', '.join(modules)}): {install_command(extra)}"
+        description = f"{description}\n\n{needed}" if description else needed
     parser = subparsers.add_parser(name, help=help, description=description, epilog=epilog,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
+        if needs:
+            from colorbench.extras import require_extra
+
+            require_extra(*needs, needed_for=f"`{parser.prog}`")
         return func(resolve_defaults(args))
 
     parser.set_defaults(func=run, **({"interrupt_hint": interrupt_hint} if interrupt_hint else {}))
@@ -95,7 +107,10 @@ class Default:
         return field_default(getattr(importlib.import_module(module), name), self.field)
 
     def __str__(self) -> str:  # what --help shows
-        return _shown(self.value())
+        try:
+            return _shown(self.value())
+        except ImportError as exc:  # its module needs an extra that is not installed: --help still works
+            return f"unknown until {exc.name or 'an optional extra'} is installed"
 
     def __repr__(self) -> str:
         return f"Default({self.source!r}, {self.field!r})"

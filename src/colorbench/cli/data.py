@@ -28,13 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _data_download(args) -> int:
+    from colorbench.data.index import describe_classes
     from colorbench.data.kaggle import KaggleDownloadError, download
+    from colorbench.messages import plural
 
     try:
         index = download(args.root, force=args.force)
     except KaggleDownloadError as exc:
         raise ColorbenchError(str(exc)) from None
-    print(f"sports dataset ready in {index.root}: {len(index)} images, {len(index.labels())} classes")
+    print(f"sports dataset ready in {index.root}: {plural(len(index), 'image')}, "
+          f"{describe_classes(len(index.labels()))}")
     return 0
 
 
@@ -43,16 +46,17 @@ def _data_info(args) -> int:
 
     from colorbench.data.index import describe_classes
     from colorbench.data.specs import open_dataset
+    from colorbench.messages import plural
 
     index = open_dataset(args.dataset)
     if args.split:
         index = index.subset(split=args.split)
-    print(f"dataset {index.name}: {len(index)} images in {index.root}")
+    print(f"dataset {index.name}: {plural(len(index), 'image')} in {index.root}")
     per_split = Counter(s.split for s in index.samples)
     for split, n in sorted(per_split.items(), key=lambda kv: kv[0] or ""):
         classes = len({s.label for s in index.samples if s.split == split and s.label is not None})
         where = f"split {split:6s}" if split else "no splits   "  # the same words as the report's protocol
-        print(f"  {where} {n:6d} images, {describe_classes(classes)}")
+        print(f"  {where} {plural(n, 'image'):>13}, {describe_classes(classes)}")  # counts right-aligned
     if args.per_class:
         for (split, label), n in sorted(index.counts().items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
             print(f"  {split or '-':6s} {label or '-':30s} {n}")
@@ -60,7 +64,7 @@ def _data_info(args) -> int:
         missing = index.missing_by_split()
         print(f"problems: {len(index.problems)}")
         for split, n in sorted(missing.items()):
-            print(f"  {n} files listed in the csv are missing under {split}/")
+            print(f"  {plural(n, 'file')} listed in the csv {'is' if n == 1 else 'are'} missing under {split}/")
         for p in [p for p in index.problems if not p.reason.endswith("missing")][:20]:
             print(f"  {p.path}: {p.reason}")
     if not args.no_check:

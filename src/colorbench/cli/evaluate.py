@@ -70,16 +70,18 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _print_score_summary(result) -> None:
+    from colorbench.messages import plural
+
     s = result.summary
-    print(f"scored {s['n_scorable']} images ({len(s['excluded'])} excluded: no usable colour ground truth) "
-          f"for {len(s['methods'])} methods in {s['seconds']} s on {s['device']} -> {result.metrics_csv}")
+    print(f"scored {plural(s['n_scorable'], 'image')} ({len(s['excluded'])} excluded: no usable colour ground truth) "
+          f"for {plural(len(s['methods']), 'method')} in {s['seconds']} s on {s['device']} -> {result.metrics_csv}")
     for method, info in s["methods"].items():
         k_count = info["n_samples_per_image"]
         other_samples = info.get("n_missing_samples", 0) - info["n_missing"] * k_count  # of images that were scored
         missing = f", {info['n_missing']} missing" if info["n_missing"] else ""
         missing += f", {other_samples} of their samples missing" if other_samples > 0 else ""
         k = f", K={k_count}" if k_count > 1 else ""
-        print(f"  {method}: {info['n_images_scored']} images{k}{missing}")
+        print(f"  {method}: {plural(info['n_images_scored'], 'image')}{k}{missing}")
     print_unavailable_metrics(s)
 
 

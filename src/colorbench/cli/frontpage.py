@@ -59,6 +59,8 @@ def _table(args) -> int:
         return 0
     from pathlib import Path
 
+    from colorbench.messages import plural
+
     marked = marked_tables(args.readme)
     if not marked:
         raise ColorbenchError(f"{args.readme} has no `<!-- results-table: FOLDER -->` … `<!-- /results-table -->` "
@@ -70,5 +72,5 @@ def _table(args) -> int:
                   f"`colorbench frontpage table --readme {args.readme}`")
         return 1 if stale else 0
     changed = update_readme(args.readme)
-    print(f"{args.readme}: {len(changed)} of {len(marked)} table(s) regenerated")
+    print(f"{args.readme}: {len(changed)} of {plural(len(marked), 'table')} regenerated")
     return 0

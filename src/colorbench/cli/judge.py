@@ -8,11 +8,15 @@ from colorbench.cli.common import add_option, command, int_at_least
 
 SERVE = "colorbench.judge.app:serve"  # flag defaults are read from these, lazily (they import pandas)
 JUDGE_REPORT = "colorbench.judge.report:build_judge_content"
+# what of the judge extra each command imports: the app serves pages (flask); the report fits Bradley–Terry (choix)
+# and computes κ and Wilson intervals (statsmodels). Checked before any work, every missing one named at once.
+NEEDS = {"judge": ("judge", ("flask",)), "judge-report": ("judge", ("choix", "statsmodels"))}
 
 
 def register(subparsers) -> None:
     judge = command(
         subparsers, "judge", _judge, interrupt_hint="every answer given is stored; run the same command to go on",
+        needs=NEEDS["judge"],
         help="the eye test: judge a run's colorizations blind in the browser (writes judgements.sqlite)",
         description="Starts a local web app that shows one gray input's colorizations by two hidden methods on "
                     "random sides and asks which looks more natural (keys: ← → ↓ B, V shows the true colours and is "
@@ -26,7 +30,7 @@ def register(subparsers) -> None:
     add_option(judge, "--seed", SERVE, type=int, show=False, help="seed of the pair scheduler (default: random)")
 
     report = command(
-        subparsers, "judge-report", _judge_report,
+        subparsers, "judge-report", _judge_report, needs=NEEDS["judge-report"],
         help="Bradley–Terry ranking, judge agreement and metric-vs-people agreement from judgements",
         description="Reads RUN/judgements.sqlite (and metrics.csv when the run is scored) and writes the eye test's "
                     "tables (tables/judge_*) and figures; `colorbench report` adds the same as a report section.")

@@ -46,10 +46,11 @@ def register(subparsers) -> None:
 
 def _merge(args) -> int:
     from colorbench.merge import merge_runs
+    from colorbench.messages import plural
     from colorbench.runfolder import new_run_path, resolve_run
 
     out = merge_runs(new_run_path(args.out), [resolve_run(r) for r in args.runs])
-    print(f"merged {len(args.runs)} runs into {out}; next: colorbench score {out}")
+    print(f"merged {plural(len(args.runs), 'run')} into {out}; next: colorbench score {out}")
     return 0
 
 

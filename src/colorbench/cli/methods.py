@@ -12,11 +12,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _methods_list(args) -> int:
+    from colorbench.messages import aligned
     from colorbench.methods.listing import method_rows
 
-    for row in method_rows():  # the same rows as the notebooks' methods table
-        if not row.importable:
-            print(f"  {row.name:26s} ({row.why_not})")
-            continue
-        print(f"  {row.name:26s} {row.family:12s} {row.kind:13s} {row.why_not or 'ready'}\n      {row.description}")
+    rows = method_rows()  # the same rows as the notebooks' methods table
+    # columns as wide as their contents: a plug-in's long name must not push the others out of line
+    cells = [(r.name, r.family, r.kind, r.why_not or "ready") if r.importable else (r.name, f"({r.why_not})")
+             for r in rows]
+    for row, line in zip(rows, aligned(cells, indent="  ")):
+        print(line + (f"\n      {row.description}" if row.importable else ""))
     return 0

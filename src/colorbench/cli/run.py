@@ -80,10 +80,29 @@ def config_from_args(args, name_by_dataset: bool = False) -> "RunConfig":
         method, dot, option = key.partition(".")
         if not sep or not dot or not method or not option:
             raise ColorbenchError(f"--option {item!r}: expected METHOD.KEY=VALUE, e.g. coltran.mode=argmax")
+        check_option_runs(item, method, cfg.methods)
         options.setdefault(method, {})[option] = value  # a string: the method's options dataclass converts it by type
     cfg.method_options = options
     cfg.__post_init__()
     return cfg
+
+
+def check_option_runs(item: str, method: str, requested: list[str]) -> None:
+    """``--option METHOD.KEY=VALUE`` for a method this run will not run would be silently ignored (the user thinks
+    it took effect): refuse it, naming the methods that will run. A METHOD that is no method at all is left to the
+    options check before the run (:func:`colorbench.methods.registry.check_method_options`), whose error names the
+    option and the known methods."""
+    from colorbench.methods.registry import OPTION_GROUPS, method_names
+    from colorbench.run import resolve_methods
+
+    names = resolve_methods(requested)  # the automatic selection: every method, so every option may apply
+    selected = ", ".join(names)
+    if method in OPTION_GROUPS:
+        if not set(OPTION_GROUPS[method]) & set(names):
+            raise ColorbenchError(f"--option {item}: none of the {method} methods ({', '.join(OPTION_GROUPS[method])})"
+                                  f" is in --methods ({selected}): add one or drop the option")
+    elif method in method_names() and method not in names:
+        raise ColorbenchError(f"--option {item}: {method} is not in --methods ({selected}): add it or drop the option")
 
 
 def dataset_run_name(dataset: str, split: str | None) -> str:
@@ -122,11 +141,12 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
     """Print the run's outcome; returns the exit status: 1 when a method could not run for an error, or when a method
     named explicitly in --methods was skipped (so that `run && score` does not go on without it). ``brief``: a skip
     reason in one line (the demo, whose report and verdict carry the full text with its fix)."""
-    from colorbench.messages import one_line, weights_fetch_hint
+    from colorbench.messages import one_line, plural, weights_fetch_hint
     from colorbench.records import MethodState
 
     unusable = f" (unusable images: see {summary.path / 'skipped.csv'})" if summary.skipped_images else ""
-    print(f"run folder: {summary.path}  ({summary.samples} images, {summary.skipped_images} skipped{unusable})")
+    print(f"run folder: {summary.path}  ({plural(summary.samples, 'image')}, {summary.skipped_images} skipped"
+          f"{unusable})")
     for m in summary.methods:
         if m.status == MethodState.SKIPPED:
             print(f"  - {m.name}: SKIPPED — {one_line(m.reason) if brief else m.reason}")

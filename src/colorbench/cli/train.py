@@ -69,6 +69,7 @@ def config_from_args(args: argparse.Namespace):
 
 def _train_cnn(args: argparse.Namespace) -> int:
     from colorbench.cli import ColorbenchError
+    from colorbench.messages import plural
     from colorbench.train import train_cnn
 
     config = config_from_args(args)
@@ -77,7 +78,7 @@ def _train_cnn(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         raise ColorbenchError(str(exc)) from None
     best = result.history.loc[result.history[["valid_lpips"]].notna().all(axis=1)] if len(result.history) else None
-    print(f"trained {config.loss} CNN: {len(result.history)} epochs in {result.out_dir}")
+    print(f"trained {config.loss} CNN: {plural(len(result.history), 'epoch')} in {result.out_dir}")
     print(f"best checkpoint: {result.best_checkpoint}   log: {result.history_csv}")
     if best is not None and len(best):
         row = best.loc[best["valid_lpips"].idxmin()]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from colorbench.data.images import is_image_file
+from colorbench.messages import plural
 from colorbench.paths import data_dir, samples_dir
 
 KAGGLE_CSV = "sports.csv"
@@ -109,7 +110,7 @@ class DatasetIndex:
                 samples = [s for s in samples if s.split == split]
                 if not samples:
                     missing = self.missing_by_split().get(split)
-                    why = (f": the csv lists {missing} {split} images but none is under {self.root / split} "
+                    why = (f": the csv lists {plural(missing, f'{split} image')} but none is under {self.root / split} "
                            f"(an incomplete copy? `colorbench data download --force` fetches it again)"
                            if missing else "")
                     raise ValueError(f"dataset {self.name!r} has no samples in split {split!r}{why}; "
@@ -269,4 +270,4 @@ def sports_dir() -> Path:
 def describe_classes(n: int) -> str:
     """"1 class", "5 classes", or "no classes" (images straight in the folder): the one wording of `data info` and
     the report."""
-    return "no classes (images directly in the folder)" if n == 0 else f"{n} class" + ("es" if n != 1 else "")
+    return "no classes (images directly in the folder)" if n == 0 else plural(n, "class", "classes")

@@ -41,6 +41,10 @@ from colorbench.metrics.specs import COMPARED_METRICS, LOWER_IS_BETTER, label
 from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED  # noqa: F401  (one set of settings, re-exported)
 
 BT_ALPHA = 1e-3
+#: pair judgements below which the strengths get no confidence interval: a percentile bootstrap of a handful of
+#: answers resamples the same few outcomes (1 answer: every resample is that answer, the "interval" [x, x]; 3: only
+#: 10 distinct resamples in all), so its 2.5%/97.5% percentiles measure nothing
+MIN_CI_JUDGEMENTS = 10
 #: metric -> True when lower is better: the quality metrics of colorbench.metrics.specs, and colourfulness read two
 #: ways (it has no direction of its own): more is better, and ``colorfulness_gap`` = |CF(output) − CF(truth)|
 AGREEMENT_METRICS = {**{m: bool(LOWER_IS_BETTER[m]) for m in COMPARED_METRICS}, "colorfulness": False,
@@ -102,7 +106,11 @@ def fit_strengths(wins: np.ndarray, start: np.ndarray | None = None) -> np.ndarr
 def bradley_terry(outcomes: pd.DataFrame, methods: list[str], *, n_boot: int = DEFAULT_BOOTSTRAP,
                   seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Per method: strength (log scale, mean 0) with a 95% percentile-bootstrap CI over judgements, rank, and the
-    number of judgements it took part in. Methods never judged are left out."""
+    number of judgements it took part in. Methods never judged are left out.
+
+    The CI is NaN where it cannot be estimated: fewer than :data:`MIN_CI_JUDGEMENTS` judgements, or every resample
+    giving the method the same strength (the answers all agree): an interval of width 0 would claim certainty that
+    so few answers cannot give."""
     judged = [m for m in methods if ((outcomes["a"] == m) | (outcomes["b"] == m)).any()]
     columns = ["method", "strength", "ci_low", "ci_high", "rank", "n_judgements", "p_beats_average"]
     if len(judged) < 2:
@@ -111,13 +119,17 @@ def bradley_terry(outcomes: pd.DataFrame, methods: list[str], *, n_boot: int = D
     index = {m: i for i, m in enumerate(judged)}
     codes = _encoded(sub, index)
     strengths = fit_strengths(_wins_from_codes(*codes, len(judged)))
-    rng = np.random.default_rng(seed)
+    lo = hi = np.full(len(judged), np.nan)
     n = len(sub)
-    boots = np.empty((n_boot, len(judged)))
-    for b in range(n_boot):  # resampling judgements = multinomial weights on them
-        weights = np.bincount(rng.integers(n, size=n), minlength=n).astype(float)
-        boots[b] = fit_strengths(_wins_from_codes(*codes, len(judged), weights), start=strengths)
-    lo, hi = np.percentile(boots, [2.5, 97.5], axis=0)
+    if n >= MIN_CI_JUDGEMENTS:
+        rng = np.random.default_rng(seed)
+        boots = np.empty((n_boot, len(judged)))
+        for b in range(n_boot):  # resampling judgements = multinomial weights on them
+            weights = np.bincount(rng.integers(n, size=n), minlength=n).astype(float)
+            boots[b] = fit_strengths(_wins_from_codes(*codes, len(judged), weights), start=strengths)
+        lo, hi = np.percentile(boots, [2.5, 97.5], axis=0)
+        flat = hi - lo <= 1e-9 * np.maximum(1.0, np.abs(strengths))
+        lo, hi = np.where(flat, np.nan, lo), np.where(flat, np.nan, hi)
     frame = pd.DataFrame({"method": judged, "strength": strengths, "ci_low": lo, "ci_high": hi})
     frame["rank"] = frame["strength"].rank(ascending=False, method="min").astype(int)
     frame["n_judgements"] = [int(((sub["a"] == m) | (sub["b"] == m)).sum()) for m in judged]
@@ -140,9 +152,19 @@ def win_matrix(outcomes: pd.DataFrame, methods: list[str]) -> tuple[pd.DataFrame
     return share_f, count_f
 
 
+def _statsmodels(module: str, needed_for: str):
+    """``statsmodels.<module>``, or MissingExtra naming the judge extra (a bare ModuleNotFoundError said nothing)."""
+    import importlib
+
+    from colorbench.extras import import_extra
+
+    import_extra("statsmodels", "judge", needed_for)  # named as the package pip installs
+    return importlib.import_module(f"statsmodels.{module}")
+
+
 def wilson(successes: float, n: int) -> tuple[float, float, float]:
     """Share with its Wilson 95% interval (statsmodels); NaNs when n = 0."""
-    from statsmodels.stats.proportion import proportion_confint
+    proportion_confint = _statsmodels("stats.proportion", "Wilson intervals of the eye test").proportion_confint
 
     if n == 0:
         return float("nan"), float("nan"), float("nan")
@@ -163,7 +185,8 @@ CATEGORIES = ("a", "b", "tie", "both-bad")
 def judge_agreement(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Cohen's κ for every pair of judges on the items both judged, and Fleiss' κ over the items judged by the
     most common number (≥ 2) of judges. Returns (table, fleiss info)."""
-    from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa
+    inter_rater = _statsmodels("stats.inter_rater", "the judges' agreement (κ)")
+    cohens_kappa, fleiss_kappa = inter_rater.cohens_kappa, inter_rater.fleiss_kappa
 
     first = _item_answers(outcomes)
     wide = first.pivot(index="item", columns="judge", values="answer")

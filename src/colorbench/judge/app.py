@@ -27,6 +27,7 @@ from colorbench.extras import import_extra
 from colorbench.judge.page import render_page
 from colorbench.judge.session import JudgingSession
 from colorbench.judge.store import AnswerRejected
+from colorbench.messages import plural
 
 # the judge extra (not in `make demo`'s install): one clear line naming it instead of a ModuleNotFoundError
 _flask = import_extra("flask", "judge", "the judging app")
@@ -126,8 +127,9 @@ def serve(run, *, host: str = "127.0.0.1", port: int = 8765, mode: str = "pair",
     session = JudgingSession(run, mode=mode, seed=seed)
     server = make_server(session, host, port)
     url = f"http://{host}:{server.server_port}/"
-    print(f"judging {session.catalogue.run.path} ({mode}, {len(session.catalogue.methods)} methods, "
-          f"{len(session.catalogue.pair_images)} images) at {url}\nanswers go to {session.store.path}; Ctrl-C stops",
+    catalogue = session.catalogue
+    print(f"judging {catalogue.run.path} ({mode}, {plural(len(catalogue.methods), 'method')}, "
+          f"{plural(len(catalogue.pair_images), 'image')}) at {url}\nanswers go to {session.store.path}; Ctrl-C stops",
           flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("warning: %s is reachable from other machines; anyone who can reach it can add judgements", url)

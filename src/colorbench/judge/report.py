@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from colorbench.judge import analysis as an
 from colorbench.judge.store import DB_NAME, JudgementStore
+from colorbench.messages import plural
 from colorbench.report.sections import Section, register_section
 from colorbench.report.tables import Table, fmt, fmt_ci, to_html, write_table
 from colorbench.runfolder import RunFolder
@@ -54,9 +55,11 @@ def unverified_note(run_path) -> str | None:
     n = JudgementStore.open(path.parent, create=False).unverified_count() if path.exists() else 0
     if not n:
         return None
-    return (f"{n} stored answer(s) are left out: they were recorded before colorbench checked that a judge's images "
-            "had loaded (an older eye test could store answers to pages that showed no image), so nothing shows "
-            "they rest on what was seen.")
+    one = n == 1
+    return (f"{plural(n, 'stored answer')} {'is' if one else 'are'} left out: {'it was' if one else 'they were'} "
+            "recorded before colorbench checked that a judge's images had loaded (an older eye test could store "
+            f"answers to pages that showed no image), so nothing shows {'it rests' if one else 'they rest'} on what "
+            "was seen.")
 
 
 def coverage_note(run_methods: list[str], judged: pd.DataFrame) -> str | None:
@@ -67,14 +70,31 @@ def coverage_note(run_methods: list[str], judged: pd.DataFrame) -> str | None:
     missing = [m for m in run_methods if m not in seen]
     if not missing:
         return None
-    return (f"The eye test covers {len(covered)} of the run's {len(run_methods)} methods "
+    return (f"The eye test covers {len(covered)} of the run's {plural(len(run_methods), 'method')} "
             f"({', '.join(covered) or 'none'}); {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
             "judgements (added after the judging, or never shown): judge again to include "
             f"{'it' if len(missing) == 1 else 'them'}.")
 
 
-def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2) -> list[str]:
-    return [fmt_ci(v, lo, hi, decimals) for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
+def _ci_column(frame: pd.DataFrame, value: str, decimals: int = 2, missing: str = "") -> list[str]:
+    """``value [lo, hi]``; ``missing`` follows the value where the interval could not be estimated (NaN)."""
+    return [fmt_ci(v, lo, hi, decimals) + (missing if pd.isna(lo) and pd.notna(v) else "")
+            for v, lo, hi in zip(frame[value], frame["ci_low"], frame["ci_high"])]
+
+
+def strength_ci_note(n_judgements: int, strengths: pd.DataFrame, run_path) -> str | None:
+    """Why some Bradley–Terry strengths have no interval (see :func:`colorbench.judge.analysis.bradley_terry`), and
+    what gives them one; None when all have one."""
+    if not strengths["ci_low"].isna().any():
+        return None
+    if n_judgements < an.MIN_CI_JUDGEMENTS:
+        return (f"The strengths' 95% intervals cannot be estimated from {plural(n_judgements, 'pair judgement')}: "
+                f"the bootstrap needs at least {an.MIN_CI_JUDGEMENTS} "
+                f"({an.MIN_CI_JUDGEMENTS - n_judgements} more: `colorbench judge {run_path}`).")
+    flat = ", ".join(strengths.loc[strengths["ci_low"].isna(), "method"])
+    return (f"No 95% interval for {flat}: every bootstrap resample gives the same strength (the answers all agree), "
+            "so the interval cannot be estimated; more judgements (`colorbench judge "
+            f"{run_path}`) give one.")
 
 
 def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: int = an.DEFAULT_SEED,
@@ -100,15 +120,18 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
     t = content.tables
     strengths = an.bradley_terry(outcomes, methods, n_boot=n_boot, seed=seed)
     if len(strengths):
+        ci_note = strength_ci_note(len(outcomes), strengths, run.path)
+        why = "too few judgements" if len(outcomes) < an.MIN_CI_JUDGEMENTS else "the answers all agree"
         shown = pd.DataFrame({"rank": strengths["rank"], "method": strengths["method"],
-                              "strength [95% CI]": _ci_column(strengths, "strength"),
+                              "strength [95% CI]": _ci_column(strengths, "strength", missing=f" (no CI: {why})"),
                               "P(beats an average method)": strengths["p_beats_average"].map(lambda v: fmt(v, 2)),
                               "judgements": strengths["n_judgements"]})
         title = "Bradley–Terry strength from people's choices"
         t["judge_strengths"] = Table("judge_strengths", title, strengths, shown, [
-            f"Log-strengths centred at 0 (choix maximum likelihood); 95% percentile bootstrap over the {len(outcomes)} "
-            f"pair judgements ({n_boot} resamples, seed {seed}). 'Equally good' and 'both bad' count half a win each. "
-            "A strength difference d means the first is preferred with probability 1/(1+e^−d)."])
+            f"Log-strengths centred at 0 (choix maximum likelihood); 95% percentile bootstrap over the "
+            f"{plural(len(outcomes), 'pair judgement')} ({plural(n_boot, 'resample')}, seed {seed}). 'Equally good' "
+            "and 'both bad' count half a win each. A strength difference d means the first is preferred with "
+            "probability 1/(1+e^−d).", *([ci_note] if ci_note else [])])
         content.figures["judge_strengths"] = strengths_figure(strengths)
         content.captions["judge_strengths"] = "Bradley–Terry strength of each method with its 95% bootstrap CI."
         share, count = an.win_matrix(outcomes, [m for m in methods if m in set(strengths["method"])])
@@ -157,7 +180,8 @@ def build_judge_content(run_path, *, n_boot: int = an.DEFAULT_BOOTSTRAP, seed: i
             "judge_1": "judge", "judge_2": "other judge", "n_common": "items both judged",
             "agreement": "same answer", "cohen_kappa": "Cohen's κ"})
         note = ("Cohen's κ per pair of judges on the items (image, pair, samples) both judged, first answer each, "
-                f"4 categories. Fleiss' κ over the {fleiss['n_items']} items judged by {fleiss['n_raters']} judges: "
+                f"4 categories. Fleiss' κ over the {plural(fleiss['n_items'], 'item')} judged by "
+                f"{plural(fleiss['n_raters'], 'judge')}: "
                 f"{fmt(fleiss['kappa'], 2)}.")
         t["judge_agreement"] = Table("judge_agreement", "Agreement between judges (same items)", agreement, shown,
                                      [note])
@@ -197,8 +221,9 @@ def write_judge_report(run_path, **kwargs) -> JudgeContent:
 def section_html(content: JudgeContent, figure_html) -> str:
     """The report's "Eye test" section; ``figure_html(name, caption)`` embeds a figure the way the report does."""
     t = content.tables
-    parts = [f'<p>{content.n_pair} pair judgement(s) and {content.n_real_or_fake} real-or-fake judgement(s) by '
-             f'{len(content.judges)} judge(s), collected blind with <code>colorbench judge</code>.</p>']
+    parts = [f'<p>{plural(content.n_pair, "pair judgement")} and '
+             f'{plural(content.n_real_or_fake, "real-or-fake judgement")} by '
+             f'{plural(len(content.judges), "judge")}, collected blind with <code>colorbench judge</code>.</p>']
     parts += [f'<p class="warn">{html.escape(n)}</p>' for n in content.notes]
     for name in ("judge_metric_agreement", "judge_strengths"):
         if name in t:
@@ -223,13 +248,15 @@ def strengths_figure(strengths: pd.DataFrame) -> Figure:
     y = np.arange(len(ordered))
     s = ordered["strength"].to_numpy(float)
     err = np.vstack([s - ordered["ci_low"].to_numpy(float), ordered["ci_high"].to_numpy(float) - s])
-    ax.errorbar(s, y, xerr=err, fmt="none", ecolor="#333", capsize=4, lw=1)
+    has_ci = ~np.isnan(err).any(axis=0)  # no bar where the interval cannot be estimated (too few judgements)
+    ax.errorbar(s[has_ci], y[has_ci], xerr=err[:, has_ci], fmt="none", ecolor="#333", capsize=4, lw=1)
     ax.scatter(s, y, c=[colors[m] for m in ordered["method"]], s=60, zorder=3, edgecolor="#333")
     ax.axvline(0, color="#999", lw=0.8, ls="--")
     ax.set_yticks(y, ordered["method"], fontsize=9)
     ax.set_xlabel("Bradley–Terry log-strength (0 = average method)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("People's preference with 95% bootstrap CI", fontsize=10)
+    ax.set_title("People's preference with 95% bootstrap CI" + ("" if has_ci.all() else " (where it can be estimated)"),
+                 fontsize=10)
     return fig
 
 
@@ -274,8 +301,9 @@ def _fmt_frame(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
 
 def _build_section(content, options) -> None:
     """The eye test's part of ``colorbench report``: its tables and figures join the report's (written and
-    embedded the same way), with the report's bootstrap settings; a damaged judgements file is kept to be named
-    in the section, never fatal to the rest of the report."""
+    embedded the same way), with the report's bootstrap settings; a damaged judgements file, or the judge extra
+    missing (choix, statsmodels), is kept to be named in the section, never fatal to the rest of the report."""
+    from colorbench.extras import MissingExtra
     from colorbench.judge.store import JudgementStoreError
 
     try:
@@ -286,7 +314,7 @@ def _build_section(content, options) -> None:
                 content.section_data["eye-test"] = left_out
             return
         judged = build_judge_content(content.run.path, n_boot=options.n_boot, seed=options.seed)
-    except JudgementStoreError as exc:
+    except (JudgementStoreError, MissingExtra) as exc:
         content.section_data["eye-test"] = exc
         return
     content.tables.update(judged.tables)

@@ -5,6 +5,7 @@ hundreds of characters; it goes on its own indented line under the row, so the c
 
 from __future__ import annotations
 
+from colorbench.messages import aligned
 from colorbench.weights.registry import REGISTRY, local_path, source_files
 from colorbench.weights.state import artefact_state
 
@@ -28,12 +29,8 @@ def listing_lines() -> list[str]:
         rows.append(("✓" if state.present else "✗", spec.name, state.label, size, where))
         detail = [f"    {state.detail}"] if state.detail else []
         notes.append(detail + [f"    {spec.description} [{spec.licence}] used by: {', '.join(spec.used_by)}"])
-    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER) - 1)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return " ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + " " + cells[-1]
-
-    out = [line(HEADER).rstrip()]
-    for row, note in zip(rows, notes):
-        out += [line(row), *note]
+    header, *lines = aligned([HEADER, *rows])
+    out = [header]
+    for line, note in zip(lines, notes):
+        out += [line, *note]
     return out

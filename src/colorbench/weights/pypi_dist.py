@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from colorbench.atomic import sha256_file
+from colorbench.messages import plural
 
 CHUNK = 1 << 20
 PIP_TIMEOUT_S = 1800  # a 64 MB sdist through a slow proxy; pip has its own per-request timeouts and retries
@@ -67,8 +68,8 @@ def pip_download(package: str, version: str, dist_sha256: str, folder: Path, *, 
         raise DistUnavailable(f"`pip download {package}=={version}` failed: {why}")
     found = [p for p in dest.iterdir() if p.is_file()]
     if len(found) != 1:
-        raise DistUnavailable(f"`pip download {package}=={version}` left {len(found)} files, expected one sdist: "
-                               f"{[p.name for p in found]}")
+        raise DistUnavailable(f"`pip download {package}=={version}` left {plural(len(found), 'file')}, expected one "
+                               f"sdist: {[p.name for p in found]}")
     actual = sha256_file(found[0])
     if actual != dist_sha256:
         raise DistUnavailable(f"{found[0].name} has sha256 {actual}, expected {dist_sha256} (an incomplete or "
@@ -97,7 +98,8 @@ def extract_member(sdist: Path, member: str, member_sha256: str, out: Path) -> P
             with tarfile.open(sdist, "r:*") as tar:
                 matches = [m for m in tar.getmembers() if m.isfile() and m.name.split("/", 1)[-1] == member]
                 if len(matches) != 1:
-                    raise DistUnavailable(f"{sdist.name} has {len(matches)} files named {member}, expected one")
+                    raise DistUnavailable(f"{sdist.name} has {plural(len(matches), 'file')} named {member}, "
+                                          "expected one")
                 with tar.extractfile(matches[0]) as src:  # type: ignore[union-attr]
                     copy(src)
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:

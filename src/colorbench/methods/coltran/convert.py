@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from colorbench.extras import install_command
 from colorbench.methods.coltran import config as cfgmod
 from colorbench.methods.coltran.naming import map_to_torch, official_variables
 
@@ -34,9 +36,9 @@ EMA_SUFFIX = "/ExponentialMovingAverage:0"
 OPTIMIZER_HYPER = {"iter", "decay", "learning_rate", "momentum", "rho", "beta_1", "beta_2", "epsilon"}
 FORMAT_VERSION = 1
 
-TF_MISSING = ("reading the released ColTran TF checkpoints needs TensorFlow (once): pip install 'colorbench[convert]' "
-              "— or put already converted {{colorizer,color_upsampler,spatial_upsampler}}.safetensors + .json into "
-              "$COLORBENCH_MODELS/coltran/")
+TF_MISSING = ("reading the released ColTran TF checkpoints needs TensorFlow (once): {install} from the colorbench "
+              "checkout — or put already converted {{colorizer,color_upsampler,spatial_upsampler}}.safetensors + "
+              ".json into $COLORBENCH_MODELS/coltran/")
 
 
 class ConversionError(ValueError):
@@ -74,7 +76,7 @@ def import_tensorflow():
     try:
         import tensorflow as tf
     except ImportError:
-        raise ImportError(TF_MISSING.format()) from None
+        raise ImportError(TF_MISSING.format(install=install_command("convert", python=sys.executable))) from None
     return tf
 
 

@@ -17,6 +17,7 @@ Weights: converted safetensors in ``$COLORBENCH_MODELS/coltran/``; if absent, th
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
+from colorbench.extras import install_command
 from colorbench.methods.base import SMOKE_LABEL, Method, check_grays, per_image_seeds
 from colorbench.methods.coltran.sampler import Mode
 from colorbench.methods.options import MethodOptions, speed_only
@@ -38,6 +40,14 @@ def converted_dir() -> Path:
     return models_dir() / "coltran"
 
 
+def convert_command(folder: Path | None = None, release: Path | str | None = None) -> str:
+    """The ``colorbench coltran convert`` command that writes the converted models into ``folder`` (its ``--out``
+    only where that is not the default), from ``release`` (``--release``; None: the registry's release, fetched when
+    missing). What a skip message and ``colorbench coltran info`` tell the user to type."""
+    out = f" --out {folder}" if folder is not None and Path(folder) != converted_dir() else ""
+    return f"colorbench coltran convert{f' --release {release}' if release else ''}{out}"
+
+
 def ensure_converted(folder: Path | None = None, *, download: bool = True) -> Path:
     """The folder with the three converted models; converts the release (downloading it if needed) when absent."""
     from colorbench import weights
@@ -46,13 +56,21 @@ def ensure_converted(folder: Path | None = None, *, download: bool = True) -> Pa
     folder = Path(folder) if folder else converted_dir()
     if all(p.is_file() for kind in KINDS for p in converted_paths(folder, kind)):
         return folder
-    release = weights.ensure("coltran-release", download=download)
+    spec = weights.get_spec("coltran-release")
+    try:
+        release = weights.ensure(spec, download=download)
+    except weights.WeightsUnavailable as exc:
+        # the release is only the raw material: say what ColTran really runs from, and the command that makes it
+        raise weights.WeightsUnavailable(spec, (
+            f"{exc.reason}; ColTran runs from converted models ({', '.join(KINDS)} .safetensors + .json in "
+            f"{folder}), which `{convert_command(folder)}` makes once from the release (downloading it), or "
+            f"`{convert_command(folder, 'DIR')}` from a coltran.zip unpacked into DIR; that needs TensorFlow "
+            f"once: {install_command('convert', python=sys.executable)}")) from None
     try:
         convert_release(release, folder)  # TensorFlow is imported in there, and only there
     except ImportError as exc:
         raise weights.WeightsUnavailable(
-            weights.get_spec("coltran-release"),
-            f"the release at {release} must be converted once (`colorbench coltran convert`): {exc}") from None
+            spec, f"the release at {release} must be converted once (`{convert_command(folder)}`): {exc}") from None
     return folder
 
 

@@ -1,0 +1,34 @@
+"""What the command line prints reads as English: counts go through :func:`colorbench.messages.plural` ("1 image",
+"2 images"), never a bare ``{n} images`` or "image(s)"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from colorbench.messages import plural
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "colorbench"
+#: what the commands print: the CLI, the runner, the eye test, weights, merge and import
+PRINTED = [*sorted((SRC / "cli").glob("*.py")), SRC / "run.py", *sorted((SRC / "judge").glob("*.py")),
+           *sorted((SRC / "weights").glob("*.py")), SRC / "merge.py", SRC / "external.py", SRC / "data" / "index.py"]
+NOUNS = ("images", "methods", "answers", "photos", "files", "outputs", "runs", "judges", "items", "epochs", "classes",
+         "judgements", "tables", "samples", "resamples")
+# "{n} images" but not "the {method} methods" (an option group's name, no count)
+BARE_COUNT = re.compile(r"\{(?!method\})[^{}]*\} (?:" + "|".join(NOUNS) + r")\b")
+# "image(s) " but not a call such as "Path(s).expanduser()" or "set(s) for s in ..."
+OR_PLURAL = re.compile(r"[a-z]\(s\)(?! for )(?=[\s,;:'\"])")
+
+
+def test_plural():
+    assert [plural(n, "image") for n in (0, 1, 2)] == ["0 images", "1 image", "2 images"]
+    assert plural(1, "class", "classes") == "1 class" and plural(3, "class", "classes") == "3 classes"
+
+
+@pytest.mark.parametrize("path", PRINTED, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_bare_plural_after_a_count(path):
+    offending = [f"{path.name}:{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
+                 if BARE_COUNT.search(line) or OR_PLURAL.search(line)]
+    assert not offending, "say counts with colorbench.messages.plural:\n" + "\n".join(offending)
