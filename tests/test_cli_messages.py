@@ -13,7 +13,8 @@ from colorbench.messages import plural
 SRC = Path(__file__).resolve().parents[1] / "src" / "colorbench"
 #: what the commands print: the CLI, the runner, the eye test, weights, merge and import
 PRINTED = [*sorted((SRC / "cli").glob("*.py")), SRC / "run.py", *sorted((SRC / "judge").glob("*.py")),
-           *sorted((SRC / "weights").glob("*.py")), SRC / "merge.py", SRC / "external.py", SRC / "data" / "index.py"]
+           *sorted((SRC / "weights").glob("*.py")), SRC / "merge.py", SRC / "external.py", SRC / "data" / "index.py",
+           *sorted((SRC / "report").rglob("*.py")), *sorted((SRC / "notebook").glob("*.py")), SRC / "notebooks_run.py"]
 NOUNS = ("images", "methods", "answers", "photos", "files", "outputs", "runs", "judges", "items", "epochs", "classes",
          "judgements", "tables", "samples", "resamples")
 # "{n} images" but not "the {method} methods" (an option group's name, no count)

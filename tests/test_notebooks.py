@@ -315,7 +315,7 @@ def test_dataset_grid_shows_the_subset_the_runner_draws():
 
     expected = open_dataset("samples").subset(split="test", limit=4, seed=0).samples[:3]
     text = repr(grid)
-    assert "4 image(s) selected, showing 3" in text
+    assert "4 images selected, showing 3" in text
     assert all(s.id in text for s in expected) and grid._repr_html_().count("<img ") == 6
 
 

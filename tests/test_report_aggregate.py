@@ -44,7 +44,7 @@ def test_identical_outputs_psnr_inf_is_capped_and_counted():
     wins = agg.win_rate_matrix(pi, "psnr")
     assert wins.loc["copy", "other"] == pytest.approx((5 + 0.5) / 6)  # both identical on i0: a tie
     shown = headline_table(agg.method_summary(pi, frame, {}, n_boot=N_BOOT), {})
-    assert any("PSNR = +∞" in note and "3 output(s)" in note for note in shown.notes)
+    assert any("PSNR = +∞" in note and "3 outputs identical" in note for note in shown.notes)
 
 
 def test_missing_counts_cover_every_sample_of_a_stochastic_method():

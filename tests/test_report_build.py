@@ -90,7 +90,7 @@ def test_report_is_self_contained(reported):
     for _, data in images:
         Image.open(io.BytesIO(base64.b64decode(data))).verify()
     for needle in ("sports (fixture)", "224x224", "excluded (1 no colour ground truth)", "Holm", "not LPIPS",
-                   "FID", "unavailable", "Missing outputs: hue-shift: 1 image(s) (see",
+                   "FID", "unavailable", "Missing outputs: hue-shift: 1 image (see",
                    "out-of-sRGB colours: clip (RGB clipped"):  # which gamut mode the L-merge used
         assert needle in page, needle
 

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from colorbench import atomic, paths
 from colorbench.extras import import_extra
+from colorbench.messages import plural
 
 # The suite, in order, and what each notebook needs to have succeeded first (by number).
 SUITE: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -106,7 +107,8 @@ def select(only: Sequence[str] | None) -> list[str]:
     wanted = {w.strip() for w in only if w.strip()}
     unknown = sorted(w for w in wanted if w not in names and w not in {number(n) for n in names})
     if unknown:
-        raise ValueError(f"unknown notebook(s) {unknown}; the suite: {', '.join(names)}")
+        which = "notebook" if len(unknown) == 1 else "notebooks"
+        raise ValueError(f"unknown {which} {unknown}; the suite: {', '.join(names)}")
     return [n for n in names if n in wanted or number(n) in wanted]
 
 
@@ -252,7 +254,8 @@ def _execution_error(exc: BaseException, max_lines: int = 25) -> str:
     if ename is not None:
         cell = getattr(exc, "exec_count", None)
         lines = str(evalue or "").strip().splitlines() or [""]
-        more = [f"  … {len(lines) - max_lines} more line(s) in the saved notebook"] if len(lines) > max_lines else []
+        extra = len(lines) - max_lines
+        more = [f"  … {plural(extra, 'more line')} in the saved notebook"] if extra > 0 else []
         return "\n".join([f"cell [{cell}]: {ename}: {lines[0]}", *lines[1:max_lines], *more])
     return f"{type(exc).__name__}: {exc}"
 

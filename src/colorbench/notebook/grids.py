@@ -9,6 +9,7 @@ import os
 from typing import Any, Mapping, Sequence
 
 from colorbench.data.images import data_uri
+from colorbench.messages import plural
 from colorbench.notebook.render import Html, stamp
 from colorbench.notebook.runs import is_smoke, method_statuses, run_folder
 from colorbench.records import MethodState
@@ -108,7 +109,7 @@ def image_grid(
     headers = [c.column + (" (skipped)" if c.column in skipped else "") for c in rows[0].cells] if rows else []
     text = [f"  {row.name}: " + ", ".join(f"{c.column}={'ok' if c.present else '—'}" for c in row.cells)
             for row in rows]
-    caption = stamp(f"{folder.path.name}: {len(rows)} image(s)", is_smoke(folder))
+    caption = stamp(f"{folder.path.name}: {plural(len(rows), 'image')}", is_smoke(folder))
     return Html(grid_html(rows, caption=caption, height=height, headers=headers), "\n".join([caption, *text]))
 
 
@@ -136,7 +137,8 @@ def array_grid(
     names = list(columns)
     n_rows = max((len(v) for v in columns.values()), default=0)
     if any(len(v) != n_rows for v in columns.values()):
-        raise ValueError(f"every column needs {n_rows} images; got {[len(v) for v in columns.values()]} for {names}")
+        raise ValueError(f"every column needs {plural(n_rows, 'image')}; got {[len(v) for v in columns.values()]} "
+                         f"for {names}")
     row_names = list(row_names) if row_names is not None else [str(i) for i in range(n_rows)]
     if len(row_names) != n_rows:
         raise ValueError(f"{len(row_names)} row names for {n_rows} rows")
@@ -150,7 +152,7 @@ def array_grid(
                                  f"{image.dtype} {image.shape}")
             cells.append(GridCell(name, image=image))
         rows.append(GridRow(row_names[r], "", cells))
-    caption = stamp(caption or f"{n_rows} image(s)", smoke)
+    caption = stamp(caption or plural(n_rows, "image"), smoke)
     return Html(grid_html(rows, caption=caption, height=height, headers=names),
                 f"{caption}: {', '.join(names)} x {n_rows} rows")
 
@@ -184,5 +186,5 @@ def dataset_grid(
             continue
         row.cells[0].image, row.cells[1].image = rgb, to_gray(rgb)
         text.append(f"  {row.name}: {rgb.shape[1]}x{rgb.shape[0]}")
-    caption = f"dataset {subset.name}: {len(subset)} image(s) selected, showing {min(show, len(subset))}"
+    caption = f"dataset {subset.name}: {plural(len(subset), 'image')} selected, showing {min(show, len(subset))}"
     return Html(grid_html(rows, caption=caption, height=height, headers=headers), "\n".join([caption, *text]))

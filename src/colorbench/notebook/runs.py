@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from colorbench.messages import plural
 from colorbench.notebook.render import display_or_print as _show
 from colorbench.notebook.render import smoke_banner
 from colorbench.notebook.tables import styled
@@ -135,7 +136,7 @@ def show_run(run: str | os.PathLike | RunFolder, methods: Sequence[str] | None =
     if methods is not None:
         failures = [f for f in failures if f["method"] in set(methods)]
     if failures:
-        _show(styled(pd.DataFrame(failures), caption=f"{len(failures)} failed image(s)", smoke=smoke))
+        _show(styled(pd.DataFrame(failures), caption=f"{plural(len(failures), 'failed image')}", smoke=smoke))
 
 
 def metric_status(summary: ScoreSummary | Mapping[str, Any]):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from colorbench import atomic
 from colorbench.locks import locks_run_folder
+from colorbench.messages import plural
 from colorbench.metrics.specs import LOWER_IS_BETTER, SUMMARISED_METRICS, spec
 from colorbench.metrics.table import load_metrics
 from colorbench.records import RunRecord, ScoreSummary
@@ -66,7 +67,9 @@ def _missing_text(row) -> str:
     """Images with no output; for K > 1 also the absent samples of images that have some."""
     images, samples, k = int(row["n_missing"]), int(row["n_missing_samples"]), int(row["samples_per_image"])
     extra = samples - images * k
-    return str(images) if extra <= 0 else f"{images} (+{extra} of {(int(row['n_scored']) + images) * k} samples)"
+    if extra <= 0:
+        return str(images)
+    return f"{images} (+{extra} of {plural((int(row['n_scored']) + images) * k, 'sample')})"
 
 
 def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | None,
@@ -115,8 +118,8 @@ def headline_table(summary_table: pd.DataFrame, summary: ScoreSummary | dict | N
                      "samples of images that have some — those images are scored on the samples they have.")
     capped = int(summary_table["psnr_n_capped"].sum())
     if capped:
-        notes.append(f"{capped} output(s) are identical to their truth (PSNR = +∞); PSNR statistics count them as "
-                     f"{agg.PSNR_CAP_DB:g} dB.")
+        notes.append(f"{plural(capped, 'output')} identical to their truth (PSNR = +∞): PSNR statistics count "
+                     f"each as {agg.PSNR_CAP_DB:g} dB.")
     if stochastic:
         notes.append("K = samples per image. Stochastic methods are scored mean-of-K per image; best-of-K LPIPS is the "
                      "per-image minimum over the K samples (an oracle pick, shown for reference — ColTran's "
@@ -201,10 +204,10 @@ def _class_tables(content: ReportContent, pi: pd.DataFrame, metric: str, options
     per_class = agg.per_class_table(pi, metric)
     t["per_class"] = Table("per_class", f"Mean {label} per class", per_class, format_frame(per_class, decimals))
     bw = agg.best_worst_classes(per_class, metric, options.classes_best_worst)
+    median_class_size = int(per_class["n_images"].median()) if len(per_class) else 0
     t["best_worst_classes"] = Table("best_worst_classes", f"Each method's best and worst classes by {label}",
                                     bw, format_frame(bw, decimals),
-                                    [f"Classes hold {int(per_class['n_images'].median()) if len(per_class) else 0} "
-                                     "image(s) each (median): "
+                                    [f"Classes hold {plural(median_class_size, 'image')} each (median): "
                                      "per-class means are noisy."])
     return per_class
 
@@ -267,7 +270,8 @@ def _figures(content: ReportContent, frame: pd.DataFrame, pi: pd.DataFrame, tabl
     f["grid_random"] = grids.image_grid(run.path, selection, methods, title="Fixed random selection (seed "
                                         f"{options.seed})",
                                         captions=grids.metric_captions(pi, selection, metric, samples=frame))
-    caps["grid_random"] = f"{len(selection)} images drawn with seed {options.seed}: gray input | truth | each method."
+    caps["grid_random"] = (f"{plural(len(selection), 'image')} drawn with seed {options.seed}: gray input | truth | "
+                           "each method.")
     for method in methods:
         best, worst = grids.best_worst(pi, method, metric, options.grid_extremes)
         if not best:

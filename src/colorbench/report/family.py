@@ -30,6 +30,7 @@ from itertools import combinations
 
 import pandas as pd
 
+from colorbench.messages import plural
 from colorbench.methods.families import CONTENDERS, FAMILIES, FAMILY_LABELS, UNKNOWN
 from colorbench.metrics.specs import LOWER_IS_BETTER
 from colorbench.records import MethodState, RunRecord
@@ -60,7 +61,7 @@ class FamilyBest:
             return f"{name}: no method ran{missing}" if self.not_run else f"{name}: no method in this run"
         if len(self.ran) == 1:
             return f"{name}: only {ran[0]} ran{missing}"
-        return f"{name}: best of {len(ran)} methods ({', '.join(ran)}){missing}"
+        return f"{name}: best of {plural(len(ran), 'method')} ({', '.join(ran)}){missing}"
 
 
 @dataclass

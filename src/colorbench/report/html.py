@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorbench import __version__
-from colorbench.messages import weights_fetch_hint
+from colorbench.messages import plural, weights_fetch_hint
 from colorbench.records import MethodState, MethodStatus
 from colorbench.report.sections import Section, report_sections
 from colorbench.report.tables import TABLE_CSS, to_html
@@ -107,7 +107,7 @@ def _statistics(content, t) -> str:
         return f'<p id="no-comparison">{_with_code(verdict.comparison or verdict.text)}</p>'
     if verdict.too_few_images:
         n = int(t["pairwise"].numbers["n"].max())
-        pairwise = (f'<p class="warn" id="pairwise-too-small">With {n} image(s) per pair, no paired test can reach '
+        pairwise = (f'<p class="warn" id="pairwise-too-small">With {plural(n, "image")} per pair, no paired test can reach '
                     "Holm-adjusted p &lt; 0.05 whatever the outputs, so the paired comparisons are not listed (their "
                     "numbers are in <code>tables/pairwise.csv</code>). Run on more images to tell the methods "
                     "apart.</p>")
@@ -133,8 +133,8 @@ def _protocol(content, options) -> str:
         if dataset.get("has_splits") is False:
             split = "— (the dataset has no splits)"
         classes = dataset.get("classes")
-        classes_text = describe_classes(classes) if isinstance(classes, int) else f"{classes} classes"
-        dataset_text = (f"{dataset.get('name', '?')} ({dataset.get('n', '?')} images, {classes_text}; "
+        classes_text = describe_classes(classes) if isinstance(classes, int) else plural(classes, "class", "classes")
+        dataset_text = (f"{dataset.get('name', '?')} ({plural(dataset.get('n', '?'), 'image')}, {classes_text}; "
                         f"{dataset.get('root', '')})")
     else:
         split, dataset_text = info.extra.get("split", "?"), str(dataset)  # hand-made folders: keys of their own
@@ -149,7 +149,8 @@ def _protocol(content, options) -> str:
     unusable = len(_unusable_inputs(content))
     add("Images", _e(f"{_or_unknown(summary.n_samples)} in the run, {_or_unknown(summary.n_scorable)} scored, "
                      f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")
-                     + (f"; {unusable} input file(s) could not be used and are not in the run (see Coverage)"
+                     + (f"; {plural(unusable, 'input file')} could not be used and {'is' if unusable == 1 else 'are'} not in the run "
+                        "(see Coverage)"
                         if unusable else "")))
     add("Resolution", _e(", ".join(summary.resolution) or "?"))
     gamut = config.get("gamut", "clip")  # run folders from before the option clipped
@@ -207,7 +208,7 @@ def _protocol(content, options) -> str:
         note = f" ({fid.extra['weights_note']})" if fid.extra.get("weights_note") else ""
         add("FID weights", _e(f"{fid_file.get('from')}; file {Path(fid_file.get('file', '?')).name}, sha256 "
                               f"{fid_file['sha256']}{note}"))
-    add("Statistics", _e(f"percentile bootstrap over images, {options.n_boot} resamples, seed {options.seed}, "
+    add("Statistics", _e(f"percentile bootstrap over images, {plural(options.n_boot, 'resample')}, seed {options.seed}, "
                          "95% level; paired bootstrap + Wilcoxon signed-rank, Holm-corrected per metric; missing "
                          "outputs counted and excluded; pairs use common images"))
     add("Scoring", _e(f"{_or_unknown(summary.scored_at)} on {_or_unknown(summary.device)}, batch "
@@ -257,7 +258,7 @@ def _banners(content) -> str:
                           int(r.n_missing_samples)) for r in counts.itertuples() if r.n_missing_samples}
     if missing:
         out.append('<div class="warn">Missing outputs: ' + _e(", ".join(
-            f"{m}: {images} image(s)" + (f", {samples} output(s) in all" if samples != images else "")
+            f"{m}: {plural(images, 'image')}" + (f", {plural(samples, 'output')} in all" if samples != images else "")
             for m, (images, samples) in missing.items())) + " (see the missing-outputs table).</div>")
     return "".join(out)
 

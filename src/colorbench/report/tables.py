@@ -141,7 +141,7 @@ def write_table(table: Table, folder: str | Path) -> dict[str, Path]:
 
 
 def best_rows(values: pd.Series, lower_is_better: bool | None) -> set[int]:
-    """Positions of the best value(s) of a numeric column (none when the direction is undefined)."""
+    """Positions of the best values (one or tied) of a numeric column (none when the direction is undefined)."""
     if lower_is_better is None:
         return set()
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)

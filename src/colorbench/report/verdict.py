@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from colorbench.messages import one_line
+from colorbench.messages import one_line, plural
 from colorbench.methods.base import SMOKE_LABEL
 from colorbench.methods.families import FAMILY_LABELS
 from colorbench.metrics.specs import LOWER_IS_BETTER, decimals, label
@@ -129,7 +129,7 @@ def lead_sentence(best: str, second: str, row: dict, metric: str, *, n_tests: in
     lead = (-row["diff"], -row["hi"], -row["lo"]) if lower else (row["diff"], row["lo"], row["hi"])
     gap = f"{_num(lead[0], metric)} [{_num(lead[1], metric)}, {_num(lead[2], metric)}]"
     signed = f"{_num(row['diff'], metric)} [{_num(row['lo'], metric)}, {_num(row['hi'], metric)}]"
-    over = f"over {row['n']} images ({fmt_p(row['p'])}, Holm-adjusted Wilcoxon)"
+    over = f"over {plural(row['n'], 'image')} ({fmt_p(row['p'])}, Holm-adjusted Wilcoxon)"
     excludes_zero = row["lo"] > 0 or row["hi"] < 0
     corrected = (f"this report makes {n_tests} comparisons of {tests} on {name}, and with that many some intervals "
                  "leave out 0 by chance, so the test that decides is corrected for all of them (Holm)"

@@ -16,10 +16,11 @@ figure the way the report does); None leaves the section, and its link, out.
 
 Usage (a sketch, not run by the doctests: registering adds a section to every later report)::
 
+    from colorbench.messages import plural
     from colorbench.report.sections import Section, register_section
 
     def _render(content, page):
-        return f"<p>{len(content.verdict.ran)} methods ran.</p>"
+        return f"<p>{plural(len(content.verdict.ran), 'method')} ran.</p>"
 
     SECTION = register_section(Section("count", "How many ran", render=_render, order=85))
 """
