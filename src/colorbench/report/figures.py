@@ -127,20 +127,26 @@ def per_class_heatmap(per_class: pd.DataFrame, metric: str) -> Figure:
 
 def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str,
                     colors: dict[str, str] | None = None) -> Figure:
-    """Seconds per image (log scale) against mean quality with its CI: what each point of quality costs."""
-    fig = Figure(figsize=(5.2, 3.8), layout="constrained")
+    """Seconds per image (log scale) against mean quality with its CI: what each point of quality costs.
+
+    Methods are told apart by a legend outside the axes (colour = family, marker = method), not by names written
+    next to the points: methods of similar cost and quality sit on top of each other, and so did their names."""
+    fig = Figure(figsize=(7.2, 3.8), layout="constrained")
     ax = fig.subplots()
     merged = cost.merge(summary[["method", f"{metric}_mean", f"{metric}_lo", f"{metric}_hi"]], on="method", how="inner",
                         suffixes=("_cost", ""))
     colors = colors or method_colors(summary["method"].tolist())
-    for _, row in merged.iterrows():
+    markers = "osD^vP*Xh<>p"
+    for i, (_, row) in enumerate(merged.iterrows()):
         x, y = row["s_per_image"], row[f"{metric}_mean"]
         if not (np.isfinite(x) and np.isfinite(y)) or x <= 0:
             continue
         lo, hi = row[f"{metric}_lo"], row[f"{metric}_hi"]
         yerr = [[y - lo], [hi - y]] if np.isfinite(lo) else None
-        ax.errorbar([x], [y], yerr=yerr, fmt="o", color=colors.get(row["method"], "#333"), capsize=3)
-        ax.annotate(row["method"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.errorbar([x], [y], yerr=yerr, fmt=markers[i % len(markers)], color=colors.get(row["method"], "#333"),
+                    capsize=3, markersize=6, label=row["method"])
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     ax.set_xscale("log")
     ax.set_xlabel("seconds per output, i.e. per colorization (log; timings.csv)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
