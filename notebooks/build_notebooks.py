@@ -73,10 +73,13 @@ if found is None or found.origin is None:
         shutil.rmtree("/content/colorbench", ignore_errors=True)
         subprocess.run(["git", "clone", "--depth", "1", REPO, "/content/colorbench"], check=True)
     # Colab's preinstalled packages stay as they are: pip must pick versions that fit them (or stop, saying which)
-    keep = os.path.join(tempfile.gettempdir(), "colab-preinstalled.txt")
-    with open(keep, "w") as f:
-        f.write("\\n".join(sorted({{f"{{d.metadata['Name']}}=={{d.version}}" for d in distributions()
-                                  if d.metadata["Name"] and d.metadata["Name"].lower() != "colorbench"}})))
+    pins = {{}}
+    for d in distributions():  # in sys.path order: the first of a name is the one Python imports
+        if d.metadata["Name"] and d.metadata["Name"].lower() != "colorbench":
+            pins.setdefault(d.metadata["Name"].lower(), f"{{d.metadata['Name']}}=={{d.version}}")
+    fd, keep = tempfile.mkstemp(prefix="colab-preinstalled-", suffix=".txt")  # its own file: no other run's pins
+    with os.fdopen(fd, "w") as f:
+        f.write("\\n".join(sorted(pins.values())))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-c", keep, "-e",
                     "/content/colorbench[{extras}]"], check=True)
     sys.path.insert(0, "/content/colorbench/src")  # a running kernel does not see a fresh editable install

@@ -434,6 +434,10 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
         f"import os\ndef mount(path):\n    os.makedirs(path, exist_ok=True)\n    open({str(log)!r}, 'a').write('mount "
         "' + path + '\\n')\n")
 
+    shadowed = tmp_path / "shadowed"
+    (shadowed / "numpy-0.0.1.dist-info").mkdir(parents=True)
+    (shadowed / "numpy-0.0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: numpy\nVersion: 0.0.1\n")
+
     book = _read(NOTEBOOKS_DIR / "00_setup_and_data.ipynb")
     setup = book.cells[2].source.replace("/content/colorbench", str(clone))
     head, call = setup.split("env = nb.setup(")
@@ -441,7 +445,10 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     hide_installed = ("import os as _os, sys as _sys\n"
                       "_sys.path[:] = [p for p in _sys.path if not _os.path.isfile(_os.path.join(p or '.', "
                       "'colorbench', '__init__.py'))]\n"  # a package; the clone folder in cwd stays, as in Colab
-                      "_sys.meta_path[:] = [f for f in _sys.meta_path if 'editable' not in type(f).__module__]")
+                      "_sys.meta_path[:] = [f for f in _sys.meta_path if 'editable' not in type(f).__module__]\n"
+                      # a second, shadowed copy of numpy's metadata later on sys.path, as Colab has for some packages
+                      # in /usr/lib/python3/dist-packages: pinning both versions made pip's constraints impossible
+                      f"_sys.path.append({str(shadowed)!r})")
     script = "\n".join([
         hide_installed,
         book.cells[1].source, 'RUN = "colab-sim"\nSMOKE = True\nDEVICE = "cpu"', head,
@@ -473,8 +480,11 @@ def test_setup_cell_installs_from_github_in_a_simulated_colab(tmp_path):
     assert len(installs) == 3 and all(re.fullmatch(rf"pip install --quiet -c (\S+) -e {re.escape(str(clone))}"
                                                    r"\[kaggle\]", c) for c in installs), installs
     # every package already there is pinned to its version, so the install cannot change Colab's own packages
-    keep = Path(re.fullmatch(r"pip install --quiet -c (\S+) .*", installs[-1])[1]).read_text().splitlines()
-    assert f"numpy=={np.__version__}" in keep and not any(line.startswith("colorbench==") for line in keep)
+    kept = [Path(re.fullmatch(r"pip install --quiet -c (\S+) .*", c)[1]) for c in installs]
+    assert len(set(kept)) == 3  # each install its own file: a notebook running beside it cannot swap the pins
+    keep = kept[-1].read_text().splitlines()
+    assert not any(line.startswith("colorbench==") for line in keep)
+    assert [line for line in keep if line.lower().startswith("numpy==")] == [f"numpy=={np.__version__}"]
     assert calls.count(f"mount {tmp_path / 'drive'}") == 2
 
 
