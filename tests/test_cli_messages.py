@@ -33,3 +33,10 @@ def test_no_bare_plural_after_a_count(path):
     offending = [f"{path.name}:{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
                  if BARE_COUNT.search(line) or OR_PLURAL.search(line)]
     assert not offending, "say counts with colorbench.messages.plural:\n" + "\n".join(offending)
+
+
+def test_a_mistyped_method_name_gets_the_closest_known_one(tmp_path, capsys):
+    from colorbench.cli import main
+
+    assert main(["run", "--methods", "gray,cnn-orignal", "--run", "typo", "--limit", "1"]) == 2
+    assert "unknown method 'cnn-orignal' (did you mean 'cnn-original'?)" in capsys.readouterr().err

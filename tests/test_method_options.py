@@ -57,7 +57,8 @@ def test_a_wrong_type_from_the_command_line_is_a_one_line_error_listing_the_keys
     ("diffusion.steps=3", "--option diffusion.steps=3: none of the diffusion methods (controlnet-canny, "
                           "controlnet-canny-img2img, controlnet-brightness) is in --methods (gray): add one or drop "
                           "the option"),
-    ("eccv61.temperature=0.1", "--option eccv61.temperature: no method 'eccv61'; known methods: gray, "),
+    ("eccv61.temperature=0.1", "--option eccv61.temperature: no method 'eccv61' (did you mean 'eccv16'?); "
+                               "known methods: gray, "),
 ])
 def test_an_option_for_a_method_the_run_will_not_run_is_refused_not_ignored(option, says, capsys, tmp_path,
                                                                             monkeypatch):

@@ -54,6 +54,8 @@ def test_a_smoke_verdict_opens_with_smoke_and_names_no_winner(smoke_report):
     for conclusion in ("Family answer", "beats", "best mean", "Ranking", "colourfulness", "favour", "agree"):
         assert conclusion not in text, (conclusion, text)
     assert "chroma-blur, hue-shift, gray" in text  # what ran, in the run's order: not ranked
+    # "the same command without --smoke" alone was refused: this folder holds a smoke run
+    assert "without --smoke and with another --run name" in text
     assert _verdict_html(path.read_text()).startswith("Smoke run (")
     family = re.search(r'<p id="family-answer">(.*?)</p>', path.read_text()).group(1)
     assert family.startswith("Smoke run (") and "no family answer" in family

@@ -13,6 +13,20 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
 
 
+def did_you_mean(name: str, choices) -> str:
+    """" (did you mean 'x'?)" for the closest of ``choices`` to a mistyped ``name``, or "" when none is close.
+
+    >>> did_you_mean("cnn-orignal", ["gray", "cnn-original", "eccv16"])
+    " (did you mean 'cnn-original'?)"
+    >>> did_you_mean("zzz", ["gray"])
+    ''
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def aligned(rows: list[tuple[str, ...]], indent: str = "") -> list[str]:
     """``rows`` as lines whose columns are as wide as their widest cell, so a long name never pushes the columns
     after it out of line. A row's last cell is not padded (it may be long: a path, a reason), and a short row's last

@@ -39,7 +39,7 @@ from colorbench.distributed import Shard
 from colorbench.distributed import describe as describe_launch
 from colorbench.extras import explain_import_error
 from colorbench.locks import run_folder_lock
-from colorbench.messages import one_line, plural
+from colorbench.messages import did_you_mean, one_line, plural
 from colorbench.methods import get_method, item_seed, method_class, method_names
 from colorbench.methods.base import Method
 from colorbench.methods.options import option_defaults
@@ -175,8 +175,9 @@ def resolve_methods(requested: Sequence[str]) -> list[str]:
     known = set(method_names())
     unknown = [m for m in requested if m not in known]
     if unknown:
-        raise ValueError(f"unknown {'method' if len(unknown) == 1 else 'methods'} {', '.join(map(repr, unknown))}; "
-                         f"known methods: {', '.join(method_names())}")
+        guesses = "".join(did_you_mean(m, known) for m in unknown)
+        raise ValueError(f"unknown {'method' if len(unknown) == 1 else 'methods'} {', '.join(map(repr, unknown))}"
+                         f"{guesses}; known methods: {', '.join(method_names())}")
     return list(dict.fromkeys(requested))
 
 

@@ -19,6 +19,7 @@ import importlib.metadata
 import logging
 from typing import Any
 
+from colorbench.messages import did_you_mean
 from colorbench.methods.base import Method
 from colorbench.methods.options import MethodOptions, OptionError, check_values, option_fields
 
@@ -125,7 +126,8 @@ def method_class(name: str) -> type[Method]:
     try:
         target = entries[name]
     except KeyError:
-        raise UnknownMethod(f"unknown method {name!r}; known methods: {', '.join(entries)}") from None
+        raise UnknownMethod(f"unknown method {name!r}{did_you_mean(name, entries)}; known methods: "
+                            f"{', '.join(entries)}") from None
     if isinstance(target, str):
         module_name, class_name = target.split(":")
         target = getattr(importlib.import_module(module_name), class_name)
@@ -188,7 +190,8 @@ def check_method_options(method_options: dict[str, dict]) -> dict[str, dict]:
                 typed.setdefault(name, {})[key] = converted[0]
             continue
         if name not in known:
-            raise OptionError(f"--option {name}.{','.join(options)}: no method {name!r}; known methods: "
+            raise OptionError(f"--option {name}.{','.join(options)}: no method {name!r}{did_you_mean(name, known)}; "
+                              "known methods: "
                               f"{', '.join(known)}"
                               f" (option groups: {', '.join(OPTION_GROUPS)})")
         typed[name] = _check_given(name, options)

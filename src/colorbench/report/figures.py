@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from colorbench import atomic
 from colorbench.metrics.specs import LOWER_IS_BETTER
@@ -148,6 +149,17 @@ def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str,
     if ax.get_legend_handles_labels()[0]:
         fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     ax.set_xscale("log")
+    # matplotlib labels a log axis spanning under a decade at every minor tick, in scientific notation, and the
+    # labels ran together ("3×10⁻¹4×10⁻¹"): plain numbers, at decades, and at 2, 3, 5 × 10ᵏ only where no decade
+    # falls inside the data
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    seconds = merged["s_per_image"][merged["s_per_image"] > 0]
+    if len(seconds) and np.floor(np.log10(seconds.min())) == np.floor(np.log10(seconds.max())):
+        ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
+        ax.xaxis.set_minor_formatter(plain)
+    else:
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("seconds per output, i.e. per colorization (log; timings.csv)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title("Quality vs. cost", fontsize=10)

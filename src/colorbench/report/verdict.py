@@ -267,14 +267,16 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
         only = ranked[0]
         n = int(table.loc[only, "n_scored"])
         suggested = "cnn-original"
-        # the suggested method may be one that just failed to get its weights: then the command works only after that
-        first = (f" {suggested} did not run here either: make it runnable first (see below)."
-                 if suggested in {m.method for m in not_run} else "")
+        command = (f"`colorbench run --run {run_name} --methods {only},{suggested}`, then `colorbench score "
+                   f"{run_name}` and `colorbench report {run_name}`")
         comparison = (f"Only {only} produced images, so there is nothing to compare: its mean {name} is "
-                      f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. "
-                      f"To compare, add a method to this run (`colorbench methods` lists them): `colorbench run "
-                      f"--run {run_name} --methods {only},{suggested}`, then `colorbench score {run_name}` and "
-                      f"`colorbench report {run_name}`.{first}")
+                      f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. ")
+        if suggested in {m.method for m in not_run}:
+            # the command works only once the suggested method's weights are there: say that before the command
+            comparison += (f"To compare, first make a second method runnable: {suggested} did not run here either "
+                           f"(its fix is given with its reason under \"Did not run\"); then {command}.")
+        else:
+            comparison += (f"To compare, add a method to this run (`colorbench methods` lists them): {command}.")
         sentences.append(comparison)
     else:
         best, second = ranked[0], ranked[1]
@@ -327,7 +329,8 @@ def _smoke_verdict(summary_table: pd.DataFrame, ranked: list[str], not_run: list
     sentence = _not_run_sentence(not_run)
     if sentence:
         sentences.append(sentence)
-    sentences.append("A real comparison is the same command without --smoke (notebooks: SMOKE = False).")
+    sentences.append("A real comparison is the same command without --smoke and with another --run name (a run "
+                     "folder holds smoke or real outputs, never both; notebooks: SMOKE = False and another RUN).")
     comparison = f"Only {ranked[0]} produced images, so there is nothing to compare." if len(ranked) == 1 else ""
     return Verdict(text=" ".join(sentences), ran=ranked, not_run=not_run, comparable=len(ranked) > 1,
                    too_few_images=too_small, comparison=comparison or " ".join(sentences))
