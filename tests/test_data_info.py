@@ -36,7 +36,7 @@ def test_data_info_lists_the_images_run_would_skip(tmp_path, capsys):
     assert "no classes (images directly in the folder)" in page and "0 classes" not in page
     assert "the dataset has no splits" in page
     # the file run skipped is in the report too, not only in skipped.csv (the report said "2 in the run" and no more)
-    assert "1 input file(s) could not be used and are not in the run (see Coverage)" in page
+    assert "1 input file could not be used and is not in the run (see Coverage)" in page
     coverage = page[page.index('id="coverage"'):]
     assert "Input files that could not be used (1; from skipped.csv)" in coverage and "broken.jpg" in coverage
     assert main(["data", "info", "--dataset", str(root), "--no-check"]) == 0
