@@ -312,3 +312,25 @@ def test_fast_multistep_schedulers_keep_the_models_noise_schedule(name, cls, alg
         assert scheduler.config.algorithm_type == algorithm
     with pytest.raises(ValueError, match="scheduler must be one of"):
         make_scheduler("euler", trained)
+
+
+def test_the_hubs_offline_advice_is_cut_to_its_first_sentence(monkeypatch):
+    """huggingface_hub's offline error is a paragraph of advice; a new user's report showed all of it per method."""
+    import huggingface_hub
+
+    from colorbench.weights import WeightsUnavailable, ensure
+
+    long = ("Got: ConnectError: [Errno -2] Name or service not known An error happened while trying to locate the "
+            "files on the Hub. Please check your internet connection and try again.")
+
+    def offline(repo_id, **kw):
+        raise huggingface_hub.errors.LocalEntryNotFoundError(long)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("COLORBENCH_OFFLINE", raising=False)
+    with pytest.raises(WeightsUnavailable) as info:
+        ensure("controlnet-canny-sd15")
+    reason = info.value.reason
+    assert "could not download lllyasviel/sd-controlnet-canny from the Hub (LocalEntryNotFoundError: Got: " in reason
+    assert "Please check your internet connection" not in reason

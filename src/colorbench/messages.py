@@ -30,14 +30,15 @@ def did_you_mean(name: str, choices) -> str:
 def aligned(rows: list[tuple[str, ...]], indent: str = "") -> list[str]:
     """``rows`` as lines whose columns are as wide as their widest cell, so a long name never pushes the columns
     after it out of line. A row's last cell is not padded (it may be long: a path, a reason), and a short row's last
-    cell may span the columns it lacks.
+    cell may span the columns it lacks. Two spaces part the columns: with one, a cell of several words ran into the
+    next ("not in the Hugging Face cache size unknown").
 
     >>> aligned([("NAME", "STATE", "WHERE"), ("a-long-name", "ok", "/x"), ("b", "missing", "/y")])
-    ['NAME        STATE   WHERE', 'a-long-name ok      /x', 'b           missing /y']
+    ['NAME         STATE    WHERE', 'a-long-name  ok       /x', 'b            missing  /y']
     """
     n_columns = max(len(row) for row in rows)
     widths = [max((len(row[i]) for row in rows if i < len(row) - 1), default=0) for i in range(n_columns - 1)]
-    return [indent + " ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths)), row[-1]]).rstrip()
+    return [indent + "  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths)), row[-1]]).rstrip()
             for row in rows]
 
 

@@ -33,6 +33,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from colorbench.messages import one_line
 from colorbench.weights import pypi_source
 from colorbench.weights.checks import check_content, check_recorded_hash, content_problem
 from colorbench.weights.errors import UnreadableCheckpoint, WeightsUnavailable
@@ -240,6 +241,6 @@ def _fetch_hf(spec: WeightSpec) -> Path:
         return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
                                       allow_patterns=list(spec.hf_allow_patterns or []) or None))
     except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
-        raise WeightsUnavailable(spec,
-                                 f"could not download {spec.hf_repo} from the Hub ({type(exc).__name__}: "
-                                 f"{exc})") from None
+        # huggingface_hub's offline errors run to several sentences of advice: the first one says what happened
+        raise WeightsUnavailable(spec, f"could not download {spec.hf_repo} from the Hub "
+                                       f"({one_line(f'{type(exc).__name__}: {exc}')})") from None

@@ -74,7 +74,7 @@ def hub_weights_file(variant: str, *, download: bool = True) -> Path:
                                                 f"Fetch them where there is network access (`colorbench weights fetch "
                                                 f"{name}`, or `huggingface-cli download {spec.hf_repo}`) and copy the "
                                                 f"Hugging Face cache, or point HF_HOME at a cache that has them; or "
-                                                f"{_option_fix(variant)}, or a saved copy of the repo's folder"
+                                                f"{_option_fix(variant)}, or a saved copy of the repo's folder."
                                   ) from None
     return weights_file_in(folder, variant)
 
