@@ -82,7 +82,13 @@ def find_python313() -> str:
 
 
 def build_stack(venv: Path, python: str, pins: dict[str, str]) -> dict:
-    """Colab's packages at Colab's versions, without resolution; what pip cannot install here is listed."""
+    """Colab's packages at Colab's versions, without resolution; what pip cannot install here is listed. Built once
+    per package list (about 50 minutes from PyPI): a venv whose stamp names the same list is used as it is."""
+    stamp = venv / ".colab-stack.json"
+    if stamp.is_file():
+        built = json.loads(stamp.read_text())
+        if built.get("colab_list") == FREEZE.name and built.get("pins") == len(pins):
+            return {"not_installable_here": built["not_installable_here"]}
     if not (venv / "bin" / "python").exists():
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
@@ -102,6 +108,7 @@ def build_stack(venv: Path, python: str, pins: dict[str, str]) -> dict:
                 if subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", req],
                                   capture_output=True).returncode != 0:
                     failed.append(req)
+    stamp.write_text(json.dumps({"colab_list": FREEZE.name, "pins": len(pins), "not_installable_here": failed}))
     return {"not_installable_here": failed}
 
 
