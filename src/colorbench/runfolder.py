@@ -165,24 +165,52 @@ class RunFolder:
         order = (self.run_record() or RunRecord()).methods
         return [m for m in order if m in found] + [m for m in found if m not in order]
 
-    def methods_newer_than_metrics(self) -> list[str]:
-        """Methods with an output written after ``metrics.csv`` (a method or images added to the run after
-        scoring): a report from that metrics.csv would silently leave them out. Empty when not scored yet.
-        The one place that decides whether a run's scores are stale."""
+    def unscored_outputs(self) -> dict[str, int]:
+        """Outputs per method that ``metrics.csv`` does not cover: written after it, or of a sample of the run that it
+        has no row for (images added to the run after scoring — a copy keeping an older file time included). A report
+        from that metrics.csv would quietly leave them out. Empty when not scored yet, or when the scores are up to
+        date. The one place that decides whether a run's scores are stale."""
         if not self.metrics_csv.exists():
-            return []
+            return {}
+        from colorbench.atomic import TMP_PREFIX
+
         scored_at = self.metrics_csv.stat().st_mtime_ns
-        newer = []
+        covered = {(r["method"], r["id"], int(r.get("k") or 0)) for r in read_csv(self.metrics_csv)}
+        excluded = {e.get("id") for e in (self.score_summary() or ScoreSummary()).excluded}  # no truth: no rows
+        in_run = {r["id"] for r in self.read_samples()}  # outputs of samples a later, smaller run dropped: not stale
+        unscored = {}
         for method in self.methods():
+            count = 0
             with os.scandir(self.path / "images" / method) as entries:
-                if any(e.name.endswith(".png") and e.stat().st_mtime_ns > scored_at for e in entries):
-                    newer.append(method)
-        return newer
+                for entry in entries:
+                    parsed = None if entry.name.startswith(TMP_PREFIX) else self.parse_output_name(entry.name)
+                    if parsed is None:
+                        continue
+                    uncovered = (method, *parsed) not in covered and parsed[0] in in_run and parsed[0] not in excluded
+                    if uncovered or entry.stat().st_mtime_ns > scored_at:
+                        count += 1
+            if count:
+                unscored[method] = count
+        return unscored
+
+    def methods_newer_than_metrics(self) -> list[str]:
+        """Methods with outputs ``metrics.csv`` does not cover (:meth:`unscored_outputs`), in the run's order."""
+        return list(self.unscored_outputs())
 
     def scores_stale(self) -> bool:
-        """Whether ``colorbench score`` must run before a report shows every method: never scored, or outputs
-        written after the scores (:meth:`methods_newer_than_metrics`)."""
-        return not self.metrics_csv.exists() or bool(self.methods_newer_than_metrics())
+        """Whether ``colorbench score`` must run before a report shows every output: never scored, or outputs that
+        the scores do not cover (:meth:`unscored_outputs`)."""
+        return not self.metrics_csv.exists() or bool(self.unscored_outputs())
+
+    def command_name(self) -> str:
+        """How a command line names this run: its name when it lies under ``$COLORBENCH_RESULTS`` (what
+        :func:`resolve_run` finds), else its path — for the fixes messages print (``colorbench score NAME``)."""
+        import shlex
+
+        with contextlib.suppress(FileNotFoundError):
+            if resolve_run(self.path.name, names_in_working_folder=False) == self.path:
+                return self.path.name
+        return shlex.quote(str(self.path))
 
 
 def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: bool = True) -> Path:

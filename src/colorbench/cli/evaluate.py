@@ -4,13 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from colorbench.cli.common import add_option, command, int_at_least
 from colorbench.metrics.options import ScoreOptions
-
-log = logging.getLogger("colorbench")
-
 
 REPORT_OPTIONS = "colorbench.report.build:ReportOptions"  # read lazily: the report imports pandas
 
@@ -101,15 +97,12 @@ def _report(args: argparse.Namespace) -> int:
 
     run = RunFolder(resolve_run(args.run))
     ensure_writable(run.path)
-    newer = run.methods_newer_than_metrics()
     try:
         if args.score and run.scores_stale():
             from colorbench.metrics import score_run  # imports torch: only when asked to score
 
             _print_score_summary(score_run(run.path))
-        elif newer:
-            log.warning("warning: images of %s were written after %s: the report leaves them out; run "
-                        "`colorbench score %s` first, or add --score", ", ".join(newer), run.metrics_csv, args.run)
+        # otherwise outputs the scores leave out are said by build_report (terminal, notebook and report.html alike)
         path = build_report(run.path, ReportOptions(n_boot=args.bootstrap, seed=args.seed,
                                                     grid_images=args.grid_images))
     except ScoringError as exc:

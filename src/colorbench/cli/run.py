@@ -162,10 +162,20 @@ def _print_summary(summary, explicit: bool = False, brief: bool = False) -> int:
         # the one-line reasons above drop their fix: say where the whole text is
         print(f"  how to make them run: the report's \"Did not run\" section ({summary.path / 'report.html'}), "
               "or `colorbench weights list` (where each file goes, and whether it is there)")
+    _say_scores_out_of_date(summary)
     skipped = [m.name for m in summary.methods if m.status == MethodState.SKIPPED] if explicit else []
     if skipped:
         print(f"exit status 1: {', '.join(skipped)} named in --methods but skipped (see above)")
     return 1 if skipped or any(m.status == MethodState.FAILED for m in summary.methods) else 0
+
+
+def _say_scores_out_of_date(summary) -> None:
+    """New outputs in a folder that was scored before: its metrics.csv (and a report from it) now leaves them out."""
+    from colorbench.runfolder import RunFolder
+
+    folder = RunFolder(summary.path)
+    if any(m.written for m in summary.methods) and folder.metrics_csv.exists() and folder.unscored_outputs():
+        print(f"  scores are now out of date: `colorbench score {folder.command_name()}`")
 
 
 def _run(args) -> int:

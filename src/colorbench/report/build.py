@@ -14,6 +14,7 @@ Usage (a sketch, not run by the doctests: it needs a scored run folder)::
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,6 +36,8 @@ from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 from colorbench.report.tables import Table, best_rows, fmt, fmt_ci, format_frame, write_table
 from colorbench.report.verdict import Verdict, write_verdict
 from colorbench.runfolder import RunFolder, read_csv
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +64,18 @@ class ReportContent:
     verdict: Verdict | None = None  # the paragraph that says what the run found (report, notebook 05, CLI)
     family: FamilyAnswer | None = None  # which family colorizes best (the verdict's first sentence, its section)
     section_data: dict[str, object] = field(default_factory=dict)  # what a section's build keeps for its render
+    unscored: dict[str, int] = field(default_factory=dict)  # method -> outputs metrics.csv leaves out (stale scores)
+
+
+def unscored_text(run: RunFolder, unscored: dict[str, int]) -> str:
+    """What the terminal, the notebook and the report say when the scores leave outputs out ("" when they do not):
+    a run grown after ``colorbench score`` otherwise gave a report of the old images that looked complete."""
+    if not unscored:
+        return ""
+    counts = ", ".join(f"{m}: {n}" for m, n in unscored.items())
+    return (f"{plural(sum(unscored.values()), 'output')} of run {run.path.name} not scored yet ({counts}; written "
+            f"after {run.metrics_csv.name} or missing from it): this report leaves them out. Run "
+            f"`colorbench score {run.command_name()}` to bring the scores up to date, then report again.")
 
 
 def _missing_text(row) -> str:
@@ -148,7 +163,10 @@ def build_content(run_path, options: ReportOptions | None = None) -> ReportConte
     run_info = run.run_record() or RunRecord()
     metric = agg.headline_metric(frame)
     metrics = agg.available_metrics(frame)
-    content = ReportContent(run=run, run_info=run_info, summary=summary, headline_metric=metric, metrics=metrics)
+    content = ReportContent(run=run, run_info=run_info, summary=summary, headline_metric=metric, metrics=metrics,
+                            unscored=run.unscored_outputs())
+    if content.unscored:  # said, not refused: a partial report may be what the user wants
+        log.warning("warning: %s", unscored_text(run, content.unscored))
     if frame.empty or not (frame["status"] == "ok").any():
         raise ValueError(f"{run.metrics_csv}: no scored images (every output is missing?) — nothing to report")
 
@@ -232,6 +250,9 @@ def _cost_table(content: ReportContent, table: pd.DataFrame, metric: str) -> pd.
         cost_notes.append("peak_memory_mb on CPU is the process's peak resident memory during the method's batches "
                           "(Linux; it includes the process's baseline, e.g. the Python libraries loaded; on other "
                           "systems it is the peak since the process started); on CUDA it is the peak allocated memory.")
+    if content.unscored:  # timings.csv counts every output written, metrics.csv only those scored
+        cost_notes.append(f"n_images includes {plural(sum(content.unscored.values()), 'output')} not scored yet: the "
+                          "quality next to it is over the scored ones only (see the warning at the top).")
     untimed = sorted(set(table["method"]) - set(cost["method"] if len(cost) else []))
     if untimed:  # imported methods were made by another tool: left out without a word, they looked forgotten
         cost_notes.append(f"Not in this table: {', '.join(untimed)} — no timings (outputs imported from another tool, "

@@ -147,11 +147,15 @@ def _protocol(content, options) -> str:
     why = [f"{gray_only} no colour ground truth"] if gray_only else []
     why += [f"{len(excluded) - gray_only} truth missing or unreadable"] if len(excluded) > gray_only else []
     unusable = len(_unusable_inputs(content))
-    add("Images", _e(f"{_or_unknown(summary.n_samples)} in the run, {_or_unknown(summary.n_scorable)} scored, "
+    # a run grown since scoring: metrics.json's count is the old run's; samples.csv is the run as it is now
+    n_in_run = (len(content.run.read_samples()) or summary.n_samples) if content.unscored else summary.n_samples
+    add("Images", _e(f"{_or_unknown(n_in_run)} in the run, {_or_unknown(summary.n_scorable)} scored, "
                      f"{len(excluded)} excluded" + (f" ({', '.join(why)})" if why else "")
                      + (f"; {plural(unusable, 'input file')} could not be used and {'is' if unusable == 1 else 'are'} not in the run "
                         "(see Coverage)"
-                        if unusable else "")))
+                        if unusable else ""))
+        + (_with_code(f" — {plural(sum(content.unscored.values()), 'output')} not scored yet: run "
+                      f"`colorbench score {content.run.command_name()}`") if content.unscored else ""))
     add("Resolution", _e(", ".join(summary.resolution) or "?"))
     gamut = config.get("gamut", "clip")  # run folders from before the option clipped
     add("L-merge", _e(f"input's CIELAB L + the method's ab; out-of-sRGB colours: {gamut} ("
@@ -252,6 +256,11 @@ def _banners(content) -> str:
     fid = content.summary.fid
     if fid.available and not fid.is_calibrated:
         out.append('<div class="bad"><b>Not FID:</b> stand-in Inception weights were used.</div>')
+    if content.unscored:
+        from colorbench.report.build import unscored_text  # (build imports this module)
+
+        out.append(f'<div class="warn" id="scores-out-of-date"><b>Scores out of date:</b> '
+                   f"{_with_code(unscored_text(content.run, content.unscored))}</div>")
     # counted from metrics.csv over every sample (a stochastic method can miss sample k>0 only)
     counts = content.tables["headline"].numbers
     missing = {r.method: (int(r.n_missing),
