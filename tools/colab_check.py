@@ -112,6 +112,24 @@ def build_stack(venv: Path, python: str, pins: dict[str, str]) -> dict:
     return {"not_installable_here": failed}
 
 
+# PyPI's torch 2.11.0 is the CUDA 13 build, whose metadata requires cuda-toolkit 13.0.2 and nvidia-*-cu13; Colab's
+# torch 2.11.0+cu128 comes from PyTorch's own index (unreachable here) and runs on the CUDA 12 packages Colab's list
+# pins (cuda-toolkit 12.8.1, nvidia-*-cu12). Left as is, every constrained install in the stand-in is refused for a
+# conflict Colab does not have ("torch 2.11.0 depends on cuda-toolkit==13.0.2; constraint cuda-toolkit==12.8.1").
+CUDA13_REQUIREMENT = re.compile(r"^Requires-Dist: (cuda-toolkit|cuda-bindings|nvidia-[a-z-]+-cu13)\b.*$\n?", re.M)
+
+
+def as_colab_cuda12_build(venv: Path) -> list[str]:
+    """Drop the CUDA 13 requirements from the stand-in torch's metadata (what Colab's cu128 build does not declare);
+    returns the lines dropped (recorded in the table), none when already done."""
+    dropped = []
+    for metadata in (venv / "lib").glob("python3.*/site-packages/torch-*.dist-info/METADATA"):
+        text = metadata.read_text()
+        dropped += [m.group(0).strip() for m in CUDA13_REQUIREMENT.finditer(text)]
+        metadata.write_text(CUDA13_REQUIREMENT.sub("", text))
+    return dropped
+
+
 def _notebook_for_colab(stem: str, content: Path, repo: str) -> Path:
     import nbformat
 
@@ -153,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     pins, from_urls = colab_pins()
     python = args.python or find_python313()
     stack = build_stack(args.venv, python, pins)
+    dropped = as_colab_cuda12_build(args.venv)
+    if dropped:
+        stack["stand_in_torch_metadata_dropped"] = dropped
     py = args.venv / "bin" / "python"
     baseline = installed(py)
     stand_in = Path(tempfile.mkdtemp(prefix="colab-stand-in-"))
