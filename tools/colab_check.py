@@ -130,6 +130,32 @@ def as_colab_cuda12_build(venv: Path) -> list[str]:
     return dropped
 
 
+# ... and without its CUDA 13 libraries torch does not import at all ("libcufft.so.12: cannot open shared object
+# file"): the stand-in gets them under their own names (cuda-toolkit 13.0.2's [cublas,cudart,...] extras, then the
+# -cu13 ones), none of which is on Colab's list, so no package Colab pins changes. Colab's own torch finds its CUDA 12
+# libraries among the nvidia-*-cu12 packages the list pins.
+CUDA13_LIBRARIES = ["nvidia-cublas==13.1.0.3.*", "nvidia-cuda-runtime==13.0.96.*", "nvidia-cufft==12.0.0.61.*",
+                    "nvidia-cufile==1.15.1.6.*", "nvidia-cuda-cupti==13.0.85.*", "nvidia-curand==10.4.0.35.*",
+                    "nvidia-cusolver==12.0.4.66.*", "nvidia-cusparse==12.6.3.3.*", "nvidia-nvjitlink==13.0.88.*",
+                    "nvidia-cuda-nvrtc==13.0.88.*", "nvidia-nvtx==13.0.85.*", "nvidia-cudnn-cu13==9.19.0.56",
+                    "nvidia-cusparselt-cu13==0.8.0", "nvidia-nccl-cu13==2.28.9", "nvidia-nvshmem-cu13==3.4.5"]
+
+
+def torch_imports(venv: Path) -> bool:
+    return subprocess.run([str(venv / "bin" / "python"), "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def give_torch_its_libraries(venv: Path) -> list[str]:
+    """Install the stand-in torch's CUDA 13 libraries when it cannot import without them; returns what was added."""
+    if torch_imports(venv):
+        return []
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", *CUDA13_LIBRARIES],
+                   check=True)
+    if not torch_imports(venv):
+        raise SystemExit("colab-check: the stand-in torch still does not import after adding its CUDA 13 libraries")
+    return CUDA13_LIBRARIES
+
+
 def _notebook_for_colab(stem: str, content: Path, repo: str) -> Path:
     import nbformat
 
@@ -174,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     dropped = as_colab_cuda12_build(args.venv)
     if dropped:
         stack["stand_in_torch_metadata_dropped"] = dropped
+    added = give_torch_its_libraries(args.venv)
+    if added:
+        stack["stand_in_torch_libraries_added"] = added
     py = args.venv / "bin" / "python"
     baseline = installed(py)
     stand_in = Path(tempfile.mkdtemp(prefix="colab-stand-in-"))

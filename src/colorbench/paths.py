@@ -20,8 +20,10 @@ REPO_DIR = PACKAGE_DIR.parents[1]
 
 
 def _from_env(var: str, default: str) -> Path:
+    """Absolute, resolved against the working folder once, here: a message that names ``models/x.pth`` left a new
+    user guessing relative to what (the checkout? the folder the command ran in?)."""
     value = os.environ.get(var)
-    return Path(value).expanduser() if value else Path(default)
+    return (Path(value).expanduser() if value else Path(default)).absolute()
 
 
 def models_dir() -> Path:

@@ -30,7 +30,8 @@ def add_run_arguments(p: argparse.ArgumentParser, *, run_default_shown: bool = T
         add_option(p, flag, Config, help=help, layered=True, **kwargs)
 
     p.add_argument("--config", type=Path, help="YAML file with RunConfig keys; flags override it")
-    option("--run", f"run folder name under results/ ($COLORBENCH_RESULTS; {SMOKE_RUN} with --smoke; `run` without "
+    option("--run", f"run folder name under results/ of the current folder (or $COLORBENCH_RESULTS: set it to run "
+                    f"from anywhere into one place; {SMOKE_RUN} with --smoke; `run` without "
                     "it: the dataset's name, e.g. samples or sports-test); the same name again resumes that run",
            show=run_default_shown)  # `run` writes to the dataset's name, not RunConfig's "demo": the text says so
     option("--dataset", "samples (bundled) | sports (Kaggle, after `data download`) | PATH: a folder of images "
@@ -174,7 +175,7 @@ def _say_scores_out_of_date(summary) -> None:
     from colorbench.runfolder import RunFolder
 
     folder = RunFolder(summary.path)
-    if any(m.written for m in summary.methods) and folder.metrics_csv.exists() and folder.unscored_outputs():
+    if folder.metrics_csv.exists() and any(m.written for m in summary.methods) and folder.unscored_outputs():
         print(f"  scores are now out of date: `colorbench score {folder.command_name()}`")
 
 
