@@ -32,12 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FREEZE = sorted((ROOT / "tools" / "colab").glob("pip-freeze.gpu.*.txt"))[-1]
 OUT = ROOT / "benchmarks" / "out" / "colab_check.json"
 MAX_SAVED_BYTES = 2 * 2**20
+#: written by the stand-in drive.mount into the "Drive" it makes, so a later check may empty it (and only that one)
+STAND_IN_MARK = ".made-by-colab-check"
+DRIVE = Path("/content/drive")
 STAND_IN = {  # google.colab as the notebooks use it; google/ stays a namespace package (protobuf lives there too)
     "google/colab/__init__.py": "",
     # imported by packages of Colab's list once google.colab is there (ipyleaflet, reached from diffusers' imports)
     "google/colab/output.py": ("def enable_custom_widget_manager(*args, **kwargs):\n    pass\n\n"
                                "def register_callback(*args, **kwargs):\n    pass\n"),
-    "google/colab/drive.py": "import os\n\ndef mount(path, **kwargs):\n    os.makedirs(path, exist_ok=True)\n",
+    "google/colab/drive.py": ("import os\n\ndef mount(path, **kwargs):\n    os.makedirs(path, exist_ok=True)\n"
+                              f"    open(os.path.join(path, {STAND_IN_MARK!r}), 'w').close()\n"),
     "google/colab/userdata.py": ("import os\n\nclass SecretNotFoundError(Exception):\n    pass\n\n"
                                  "def get(key):\n    if key not in os.environ:\n"
                                  "        raise SecretNotFoundError(key)\n    return os.environ[key]\n"),
@@ -213,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         (stand_in / rel).parent.mkdir(parents=True, exist_ok=True)
         (stand_in / rel).write_text(text)
     content = Path(tempfile.mkdtemp(prefix="content-"))
+    if (DRIVE / STAND_IN_MARK).is_file():  # a fresh Colab account's Drive: an earlier check's runs are not in it
+        shutil.rmtree(DRIVE)
     stems = args.only or sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
     rows = []
     for stem in stems:
