@@ -204,12 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     pins, from_urls = colab_pins()
     python = args.python or find_python313()
     stack = build_stack(args.venv, python, pins)
-    dropped = as_colab_cuda12_build(args.venv)
-    if dropped:
-        stack["stand_in_torch_metadata_dropped"] = dropped
-    added = give_torch_its_libraries(args.venv)
-    if added:
-        stack["stand_in_torch_libraries_added"] = added
+    # what makes the stand-in differ from Colab, said in every table (done once per venv, so listed as the rule)
+    stack["stand_in_torch"] = {"metadata_requirements_dropped_now": as_colab_cuda12_build(args.venv),
+                               "rule": CUDA13_REQUIREMENT.pattern,
+                               "libraries_added_now": give_torch_its_libraries(args.venv),
+                               "libraries": CUDA13_LIBRARIES}
     py = args.venv / "bin" / "python"
     baseline = installed(py)
     stand_in = Path(tempfile.mkdtemp(prefix="colab-stand-in-"))
