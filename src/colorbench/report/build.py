@@ -32,6 +32,7 @@ from colorbench.report.family import FamilyAnswer, family_answer
 from colorbench.report.html import CORE_SECTIONS, render_report
 from colorbench.report.sections import report_sections
 from colorbench.report.smoke import stamp_content
+from colorbench.report.stale import unscored_text
 from colorbench.report.stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED
 from colorbench.report.tables import Table, best_rows, fmt, fmt_ci, format_frame, write_table
 from colorbench.report.verdict import Verdict, write_verdict
@@ -65,17 +66,6 @@ class ReportContent:
     family: FamilyAnswer | None = None  # which family colorizes best (the verdict's first sentence, its section)
     section_data: dict[str, object] = field(default_factory=dict)  # what a section's build keeps for its render
     unscored: dict[str, int] = field(default_factory=dict)  # method -> outputs metrics.csv leaves out (stale scores)
-
-
-def unscored_text(run: RunFolder, unscored: dict[str, int]) -> str:
-    """What the terminal, the notebook and the report say when the scores leave outputs out ("" when they do not):
-    a run grown after ``colorbench score`` otherwise gave a report of the old images that looked complete."""
-    if not unscored:
-        return ""
-    counts = ", ".join(f"{m}: {n}" for m, n in unscored.items())
-    return (f"{plural(sum(unscored.values()), 'output')} of run {run.path.name} not scored yet ({counts}; written "
-            f"after {run.metrics_csv.name} or missing from it): this report leaves them out. Run "
-            f"`colorbench score {run.command_name()}` to bring the scores up to date, then report again.")
 
 
 def _missing_text(row) -> str:

@@ -12,6 +12,7 @@ from colorbench import __version__
 from colorbench.messages import plural, weights_fetch_hint
 from colorbench.records import MethodState, MethodStatus
 from colorbench.report.sections import Section, report_sections
+from colorbench.report.stale import unscored_text
 from colorbench.report.tables import TABLE_CSS, to_html
 from colorbench.report.verdict import NOT_RUN_TITLE
 
@@ -257,8 +258,6 @@ def _banners(content) -> str:
     if fid.available and not fid.is_calibrated:
         out.append('<div class="bad"><b>Not FID:</b> stand-in Inception weights were used.</div>')
     if content.unscored:
-        from colorbench.report.build import unscored_text  # (build imports this module)
-
         out.append(f'<div class="warn" id="scores-out-of-date"><b>Scores out of date:</b> '
                    f"{_with_code(unscored_text(content.run, content.unscored))}</div>")
     # counted from metrics.csv over every sample (a stochastic method can miss sample k>0 only)
