@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _machine import write_json  # benchmarks/ is the script's folder: first on sys.path
+from _timing import time_colorize
 
-from colorbench.atomic import write_json
 from colorbench.methods.ddcolor.model import DDColorNet
 from colorbench.methods.registry import get_method
 
@@ -34,18 +33,8 @@ ENCODERS = {"T": "convnext-t", "L": "convnext-l"}
 
 
 def machine_info(device: str) -> dict:
-    """What the figures were measured on. One small function, to be swapped for the shared benchmarks helper."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    info = {"device": device, "cpu": cpu, "processor": platform.processor(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "torch": torch.__version__,
-            "torch_config": torch.__config__.show().strip().splitlines()[:12],
-            "load_average_at_start": os.getloadavg()}
+    """What this run adds to the machine :func:`_machine.machine` records (CPU, cores, BLAS, torch's build)."""
+    info = {"device": device, "torch_threads": torch.get_num_threads(), "load_average_at_start": os.getloadavg()}
     if device.startswith("cuda"):
         props = torch.cuda.get_device_properties(device)
         info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1))
@@ -65,13 +54,7 @@ def random_release(encoder: str, folder: Path, seed: int = 0) -> Path:
 def measure(method, grays: list[np.ndarray], repeats: int) -> dict:
     """End-to-end and network-only images/s of ``method.colorize(grays)`` (median of ``repeats``, after a warm-up
     on one image: cuDNN autotune, allocations)."""
-    method.colorize(grays[:1], seed=0)
-    totals, networks = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        method.colorize(grays, seed=0)
-        totals.append(time.perf_counter() - t0)
-        networks.append(method.stage_seconds["network"])
+    totals, networks = time_colorize(method, grays, repeats, warm_up=grays[:1])
     n = len(grays)
     return {"images_per_s": n / statistics.median(totals), "network_images_per_s": n / statistics.median(networks),
             "seconds_per_batch_all": totals, "stage_seconds_last": dict(method.stage_seconds)}

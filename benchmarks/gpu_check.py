@@ -68,9 +68,9 @@ def versions() -> dict:
 
 
 def machine(device: str) -> dict:
-    from zhang import cpu_name
+    from _machine import cpu_info
 
-    info = {"device": device, "cpu": cpu_name(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+    info = {"device": device, "cpu": cpu_info()["model"], "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "torch_threads": torch.get_num_threads()}
     if device.startswith("cuda"):
         props = torch.cuda.get_device_properties(device)

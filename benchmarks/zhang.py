@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _machine import cpu_info, write_json  # benchmarks/ is the script's folder: first on sys.path
+from _timing import time_colorize
 
 from colorbench import weights
 from colorbench.methods.registry import get_method
@@ -55,24 +56,8 @@ def install_random_release(cache: Path) -> None:
         staging.rename(target)
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def measure(method, grays: list[np.ndarray], repeats: int) -> dict:
-    method.colorize(grays, seed=0)  # warm-up (allocations, cuDNN autotune)
-    totals, networks = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        method.colorize(grays, seed=0)
-        totals.append(time.perf_counter() - t0)
-        networks.append(method.stage_seconds["network"])
+    totals, networks = time_colorize(method, grays, repeats, warm_up=grays)  # warm-up on the batch itself
     n = len(grays)
     return {
         "images_per_s": n / statistics.median(totals),
@@ -114,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "zhang",
         "weights": "random (full-size architectures; speed only)",
         "device": args.device,
-        "device_name": torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else cpu_name(),
+        "device_name": (torch.cuda.get_device_name(args.device) if args.device.startswith("cuda")
+                        else cpu_info()["model"]),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "load_average_at_end": os.getloadavg(),
@@ -126,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": results,
     }
-    from _machine import write_json  # records the machine; benchmarks/ is first on sys.path
-
     write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
