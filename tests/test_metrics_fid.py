@@ -8,6 +8,8 @@ what is tested, and the same weights go to both sides of every comparison.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -184,10 +186,11 @@ def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path,
 
 
 def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path, sports_dir, monkeypatch):
-    """The checkpoint keeps each finished image's Inception features: a resumed scoring's FID is the same number."""
+    """The checkpoint keeps each finished image's Inception features: a resumed scoring's FID is the same number,
+    and so is a rerun's that reuses every image of the finished scoring."""
     from evalrun_helpers import make_run
 
-    from colorbench.metrics import score_run
+    from colorbench.metrics import checkpoint, score_run
     from colorbench.metrics.scorer import BatchScorer
 
     root = tmp_path / "run"
@@ -195,6 +198,11 @@ def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path,
     path = uncalibrated_inception_weights(tmp_path / "inception_uncalibrated.pth")
     options = dict(lpips_trunk="uncalibrated", fid_weights=path, progress=False, batch_size=2)
     reference = score_run(root, **options).summary["fid"]["per_method"]
+    rerun = score_run(root, **options).summary
+    assert rerun["n_reused"] == 4
+    for method, info in reference.items():
+        assert rerun["fid"]["per_method"][method]["fid"] == pytest.approx(info["fid"], rel=1e-9)
+    shutil.rmtree(root / checkpoint.FOLDER_NAME)  # the finished scoring's store: gone, so the next one is interrupted
     real_score, calls = BatchScorer.score, []
 
     def dying_score(self, *args):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from evalrun_helpers import HUE_SAMPLER_ANGLES, make_run
 from colorbench import atomic
 from colorbench.data.images import read_png_rgb
 from colorbench.metrics import METRIC_COLUMNS, ScoringError, load_metrics, load_summary, score_run
+from colorbench.runfolder import FAILURE_COLUMNS
 from colorbench.weights import WeightsUnavailable
 
 
@@ -157,12 +159,15 @@ def _cli(argv):
     return args.func(args)
 
 
-def test_cli_score_and_report(tmp_path, sports_dir, capsys):
+def test_cli_score_and_report(tmp_path, sports_dir, capsys, caplog):
     root = tmp_path / "run"
     make_run(root, sports_dir, n_images=3, methods=("chroma-blur", "gray"), include_gray_source=True)
     assert _cli(["score", str(root), "--no-fid", "--no-progress", "--batch-size", "2"]) == 0
     out = capsys.readouterr().out
-    assert "scored 3 images (1 excluded" in out and "LPIPS unavailable" in out
+    assert "scored 3 images (1 excluded" in out and "LPIPS unavailable" in out and "reused" not in out
+    with caplog.at_level("INFO", logger="colorbench"):  # nothing changed: nothing is scored again, and it says so
+        assert _cli(["score", str(root), "--no-fid", "--no-progress"]) == 0
+    assert f"3 of 3 images reused from the scoring before, their files unchanged (delete {root}" in caplog.text
     with pytest.raises(WeightsUnavailable):
         _cli(["score", str(root), "--no-fid", "--no-progress", "--require", "lpips"])
     assert _cli(["report", str(root), "--bootstrap", "200"]) == 0
@@ -243,7 +248,7 @@ def test_an_unreadable_output_or_truth_costs_that_image_only(tmp_path):
 
 def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch):
     """Killed after its first batch, a rerun scores only the rest and gives exactly the uninterrupted result; an
-    output changed since is scored again; other settings start over; the checkpoint goes once metrics.csv exists."""
+    output changed since is scored again; other settings start over."""
     from colorbench.metrics import checkpoint
     from colorbench.metrics.scorer import BatchScorer
 
@@ -251,7 +256,7 @@ def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch
     run = make_run(root, fixture_path("sports"), n_images=4, include_gray_source=False)
     options = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=2)
     reference = score_run(root, **options).frame
-    assert not (root / checkpoint.FOLDER_NAME).exists()
+    shutil.rmtree(root / checkpoint.FOLDER_NAME)  # the finished scoring's store (next test): an interrupted one here
 
     calls = []
     real_score = BatchScorer.score
@@ -272,7 +277,7 @@ def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch
     first_batch = set(reference["id"].unique()[:2])
     assert calls and not first_batch & {i for ids in calls for i in ids}  # the first batch was reused
     pd.testing.assert_frame_equal(resumed, reference)
-    assert not (root / checkpoint.FOLDER_NAME).exists()
+    shutil.rmtree(root / checkpoint.FOLDER_NAME)
 
     # an interruption again, then one output of the saved batch is remade: only its image is scored again
     monkeypatch.setattr(BatchScorer, "score", dying_score)
@@ -289,6 +294,45 @@ def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch
     assert changed_id in scored_again and not (first_batch - {changed_id}) & scored_again
     row = again[(again["method"] == "gray") & (again["id"] == changed_id)].iloc[0]
     assert row["psnr"] != reference[(reference["method"] == "gray") & (reference["id"] == changed_id)].iloc[0]["psnr"]
+
+
+def test_a_finished_scoring_is_not_redone_only_what_changed_is_scored(tmp_path, monkeypatch):
+    """A rerun of a finished scoring (``colorbench demo`` or a notebook run again) reads the rows it kept and scores
+    nothing, with the same metrics.csv; a remade output is scored again, alone; a missing output's row says what
+    the runner recorded since; another LPIPS trunk scores everything; the store is one batch after each scoring."""
+    from colorbench.metrics import checkpoint
+    from colorbench.metrics.scorer import BatchScorer
+
+    root = tmp_path / "run"
+    run = make_run(root, fixture_path("sports"), n_images=4, include_gray_source=False)
+    ids = [r["id"] for r in run.read_samples()]
+    run.output_path("hue-shift", ids[3]).unlink()
+    options = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=2)
+    first = score_run(root, **options)
+    batches = lambda: sorted(p.name for p in (root / checkpoint.FOLDER_NAME).glob("batch-*.json"))  # noqa: E731
+    assert len(batches()) == 1 and first.summary["n_reused"] == 0
+
+    calls = []
+    real_score = BatchScorer.score
+    monkeypatch.setattr(BatchScorer, "score", lambda self, *a: calls.append(list(a[0].ids)) or real_score(self, *a))
+    atomic.write_csv(run.failures_csv, [{"method": "hue-shift", "id": ids[3], "k": 0, "error": "CUDA out of memory"}],
+                     FAILURE_COLUMNS)
+    again = score_run(root, **options)
+    assert calls == [] and again.summary["n_reused"] == 4 and len(batches()) == 1
+    missing = again.frame[(again.frame["method"] == "hue-shift") & (again.frame["id"] == ids[3])].iloc[0]
+    assert missing["status"] == "missing" and missing["error"] == "CUDA out of memory"
+    pd.testing.assert_frame_equal(again.frame.drop(columns="error"), first.frame.drop(columns="error"))
+
+    path = run.output_path("gray", ids[1])
+    atomic.write_png(path, np.zeros_like(read_png_rgb(path)) + 128)
+    remade = score_run(root, **options)
+    assert {i for c in calls for i in c} == {ids[1]} and remade.summary["n_reused"] == 3 and len(batches()) == 1
+    row = remade.frame[(remade.frame["method"] == "gray") & (remade.frame["id"] == ids[1])].iloc[0]
+    assert row["psnr"] != first.frame[(first.frame["method"] == "gray") & (first.frame["id"] == ids[1])].iloc[0]["psnr"]
+
+    calls.clear()
+    other = score_run(root, **{**options, "lpips_net": "vgg"})
+    assert other.summary["n_reused"] == 0 and {i for c in calls for i in c} == set(ids)
 
 
 def test_a_checkpoint_made_with_other_settings_is_not_reused(tmp_path):

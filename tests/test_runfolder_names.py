@@ -30,3 +30,14 @@ def test_resolve_run_prefers_the_named_run_over_a_folder_of_the_same_name_here(t
     assert resolve_run("./demo") == tmp_path / "demo"  # absolute: a server or subprocess must find the same folder
     with pytest.raises(FileNotFoundError, match="colorbench run --run NAME"):
         resolve_run("absent")
+
+
+def test_a_missing_run_names_each_place_it_looked_once(tmp_path, monkeypatch):
+    results = Path(os.environ["COLORBENCH_RESULTS"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as named:
+        resolve_run("absent")
+    assert f"looked at {tmp_path / 'absent'} and {results / 'absent'})" in str(named.value)
+    with pytest.raises(FileNotFoundError) as absolute:  # an absolute path is the same place both ways: said once
+        resolve_run(str(tmp_path / "gone"))
+    assert f"(looked at {tmp_path / 'gone'}); " in str(absolute.value)

@@ -333,13 +333,14 @@ class ScoreSummary(_FileRecord):
     device: str | None = None
     batch_size: int | None = None
     seconds: float | None = None
+    n_reused: int | None = None  # images whose rows came unchanged from the scoring before (their files are the same)
     versions: dict = field(default_factory=dict)
     conventions: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     _TYPES: ClassVar = {"scored_at": (str,), "run": (str,), "n_samples": (int,), "n_scorable": (int,),
                         "excluded": (list,), "resolution": (list,), "methods": (dict,), "lpips": (dict,),
-                        "fid": (dict,), "device": (str,), "batch_size": (int,), "seconds": (float,),
+                        "fid": (dict,), "device": (str,), "batch_size": (int,), "seconds": (float,), "n_reused": (int,),
                         "versions": (dict,), "conventions": (dict,)}
     REQUIRED: ClassVar = ("methods", "lpips", "fid")
     FILE: ClassVar = "metrics.json"

@@ -229,7 +229,8 @@ def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: boo
     plain_name = _is_run_name(name_or_path)
     if path.is_dir() and (names_in_working_folder or not plain_name):
         return path
-    looked = f"{path} and {named}" if names_in_working_folder or not plain_name else str(named)
+    both = (names_in_working_folder or not plain_name) and path != named  # an absolute path is both
+    looked = f"{path} and {named}" if both else str(named)
     raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {looked}); "
                             f"create it with `colorbench run --run NAME`")
 

@@ -1,10 +1,14 @@
-"""Resumable scoring: what ``score_run`` has finished survives an interruption, and a rerun continues from it.
+"""Resumable, incremental scoring: what ``score_run`` has computed survives an interruption and a finished scoring,
+and a rerun scores only what changed.
 
 After every batch of truths the scorer saves, atomically, the rows of the images it finished, their FID features
 and a fingerprint of every file each row was computed from (the truth and every expected output, with its size and
 modification time, or its absence). A rerun with the same scoring settings reuses an image only when all of those
-files are unchanged, so a re-run method, a deleted output or a new sample is scored again. The checkpoint is a
-hidden folder of the run, ``.scoring-checkpoint/``, deleted once ``metrics.csv`` is written.
+files are unchanged, so a re-run method, a deleted output or a new sample is scored again; other settings (another
+LPIPS trunk, FID on or off, a metric that was unavailable and now is, a method added, a new scorer version) start
+over. The store is a hidden folder of the run, ``.scoring-checkpoint/``; once ``metrics.csv`` is written it is
+compacted to one batch, so a rerun of ``colorbench demo`` or of a notebook costs a scan of the files, not a
+scoring. Deleting the folder forces a full scoring.
 
 Usage (a sketch, not run by the doctests: it is what ``score_run`` does, in a run folder)::
 
@@ -12,7 +16,7 @@ Usage (a sketch, not run by the doctests: it is what ``score_run`` does, in a ru
     done = ckpt.reusable(files_of)                      # ids whose files are unchanged
     ...
     ckpt.add(ids, records, files_of, real, fake)        # after each batch
-    ckpt.discard()                                      # after metrics.csv is written
+    ckpt.compact(ids, records, files_of, real, fake)    # after metrics.csv is written: one batch of everything
 """
 
 from __future__ import annotations
@@ -51,8 +55,8 @@ def fingerprint(path: Path) -> FileFingerprint:
 
 @dataclass
 class ScoringCheckpoint:
-    """The finished batches of an interrupted scoring: one file pair per batch (append-only, so saving costs the
-    size of one batch, not of everything scored so far), under ``<run>/.scoring-checkpoint/``."""
+    """The finished batches of a scoring, interrupted or complete: one file pair per batch (append-only, so saving
+    costs the size of one batch, not of everything scored so far), under ``<run>/.scoring-checkpoint/``."""
 
     run: RunFolder
     settings: dict
@@ -125,6 +129,18 @@ class ScoringCheckpoint:
                  "files": {i: [list(s) for s in files_of(i)] for i in ids}}
         atomic.write_text(name.with_suffix(".json"), json.dumps(state))
         self.n_batches += 1
+
+    def compact(self, ids: list[str], records: list[dict], files_of: Callable[[str], list[FileFingerprint]],
+                real: dict[str, np.ndarray], fake: dict[str, dict[str, np.ndarray]]) -> None:
+        """Replace the batches with one holding ``ids``' rows and features (a finished scoring's, for the next
+        rerun). The new batch is written before the old ones go: an interruption between leaves both, and a later
+        batch of an id replaces an earlier one on :meth:`open`."""
+        old = sorted(self.folder.glob("batch-*"))
+        wanted = set(ids)
+        self.add(ids, records, files_of, {i: v for i, v in real.items() if i in wanted},
+                 {m: {i: v for i, v in per_id.items() if i in wanted} for m, per_id in fake.items()})
+        for path in old:
+            path.unlink(missing_ok=True)
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

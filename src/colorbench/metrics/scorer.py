@@ -60,7 +60,9 @@ from colorbench.records import ScoreSummary
 from colorbench.runfolder import RunFolder, read_csv
 from colorbench.weights import WeightsUnavailable
 
-#: bump when a change alters the numbers, so an interrupted scoring's checkpoint from before is not reused
+#: how a row's error starts when its output exists but cannot be read (the other missing rows: the file is absent)
+UNREADABLE_OUTPUT = "output unreadable: "
+#: bump when a change alters the numbers, so a checkpoint of a scoring from before is not reused
 SCORER_VERSION = 2
 REQUIRABLE = ("lpips", "fid")
 log = logging.getLogger(__name__)
@@ -361,9 +363,9 @@ def score_run(
     scorer = BatchScorer(lpips=models.lpips, device=device, inception=models.inception)
     outputs = {m: scan_outputs(run, m, ran.get(m, 1)) for m in methods}
     shard.init()
-    state = _resume(run, rows, outputs, models, fid_weights, keep_checkpoint=write and not shard.sharded)
     failures = {(f["method"], f["id"], str(f.get("k", "0") or "0")): f.get("error", "")
                 for f in read_csv(run.failures_csv)}
+    state = _resume(run, rows, outputs, models, fid_weights, failures, keep_checkpoint=write and not shard.sharded)
     bar = _progress_bar(sum(outputs[m].n_samples for m in methods) * len(state.todo),
                         progress and shard.is_main)
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -381,12 +383,17 @@ def score_run(
     fid_info = _fid_info(models, state, rows, methods, fid, fid_weights, device)
     summary = _summary(run, frame, rows, excluded, methods, outputs, models.lpips_info, fid_info, device, batch_size,
                        time.perf_counter() - started)
+    summary["n_reused"] = state.n_reused
     result = ScoreResult(frame=frame, summary=summary)
     if write:
         write_metrics_csv(run.metrics_csv, frame)
         ScoreSummary.from_dict(summary).write(run.metrics_json)
         result.metrics_csv = run.metrics_csv
-        state.ckpt.discard()
+        if state.keep_checkpoint:  # kept, as one batch, for the next scoring of this run: it rescores what changed
+            state.ckpt.compact([r["id"] for r in rows], state.records, state.files_of, state.real_by_id,
+                               state.fake_by_id)
+        else:  # sharded: the ranks kept none, and one from an earlier single-process scoring is out of date
+            state.ckpt.discard()
     return result
 
 
@@ -463,12 +470,14 @@ class ScoringState:
     real_by_id: dict[str, np.ndarray]
     fake_by_id: dict[str, dict[str, np.ndarray]]
     keep_checkpoint: bool
+    n_reused: int = 0  # images whose rows came from the checkpoint
     unreadable: list[dict] = field(default_factory=list)
 
 
 def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs], models: MetricModels, fid_weights,
-            *, keep_checkpoint: bool) -> ScoringState:
-    """An interrupted scoring continues: the rows of images whose files are all unchanged are reused."""
+            failures: dict, *, keep_checkpoint: bool) -> ScoringState:
+    """An interrupted scoring continues, and a finished one is not redone: the rows of images whose files are all
+    unchanged are reused (a missing output's row with the runner's error as failures.csv has it now)."""
     methods = list(outputs)
 
     def files_of(sample_id: str) -> list:
@@ -488,13 +497,22 @@ def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs],
     ckpt = ScoringCheckpoint.open(run, settings) if keep_checkpoint else ScoringCheckpoint(run, settings)
     reused = ckpt.reusable(files_of) & {r["id"] for r in rows}
     if reused:
-        log.info("scoring: %d of %d images reused from the interrupted scoring", len(reused), len(rows))
+        log.info("scoring: %d of %d images reused from the scoring before, their files unchanged (delete %s to "
+                 "score everything again)", len(reused), len(rows), ckpt.folder)
+    records = [rec for i in reused for rec in ckpt.records[i]]
+    for rec in records:  # the file is still absent (its fingerprint says so); the runner may have said why since
+        if rec["status"] == "missing" and not rec["error"].startswith(UNREADABLE_OUTPUT):
+            rec["error"] = _missing_output_error(failures, rec["method"], rec["id"], rec["k"])
     return ScoringState(
         run=run, ckpt=ckpt, files_of=files_of, todo=[r for r in rows if r["id"] not in reused],
-        records=[rec for i in reused for rec in ckpt.records[i]],
-        real_by_id={i: ckpt.real[i] for i in reused if i in ckpt.real},
+        records=records, real_by_id={i: ckpt.real[i] for i in reused if i in ckpt.real},
         fake_by_id={m: {i: v for i, v in ckpt.fake.get(m, {}).items() if i in reused} for m in methods},
-        keep_checkpoint=keep_checkpoint)
+        keep_checkpoint=keep_checkpoint, n_reused=len(reused))
+
+
+def _missing_output_error(failures: dict, method: str, sample_id: str, k: int) -> str:
+    """The error of a missing output's row: the runner's, from failures.csv, when it recorded one."""
+    return failures.get((method, sample_id, str(k)), "no output file (the method did not produce it)")
 
 
 def _progress_bar(total: int, show: bool):
@@ -539,14 +557,14 @@ def _outputs_of(state: ScoringState, method: str, found: MethodOutputs, k: int, 
     present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
     for i, r in enumerate(chunk):
         if i not in present:
-            error = failures.get((method, r["id"], str(k)), "no output file (the method did not produce it)")
-            state.records.append(_record(method, r, k, "missing", error=error))
+            state.records.append(_record(method, r, k, "missing", error=_missing_output_error(failures, method,
+                                                                                             r["id"], k)))
     paths = [found.files[chunk[i]["id"]][k] for i in present]
     readable = []
     for i, path, pred in zip(present, paths, _load_many(paths, pool)):
         if isinstance(pred, ImageLoadError):
             log.warning("scoring: %s", pred)
-            state.records.append(_record(method, chunk[i], k, "missing", error=f"output unreadable: {pred}"))
+            state.records.append(_record(method, chunk[i], k, "missing", error=f"{UNREADABLE_OUTPUT}{pred}"))
         else:
             readable.append((i, path, pred))
     return tuple(list(column) for column in zip(*readable)) if readable else ([], [], [])
