@@ -459,11 +459,31 @@ def test_a_method_skipped_on_a_rerun_keeps_the_record_of_its_images(tmp_path, ti
         raise weights.WeightsUnavailable(weights.get_spec("eccv16"), "not available offline")
 
     monkeypatch.setattr(TintMethod, "load", unavailable)
+    Image.fromarray(np.full((30, 40, 3), 99, np.uint8)).save(tmp_path / "imgs" / "class0" / "new.png")  # work to do
     summary = run(cfg, progress=False)
     assert summary.methods[0].status == "skipped"  # what this call did
     status = RunFolder(summary.path).read_run_json()["method_status"]["tint"]
     assert status["status"] == "done" and status["samples_per_image"] == 2 and status["written"] == 4
     assert status["made_with"] == {"options": {}, "seed": 0} and "not available offline" in status["last_attempt"]
+
+
+def test_a_rerun_with_every_image_there_loads_no_model_and_keeps_the_config(tmp_path, tint_registered, monkeypatch):
+    """`make demo` or a notebook run again: nothing is left to colorize, so no model is loaded (minutes for the big
+    ones); the method is done, its images reused, and run.json keeps the config of the call that made them."""
+    cfg = RunConfig(run="again", dataset=str(_image_dir(tmp_path, n=2)), methods=["tint"], samples_per_image=2,
+                    results_dir=str(tmp_path / "res"))
+    first = run(cfg, progress=False)
+    before = RunFolder(first.path).read_run_json()["method_status"]["tint"]
+
+    def no_load(self, device):
+        raise AssertionError("loaded with nothing to do")
+
+    monkeypatch.setattr(TintMethod, "load", no_load)
+    again = run(cfg, progress=False)
+    assert [(m.status, m.written, m.reused) for m in again.methods] == [("done", 0, 4)]
+    after = RunFolder(again.path).read_run_json()["method_status"]["tint"]
+    assert after["config"] == before["config"] == {"fail_on": None, "smoke": False}
+    assert after["status"] == "done" and after["reused"] == 4 and after["made_with"] == before["made_with"]
 
 
 def test_a_method_whose_module_cannot_be_imported_is_skipped_not_fatal(tmp_path, add_method):

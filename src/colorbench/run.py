@@ -502,6 +502,8 @@ def _record_outcome(ctx: RunContext, record: RunRecord, outcome: MethodOutcome) 
         entry = dataclasses.replace(before, last_attempt=f"{outcome.status}: {outcome.reason}")
     elif entry.ran:
         entry.made_with = made_with(name, ctx.cfg, ctx.options[name])
+        if entry.config is None:  # not loaded: every image was there already
+            entry.config = before.config
     entry.family = method_family(name)
     record.method_status[name] = entry
     record.updated = now_iso()
@@ -524,7 +526,8 @@ def combine_outcomes(per_rank: list[MethodOutcome]) -> MethodOutcome:
     reasons = ([f"{plural(failed, 'image')} failed (see failures.csv)"] if failed else []) + lost
     return MethodOutcome(name=first.name, status=MethodState.PARTIAL if reasons else MethodState.DONE,
                          reason="; ".join(reasons), written=sum(o.written for o in per_rank), reused=ran[0].reused,
-                         failed=failed, samples_per_image=ran[0].samples_per_image, config=ran[0].config)
+                         failed=failed, samples_per_image=ran[0].samples_per_image,
+                         config=next((o.config for o in ran if o.config is not None), None))  # None: none loaded it
 
 
 def _run_one(name: str, ctx: RunContext, prepared: list[PreparedSample]) -> MethodOutcome:
@@ -542,6 +545,9 @@ def _run_one(name: str, ctx: RunContext, prepared: list[PreparedSample]) -> Meth
     # (a model's numbers can depend on the batch it runs in: same batches, same bytes)
     batch_size = ctx.batch_size(name)
     todo = [item for batch in ctx.shard.take(_batches(todo, batch_size)) for item in batch]
+    if not todo and reused:  # its images are all here (a rerun of the demo or a notebook): no model to load
+        return MethodOutcome(name=name, status=MethodState.DONE, reused=reused, samples_per_image=k_count,
+                             config=None)  # not loaded: run.json keeps the config of the call that made them
     method = _loaded(name, ctx)
     if isinstance(method, MethodOutcome):
         return method
