@@ -35,16 +35,17 @@ def register(subparsers) -> None:
         help="tables, figures and one self-contained report.html from a scored run",
         description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
                     "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
-                    "report.html. With --score, scores the run first when metrics.csv is absent or older than the "
-                    "run's images.",
+                    "report.html. With --score, scores the run first when metrics.csv is absent or leaves some of "
+                    "the run's outputs out (written since, or never scored); only their images are scored again.",
         interrupt_hint="rerun the same command to build the report again")
     report.add_argument("run", help="run name (under results/) or run folder path")
     add_option(report, "--bootstrap", REPORT_OPTIONS, "n_boot", type=int_at_least(1), help="bootstrap resamples")
     add_option(report, "--seed", REPORT_OPTIONS, help="seed of the bootstrap and of the image selection", type=int)
     add_option(report, "--grid-images", REPORT_OPTIONS, type=int_at_least(0),
                help="images in the fixed random grid (0: no grid)")
-    report.add_argument("--score", action="store_true", help="run `colorbench score` first when metrics.csv is absent "
-                                                             "or older than the images")
+    report.add_argument("--score", action="store_true",
+                        help="run `colorbench score` first when metrics.csv is absent or leaves outputs out (only "
+                             "their images are scored again)")
 
 
 def _score(args: argparse.Namespace) -> int:
