@@ -13,7 +13,7 @@ import logging
 import sys
 
 from colorbench import __version__
-from colorbench.cli.common import ColorbenchError, int_at_least
+from colorbench.cli.common import ColorbenchError, int_at_least, reject_unknown_arguments
 
 __all__ = ["COMMAND_MODULES", "ColorbenchError", "build_parser", "int_at_least", "main"]
 
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        reject_unknown_arguments(getattr(getattr(args, "func", None), "parser", parser), unknown)
     configure_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
