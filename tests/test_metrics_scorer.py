@@ -150,6 +150,19 @@ def test_not_a_run_folder(tmp_path):
         load_metrics(tmp_path)
 
 
+def test_an_unscored_run_names_the_command_by_the_runs_name(tmp_path, monkeypatch):
+    """`colorbench report quick` before `colorbench score quick` answered with the run's absolute path in the fix;
+    a run under $COLORBENCH_RESULTS is named as the user names it, and the one-step alternative is given."""
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
+    folder = tmp_path / "unscored-quick"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text("{}")
+    with pytest.raises(ScoringError) as unscored:
+        load_metrics(folder)
+    assert "score the run first (`colorbench score unscored-quick`, or `colorbench report unscored-quick --score` " \
+           "for both)" in str(unscored.value)
+
+
 def _cli(argv):
     from colorbench.cli import evaluate as cli_eval
 
