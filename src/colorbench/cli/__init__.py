@@ -79,6 +79,20 @@ def main(argv: list[str] | None = None) -> int:
 def configure_logging(verbose: bool) -> None:
     """colorbench's own messages at INFO (DEBUG with -v); every other library's stay at WARNING even with -v, so
     -v shows our debug output, not PIL's per-chunk `STREAM b'IDAT'` lines or HTTP clients' chatter."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[AboveProgressBars()])
     logging.getLogger().setLevel(logging.WARNING)  # also when something configured the root logger before us
     logging.getLogger("colorbench").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class AboveProgressBars(logging.StreamHandler):
+    """A stderr handler that writes through ``tqdm.write``: a warning logged while a progress bar is drawn (an
+    unreadable image while inputs are prepared or scored) gets a line of its own instead of being glued to the end
+    of the bar's line (``prepare inputs:   0%|          | 0/5 [00:00<?, ?img/s]skipping …/notes.jpg: …``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # as logging.StreamHandler does: a broken stream must not stop the command
+            self.handleError(record)
