@@ -340,8 +340,11 @@ def test_ctrl_c_says_what_a_rerun_does_for_each_command(capsys, monkeypatch):
 
     monkeypatch.setattr(metrics, "score_run", interrupted)
     capsys.readouterr()
-    assert main(["score", "c"]) == 130  # scoring does not resume: it must not claim to
-    assert "scored so far are kept" in capsys.readouterr().err
+    # scoring keeps whole batches only (the scorer says how many, see test_metrics_scorer): the hint claims none
+    assert main(["score", "c"]) == 130
+    err = capsys.readouterr().err
+    assert "rerun the same command to continue (it skips the images kept, counted above)" in err
+    assert "scored so far are kept" not in err
     monkeypatch.setattr("colorbench.run.run", interrupted)
     assert main(["run", "--methods", "gray", "--run", "c"]) == 130
     assert "finished outputs are kept — rerun the same command to resume" in capsys.readouterr().err

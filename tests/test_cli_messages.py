@@ -40,3 +40,42 @@ def test_a_mistyped_method_name_gets_the_closest_known_one(tmp_path, capsys):
 
     assert main(["run", "--methods", "gray,cnn-orignal", "--run", "typo", "--limit", "1"]) == 2
     assert "unknown method 'cnn-orignal' (did you mean 'cnn-original'?)" in capsys.readouterr().err
+
+
+def test_a_mistyped_flag_names_its_command_and_the_closest_flag(capsys):
+    """argparse reported a subcommand's unknown flag as the top-level parser's: `colorbench: error: unrecognized
+    arguments: --limt 2`, under `colorbench`'s usage, with no hint (seen on a new user's typo)."""
+    from colorbench.cli import main
+
+    cases = ((["run", "--limt", "2", "--methods", "gray"], "colorbench run", "did you mean --limit?"),
+             (["score", "x", "--no-fdi"], "colorbench score", "did you mean --no-fid?"),
+             (["data", "info", "--spilt", "test"], "colorbench data info", "did you mean --split?"),
+             (["run", "stray"], "colorbench run", "see `colorbench run --help`"))
+    for argv, command, hint in cases:
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2  # before any work: the run folder is not created
+        err = capsys.readouterr().err
+        assert err.startswith(f"usage: {command} ") and f"{command}: error: unrecognized arguments:" in err
+        assert hint in err
+
+
+def test_a_warning_during_a_progress_bar_gets_a_line_of_its_own():
+    """An unreadable image is logged while the `prepare inputs` bar is drawn: through a plain StreamHandler the
+    warning was glued to the bar (`... [00:00<?, ?img/s]skipping …/notes.jpg: …`, seen on a new user's terminal)."""
+    import io
+    import logging
+
+    from tqdm import tqdm
+
+    from colorbench.cli import AboveProgressBars
+
+    stream = io.StringIO()
+    handler = AboveProgressBars(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    bar = tqdm(total=5, desc="prepare inputs", unit="img", file=stream)
+    bar.update(1)
+    handler.emit(logging.LogRecord("colorbench.run", logging.WARNING, __file__, 1, "skipping notes.jpg", None, None))
+    bar.close()
+    text = stream.getvalue()
+    assert "]skipping" not in text and "\rskipping notes.jpg\n" in text  # the bar's line cleared first

@@ -150,6 +150,19 @@ def test_not_a_run_folder(tmp_path):
         load_metrics(tmp_path)
 
 
+def test_an_unscored_run_names_the_command_by_the_runs_name(tmp_path, monkeypatch):
+    """`colorbench report quick` before `colorbench score quick` answered with the run's absolute path in the fix;
+    a run under $COLORBENCH_RESULTS is named as the user names it, and the one-step alternative is given."""
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(tmp_path))
+    folder = tmp_path / "unscored-quick"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text("{}")
+    with pytest.raises(ScoringError) as unscored:
+        load_metrics(folder)
+    assert "score the run first (`colorbench score unscored-quick`, or `colorbench report unscored-quick --score` " \
+           "for both)" in str(unscored.value)
+
+
 def _cli(argv):
     from colorbench.cli import evaluate as cli_eval
 
@@ -294,6 +307,33 @@ def test_an_interrupted_scoring_continues_where_it_stopped(tmp_path, monkeypatch
     assert changed_id in scored_again and not (first_batch - {changed_id}) & scored_again
     row = again[(again["method"] == "gray") & (again["id"] == changed_id)].iloc[0]
     assert row["psnr"] != reference[(reference["method"] == "gray") & (reference["id"] == changed_id)].iloc[0]["psnr"]
+
+
+def test_an_interrupted_scoring_says_how_many_images_it_kept(tmp_path, monkeypatch, caplog):
+    """The checkpoint keeps whole batches: interrupted in its first batch (every image of a small run, as the demo's
+    8 with the default batch of 32), nothing is kept, and the message must say 0, not "the images scored so far are
+    kept" (what `colorbench score` said, seen on a new user's Ctrl-C)."""
+    from colorbench.metrics.scorer import BatchScorer
+
+    root = tmp_path / "run"
+    make_run(root, fixture_path("sports"), n_images=4, include_gray_source=False)
+    options = dict(lpips_trunk="uncalibrated", fid=False, progress=False, batch_size=2)
+    real_score, calls = BatchScorer.score, []
+
+    def dying_score(self, truth, index, preds):
+        calls.append(1)
+        if len(calls) > die_after:
+            raise KeyboardInterrupt
+        return real_score(self, truth, index, preds)
+
+    monkeypatch.setattr(BatchScorer, "score", dying_score)
+    for die_after, kept in ((1, 0), (3, 2)):  # in the first batch (3 methods a batch); in the second
+        calls.clear()
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="colorbench"), pytest.raises(KeyboardInterrupt):
+            score_run(root, **options)
+        assert f"scoring interrupted: {kept} of 4 images kept in {root / '.scoring-checkpoint'}" in caplog.text
+        assert f"scores the other {4 - kept}" in caplog.text
 
 
 def test_a_finished_scoring_is_not_redone_only_what_changed_is_scored(tmp_path, monkeypatch):

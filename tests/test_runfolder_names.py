@@ -41,3 +41,24 @@ def test_a_missing_run_names_each_place_it_looked_once(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError) as absolute:  # an absolute path is the same place both ways: said once
         resolve_run(str(tmp_path / "gone"))
     assert f"(looked at {tmp_path / 'gone'}); " in str(absolute.value)
+
+
+def test_a_missing_run_lists_the_runs_there_and_where_names_are_looked_up(tmp_path, monkeypatch):
+    """A run made in the checkout, its name typed in another folder: the error named only the two places it looked
+    and said to create the run; it now lists the runs that are there and how names are found."""
+    from colorbench.runfolder import RunFolder
+
+    results = tmp_path / "elsewhere" / "results"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLORBENCH_RESULTS", str(results))
+    with pytest.raises(FileNotFoundError) as nothing_there:
+        resolve_run("quick")
+    assert f"no runs in {results} (a run name is looked up in $COLORBENCH_RESULTS, else in results/" in str(
+        nothing_there.value)
+    for name in ("q2", "demo"):
+        (results / name).mkdir(parents=True)
+        RunFolder(results / name).run_json.write_text("{}")
+    (results / "not-a-run").mkdir()  # a folder without run.json is not offered as a run
+    with pytest.raises(FileNotFoundError) as two_there:
+        resolve_run("quick")
+    assert f"; runs in {results}: demo, q2 (a run name" in str(two_there.value)

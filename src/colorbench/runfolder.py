@@ -231,8 +231,20 @@ def resolve_run(name_or_path: str | os.PathLike, *, names_in_working_folder: boo
         return path
     both = (names_in_working_folder or not plain_name) and path != named  # an absolute path is both
     looked = f"{path} and {named}" if both else str(named)
-    raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {looked}); "
-                            f"create it with `colorbench run --run NAME`")
+    raise FileNotFoundError(f"no run folder {str(name_or_path)!r} (looked at {looked}); {_runs_there(results_dir())}"
+                            f"; create it with `colorbench run --run NAME`")
+
+
+def _runs_there(results: Path) -> str:
+    """What a missing run's error adds: the runs that are there, and where names are looked up. A user who made
+    ``quick`` in the checkout and typed ``colorbench score quick`` in another folder was told only to create it."""
+    from colorbench.paths import RESULTS_ENV
+
+    runs = sorted(p.name for p in results.iterdir() if RunFolder(p).run_json.is_file()) if results.is_dir() else []
+    shown = ", ".join(runs[:10]) + (", …" if len(runs) > 10 else "")
+    there = f"runs in {results}: {shown}" if runs else f"no runs in {results}"
+    return (f"{there} (a run name is looked up in ${RESULTS_ENV}, else in results/ of the current folder: run the "
+            "command in the folder the run was made in, or give the run folder's path)")
 
 
 def new_run_path(name_or_path: str | os.PathLike) -> Path:

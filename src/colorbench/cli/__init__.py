@@ -13,7 +13,7 @@ import logging
 import sys
 
 from colorbench import __version__
-from colorbench.cli.common import ColorbenchError, int_at_least
+from colorbench.cli.common import ColorbenchError, int_at_least, reject_unknown_arguments
 
 __all__ = ["COMMAND_MODULES", "ColorbenchError", "build_parser", "int_at_least", "main"]
 
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        reject_unknown_arguments(getattr(getattr(args, "func", None), "parser", parser), unknown)
     configure_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -77,6 +79,20 @@ def main(argv: list[str] | None = None) -> int:
 def configure_logging(verbose: bool) -> None:
     """colorbench's own messages at INFO (DEBUG with -v); every other library's stay at WARNING even with -v, so
     -v shows our debug output, not PIL's per-chunk `STREAM b'IDAT'` lines or HTTP clients' chatter."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[AboveProgressBars()])
     logging.getLogger().setLevel(logging.WARNING)  # also when something configured the root logger before us
     logging.getLogger("colorbench").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class AboveProgressBars(logging.StreamHandler):
+    """A stderr handler that writes through ``tqdm.write``: a warning logged while a progress bar is drawn (an
+    unreadable image while inputs are prepared or scored) gets a line of its own instead of being glued to the end
+    of the bar's line (``prepare inputs:   0%|          | 0/5 [00:00<?, ?img/s]skipping …/notes.jpg: …``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # as logging.StreamHandler does: a broken stream must not stop the command
+            self.handleError(record)

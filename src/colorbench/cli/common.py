@@ -67,8 +67,26 @@ def command(subparsers: argparse._SubParsersAction, name: str, func: Callable[[a
             require_extra(*needs, needed_for=f"`{parser.prog}`")
         return func(resolve_defaults(args))
 
+    run.parser = parser  # main() names this command, not `colorbench`, when a flag is mistyped
     parser.set_defaults(func=run, **({"interrupt_hint": interrupt_hint} if interrupt_hint else {}))
     return parser
+
+
+def reject_unknown_arguments(parser: argparse.ArgumentParser, unknown: list[str]) -> None:
+    """Exit (status 2) with the usage of the command that was given ``unknown`` and, for a mistyped flag, its
+    closest flag: argparse reports a subcommand's unknown flag as the top-level ``colorbench``'s, with that usage
+    and no hint (``colorbench run --limt 2`` said ``colorbench: error: unrecognized arguments: --limt 2``)."""
+    import difflib
+
+    flags = [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
+    hints = []
+    for arg in unknown:
+        flag = arg.split("=", 1)[0]
+        close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.7) if flag.startswith("--") else []
+        if close:
+            hints.append(f"{flag}: did you mean {close[0]}?")
+    hint = f" ({'; '.join(hints)})" if hints else f" (see `{parser.prog} --help`)"
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
 
 
 def group(subparsers: argparse._SubParsersAction, name: str, *, help: str,

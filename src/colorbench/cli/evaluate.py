@@ -18,8 +18,8 @@ def register(subparsers) -> None:
         description="Per-image LPIPS, PSNR, SSIM, CIEDE2000 and colourfulness for every output of a run, plus FID "
                     "per method. Metrics whose weights cannot be had are marked unavailable (with the fix) unless "
                     "--require makes that fatal.",
-        interrupt_hint="the images scored so far are kept (metrics.csv is written once complete); rerun the same "
-                       "command to continue")
+        interrupt_hint="metrics.csv is written once the scoring completes; rerun the same command to continue "
+                       "(it skips the images kept, counted above)")
     score.add_argument("run", help="run name (under results/) or run folder path")
     add_option(score, "--lpips-net", ScoreOptions, choices=["alex", "vgg"],
                help="LPIPS trunk (alex is the LPIPS authors' choice for evaluation)")

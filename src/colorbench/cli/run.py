@@ -211,8 +211,9 @@ def _register_demo(subparsers) -> None:
                "  results/RUN/verdict.md    the verdict in words (also printed at the end)\n"
                "  results/RUN/metrics.csv   every score, one row per image, method and sample\n"
                "results/ is relative to the current folder; COLORBENCH_RESULTS puts it elsewhere.\n"
-               "Run the same command again to resume: finished images are kept; the scoring and the report are\n"
-               "redone (so a metric set up since, e.g. the real LPIPS trunk, is used).",
+               "Run the same command again to resume: finished images are kept (no model is loaded for them);\n"
+               "the scoring reuses the scores of images whose files are unchanged (other settings, e.g. the real\n"
+               "LPIPS trunk set up since, score all again) and the report is rebuilt.",
     )
     add_run_arguments(p)
 

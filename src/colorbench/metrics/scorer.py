@@ -41,6 +41,7 @@ from colorbench import atomic
 from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.distributed import Shard
 from colorbench.locks import locks_run_folder
+from colorbench.messages import plural
 from colorbench.metrics.checkpoint import ScoringCheckpoint, fingerprint
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.options import ScoreOptions
@@ -368,10 +369,15 @@ def score_run(
     state = _resume(run, rows, outputs, models, fid_weights, failures, keep_checkpoint=write and not shard.sharded)
     bar = _progress_bar(sum(outputs[m].n_samples for m in methods) * len(state.todo),
                         progress and shard.is_main)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for chunk, truths in _batches(state.todo, batch_size, run, pool, state.unreadable,
-                                      shard if shard.sharded else None):
-            _score_batch(state, scorer, chunk, truths, outputs, failures, pool, bar)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for chunk, truths in _batches(state.todo, batch_size, run, pool, state.unreadable,
+                                          shard if shard.sharded else None):
+                _score_batch(state, scorer, chunk, truths, outputs, failures, pool, bar)
+    except KeyboardInterrupt:
+        bar.close()
+        _say_what_is_kept(state, len(rows), batch_size)
+        raise
     bar.close()
     if shard.sharded and not _gather(state, shard):  # the other ranks are done: rank 0 goes on with every row
         return ScoreResult(frame=pd.DataFrame.from_records(state.records, columns=METRIC_COLUMNS), summary={})
@@ -471,6 +477,7 @@ class ScoringState:
     fake_by_id: dict[str, dict[str, np.ndarray]]
     keep_checkpoint: bool
     n_reused: int = 0  # images whose rows came from the checkpoint
+    n_checkpointed: int = 0  # images scored by this call and added to the checkpoint (whole batches only)
     unreadable: list[dict] = field(default_factory=list)
 
 
@@ -508,6 +515,20 @@ def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs],
         records=records, real_by_id={i: ckpt.real[i] for i in reused if i in ckpt.real},
         fake_by_id={m: {i: v for i, v in ckpt.fake.get(m, {}).items() if i in reused} for m in methods},
         keep_checkpoint=keep_checkpoint, n_reused=len(reused))
+
+
+def _say_what_is_kept(state: ScoringState, n_images: int, batch_size: int) -> None:
+    """An interrupted scoring says how many images a rerun will not score again: the checkpoint keeps whole batches
+    only, so an interruption in the first batch (every image of a small run) keeps none, and "kept" must not be
+    claimed then."""
+    if not state.keep_checkpoint:
+        log.warning("scoring interrupted: nothing is kept (a sharded scoring, or one that writes no files, keeps no "
+                    "checkpoint); the same command again scores every image")
+        return
+    kept = state.n_reused + state.n_checkpointed
+    log.warning("scoring interrupted: %d of %s kept in %s (whole batches of --batch-size %d are kept); the same "
+                "command again scores the other %d", kept, plural(n_images, "image"), state.ckpt.folder, batch_size,
+                n_images - kept)
 
 
 def _missing_output_error(failures: dict, method: str, sample_id: str, k: int) -> str:
@@ -548,6 +569,7 @@ def _score_batch(state: ScoringState, scorer: BatchScorer, chunk: list[dict], tr
         state.fake_by_id[m].update(batch_fake[m])
     if state.keep_checkpoint:
         state.ckpt.add([r["id"] for r in chunk], state.records[first_record:], state.files_of, batch_real, batch_fake)
+        state.n_checkpointed += len(chunk)
 
 
 def _outputs_of(state: ScoringState, method: str, found: MethodOutputs, k: int, chunk: list[dict], failures: dict,

@@ -48,7 +48,9 @@ def load_metrics(run_path) -> "object":
 
     run = RunFolder(run_path)
     if not run.metrics_csv.exists():
-        raise ScoringError(f"{run.metrics_csv} does not exist: score the run first (`colorbench score {run.path}`)")
+        name = run.command_name()  # the run's name when that finds it: what the user typed, not an absolute path
+        raise ScoringError(f"{run.metrics_csv} does not exist: score the run first (`colorbench score {name}`, or "
+                           f"`colorbench report {name} --score` for both)")
     return pd.read_csv(run.metrics_csv, dtype={"id": str, "label": str, "class_id": str, "method": str, "error": str},
                        keep_default_na=False, na_values={m: [""] for m in NUMERIC_COLUMNS})
 
