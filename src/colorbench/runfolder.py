@@ -240,7 +240,10 @@ def _runs_there(results: Path) -> str:
     ``quick`` in the checkout and typed ``colorbench score quick`` in another folder was told only to create it."""
     from colorbench.paths import RESULTS_ENV
 
-    runs = sorted(p.name for p in results.iterdir() if RunFolder(p).run_json.is_file()) if results.is_dir() else []
+    try:
+        runs = sorted(p.name for p in results.iterdir() if RunFolder(p).run_json.is_file())
+    except OSError:  # absent or unreadable: the error being raised matters more than this list
+        runs = []
     shown = ", ".join(runs[:10]) + (", …" if len(runs) > 10 else "")
     there = f"runs in {results}: {shown}" if runs else f"no runs in {results}"
     return (f"{there} (a run name is looked up in ${RESULTS_ENV}, else in results/ of the current folder: run the "
