@@ -166,5 +166,6 @@ def test_bad_weights_skip_the_method_and_the_run_goes_on(release_pth, tmp_path):
     outcome = {m.name: m for m in summary.methods}
     assert outcome["gray"].status == "done" and outcome["gray"].written == 2
     assert outcome["ddcolor"].status == "skipped" and str(cut) in outcome["ddcolor"].reason
+    assert not outcome["ddcolor"].reason.startswith("ddcolor")  # shown as "ddcolor: SKIPPED — reason": name once
     images = sorted((summary.path / "images" / "gray").glob("*.png"))
     assert len(images) == 2 and not (summary.path / "images" / "ddcolor").exists()
