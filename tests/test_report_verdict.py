@@ -160,12 +160,12 @@ def test_one_method_whose_suggested_partner_did_not_run_says_so_and_the_section_
     v = _verdict(_frame({"gray": FLOOR}, n=6), run_info)
     assert "`colorbench run --run myrun --methods gray,cnn-original`" in v.text
     # the condition comes before the command (a new user ran the command first: refused, cnn-original skipped)
-    assert v.text.index("first make a second method runnable: cnn-original did not run here either") < \
+    assert v.text.index("first make a second method runnable: cnn-original did not run here (its fix") < \
         v.text.index("`colorbench run --run myrun")
     # the paired-statistics section shows only the comparison sentence, not the not-run list again
     assert v.comparison.startswith("Only gray produced images") and "are not available" not in v.comparison
     assert 'cnn-original was skipped: why, and how to make it run, is under "Did not run"' in v.text
-    assert "did not run here either" not in _verdict(_frame({"gray": FLOOR}, n=6)).text
+    assert "did not run here (" not in _verdict(_frame({"gray": FLOOR}, n=6)).text
 
 
 def test_the_verdict_names_a_missing_file_without_its_folders():

@@ -273,7 +273,7 @@ def write_verdict(summary_table: pd.DataFrame, paired: pd.DataFrame, *, headline
                       f"{_num(table.loc[only, f'{headline}_mean'], headline)} over {n} image{'s' * (n != 1)}. ")
         if suggested in {m.method for m in not_run}:
             # the command works only once the suggested method's weights are there: say that before the command
-            comparison += (f"To compare, first make a second method runnable: {suggested} did not run here either "
+            comparison += (f"To compare, first make a second method runnable: {suggested} did not run here "
                            f"(its fix is given with its reason under \"Did not run\"); then {command}.")
         else:
             comparison += (f"To compare, add a method to this run (`colorbench methods` lists them): {command}.")
