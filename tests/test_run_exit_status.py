@@ -67,6 +67,10 @@ def test_a_run_whose_images_are_all_unreadable_fails_naming_the_folder_and_the_f
     assert err.startswith("colorbench: error: none of the 3 images of dataset") and str(dataset.resolve()) in err
     assert "bad0.jpg: cannot decode" in err and "skipped.csv" in err
     assert "point --dataset at a folder of readable photos" in err
+    single = _photo_folder(tmp_path / "single", n_bad=1)  # one image: said without "none of the 1 image"
+    assert cli_main(["run", "--dataset", str(single), "--methods", "gray", "--run", "unreadable-one"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("colorbench: error: the one image of dataset") and "could not be read (/" in err
 
 
 def test_one_unreadable_image_among_good_ones_still_runs_and_exits_zero(tmp_path, capsys):

@@ -161,9 +161,10 @@ class NoUsableImages(ValueError):
 def nothing_usable_message(dataset: str, root: Path, skipped: list[dict], skipped_csv: Path) -> str:
     """Why a run had nothing to work on: the folder, the first image's reason, where the others' are, the fix."""
     first = skipped[0] if skipped else None
-    example = f" (e.g. {first['source']}: {first['reason']})" if first else ""
-    return (f"none of the {plural(len(skipped), 'image')} of dataset {dataset!r} in {Path(root).resolve()} could be "
-            f"read{example}; "
+    example = f" ({'e.g. ' * (len(skipped) > 1)}{first['source']}: {first['reason']})" if first else ""
+    which = "the one image" if len(skipped) == 1 else f"none of the {plural(len(skipped), 'image')}"
+    verb = "could not be read" if len(skipped) == 1 else "could be read"
+    return (f"{which} of dataset {dataset!r} in {Path(root).resolve()} {verb}{example}; "
             f"each is listed with its reason in {skipped_csv}. Replace or fix the files, or point --dataset at a "
             "folder of readable photos (JPEG, PNG, …)")
 
