@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -292,7 +293,7 @@ def test_an_unreachable_hub_is_a_clear_error(monkeypatch):
     with pytest.raises(DiffusionWeightsError) as info:
         resolve_weights("lllyasviel/sd-controlnet-canny", "controlnet")
     message = str(info.value)
-    for needle in ("could not download lllyasviel/sd-controlnet-canny", "Failed to resolve", "HF_HOME",
+    for needle in ("downloading lllyasviel/sd-controlnet-canny failed", "Failed to resolve", "HF_HOME",
                    "HF_HUB_OFFLINE", "controlnet_model"):
         assert needle in message
 
@@ -332,5 +333,20 @@ def test_the_hubs_offline_advice_is_cut_to_its_first_sentence(monkeypatch):
     with pytest.raises(WeightsUnavailable) as info:
         ensure("controlnet-canny-sd15")
     reason = info.value.reason
-    assert "could not download lllyasviel/sd-controlnet-canny from the Hub (LocalEntryNotFoundError: Got: " in reason
+    assert "downloading lllyasviel/sd-controlnet-canny failed (LocalEntryNotFoundError: Got: " in reason
     assert "Please check your internet connection" not in reason
+
+    def no_network(repo_id, **kw):  # what the Hub raises with no network: its error chain ends in the socket's
+        try:
+            try:
+                raise socket.gaierror(-2, "Name or service not known")
+            except OSError as exc:
+                raise ConnectionError("ConnectError") from exc
+        except ConnectionError:
+            raise huggingface_hub.errors.LocalEntryNotFoundError(long)  # noqa: B904 - chained as the Hub does
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_network)
+    with pytest.raises(WeightsUnavailable) as info:
+        ensure("controlnet-canny-sd15")
+    assert info.value.reason == ("downloading lllyasviel/sd-controlnet-canny failed ([Errno -2] Name or service not "
+                                 "known; no network access?)")

@@ -591,7 +591,8 @@ def _loaded(name: str, ctx: RunContext) -> Method | MethodOutcome:
         # the short reason now; the run summary repeats the full message with the fix once, at the end
         reason = explain_import_error(exc) if isinstance(exc, ImportError) else str(exc)
         reason = reason.removeprefix(f"{name}: ")  # printed as "NAME: SKIPPED — reason": the name once
-        log.warning("%s: skipped — %s", name, one_line(getattr(exc, "reason", None) or reason))
+        short = (getattr(exc, "reason", None) or reason).removeprefix(f"{name}: ")
+        log.warning("%s: skipped — %s", name, one_line(short))
         return MethodOutcome(name=name, status=MethodState.SKIPPED, reason=reason)
     except Exception as exc:  # the other methods still run
         log.warning("%s: failed to load — %s: %s", name, type(exc).__name__, exc)

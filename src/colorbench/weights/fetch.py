@@ -26,6 +26,7 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -241,6 +242,19 @@ def _fetch_hf(spec: WeightSpec) -> Path:
         return Path(snapshot_download(spec.hf_repo, revision=spec.hf_revision,
                                       allow_patterns=list(spec.hf_allow_patterns or []) or None))
     except Exception as exc:  # huggingface_hub raises several types for offline / auth / 404
-        # huggingface_hub's offline errors run to several sentences of advice: the first one says what happened
-        raise WeightsUnavailable(spec, f"could not download {spec.hf_repo} from the Hub "
-                                       f"({one_line(f'{type(exc).__name__}: {exc}')})") from None
+        raise WeightsUnavailable(spec, f"downloading {spec.hf_repo} failed ({_hub_failure(exc)})"
+                                 ) from None
+
+
+def _hub_failure(exc: BaseException) -> str:
+    """Why a Hub download failed, in a few words: with no network, the socket's own error and the likely cause, as
+    a URL download says it (the Hub's error chain ends in it: LocalEntryNotFoundError <- httpx.ConnectError <-
+    socket.gaierror); otherwise the first sentence of the Hub's error (its offline advice runs to a paragraph)."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    inner = chain[-1]
+    if isinstance(inner, (ConnectionError, TimeoutError, socket.gaierror)):
+        return f"{inner}; no network access?"
+    return one_line(f"{type(chain[0]).__name__}: {chain[0]}")
