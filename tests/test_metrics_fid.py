@@ -187,9 +187,12 @@ def test_scorer_fid_per_method_agrees_with_torchmetrics_and_is_flagged(tmp_path,
 
 def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path, sports_dir, monkeypatch):
     """The checkpoint keeps each finished image's Inception features: a resumed scoring's FID is the same number,
-    and so is a rerun's that reuses every image of the finished scoring."""
+    and so is a rerun's that reuses every image of the finished scoring, or scores only an added method or a remade
+    output. (The stand-in Inception's FIDs are ~1e-14: compared with abs=0, not approx's default of 1e-12.)"""
     from evalrun_helpers import make_run
 
+    from colorbench import atomic
+    from colorbench.data.images import read_png_rgb
     from colorbench.metrics import checkpoint, score_run
     from colorbench.metrics.scorer import BatchScorer
 
@@ -201,7 +204,22 @@ def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path,
     rerun = score_run(root, **options).summary
     assert rerun["n_reused"] == 4
     for method, info in reference.items():
-        assert rerun["fid"]["per_method"][method]["fid"] == pytest.approx(info["fid"], rel=1e-9)
+        assert rerun["fid"]["per_method"][method]["fid"] == pytest.approx(info["fid"], rel=1e-9, abs=0)
+    # a method added: scored alone, with the truths' kept features; every FID as a scoring from scratch gives it
+    shutil.copytree(root / "images" / "hue-shift", root / "images" / "hue-copy")
+    grown = score_run(root, **options).summary["fid"]["per_method"]
+    assert set(grown) == set(reference) | {"hue-copy"}
+    assert grown["hue-copy"]["fid"] == pytest.approx(grown["hue-shift"]["fid"], rel=1e-9, abs=0)  # a copy: same FID
+    # then one of its outputs remade: that image's features are new, the others' kept
+    remade = sorted((root / "images" / "hue-copy").glob("*.png"))[0]
+    atomic.write_png(remade, (read_png_rgb(remade) // 2).astype(np.uint8))
+    kept = score_run(root, **options).summary["fid"]["per_method"]
+    shutil.rmtree(root / checkpoint.FOLDER_NAME)
+    scratch = score_run(root, **options).summary["fid"]["per_method"]
+    for method, info in scratch.items():
+        assert kept[method]["fid"] == pytest.approx(info["fid"], rel=1e-9, abs=0) and kept[method]["n_real"] == 4
+    assert kept["hue-copy"]["fid"] != pytest.approx(grown["hue-copy"]["fid"], rel=1e-6, abs=0)
+    shutil.rmtree(root / "images" / "hue-copy")
     shutil.rmtree(root / checkpoint.FOLDER_NAME)  # the finished scoring's store: gone, so the next one is interrupted
     real_score, calls = BatchScorer.score, []
 
@@ -218,4 +236,4 @@ def test_fid_after_an_interrupted_scoring_equals_the_uninterrupted_one(tmp_path,
     resumed = score_run(root, **options).summary["fid"]["per_method"]
     for method, info in reference.items():
         assert resumed[method]["n_real"] == info["n_real"] == 4
-        assert resumed[method]["fid"] == pytest.approx(info["fid"], rel=1e-9)
+        assert resumed[method]["fid"] == pytest.approx(info["fid"], rel=1e-9, abs=0)

@@ -338,8 +338,9 @@ def test_an_interrupted_scoring_says_how_many_images_it_kept(tmp_path, monkeypat
 
 def test_a_finished_scoring_is_not_redone_only_what_changed_is_scored(tmp_path, monkeypatch):
     """A rerun of a finished scoring (``colorbench demo`` or a notebook run again) reads the rows it kept and scores
-    nothing, with the same metrics.csv; a remade output is scored again, alone; a missing output's row says what
-    the runner recorded since; another LPIPS trunk scores everything; the store is one batch after each scoring."""
+    nothing, with the same metrics.csv; a remade output is scored again, alone; a method added to the run is scored
+    alone and gives what a scoring from scratch gives; a missing output's row says what the runner recorded since;
+    another LPIPS trunk scores everything; the store is one batch after each scoring."""
     from colorbench.metrics import checkpoint
     from colorbench.metrics.scorer import BatchScorer
 
@@ -352,9 +353,11 @@ def test_a_finished_scoring_is_not_redone_only_what_changed_is_scored(tmp_path, 
     batches = lambda: sorted(p.name for p in (root / checkpoint.FOLDER_NAME).glob("batch-*.json"))  # noqa: E731
     assert len(batches()) == 1 and first.summary["n_reused"] == 0
 
-    calls = []
+    calls = []  # per call of the scorer, the images it scored (one method's outputs against their truths)
     real_score = BatchScorer.score
-    monkeypatch.setattr(BatchScorer, "score", lambda self, *a: calls.append(list(a[0].ids)) or real_score(self, *a))
+    monkeypatch.setattr(BatchScorer, "score",
+                        lambda self, truth, index, preds: calls.append([truth.ids[i] for i in index])
+                        or real_score(self, truth, index, preds))
     atomic.write_csv(run.failures_csv, [{"method": "hue-shift", "id": ids[3], "k": 0, "error": "CUDA out of memory"}],
                      FAILURE_COLUMNS)
     again = score_run(root, **options)
@@ -366,13 +369,21 @@ def test_a_finished_scoring_is_not_redone_only_what_changed_is_scored(tmp_path, 
     path = run.output_path("gray", ids[1])
     atomic.write_png(path, np.zeros_like(read_png_rgb(path)) + 128)
     remade = score_run(root, **options)
-    assert {i for c in calls for i in c} == {ids[1]} and remade.summary["n_reused"] == 3 and len(batches()) == 1
+    assert calls == [[ids[1]]] and remade.summary["n_reused"] == 3 and len(batches()) == 1  # gray of ids[1] only
     row = remade.frame[(remade.frame["method"] == "gray") & (remade.frame["id"] == ids[1])].iloc[0]
     assert row["psnr"] != first.frame[(first.frame["method"] == "gray") & (first.frame["id"] == ids[1])].iloc[0]["psnr"]
 
+    shutil.copytree(root / "images" / "hue-shift", root / "images" / "hue-copy")  # a method added to the run
+    calls.clear()
+    grown = score_run(root, **options)
+    assert sorted(i for c in calls for i in c) == sorted(ids[:3])  # the new method's 3 outputs, nothing else
+    assert grown.summary["n_reused"] == 0 and len(batches()) == 1
+    shutil.rmtree(root / checkpoint.FOLDER_NAME)
+    pd.testing.assert_frame_equal(grown.frame, score_run(root, **options).frame)  # = a scoring from scratch
+
     calls.clear()
     other = score_run(root, **{**options, "lpips_net": "vgg"})
-    assert other.summary["n_reused"] == 0 and {i for c in calls for i in c} == set(ids)
+    assert other.summary["n_reused"] == 0 and len(calls) == 8  # 3 methods with 2 batches each, hue-copy's 2
 
 
 def test_a_checkpoint_made_with_other_settings_is_not_reused(tmp_path):
@@ -381,14 +392,20 @@ def test_a_checkpoint_made_with_other_settings_is_not_reused(tmp_path):
     root = tmp_path / "run"
     run = make_run(root, fixture_path("sports"), n_images=2, include_gray_source=False)
     ckpt = ScoringCheckpoint(run, {"lpips": "A"})
-    ckpt.add(["x"], [{"id": "x", "method": "gray", "k": 0}], lambda i: [("f", 1, 1)], {}, {})
-    assert ScoringCheckpoint.open(run, {"lpips": "A"}).reusable(lambda i: [("f", 1, 1)]) == {"x"}
-    assert ScoringCheckpoint.open(run, {"lpips": "A"}).reusable(lambda i: [("f", 1, 2)]) == set()  # file changed
-    later = ScoringCheckpoint.open(run, {"lpips": "A"})  # a later batch of the same image replaces the earlier
-    later.add(["x"], [{"id": "x", "method": "gray", "k": 0, "psnr": 30.0}], lambda i: [("f", 1, 2)], {}, {})
-    assert ScoringCheckpoint.open(run, {"lpips": "A"}).records["x"][0]["psnr"] == 30.0
+    rows = [{"id": "x", "method": "gray", "k": 0}, {"id": "x", "method": "tint", "k": 0}]
+    ckpt.add({"x": ["gray", "tint"]}, rows, lambda i, m: [("f", 1, 1)], {}, {})
+    reusable = ScoringCheckpoint.open(run, {"lpips": "A"}).reusable
+    assert reusable(lambda i, m: [("f", 1, 1)], ["gray", "tint"]) == {"x": {"gray", "tint"}}
+    changed = lambda i, m: [("f", 1, 2 if m == "tint" else 1)]  # noqa: E731 - tint's file changed
+    assert reusable(changed, ["gray", "tint"]) == {"x": {"gray"}}
+    assert reusable(lambda i, m: [("f", 1, 2)], ["gray"]) == {}
+    later = ScoringCheckpoint.open(run, {"lpips": "A"})  # a later batch of the same (image, method) replaces it
+    later.add({"x": ["gray"]}, [{"id": "x", "method": "gray", "k": 0, "psnr": 30.0}], lambda i, m: [("f", 1, 2)],
+              {}, {})
+    reopened = ScoringCheckpoint.open(run, {"lpips": "A"})
+    assert reopened.records["x"]["gray"][0]["psnr"] == 30.0 and reopened.records["x"]["tint"] == [rows[1]]
     (root / ".scoring-checkpoint" / "batch-000001.json").write_text("{damaged")  # that batch is scored again
     reopened = ScoringCheckpoint.open(run, {"lpips": "A"})
-    assert reopened.reusable(lambda i: [("f", 1, 1)]) == {"x"} and reopened.n_batches == 2
+    assert reopened.reusable(lambda i, m: [("f", 1, 1)], ["gray"]) == {"x": {"gray"}} and reopened.n_batches == 2
     assert ScoringCheckpoint.open(run, {"lpips": "B"}).records == {}
     assert not (root / ".scoring-checkpoint").exists()  # made with other settings: deleted, never mixed

@@ -1,22 +1,22 @@
 """Resumable, incremental scoring: what ``score_run`` has computed survives an interruption and a finished scoring,
 and a rerun scores only what changed.
 
-After every batch of truths the scorer saves, atomically, the rows of the images it finished, their FID features
-and a fingerprint of every file each row was computed from (the truth and every expected output, with its size and
-modification time, or its absence). A rerun with the same scoring settings reuses an image only when all of those
-files are unchanged, so a re-run method, a deleted output or a new sample is scored again; other settings (another
-LPIPS trunk, FID on or off, a metric that was unavailable and now is, a method added, a new scorer version) start
-over. The store is a hidden folder of the run, ``.scoring-checkpoint/``; once ``metrics.csv`` is written it is
-compacted to one batch, so a rerun of ``colorbench demo`` or of a notebook costs a scan of the files, not a
-scoring. Deleting the folder forces a full scoring.
+After every batch of truths the scorer saves, atomically, the rows of each (image, method) it scored, their FID
+features and a fingerprint of every file those rows were computed from (the truth and each of the method's expected
+outputs, with its size and modification time, or its absence). A rerun with the same scoring settings reuses an
+(image, method) only when all of those files are unchanged: a re-run method, a deleted output or a new sample is
+scored again, and a method added to the run is scored alone; other settings (another LPIPS trunk, FID on or off, a
+metric that was unavailable and now is, a new scorer version) start over. The store is a hidden folder of the run,
+``.scoring-checkpoint/``; once ``metrics.csv`` is written it is compacted to one batch, so a rerun of ``colorbench
+demo`` or of a notebook costs a scan of the files, not a scoring. Deleting the folder forces a full scoring.
 
 Usage (a sketch, not run by the doctests: it is what ``score_run`` does, in a run folder)::
 
-    ckpt = ScoringCheckpoint.open(run, settings)       # finds a matching earlier checkpoint, if any
-    done = ckpt.reusable(files_of)                      # ids whose files are unchanged
+    ckpt = ScoringCheckpoint.open(run, settings)        # finds a matching earlier checkpoint, if any
+    done = ckpt.reusable(files_of, methods)              # id -> the methods whose files are unchanged
     ...
-    ckpt.add(ids, records, files_of, real, fake)        # after each batch
-    ckpt.compact(ids, records, files_of, real, fake)    # after metrics.csv is written: one batch of everything
+    ckpt.add(pairs, records, files_of, real, fake)       # after each batch: pairs = id -> the methods it scored
+    ckpt.compact(pairs, records, files_of, real, fake)   # after metrics.csv is written: one batch of everything
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ from colorbench import atomic
 from colorbench.runfolder import RunFolder
 
 FOLDER_NAME = ".scoring-checkpoint"
-FORMAT = 2
+FORMAT = 3  # 3: rows and fingerprints per (image, method), so an added method is scored alone
 
 #: (path, size, mtime_ns) of a file a score depends on, or (path, None, None) for an expected file that is absent
 FileFingerprint = tuple[str, "int | None", "int | None"]
+#: the fingerprints of the files one method's rows of one image come from: ``files_of(sample_id, method)``
+FilesOf = Callable[[str, str], list[FileFingerprint]]
 
 
 def fingerprint(path: Path) -> FileFingerprint:
@@ -60,8 +62,8 @@ class ScoringCheckpoint:
 
     run: RunFolder
     settings: dict
-    records: dict[str, list[dict]] = field(default_factory=dict)  # id -> its metrics rows
-    files: dict[str, list[list]] = field(default_factory=dict)  # id -> fingerprints of the files its rows came from
+    records: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # id -> method -> its metrics rows
+    files: dict[str, dict[str, list[list]]] = field(default_factory=dict)  # id -> method -> its files' fingerprints
     real: dict[str, np.ndarray] = field(default_factory=dict)  # id -> Inception features of the truth
     fake: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # method -> id -> features of sample 0
     n_batches: int = 0  # the number the next batch file gets
@@ -91,30 +93,39 @@ class ScoringCheckpoint:
                 arrays = dict(np.load(features)) if features.exists() else {}
             except (OSError, ValueError):
                 continue  # a damaged batch is scored again
-            # a later batch of the same id replaces an earlier one
-            for sample_id, fingerprints in state["files"].items():
-                ckpt.files[sample_id] = fingerprints
-                ckpt.records[sample_id] = [r for r in state["records"] if r["id"] == sample_id]
-                ckpt.real.pop(sample_id, None)
-                for per_id in ckpt.fake.values():
-                    per_id.pop(sample_id, None)
-            for key, value in arrays.items():
-                kind, _, rest = key.partition("/")
-                if kind == "real":
-                    ckpt.real[rest] = value
-                else:
-                    method, _, sample_id = rest.partition("/")
-                    ckpt.fake.setdefault(method, {})[sample_id] = value
+            ckpt._merge(state, arrays)
         return ckpt
 
-    def reusable(self, files_of: Callable[[str], list[FileFingerprint]]) -> set[str]:
-        """Ids whose rows can be reused: every file they were computed from is unchanged (and no expected file
-        appeared or vanished since)."""
-        return {i for i, fingerprints in self.files.items() if [list(s) for s in files_of(i)] == fingerprints}
+    def _merge(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Add one saved batch: a later batch's (image, method) replaces an earlier one's rows and features."""
+        for sample_id, per_method in state["files"].items():
+            for method, fingerprints in per_method.items():
+                self.files.setdefault(sample_id, {})[method] = fingerprints
+                self.records.setdefault(sample_id, {})[method] = [
+                    r for r in state["records"] if r["id"] == sample_id and r["method"] == method]
+                self.fake.get(method, {}).pop(sample_id, None)
+        for key, value in arrays.items():
+            kind, _, rest = key.partition("/")
+            if kind == "real":  # the truth's: saved by the batch that first scored the image (or its new truth)
+                self.real[rest] = value
+            else:
+                method, _, sample_id = rest.partition("/")
+                self.fake.setdefault(method, {})[sample_id] = value
 
-    def add(self, ids: list[str], records: list[dict], files_of: Callable[[str], list[FileFingerprint]],
+    def reusable(self, files_of: FilesOf, methods: list[str]) -> dict[str, set[str]]:
+        """For each saved image, the ``methods`` whose rows can be reused: every file they were computed from is
+        unchanged (and no expected file appeared or vanished since). Images with none are left out."""
+        found = {}
+        for sample_id, per_method in self.files.items():
+            same = {m for m in methods if per_method.get(m) == [list(s) for s in files_of(sample_id, m)]}
+            if same:
+                found[sample_id] = same
+        return found
+
+    def add(self, pairs: dict[str, list[str]], records: list[dict], files_of: FilesOf,
             real: dict[str, np.ndarray], fake: dict[str, dict[str, np.ndarray]]) -> None:
-        """Save a finished batch: its ids' rows, the fingerprints of their files and their FID features."""
+        """Save a finished batch: for each image, the methods it scored (``pairs``: id -> methods), their rows and
+        the fingerprints of their files, and the FID features computed."""
         if not (self.folder / "settings.json").exists():
             atomic.write_json(self.folder / "settings.json", {"format": FORMAT, "settings": self.settings})
         name = self.folder / f"batch-{self.n_batches:06d}"
@@ -124,21 +135,19 @@ class ScoringCheckpoint:
             buffer = io.BytesIO()
             np.savez(buffer, **arrays)
             atomic.write_bytes(name.with_suffix(".npz"), buffer.getvalue())
-        wanted = set(ids)
-        state = {"records": [r for r in records if r["id"] in wanted],
-                 "files": {i: [list(s) for s in files_of(i)] for i in ids}}
+        state = {"records": [r for r in records if r["method"] in pairs.get(r["id"], ())],
+                 "files": {i: {m: [list(s) for s in files_of(i, m)] for m in methods} for i, methods in pairs.items()}}
         atomic.write_text(name.with_suffix(".json"), json.dumps(state))
         self.n_batches += 1
 
-    def compact(self, ids: list[str], records: list[dict], files_of: Callable[[str], list[FileFingerprint]],
+    def compact(self, pairs: dict[str, list[str]], records: list[dict], files_of: FilesOf,
                 real: dict[str, np.ndarray], fake: dict[str, dict[str, np.ndarray]]) -> None:
-        """Replace the batches with one holding ``ids``' rows and features (a finished scoring's, for the next
+        """Replace the batches with one holding ``pairs``' rows and features (a finished scoring's, for the next
         rerun). The new batch is written before the old ones go: an interruption between leaves both, and a later
-        batch of an id replaces an earlier one on :meth:`open`."""
+        batch replaces an earlier one on :meth:`open`."""
         old = sorted(self.folder.glob("batch-*"))
-        wanted = set(ids)
-        self.add(ids, records, files_of, {i: v for i, v in real.items() if i in wanted},
-                 {m: {i: v for i, v in per_id.items() if i in wanted} for m, per_id in fake.items()})
+        self.add(pairs, records, files_of, {i: v for i, v in real.items() if i in pairs},
+                 {m: {i: v for i, v in per_id.items() if m in pairs.get(i, ())} for m, per_id in fake.items()})
         for path in old:
             path.unlink(missing_ok=True)
 

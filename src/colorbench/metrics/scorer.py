@@ -32,7 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from colorbench.data.images import ImageLoadError, read_png_rgb
 from colorbench.distributed import Shard
 from colorbench.locks import locks_run_folder
 from colorbench.messages import plural
-from colorbench.metrics.checkpoint import ScoringCheckpoint, fingerprint
+from colorbench.metrics.checkpoint import FilesOf, ScoringCheckpoint, fingerprint
 from colorbench.metrics.colour import colorfulness, delta_e2000_map, lab_of
 from colorbench.metrics.options import ScoreOptions
 from colorbench.metrics.pixel import psnr, ssim
@@ -396,7 +396,7 @@ def score_run(
         ScoreSummary.from_dict(summary).write(run.metrics_json)
         result.metrics_csv = run.metrics_csv
         if state.keep_checkpoint:  # kept, as one batch, for the next scoring of this run: it rescores what changed
-            state.ckpt.compact([r["id"] for r in rows], state.records, state.files_of, state.real_by_id,
+            state.ckpt.compact({r["id"]: methods for r in rows}, state.records, state.files_of, state.real_by_id,
                                state.fake_by_id)
         else:  # sharded: the ranks kept none, and one from an earlier single-process scoring is out of date
             state.ckpt.discard()
@@ -470,51 +470,58 @@ class ScoringState:
 
     run: RunFolder
     ckpt: ScoringCheckpoint
-    files_of: Callable[[str], list]
+    files_of: FilesOf
     todo: list[dict]
     records: list[dict]
     real_by_id: dict[str, np.ndarray]
     fake_by_id: dict[str, dict[str, np.ndarray]]
     keep_checkpoint: bool
-    n_reused: int = 0  # images whose rows came from the checkpoint
+    n_reused: int = 0  # images whose rows, every method's, came from the checkpoint
+    #: the images still to score that have some methods' rows from the checkpoint: id -> those methods
+    reused_methods: dict[str, set[str]] = field(default_factory=dict)
     n_checkpointed: int = 0  # images scored by this call and added to the checkpoint (whole batches only)
     unreadable: list[dict] = field(default_factory=list)
 
 
 def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs], models: MetricModels, fid_weights,
             failures: dict, *, keep_checkpoint: bool) -> ScoringState:
-    """An interrupted scoring continues, and a finished one is not redone: the rows of images whose files are all
-    unchanged are reused (a missing output's row with the runner's error as failures.csv has it now)."""
+    """An interrupted scoring continues, and a finished one is not redone: the rows of each (image, method) whose
+    files are all unchanged are reused, so a method added to the run, or re-run, is scored alone (a missing output's
+    row with the runner's error as failures.csv has it now)."""
     methods = list(outputs)
 
-    def files_of(sample_id: str) -> list:
-        """Every file a row of ``sample_id`` depends on: its truth and each expected output (present or not)."""
+    def files_of(sample_id: str, method: str) -> list:
+        """Every file ``method``'s rows of ``sample_id`` depend on: its truth and each expected output (present or
+        not)."""
         found = [fingerprint(run.truth_path(sample_id))]
-        for m in methods:
-            for k in range(outputs[m].n_samples):
-                path = outputs[m].files.get(sample_id, {}).get(k) or run.output_path(m, sample_id, k)
-                found.append(fingerprint(path))
+        for k in range(outputs[method].n_samples):
+            path = outputs[method].files.get(sample_id, {}).get(k) or run.output_path(method, sample_id, k)
+            found.append(fingerprint(path))
         return found
 
     inception = models.inception
     settings = {"scorer": SCORER_VERSION, "lpips": models.lpips.label if models.lpips is not None else None,
-                "fid": str(fid_weights) if inception is not None and fid_weights else bool(inception is not None),
-                "methods": {m: outputs[m].n_samples for m in methods}}
+                "fid": str(fid_weights) if inception is not None and fid_weights else bool(inception is not None)}
     # write=False, or sharded (ranks would number their batch files alike): touch nothing
     ckpt = ScoringCheckpoint.open(run, settings) if keep_checkpoint else ScoringCheckpoint(run, settings)
-    reused = ckpt.reusable(files_of) & {r["id"] for r in rows}
-    if reused:
-        log.info("scoring: %d of %d images reused from the scoring before, their files unchanged (delete %s to "
-                 "score everything again)", len(reused), len(rows), ckpt.folder)
-    records = [rec for i in reused for rec in ckpt.records[i]]
+    in_run = {r["id"] for r in rows}
+    reusable = {i: same for i, same in ckpt.reusable(files_of, methods).items() if i in in_run}
+    whole = {i for i, same in reusable.items() if len(same) == len(methods)}
+    partly = {i: same for i, same in reusable.items() if i not in whole}
+    if reusable:
+        some = (f"; of {plural(len(partly), 'other image')} only the methods whose outputs are new or changed are "
+                "scored") if partly else ""
+        log.info("scoring: %d of %d images reused from the scoring before, their files unchanged%s (delete %s to "
+                 "score everything again)", len(whole), len(rows), some, ckpt.folder)
+    records = [rec for i, same in reusable.items() for m in same for rec in ckpt.records[i][m]]
     for rec in records:  # the file is still absent (its fingerprint says so); the runner may have said why since
         if rec["status"] == "missing" and not rec["error"].startswith(UNREADABLE_OUTPUT):
             rec["error"] = _missing_output_error(failures, rec["method"], rec["id"], rec["k"])
     return ScoringState(
-        run=run, ckpt=ckpt, files_of=files_of, todo=[r for r in rows if r["id"] not in reused],
-        records=records, real_by_id={i: ckpt.real[i] for i in reused if i in ckpt.real},
-        fake_by_id={m: {i: v for i, v in ckpt.fake.get(m, {}).items() if i in reused} for m in methods},
-        keep_checkpoint=keep_checkpoint, n_reused=len(reused))
+        run=run, ckpt=ckpt, files_of=files_of, todo=[r for r in rows if r["id"] not in whole],
+        records=records, real_by_id={i: ckpt.real[i] for i in reusable if i in ckpt.real},
+        fake_by_id={m: {i: v for i, v in ckpt.fake.get(m, {}).items() if m in reusable.get(i, ())} for m in methods},
+        keep_checkpoint=keep_checkpoint, n_reused=len(whole), reused_methods=partly)
 
 
 def _say_what_is_kept(state: ScoringState, n_images: int, batch_size: int) -> None:
@@ -544,16 +551,22 @@ def _progress_bar(total: int, show: bool):
 
 def _score_batch(state: ScoringState, scorer: BatchScorer, chunk: list[dict], truths: list[np.ndarray],
                  outputs: dict[str, MethodOutputs], failures: dict, pool: ThreadPoolExecutor, bar) -> None:
-    """Every method's every sample against one batch of truths; rows, features and the checkpoint updated."""
+    """Every method's every sample against one batch of truths (but the methods whose rows of an image were reused);
+    rows, features and the checkpoint updated."""
     first_record = len(state.records)
     batch_real: dict[str, np.ndarray] = {}
     batch_fake: dict[str, dict[str, np.ndarray]] = {m: {} for m in outputs}
     truth = scorer.prepare_truth([r["id"] for r in chunk], truths)
     if scorer.inception is not None:
-        batch_real = dict(zip(truth.ids, scorer.inception(truth.rgb).cpu().numpy()))
+        new = [i for i, r in enumerate(chunk) if r["id"] not in state.real_by_id]  # the others' are reused
+        if new:
+            feats = scorer.inception(truth.rgb if len(new) == len(chunk) else truth.rgb[new]).cpu().numpy()
+            batch_real = {chunk[i]["id"]: f for i, f in zip(new, feats)}
+    scored = {r["id"]: [m for m in outputs if m not in state.reused_methods.get(r["id"], ())] for r in chunk}
     for method, found in outputs.items():
+        wanted = [i for i, r in enumerate(chunk) if method in scored[r["id"]]]
         for k in range(found.n_samples):
-            present, paths, preds = _outputs_of(state, method, found, k, chunk, failures, pool)
+            present, paths, preds = _outputs_of(state, method, found, k, chunk, wanted, failures, pool)
             if present:
                 _check_sizes(state.run, chunk, truths, present, paths, preds)
                 scores = scorer.score(truth, present, preds)
@@ -568,16 +581,18 @@ def _score_batch(state: ScoringState, scorer: BatchScorer, chunk: list[dict], tr
     for m in outputs:
         state.fake_by_id[m].update(batch_fake[m])
     if state.keep_checkpoint:
-        state.ckpt.add([r["id"] for r in chunk], state.records[first_record:], state.files_of, batch_real, batch_fake)
+        state.ckpt.add(scored, state.records[first_record:], state.files_of, batch_real, batch_fake)
         state.n_checkpointed += len(chunk)
 
 
-def _outputs_of(state: ScoringState, method: str, found: MethodOutputs, k: int, chunk: list[dict], failures: dict,
-                pool: ThreadPoolExecutor) -> tuple[list[int], list[Path], list[np.ndarray]]:
-    """Sample ``k`` of ``method`` for the batch's images that have it, read; an absent or unreadable output is a
-    ``missing`` row (with the runner's error when it recorded one): that image is missing, not the run."""
-    present = [i for i, r in enumerate(chunk) if k in found.files.get(r["id"], {})]
-    for i, r in enumerate(chunk):
+def _outputs_of(state: ScoringState, method: str, found: MethodOutputs, k: int, chunk: list[dict], wanted: list[int],
+                failures: dict, pool: ThreadPoolExecutor) -> tuple[list[int], list[Path], list[np.ndarray]]:
+    """Sample ``k`` of ``method`` for the batch's images (at the ``wanted`` positions) that have it, read; an absent
+    or unreadable output is a ``missing`` row (with the runner's error when it recorded one): that image is missing,
+    not the run."""
+    present = [i for i in wanted if k in found.files.get(chunk[i]["id"], {})]
+    for i in wanted:
+        r = chunk[i]
         if i not in present:
             state.records.append(_record(method, r, k, "missing", error=_missing_output_error(failures, method,
                                                                                              r["id"], k)))
