@@ -509,10 +509,9 @@ def _resume(run: RunFolder, rows: list[dict], outputs: dict[str, MethodOutputs],
     whole = {i for i, same in reusable.items() if len(same) == len(methods)}
     partly = {i: same for i, same in reusable.items() if i not in whole}
     if reusable:
-        some = (f"; of {plural(len(partly), 'other image')} only the methods whose outputs are new or changed are "
-                "scored") if partly else ""
+        some = f", and some methods' scores of {len(partly)} more (only their new or changed outputs are scored)"
         log.info("scoring: %d of %d images reused from the scoring before, their files unchanged%s (delete %s to "
-                 "score everything again)", len(whole), len(rows), some, ckpt.folder)
+                 "score everything again)", len(whole), len(rows), some if partly else "", ckpt.folder)
     records = [rec for i, same in reusable.items() for m in same for rec in ckpt.records[i][m]]
     for rec in records:  # the file is still absent (its fingerprint says so); the runner may have said why since
         if rec["status"] == "missing" and not rec["error"].startswith(UNREADABLE_OUTPUT):
