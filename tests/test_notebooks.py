@@ -524,7 +524,7 @@ def test_smoke_scoring_options_and_cached_stand_in_weights(tmp_path):
     assert smoke_scoring(False) == {}
     assert smoke_scoring(True, fid=False) == {"lpips_trunk": "uncalibrated"}
     first = smoke_scoring(True, cache=tmp_path)
-    weights = tmp_path / "inception-uncalibrated.pt"
+    weights = tmp_path / "inception-uncalibrated-he.pt"
     assert first == {"lpips_trunk": "uncalibrated", "fid_weights": weights}
     state = load_torch_file(weights)
     assert any(k.endswith("Conv2d_1a_3x3.conv.weight") for k in state) and len(state) > 300
@@ -532,7 +532,7 @@ def test_smoke_scoring_options_and_cached_stand_in_weights(tmp_path):
     built = weights.stat().st_mtime_ns
     assert smoke_scoring(True, cache=tmp_path) == first
     assert weights.stat().st_mtime_ns == built  # reused, not rebuilt
-    assert [p.name for p in tmp_path.iterdir()] == ["inception-uncalibrated.pt"]  # nothing half-written left
+    assert [p.name for p in tmp_path.iterdir()] == ["inception-uncalibrated-he.pt"]  # nothing half-written left
 
 
 def test_report_table_and_figures_render_with_stamps():

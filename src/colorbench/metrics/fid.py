@@ -160,6 +160,10 @@ def uncalibrated_inception_weights(path: str | os.PathLike, seed: int = 0) -> Pa
     """Write a seeded random state dict of the FID Inception network to ``path`` — FOR TESTS ONLY.
 
     FIDs computed with it are not FIDs; they only exercise the wiring. The file is never placed in the cache.
+    Its convolutions are He-initialised (normal, ReLU gain), not left at torch's default: through Inception's ~95
+    layers the default init shrinks the pool features to ~1e-8, every image looks alike and every "FID" is ~1e-14,
+    below any test's tolerance, so a wrong feature or a mixed-up image would go unseen. With He init the features are
+    ~0.4 and differ between photos, and the stand-in FIDs are of order 1-100.
     """
     from unittest import mock
 
@@ -170,6 +174,9 @@ def uncalibrated_inception_weights(path: str | os.PathLike, seed: int = 0) -> Pa
         with mock.patch.object(tfi, "load_state_dict_from_url", return_value={}), \
                 mock.patch.object(tfi.FeatureExtractorInceptionV3, "load_state_dict", return_value=None):
             net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", [FID_FEATURE])
+        for module in net.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
     path = Path(path)
     torch.save(net.state_dict(), path)
     return path

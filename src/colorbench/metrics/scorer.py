@@ -307,7 +307,7 @@ def smoke_scoring(smoke: bool, *, fid: bool = True, cache: str | Path | None = N
 
     folder = Path(cache) if cache else Path(tempfile.gettempdir()) / "colorbench-smoke"
     folder.mkdir(parents=True, exist_ok=True)
-    weights = folder / "inception-uncalibrated.pt"
+    weights = folder / "inception-uncalibrated-he.pt"  # -he: He-initialised (an older, default-init file is not reused)
     if not weights.is_file():  # written aside and renamed: a concurrent smoke run never reads half a file
         partial = folder / f".inception-{os.getpid()}.pt"
         uncalibrated_inception_weights(partial)
