@@ -77,6 +77,19 @@ def torch_build() -> dict:
     return found
 
 
+def device_info(device: str) -> dict:
+    """What one run adds to :func:`machine`: the device it measured on, torch's thread count, and for CUDA the GPU's
+    name, memory and compute capability (``device`` may name another GPU than the current one)."""
+    import torch
+
+    info = {"device": device, "torch_threads": torch.get_num_threads()}
+    if device.startswith("cuda"):
+        props = torch.cuda.get_device_properties(torch.device(device))
+        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1),
+                    compute_capability=f"{props.major}.{props.minor}")
+    return info
+
+
 def machine() -> dict:
     """The machine this process runs on, as the benchmarks record it (see the module doc)."""
     try:

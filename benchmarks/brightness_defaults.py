@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -190,8 +189,9 @@ def main(argv: list[str] | None = None) -> dict:
         "best_by_lpips": {k: best[k] for k in ("controlnet_scale", "guidance_scale", "control_guidance_end", "lpips")},
         "settings": settings,
     }
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, indent=2) + "\n")
+    from _machine import write_json  # adds the machine: CPU, cores, BLAS, torch's build
+
+    write_json(out_path, result)
     print(f"{result['what']}\nbest by LPIPS: scale {best['controlnet_scale']}, guidance {best['guidance_scale']}, "
           f"end {best['control_guidance_end']} (LPIPS {best['lpips']['mean']:.4f}); default {default_key}\n"
           f"-> {out_path}")

@@ -9,7 +9,7 @@ runs (OpenCV pre/post-processing included).
     PYTHONPATH=src python benchmarks/ddcolor.py                      # CPU, T and L, batch 1 and 8
     PYTHONPATH=src python benchmarks/ddcolor.py --device cuda --batch-sizes 1 8 32 --precision fp32 fp16 bf16
 
-Writes ``benchmarks/out/ddcolor.json`` with the machine it ran on (:func:`machine_info`).
+Writes ``benchmarks/out/ddcolor.json`` with the machine it ran on (``_machine``).
 """
 
 from __future__ import annotations
@@ -23,22 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _machine import write_json  # benchmarks/ is the script's folder: first on sys.path
+from _machine import device_info, write_json  # benchmarks/ is the script's folder: first on sys.path
 from _timing import time_colorize
 
 from colorbench.methods.ddcolor.model import DDColorNet
 from colorbench.methods.registry import get_method
 
 ENCODERS = {"T": "convnext-t", "L": "convnext-l"}
-
-
-def machine_info(device: str) -> dict:
-    """What this run adds to the machine :func:`_machine.machine` records (CPU, cores, BLAS, torch's build)."""
-    info = {"device": device, "torch_threads": torch.get_num_threads(), "load_average_at_start": os.getloadavg()}
-    if device.startswith("cuda"):
-        props = torch.cuda.get_device_properties(device)
-        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1))
-    return info
 
 
 def random_release(encoder: str, folder: Path, seed: int = 0) -> Path:
@@ -104,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    machine = machine_info(args.device)
+    machine = {**device_info(args.device), "load_average_at_start": os.getloadavg()}
     planned = len(args.models) * len(args.precision) * len(args.batch_sizes)
 
     def save(runs: list[dict]) -> None:

@@ -22,7 +22,6 @@ peak RSS on CPU. Writes ``benchmarks/out/diffusion.json`` (or ``--out``) and pri
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
 import sys
 import time
@@ -77,21 +76,11 @@ class StepClock:
 
 
 def machine_info(device: str) -> dict:
+    """The device and diffusers' version; ``_machine.write_json`` adds the machine (CPU, cores, BLAS, torch)."""
     import diffusers
-    import torch
+    from _machine import device_info
 
-    info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "diffusers": diffusers.__version__, "cpu": platform.processor() or platform.machine(),
-            "cpu_count": __import__("os").cpu_count(), "torch_threads": torch.get_num_threads(), "device": device}
-    try:
-        model = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        info["cpu"] = model[0] if model else info["cpu"]
-    except OSError:
-        pass
-    if device.startswith("cuda"):
-        props = torch.cuda.get_device_properties(torch.device(device))
-        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1))
-    return info
+    return {**device_info(device), "diffusers": diffusers.__version__}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -68,15 +67,10 @@ def versions() -> dict:
 
 
 def machine(device: str) -> dict:
-    from _machine import cpu_info
+    """The device (``_machine.device_info``) and the core count; ``write_json`` adds the rest of the machine."""
+    from _machine import device_info
 
-    info = {"device": device, "cpu": cpu_info()["model"], "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "torch_threads": torch.get_num_threads()}
-    if device.startswith("cuda"):
-        props = torch.cuda.get_device_properties(device)
-        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1),
-                    compute_capability=f"{props.major}.{props.minor}")
-    return info
+    return {**device_info(device), "cpu_count": os.cpu_count()}
 
 
 class Budget:
