@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
@@ -35,10 +36,24 @@ def test_the_report_figure_and_the_notebook_table_draw_the_same_cells():
     assert [c.present for r in rows for c in r.cells].count(False) == 1
 
     figure = grids.image_grid(folder.path, ids[::-1], ["gray"], captions=captions)
-    axes = figure.axes
-    assert [ax.get_title() for ax in axes[:3]] == ["input (gray)", "truth", "gray"]
-    assert sum(any(t.get_text() == "missing" for t in ax.texts) for ax in axes) == 1
-    assert [ax.get_xlabel() for ax in axes if ax.get_xlabel()] == ["lpips 0.123"]
+    (ax,) = figure.axes  # one mosaic, its labels as text on it
+    texts = ax.texts
+    assert [t.get_text() for t in texts[:3]] == ["input (gray)", "truth", "gray"]
+    at = {t.get_text(): t.get_position() for t in texts}
+    assert [t.get_text() for t in texts].count("missing") == 1 and "lpips 0.123" in at
+    # the missing cell is ids[1]'s gray output: in the gray column, on ids[1]'s row, grey in the mosaic
+    assert at["missing"] == (at["gray"][0], at[ids[1]][1])
+    mosaic = ax.images[0].get_array()
+    assert tuple(mosaic[int(at["missing"][1]), int(at["missing"][0])]) == grids.MISSING_FILL
+    # the caption sits under ids[0]'s gray output: the last row, below its middle, in the gray column
+    assert at["lpips 0.123"][0] == at["gray"][0] and at["lpips 0.123"][1] > at[ids[0]][1] > at[ids[1]][1]
+    # and the photos are there: ids[0]'s truth file, fitted to a cell, is pasted whole in its truth cell (centred,
+    # so its corner is within a pixel of the cell's centre less half its size)
+    thumb = grids._fitted(grids.read_png_rgb(folder.truth_path(ids[0])), grids.cell_pixels(grids.CELL_INCHES))
+    h, w = thumb.shape[:2]
+    x, y = int(at["truth"][0]) - w // 2, int(at[ids[0]][1]) - h // 2
+    assert any(np.array_equal(mosaic[y + dy:y + dy + h, x + dx:x + dx + w], thumb)
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1))
 
     html = nb.grid_html(rows, caption="c", height=32)
     assert html.count("<img ") == 8 and html.count(">—<") == 1 and html.count("lpips 0.123") == 1
@@ -91,3 +106,22 @@ def test_setup_and_the_runner_refuse_a_mixed_folder_with_one_guard(tmp_path, mon
     said = "holds a SMOKE run (tiny untrained models); this real run must not reuse its images: choose another"
     assert said in str(from_setup.value) and said in str(from_runner.value)
     assert "another RUN name" in str(from_setup.value) and "another --run name" in str(from_runner.value)
+
+
+def test_a_remade_output_is_drawn_anew_not_from_the_thumbnail_cache():
+    """The grids cache each file's thumbnail (a report draws every output in a dozen grids); an output remade in
+    place (a rerun with --overwrite, a merged shard) must be drawn as it is now."""
+    folder = _gray_run("shared-grid-remade", limit=1)
+    (sample_id,) = [s["id"] for s in folder.read_samples()]
+
+    def drawn_output():
+        figure = grids.image_grid(folder.path, [sample_id], ["gray"])
+        return figure.axes[0].images[0].get_array()
+
+    before = drawn_output()
+    output = folder.output_path("gray", sample_id)
+    pixels = grids.read_png_rgb(output)
+    atomic.write_png(output, 255 - pixels)
+    after = drawn_output()
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after, grids.image_grid(folder.path, [sample_id], ["gray"]).axes[0].images[0].get_array())

@@ -59,18 +59,37 @@ def test_per_class_and_pairs(reported):
     assert (pairs["p_holm"] >= pairs["p_wilcoxon"]).all()
 
 
-def test_figures_written_as_png_and_svg(reported):
+def test_figures_written_as_png_and_svg_photo_grids_as_jpeg(reported):
     root, _, content = reported
     from PIL import Image
 
+    grids = {name for name in content.figures if name.startswith("grid_")}
+    assert {"grid_random", *(f"grid_best_worst_{m}" for m in ("chroma-blur", "gray"))} <= grids
+    assert {"metric_bars", "distribution_lpips", "per_class_heatmap", "quality_vs_time"} <= set(content.figures)
     for name in content.figures:
-        png = root / "figures" / f"{name}.png"
-        with Image.open(png) as img:
+        kinds = {p.suffix for p in (root / "figures").glob(f"{name}.*")}
+        assert kinds == ({".jpg"} if name in grids else {".png", ".svg"}), (name, kinds)
+        with Image.open(root / "figures" / f"{name}{'.jpg' if name in grids else '.png'}") as img:
             assert img.size[0] > 200 and img.size[1] > 150
-        assert (root / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
-    assert {"metric_bars", "distribution_lpips", "per_class_heatmap", "quality_vs_time",
-            "grid_random"} <= set(content.figures)
-    assert {f"grid_best_worst_{m}" for m in ("chroma-blur", "gray")} <= set(content.figures)
+            assert img.format == ("JPEG" if name in grids else "PNG")
+        if name not in grids:
+            assert (root / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_a_grid_left_as_png_by_an_older_report_is_replaced_not_kept_beside(reported, tmp_path):
+    """figures/ never holds two pictures under one name: a rebuilt report removes an older colorbench's grid PNG and
+    SVG when it writes the JPEG (and a chart's stray JPEG when it writes PNG and SVG)."""
+    import shutil
+
+    root, _, _ = reported
+    copy = tmp_path / "older"
+    shutil.copytree(root, copy)
+    figures = copy / "figures"
+    for stale in ("grid_random.png", "grid_random.svg", "metric_bars.jpg"):
+        (figures / stale).write_bytes(b"from an older report")
+    build_report(copy, ReportOptions(n_boot=50, grid_images=4, grid_extremes=2))
+    assert not any((figures / stale).exists() for stale in ("grid_random.png", "grid_random.svg", "metric_bars.jpg"))
+    assert (figures / "grid_random.jpg").stat().st_size > 1000 and (figures / "metric_bars.png").is_file()
 
 
 def test_report_is_self_contained(reported):

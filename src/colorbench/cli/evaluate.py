@@ -34,9 +34,10 @@ def register(subparsers) -> None:
         subparsers, "report", _report,
         help="tables, figures and one self-contained report.html from a scored run",
         description="Aggregates metrics.csv (bootstrap CIs, paired tests with Holm correction, win rates, per-class "
-                    "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG) and "
-                    "report.html. With --score, scores the run first when metrics.csv is absent or leaves some of "
-                    "the run's outputs out (written since, or never scored); only their images are scored again.",
+                    "results, cost from timings.csv) into tables/ (CSV, Markdown, HTML), figures/ (PNG and SVG; the "
+                    "photo grids JPEG) and report.html. With --score, scores the run first when metrics.csv is absent "
+                    "or leaves some of the run's outputs out (written since, or never scored); only their images are "
+                    "scored again.",
         interrupt_hint="rerun the same command to build the report again")
     report.add_argument("run", help="run name (under results/) or run folder path")
     add_option(report, "--bootstrap", REPORT_OPTIONS, "n_boot", type=int_at_least(1), help="bootstrap resamples")

@@ -1,9 +1,10 @@
-"""``colorbench report RUN``: metrics.csv -> tables/ (CSV, Markdown, HTML), figures/ (PNG, SVG), report.html.
+"""``colorbench report RUN``: metrics.csv -> tables/ (CSV, Markdown, HTML), figures/ (PNG and SVG; the photo grids
+JPEG), report.html.
 
 The report opens with the protocol (dataset, split, n, resolution, seeds, versions, device, how each metric was
 computed) and the headline table, then the paired statistics, win rates, per-class results, cost, distributions
-and image grids. ``report.html`` is one file: CSS inline, figures embedded as base64 PNG, no scripts, no links
-needed — it can be mailed, attached to a paper review, or opened offline.
+and image grids. ``report.html`` is one file: CSS inline, figures embedded (base64 PNG; the photo grids JPEG), no
+scripts, no links needed — it can be mailed, attached to a paper review, or opened offline.
 
 Usage (a sketch, not run by the doctests: it needs a scored run folder)::
 
@@ -294,17 +295,6 @@ def _figures(content: ReportContent, frame: pd.DataFrame, pi: pd.DataFrame, tabl
         caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {label}."
 
 
-def _jpeg(png: bytes, quality: int = 90) -> bytes:
-    import io
-
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as img:
-        buf = io.BytesIO()
-        img.convert("RGB").save(buf, format="JPEG", quality=quality, subsampling=0)
-    return buf.getvalue()
-
-
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
@@ -324,10 +314,9 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
         write_table(table, run.tables_dir)
     embedded = {}
     for name, fig in content.figures.items():
-        figs.save_figure(fig, run.figures_dir, name)
-        png = (run.figures_dir / f"{name}.png").read_bytes()
-        # photo grids are embedded as high-quality JPEG (PNG of photos is ~10x larger); lossless PNGs stay in figures/
-        embedded[name] = ("image/jpeg", _jpeg(png)) if name.startswith("grid_") else ("image/png", png)
+        paths = figs.save_figure(fig, run.figures_dir, name)
+        kind = "jpg" if "jpg" in paths else "png"  # photo grids are JPEG (figures.save_figure), the rest PNG
+        embedded[name] = ({"jpg": "image/jpeg", "png": "image/png"}[kind], paths[kind].read_bytes())
     page = render_report(content, embedded, options,
                          generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)

@@ -54,7 +54,10 @@ def front_page_picture(run_path, out_dir="docs/img", *, n_images: int = 4, seed:
                                      f"{agg.METRIC_LABELS[metric]} under each output")
     verdict = run.verdict_md.read_text(encoding="utf-8").strip().replace("`", "")  # Markdown's code marks
     width = max(40, int(CELL_INCHES * len(columns) * CHARS_PER_INCH))
-    fig.supxlabel(textwrap.fill(verdict, width, break_on_hyphens=False, break_long_words=False), fontsize=8)
+    verdict = textwrap.fill(verdict, width, break_on_hyphens=False, break_long_words=False)
+    fig.supxlabel(verdict, fontsize=8)
+    # room for the verdict below the grid, so the layout need not shrink the photos to fit it
+    fig.set_figheight(fig.get_figheight() + (verdict.count("\n") + 2) * 8 * 1.3 / 72)
     return _save_jpeg(fig, Path(out_dir) / f"{name}.jpg")
 
 

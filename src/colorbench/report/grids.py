@@ -15,6 +15,7 @@ Usage (a sketch, not run by the doctests: it needs a run folder's images)::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -25,8 +26,10 @@ from matplotlib.figure import Figure
 
 from colorbench.data.images import read_png_rgb
 from colorbench.metrics.table import LOWER_IS_BETTER
+from colorbench.report.figures import DPI, PHOTO_GRID_GID
 from colorbench.runfolder import RunFolder
 
+CELL_INCHES = 1.7  # a grid cell's side
 INPUT_COLUMN = "input (gray)"  # not "gray": that is the name of the gray-floor method's column
 TRUTH_COLUMN = "truth"
 
@@ -101,38 +104,116 @@ def best_worst(per_image: pd.DataFrame, method: str, metric: str, n: int) -> tup
 
 
 def image_grid(run_path, ids: Sequence[str], methods: Sequence[str], *, title: str = "",
-               captions: dict[tuple[str, str], str] | None = None, cell: float = 1.7) -> Figure:
+               captions: dict[tuple[str, str], str] | None = None, cell: float = CELL_INCHES) -> Figure:
     """Rows = ``ids``; columns = gray input, truth, then each method's output (k=0). Absent outputs are marked."""
     return figure_of_rows(grid_rows(RunFolder(run_path), ids, methods, captions=captions), title=title, cell=cell,
                           columns=[INPUT_COLUMN, TRUTH_COLUMN, *methods])
 
 
-def figure_of_rows(rows: Sequence[GridRow], *, columns: Sequence[str], title: str = "", cell: float = 1.7) -> Figure:
-    """The matplotlib renderer of the row model: one axes per cell, column titles on the first row, the sample id
-    at the left, each cell's caption below it."""
-    fig = Figure(figsize=(cell * len(columns), cell * max(1, len(rows)) + 0.5), layout="constrained")
-    axes = fig.subplots(max(1, len(rows)), len(columns), squeeze=False)
-    for r, row in enumerate(rows):
-        for c, grid_cell in enumerate(row.cells):
-            ax = axes[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if grid_cell.present:
-                pixels = grid_cell.pixels()
-                ax.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None)
+def figure_of_rows(rows: Sequence[GridRow], *, columns: Sequence[str], title: str = "",
+                   cell: float = CELL_INCHES) -> Figure:
+    """The matplotlib renderer of the row model: column titles over the first row, the sample id at the left, each
+    cell's caption below it, "missing" on a grey cell where a row has no image.
+
+    The photos are pasted into one mosaic (each fitted into a ``cell``-inch square at the report's resolution) and
+    drawn as one image in one axes, with the labels as text on it. One axes per cell drew the same picture, but
+    matplotlib's layout and resampling of each cell made the report of the smoke demo (8 photos, 11 methods: a dozen
+    grids of ~80 cells) take 81 s; with the mosaic and JPEG files it takes 12 s (benchmarks/report_build.py)."""
+    columns = list(columns)
+    side = cell_pixels(cell)
+    gap = max(4, side // 14)
+    thumbs = [[_thumbnail(c, side) if c.present else None for c in row.cells] for row in rows]
+    # a row is as tall as its tallest photo (a row of landscape photos is shorter), plus its captions' lines
+    heights = [max([t.shape[0] for t in row if t is not None] or [side]) for row in thumbs]
+    caption_lines = [max([c.caption.count("\n") + 1 for c in row.cells if c.caption] or [0]) for row in rows]
+    row_tops, y = [], 0
+    for row_height, lines in zip(heights or [side], caption_lines or [0]):
+        row_tops.append(y)
+        y += row_height + gap + (lines * CAPTION_LINE_PX + CAPTION_OFFSET_PX if lines else 0)
+    width, height = len(columns) * (side + gap) - gap, y - gap
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    texts = []  # (x, y, text, kwargs) in mosaic pixels
+    for c, column in enumerate(columns):
+        texts.append((c * (side + gap) + side / 2, -3, column, dict(ha="center", va="bottom", fontsize=8)))
+    for row, row_thumbs, top, row_height in zip(rows, thumbs, row_tops, heights):
+        sample_id = row.sample_id if len(row.sample_id) < 24 else row.sample_id[:22] + "…"
+        texts.append((-4, top + row_height / 2, sample_id, dict(ha="right", va="center", rotation=90, fontsize=7)))
+        for c, (grid_cell, thumb) in enumerate(zip(row.cells, row_thumbs)):
+            left = c * (side + gap)
+            if thumb is not None:
+                h, w = thumb.shape[:2]
+                x, y = left + (side - w) // 2, top + (row_height - h) // 2
+                canvas[y:y + h, x:x + w] = thumb
             else:
-                ax.set_facecolor("#f3f3f3")
-                ax.text(0.5, 0.5, "missing", ha="center", va="center", fontsize=8, color="#a33", transform=ax.transAxes)
-            if r == 0:
-                ax.set_title(grid_cell.column, fontsize=8)
-            if grid_cell.caption:
-                ax.set_xlabel(grid_cell.caption, fontsize=7)
-            if c == 0:
-                sample_id = row.sample_id
-                ax.set_ylabel(sample_id if len(sample_id) < 24 else sample_id[:22] + "…", fontsize=7)
+                h, w, x, y = row_height, side, left, top
+                canvas[y:y + h, x:x + w] = MISSING_FILL
+                texts.append((x + w / 2, y + h / 2, "missing", dict(ha="center", va="center", fontsize=8,
+                                                                    color="#a33")))
+            _frame(canvas, x, y, w, h)
+            if grid_cell.caption:  # right under the photo, as an axis label sat
+                texts.append((left + side / 2, y + h + CAPTION_OFFSET_PX, grid_cell.caption,
+                              dict(ha="center", va="top", fontsize=7, linespacing=1.1)))
+    fig = Figure(figsize=(width / MOSAIC_DPI + 0.4, height / MOSAIC_DPI + 0.6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(canvas, extent=(0, width, height, 0), interpolation="antialiased")
+    ax.set_axis_off()
+    for x, y, text, kwargs in texts:
+        ax.text(x, y, text, clip_on=False, **kwargs)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.set_gid(PHOTO_GRID_GID)  # saved as JPEG (colorbench.report.figures.save_figure)
     return fig
+
+
+#: the mosaic's pixels per inch: the report's figure DPI, so a saved grid shows each photo at about its mosaic size
+MOSAIC_DPI = DPI
+CAPTION_LINE_PX = 13  # one 7-pt line at MOSAIC_DPI, with its leading
+CAPTION_OFFSET_PX = 4  # between a photo and its caption
+MISSING_FILL = (243, 243, 243)
+FRAME = (51, 51, 51)
+
+
+def cell_pixels(cell: float) -> int:
+    """A ``cell``-inch cell's side in mosaic pixels: at the report's DPI the mosaic is drawn about 1:1."""
+    return max(8, round(cell * MOSAIC_DPI))
+
+
+def _frame(canvas: np.ndarray, x: int, y: int, w: int, h: int) -> None:
+    """A one-pixel dark frame just outside the box (where the canvas has room): a white photo stays visible."""
+    top, bottom, left, right = max(0, y - 1), min(canvas.shape[0] - 1, y + h), max(0, x - 1), min(canvas.shape[1] - 1,
+                                                                                                 x + w)
+    canvas[top, left:right + 1] = canvas[bottom, left:right + 1] = FRAME
+    canvas[top:bottom + 1, left] = canvas[top:bottom + 1, right] = FRAME
+
+
+def _thumbnail(grid_cell: GridCell, side: int) -> np.ndarray:
+    """The cell's image fitted into a ``side``-pixel square, aspect kept. A run file's thumbnail is cached by its
+    path, size and modification time: a report draws each output in a dozen grids (the random one and every
+    method's best and worst), and reading and resizing it once instead took a third of the grids' time."""
+    if grid_cell.path is None:
+        return _fitted(grid_cell.pixels(), side)
+    stat = Path(grid_cell.path).stat()
+    return _file_thumbnail(str(grid_cell.path), stat.st_size, stat.st_mtime_ns, side)
+
+
+@functools.lru_cache(maxsize=1024)  # ~100 KB each at the report's 187-pixel cells
+def _file_thumbnail(path: str, size: int, mtime_ns: int, side: int) -> np.ndarray:
+    thumb = _fitted(read_png_rgb(path), side)
+    thumb.flags.writeable = False  # shared between grids: nobody may draw on it
+    return thumb
+
+
+def _fitted(pixels: np.ndarray, side: int) -> np.ndarray:
+    """RGB uint8 fitted into a ``side``-pixel square with its aspect kept; a downscale is area-averaged (Lanczos),
+    as matplotlib's antialiased imshow did per cell."""
+    from PIL import Image
+
+    image = Image.fromarray(np.asarray(pixels)).convert("RGB")
+    scale = side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(image)
 
 
 def metric_captions(per_image: pd.DataFrame, ids: Sequence[str], metric: str, decimals: int = 3,

@@ -4,7 +4,8 @@ A smoke run (``--smoke``: tiny untrained models) exercises every code path; its 
 methods. The report's banner and the verdict's first sentence say so, but tables and figures travel alone — a
 figure pasted into slides, ``tables/headline.md`` opened from the run folder — so each carries the label itself:
 a table before its title (HTML, Markdown) and as a last column ``smoke`` of its CSV; a figure as the first line of
-its title, in red (``figures/*.png``, ``*.svg`` and the embedded copy alike), and in its caption.
+its title, in red (``figures/*.png``, ``*.svg``, a photo grid's ``*.jpg`` and the embedded copy alike), and in its
+caption.
 
 Usage (a sketch, not run by the doctests: it needs a report's content)::
 
