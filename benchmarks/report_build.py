@@ -41,6 +41,14 @@ def smoke_demo_run(folder: Path) -> Path:
     return folder / "results" / "demo-smoke"
 
 
+def _forget_thumbnails() -> None:
+    from colorbench.report import grids
+
+    cache = getattr(grids, "_file_thumbnail", None)  # absent in a checkout before the mosaic grids
+    if cache is not None:
+        cache.cache_clear()
+
+
 def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -62,6 +70,7 @@ def main() -> None:
         frame = load_metrics(run.path)
         seconds = []
         for _ in range(args.repeats):
+            _forget_thumbnails()  # each repeat as a fresh `colorbench report` process: nothing cached
             start = time.perf_counter()
             build_report(run.path)
             seconds.append(round(time.perf_counter() - start, 3))
