@@ -81,8 +81,9 @@ def test_every_figure_of_a_smoke_run_carries_the_stamp_drawn_in_and_in_its_capti
     assert {"metric_bars", "grid_random", "per_class_heatmap"} <= set(content.figures)
     for name, fig in content.figures.items():
         assert fig.get_suptitle().startswith(SMOKE_HEADING), name
-        # drawn into the saved file, at the top: the stamp's red text
-        pixels = np.asarray(Image.open(path.parent / "figures" / f"{name}.png").convert("RGB")).astype(int)
+        # drawn into the saved file (a chart's PNG, a photo grid's JPEG), at the top: the stamp's red text
+        (saved,) = [p for p in (path.parent / "figures").glob(f"{name}.*") if p.suffix in (".png", ".jpg")]
+        pixels = np.asarray(Image.open(saved).convert("RGB")).astype(int)
         top = pixels[: max(40, pixels.shape[0] // 8)]
         assert (np.abs(top - red).sum(axis=2) < 60).sum() > 30, name
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", path.read_text())

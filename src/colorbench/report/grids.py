@@ -33,6 +33,13 @@ CELL_INCHES = 1.7  # a grid cell's side
 INPUT_COLUMN = "input (gray)"  # not "gray": that is the name of the gray-floor method's column
 TRUTH_COLUMN = "truth"
 
+#: the mosaic's pixels per inch: the report's figure DPI, so a saved grid shows each photo at about its mosaic size
+MOSAIC_DPI = DPI
+CAPTION_LINE_PX = 13  # one 7-pt line at MOSAIC_DPI, with its leading
+CAPTION_OFFSET_PX = 4  # between a photo and its caption
+MISSING_FILL = (243, 243, 243)
+FRAME = (51, 51, 51)
+
 
 @dataclass
 class GridCell:
@@ -165,14 +172,6 @@ def figure_of_rows(rows: Sequence[GridRow], *, columns: Sequence[str], title: st
     return fig
 
 
-#: the mosaic's pixels per inch: the report's figure DPI, so a saved grid shows each photo at about its mosaic size
-MOSAIC_DPI = DPI
-CAPTION_LINE_PX = 13  # one 7-pt line at MOSAIC_DPI, with its leading
-CAPTION_OFFSET_PX = 4  # between a photo and its caption
-MISSING_FILL = (243, 243, 243)
-FRAME = (51, 51, 51)
-
-
 def cell_pixels(cell: float) -> int:
     """A ``cell``-inch cell's side in mosaic pixels: at the report's DPI the mosaic is drawn about 1:1."""
     return max(8, round(cell * MOSAIC_DPI))
@@ -180,8 +179,8 @@ def cell_pixels(cell: float) -> int:
 
 def _frame(canvas: np.ndarray, x: int, y: int, w: int, h: int) -> None:
     """A one-pixel dark frame just outside the box (where the canvas has room): a white photo stays visible."""
-    top, bottom, left, right = max(0, y - 1), min(canvas.shape[0] - 1, y + h), max(0, x - 1), min(canvas.shape[1] - 1,
-                                                                                                 x + w)
+    top, left = max(0, y - 1), max(0, x - 1)
+    bottom, right = min(canvas.shape[0] - 1, y + h), min(canvas.shape[1] - 1, x + w)
     canvas[top, left:right + 1] = canvas[bottom, left:right + 1] = FRAME
     canvas[top:bottom + 1, left] = canvas[top:bottom + 1, right] = FRAME
 
