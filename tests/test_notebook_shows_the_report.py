@@ -125,3 +125,19 @@ def test_a_remade_output_is_drawn_anew_not_from_the_thumbnail_cache():
     after = drawn_output()
     assert not np.array_equal(before, after)
     assert np.array_equal(after, grids.image_grid(folder.path, [sample_id], ["gray"]).axes[0].images[0].get_array())
+
+
+def test_a_notebook_embeds_a_photo_grid_as_the_report_does():
+    """A photo grid shown in a notebook is the report's JPEG, a chart its PNG (a grid's PNG is ~10x larger)."""
+    from matplotlib.figure import Figure
+
+    from colorbench.report.figures import figure_bytes
+
+    folder = _gray_run("shared-grid-embedded", limit=2)
+    grid = grids.image_grid(folder.path, [s["id"] for s in folder.read_samples()], ["gray"])
+    chart = Figure()
+    chart.subplots().plot([0, 1])
+    shown = nb.figures_html({"grid_random": grid, "bars": chart}, include_grids=True)._repr_html_()
+    assert shown.count("data:image/jpeg;base64,") == 1 and shown.count("data:image/png;base64,") == 1
+    assert shown.index("data:image/jpeg") < shown.index("data:image/png")  # in the order given
+    assert figure_bytes(grid)[:3] == b"\xff\xd8\xff" and figure_bytes(chart)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,7 +4,6 @@ statistics, figures) rendered by the report's own public functions, stamped in s
 from __future__ import annotations
 
 import html
-import io
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -109,16 +108,17 @@ def paired_statistics(content, *, smoke: bool = False) -> Html:
 
 def figures_html(figures: Mapping[str, Any], captions: Mapping[str, str] | None = None, *, smoke: bool = False,
                  names: Sequence[str] | None = None, include_grids: bool = False) -> Html:
-    """Matplotlib figures (e.g. ``build_report(..., return_content=True)[1].figures``) as embedded PNGs with their
-    captions; independent of the notebook's matplotlib backend. The report's photo grids (``grid_*``, megabytes of
-    PNG) are left out unless ``include_grids``: the report itself shows them."""
+    """Matplotlib figures (e.g. ``build_report(..., return_content=True)[1].figures``) as embedded images with their
+    captions, encoded as the report embeds them (a chart PNG, a photo grid JPEG); independent of the notebook's
+    matplotlib backend. The report's photo grids (``grid_*``, a megabyte each) are left out unless
+    ``include_grids``: the report itself shows them."""
+    from colorbench.report.figures import embedded_figure
+
     parts, text = [], []
     chosen = list(names) if names is not None else [n for n in figures if include_grids or not n.startswith("grid_")]
     for name in chosen:
-        fig = figures[name]
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        uri = data_uri(buf.getvalue(), "image/png")
+        mime, raw = embedded_figure(figures[name])  # as the report embeds it: a chart PNG, a photo grid JPEG
+        uri = data_uri(raw, mime)
         caption = stamp((captions or {}).get(name, name), smoke)
         parts.append(f"<figure style='margin:12px 0'><img src='{uri}' style='max-width:100%' "
                      f"alt='{html.escape(name)}'/>"

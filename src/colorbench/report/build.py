@@ -315,8 +315,8 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
     embedded = {}
     for name, fig in content.figures.items():
         paths = figs.save_figure(fig, run.figures_dir, name)
-        kind = "jpg" if "jpg" in paths else "png"  # photo grids are JPEG (figures.save_figure), the rest PNG
-        embedded[name] = ({"jpg": "image/jpeg", "png": "image/png"}[kind], paths[kind].read_bytes())
+        ext, (mime, _) = next(iter(figs.figure_formats(fig).items()))  # a chart's PNG, a photo grid's JPEG
+        embedded[name] = (mime, paths[ext].read_bytes())
     page = render_report(content, embedded, options,
                          generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)

@@ -49,31 +49,48 @@ def is_photo_grid(fig: Figure) -> bool:
     return fig.get_gid() == PHOTO_GRID_GID
 
 
-def save_figure(fig: Figure, folder: str | Path, name: str) -> dict[str, Path]:
-    """Write ``name.png`` and ``name.svg`` atomically; returns their paths by extension.
+#: each kind of figure's files, first the one a page embeds: extension -> (MIME type, savefig's extra arguments)
+CHART_FORMATS = {"png": ("image/png", {"metadata": {"Software": "colorbench"}}),
+                 "svg": ("image/svg+xml", {"metadata": {"Date": None}})}
+PHOTO_GRID_FORMATS = {"jpg": ("image/jpeg", {"pil_kwargs": {"quality": JPEG_QUALITY, "subsampling": 0}})}
 
-    A photo grid (:func:`colorbench.report.grids.figure_of_rows`) is written as ``name.jpg`` alone, at high quality
-    (4:4:4, quality 90): lossless PNG of photos is ~10x larger and took most of a report's time to compress, and its
-    SVG only wrapped the same pixels. A ``name.png``/``name.svg`` left by an older colorbench is removed so that
-    figures/ never holds two different pictures under one name."""
+
+def figure_formats(fig: Figure) -> dict[str, tuple[str, dict]]:
+    """A chart is PNG and SVG; a photo grid (:func:`colorbench.report.grids.figure_of_rows`) JPEG alone, at high
+    quality (4:4:4, quality 90): lossless PNG of photos is ~10x larger and took most of a report's time to
+    compress, and its SVG only wrapped the same pixels."""
+    return PHOTO_GRID_FORMATS if is_photo_grid(fig) else CHART_FORMATS
+
+
+def figure_bytes(fig: Figure, ext: str | None = None) -> bytes:
+    """The figure encoded as ``ext`` (default: the format a page embeds, :func:`embedded_figure`), as saved."""
+    ext = ext or next(iter(figure_formats(fig)))
+    kwargs = {**CHART_FORMATS, **PHOTO_GRID_FORMATS}[ext][1]
+    buf = io.BytesIO()
+    fig.savefig(buf, format=ext, dpi=DPI, bbox_inches="tight", **kwargs)
+    return buf.getvalue()
+
+
+def embedded_figure(fig: Figure) -> tuple[str, bytes]:
+    """(MIME type, bytes) of the figure as a page embeds it: a chart as PNG, a photo grid as JPEG."""
+    ext, (mime, _) = next(iter(figure_formats(fig).items()))
+    return mime, figure_bytes(fig, ext)
+
+
+def save_figure(fig: Figure, folder: str | Path, name: str) -> dict[str, Path]:
+    """Write the figure's files (:func:`figure_formats`: ``name.png`` and ``name.svg``, a photo grid ``name.jpg``)
+    atomically; returns their paths by extension, the embedded format first. A file of the other kind left under
+    the same name (by an older colorbench, which wrote grids as PNG and SVG) is removed, so that figures/ never
+    holds two different pictures under one name."""
     folder = Path(folder)
+    formats = figure_formats(fig)
     paths = {}
-    formats = {"jpg": {"pil_kwargs": {"quality": JPEG_QUALITY, "subsampling": 0}}} if is_photo_grid(fig) else {
-        "png": {"metadata": {"Software": "colorbench"}}, "svg": {"metadata": {"Date": None}}}
-    for ext, kwargs in formats.items():
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=DPI, bbox_inches="tight", **kwargs)
+    for ext in formats:
         paths[ext] = folder / f"{name}.{ext}"
-        atomic.write_bytes(paths[ext], buf.getvalue())
-    for ext in {"png", "svg", "jpg"} - set(formats):
+        atomic.write_bytes(paths[ext], figure_bytes(fig, ext))
+    for ext in {**CHART_FORMATS, **PHOTO_GRID_FORMATS}.keys() - formats.keys():
         (folder / f"{name}.{ext}").unlink(missing_ok=True)
     return paths
-
-
-def png_bytes(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    return buf.getvalue()
 
 
 def metric_bars(summary: pd.DataFrame, metrics: list[str], colors: dict[str, str] | None = None) -> Figure:
