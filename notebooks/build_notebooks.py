@@ -321,11 +321,12 @@ FID = True                # FID per method (one Inception pass per image; the sl
                      "nb.styled(nb.metric_status(scores.summary), caption=\"how the scores were made\", smoke=SMOKE)"),
             ("md", "## Quality per method\n\nMeans over images with 95% bootstrap confidence intervals; the best "
                    "value of each column is highlighted. Stochastic methods are scored mean-of-K per image."),
-            ("code", "from colorbench.report.aggregate import method_summary, per_image\n"
+            ("code", "from colorbench.report.aggregate import method_summary, per_image, truth_colorfulness\n"
                      "from colorbench.report.build import headline_table\n\n"
                      "per_image_scores = per_image(scores.frame)\n"
                      "summary_table = method_summary(per_image_scores, scores.frame, scores.summary, seed=SEED)\n"
-                     "nb.report_table(headline_table(summary_table, scores.summary), smoke=SMOKE)"),
+                     "nb.report_table(headline_table(summary_table, scores.summary, "
+                     "truth_colorfulness(per_image_scores)), smoke=SMOKE)"),
             ("md", "## The images, with their scores\n\nThe headline metric (LPIPS, or CIEDE2000 when LPIPS is "
                    "unavailable) under each output."),
             ("code", "from colorbench.report.aggregate import headline_metric\n"
