@@ -397,6 +397,15 @@ def test_stage_table_gives_seconds_per_image_by_stage():
     assert table.loc["coltran", "colorizer"] == pytest.approx((6 + 7) / 4)
     assert table.loc["coltran", "spatial_upsampler"] == pytest.approx(6 / 4)
 
+    # a method with other stages: each row's cells for stages it does not have are empty, not 0 s
+    atomic.append_csv_rows(path / "timings.csv", [{**rows[0], "method": "ddcolor", "stages": json.dumps(
+        {"network": 2.0})}], TIMING_COLUMNS)
+    both = nb.stage_table("stages").set_index("method")
+    assert both.loc["ddcolor", "network"] == pytest.approx(1.0) and both.loc["coltran", "colorizer"] > 0
+    assert pd.isna(both.loc["coltran", "network"]) and pd.isna(both.loc["ddcolor", "colorizer"])
+    shown = nb.styled(nb.stage_table("stages"), precision=3).to_html()
+    assert shown.count(">—<") == 3 and ">0.000<" not in shown  # ddcolor: colorizer, spatial_upsampler; coltran: network
+
 
 def test_report_link_and_inline_report(monkeypatch):
     path = _gray_run("reported", smoke=False, limit=1)
