@@ -166,18 +166,19 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
         cells=[
             ("md", "## Train (optional)\n\nSkipped unless `TRAIN = True`. Checkpoints go to "
                    "`models/cnn/lpips/` and `models/cnn/mse/` (`smoke-lpips/`, `smoke-mse/` in smoke runs, which "
-                   "train with a random LPIPS trunk for a few steps — meaningless, but every line runs). Without "
+                   "train with a random LPIPS trunk for a few steps — meaningless, but every line runs). Running it "
+                   "again resumes: a finished training is reused, an interrupted one goes on. Without "
                    "training, `cnn-lpips`/`cnn-mse` use whatever checkpoints are already there, or are skipped "
                    "with the reason."),
-            ("code", "from colorbench.methods.cnn.notebook import use_trained_checkpoints\n"
-                     "from colorbench.train import TrainConfig, plot_history, train_cnn\n\n"
+            ("code", "from colorbench.methods.cnn.notebook import train_or_resume, use_trained_checkpoints\n"
+                     "from colorbench.train import TrainConfig, plot_history\n\n"
                      "if TRAIN:  # smoke runs write smoke-lpips/ and smoke-mse/, never over real checkpoints\n"
                      "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, seed=SEED, device=DEVICE,\n"
                      "                  **({\"batch_size\": BATCH_SIZE} if BATCH_SIZE else {}),\n"
                      "                  lpips_calibrated=not SMOKE)\n"
-                     "    lpips_run = train_cnn(TrainConfig(loss=\"lpips\", out=\"smoke-lpips\" if SMOKE else "
+                     "    lpips_run = train_or_resume(TrainConfig(loss=\"lpips\", out=\"smoke-lpips\" if SMOKE else "
                      "\"lpips\", **common), progress=env.progress)\n"
-                     "    mse_run = train_cnn(TrainConfig(loss=\"mse\", out=\"smoke-mse\" if SMOKE else \"mse\", "
+                     "    mse_run = train_or_resume(TrainConfig(loss=\"mse\", out=\"smoke-mse\" if SMOKE else \"mse\", "
                      "**common), progress=env.progress)\n"
                      "    plot_history([lpips_run.history, mse_run.history], labels=[\"LPIPS loss\", \"MSE loss\"])\n"
                      "    # the run below uses the checkpoints just trained (run.json records them), unless you chose\n"
@@ -320,11 +321,12 @@ FID = True                # FID per method (one Inception pass per image; the sl
                      "nb.styled(nb.metric_status(scores.summary), caption=\"how the scores were made\", smoke=SMOKE)"),
             ("md", "## Quality per method\n\nMeans over images with 95% bootstrap confidence intervals; the best "
                    "value of each column is highlighted. Stochastic methods are scored mean-of-K per image."),
-            ("code", "from colorbench.report.aggregate import method_summary, per_image\n"
+            ("code", "from colorbench.report.aggregate import method_summary, per_image, truth_colorfulness\n"
                      "from colorbench.report.build import headline_table\n\n"
                      "per_image_scores = per_image(scores.frame)\n"
                      "summary_table = method_summary(per_image_scores, scores.frame, scores.summary, seed=SEED)\n"
-                     "nb.report_table(headline_table(summary_table, scores.summary), smoke=SMOKE)"),
+                     "nb.report_table(headline_table(summary_table, scores.summary, "
+                     "truth_colorfulness(per_image_scores)), smoke=SMOKE)"),
             ("md", "## The images, with their scores\n\nThe headline metric (LPIPS, or CIEDE2000 when LPIPS is "
                    "unavailable) under each output."),
             ("code", "from colorbench.report.aggregate import headline_metric\n"

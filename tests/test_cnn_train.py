@@ -262,3 +262,30 @@ def test_a_wrong_data_folder_is_reported_before_any_weights_are_needed(tmp_path)
     error, not the weights."""
     with pytest.raises(Exception, match="nonexistent"):
         train_cnn(TrainConfig(data=str(tmp_path / "nonexistent"), out=str(tmp_path / "out")), progress=False)
+
+
+def test_notebook_training_step_can_run_again(sports_dir, tmp_path):
+    """Notebook 01 with TRAIN = True, *Run all* a second time: the finished training is reused, not refused
+    ("already holds a training run; pass --resume", a CLI flag a notebook user cannot pass); more epochs resume it;
+    other settings are refused, naming them, never trained on top of a run made otherwise."""
+    from colorbench.methods.cnn.notebook import train_or_resume
+
+    said = []
+    config = tiny_config(sports_dir, out=str(tmp_path / "nb"), epochs=1)
+    first = train_or_resume(config, progress=False, log=said.append)
+    assert said == [] and list(first.history["epoch"]) == [1]
+    best = first.best_checkpoint.read_bytes()
+
+    again = train_or_resume(config, progress=False, log=said.append)
+    assert again.history["train_loss"].tolist() == first.history["train_loss"].tolist()
+    assert again.best_checkpoint.read_bytes() == best  # nothing trained
+    assert "finished" in said[-1] and str(tmp_path / "nb") in said[-1]
+
+    faster = tiny_config(sports_dir, out=str(tmp_path / "nb"), epochs=2, workers=0)  # a speed setting may change
+    assert list(train_or_resume(faster, progress=False, log=said.append).history["epoch"]) == [1, 2]
+    assert "resuming after epoch 1 of 2" in said[-1]
+
+    with pytest.raises(FileExistsError, match=r"lr 0\.003 there, 0\.01 now.*delete that folder"):
+        train_or_resume(tiny_config(sports_dir, out=str(tmp_path / "nb"), epochs=2, lr=1e-2), progress=False)
+    with pytest.raises(FileExistsError, match="epochs: 2 done there, 1 asked for now"):
+        train_or_resume(config, progress=False)

@@ -141,3 +141,27 @@ def test_a_notebook_embeds_a_photo_grid_as_the_report_does():
     assert shown.count("data:image/jpeg;base64,") == 1 and shown.count("data:image/png;base64,") == 1
     assert shown.index("data:image/jpeg") < shown.index("data:image/png")  # in the order given
     assert figure_bytes(grid)[:3] == b"\xff\xd8\xff" and figure_bytes(chart)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_notebook_04_shows_the_report_headline_table(monkeypatch):
+    """04's "Quality per method" is the report's headline table, notes included: it once left out the truths'
+    colourfulness, so its note read "Truth colourfulness (mean over all scored images): —" where the report gave
+    54.8, and ΔCF had no reference to read it against."""
+    import nbformat
+
+    from colorbench.metrics import score_run, smoke_scoring
+    from colorbench.report.build import ReportOptions, build_content
+
+    folder = _gray_run("shared-headline", smoke=True, limit=2)
+    scores = score_run(folder.path, device="cpu", fid=False, progress=False, **smoke_scoring(True, fid=False))
+    notebook = nbformat.read(str(PROJECT_ROOT / "notebooks" / "04_evaluate.ipynb"), as_version=4)
+    (cell,) = [c.source for c in notebook.cells if c.cell_type == "code" and "headline_table(" in c.source]
+    shown = []
+    monkeypatch.setattr(nb, "report_table", lambda table, smoke=False: shown.append(table))
+    exec(cell, {"nb": nb, "scores": scores, "SEED": 0, "SMOKE": True})  # the cell as Run all runs it
+
+    report = build_content(folder.path, ReportOptions(seed=0)).tables["headline"]
+    # notes[0] says whether best values are highlighted, which the report leaves out with one method
+    assert shown[0].notes[1:] == report.notes[1:] and "colourfulness (mean over all scored images): —" not in str(
+        report.notes)
+    assert shown[0].display.equals(report.display)

@@ -309,6 +309,20 @@ def test_thumbnails_keep_the_aspect_ratio():
     assert img.size == (160, 40)
 
 
+def test_grid_photos_keep_their_shape_in_a_page_that_caps_image_width():
+    """JupyterLab's stylesheet gives every output image ``max-width: 100%``: a grid's photo with a fixed height must
+    opt out, or a squeezed column shows it narrowed but as tall (a landscape photo drawn as a portrait)."""
+    wide = np.zeros((30, 90, 3), np.uint8)
+    grid = nb.array_grid({f"method {i}": [wide] for i in range(13)}, caption="thirteen columns")
+    styles = re.findall(r"<img [^>]*style='([^']*)'", grid._repr_html_())
+    assert len(styles) == 13
+    for style in styles:
+        declared = dict(d.split(":", 1) for d in style.split(";") if d)
+        assert declared["height"].endswith("px") and declared["width"] == "auto"
+        assert declared.get("max-width") == "none", style
+    assert grid._repr_html_().startswith("<div style='overflow-x:auto'>")  # so a wide grid scrolls instead
+
+
 def test_dataset_grid_shows_the_subset_the_runner_draws():
     grid = nb.dataset_grid("samples", limit=4, seed=0, show=3)
     from colorbench.data.specs import open_dataset
@@ -382,6 +396,15 @@ def test_stage_table_gives_seconds_per_image_by_stage():
     assert list(table.index) == ["coltran"]  # gray reports no stages
     assert table.loc["coltran", "colorizer"] == pytest.approx((6 + 7) / 4)
     assert table.loc["coltran", "spatial_upsampler"] == pytest.approx(6 / 4)
+
+    # a method with other stages: each row's cells for stages it does not have are empty, not 0 s
+    atomic.append_csv_rows(path / "timings.csv", [{**rows[0], "method": "ddcolor", "stages": json.dumps(
+        {"network": 2.0})}], TIMING_COLUMNS)
+    both = nb.stage_table("stages").set_index("method")
+    assert both.loc["ddcolor", "network"] == pytest.approx(1.0) and both.loc["coltran", "colorizer"] > 0
+    assert pd.isna(both.loc["coltran", "network"]) and pd.isna(both.loc["ddcolor", "colorizer"])
+    shown = nb.styled(nb.stage_table("stages"), precision=3).to_html()
+    assert shown.count(">—<") == 3 and ">0.000<" not in shown  # ddcolor: colorizer, spatial_upsampler; coltran: network
 
 
 def test_report_link_and_inline_report(monkeypatch):

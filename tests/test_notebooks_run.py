@@ -215,3 +215,23 @@ def test_the_kernel_keeps_its_log_but_not_the_tcp_eavesdropping_warning(tmp_path
     err = capfd.readouterr().err
     assert "a kernel warning kept" in err  # the kernel's log still reaches the terminal
     assert "running over TCP" not in err
+
+
+def test_an_interrupted_suite_prints_no_zmq_traceback_from_its_kernel(tmp_path, capfd):
+    """Ctrl-C reaches the kernel too; its reply to the interrupted cell then fails on closed sockets, and ipykernel
+    logged 20 lines of "ZMQError: Socket operation on non-socket" above the suite's one-line "interrupted" message.
+    That error alone is dropped: any other error the kernel logs, another ZMQError included, still shows."""
+    source = tmp_path / "src"
+    cell = ("import errno, logging, zmq\n"
+            "log = logging.getLogger('IPKernelApp')\n"
+            "for code, text in ((errno.ENOTSOCK, 'sockets closed'), (errno.EAGAIN, 'another zmq error kept')):\n"
+            "    try:\n"
+            "        raise zmq.error.ZMQError(code)\n"
+            "    except zmq.error.ZMQError:\n"
+            "        log.error(text, exc_info=True)")
+    _write_suite(source, {"00_setup_and_data": cell})
+    result = notebooks_run.run_suite(source_dir=source, only=["00"], html=False, log=lambda line: None)
+    assert result.ok, result.describe()
+    err = capfd.readouterr().err
+    assert "another zmq error kept" in err and "Resource temporarily unavailable" in err
+    assert "sockets closed" not in err and "Socket operation on non-socket" not in err

@@ -92,6 +92,28 @@ def test_a_grid_left_as_png_by_an_older_report_is_replaced_not_kept_beside(repor
     assert (figures / "grid_random.jpg").stat().st_size > 1000 and (figures / "metric_bars.png").is_file()
 
 
+def test_a_figure_the_new_report_does_not_draw_is_removed_but_never_a_users_file(reported, tmp_path):
+    """A method no longer scored: its best/worst grid from the earlier report stayed in figures/ beside the new
+    figures, a picture of outputs the report no longer shows. The next report removes what an earlier report wrote
+    and it does not write again; a file put there by hand stays."""
+    import shutil
+
+    root, _, _ = reported
+    copy = tmp_path / "rescored"
+    shutil.copytree(root, copy)
+    figures = copy / "figures"
+    build_report(copy, ReportOptions(n_boot=50, grid_images=4, grid_extremes=2))
+    assert (figures / "grid_best_worst_gray.jpg").is_file()
+    (figures / "my-notes.png").write_bytes(b"the user's own")
+    scores = pd.read_csv(copy / "metrics.csv")
+    scores[scores["method"] != "gray"].to_csv(copy / "metrics.csv", index=False)  # as if gray were scored no more
+    _, content = build_report(copy, ReportOptions(n_boot=50, grid_images=4, grid_extremes=2), return_content=True)
+    assert "grid_best_worst_gray" not in content.figures and not (figures / "grid_best_worst_gray.jpg").exists()
+    assert (figures / "grid_best_worst_chroma-blur.jpg").is_file() and (figures / "my-notes.png").is_file()
+    drawn = {p.stem for p in figures.iterdir() if p.name not in ("my-notes.png", ".report-figures.json")}
+    assert drawn == set(content.figures)
+
+
 def test_report_is_self_contained(reported):
     _, path, _ = reported
     page = path.read_text()

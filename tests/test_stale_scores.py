@@ -43,6 +43,7 @@ def test_grown_run_is_said_out_of_date_by_run_report_and_page_until_scored(capsy
     assert main(_report_args("quick")) == 0  # warned, not refused: the partial report is still written
     warning = caplog.text
     assert f"1 output of run quick {STALE_WORDS} (gray: 1" in warning and "`colorbench score quick`" in warning
+    assert "(notebooks: run 04_evaluate, then 05_report)" in warning  # 05 shows it too: its fix is notebook 04
     page = folder.report_html.read_text(encoding="utf-8")
     assert 'id="scores-out-of-date"' in page and "<code>colorbench score quick</code>" in page
     assert (f"<dd>3 in the run, 2 scored, 0 excluded — 1 output {STALE_WORDS}: run <code>colorbench score quick"

@@ -64,7 +64,12 @@ def grid_rows(
 
 def grid_html(rows: Sequence[GridRow], *, caption: str, height: int, headers: Sequence[str] | None = None) -> str:
     """The HTML renderer of the report's grid row model: a table of thumbnails ``height`` pixels tall, "—" where a
-    cell has no image, each cell's caption under it (e.g. its LPIPS)."""
+    cell has no image, each cell's caption under it (e.g. its LPIPS).
+
+    A wide grid (a dozen methods) scrolls sideways rather than shrinking: JupyterLab's stylesheet caps every output
+    image at ``max-width: 100%``, which narrowed the photos of a squeezed column while their fixed height stayed, so
+    a square photo showed tall and thin and a landscape one as a portrait. ``max-width: none`` keeps each photo's
+    shape."""
     headers = list(headers) if headers is not None else [c.column for c in rows[0].cells] if rows else []
     head = "".join(f"<th style='text-align:center'>{html.escape(c)}</th>" for c in ["image", *headers])
     body = []
@@ -77,11 +82,11 @@ def grid_html(rows: Sequence[GridRow], *, caption: str, height: int, headers: Se
                 tds.append(f"<td style='text-align:center;color:#999;min-width:{height}px'>—{below}</td>")
             else:
                 tds.append(f"<td style='padding:2px'><img src='{_thumbnail_uri(cell.pixels(), height)}' "
-                           f"style='height:{height}px;width:auto' alt=''/>{below}</td>")
+                           f"style='height:{height}px;width:auto;max-width:none' alt=''/>{below}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
-    return (f"<table class='colorbench-grid' style='border-collapse:collapse'><caption style='caption-side:top;"
-            f"font-weight:600;text-align:left'>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (f"<div style='overflow-x:auto'><table class='colorbench-grid' style='border-collapse:collapse'>"
+            f"<caption style='caption-side:top;font-weight:600;text-align:left'>{html.escape(caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def image_grid(

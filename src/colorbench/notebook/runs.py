@@ -109,7 +109,8 @@ def stage_table(run: str | os.PathLike | RunFolder, methods: Sequence[str] | Non
     reporting = totals[totals[stages].notna().any(axis=1) & (totals["n_images"] > 0)] if stages else totals[:0]
     if reporting.empty:
         return pd.DataFrame(columns=["method"])
-    per_image = reporting[stages].div(reporting["n_images"], axis=0).fillna(0.0)
+    # a stage a method does not have stays empty (shown "—"): a 0 read as a stage that took no time
+    per_image = reporting[stages].div(reporting["n_images"], axis=0)
     per_image.columns = [c[len(STAGE_PREFIX):] for c in stages]
     return pd.concat([reporting[["method"]], per_image], axis=1).reset_index(drop=True)
 

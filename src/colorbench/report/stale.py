@@ -18,4 +18,5 @@ def unscored_text(run: RunFolder, unscored: dict[str, int]) -> str:
     counts = ", ".join(f"{m}: {n}" for m, n in unscored.items())
     return (f"{plural(sum(unscored.values()), 'output')} of run {run.path.name} not scored yet ({counts}; written "
             f"after {run.metrics_csv.name} or missing from it): this report leaves them out. Run "
-            f"`colorbench score {run.command_name()}` to bring the scores up to date, then report again.")
+            f"`colorbench score {run.command_name()}` to bring the scores up to date, then report again "
+            f"(notebooks: run 04_evaluate, then 05_report).")
