@@ -136,6 +136,23 @@ def test_report_is_self_contained(reported):
         assert needle in page, needle
 
 
+def test_photo_grids_are_shown_at_their_own_size_charts_fit_the_page(reported):
+    """A dozen methods make a photo grid ~2600 px wide: shrunk to the page its captions were ~5 px tall. It is shown
+    at its own size in a box that scrolls sideways; a chart still fits the page."""
+    root, path, content = reported
+    page = path.read_text()
+    for name in content.figures:
+        figure = page[page.index(f'<figure id="figure-{name}">'):]
+        figure = figure[:figure.index("</figure>")]
+        if name.startswith("grid_"):
+            assert figure.split("data:")[0].endswith('<div class="scroll"><img class="photos" alt="' +
+                                                     figure.split('alt="')[1].split('"')[0] + '" src="'), name
+            assert "data:image/jpeg;base64," in figure
+        else:
+            assert 'class="photos"' not in figure and "data:image/png;base64," in figure, name
+    assert "figure img.photos{max-width:none}" in page and ".scroll{overflow-x:auto}" in page
+
+
 def test_lpips_unavailable_shows_the_fix_in_the_report(tmp_path, sports_dir):
     root = tmp_path / "run"
     make_run(root, sports_dir, n_images=3, methods=("chroma-blur", "gray"), include_gray_source=False)

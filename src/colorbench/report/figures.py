@@ -49,6 +49,12 @@ def is_photo_grid(fig: Figure) -> bool:
     return fig.get_gid() == PHOTO_GRID_GID
 
 
+def title_placement(fig: Figure) -> dict:
+    """Where the figure's title goes (``suptitle``'s arguments): a photo grid's at its left, because the report shows
+    a wide grid at its own size in a box that scrolls sideways, and a centred title sat off-screen."""
+    return {"x": 0.01, "ha": "left"} if is_photo_grid(fig) else {}
+
+
 #: each kind of figure's files, first the one a page embeds: extension -> (MIME type, savefig's extra arguments)
 CHART_FORMATS = {"png": ("image/png", {"metadata": {"Software": "colorbench"}}),
                  "svg": ("image/svg+xml", {"metadata": {"Date": None}})}

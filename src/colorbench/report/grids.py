@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from colorbench.data.images import read_png_rgb
 from colorbench.metrics.table import LOWER_IS_BETTER
-from colorbench.report.figures import DPI, PHOTO_GRID_GID
+from colorbench.report.figures import DPI, PHOTO_GRID_GID, title_placement
 from colorbench.runfolder import RunFolder
 
 CELL_INCHES = 1.7  # a grid cell's side
@@ -166,9 +166,9 @@ def figure_of_rows(rows: Sequence[GridRow], *, columns: Sequence[str], title: st
     ax.set_axis_off()
     for x, y, text, kwargs in texts:
         ax.text(x, y, text, clip_on=False, **kwargs)
+    fig.set_gid(PHOTO_GRID_GID)  # saved as JPEG, its title at the left (colorbench.report.figures)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.set_gid(PHOTO_GRID_GID)  # saved as JPEG (colorbench.report.figures.save_figure)
+        fig.suptitle(title, fontsize=10, **title_placement(fig))
     return fig
 
 

@@ -11,10 +11,13 @@ from pathlib import Path
 from colorbench import __version__
 from colorbench.messages import plural, weights_fetch_hint
 from colorbench.records import MethodState, MethodStatus
+from colorbench.report.figures import PHOTO_GRID_FORMATS
 from colorbench.report.sections import Section, report_sections
 from colorbench.report.stale import unscored_text
 from colorbench.report.tables import TABLE_CSS, to_html
 from colorbench.report.verdict import NOT_RUN_TITLE
+
+PHOTO_GRID_MIME = next(iter(PHOTO_GRID_FORMATS.values()))[0]
 
 PAGE_CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d232b;max-width:1180px;margin:0 auto;padding:24px;line-height:1.45}
@@ -24,7 +27,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;border-bottom:2px solid #e3e7
 .bad{background:#fde8e8;border:1px solid #e59a9a;padding:8px 12px;border-radius:6px;margin:10px 0}
 dl.protocol{display:grid;grid-template-columns:220px 1fr;gap:3px 14px;font-size:14px}
 dl.protocol dt{font-weight:600;color:#39424c}dl.protocol dd{margin:0}
-figure{margin:14px 0 22px}figure img{max-width:100%;border:1px solid #e3e7ec}
+figure{margin:14px 0 22px}figure img{max-width:100%;border:1px solid #e3e7ec}figure img.photos{max-width:none}
 figcaption{font-size:13px;color:#5b6570}nav a{margin-right:12px;font-size:14px}
 .scroll{overflow-x:auto}details summary{cursor:pointer;font-weight:600;margin:8px 0}
 code{background:#f2f4f7;padding:1px 4px;border-radius:3px}
@@ -272,10 +275,16 @@ def _banners(content) -> str:
 
 
 def _figure(name, embedded: tuple[str, bytes], caption: str) -> str:
+    """A chart is shrunk to the page's width; a photo grid (the JPEG of colorbench.report.figures) is shown at its
+    own size in a box that scrolls sideways: a dozen methods make it ~2600 pixels wide, and shrunk to the page its
+    captions and column titles were ~5 pixels tall, unreadable."""
     mime, raw = embedded
     data = base64.b64encode(raw).decode("ascii")
-    return (f'<figure id="figure-{_e(name)}"><img alt="{_e(caption)}" src="data:{mime};base64,{data}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+    if mime == PHOTO_GRID_MIME:
+        image = f'<div class="scroll"><img class="photos" alt="{_e(caption)}" src="data:{mime};base64,{data}"></div>'
+    else:
+        image = f'<img alt="{_e(caption)}" src="data:{mime};base64,{data}">'
+    return f'<figure id="figure-{_e(name)}">{image}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
 figure_html = _figure  # public name for sections built elsewhere (colorbench.judge.report)

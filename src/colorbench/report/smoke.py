@@ -18,6 +18,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from colorbench.methods.base import SMOKE_LABEL
+from colorbench.report.figures import title_placement
 
 #: the one smoke label (methods, notebooks) as tables and figures head it: loud (the notebooks stamp it the same)
 SMOKE_HEADING = SMOKE_LABEL.upper()
@@ -30,7 +31,7 @@ def stamp_figure(fig: Figure, stamp: str = SMOKE_HEADING) -> Figure:
     title = fig.get_suptitle()
     if stamp not in title:  # stamping twice (a section's figure built from a stamped one) adds nothing
         fig.suptitle(f"{stamp}\n{title}" if title else stamp, color=SMOKE_COLOR, fontweight="bold",
-                     fontsize=10)
+                     fontsize=10, **title_placement(fig))  # where the title was: suptitle would centre it again
     return fig
 
 
