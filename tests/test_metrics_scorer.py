@@ -181,6 +181,9 @@ def test_cli_score_and_report(tmp_path, sports_dir, capsys, caplog):
     with caplog.at_level("INFO", logger="colorbench"):  # nothing changed: nothing is scored again, and it says so
         assert _cli(["score", str(root), "--no-fid", "--no-progress"]) == 0
     assert f"3 of 3 images reused from the scoring before, their files unchanged (delete {root}" in caplog.text
+    capsys.readouterr()
+    assert _cli(["score", str(root), "--no-fid"]) == 0  # with its progress bar: none, for nothing to score
+    assert "img/s" not in capsys.readouterr().err  # it once drew "scoring: 0img [00:00, ?img/s]"
     with pytest.raises(WeightsUnavailable):
         _cli(["score", str(root), "--no-fid", "--no-progress", "--require", "lpips"])
     assert _cli(["report", str(root), "--bootstrap", "200"]) == 0

@@ -545,7 +545,8 @@ def _missing_output_error(failures: dict, method: str, sample_id: str, k: int) -
 def _progress_bar(total: int, show: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="scoring", unit="img", disable=not show)
+    # nothing to score (every image reused): no bar, whose "scoring: 0img" read like a scoring that found no image
+    return tqdm(total=total, desc="scoring", unit="img", disable=not show or total == 0)
 
 
 def _score_batch(state: ScoringState, scorer: BatchScorer, chunk: list[dict], truths: list[np.ndarray],
