@@ -233,3 +233,30 @@ def test_report_renders_in_headless_chromium(reported, tmp_path):
 
     rgb = [int(family_color(None)[i:i + 2], 16) for i in (1, 3, 5)]
     assert (np.abs(pixels.astype(int) - rgb).sum(axis=2) < 30).sum() > 500
+
+
+def test_best_worst_rows_say_which_they_are_even_where_they_overlap(reported, tmp_path):
+    """With few images a method's best and worst overlap (6 images, 4 of each): each row says its rank at the left,
+    and an image that is both is shown once with both."""
+    import shutil
+
+    from colorbench.report import build_content, grids
+    from colorbench.report.aggregate import per_image
+
+    root, _, _ = reported
+    copy = tmp_path / "overlap"
+    shutil.copytree(root, copy)
+    content = build_content(copy, ReportOptions(n_boot=50, grid_images=2, grid_extremes=4))
+    from colorbench.metrics.table import load_metrics
+
+    best, worst = grids.best_worst(per_image(load_metrics(copy)), "gray", "lpips", 4)
+    both = set(best) & set(worst)
+    assert both  # 6 images, 4 best and 4 worst
+    texts = content.figures["grid_best_worst_gray"].axes[0].texts
+    labels = [t.get_text() for t in texts if t.get_rotation() == 90]  # the rows' labels, at the left
+    assert [label.split("\n")[1] for label in labels] == best + [w for w in worst if w not in best]
+    for label in labels:
+        note, sample_id = label.split("\n")
+        expected = ([f"best {best.index(sample_id) + 1}"] if sample_id in best else []) + (
+            [f"worst {worst.index(sample_id) + 1}"] if sample_id in worst else [])
+        assert note == ", ".join(expected), label

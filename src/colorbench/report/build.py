@@ -289,9 +289,15 @@ def _figures(content: ReportContent, frame: pd.DataFrame, pi: pd.DataFrame, tabl
         if not best:
             continue
         ids = best + [w for w in worst if w not in best]
+        # each row says which it is: with few images the best and the worst overlap, and the rows did not say where
+        # the best ended (an image both best and worst is shown once, with both ranks)
+        notes: dict[str, str] = {}
+        for kind, ranked in (("best", best), ("worst", worst)):
+            for rank, i in enumerate(ranked, 1):
+                notes[i] = f"{notes[i]}, {kind} {rank}" if i in notes else f"{kind} {rank}"
         name = f"grid_best_worst_{_slug(method)}"
         f[name] = grids.image_grid(run.path, ids, methods, title=f"{method}: best {len(best)} then worst by {label}",
-                                   captions=grids.metric_captions(pi, ids, metric, samples=frame))
+                                   captions=grids.metric_captions(pi, ids, metric, samples=frame), row_notes=notes)
         caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {label}."
 
 

@@ -65,6 +65,7 @@ class GridRow:
     sample_id: str
     label: str
     cells: list[GridCell]
+    note: str = ""  # why this row is here, over its id at the left (a report grid's "best 1", "worst 2")
 
     @property
     def name(self) -> str:
@@ -111,10 +112,14 @@ def best_worst(per_image: pd.DataFrame, method: str, metric: str, n: int) -> tup
 
 
 def image_grid(run_path, ids: Sequence[str], methods: Sequence[str], *, title: str = "",
-               captions: dict[tuple[str, str], str] | None = None, cell: float = CELL_INCHES) -> Figure:
-    """Rows = ``ids``; columns = gray input, truth, then each method's output (k=0). Absent outputs are marked."""
-    return figure_of_rows(grid_rows(RunFolder(run_path), ids, methods, captions=captions), title=title, cell=cell,
-                          columns=[INPUT_COLUMN, TRUTH_COLUMN, *methods])
+               captions: dict[tuple[str, str], str] | None = None, cell: float = CELL_INCHES,
+               row_notes: Mapping[str, str] | None = None) -> Figure:
+    """Rows = ``ids``; columns = gray input, truth, then each method's output (k=0). Absent outputs are marked.
+    ``row_notes[id]`` is written over that row's id at the left."""
+    rows = grid_rows(RunFolder(run_path), ids, methods, captions=captions)
+    for row in rows:
+        row.note = (row_notes or {}).get(row.sample_id, "")
+    return figure_of_rows(rows, title=title, cell=cell, columns=[INPUT_COLUMN, TRUTH_COLUMN, *methods])
 
 
 def figure_of_rows(rows: Sequence[GridRow], *, columns: Sequence[str], title: str = "",
@@ -144,7 +149,8 @@ def figure_of_rows(rows: Sequence[GridRow], *, columns: Sequence[str], title: st
         texts.append((c * (side + gap) + side / 2, -3, column, dict(ha="center", va="bottom", fontsize=8)))
     for row, row_thumbs, top, row_height in zip(rows, thumbs, row_tops, heights):
         sample_id = row.sample_id if len(row.sample_id) < 24 else row.sample_id[:22] + "…"
-        texts.append((-4, top + row_height / 2, sample_id, dict(ha="right", va="center", rotation=90, fontsize=7)))
+        label = f"{row.note}\n{sample_id}" if row.note else sample_id  # rotated: the note is the outer line
+        texts.append((-4, top + row_height / 2, label, dict(ha="right", va="center", rotation=90, fontsize=7)))
         for c, (grid_cell, thumb) in enumerate(zip(row.cells, row_thumbs)):
             left = c * (side + gap)
             if thumb is not None:
