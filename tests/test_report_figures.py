@@ -18,10 +18,32 @@ def test_quality_vs_cost_names_every_method_in_a_legend_not_on_top_of_each_other
     fig = quality_vs_time(cost, summary, "lpips")
     (ax,) = fig.axes
     assert not ax.texts  # no names on the plot itself
-    (legend,) = fig.legends
+    legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == methods
     markers = [line.get_marker() for line in ax.get_lines() if line.get_marker() not in (None, "None", "_")]
     assert len(set(markers)) == len(methods)  # each method its own marker (colour is its family, shared)
+
+
+def test_quality_vs_cost_legend_stays_clear_of_a_smoke_stamp():
+    """The smoke demo's eleven methods, stamped: the legend sits outside the axes and clear of the stamp (a figure
+    legend at the upper right once shared the top with it, and the stamp ran into its first entry)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from colorbench.report.smoke import stamp_figure
+
+    methods = ["gray", "cnn-original", "cnn-lpips", "cnn-mse", "eccv16", "siggraph17", "coltran", "ddcolor",
+               "controlnet-canny", "controlnet-canny-img2img", "controlnet-brightness"]
+    mean = np.linspace(0.2, 0.4, len(methods))
+    summary = pd.DataFrame({"method": methods, "lpips_mean": mean, "lpips_lo": mean - 0.03, "lpips_hi": mean + 0.03})
+    fig = stamp_figure(quality_vs_time(pd.DataFrame({"method": methods, "s_per_image": np.linspace(0.04, 3, 11)}),
+                                       summary, "lpips"))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = fig.axes
+    legend = (fig.legends or [ax.get_legend()])[0]
+    box, axes_box = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.x0 > axes_box.x1 and not box.overlaps(fig._suptitle.get_window_extent(renderer))
 
 
 def _visible_tick_label_boxes(fig):

@@ -187,7 +187,9 @@ def quality_vs_time(cost: pd.DataFrame, summary: pd.DataFrame, metric: str,
         ax.errorbar([x], [y], yerr=yerr, fmt=markers[i % len(markers)], color=colors.get(row["method"], "#333"),
                     capsize=3, markersize=6, label=row["method"])
     if ax.get_legend_handles_labels()[0]:
-        fig.legend(loc="outside right upper", fontsize=8, frameon=False)
+        # beside the axes, not the figure: a figure legend "outside right upper" shares the top with the title (the
+        # smoke stamp ran into its first entry)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False, borderaxespad=0)
     ax.set_xscale("log")
     # matplotlib labels a log axis spanning under a decade at every minor tick, in scientific notation, and the
     # labels ran together ("3×10⁻¹4×10⁻¹"): plain numbers, at decades, and at 2, 3, 5 × 10ᵏ only where no decade
