@@ -170,8 +170,8 @@ TRAIN_LIMIT = None        # train on the first N images only (quick tries; TRAIN
                    "again resumes: a finished training is reused, an interrupted one goes on. Without "
                    "training, `cnn-lpips`/`cnn-mse` use whatever checkpoints are already there, or are skipped "
                    "with the reason."),
-            ("code", "from colorbench.methods.cnn.notebook import train_or_resume, use_trained_checkpoints\n"
-                     "from colorbench.train import TrainConfig, plot_history\n\n"
+            ("code", "from colorbench.methods.cnn.notebook import use_trained_checkpoints\n"
+                     "from colorbench.train import TrainConfig, plot_history, train_or_resume\n\n"
                      "if TRAIN:  # smoke runs write smoke-lpips/ and smoke-mse/, never over real checkpoints\n"
                      "    common = dict(data=DATASET, epochs=EPOCHS, limit=TRAIN_LIMIT, seed=SEED, device=DEVICE,\n"
                      "                  **({\"batch_size\": BATCH_SIZE} if BATCH_SIZE else {}),\n"

@@ -268,7 +268,7 @@ def test_notebook_training_step_can_run_again(sports_dir, tmp_path):
     """Notebook 01 with TRAIN = True, *Run all* a second time: the finished training is reused, not refused
     ("already holds a training run; pass --resume", a CLI flag a notebook user cannot pass); more epochs resume it;
     other settings are refused, naming them, never trained on top of a run made otherwise."""
-    from colorbench.methods.cnn.notebook import train_or_resume
+    from colorbench.train import train_or_resume
 
     said = []
     config = tiny_config(sports_dir, out=str(tmp_path / "nb"), epochs=1)

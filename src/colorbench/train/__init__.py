@@ -13,10 +13,11 @@ from colorbench.train.config import TrainConfig
 
 # the trainer and plots import torch / matplotlib: loaded when first used, so that reading TrainConfig (the CLI's
 # flag defaults) stays light
-_LAZY = {"TrainResult": "trainer", "TrainingStopped": "trainer", "train_cnn": "trainer", "plot_history": "plots",
-         "load_history": "plots"}
+_LAZY = {"TrainResult": "trainer", "TrainingStopped": "trainer", "train_cnn": "trainer", "train_or_resume": "trainer",
+         "plot_history": "plots", "load_history": "plots"}
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingStopped", "train_cnn", "plot_history", "load_history"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingStopped", "train_cnn", "train_or_resume", "plot_history",
+           "load_history"]
 
 
 def __getattr__(name: str):

@@ -62,42 +62,6 @@ def show_examples(panels: dict[str, list[np.ndarray]], *, size: float = 2.4):
     return fig
 
 
-#: settings that change how fast a training run goes, not what it learns: a rerun may change them and still resume
-_SPEED_SETTINGS = ("device", "amp", "workers", "extra")
-
-
-def train_or_resume(config, *, progress: bool = True, log=print):
-    """Notebook 01's training step, safe to run again (*Run all* twice, or after an interrupted run).
-
-    The first run trains (:func:`colorbench.train.train_cnn`). When ``config``'s folder already holds a run made
-    with the same settings it is resumed, as ``colorbench train cnn --resume`` does: after an interruption the rest
-    of its epochs are trained, a larger ``epochs`` adds epochs, and a finished run trains nothing and returns what
-    it holds. A run made with other settings (another dataset, loss, fewer epochs …) is refused with the folder,
-    the differing settings and the fix: it is never resumed under settings it was not made with, nor overwritten.
-    """
-    from colorbench.train import train_cnn
-    from colorbench.weights.loading import load_torch_file
-
-    last = config.out_dir() / "last.pt"
-    if not last.exists():
-        return train_cnn(config, progress=progress)
-    state = load_torch_file(last)
-    recorded, wanted = dict(state.get("config") or {}), config.to_dict()
-    done = int(state.get("epoch") or 0)
-    differ = [f"{key} {recorded.get(key)!r} there, {wanted[key]!r} now" for key in wanted
-              if key not in (*_SPEED_SETTINGS, "epochs") and recorded.get(key) != wanted[key]]
-    if config.epochs < done:
-        differ.append(f"epochs: {done} done there, {config.epochs} asked for now")
-    if differ:
-        raise FileExistsError(f"{config.out_dir()} holds a training run made with other settings ("
-                              f"{'; '.join(differ)}). To train with these settings, delete that folder and run the "
-                              f"cell again; to keep it, set the parameters back to the settings it was made with.")
-    what = "finished: nothing to train, its checkpoints are used" if done == config.epochs else \
-        f"resuming after epoch {done} of {config.epochs}"
-    log(f"{config.out_dir()} already holds this training run ({what}); delete the folder to train it anew")
-    return train_cnn(config, resume=True, progress=progress)
-
-
 def use_trained_checkpoints(method_options: dict, trained: dict) -> dict:
     """``method_options`` with each method of ``trained`` (method name -> :class:`colorbench.train.TrainResult`)
     set to the best checkpoint just trained, unless an option already names one: notebook 01's run then colorizes
