@@ -346,7 +346,7 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
     for name, fig in content.figures.items():
         paths = figs.save_figure(fig, run.figures_dir, name)
         written += paths.values()
-        ext, (mime, _) = next(iter(figs.figure_formats(fig).items()))  # a chart's PNG, a photo grid's JPEG
+        ext, mime = figs.embedded_format(fig)  # a chart's PNG, a photo grid's JPEG: the file just written
         embedded[name] = (mime, paths[ext].read_bytes())
     _drop_earlier_figures(run.figures_dir, written)
     page = render_report(content, embedded, options,

@@ -68,9 +68,15 @@ def figure_formats(fig: Figure) -> dict[str, tuple[str, dict]]:
     return PHOTO_GRID_FORMATS if is_photo_grid(fig) else CHART_FORMATS
 
 
+def embedded_format(fig: Figure) -> tuple[str, str]:
+    """(extension, MIME type) of the file a page embeds: a chart's PNG, a photo grid's JPEG."""
+    ext, (mime, _) = next(iter(figure_formats(fig).items()))
+    return ext, mime
+
+
 def figure_bytes(fig: Figure, ext: str | None = None) -> bytes:
-    """The figure encoded as ``ext`` (default: the format a page embeds, :func:`embedded_figure`), as saved."""
-    ext = ext or next(iter(figure_formats(fig)))
+    """The figure encoded as ``ext`` (default: the format a page embeds, :func:`embedded_format`), as saved."""
+    ext = ext or embedded_format(fig)[0]
     kwargs = {**CHART_FORMATS, **PHOTO_GRID_FORMATS}[ext][1]
     buf = io.BytesIO()
     fig.savefig(buf, format=ext, dpi=DPI, bbox_inches="tight", **kwargs)
@@ -79,7 +85,7 @@ def figure_bytes(fig: Figure, ext: str | None = None) -> bytes:
 
 def embedded_figure(fig: Figure) -> tuple[str, bytes]:
     """(MIME type, bytes) of the figure as a page embeds it: a chart as PNG, a photo grid as JPEG."""
-    ext, (mime, _) = next(iter(figure_formats(fig).items()))
+    ext, mime = embedded_format(fig)
     return mime, figure_bytes(fig, ext)
 
 
