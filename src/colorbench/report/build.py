@@ -301,30 +301,6 @@ def _figures(content: ReportContent, frame: pd.DataFrame, pi: pd.DataFrame, tabl
         caps[name] = f"{method}'s best images (top rows) and worst images (bottom rows) by {label}."
 
 
-#: in figures/: the files the last report wrote there (the next report removes those it does not write again)
-FIGURES_MANIFEST = ".report-figures.json"
-
-
-def _drop_earlier_figures(folder, written) -> None:
-    """Remove the figures an earlier report of this run wrote and this one did not: the best/worst grid of a method
-    no longer scored, the distribution of a metric no longer available. They stayed in figures/ beside the new
-    ones, pictures of outputs the report no longer shows. Only files a report listed in :data:`FIGURES_MANIFEST`
-    are removed, never one put there by hand."""
-    import json
-    from pathlib import Path
-
-    manifest = Path(folder) / FIGURES_MANIFEST
-    now = sorted(Path(p).name for p in written)
-    try:
-        before = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else []
-    except ValueError:  # a damaged list: keep every file rather than guess
-        before = []
-    for name in set(before) - set(now):
-        if Path(name).name == name:  # a bare file name, as written below: nothing outside figures/
-            (Path(folder) / name).unlink(missing_ok=True)
-    atomic.write_json(manifest, now)
-
-
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
@@ -348,7 +324,7 @@ def build_report(run_path, options: ReportOptions | None = None, *, return_conte
         written += paths.values()
         ext, mime = figs.embedded_format(fig)  # a chart's PNG, a photo grid's JPEG: the file just written
         embedded[name] = (mime, paths[ext].read_bytes())
-    _drop_earlier_figures(run.figures_dir, written)
+    figs.drop_earlier_figures(run.figures_dir, written)
     page = render_report(content, embedded, options,
                          generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     atomic.write_text(run.report_html, page)

@@ -105,6 +105,30 @@ def save_figure(fig: Figure, folder: str | Path, name: str) -> dict[str, Path]:
     return paths
 
 
+#: in figures/: the files the last report wrote there (the next report removes those it does not write again)
+FIGURES_MANIFEST = ".report-figures.json"
+
+
+def drop_earlier_figures(folder, written) -> None:
+    """Remove the figures an earlier report of this run wrote and this one did not: the best/worst grid of a method
+    no longer scored, the distribution of a metric no longer available. They stayed in figures/ beside the new
+    ones, pictures of outputs the report no longer shows. Only files a report listed in :data:`FIGURES_MANIFEST`
+    are removed, never one put there by hand (:func:`save_figure` removes a file of the other kind under a
+    name it writes, which an older colorbench left without a list)."""
+    import json
+
+    manifest = Path(folder) / FIGURES_MANIFEST
+    now = sorted(Path(p).name for p in written)
+    try:
+        before = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else []
+    except ValueError:  # a damaged list: keep every file rather than guess
+        before = []
+    for name in set(before) - set(now):
+        if Path(name).name == name:  # a bare file name, as written below: nothing outside figures/
+            (Path(folder) / name).unlink(missing_ok=True)
+    atomic.write_json(manifest, now)
+
+
 def metric_bars(summary: pd.DataFrame, metrics: list[str], colors: dict[str, str] | None = None) -> Figure:
     """One panel per metric: each method's mean with its 95% bootstrap CI (``colors``: method -> colour, by
     default one per method)."""
